@@ -1,0 +1,32 @@
+# Two commands do all set-up on a fresh clone: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint fuzz-long crash-long clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+# Until the demo exists, `make demo` shows the wire benchmark (README says so).
+demo: $(STAMP)
+	$(BIN)/fieldkit bench wire
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+test: $(STAMP) lint
+	$(BIN)/python -m pytest -m "not slow"
+
+# Longer runs for maintainers (README, "Testing").
+fuzz-long: $(STAMP)
+	FIELDKIT_FUZZ_EXAMPLES=200000 $(BIN)/python -m pytest -m slow tests -k fuzz
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis .ruff_cache

@@ -1,0 +1,30 @@
+"""The `fieldkit` command line (../shared/CLI.md is the contract).
+
+Each module of this package holds one command group; ``COMMANDS`` lists them.
+"""
+
+from __future__ import annotations
+
+import click
+
+from fieldkit import __version__
+from fieldkit.cli import bench, node
+from fieldkit.cli.common import FieldkitGroup, NodeContext
+
+COMMANDS = [node.init, node.whoami, bench.bench]
+
+
+@click.group(cls=FieldkitGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--home", "home", envvar=None, help="The node's home folder (default $FIELDKIT_HOME or ~/.fieldkit).")
+@click.option("--now", "now", help="Override the clock for this command (ISO 8601 or +2h).")
+@click.version_option(__version__, prog_name="fieldkit")
+@click.pass_context
+def main(ctx: click.Context, home: str | None, now: str | None) -> None:
+    """fieldkit: a low-connectivity mesh and SMS field kit for neighborhood assemblies."""
+    obj = ctx.ensure_object(NodeContext)
+    obj.home_option = home
+    obj.now_option = now
+
+
+for _command in COMMANDS:
+    main.add_command(_command)

@@ -1,0 +1,87 @@
+"""What every command shares: the node context, --json and --now, refusals, output."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import click
+
+from codec import FieldkitError, KeyPair
+from fieldkit.home import Home, resolve_home
+from fieldkit.timeparse import parse_time
+
+
+class Refused(click.ClickException):
+    """A refused action: exit status 1, one line on stderr, nothing changed on disk."""
+
+    exit_code = 1
+
+
+class FieldkitGroup(click.Group):
+    """Turns typed fieldkit errors raised by any command into a clean refusal."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except FieldkitError as exc:
+            raise Refused(exc.reason) from None
+
+
+@dataclass
+class NodeContext:
+    home_option: str | None = None
+    now_option: str | None = None
+
+    @property
+    def home(self) -> Home:
+        return Home(resolve_home(self.home_option))
+
+    @property
+    def now(self) -> int:
+        """Unix seconds: --now if given (ISO or relative to the real clock), else the clock."""
+        clock = int(time.time())
+        return parse_time(self.now_option, clock) if self.now_option else clock
+
+    def keypair(self) -> KeyPair:
+        home = self.home
+        passphrase = os.environ.get("FIELDKIT_PASSPHRASE")
+        if passphrase is None and home.encrypted and sys.stdin.isatty():
+            passphrase = click.prompt("passphrase", hide_input=True, err=True)
+        return home.keypair(passphrase)
+
+
+def node_context() -> NodeContext:
+    return click.get_current_context().find_object(NodeContext)
+
+
+def _set_now(ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    if value is not None:
+        ctx.ensure_object(NodeContext).now_option = value
+    return value
+
+
+def now_option(f: Callable) -> Callable:
+    """--now on a leaf command, as CLI.md promises for every command."""
+    return click.option(
+        "--now", callback=_set_now, expose_value=False, is_eager=True, help="Override the clock (ISO 8601 or +2h)."
+    )(f)
+
+
+def json_option(f: Callable) -> Callable:
+    return click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")(f)
+
+
+def emit(as_json: bool, data: Any, human: Callable[[], None] | str | None = None) -> None:
+    """Print ``data`` as JSON, or the human form."""
+    if as_json:
+        click.echo(json.dumps(data, indent=1, sort_keys=False, ensure_ascii=False))
+    elif callable(human):
+        human()
+    elif human is not None:
+        click.echo(human)

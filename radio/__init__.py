@@ -1,0 +1,1 @@
+"""Links that move opaque frames: Meshtastic (serial, TCP), GSM modem SMS, simulated LoRa, files."""

@@ -1,0 +1,125 @@
+"""Fragmentation: reassembly under loss, duplication and reordering; bounded memory."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from codec import DecodeError, EncodeError
+from codec.fragment import HEADER_SIZE, MAX_FRAGMENTS, Fragmenter, Reassembler, max_message_size
+from codec.frames import LORA_MTU, SMS_MTU, FrameType, decode_frame, encode_frame
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    size=st.integers(1, max_message_size(SMS_MTU)),
+    mtu=st.sampled_from([SMS_MTU, LORA_MTU, 60]),
+    seed=st.integers(0, 2**32),
+)
+def test_reassembles_under_duplication_and_reordering(size: int, mtu: int, seed: int) -> None:
+    rng = random.Random(seed)
+    frame = encode_frame(FrameType.ENTRY, rng.randbytes(size - 1)) if size > 1 else b"\xe1"
+    if size > max_message_size(mtu):
+        with pytest.raises(EncodeError):
+            Fragmenter(mtu).split(frame)
+        return
+    pieces = Fragmenter(mtu, first_id=rng.randrange(65536)).split(frame)
+    assert all(len(p) <= mtu for p in pieces)
+    if len(pieces) == 1:
+        assert pieces == [frame]
+        return
+    delivery = pieces + rng.sample(pieces, k=rng.randrange(len(pieces) + 1))  # duplicates
+    rng.shuffle(delivery)
+    r = Reassembler()
+    results = [r.feed("peer", p, now=0.0) for p in delivery]
+    done = [x for x in results if x is not None]
+    assert done == [frame]  # delivered exactly once, late duplicates ignored
+
+
+@settings(max_examples=100, deadline=None)
+@given(seed=st.integers(0, 2**32), loss=st.floats(0.05, 0.5))
+def test_lost_fragments_leave_nothing_behind_after_expiry(seed: int, loss: float) -> None:
+    rng = random.Random(seed)
+    frag = Fragmenter(LORA_MTU)
+    r = Reassembler(ttl=60)
+    delivered = 0
+    for n in range(20):
+        frame = encode_frame(FrameType.ENTRY, rng.randbytes(rng.randrange(300, 1500)))
+        pieces = frag.split(frame)
+        kept = [p for p in pieces if rng.random() > loss]
+        got = [r.feed("a", p, now=n) for p in kept]
+        delivered += sum(g == frame for g in got)
+        assert all(g is None or g == frame for g in got)
+    r.expire(now=1000)
+    assert r.pending_bytes() == 0
+
+
+def test_retransmission_completes_a_partial() -> None:
+    frame = encode_frame(FrameType.ENTRY, bytes(range(256)) * 2)
+    pieces = Fragmenter(SMS_MTU).split(frame)
+    r = Reassembler()
+    assert r.feed("a", pieces[0], 0) is None
+    assert r.feed("a", pieces[2], 1) is None
+    assert r.feed("a", pieces[1], 2) is None
+    assert r.feed("a", pieces[3], 3) == frame
+
+
+def test_senders_do_not_mix() -> None:
+    f = Fragmenter(SMS_MTU)
+    one, two = b"\xe1" + b"1" * 300, b"\xe1" + b"2" * 300
+    p1, p2 = f.split(one), Fragmenter(SMS_MTU).split(two)  # same message ids on purpose
+    r = Reassembler()
+    out = [r.feed("x", a, 0) for a in p1[:-1]] + [r.feed("y", b, 0) for b in p2]
+    assert out[-1] == two
+    assert r.feed("x", p1[-1], 0) == one
+
+
+@pytest.mark.parametrize(
+    "fragment",
+    [
+        b"",
+        b"\xf1\x00",
+        b"\xf1\x00\x01\x00x",  # a one-fragment message must not be fragmented
+        b"\xf1\x00\x01\x52x",  # index 5 past last index 2
+        b"\xe1\x00\x01\x01x",  # not a fragment
+        b"\xf1\x00\x01\x01" + b"x" * 1000,  # oversized chunk
+    ],
+)
+def test_malformed_headers_are_refused(fragment: bytes) -> None:
+    with pytest.raises(DecodeError):
+        Reassembler().feed("a", fragment, 0)
+
+
+def test_memory_is_bounded_against_a_flood_of_partials() -> None:
+    r = Reassembler(max_partials_per_sender=4, max_senders=8, max_chunk=LORA_MTU - HEADER_SIZE)
+    chunk = b"z" * (LORA_MTU - HEADER_SIZE)
+    for sender in range(50):
+        for msg in range(100):
+            r.feed(sender, bytes((0xF1, msg >> 8, msg & 0xFF, 0x0F)) + chunk, now=0)
+    # 8 senders x 4 partials x 1 chunk each
+    assert r.pending_bytes() <= 8 * 4 * len(chunk)
+    assert r.dropped > 0
+
+
+def test_contradicting_header_restarts_the_message() -> None:
+    r = Reassembler()
+    assert r.feed("a", b"\xf1\x00\x07\x01AAA", 0) is None
+    assert r.feed("a", b"\xf1\x00\x07\x02BBB", 0) is None  # same id, now 3 fragments
+    assert r.feed("a", b"\xf1\x00\x07\x12CCC", 0) is None
+    assert r.feed("a", b"\xf1\x00\x07\x22DDD", 0) == b"BBBCCCDDD"
+
+
+def test_too_many_fragments_is_an_encode_error() -> None:
+    with pytest.raises(EncodeError, match="fragments"):
+        Fragmenter(SMS_MTU).split(b"x" * (MAX_FRAGMENTS * (SMS_MTU - HEADER_SIZE) + 1))
+
+
+def test_frame_types() -> None:
+    assert decode_frame(encode_frame(FrameType.SYNC, b"abc")) == (FrameType.SYNC, b"abc")
+    with pytest.raises(DecodeError):
+        decode_frame(b"")
+    with pytest.raises(DecodeError, match="unknown frame type"):
+        decode_frame(b"\x00abc")
