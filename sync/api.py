@@ -1,0 +1,77 @@
+"""The store's interface, as the sync protocol and the domain see it.
+
+``sync/store.py`` implements it over a crash-safe log file or in memory (simulations
+run many nodes in one process).  The domain never imports the store's internals: it
+hands the store its projections as :class:`ViewProvider` objects.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from codec import Entry
+
+
+class Outcome(enum.Enum):
+    ADDED = "added"  # verified, chained to its predecessor, now in the log
+    DUPLICATE = "duplicate"  # already held: nothing changed
+    PENDING = "pending"  # kept aside (persisted): predecessor missing, or author key not known yet
+    EQUIVOCATION = "equivocation"  # another entry holds the same (author, seq): both kept, key flagged
+    REFUSED = "refused"  # did not decode or verify, or the store is full of pending: nothing stored
+
+
+@dataclass(frozen=True)
+class AddResult:
+    outcome: Outcome
+    entry_id: bytes | None = None
+    reason: str = ""  # for REFUSED and PENDING: why, readable
+    applied: tuple[Entry, ...] = ()  # entries that joined the log, this one and any it unblocked, in order
+
+
+class EntryStore(Protocol):
+    """What sync sessions, bundles and the node service need from a store."""
+
+    def add(self, raw: bytes, now: int) -> AddResult: ...
+
+    def add_many(self, raws: Iterable[bytes], now: int) -> list[AddResult]: ...  # one fsync for all
+
+    def get(self, entry_id: bytes) -> Entry | None: ...
+
+    def raw(self, entry_id: bytes) -> bytes: ...  # the exact signed bytes as received
+
+    def resolve_ref(self, ref: bytes) -> list[Entry]: ...  # entries whose id starts with ref
+
+    def keys_for_tag(self, tag: bytes) -> list[bytes]: ...  # known public keys with this 4-byte tag
+
+    def heads(self) -> dict[bytes, int]: ...  # author key -> highest seq held contiguously from 0
+
+    def entries_of(self, author: bytes, after_seq: int = -1) -> Iterator[Entry]: ...  # in seq order
+
+    def gaps(self) -> dict[bytes, list[tuple[int, int]]]: ...  # author -> missing seq ranges [lo, hi]
+
+    def store_digest(self) -> bytes: ...
+
+    def state_digest(self) -> bytes: ...
+
+    def __len__(self) -> int: ...
+
+
+class ViewProvider(Protocol):
+    """A derived view the store keeps in TinyDB and can always rebuild from the log.
+
+    Views hold facts that do not depend on the clock; judgements that do (is a mandate
+    live now?) are computed at query time with ``now`` passed in.  ``rebuild`` and
+    ``update`` must agree: update(rebuild(A), B) == rebuild(A + B) for any split, and
+    the result must not depend on the order entries were added in.
+    """
+
+    name: str
+
+    def rebuild(self, entries: Iterable[Entry]) -> dict[str, list[dict[str, Any]]]: ...
+
+    def update(
+        self, tables: dict[str, list[dict[str, Any]]], added: Sequence[Entry], store: EntryStore
+    ) -> dict[str, list[dict[str, Any]]]: ...
