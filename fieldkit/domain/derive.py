@@ -39,9 +39,9 @@ def derive(entries: Iterable[Entry]) -> State:
     unique = {e.id: e for e in entries}
     state = State()
     for e in unique.values():
-        state.refs.setdefault(e.ref.hex(), []).append(e.id.hex())
-    for ids in state.refs.values():
-        ids.sort()
+        state.refs.setdefault(e.ref.hex(), {"ids": []})["ids"].append(e.id.hex())
+    for row in state.refs.values():
+        row["ids"].sort()
     for e in sorted(unique.values(), key=sort_key):
         _fold_one(state, e)
     return state
@@ -68,8 +68,7 @@ def update(state: State, added: Iterable[Entry], all_entries: Callable[[], Itera
     if needs_rebuild(state, new.values()):
         return derive(all_entries())
     for e in new.values():
-        state.refs.setdefault(e.ref.hex(), []).append(e.id.hex())
-        state.refs[e.ref.hex()].sort()
+        state.refs.setdefault(e.ref.hex(), {"ids": []})["ids"].append(e.id.hex())
     for e in sorted(new.values(), key=sort_key):
         _fold_one(state, e)
     return state

@@ -42,7 +42,7 @@ class Context:
 
     def resolve(self, ref: bytes, table: str, what: str) -> tuple[str, dict[str, Any]]:
         """The record ``ref`` names in ``table``, or Refuse/Wait with the reason."""
-        ids = self.state.refs.get(ref.hex(), [])
+        ids = self.state.refs.get(ref.hex(), {"ids": []})["ids"]
         if not ids:
             raise Wait(ref.hex())
         if len(ids) > 1:

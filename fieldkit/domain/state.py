@@ -25,7 +25,7 @@ TABLES = (
     "ledger",  # ledger entry id -> {assembly, domain, text, author, time, witnesses[]}
     "minutes",  # minutes id -> {assembly, author, time, text}
     "keys",  # key id -> {public_key, revoked}
-    "refs",  # 6-byte ref hex -> [entry ids]: every entry in the set, folded or not
+    "refs",  # 6-byte ref hex -> {ids: [entry ids]}: every entry in the set, folded or not
 )
 
 COUNTED = "counted"
