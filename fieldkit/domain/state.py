@@ -74,11 +74,13 @@ class State:
         return hashlib.blake2b(blob.encode(), digest_size=32, person=b"fieldkit-state").digest()
 
     # -- TinyDB form: {table: [rows]}, each row carrying its key in "_key" ----------------
+    # Rows share nested objects with the state: the store replaces its tables with each
+    # update's result, so the state may go on mutating what it returned before.
     def to_tables(self) -> dict[str, list[dict[str, Any]]]:
         out: dict[str, list[dict[str, Any]]] = {
             name: [{"_key": k, **rows[k]} for k in sorted(rows)] for name, rows in self.tables.items()
         }
-        out["_meta"] = [{"_key": "meta", "last": list(self.last) if self.last else None,
+        out["meta"] = [{"_key": "meta", "last": list(self.last) if self.last else None,
                          "waiting": sorted(self.waiting)}]
         return out
 
@@ -86,10 +88,9 @@ class State:
     def from_tables(cls, data: dict[str, list[dict[str, Any]]]) -> State:
         state = cls()
         for name in TABLES:
-            for row in data.get(name, []):
-                row = dict(row)
+            for row in json.loads(json.dumps(data.get(name, []))):  # deep copy: never mutate the caller's rows
                 state.tables[name][row.pop("_key")] = row
-        meta = (data.get("_meta") or [{}])[0]
+        meta = (data.get("meta") or [{}])[0]
         last = meta.get("last")
         state.last = (last[0], last[1], last[2]) if last else None
         state.waiting = set(meta.get("waiting", []))
