@@ -45,10 +45,8 @@ class DomainView:
         return self._remember(derive.derive(entries))
 
     def update(self, tables: Tables, added: Sequence[Entry], store: EntryStore) -> Tables:
-        if self._last is not None and self._last[0] is tables:
-            state = self._last[1]
-        else:
-            state = State.from_tables(tables)
+        reuse = self._last is not None and self._last[0] is tables
+        state = self._last[1] if self._last is not None and reuse else State.from_tables(tables)
         return self._remember(derive.update(state, added, lambda: all_entries(store)))
 
 
