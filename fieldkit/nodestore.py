@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from fieldkit.domain.view import DomainView
 from fieldkit.home import STORE_DIR, Home
 from sync.api import ViewProvider
 from sync.store import Store
@@ -19,8 +20,6 @@ def store_path(home: Home) -> Path:
 
 def view_providers() -> list[ViewProvider]:
     """Every view this node keeps, built-in first; the domain's are added here."""
-    from fieldkit.domain.view import DomainView  # the domain sits above the store: imported late
-
     return [HeadsView(), DomainView()]
 
 

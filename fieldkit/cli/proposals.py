@@ -70,7 +70,7 @@ def tally(proposal_id: str, as_json: bool) -> None:
         if out is None:
             click.echo("open")
         else:
-            click.echo(f"passed: {out['option']}" if out["passed"] else f"failed ({out['failed']})")
+            click.echo(f"passed: {out}" if row["passed"] else out)
         for b in row["late_ballots"]:
             click.echo(f"warning: ballot {b[:12]} reached this node over an hour after the time it claims")
 

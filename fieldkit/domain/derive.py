@@ -1,7 +1,7 @@
 """Fold a set of entries into the domain state, deterministically.
 
-Entries are folded in canonical order (claimed time, kind rank, then id), so the state and every
-verdict are a pure function of the *set* of entries: arrival order, duplicates and the
+Entries are folded in canonical order (claimed time, kind rank, author, seq, id), so
+the state and every verdict are a pure function of the *set* of entries: arrival order, duplicates and the
 local clock change nothing.  Each entry gets a verdict: ``counted``, ``refused: why``
 (it stays in the log and counts for nothing) or ``waiting: why`` (it names an entry this
 node has not seen; it may count once that arrives, which triggers a rebuild).

@@ -19,17 +19,19 @@ LEDGER_SILENCE = 30 * 86400  # the review warns after 30 days without an entry (
 def tally(state: State, proposal_id: str, now: int) -> dict[str, Any]:
     p = state.proposals[proposal_id]
     o = judge.outcome(p, now)
+    # outcome: the passed option's name, "failed: quorum|threshold|tie", or None while open
     if not o.closed:
-        result = None
+        result, passed = None, None
     elif o.passed is not None:
-        result = {"passed": True, "option": p["options"][o.passed], "index": o.passed}
+        result, passed = p["options"][o.passed], True
     else:
-        result = {"passed": False, "failed": o.failed}
+        result, passed = f"failed: {o.failed}", False
     return {
         "id": proposal_id, "kind": p["kind"], "target": p["target"], "text": p["text"],
         "options": p["options"], "counts": dict(zip(p["options"], o.counts, strict=True)), "voters": o.voters,
         "quorum": p["quorum"], "threshold": p["threshold"], "quorum_met": o.quorum_met,
-        "closes": p["closes"], "closed": o.closed, "outcome": result,
+        "closes": p["closes"], "closed": o.closed, "outcome": result, "passed": passed,
+        "passed_index": o.passed, "failed": o.failed,
     }
 
 

@@ -44,9 +44,11 @@ _RANK = {Kind.ASSEMBLY_FOUND: 0, Kind.KEY_REVOKE: 0, Kind.JOIN_REQUEST: 1, Kind.
          Kind.PROPOSE_RENEW: 4, Kind.PROPOSE_COUNCIL_CLOSE: 4}
 
 
-def sort_key(entry: Entry) -> tuple[int, int, str]:
-    """The canonical fold order: claimed time, kind rank, then id.  The same on every replica."""
-    return (entry.time, _RANK.get(entry.kind, 5), entry.id.hex())
+def sort_key(entry: Entry) -> tuple[int, int, str, int, str]:
+    """The canonical fold order, the same on every replica: claimed time, kind rank, then
+    author and sequence (one author's same-second entries fold in the order they were
+    made), then id (two entries at one sequence: equivocation)."""
+    return (entry.time, _RANK.get(entry.kind, 5), entry.author.hex(), entry.seq, entry.id.hex())
 
 
 @dataclass
@@ -54,7 +56,7 @@ class State:
     """The domain state after folding a set of entries in canonical order."""
 
     tables: dict[str, dict[str, dict[str, Any]]] = field(default_factory=lambda: {t: {} for t in TABLES})
-    last: tuple[int, int, str] | None = None  # sort_key of the last folded entry
+    last: tuple[int, int, str, int, str] | None = None  # sort_key of the last folded entry
     waiting: set[str] = field(default_factory=set)  # refs (hex) that matched nothing when folded
 
     def __getattr__(self, name: str) -> dict[str, dict[str, Any]]:
@@ -92,6 +94,6 @@ class State:
                 state.tables[name][row.pop("_key")] = row
         meta = (data.get("meta") or [{}])[0]
         last = meta.get("last")
-        state.last = (last[0], last[1], last[2]) if last else None
+        state.last = (last[0], last[1], last[2], last[3], last[4]) if last else None
         state.waiting = set(meta.get("waiting", []))
         return state
