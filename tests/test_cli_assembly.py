@@ -86,6 +86,11 @@ def test_assembly_membership_vote_and_refusals(nodes) -> None:
         "counts": {"red": 2, "blue": 0}, "voters": 2, "quorum_met": True, "closed": False, "outcome": None}
     closed = alice.ok("tally", prop[:8], now="2026-12-01T12:00Z")
     assert closed["closed"] is True and closed["outcome"] == "red"
+    # bob's ballot reached alice's store (copied at 2027-01-15) long after the time it claims: flagged locally
+    bob_ballot = [e for e in alice.ok("verdicts")["entries"] if e["author"] == bob.key_id and e["kind"] == "ballot"]
+    assert [b["id"] for b in bob_ballot if b["verdict"] == "counted"] == closed["late_ballots"]
+    assert all(b["late_s"] > 3600 for b in bob_ballot)
+    assert alice.run("tally", prop[:8], now="2026-12-01T12:00Z").stdout.count("over an hour after") == 1
     assert "no proposal with id 'ffff'" in alice.refused("tally", "ffff")
     alice.send_to(bob, carol)
     bob.send_to(alice, carol)

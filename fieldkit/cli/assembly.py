@@ -83,17 +83,10 @@ def vouch(assembly_id: str, key: str, as_json: bool) -> None:
             raise actions.ActionRefused("this node does not know that key yet: give the newcomer's full public key "
                                         "(fieldkit whoami on their node)")
         entry = s.act(kinds.Vouch(actions.ref(aid), public))
-        shown = queries.assembly_show(_refresh(s), aid, s.now)
+        shown = queries.assembly_show(s.reload(), aid, s.now)
     admitted = kid.hex() in shown["members"]
     emit(as_json, {"id": entry.id.hex(), "assembly": aid, "newcomer": kid.hex(), "admitted": admitted},
          f"vouched for {kid.hex()}: {'admitted' if admitted else 'not admitted yet (more vouches needed)'}")
-
-
-def _refresh(s):  # the state after this node's own entry was added
-    from fieldkit.domain.state import State
-    from fieldkit.domain.view import VIEW_NAME
-
-    return State.from_tables(s.store.view_tables(VIEW_NAME))
 
 
 @member.command("join")

@@ -57,9 +57,18 @@ class Session:
             previous = next(iter(self.store.entries_of(key.public_key, head - 1)), None)
         return sign_entry(key, head + 1, previous.id if previous else None, self.now, body)
 
-    def late(self) -> dict[str, int]:
-        """Entries first seen over an hour after the time they claim (a local flag)."""
-        return late_entries(all_entries(self.store), self._first_seen)
+    def reload(self) -> State:
+        """The state again from the store (after this node added an entry)."""
+        self.state = State.from_tables(self.store.view_tables(VIEW_NAME))
+        return self.state
+
+    def late(self, ids: list[str] | None = None) -> dict[str, int]:
+        """Entries (all, or these ids) first seen over an hour after the time they claim: a local flag."""
+        if ids is None:
+            entries = list(all_entries(self.store))
+        else:
+            entries = [e for e in (self.store.get(bytes.fromhex(i)) for i in ids) if e is not None]
+        return late_entries(entries, self._first_seen)
 
     def _first_seen(self, entry_id: bytes) -> int | None:
         try:

@@ -57,9 +57,8 @@ def tally(proposal_id: str, as_json: bool) -> None:
     with session() as s:
         pid = s.find("proposals", proposal_id, "proposal")
         row = queries.tally(s.state, pid, s.now)
-        late = s.late()
-        ballots = s.state.proposals[pid]["ballots"]
-        row["late_ballots"] = sorted(b["id"] for b in ballots.values() if b["id"] in late)
+        ballots = [b["id"] for b in s.state.proposals[pid]["ballots"].values()]
+        row["late_ballots"] = sorted(s.late(ballots))
 
     def human() -> None:
         click.echo(row["text"])

@@ -96,3 +96,28 @@ def require_counted(state: State, entry: Entry, all_entries: Callable[[], Iterab
     if verdict != COUNTED:
         reason = verdict.split(": ", 1)[-1]
         raise ActionRefused(f"{entry.kind.label.replace('_', ' ')} would not count: {reason}")
+
+
+# -- bodies for the other everyday actions (the SMS service builds the same way) --------
+def vouch(assembly_id: str, newcomer_public_key: bytes) -> kinds.Vouch:
+    return kinds.Vouch(ref(assembly_id), newcomer_public_key)
+
+
+def join(assembly_id: str, name: str) -> kinds.JoinRequest:
+    return kinds.JoinRequest(ref(assembly_id), name)
+
+
+def alert_raise(assembly_id: str, text: str, expires: int) -> kinds.AlertRaise:
+    return kinds.AlertRaise(ref(assembly_id), expires, text)
+
+
+def alert_resolve(alert_id: str, note: str = "") -> kinds.AlertResolve:
+    return kinds.AlertResolve(ref(alert_id), note)
+
+
+def mandate_report(mandate_id: str, text: str) -> kinds.MandateReport:
+    return kinds.MandateReport(ref(mandate_id), text)
+
+
+def ledger_entry(assembly_id: str, domain: str, text: str) -> kinds.LedgerEntry:
+    return kinds.LedgerEntry(ref(assembly_id), domain, text)
