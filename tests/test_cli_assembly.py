@@ -90,7 +90,7 @@ def test_assembly_membership_vote_and_refusals(nodes) -> None:
     bob_ballot = [e for e in alice.ok("verdicts")["entries"] if e["author"] == bob.key_id and e["kind"] == "ballot"]
     assert [b["id"] for b in bob_ballot if b["verdict"] == "counted"] == closed["late_ballots"]
     assert all(b["late_s"] > 3600 for b in bob_ballot)
-    assert alice.run("tally", prop[:8], now="2026-12-01T12:00Z").stdout.count("over an hour after") == 1
+    assert alice.run("tally", prop[:8], now="2026-12-01T12:00Z").stdout.count("over an hour away") == 1
     assert "no proposal with id 'ffff'" in alice.refused("tally", "ffff")
     alice.send_to(bob, carol)
     bob.send_to(alice, carol)

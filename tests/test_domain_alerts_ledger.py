@@ -73,7 +73,8 @@ def test_late_entries_flagged_locally() -> None:
     a = w.found(0)
     p = w.propose(0, a, T0 + H, T0 + 2 * H)
     backdated = w.vote(0, p, 0, T0 + 2 * H - 1)
-    seen = {a.id: T0 + 5, p.id: T0 + H + 60, backdated.id: T0 + 3 * D}
+    ahead = w.add(0, kinds.LedgerEntry(a.ref, "food", "claims tomorrow"), T0 + D)
+    seen = {a.id: T0 + 5, p.id: T0 + H + 60, backdated.id: T0 + 3 * D, ahead.id: T0 + 2 * H}
     flags = timeflags.late_entries(w.entries, seen.get)
-    assert flags == {backdated.id.hex(): 3 * D - 2 * H + 1}
+    assert flags == {backdated.id.hex(): 3 * D - 2 * H + 1, ahead.id.hex(): 2 * H - D}
     assert w.state().verdict(backdated.id) == "counted"  # the fold trusts claimed times: see timeflags

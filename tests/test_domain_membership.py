@@ -112,3 +112,19 @@ def test_revoked_key_counts_for_nothing() -> None:
     w.add(1, kinds.KeyRevoke(None, "phone seized"), T0 + H)
     v = w.vote(1, p, 0, T0 + H + 5)
     assert w.state().verdict(v.id) == "refused: key revoked by its owner"
+
+
+def test_revoked_facilitator_cannot_sign_minutes() -> None:
+    from codec import Role
+
+    w = World()
+    asm = w.found(0)
+    w.admit(asm, 0, [1], T0 + 10)
+    r = w.motion(0, kinds.ProposeRole, asm, T0 + H, T0 + 2 * H, role=Role.FACILITATOR, holder=w.kid(1),
+                 term_start=T0 + 2 * H, term_end=T0 + 100 * H, renewal=False)
+    w.vote(0, r, 0, T0 + H + 1)
+    ok = w.add(1, kinds.Minutes(asm.ref, "before"), T0 + 3 * H)
+    w.add(1, kinds.KeyRevoke(None, "phone stolen"), T0 + 4 * H)
+    after = w.add(1, kinds.Minutes(asm.ref, "after"), T0 + 5 * H)
+    s = w.state()
+    assert s.verdict(ok.id) == "counted" and s.verdict(after.id) == "refused: key revoked by its owner"

@@ -119,5 +119,13 @@ def verdicts(refused: bool, as_json: bool) -> None:
                 if not refused or v["verdict"] != "counted"]
     emit(as_json, {"entries": with_iso_times(rows)},
          lambda: [click.echo(f"{r['id'][:12]}  {r['kind']:<22} {r['verdict']}"
-                             + (f"  [arrived {r['late_s'] // 60} min after its claimed time]" if r["late_s"] else ""))
+                             + _time_flag(r["late_s"]))
                   for r in rows])
+
+
+def _time_flag(late_s: int | None) -> str:
+    if late_s is None:
+        return ""
+    if late_s > 0:
+        return f"  [arrived {late_s // 60} min after the time it claims]"
+    return f"  [claims a time {-late_s // 60} min after it arrived]"

@@ -71,7 +71,7 @@ def tally(proposal_id: str, as_json: bool) -> None:
         else:
             click.echo(f"passed: {out}" if row["passed"] else out)
         for b in row["late_ballots"]:
-            click.echo(f"warning: ballot {b[:12]} reached this node over an hour after the time it claims")
+            click.echo(f"warning: ballot {b[:12]} reached this node over an hour away from the time it claims")
 
     emit(as_json, with_iso_times(row), human)
 

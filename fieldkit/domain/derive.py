@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable
 
 from codec import Entry, Kind
 
-from . import rules_acts, rules_people
+from . import judge, rules_acts, rules_people
 from .rules_common import Context, Refuse, Wait
 from .state import COUNTED, State, kid, sort_key
 
@@ -81,6 +81,8 @@ def _fold_one(state: State, entry: Entry) -> None:
     row = {"kind": entry.kind.label, "author": author, "time": entry.time, "verdict": COUNTED}
     state.entries[key] = row
     try:
+        if entry.kind != Kind.KEY_REVOKE and judge.is_revoked(state, author, entry.time):
+            raise Refuse("key revoked by its owner")
         HANDLERS[entry.kind](state, entry, Context(state, entry))
     except Refuse as r:
         row["verdict"] = f"refused: {r.reason}"

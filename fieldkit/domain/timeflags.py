@@ -19,16 +19,20 @@ LATE_AFTER = 3600  # seconds: over LoRa and SMS an entry normally arrives within
 
 
 def lateness(entry: Entry, first_seen: int | None, tolerance: int = LATE_AFTER) -> int | None:
-    """Seconds by which ``entry`` arrived later than claimed, if beyond ``tolerance``."""
+    """Seconds by which ``entry`` arrived later than claimed, if beyond ``tolerance``.
+
+    Negative when the entry claims a time ahead of when it was seen (a fast clock, or
+    forward-dating): flagged the same way, since either way the claim cannot be trusted.
+    """
     if first_seen is None:
         return None
     late = first_seen - entry.time
-    return late if late > tolerance else None
+    return late if abs(late) > tolerance else None
 
 
 def late_entries(entries: Iterable[Entry], first_seen: Callable[[bytes], int | None],
                  tolerance: int = LATE_AFTER) -> dict[str, int]:
-    """Entry id (hex) -> seconds late, for every entry first seen too long after its time."""
+    """Entry id (hex) -> seconds late (negative: early), for entries seen far from their claimed time."""
     out = {}
     for e in entries:
         late = lateness(e, first_seen(e.id), tolerance)

@@ -1,0 +1,17 @@
+"""The assembly domain: a pure, deterministic function of the set of signed entries.
+
+Modules:
+
+- ``state``: :class:`State` (tables of clock-independent facts and a verdict per entry),
+  ``sort_key`` (the canonical fold order), ``State.digest`` / ``to_tables`` / ``from_tables``.
+- ``derive``: ``derive(entries) -> State`` (rebuild), ``update(state, added, all_entries)``
+  (continue the fold or rebuild).  Trust-in-time consequences are documented there.
+- ``rules_people`` / ``rules_acts``: one rule per kind; a refusal carries its reason.
+- ``judge``: time-dependent judgements at a moment ``at`` (membership, outcome,
+  mandate status, role holder, council open, alert status).  No clock is ever read.
+- ``queries``: JSON-ready answers at ``now`` (tally, assembly, mandate, council, alert,
+  ledger review, minutes).
+- ``actions``: body builders and ``require_counted`` (refuse before signing), id lookup.
+- ``timeflags``: the local flag for entries seen far from the time they claim.
+- ``view``: :class:`DomainView`, the store's ViewProvider (view name ``"domain"``).
+"""
