@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,7 +33,7 @@ class Context:
     state: State
     entry: Entry
 
-    @property
+    @functools.cached_property
     def author(self) -> str:
         return kid(self.entry.author)
 

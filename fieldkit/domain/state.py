@@ -8,6 +8,7 @@ reads one record, never scans a table.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ TABLES = (
 COUNTED = "counted"
 
 
+@functools.lru_cache(maxsize=4096)  # a few hundred authors sign almost everything
 def kid(public_key: bytes) -> str:
     """The hex key id of a 32-byte public key: how members are named everywhere."""
     return key_id(public_key).hex()
@@ -58,12 +60,6 @@ class State:
     tables: dict[str, dict[str, dict[str, Any]]] = field(default_factory=lambda: {t: {} for t in TABLES})
     last: tuple[int, int, str, int, str] | None = None  # sort_key of the last folded entry
     waiting: set[str] = field(default_factory=set)  # refs (hex) that matched nothing when folded
-
-    def __getattr__(self, name: str) -> dict[str, dict[str, Any]]:
-        tables = self.__dict__.get("tables")
-        if tables is not None and name in tables:
-            return tables[name]
-        raise AttributeError(name)
 
     def verdict(self, entry_id: bytes | str) -> str | None:
         key = entry_id if isinstance(entry_id, str) else entry_id.hex()
@@ -97,3 +93,15 @@ class State:
         state.last = (last[0], last[1], last[2], last[3], last[4]) if last else None
         state.waiting = set(meta.get("waiting", []))
         return state
+
+    # one read-only attribute per table: state.proposals, state.assemblies, ...
+    entries = property(lambda self: self.tables["entries"])
+    assemblies = property(lambda self: self.tables["assemblies"])
+    proposals = property(lambda self: self.tables["proposals"])
+    delegates = property(lambda self: self.tables["delegates"])
+    councils = property(lambda self: self.tables["councils"])
+    alerts = property(lambda self: self.tables["alerts"])
+    ledger = property(lambda self: self.tables["ledger"])
+    minutes = property(lambda self: self.tables["minutes"])
+    keys = property(lambda self: self.tables["keys"])
+    refs = property(lambda self: self.tables["refs"])
