@@ -75,7 +75,8 @@ def test_assembly_membership_vote_and_refusals(nodes) -> None:
     bob.ok("vote", prop[:8], "blue", now="2026-12-01T10:10Z")
     bob.ok("vote", prop[:8], "red", now="2026-12-01T10:20Z")  # replaces the earlier ballot
     why = carol.refused("vote", prop[:8], "red")
-    assert why.endswith("not a member of Eastside Tenants: 2 of 2 vouches needed, 1 given")
+    assert why.endswith("not a member of Eastside Tenants: 2 of 2 vouches needed, 1 given"
+                        " — ask members to vouch for your key (fieldkit whoami shows it)")
     assert "vote" in why or "ballot" in why
     bob.send_to(alice)
     alice.ok("vote", prop[:8], "red", now="2026-12-01T10:30Z")

@@ -91,11 +91,23 @@ def verdict_of(state: State, entry: Entry, all_entries: Callable[[], Iterable[En
     return trial.verdict(entry.id) or "refused: not folded"
 
 
+# What to do about the commonest refusals (the reason says what is wrong).
+HINTS = (
+    ("vouches needed", "ask members to vouch for your key (fieldkit whoami shows it)"),
+    ("not a mandated delegate", "the assembly must first pass a mandate for you (fieldkit mandate issue)"),
+    ("which this node has not seen yet", "sync with a node that has it, then try again"),
+    ("current facilitator", "the assembly assigns a facilitator with fieldkit role assign"),
+)
+
+
 def require_counted(state: State, entry: Entry, all_entries: Callable[[], Iterable[Entry]]) -> None:
+    """Raise ActionRefused, with the domain's reason and a hint, unless ``entry`` would count."""
     verdict = verdict_of(state, entry, all_entries)
     if verdict != COUNTED:
         reason = verdict.split(": ", 1)[-1]
-        raise ActionRefused(f"{entry.kind.label.replace('_', ' ')} would not count: {reason}")
+        hint = next((h for key, h in HINTS if key in reason), "")
+        raise ActionRefused(f"{entry.kind.label.replace('_', ' ')} would not count: {reason}"
+                            + (f" — {hint}" if hint else ""))
 
 
 # -- bodies for the other everyday actions (the SMS service builds the same way) --------
