@@ -164,3 +164,10 @@ def test_two_processes_share_one_home(tmp_path: Path) -> None:
     assert one.store_digest() == two.store_digest() and one.state_digest() == two.state_digest()
     one.close()
     two.close()
+
+
+def test_control_character_scan_matches_the_codec_rule() -> None:
+    from codec.wire import _BAD_CHARS, _bad_char
+
+    chars = (chr(o) for o in range(0x110000) if not 0xD800 <= o < 0xE000)
+    assert all(_bad_char(c) == bool(_BAD_CHARS.search(c)) for c in chars)
