@@ -353,7 +353,10 @@ class Store:
         if entry is None:
             return AddResult(Outcome.REFUSED, None, "signature does not verify for the author's key")
         self._applied = []
+        new_key = entry.author not in self._keys
         outcome, reason = self._place(entry, raw, now)
+        if new_key:  # the full key on the wire makes it known: retry what waited for it
+            self._work.append(entry.author)
         self._drain()
         return AddResult(outcome, entry.id, reason, tuple(self._applied))
 

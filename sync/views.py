@@ -190,9 +190,11 @@ class HeadsView:
             row[0] = max(row[0], e.seq)
             row[1] += 1
         for author, seq in {(e.author, e.seq) for e in added}:
-            ids = [i.hex() for i in store.ids_at(author, seq)]
-            if len(ids) > 1:
-                forks[(author, seq)] = ids
+            head, count = heads[author]
+            if count > head + 1:  # more entries than seqs: this author forked somewhere
+                ids = [i.hex() for i in store.ids_at(author, seq)]
+                if len(ids) > 1:
+                    forks[(author, seq)] = ids
         return self._tables(heads, forks)
 
     @staticmethod

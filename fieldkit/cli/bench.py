@@ -16,8 +16,14 @@ def _wire() -> list[report.Figure]:
     return wire.run()
 
 
-# name -> runner; later issues add sync, ingest and sim here.
-BENCHES: dict[str, Callable[[], list[report.Figure]]] = {"wire": _wire}
+def _ingest() -> list[report.Figure]:
+    from fieldkit.bench import ingest
+
+    return ingest.run()
+
+
+# name -> runner; later issues add sync and sim here.
+BENCHES: dict[str, Callable[[], list[report.Figure]]] = {"wire": _wire, "ingest": _ingest}
 
 
 @click.command()
