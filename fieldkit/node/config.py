@@ -1,0 +1,109 @@
+"""The node's settings: `node.toml` in the home, overridden by command-line flags.
+
+Only what an operator tunes lives here; everything else is derived.  Missing keys take
+the defaults below; unknown keys are refused so a typo is not silently ignored.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from codec import FieldkitError
+
+CONFIG_FILE = "node.toml"
+REGIONS = ("EU_868", "EU_433", "US", "UA_868", "ANZ", "IN", "KR", "JP", "CN")
+
+DEFAULT_TOML = """\
+# fieldkit node settings.  Flags given to `fieldkit node run` override these.
+
+# Links the node runs on: meshtastic:serial:/dev/ttyUSB0, meshtastic:tcp:HOST[:PORT], sms:/dev/ttyUSB1
+links = []
+
+# LoRa region, for duty-cycle accounting (EU_868 allows 10 % of each hour on air).
+region = "EU_868"
+
+# Refuse to start when a link cannot be opened (otherwise it is retried in the background).
+strict = false
+
+# Seconds between reconciliations with each peer heard on a link.
+sync_interval = 300
+
+[sms]
+# Messages one phone number may send per hour before the node stops answering it.
+per_number_per_hour = 20
+# Outgoing SMS per day, all numbers together (a cost cap).
+daily_cap = 500
+# Wrong PINs before a number is locked out for an hour.
+pin_attempts = 3
+"""
+
+
+class ConfigError(FieldkitError):
+    """node.toml could not be read or holds a value that makes no sense."""
+
+
+@dataclass(frozen=True)
+class SmsSettings:
+    per_number_per_hour: int = 20
+    daily_cap: int = 500
+    pin_attempts: int = 3
+
+
+@dataclass(frozen=True)
+class NodeConfig:
+    links: tuple[str, ...] = ()
+    region: str = "EU_868"
+    strict: bool = False
+    sync_interval: int = 300
+    sms: SmsSettings = field(default_factory=SmsSettings)
+
+    def with_overrides(self, **overrides: Any) -> NodeConfig:
+        """Flags win over the file; None means "not given"."""
+        given = {k: v for k, v in overrides.items() if v is not None and v != ()}
+        return replace(self, **given)
+
+
+def load_config(home: Path) -> NodeConfig:
+    path = Path(home) / CONFIG_FILE
+    if not path.exists():
+        return NodeConfig()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from None
+    return parse_config(data, str(path))
+
+
+def parse_config(data: dict[str, Any], where: str = CONFIG_FILE) -> NodeConfig:
+    sms_data = data.get("sms", {})
+    if not isinstance(sms_data, dict):
+        raise ConfigError(f"{where}: [sms] must be a table")
+    _check_keys(data, {f.name for f in fields(NodeConfig)}, where)
+    _check_keys(sms_data, {f.name for f in fields(SmsSettings)}, f"{where} [sms]")
+    links = data.get("links", [])
+    if not isinstance(links, list) or not all(isinstance(x, str) for x in links):
+        raise ConfigError(f"{where}: links must be a list of strings such as \"meshtastic:serial:/dev/ttyUSB0\"")
+    region = data.get("region", "EU_868")
+    if region not in REGIONS:
+        raise ConfigError(f"{where}: unknown region {region!r}; one of {', '.join(REGIONS)}")
+    sms = SmsSettings(**{k: _positive_int(v, f"sms.{k}", where) for k, v in sms_data.items()})
+    strict = data.get("strict", False)
+    if not isinstance(strict, bool):
+        raise ConfigError(f"{where}: strict must be true or false")
+    interval = _positive_int(data.get("sync_interval", 300), "sync_interval", where)
+    return NodeConfig(tuple(links), region, strict, interval, sms)
+
+
+def _check_keys(data: dict[str, Any], known: set[str], where: str) -> None:
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ConfigError(f"{where}: unknown setting {unknown[0]!r}; known: {', '.join(sorted(known))}")
+
+
+def _positive_int(value: Any, name: str, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ConfigError(f"{where}: {name} must be a positive whole number, got {value!r}")
+    return value
