@@ -22,8 +22,14 @@ def _ingest() -> list[report.Figure]:
     return ingest.run()
 
 
+def _domain() -> list[report.Figure]:
+    from fieldkit.bench import domain
+
+    return domain.run()
+
+
 # name -> runner; later issues add sync and sim here.
-BENCHES: dict[str, Callable[[], list[report.Figure]]] = {"wire": _wire, "ingest": _ingest}
+BENCHES: dict[str, Callable[[], list[report.Figure]]] = {"wire": _wire, "ingest": _ingest, "domain": _domain}
 
 
 @click.command()

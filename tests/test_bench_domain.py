@@ -1,0 +1,16 @@
+"""`bench domain` reports its figures (timing values are measured, never asserted)."""
+
+from __future__ import annotations
+
+from fieldkit.bench import domain
+from fieldkit.domain import derive
+
+
+def test_bench_domain_figures_and_workload() -> None:
+    entries = domain.workload(1500)
+    verdicts = [r["verdict"] for r in derive.derive(entries).entries.values()]
+    assert len(entries) == 1500 and verdicts.count("counted") > 700
+    figures = domain.run(n=1500)
+    assert [f.name for f in figures] == ["domain_fold_per_s", "domain_fold_s", "domain_update_us",
+                                         "domain_to_tables_s"]
+    assert all(f.value > 0 for f in figures)
