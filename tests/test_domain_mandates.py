@@ -76,9 +76,16 @@ def test_rotation_no_consecutive_term_without_renewal_and_minutes() -> None:
         return r
 
     assign(1, T0 + D, T0 + 8 * D)
-    again = assign(1, T0 + 8 * D, T0 + 15 * D, t=T0 + 2 * H)
+    # two assignments decided in parallel (both open at once): the second is caught when it passes
+    again = assign(1, T0 + 8 * D, T0 + 15 * D, t=T0 + H + 60)
     renewed = assign(1, T0 + 15 * D, T0 + 22 * D, renewal=True, t=T0 + 3 * H)
+    early = assign(1, T0 + 22 * D, T0 + 29 * D, t=T0 + 4 * H)  # the previous term is known: refused at once
     s = w.state()
+    assert s.verdict(early.id) == f"refused: {w.hex(1)} holds the previous facilitator term: " \
+                                  "a consecutive term needs the renewal flag"
+    shown = queries.assembly_show(s, a.id.hex(), T0 + D)["role_assignments"]
+    assert [(x["accepted"], x["reason"]) for x in shown] == [
+        (True, ""), (False, "same holder for a consecutive term without a renewal"), (True, "")]
     verdicts = {pid: ok for pid, ok, _ in judge.role_assignments(s, a.id.hex(), int(Role.FACILITATOR), T0 + D)}
     assert verdicts[again.id.hex()] is False and verdicts[renewed.id.hex()] is True
     assert judge.role_holder(s, a.id.hex(), int(Role.FACILITATOR), T0 + 10 * D) is None

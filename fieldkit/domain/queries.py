@@ -47,9 +47,15 @@ def assembly_show(state: State, assembly_id: str, now: int) -> dict[str, Any]:
         {"key": k, "name": m["name"], "vouches": len(m["vouchers"]), "needed": need}
         for k, m in sorted(asm["members"].items()) if m["admitted"] is None
     ]
+    assignments = []
+    for role in sorted({state.proposals[p]["role"] for p in asm["roles"]}):
+        for pid, ok, why in judge.role_assignments(state, assembly_id, role, now):
+            p = state.proposals[pid]
+            assignments.append({"id": pid, "role": p["role_name"], "holder": p["holder"], "term_start":
+                                p["term_start"], "term_end": p["term_end"], "accepted": ok, "reason": why})
     return {"id": assembly_id, "name": asm["name"], "need": asm["need"], "vouch_threshold": asm["k"],
             "founder": asm["founder"], "members": members, "candidates": candidates,
-            "roles": judge.roles_at(state, assembly_id, now)}
+            "roles": judge.roles_at(state, assembly_id, now), "role_assignments": assignments}
 
 
 def assembly_list(state: State, now: int) -> list[dict[str, Any]]:

@@ -118,6 +118,11 @@ def _motion_fields(state: State, e: Entry, ctx: Context, aid: str, asm: dict, re
         ctx.require_member(aid, b.holder.hex())
         if b.term_end <= b.term_start:
             raise Refuse("the term ends before it starts")
+        before = [state.proposals[pid] for pid, ok, _ in judge.role_assignments(state, aid, int(b.role), ctx.at)
+                  if ok and state.proposals[pid]["term_start"] < b.term_start]
+        if before and before[-1]["holder"] == b.holder.hex() and not b.renewal:
+            raise Refuse(f"{b.holder.hex()} holds the previous {Role(b.role).name.lower()} term: "
+                         "a consecutive term needs the renewal flag")
         record |= {"role": int(b.role), "role_name": Role(b.role).name.lower(), "holder": b.holder.hex(),
                    "term_start": b.term_start, "term_end": b.term_end, "renewal": b.renewal}
         asm["roles"].append(pid)
