@@ -60,3 +60,22 @@ def test_cooptation_attempts_refused_identically_everywhere() -> None:
 
 def _mandate_of(w: World, delegate: int):
     return next(e for e in w.entries if isinstance(e.body, kinds.ProposeMandate) and e.body.delegate == w.kid(delegate))
+
+
+def test_colliding_reference_of_another_kind_cannot_block_a_vote() -> None:
+    import pytest
+
+    from fieldkit.domain.rules_common import Context, Refuse
+
+    w = World()
+    east = w.found(0)
+    p = w.propose(0, east, T0 + H, T0 + 2 * H)
+    q = w.propose(0, east, T0 + H, T0 + 2 * H, text="another")
+    ballot = w.vote(0, p, 0, T0 + H + 1)
+    state = dv.derive(w.entries)
+    # pretend a forged entry (here: the assembly) shares the proposal's 6-byte ref
+    state.refs[p.ref.hex()]["ids"].append(east.id.hex())
+    assert Context(state, ballot).resolve(p.ref, "proposals", "a proposal")[0] == p.id.hex()
+    state.refs[p.ref.hex()]["ids"].append(q.id.hex())  # two proposals behind one ref: ambiguous
+    with pytest.raises(Refuse, match="ambiguous reference"):
+        Context(state, ballot).resolve(p.ref, "proposals", "a proposal")

@@ -46,18 +46,21 @@ class Context:
         ids = self.state.refs.get(ref.hex(), {"ids": []})["ids"]
         if not ids:
             raise Wait(ref.hex())
-        if len(ids) > 1:
-            raise Refuse(f"ambiguous reference {ref.hex()}: it matches {len(ids)} entries")
-        target = ids[0]
-        row = self.state.entries.get(target)
-        if row is None or target == self.entry.id.hex():
+        # A 6-byte ref can be made to collide (2^48 work): prefer the one candidate that is
+        # what this entry needs, so a forged look-alike of another kind cannot block it.
+        records = self.state.tables[table]
+        fits = [i for i in ids if i in records]
+        if len(fits) > 1:
+            raise Refuse(f"ambiguous reference {ref.hex()}: it matches {len(fits)} entries")
+        if fits:
+            return fits[0], records[fits[0]]
+        folded = [i for i in ids if i in self.state.entries and i != self.entry.id.hex()]
+        if not folded:
             raise Refuse(f"refers to {ref.hex()}, an entry claimed later than this one")
+        row = self.state.entries[folded[0]]
         if row["verdict"] != COUNTED and not row["verdict"].startswith("replaced"):
             raise Refuse(f"refers to {ref.hex()}, which does not count ({row['verdict']})")
-        record = self.state.tables[table].get(target)
-        if record is None:
-            raise Refuse(f"refers to {ref.hex()}, a {row['kind']} entry, where {what} is expected")
-        return target, record
+        raise Refuse(f"refers to {ref.hex()}, a {row['kind']} entry, where {what} is expected")
 
     def require_member(self, assembly_id: str, key: str | None = None) -> None:
         ok, why = judge.membership(self.state, assembly_id, key or self.author, self.at)
