@@ -200,3 +200,19 @@ def test_ambiguous_prefix_is_refused() -> None:
     with pytest.raises(FieldkitError, match="ambiguous"):
         actions.find(state, "proposals", "ab", "proposal")
     assert actions.find(state, "proposals", "AB3", "proposal").startswith("ab34")
+
+
+def test_alert_held_aside_by_the_store_is_shown_at_once(nodes) -> None:
+    alice, bob, _ = nodes
+    asm = alice.ok("assembly", "create", "Eastside Tenants", "--need", "housing")["id"]
+    alice.ok("member", "vouch", asm[:8], bob.public_key)
+    alice.ok("ledger", "add", asm[:8], "--domain", "food", "kitchen")  # bob will miss this one
+    alert = alice.ok("alert", "raise", asm[:8], "eviction at 12 Elm St, now", now="2026-12-01T10:05Z")["id"]
+    with open_node_store(Home(alice.home)) as store:
+        raws = {e.id.hex(): store.raw(e.id) for e in store.entries()}
+    ids = list(raws)
+    assert ids[-1] == alert
+    with open_node_store(Home(bob.home)) as theirs:  # everything but the ledger entry before the alert
+        theirs.add_many([raws[i] for i in ids if i != ids[-2]], 1_796_119_500)
+    listed = bob.ok("alert", "list", now="2026-12-01T10:06Z")["alerts"]
+    assert [(a["id"], a["status"]) for a in listed] == [(alert, "unconfirmed")]

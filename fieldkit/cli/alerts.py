@@ -8,6 +8,7 @@ from codec import kinds
 from fieldkit.cli.common import emit, json_option, now_option
 from fieldkit.cli.domain_common import session, with_iso_times
 from fieldkit.domain import actions, queries
+from fieldkit.domain.state import kid
 from fieldkit.timeparse import parse_time
 
 DEFAULT_EXPIRES = "+6h"  # an eviction defense is over within hours
@@ -72,12 +73,26 @@ def list_(show_all: bool, as_json: bool) -> None:
     """Alerts with who is coming."""
     with session() as s:
         rows = [r for r in queries.alert_list(s.state, s.now) if show_all or as_json or r["status"] == "open"]
+        rows += _held_aside(s)
 
     def human() -> None:
         if not rows:
             click.echo("no open alerts")
         for r in rows:
-            click.echo(f"{r['id'][:12]}  {r['status']:<8} {r['text'][:60]}")
+            click.echo(f"{r['id'][:12]}  {r['status']:<11} {r['text'][:60]}")
             click.echo(f"    coming: {len(r['coming'])} {', '.join(r['coming'])}")
 
     emit(as_json, {"alerts": with_iso_times(rows)}, human)
+
+
+def _held_aside(s) -> list[dict]:
+    """Alerts verified but kept aside by the store (their author's earlier entries are
+    missing): shown at once as ``unconfirmed``, since an alert cannot wait for the chain."""
+    out = []
+    for e in s.store.pending_entries():
+        if isinstance(e.body, kinds.AlertRaise) and e.time <= s.now < e.body.expires:
+            aid = next((a for a in s.state.assemblies if a.startswith(e.body.assembly.hex())), None)
+            out.append({"id": e.id.hex(), "assembly": aid, "author": kid(e.author), "time": e.time,
+                        "expires": e.body.expires, "text": e.body.text, "status": "unconfirmed",
+                        "coming": [], "not_coming": [], "eta_minutes": {}, "resolved": None})
+    return out
