@@ -74,8 +74,8 @@ def test_colliding_reference_of_another_kind_cannot_block_a_vote() -> None:
     ballot = w.vote(0, p, 0, T0 + H + 1)
     state = dv.derive(w.entries)
     # pretend a forged entry (here: the assembly) shares the proposal's 6-byte ref
-    state.refs[p.ref.hex()]["ids"].append(east.id.hex())
+    state.collisions[p.ref.hex()] = [east.id.hex()]
     assert Context(state, ballot).resolve(p.ref, "proposals", "a proposal")[0] == p.id.hex()
-    state.refs[p.ref.hex()]["ids"].append(q.id.hex())  # two proposals behind one ref: ambiguous
+    state.collisions[p.ref.hex()].append(q.id.hex())  # two proposals behind one ref: ambiguous
     with pytest.raises(Refuse, match="ambiguous reference"):
         Context(state, ballot).resolve(p.ref, "proposals", "a proposal")

@@ -20,6 +20,7 @@ digest) for entries first seen long after the time they claim.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterable
 
 from codec import Entry, Kind
@@ -39,9 +40,7 @@ def derive(entries: Iterable[Entry]) -> State:
     unique = {e.id: e for e in entries}
     state = State()
     for e in unique.values():
-        state.refs.setdefault(e.ref.hex(), {"ids": []})["ids"].append(e.id.hex())
-    for row in state.refs.values():
-        row["ids"].sort()
+        state.index(_hex_id(e))
     for e in sorted(unique.values(), key=sort_key):
         _fold_one(state, e)
     return state
@@ -68,17 +67,22 @@ def update(state: State, added: Iterable[Entry], all_entries: Callable[[], Itera
     if needs_rebuild(state, new.values()):
         return derive(all_entries())
     for e in new.values():
-        state.refs.setdefault(e.ref.hex(), {"ids": []})["ids"].append(e.id.hex())
+        state.index(_hex_id(e))
     for e in sorted(new.values(), key=sort_key):
         _fold_one(state, e)
     return state
 
 
+def _hex_id(entry: Entry) -> str:
+    # interned: the same id string is shared by the index, the verdicts and the records
+    return sys.intern(entry.id.hex())
+
+
 def _fold_one(state: State, entry: Entry) -> None:
-    key = entry.id.hex()
+    key = _hex_id(entry)
     author = kid(entry.author)
     state.keys.setdefault(author, {"public_key": entry.author.hex(), "revoked": None})
-    row = {"kind": entry.kind.label, "author": author, "time": entry.time, "verdict": COUNTED}
+    row = {"kind": sys.intern(entry.kind.label), "author": author, "time": entry.time, "verdict": COUNTED}
     state.entries[key] = row
     try:
         if entry.kind != Kind.KEY_REVOKE and judge.is_revoked(state, author, entry.time):

@@ -38,7 +38,7 @@ def council_convene(state: State, e: Entry, ctx: Context) -> None:
     if mandate is None:
         raise Refuse("only a mandated delegate of a listed assembly convenes a council: "
                      + judge.mandate_refusal(state, ctx.author, assemblies, ctx.at))
-    state.councils[e.id.hex()] = {
+    state.councils[ctx.id] = {
         "objective": b.objective, "until": b.until, "assemblies": assemblies, "convener": ctx.author,
         "time": e.time, "closes": [],
         "participants": {ctx.author: {"assembly": state.proposals[mandate]["target"], "mandate": mandate,
@@ -66,7 +66,7 @@ def alert_raise(state: State, e: Entry, ctx: Context) -> None:
     b: kinds.AlertRaise = e.body
     aid, _ = ctx.resolve(b.assembly, "assemblies", "an assembly")
     ctx.require_member(aid)
-    state.alerts[e.id.hex()] = {"assembly": aid, "author": ctx.author, "time": e.time, "expires": b.expires,
+    state.alerts[ctx.id] = {"assembly": aid, "author": ctx.author, "time": e.time, "expires": b.expires,
                                 "text": b.text, "acks": {}, "resolved": None}
 
 
@@ -92,9 +92,9 @@ def alert_ack(state: State, e: Entry, ctx: Context) -> None:
         raise Refuse("an ETA is only given with the ETA status")
     previous = alert["acks"].get(ctx.author)
     if previous is not None:
-        state.entries[previous["id"]]["verdict"] = f"replaced by a later answer {e.id.hex()[:12]}"
+        state.entries[previous["id"]]["verdict"] = f"replaced by a later answer {ctx.id[:12]}"
     alert["acks"][ctx.author] = {"status": AckStatus(b.status).name.lower(), "eta_minutes": b.eta_minutes,
-                                 "time": e.time, "id": e.id.hex()}
+                                 "time": e.time, "id": ctx.id}
 
 
 def alert_resolve(state: State, e: Entry, ctx: Context) -> None:
@@ -109,7 +109,7 @@ def ledger_entry(state: State, e: Entry, ctx: Context) -> None:
     b: kinds.LedgerEntry = e.body
     aid, _ = ctx.resolve(b.assembly, "assemblies", "an assembly")
     ctx.require_member(aid)
-    state.ledger[e.id.hex()] = {"assembly": aid, "domain": b.domain.strip().lower(), "text": b.text,
+    state.ledger[ctx.id] = {"assembly": aid, "domain": b.domain.strip().lower(), "text": b.text,
                                 "author": ctx.author, "time": e.time, "witnesses": []}
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +35,11 @@ class Context:
     entry: Entry
 
     @functools.cached_property
+    def id(self) -> str:
+        """The entry's id in hex, interned (shared with the verdict table's key)."""
+        return sys.intern(self.entry.id.hex())
+
+    @functools.cached_property
     def author(self) -> str:
         return kid(self.entry.author)
 
@@ -43,7 +49,7 @@ class Context:
 
     def resolve(self, ref: bytes, table: str, what: str) -> tuple[str, dict[str, Any]]:
         """The record ``ref`` names in ``table``, or Refuse/Wait with the reason."""
-        ids = self.state.refs.get(ref.hex(), {"ids": []})["ids"]
+        ids = self.state.ids_for(ref.hex())
         if not ids:
             raise Wait(ref.hex())
         # A 6-byte ref can be made to collide (2^48 work): prefer the one candidate that is
@@ -54,7 +60,7 @@ class Context:
             raise Refuse(f"ambiguous reference {ref.hex()}: it matches {len(fits)} entries")
         if fits:
             return fits[0], records[fits[0]]
-        folded = [i for i in ids if i in self.state.entries and i != self.entry.id.hex()]
+        folded = [i for i in ids if i in self.state.entries and i != self.id]
         if not folded:
             raise Refuse(f"refers to {ref.hex()}, an entry claimed later than this one")
         row = self.state.entries[folded[0]]

@@ -16,7 +16,7 @@ def found(state: State, e: Entry, ctx: Context) -> None:
     me = ctx.author
     if judge.is_revoked(state, me, ctx.at):
         raise Refuse("key revoked by its owner")
-    state.assemblies[e.id.hex()] = {
+    state.assemblies[ctx.id] = {
         "name": b.name, "need": b.need, "k": b.vouch_threshold, "founder": me, "time": e.time,
         "members": {me: {"admitted": e.time, "vouchers": [], "name": ""}},
         "removals": [], "roles": [],
@@ -74,7 +74,7 @@ def propose(state: State, e: Entry, ctx: Context) -> None:
         _require_council_actor(state, ctx, cid, council)
         record |= {"target": cid, "target_type": "council"}
         if e.kind == Kind.PROPOSE_COUNCIL_CLOSE:
-            council["closes"].append(e.id.hex())
+            council["closes"].append(ctx.id)
     else:
         if e.kind == Kind.PROPOSE_COUNCIL_CLOSE:
             ctx.resolve(b.target, "councils", "a council")
@@ -83,7 +83,7 @@ def propose(state: State, e: Entry, ctx: Context) -> None:
         record |= {"target": aid, "target_type": "assembly"}
         _motion_fields(state, e, ctx, aid, asm, record)
     record["text"] = getattr(b, "text", "") or getattr(b, "reason", "") or getattr(b, "scope", "")
-    state.proposals[e.id.hex()] = record
+    state.proposals[ctx.id] = record
 
 
 def _council_refs(state: State) -> set[str]:
@@ -91,7 +91,7 @@ def _council_refs(state: State) -> set[str]:
 
 
 def _motion_fields(state: State, e: Entry, ctx: Context, aid: str, asm: dict, record: dict) -> None:
-    b, pid = e.body, e.id.hex()
+    b, pid = e.body, ctx.id
     if e.kind == Kind.PROPOSE_MANDATE:
         delegate = b.delegate.hex()
         ctx.require_member(aid, delegate)
@@ -150,8 +150,8 @@ def ballot(state: State, e: Entry, ctx: Context) -> None:
         ctx.require_member(p["target"])
     previous = p["ballots"].get(ctx.author)
     if previous is not None:
-        state.entries[previous["id"]]["verdict"] = f"replaced by a later ballot {e.id.hex()[:12]}"
-    p["ballots"][ctx.author] = {"option": b.option, "time": e.time, "id": e.id.hex()}
+        state.entries[previous["id"]]["verdict"] = f"replaced by a later ballot {ctx.id[:12]}"
+    p["ballots"][ctx.author] = {"option": b.option, "time": e.time, "id": ctx.id}
 
 
 def minutes(state: State, e: Entry, ctx: Context) -> None:
@@ -161,7 +161,7 @@ def minutes(state: State, e: Entry, ctx: Context) -> None:
     if holder != ctx.author:
         who = f"{holder} is" if holder else "nobody is"
         raise Refuse(f"minutes must be signed by the current facilitator of {asm['name']} ({who} facilitator now)")
-    state.minutes[e.id.hex()] = {"assembly": aid, "author": ctx.author, "time": e.time, "text": b.text}
+    state.minutes[ctx.id] = {"assembly": aid, "author": ctx.author, "time": e.time, "text": b.text}
 
 
 HANDLERS = {

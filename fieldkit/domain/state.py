@@ -26,7 +26,6 @@ TABLES = (
     "ledger",  # ledger entry id -> {assembly, domain, text, author, time, witnesses[]}
     "minutes",  # minutes id -> {assembly, author, time, text}
     "keys",  # key id -> {public_key, revoked}
-    "refs",  # 6-byte ref hex -> {ids: [entry ids]}: every entry in the set, folded or not
 )
 
 COUNTED = "counted"
@@ -60,6 +59,20 @@ class State:
     tables: dict[str, dict[str, dict[str, Any]]] = field(default_factory=lambda: {t: {} for t in TABLES})
     last: tuple[int, int, str, int, str] | None = None  # sort_key of the last folded entry
     waiting: set[str] = field(default_factory=set)  # refs (hex) that matched nothing when folded
+    # 6-byte ref (hex) -> entry id, for every entry in the set (folded or about to be);
+    # an index, not a table: derived from the entry ids, so never stored or digested.
+    refs: dict[str, str] = field(default_factory=dict)
+    collisions: dict[str, list[str]] = field(default_factory=dict)  # further ids behind one ref
+
+    def index(self, entry_id: str) -> None:
+        ref = entry_id[:12]
+        first = self.refs.setdefault(ref, entry_id)
+        if first != entry_id and entry_id not in self.collisions.get(ref, ()):
+            self.collisions.setdefault(ref, []).append(entry_id)
+
+    def ids_for(self, ref: str) -> list[str]:
+        first = self.refs.get(ref)
+        return [] if first is None else sorted([first, *self.collisions.get(ref, ())])
 
     def verdict(self, entry_id: bytes | str) -> str | None:
         key = entry_id if isinstance(entry_id, str) else entry_id.hex()
@@ -92,6 +105,8 @@ class State:
         last = meta.get("last")
         state.last = (last[0], last[1], last[2], last[3], last[4]) if last else None
         state.waiting = set(meta.get("waiting", []))
+        for entry_id in state.tables["entries"]:
+            state.index(entry_id)
         return state
 
     # one read-only attribute per table: state.proposals, state.assemblies, ...
@@ -104,4 +119,3 @@ class State:
     ledger = property(lambda self: self.tables["ledger"])
     minutes = property(lambda self: self.tables["minutes"])
     keys = property(lambda self: self.tables["keys"])
-    refs = property(lambda self: self.tables["refs"])
