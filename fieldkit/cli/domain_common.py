@@ -46,8 +46,10 @@ class Session:
         """Sign ``body`` as this node's next entry if the domain would count it; else refuse."""
         key: KeyPair = node_context().keypair()
         trial = self._next_entry(key, body)
-        actions.require_counted(self.state, trial, lambda: all_entries(self.store))
+        # the loaded state is a scratch copy: the trial folds onto it, then it is reloaded
+        actions.require_counted(self.state, trial, lambda: all_entries(self.store), scratch=True)
         entry = self.store.append_own(key, body, self.now)
+        self.reload()
         return entry
 
     def _next_entry(self, key: KeyPair, body: object) -> Entry:

@@ -85,9 +85,14 @@ def ack(alert_id: str, status: str = "coming", eta_minutes: int | None = None) -
     return kinds.AlertAck(ref(alert_id), ACK_WORDS[status], 0)
 
 
-def verdict_of(state: State, entry: Entry, all_entries: Callable[[], Iterable[Entry]]) -> str:
-    """The verdict ``entry`` would get if added now (the state is not changed)."""
-    trial = derive.update(copy.deepcopy(state), [entry], lambda: [*all_entries(), entry])
+def verdict_of(state: State, entry: Entry, all_entries: Callable[[], Iterable[Entry]],
+               scratch: bool = False) -> str:
+    """The verdict ``entry`` would get if added now.
+
+    The state is copied first, unless ``scratch`` says the caller will not use it again
+    (saves copying a large state on every command)."""
+    base = state if scratch else copy.deepcopy(state)
+    trial = derive.update(base, [entry], lambda: [*all_entries(), entry])
     return trial.verdict(entry.id) or "refused: not folded"
 
 
@@ -100,9 +105,10 @@ HINTS = (
 )
 
 
-def require_counted(state: State, entry: Entry, all_entries: Callable[[], Iterable[Entry]]) -> None:
+def require_counted(state: State, entry: Entry, all_entries: Callable[[], Iterable[Entry]],
+                    scratch: bool = False) -> None:
     """Raise ActionRefused, with the domain's reason and a hint, unless ``entry`` would count."""
-    verdict = verdict_of(state, entry, all_entries)
+    verdict = verdict_of(state, entry, all_entries, scratch)
     if verdict != COUNTED:
         reason = verdict.split(": ", 1)[-1]
         hint = next((h for key, h in HINTS if key in reason), "")
