@@ -71,7 +71,10 @@ def membership(state: State, assembly_id: str, key: str, at: int) -> tuple[bool,
     if m is None or m["admitted"] is None or m["admitted"] > at:
         given = 0 if m is None else len([v for v in m["vouchers"] if v["time"] <= at])
         need = vouches_needed(state, assembly_id, at)
-        return False, f"not a member of {name}: {need} of {asm['k']} vouches needed, {given} given"
+        if need == asm["k"]:
+            return False, f"not a member of {name}: {need} of {need} vouches needed, {given} given"
+        return False, (f"not a member of {name}: {need} vouches needed (threshold {asm['k']}, "
+                       f"but only {need} members), {given} given")
     for pid in asm["removals"]:
         p = state.proposals[pid]
         if p["member"] == key and motion_passed(state, pid, at):
