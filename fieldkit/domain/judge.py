@@ -73,8 +73,8 @@ def membership(state: State, assembly_id: str, key: str, at: int) -> tuple[bool,
         need = vouches_needed(state, assembly_id, at)
         if need == asm["k"]:
             return False, f"not a member of {name}: {need} of {need} vouches needed, {given} given"
-        return False, (f"not a member of {name}: {need} vouches needed (threshold {asm['k']}, "
-                       f"but only {need} members), {given} given")
+        return False, (f"not a member of {name}: {need} vouch{'es' if need > 1 else ''} needed "
+                       f"(threshold {asm['k']}, but only {need} member{'s' if need > 1 else ''}), {given} given")
     for pid in asm["removals"]:
         p = state.proposals[pid]
         if p["member"] == key and motion_passed(state, pid, at):
