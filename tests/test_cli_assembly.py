@@ -216,3 +216,29 @@ def test_alert_held_aside_by_the_store_is_shown_at_once(nodes) -> None:
         theirs.add_many([raws[i] for i in ids if i != ids[-2]], 1_796_119_500)
     listed = bob.ok("alert", "list", now="2026-12-01T10:06Z")["alerts"]
     assert [(a["id"], a["status"]) for a in listed] == [(alert, "unconfirmed")]
+
+
+def test_join_request_then_vouch_by_key_id_renew_and_remove(nodes) -> None:
+    alice, bob, carol = nodes
+    asm = alice.ok("assembly", "create", "Eastside Tenants", "--need", "housing")["id"]
+    assert "give the newcomer's full public key" in alice.refused("member", "vouch", asm[:8], bob.key_id)
+    alice.send_to(bob)
+    bob.ok("member", "join", asm[:8], "--name", "Bob from 3B", now="2026-12-01T10:01Z")
+    bob.send_to(alice)
+    assert alice.ok("assembly", "show", asm[:8], now="2026-12-01T10:02Z")["candidates"][0]["name"] == "Bob from 3B"
+    assert alice.ok("member", "vouch", asm[:8], bob.key_id[:6], now="2026-12-01T10:02Z")["admitted"] is True
+    mid = alice.ok("mandate", "issue", asm[:8], bob.key_id, "--scope", "repairs", "--expires", "+3d",
+                   "--report-every", "0", "--closes", "+1h", now="2026-12-01T10:03Z")["id"]
+    alice.ok("vote", mid[:8], "yes", now="2026-12-01T10:04Z")
+    renew = alice.ok("mandate", "renew", mid[:8], "--expires", "2026-12-20T00:00Z", "--closes", "+1h",
+                     now="2026-12-02T10:00Z")["id"]
+    alice.ok("vote", renew[:8], "yes", now="2026-12-02T10:01Z")
+    shown = alice.ok("mandate", "show", mid[:8], now="2026-12-05T10:00Z")
+    assert shown["status"] == "live" and shown["expires"] == "2026-12-20T00:00:00Z"
+    removal = alice.ok("member", "remove", asm[:8], bob.key_id, "--reason", "moved away", "--closes", "+1h",
+                       now="2026-12-06T10:00Z")["id"]
+    alice.ok("vote", removal[:8], "yes", now="2026-12-06T10:01Z")
+    after = alice.ok("assembly", "show", asm[:8], now="2026-12-06T12:00Z")
+    assert after["members"] == [alice.key_id]
+    assert alice.ok("mandate", "show", mid[:8], now="2026-12-06T12:00Z")["status"] == "recalled"
+    assert carol  # the third node is not needed here
