@@ -11,7 +11,8 @@ from codec import KeyPair, sign_entry
 from codec.kinds import KeyRevoke, Minutes, Vouch
 from sync import pending as pending_module
 from sync.api import Outcome
-from sync.store import Store, id_from_raw
+from sync.entries import id_from_raw
+from sync.store import Store
 from tests.store_helpers import KEYS, T0, chain, wire
 from tests.strategies import entries
 
