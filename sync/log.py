@@ -186,6 +186,10 @@ class Log:
     def lock(self) -> None:  # exclusive: appends, tail repair, views file writes
         pass
 
+    def replaced(self) -> bool:
+        """Has the file at our path been swapped for another (a repair) since we opened it?"""
+        return False
+
     def unlock(self) -> None:
         pass
 
@@ -302,6 +306,12 @@ class FileLog(Log):
     def truncate(self, size: int) -> None:
         os.ftruncate(self._fd, size)
         os.fsync(self._fd)
+
+    def replaced(self) -> bool:
+        try:
+            return os.stat(self.path).st_ino != os.fstat(self._fd).st_ino
+        except FileNotFoundError:
+            return True
 
     def lock(self) -> None:
         if self._locked == 0:

@@ -41,7 +41,7 @@ class StoreReading:
     _cache: OrderedDict[bytes, Entry]
     _position: int
 
-    def _refresh(self, locked: bool = False) -> None:
+    def _refresh(self, locked: bool = False) -> list[Entry]:
         raise NotImplementedError
 
     def _log_record(self, offset: int) -> Record:

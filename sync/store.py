@@ -31,7 +31,7 @@ from codec.errors import VerifyError
 from sync.api import AddResult, Outcome, ViewProvider
 from sync.entries import entry_from_log, id_from_raw, receipt_of, signature_ok
 from sync.index import ChainGap, HeldIndex
-from sync.keys_directory import KeysDirectory, pubkeys_in
+from sync.keys_directory import KeysDirectory, names_keys, pubkeys_in
 from sync.log import (
     HEADER_SIZE,
     NO_KEY,
@@ -188,19 +188,24 @@ class Store(StoreReading):
             raise LogDamaged(f"{self._log.where}: {exc}; run `fieldkit store repair`") from None
         self._keys.add(author)
 
-    def _refresh(self, locked: bool = False) -> None:
-        """Pick up records other processes appended (tail-follow)."""
+    def _refresh(self, locked: bool = False) -> list[Entry]:
+        """Pick up records other processes appended (tail-follow); returns the entries newly held."""
         if self._log.size() == self._position:
-            return
-        self._fresh = []
+            return []
+        self._fresh = fresh = []
         for offset, record, end in self._log.scan(self._position):
             self._apply(record, offset)
             self._position = end
         if locked:
             self._settle_tail()
-        self._views.update(self._fresh, self, self._position)
-        self._unflushed += len(self._fresh)
+        self._views.update(fresh, self, self._position)
+        self._unflushed += len(fresh)
         self._fresh = []
+        return fresh
+
+    def refresh(self) -> list[Entry]:
+        """Entries other processes on this home added since we last looked (e.g. for `node run`)."""
+        return self._refresh()
 
     # --- adding ------------------------------------------------------------------------
 
@@ -214,6 +219,8 @@ class Store(StoreReading):
     def _add_timed(self, items: Sequence[tuple[bytes, int]]) -> list[AddResult]:
         self._log.lock()
         try:
+            if self._log.replaced():
+                raise StoreError(f"{self._log.where} was replaced (by `fieldkit store repair`?): reopen the store")
             self._refresh(locked=True)
             start = self._position
             self._batch = []
@@ -317,7 +324,8 @@ class Store(StoreReading):
         rtype = RecordType.EVIDENCE if held_here else RecordType.ENTRY
         self._emit(Record(rtype, now, entry.id, entry.author, n, raw), entry)
         self._applied.append(entry)
-        self._work.append(entry)
+        if self._pending.by_receipt or names_keys(type(entry.body)):  # else nothing to follow up
+            self._work.append(entry)
         if held_here:
             return Outcome.EQUIVOCATION, f"another entry is held at seq {n} of this author: both kept, key flagged"
         return Outcome.ADDED, ""

@@ -172,3 +172,14 @@ def test_control_character_scan_matches_the_codec_rule() -> None:
 
     chars = (chr(o) for o in range(0x110000) if not 0xD800 <= o < 0xE000)
     assert all(_bad_char(c) == bool(_BAD_CHARS.search(c)) for c in chars)
+
+
+def test_refresh_reports_what_another_instance_added(tmp_path: Path) -> None:
+    es = chain(KEYS[5], 3)
+    node, cli = Store.open(tmp_path), Store.open(tmp_path)
+    assert node.refresh() == []
+    cli.add_many([wire(e) for e in es], T0)
+    assert [e.id for e in node.refresh()] == [e.id for e in es]
+    assert node.refresh() == []
+    node.close()
+    cli.close()
