@@ -401,10 +401,12 @@ class Store(StoreReading):
     def state_digest(self) -> bytes:
         """BLAKE2b over the canonical JSON of every view's tables (cached until they change)."""
         self._refresh()
+        self._views_current()
         return self._views.state_digest()
 
     def view_tables(self, name: str) -> dict[str, list[dict]]:
         self._refresh()
+        self._views_current()
         if name not in self._views.tables:
             raise KeyError(f"no view named {name!r}")
         return self._views.tables[name]
@@ -412,6 +414,11 @@ class Store(StoreReading):
     @property
     def view_names(self) -> list[str]:
         return [p.name for p in self._views.providers]
+
+    def _views_current(self) -> None:
+        if self._views.stale:
+            self.notices.append(f"views rebuilt from the log: {self._views.stale}")
+            self.rebuild_views()
 
     def rebuild_views(self) -> None:
         """Derive every view again from the log (no signature is checked again)."""
