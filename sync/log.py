@@ -235,6 +235,11 @@ class MemoryLog(Log):
         self.where = "memory log"
         self._buf = bytearray(encode_header(self.store_id))
 
+    def load(self, image: bytes) -> None:
+        """Replace the contents with a whole log image (header included), e.g. a copy of another log."""
+        self.store_id = decode_header(image, self.where)
+        self._buf = bytearray(image)
+
     def size(self) -> int:
         return len(self._buf)
 

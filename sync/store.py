@@ -93,6 +93,14 @@ class Store(StoreReading):
     def memory(cls, views: Sequence[ViewProvider] | None = None) -> Store:
         return cls(MemoryLog(), views, None)
 
+    def copy_to_memory(self, views: Sequence[ViewProvider] | None = None) -> Store:
+        """An independent in-memory store holding exactly this log (no re-verification): forks a simulated node."""
+        self._refresh()
+        log = MemoryLog()
+        log.store_id = self._log.store_id
+        log.load(self._log.read(0, self._position))
+        return Store(log, views if views is not None else self._views.providers, None)
+
     def _reset(self) -> None:
         self._held = HeldIndex()
         self._keys = KeysDirectory()

@@ -183,3 +183,13 @@ def test_refresh_reports_what_another_instance_added(tmp_path: Path) -> None:
     assert node.refresh() == []
     node.close()
     cli.close()
+
+
+def test_copy_to_memory_forks_an_independent_store(tmp_path: Path) -> None:
+    es = chain(KEYS[0], 4)
+    with Store.open(tmp_path) as original:
+        original.add_many([wire(e) for e in es[:3]], T0)
+        twin = original.copy_to_memory()
+        assert (twin.store_digest(), twin.state_digest()) == (original.store_digest(), original.state_digest())
+        twin.add(wire(es[3]), T0)
+        assert len(twin) == 4 and len(original) == 3
