@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from codec import KeyPair, sign_entry
 from codec.kinds import KeyRevoke, Minutes, Vouch
@@ -193,3 +194,20 @@ def test_copy_to_memory_forks_an_independent_store(tmp_path: Path) -> None:
         assert (twin.store_digest(), twin.state_digest()) == (original.store_digest(), original.state_digest())
         twin.add(wire(es[3]), T0)
         assert len(twin) == 4 and len(original) == 3
+
+
+@given(st.lists(st.tuples(st.integers(0, 5), st.integers(0, 300), st.integers(1, 255)), max_size=6),
+       st.binary(max_size=120))
+@settings(max_examples=200, deadline=None)
+def test_hostile_bytes_get_a_verdict_never_an_exception(flips, junk) -> None:
+    store = Store.memory()
+    good = [wire(e) for e in chain(KEYS[0], 6)]
+    batch = [junk]
+    for which, pos, mask in flips:
+        raw = bytearray(good[which])
+        raw[pos % len(raw)] ^= mask
+        batch.append(bytes(raw))
+    results = store.add_many(batch + good, T0)
+    assert all(isinstance(r.outcome, Outcome) for r in results)
+    assert all(r.outcome is not Outcome.ADDED for r, raw in zip(results, batch, strict=False) if raw not in good)
+    assert len(store) >= 1 and store.store_digest() == store.copy_to_memory().store_digest()
