@@ -157,8 +157,9 @@ class Store(StoreReading):
     def close(self) -> None:
         self._log.lock()
         try:
-            self._refresh(locked=True)
-            self._flush_views(force=True)
+            if not self._log.replaced():  # after a repair the views belong to the new log
+                self._refresh(locked=True)
+                self._flush_views(force=True)
         finally:
             self._log.unlock()
             self._log.close()
@@ -222,6 +223,8 @@ class Store(StoreReading):
 
     def add_many(self, raws: Iterable[bytes], now: int) -> list[AddResult]:
         """Add a batch with one fsync; returns only once everything it stored is durable."""
+        if not 0 <= now < 1 << 63:
+            raise ValueError(f"receive time {now} is not a unix time in seconds")
         return self._add_timed([(bytes(r), now) for r in raws])
 
     def _add_timed(self, items: Sequence[tuple[bytes, int]]) -> list[AddResult]:

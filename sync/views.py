@@ -55,7 +55,8 @@ class AtomicStorage(Storage):
 
     def flush(self) -> None:
         if self.path is not None and self.dirty and self._data is not None:
-            write_atomic(self.path, json.dumps(self._data, separators=(",", ":"), sort_keys=True).encode())
+            # No sort_keys: TinyDB's documents keep their insertion order ("10" after "9").
+            write_atomic(self.path, json.dumps(self._data, separators=(",", ":")).encode())
         self.dirty = False
 
     def close(self) -> None:
@@ -105,13 +106,15 @@ class ViewSet:
         try:
             for p in self.providers:
                 self.tables[p.name] = {
-                    t: [dict(doc) for doc in self.db.table(f"{p.name}/{t}").all()] for t in meta["tables"][p.name]
+                    t: [dict(d) for d in sorted(self.db.table(f"{p.name}/{t}").all(), key=lambda d: d.doc_id)]
+                    for t in meta["tables"][p.name]
                 }
             position = int(meta["position"])
         except (KeyError, TypeError, ValueError, AttributeError):
             self.tables.clear()
             return -1, "the views file is damaged"
         self.position = position
+        self.stale = ""
         self._digest = None
         return position, ""
 

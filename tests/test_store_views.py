@@ -88,3 +88,16 @@ def test_a_failing_view_update_never_costs_an_entry_and_is_rebuilt(tmp_path: Pat
         assert any("bug in a domain view" in n for n in store.notices)
     with Store.open(tmp_path, views=[HeadsView(), _CountingView()]) as store:
         assert store.view_tables("count") == {"n": [{"n": 3}]}
+
+
+def test_views_read_back_from_the_file_keep_their_row_order(tmp_path: Path) -> None:
+    from codec import KeyPair
+
+    keys = [KeyPair(bytes([0x90 + i]) * 32) for i in range(12)]
+    with Store.open(tmp_path) as store:
+        store.add_many([wire(chain(k, 1)[0]) for k in keys], T0)
+        store.flush_views()
+        tables = store.view_tables("heads")
+    with Store.open(tmp_path) as store:
+        assert store.notices == []
+        assert store.view_tables("heads") == tables
