@@ -64,3 +64,40 @@ def test_atomic_storage_writes_only_on_flush(tmp_path: Path) -> None:
     assert not (tmp_path / "v.json").exists()
     storage.flush()
     assert json.loads((tmp_path / "v.json").read_text()) == {"t": {"1": {"a": 1}}}
+
+
+class _CountingView:
+    """Counts entries; its incremental update is broken on purpose."""
+
+    name = "count"
+
+    def rebuild(self, entries):
+        return {"n": [{"n": sum(1 for _ in entries)}]}
+
+    def update(self, tables, added, store):
+        raise RuntimeError("bug in a domain view")
+
+
+def test_a_failing_view_update_never_costs_an_entry_and_is_rebuilt(tmp_path: Path) -> None:
+    es = chain(KEYS[0], 3)
+    with Store.open(tmp_path, views=[HeadsView(), _CountingView()]) as store:
+        results = store.add_many([wire(e) for e in es], T0)
+        assert all(r.outcome.value == "added" for r in results) and len(store) == 3
+        assert store.view_tables("count") == {"n": [{"n": 3}]}  # rebuilt from the log on read
+        assert store.view_tables("heads")["heads"][0]["head"] == 2
+        assert any("bug in a domain view" in n for n in store.notices)
+    with Store.open(tmp_path, views=[HeadsView(), _CountingView()]) as store:
+        assert store.view_tables("count") == {"n": [{"n": 3}]}
+
+
+def test_views_read_back_from_the_file_keep_their_row_order(tmp_path: Path) -> None:
+    from codec import KeyPair
+
+    keys = [KeyPair(bytes([0x90 + i]) * 32) for i in range(12)]
+    with Store.open(tmp_path) as store:
+        store.add_many([wire(chain(k, 1)[0]) for k in keys], T0)
+        store.flush_views()
+        tables = store.view_tables("heads")
+    with Store.open(tmp_path) as store:
+        assert store.notices == []
+        assert store.view_tables("heads") == tables

@@ -87,7 +87,8 @@ def _load(path: Path) -> list[tuple[int, bytes]]:
 def _child_ingest(cache: Path, store_dir: Path) -> dict:
     import nacl.signing
 
-    from sync.store import Store, id_from_raw
+    from sync.entries import id_from_raw
+    from sync.store import Store
 
     items = _load(cache)
     keys = [k.public_key for k in _keys()]
