@@ -1,0 +1,426 @@
+"""The simulated Meshtastic mesh: a seeded discrete-event model of LoRa nodes doing managed
+flooding, as the firmware does (research/meshtastic.md 2.4; fw ``FloodingRouter.cpp``,
+``ReliableRouter.cpp``, ``RadioLibInterface.cpp``).
+
+- Each node has one radio (half duplex) and a TX queue ordered by priority.  The head packet
+  waits a backoff (own packets: ``random(0, 2^CW)`` slots, CW growing with channel use;
+  rebroadcasts: SNR-weighted, see ``airtime.rebroadcast_delay``); if CAD then finds the channel
+  busy it backs off again.
+- A node hearing a new (from, id) with hop_limit > 0 queues a rebroadcast with hop_limit - 1
+  unless it is CLIENT_MUTE or the packet was a DM addressed to it.  Duplicates are dropped; a
+  CLIENT that hears a duplicate cancels its own queued rebroadcast (``perhapsCancelDupe``);
+  ROUTERs never cancel.  A copy with a higher hop limit upgrades the queued one.
+- want_ack: the sender makes 3 attempts with the ``getRetransmissionMsec`` timer and then
+  NAKs ``MAX_RETRANSMIT``.  A broadcast is ACKed implicitly when the sender hears a neighbour
+  rebroadcast it; a DM by a routing ACK from its destination, which also cancels relays'
+  queued copies of the DM (``sniffReceived``).
+- Every transmission, relays included, is charged to the node's rolling-hour duty cycle; over
+  the limit own packets are NAKed ``DUTY_CYCLE_LIMIT`` and relays dropped.
+
+Simplifications: DMs always flood (no 2.6 next-hop routing); relays do not retransmit.
+"""
+
+from __future__ import annotations
+
+import random
+
+from radio.sim import airtime as at
+from radio.sim.channel import Channel, LogDistance
+from radio.sim.dutycycle import DutyCycle
+from radio.sim.events import Scheduler
+from radio.sim.node import (
+    Node,
+    NodeStats,
+    Pending,
+    QueueEntry,
+    ReceiveCallback,
+    Reception,
+    RoutingCallback,
+    SimPacket,
+)
+from radio.sim.presets import (
+    BROADCAST,
+    HOP_MAX,
+    HOP_RELIABLE,
+    MAX_LORA_PACKET,
+    PRESETS,
+    REGIONS,
+    ROLES,
+    Priority,
+    Role,
+)
+
+ATTEMPTS = 3  # ReliableRouter: NUM_RELIABLE_RETX, the original sender's attempts in total
+DEFAULT_TX_POWER_DBM = 22.0  # SX1262 maximum; below EU_868's 27 dBm limit
+
+
+class SimError(ValueError):
+    """A request the simulated mesh cannot honour (unknown node, packet too large, ...)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Mesh:
+    def __init__(
+        self,
+        preset: str = "LONG_FAST",
+        region: str = "EU_868",
+        seed: int = 0,
+        *,
+        tx_power_dbm: float | None = None,
+        shadowing_db: float = 4.0,
+        path_loss: LogDistance | None = None,
+        hop_limit: int = HOP_RELIABLE,
+    ) -> None:
+        if preset not in PRESETS:
+            raise SimError(f"unknown modem preset {preset!r}; known: {', '.join(PRESETS)}")
+        if region not in REGIONS:
+            raise SimError(f"unknown region {region!r}; known: {', '.join(REGIONS)}")
+        self.preset = PRESETS[preset]
+        self.region = REGIONS[region]
+        self.seed = seed
+        self.rng = random.Random(seed)
+        self.hop_limit = hop_limit
+        power = min(tx_power_dbm if tx_power_dbm is not None else DEFAULT_TX_POWER_DBM, self.region.power_limit_dbm)
+        self.channel = Channel(self.preset, seed, power, shadowing_db, path_loss or LogDistance())
+        self.clock = Scheduler()
+        self.slot = at.slot_time(self.preset)
+        self.cad_s = 2 * self.preset.symbol_s  # CAD needs 2 symbols of preamble (NUM_SYM_CAD)
+        self.nodes: dict[int, Node] = {}
+        self._ids: set[tuple[int, int]] = set()
+        self._airtime_cache: dict[int, float] = {}
+        self._order = 0  # arrival order in TX queues, to break priority ties
+
+    # ------------------------------------------------------------------ set-up and drills
+    @property
+    def now(self) -> float:
+        return self.clock.now
+
+    def add_node(
+        self,
+        num: int,
+        position: tuple[float, float] | None = None,
+        role: str = Role.CLIENT,
+        on_receive: ReceiveCallback | None = None,
+        on_routing: RoutingCallback | None = None,
+    ) -> Node:
+        if num in self.nodes:
+            raise SimError(f"node {num:#x} is already in the mesh")
+        if role not in ROLES:
+            raise SimError(f"unknown role {role!r}; known: {', '.join(ROLES)}")
+        if not 0 < num < BROADCAST:
+            raise SimError(f"node number {num} is out of range")
+        node = Node(num, role, DutyCycle(self.region.duty_cycle_percent), on_receive, on_routing)
+        self.nodes[num] = node
+        self.channel.add(num, position)
+        return node
+
+    def set_link(self, a: int, b: int, loss_db: float) -> None:
+        """Fix the path loss between two nodes (both ways), whatever their positions."""
+        self._node(a), self._node(b)
+        self.channel.set_loss(a, b, loss_db)
+
+    def cut_link(self, a: int, b: int) -> None:
+        self._node(a), self._node(b)
+        self.channel.cut(a, b)
+
+    def heal(self, pairs: list[tuple[int, int]] | None = None) -> None:
+        """Restore cut links: the given pairs, or all of them."""
+        self.channel.heal(pairs)
+
+    def partition(self, group: set[int]) -> None:
+        """Cut every link between ``group`` and the rest of the mesh."""
+        for a in group:
+            for b in self.nodes:
+                if b not in group:
+                    self.channel.cut(a, b)
+
+    def remove_node(self, num: int) -> None:
+        """Power a node off: it drops its queue and pending ACKs, and neither sends nor hears."""
+        node = self._node(num)
+        node.alive = False
+        for entry in node.queue:
+            entry.live = False
+        node.queue.clear()
+        node.queued.clear()
+        for pending in node.pending.values():
+            self.clock.cancel(pending.timer)
+        node.pending.clear()
+        if node.timer is not None:
+            self.clock.cancel(node.timer)
+            node.timer = None
+
+    def restore_node(self, num: int) -> None:
+        self._node(num).alive = True
+
+    def _node(self, num: int) -> Node:
+        try:
+            return self.nodes[num]
+        except KeyError:
+            raise SimError(f"no node {num:#x} in the mesh") from None
+
+    # ------------------------------------------------------------------ application API
+    def send(
+        self,
+        sender: int,
+        payload: bytes,
+        dest: int = BROADCAST,
+        *,
+        want_ack: bool = False,
+        priority: int = 0,
+        portnum: int = at.PRIVATE_APP,
+        packet_id: int | None = None,
+        hop_limit: int | None = None,
+        channel: int = 0,
+    ) -> int:
+        """Queue a packet from ``sender``; returns its id.  Refusals (duty cycle) arrive on the
+        sender's routing callback, as the firmware reports them to its client."""
+        node = self._node(sender)
+        length = at.lora_packet_len(portnum, len(payload))
+        if length > MAX_LORA_PACKET:
+            raise SimError(f"payload of {len(payload)} bytes is too large for one LoRa packet")
+        if packet_id is None:
+            packet_id = self._new_id(sender)
+        self._ids.add((sender, packet_id))
+        hops = self.hop_limit if hop_limit is None else min(hop_limit, HOP_MAX)
+        if not priority:
+            priority = Priority.RELIABLE if want_ack else Priority.DEFAULT
+        packet = SimPacket(
+            sender, dest, packet_id, portnum, bytes(payload), want_ack, hops, hops, priority, channel,
+            length=length, airtime=self._airtime(length),
+        )
+        node.stats.originated += 1
+        if not node.alive:
+            return packet_id
+        node.seen.add(packet.key)
+        if want_ack and dest != sender:
+            timeout = at.retransmission_timeout(packet.airtime, self.slot, node.channel_util_percent(self.now))
+            pending = Pending(packet, ATTEMPTS - 1)
+            pending.timer = self.clock.after(timeout, self._on_retransmit, node, packet_id)
+            node.pending[packet_id] = pending
+        if not self._enqueue(node, packet, None, own=True) and want_ack:
+            self.clock.cancel(node.pending.pop(packet_id).timer)
+        return packet_id
+
+    def run_until(self, t: float) -> None:
+        self.clock.run_until(t)
+
+    def run_for(self, seconds: float) -> None:
+        self.clock.run_until(self.clock.now + seconds)
+
+    def stats(self, num: int) -> NodeStats:
+        node = self._node(num)
+        node.stats.duty_cycle_peak_percent = node.duty.peak_percent
+        return node.stats
+
+    def duty_cycle_used(self, num: int) -> float:
+        """Percent of the last hour ``num`` spent transmitting."""
+        return self._node(num).duty.used_percent(self.now)
+
+    # ------------------------------------------------------------------ internals: TX path
+    def _new_id(self, sender: int) -> int:
+        while True:
+            packet_id = self.rng.getrandbits(32) or 1
+            if (sender, packet_id) not in self._ids:
+                return packet_id
+
+    def _airtime(self, length: int) -> float:
+        cached = self._airtime_cache.get(length)
+        if cached is None:
+            cached = self._airtime_cache[length] = at.time_on_air(self.preset, length)
+        return cached
+
+    def _enqueue(self, node: Node, packet: SimPacket, rx_snr: float | None, own: bool = False) -> bool:
+        """Queue for TX, unless the duty cycle is spent (Router::send): then an own packet is
+        NAKed DUTY_CYCLE_LIMIT and anything else dropped."""
+        now = self.clock.now
+        if not node.duty.allows(now):
+            if own:
+                node.stats.refused_duty_cycle += 1
+                self._routing_result(node, packet.packet_id, "DUTY_CYCLE_LIMIT")
+            else:
+                node.stats.dropped_duty_cycle += 1
+            return False
+        self._order += 1
+        node.push(QueueEntry((-packet.priority, self._order), packet, rx_snr))
+        if node.timer is None and node.tx_until <= now:
+            self._start_timer(node)
+        return True
+
+    def _start_timer(self, node: Node) -> None:
+        entry = node.head()
+        if entry is None:
+            return
+        if entry.rx_snr is None:
+            delay = at.tx_delay(self.slot, node.channel_util_percent(self.clock.now), self.rng)
+        else:
+            delay = at.rebroadcast_delay(self.slot, entry.rx_snr, node.router, self.rng)
+        node.timer = self.clock.after(delay, self._on_timer, node)
+
+    def _channel_busy(self, node: Node, now: float) -> bool:
+        seen_before = now - self.cad_s
+        return any(r.detectable and r.start <= seen_before for r in node.rx)
+
+    def _on_timer(self, node: Node) -> None:
+        node.timer = None
+        if not node.alive or node.head() is None:
+            return
+        now = self.clock.now
+        if self._channel_busy(node, now):
+            self._start_timer(node)  # RadioLibInterface: channel active -> setTransmitDelay again
+            return
+        self._transmit(node, node.pop().packet)
+
+    def _transmit(self, node: Node, packet: SimPacket) -> None:
+        now = self.clock.now
+        air = packet.airtime
+        end = now + air
+        node.tx_until = end
+        node.duty.record(now, air)
+        node.add_busy(now, air)
+        stats = node.stats
+        stats.tx_frames += 1
+        stats.tx_airtime_s += air
+        if packet.sender != node.num:
+            stats.relayed += 1
+        for rec in node.rx:  # half duplex: whatever it was hearing is gone
+            if not rec.lost:
+                rec.lost = True
+                stats.rx_half_duplex += 1
+        crit = now + self.channel.critical_offset_s
+        arrivals: list[tuple[Node, Reception]] = []
+        nodes = self.nodes
+        for link in self.channel.neighbours(node.num):
+            rx_node = nodes[link.receiver]
+            if not rx_node.alive:
+                continue
+            if rx_node.tx_until > now:
+                if link.decodable:
+                    rx_node.stats.rx_half_duplex += 1
+                continue
+            rec = Reception(now, end, link.rssi, link.snr, link.decodable, link.detectable)
+            for old in rx_node.rx:
+                if old.end > crit:  # overlap reaches the new frame's critical section
+                    diff = rec.rssi - old.rssi
+                    if diff < 6.0 and diff > -6.0:
+                        rec.lost = old.lost = True
+                    elif diff < 0:
+                        rec.lost = True
+                    else:
+                        old.lost = True
+            rx_node.rx.append(rec)
+            arrivals.append((rx_node, rec))
+        self.clock.at(end, self._on_tx_end, node, packet, arrivals)
+
+    def _on_tx_end(self, node: Node, packet: SimPacket, arrivals: list[tuple[Node, Reception]]) -> None:
+        now = self.clock.now
+        for rx_node, rec in arrivals:
+            rx_node.rx.remove(rec)
+            if rec.detectable:
+                rx_node.add_busy(now, rec.end - rec.start)
+            if not rec.decodable or not rx_node.alive:
+                continue
+            if rec.lost:
+                rx_node.stats.rx_collided += 1
+                continue
+            rx_node.stats.rx_ok += 1
+            self._on_receive(rx_node, packet, node.num, rec.snr, rec.rssi)
+        if node.alive and node.timer is None and node.tx_until <= now:
+            self._start_timer(node)  # the next queued packet gets its own backoff
+
+    # ------------------------------------------------------------------ internals: RX path
+    def _on_receive(self, node: Node, packet: SimPacket, transmitter: int, snr: float, rssi: float) -> None:
+        key = packet.key
+        if packet.sender == node.num:
+            # Our own packet rebroadcast by a neighbour: the implicit ACK of a broadcast.
+            pending = node.pending.get(packet.packet_id)
+            if pending is not None and packet.is_broadcast:
+                self._acked(node, packet.packet_id)
+            return
+        if key in node.seen:
+            self._on_duplicate(node, packet, transmitter, snr)
+            return
+        node.seen.add(key)
+        if packet.request_id:
+            # A routing ACK: relays stop carrying the DM it answers (sniffReceived).
+            node.drop_queued((packet.dest, packet.request_id))
+        if packet.dest == node.num or packet.is_broadcast:
+            if packet.request_id:
+                if packet.dest == node.num and packet.request_id in node.pending:
+                    self._acked(node, packet.request_id)
+            else:
+                node.stats.delivered += 1
+                if node.on_receive is not None:
+                    node.on_receive(packet, snr, rssi, self.clock.now)
+            if packet.dest == node.num:
+                if packet.want_ack:
+                    self._send_ack(node, packet)
+                return
+        if packet.hop_limit > 0 and node.relays and self._enqueue(node, packet.relayed(packet.hop_limit - 1), snr):
+            node.rebroadcast.add(key)
+
+    def _on_duplicate(self, node: Node, packet: SimPacket, transmitter: int, snr: float) -> None:
+        key = packet.key
+        direct_from_sender = transmitter == packet.sender and packet.hop_limit == packet.hop_start
+        if packet.dest == node.num:
+            if packet.want_ack and direct_from_sender:
+                self._send_ack(node, packet)  # the sender retransmits: our ACK was lost
+            return
+        entry = node.queued.get(key)
+        if entry is not None:
+            if packet.hop_limit - 1 > entry.packet.hop_limit:
+                entry.packet = packet.relayed(packet.hop_limit - 1)  # upgrade the queued copy
+            elif not node.router:
+                node.drop_queued(key)  # perhapsCancelDupe: someone else relayed it already
+                node.stats.dupes_cancelled += 1
+                node.rebroadcast.discard(key)
+            return
+        if direct_from_sender and key in node.rebroadcast and packet.hop_limit > 0:
+            # The sender retransmits: it missed our relay, so relay again for its implicit ACK.
+            self._enqueue(node, packet.relayed(packet.hop_limit - 1), snr)
+
+    def _send_ack(self, node: Node, packet: SimPacket) -> None:
+        used = packet.hop_start - packet.hop_limit
+        # RoutingModule::getHopLimitForResponse: the hops the request took, plus 2, capped
+        hops = used if used > self.hop_limit else min(used + 2, self.hop_limit)
+        length = at.ACK_PACKET_LEN
+        ack = SimPacket(
+            node.num, packet.sender, self._new_id(node.num), at.ROUTING_APP, b"", False, hops, hops,
+            Priority.ACK, packet.channel, request_id=packet.packet_id, length=length, airtime=self._airtime(length),
+        )
+        node.seen.add(ack.key)
+        node.stats.acks_sent += 1
+        self._enqueue(node, ack, None)
+
+    # ------------------------------------------------------------------ reliability
+    def _acked(self, node: Node, packet_id: int) -> None:
+        pending = node.pending.pop(packet_id, None)
+        if pending is None:
+            return
+        self.clock.cancel(pending.timer)
+        self._routing_result(node, packet_id, "NONE")
+
+    def _on_retransmit(self, node: Node, packet_id: int) -> None:
+        pending = node.pending.get(packet_id)
+        if pending is None or not node.alive:
+            return
+        if pending.retries_left <= 0:
+            del node.pending[packet_id]
+            node.drop_queued(pending.packet.key)
+            self._routing_result(node, packet_id, "MAX_RETRANSMIT")
+            return
+        pending.retries_left -= 1
+        packet = pending.packet
+        if packet.key not in node.queued:
+            if not self._enqueue(node, packet, None, own=True):
+                node.pending.pop(packet_id, None)
+                return
+            node.stats.retransmissions += 1
+        timeout = at.retransmission_timeout(packet.airtime, self.slot, node.channel_util_percent(self.clock.now))
+        pending.timer = self.clock.after(timeout, self._on_retransmit, node, packet_id)
+
+    def _routing_result(self, node: Node, packet_id: int, reason: str) -> None:
+        if node.on_routing is not None:
+            node.on_routing(packet_id, reason)
