@@ -73,6 +73,7 @@ class Mesh:
         shadowing_db: float = 4.0,
         path_loss: LogDistance | None = None,
         hop_limit: int = HOP_RELIABLE,
+        listen_before_talk: bool = True,
     ) -> None:
         if preset not in PRESETS:
             raise SimError(f"unknown modem preset {preset!r}; known: {', '.join(PRESETS)}")
@@ -83,6 +84,8 @@ class Mesh:
         self.seed = seed
         self.rng = random.Random(seed)
         self.hop_limit = hop_limit
+        # CAD before each TX, as RadioLibInterface does; off models radios that just transmit.
+        self.listen_before_talk = listen_before_talk
         power = min(tx_power_dbm if tx_power_dbm is not None else DEFAULT_TX_POWER_DBM, self.region.power_limit_dbm)
         self.channel = Channel(self.preset, seed, power, shadowing_db, path_loss or LogDistance())
         self.clock = Scheduler()
@@ -268,7 +271,7 @@ class Mesh:
         if not node.alive or node.head() is None:
             return
         now = self.clock.now
-        if self._channel_busy(node, now):
+        if self.listen_before_talk and self._channel_busy(node, now):
             self._start_timer(node)  # RadioLibInterface: channel active -> setTransmitDelay again
             return
         self._transmit(node, node.pop().packet)
