@@ -17,7 +17,11 @@ FIRST_NODE_NUM = 0xFC000001  # an arbitrary block, unlikely to collide with real
 @click.command()
 @click.option("--nodes", "count", type=click.IntRange(1, 64), default=2, show_default=True, help="How many nodes.")
 @click.option(
-    "--tcp-port", "base_port", type=click.IntRange(0, 65535), default=4403, show_default=True,
+    "--tcp-port",
+    "base_port",
+    type=click.IntRange(0, 65535),
+    default=4403,
+    show_default=True,
     help="TCP port of the first node; the others take the next ports (0: any free ports).",
 )
 @click.option("--pty", "with_pty", is_flag=True, help="Also give each node a serial line on a pty.")

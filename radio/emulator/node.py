@@ -301,7 +301,8 @@ class EmulatedNode:
         self._to_client(mesh)
         if error_reason == "DUTY_CYCLE_LIMIT":
             note = mesh_pb2.ClientNotification(
-                reply_id=request_id, level=mesh_pb2.LogRecord.Level.WARNING,
+                reply_id=request_id,
+                level=mesh_pb2.LogRecord.Level.WARNING,
                 message="Duty cycle limit exceeded. You can send again in 1 mins",
             )
             session = self._current()

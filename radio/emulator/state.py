@@ -15,9 +15,7 @@ from meshtastic.protobuf import admin_pb2, channel_pb2, config_pb2, localonly_pb
 # admin_pb2.AdminMessage.ConfigType values 0..7 name these LocalConfig sections, in order.
 CONFIG_SECTIONS = ("device", "position", "power", "network", "display", "lora", "bluetooth", "security")
 # ModuleConfigType values name the LocalModuleConfig sections in declaration order.
-MODULE_SECTIONS = tuple(
-    f.name for f in localonly_pb2.LocalModuleConfig.DESCRIPTOR.fields if f.name != "version"
-)
+MODULE_SECTIONS = tuple(f.name for f in localonly_pb2.LocalModuleConfig.DESCRIPTOR.fields if f.name != "version")
 CHANNEL_COUNT = 8  # firmware MAX_NUM_CHANNELS
 FIRMWARE_VERSION = "2.7.11.emulated"
 
