@@ -351,3 +351,24 @@ def test_an_hour_of_assembly_traffic_stays_within_the_duty_cycle() -> None:
     assert 0 < r.alert_delivered <= r.alert_pairs
     assert all(t > 0 for t in r.alert_latencies_s)
     assert lora_packet_len(256, 215) <= 255
+
+
+def test_a_region_of_your_own_for_a_1_percent_sub_band() -> None:
+    from radio.sim.presets import Region
+
+    mesh = Mesh("LONG_FAST", Region("EU_868_G1", 1, 14), seed=1)  # 868.0-868.6 MHz: 1 %, 25 mW
+    mesh.add_node(1)
+    for i in range(30):
+        mesh.clock.at(i * 5.0, mesh.send, 1, bytes(233))
+    mesh.run_until(200)
+    assert mesh.stats(1).tx_frames == 17
+    assert mesh.channel.tx_power_dbm == 14
+
+
+def test_collisions_of_new_packets_are_counted_apart_from_duplicates() -> None:
+    mesh = Mesh(seed=1, hop_limit=0)
+    star(mesh, GOOD_LINK_DB, GOOD_LINK_DB + 2)
+    mesh.send(1, bytes(200))
+    mesh.send(2, bytes(200))
+    mesh.run_until(30)
+    assert mesh.stats(3).rx_collided == mesh.stats(3).rx_collided_unseen == 2

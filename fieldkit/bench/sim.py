@@ -34,6 +34,8 @@ def run(seeds: tuple[int, ...] = SEEDS, nodes: int = NODES) -> list[Figure]:
         Figure("sim_hour_wall_s", round(max(r.wall_s for r in results), 3), "s", "<= 10", case),
         Figure("alert_delivery_ratio", round(delivered / pairs, 4), "ratio", None,
                {**case, "alerts": pairs // (nodes - 1), "node_pairs": pairs}),
+        Figure("ballot_delivery_ratio", round(sum(r.ballot_delivered for r in results)
+                                              / sum(r.ballot_pairs for r in results), 4), "ratio", None, case),
         Figure("alert_latency_p50_s", round(percentile(latencies, 0.5), 2), "s", None, case),
         Figure("alert_latency_p95_s", round(percentile(latencies, 0.95), 2), "s", None, case),
         Figure("max_duty_cycle_used", round(max(duty), 3), "%", "<= 10", {**case, "limit": "EU_868 10 %"}),
@@ -47,6 +49,8 @@ def run(seeds: tuple[int, ...] = SEEDS, nodes: int = NODES) -> list[Figure]:
                "frames", None, case),
         Figure("receptions_collided_per_hour", round(sum(r.collisions for r in results) / len(results)), "frames",
                None, {**case, "counts": "decodable copies lost, duplicates included"}),
+        Figure("receptions_collided_new_per_hour", round(sum(r.collisions_unseen for r in results) / len(results)),
+               "frames", None, {**case, "counts": "copies of packets the receiver did not have yet"}),
         Figure("want_ack_acked_ratio", round(acked / answered, 4) if answered else 0.0, "ratio", None,
                {**case, **{f"routing_{k}": v for k, v in sorted(routing.items())}}),
         Figure("events_per_hour", round(sum(r.events for r in results) / len(results)), "events", None, case),

@@ -46,7 +46,9 @@ from radio.sim.presets import (
     PRESETS,
     REGIONS,
     ROLES,
+    Preset,
     Priority,
+    Region,
     Role,
 )
 
@@ -65,8 +67,8 @@ class SimError(ValueError):
 class Mesh:
     def __init__(
         self,
-        preset: str = "LONG_FAST",
-        region: str = "EU_868",
+        preset: str | Preset = "LONG_FAST",
+        region: str | Region = "EU_868",
         seed: int = 0,
         *,
         tx_power_dbm: float | None = None,
@@ -75,12 +77,16 @@ class Mesh:
         hop_limit: int = HOP_RELIABLE,
         listen_before_talk: bool = True,
     ) -> None:
-        if preset not in PRESETS:
-            raise SimError(f"unknown modem preset {preset!r}; known: {', '.join(PRESETS)}")
-        if region not in REGIONS:
-            raise SimError(f"unknown region {region!r}; known: {', '.join(REGIONS)}")
-        self.preset = PRESETS[preset]
-        self.region = REGIONS[region]
+        if isinstance(preset, str):
+            if preset not in PRESETS:
+                raise SimError(f"unknown modem preset {preset!r}; known: {', '.join(PRESETS)}")
+            preset = PRESETS[preset]
+        if isinstance(region, str):
+            if region not in REGIONS:
+                raise SimError(f"unknown region {region!r}; known: {', '.join(REGIONS)}")
+            region = REGIONS[region]
+        self.preset = preset
+        self.region = region  # a Region of your own models other bands, e.g. a 1 % SRD sub-band
         self.seed = seed
         self.rng = random.Random(seed)
         self.hop_limit = hop_limit
@@ -327,6 +333,8 @@ class Mesh:
                 continue
             if rec.lost:
                 rx_node.stats.rx_collided += 1
+                if packet.key not in rx_node.seen and packet.sender != rx_node.num:
+                    rx_node.stats.rx_collided_unseen += 1
                 continue
             rx_node.stats.rx_ok += 1
             self._on_receive(rx_node, packet, node.num, rec.snr, rec.rssi)

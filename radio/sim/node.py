@@ -55,7 +55,8 @@ class NodeStats:
     refused_duty_cycle: int = 0  # own packets NAKed DUTY_CYCLE_LIMIT
     dropped_duty_cycle: int = 0  # relays dropped over the duty cycle
     rx_ok: int = 0
-    rx_collided: int = 0
+    rx_collided: int = 0  # decodable frames lost to a collision
+    rx_collided_unseen: int = 0  # ... of packets the node had not had yet: losses that mattered
     rx_half_duplex: int = 0
     dupes_cancelled: int = 0
     delivered: int = 0  # packets handed to the node's application

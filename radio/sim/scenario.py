@@ -19,11 +19,14 @@ class HourResult:
     alert_pairs: int  # (alert, other node) pairs that should have received it
     alert_delivered: int
     alert_latencies_s: list[float]
+    ballot_pairs: int
+    ballot_delivered: int
     duty_used_percent: dict[int, float]  # rolling-hour TX share per node at the end
     airtime_s: dict[int, float]
     tx_frames: int
     relayed: int
     collisions: int
+    collisions_unseen: int  # collided copies of packets the receiver had not had yet
     half_duplex_losses: int
     dupes_cancelled: int
     refused_duty_cycle: int
@@ -54,7 +57,8 @@ def run_hour(
     mesh = Mesh(preset, region, seed)
     nums = scatter(mesh, nodes, seed=seed)
     sends = assembly_hour(nums, seed, duration_s=duration_s)
-    alert_sent: dict[tuple[int, int], float] = {}
+    tracked_kinds = ("alert", "ballot")
+    sent: dict[tuple[int, int], tuple[str, float]] = {}  # (sender, id) -> kind, time
     first_heard: dict[tuple[int, int], dict[int, float]] = {}
     routing: dict[str, int] = {}
 
@@ -79,8 +83,8 @@ def run_hour(
             send.sender, bytes(send.size), send.dest, want_ack=send.want_ack, priority=send.priority,
             portnum=send.portnum,
         )
-        if send.kind == "alert":
-            alert_sent[(send.sender, packet_id)] = mesh.now
+        if send.kind in tracked_kinds:
+            sent[(send.sender, packet_id)] = (send.kind, mesh.now)
             first_heard[(send.sender, packet_id)] = {}
 
     for send in sends:
@@ -89,20 +93,25 @@ def run_hour(
     mesh.run_until(duration_s + 120.0)
     wall = time.perf_counter() - started
 
-    latencies = [t - alert_sent[key] for key, heard in first_heard.items() for t in heard.values()]
+    alerts = [key for key, (kind, _) in sent.items() if kind == "alert"]
+    ballots = [key for key, (kind, _) in sent.items() if kind == "ballot"]
+    latencies = [t - sent[key][1] for key in alerts for t in first_heard[key].values()]
     stats = {num: mesh.stats(num) for num in nums}
     return HourResult(
         wall_s=wall,
         nodes=nodes,
         sends=len(sends),
-        alert_pairs=len(alert_sent) * (nodes - 1),
-        alert_delivered=sum(len(h) for h in first_heard.values()),
+        alert_pairs=len(alerts) * (nodes - 1),
+        alert_delivered=sum(len(first_heard[key]) for key in alerts),
         alert_latencies_s=latencies,
+        ballot_pairs=len(ballots) * (nodes - 1),
+        ballot_delivered=sum(len(first_heard[key]) for key in ballots),
         duty_used_percent={num: s.duty_cycle_peak_percent for num, s in stats.items()},
         airtime_s={num: s.tx_airtime_s for num, s in stats.items()},
         tx_frames=sum(s.tx_frames for s in stats.values()),
         relayed=sum(s.relayed for s in stats.values()),
         collisions=sum(s.rx_collided for s in stats.values()),
+        collisions_unseen=sum(s.rx_collided_unseen for s in stats.values()),
         half_duplex_losses=sum(s.rx_half_duplex for s in stats.values()),
         dupes_cancelled=sum(s.dupes_cancelled for s in stats.values()),
         refused_duty_cycle=sum(s.refused_duty_cycle for s in stats.values()),
