@@ -136,3 +136,20 @@ def test_meshtastic_library_through_the_emulator_on_sim_air() -> None:
         data.close()
         server.stop()
         air.close()
+
+
+def test_drills_change_the_mesh_under_the_lock() -> None:
+    air = SimAir(Mesh(seed=6), time_scale=None)
+    rx = {n: Receiver() for n in (1, 2, 3)}
+    for n, r in rx.items():
+        air.join(n, r)
+    with air.locked() as mesh:
+        mesh.partition({3})
+    air.transmit(packet(1, 5, want_ack=False))
+    air.settle()
+    assert rx[2].packets and not rx[3].packets
+    with air.locked() as mesh:
+        mesh.heal()
+    air.transmit(packet(1, 6, want_ack=False))
+    air.settle()
+    assert [p.packet_id for p, _, _ in rx[3].packets] == [6]

@@ -372,3 +372,14 @@ def test_collisions_of_new_packets_are_counted_apart_from_duplicates() -> None:
     mesh.send(2, bytes(200))
     mesh.run_until(30)
     assert mesh.stats(3).rx_collided == mesh.stats(3).rx_collided_unseen == 2
+
+
+def test_background_traffic_is_polite() -> None:
+    mesh = Mesh("LONG_FAST", "EU_868", seed=1)
+    mesh.add_node(1)
+    assert mesh.background_allowed(1)
+    for i in range(90):  # 90 max-size frames: about 5.4 % of the hour, over half the 10 % budget
+        mesh.clock.at(i * 3.0, mesh.send, 1, bytes(233))
+    mesh.run_until(400)  # a quiet minute later: the channel is free, the hour's budget is not
+    assert mesh.nodes[1].channel_util_percent(mesh.now) == 0
+    assert not mesh.background_allowed(1)

@@ -20,7 +20,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from radio.air import MAX_PAYLOAD, AirPacket, AirReceiver
 from radio.sim.airtime import lora_packet_len
@@ -109,6 +110,14 @@ class SimAir:
         """Simulated seconds since the air was made."""
         with self._lock:
             return self.mesh.now
+
+    @contextmanager
+    def locked(self) -> Iterator[Mesh]:
+        """The mesh, for drills (``cut_link``, ``partition``, ``remove_node``, stats) while the
+        worker may be running: ``with air.locked() as mesh: mesh.partition({...})``."""
+        with self._lock:
+            self._catch_up()
+            yield self.mesh
 
     def advance(self, seconds: float) -> None:
         """Run the simulated mesh ``seconds`` further and call the receivers back."""

@@ -224,6 +224,16 @@ class Mesh:
         node.stats.duty_cycle_peak_percent = node.duty.peak_percent
         return node.stats
 
+    def background_allowed(self, num: int) -> bool:
+        """May ``num`` send "polite" background traffic (telemetry, position, NodeInfo) now?
+        Firmware airtime.cpp: only while hourly TX is under half the duty cycle
+        (``polite_duty_cycle_percent`` 50) and channel use under 25 % (``polite_channel_util_percent``)."""
+        node = self._node(num)
+        now = self.now
+        if self.region.limited and node.duty.used_percent(now) >= self.region.duty_cycle_percent * 0.5:
+            return False
+        return node.channel_util_percent(now) < 25.0
+
     def duty_cycle_used(self, num: int) -> float:
         """Percent of the last hour ``num`` spent transmitting."""
         return self._node(num).duty.used_percent(self.now)

@@ -15,7 +15,8 @@ from radio.sim.traffic import HOUR_S, Send, assembly_hour
 class HourResult:
     wall_s: float
     nodes: int
-    sends: int
+    sends: int  # scheduled by the traffic model
+    originated: int  # actually handed to the radios (polite background traffic may hold back)
     alert_pairs: int  # (alert, other node) pairs that should have received it
     alert_delivered: int
     alert_latencies_s: list[float]
@@ -79,6 +80,8 @@ def run_hour(
         node.on_routing = on_routing
 
     def fire(send: Send) -> None:
+        if send.kind == "device" and not mesh.background_allowed(send.sender):
+            return  # the firmware holds its own background broadcasts back on a busy channel
         packet_id = mesh.send(
             send.sender, bytes(send.size), send.dest, want_ack=send.want_ack, priority=send.priority,
             portnum=send.portnum,
@@ -101,6 +104,7 @@ def run_hour(
         wall_s=wall,
         nodes=nodes,
         sends=len(sends),
+        originated=sum(s.originated for s in stats.values()),
         alert_pairs=len(alerts) * (nodes - 1),
         alert_delivered=sum(len(first_heard[key]) for key in alerts),
         alert_latencies_s=latencies,
