@@ -2,10 +2,8 @@
 flooding, as the firmware does (research/meshtastic.md 2.4; fw ``FloodingRouter.cpp``,
 ``ReliableRouter.cpp``, ``RadioLibInterface.cpp``).
 
-- Each node has one radio (half duplex) and a TX queue ordered by priority.  The head packet
-  waits a backoff (own packets: ``random(0, 2^CW)`` slots, CW growing with channel use;
-  rebroadcasts: SNR-weighted, see ``airtime.rebroadcast_delay``); if CAD then finds the channel
-  busy it backs off again.
+- The radio layer (mac.py): priority TX queues, backoff, CAD, half duplex, collisions, and
+  the duty cycle.
 - A node hearing a new (from, id) with hop_limit > 0 queues a rebroadcast with hop_limit - 1
   unless it is CLIENT_MUTE or the packet was a DM addressed to it.  Duplicates are dropped; a
   CLIENT that hears a duplicate cancels its own queued rebroadcast (``perhapsCancelDupe``);
@@ -14,27 +12,21 @@ flooding, as the firmware does (research/meshtastic.md 2.4; fw ``FloodingRouter.
   NAKs ``MAX_RETRANSMIT``.  A broadcast is ACKed implicitly when the sender hears a neighbour
   rebroadcast it; a DM by a routing ACK from its destination, which also cancels relays'
   queued copies of the DM (``sniffReceived``).
-- Every transmission, relays included, is charged to the node's rolling-hour duty cycle; over
-  the limit own packets are NAKed ``DUTY_CYCLE_LIMIT`` and relays dropped.
 
 Simplifications: DMs always flood (no 2.6 next-hop routing); relays do not retransmit.
 """
 
 from __future__ import annotations
 
-import random
-
 from radio.sim import airtime as at
 from radio.sim.channel import Channel, LogDistance
 from radio.sim.dutycycle import DutyCycle
-from radio.sim.events import Scheduler
+from radio.sim.mac import RadioLayer
 from radio.sim.node import (
     Node,
     NodeStats,
     Pending,
-    QueueEntry,
     ReceiveCallback,
-    Reception,
     RoutingCallback,
     SimPacket,
 )
@@ -64,7 +56,7 @@ class SimError(ValueError):
         self.reason = reason
 
 
-class Mesh:
+class Mesh(RadioLayer):
     def __init__(
         self,
         preset: str | Preset = "LONG_FAST",
@@ -85,28 +77,14 @@ class Mesh:
             if region not in REGIONS:
                 raise SimError(f"unknown region {region!r}; known: {', '.join(REGIONS)}")
             region = REGIONS[region]
-        self.preset = preset
-        self.region = region  # a Region of your own models other bands, e.g. a 1 % SRD sub-band
-        self.seed = seed
-        self.rng = random.Random(seed)
+        # A Region of your own models other bands, e.g. a 1 % SRD sub-band.
+        power = min(tx_power_dbm if tx_power_dbm is not None else DEFAULT_TX_POWER_DBM, region.power_limit_dbm)
+        channel = Channel(preset, seed, power, shadowing_db, path_loss or LogDistance())
+        super().__init__(preset, region, seed, channel, listen_before_talk)
         self.hop_limit = hop_limit
-        # CAD before each TX, as RadioLibInterface does; off models radios that just transmit.
-        self.listen_before_talk = listen_before_talk
-        power = min(tx_power_dbm if tx_power_dbm is not None else DEFAULT_TX_POWER_DBM, self.region.power_limit_dbm)
-        self.channel = Channel(self.preset, seed, power, shadowing_db, path_loss or LogDistance())
-        self.clock = Scheduler()
-        self.slot = at.slot_time(self.preset)
-        self.cad_s = 2 * self.preset.symbol_s  # CAD needs 2 symbols of preamble (NUM_SYM_CAD)
-        self.nodes: dict[int, Node] = {}
         self._ids: set[tuple[int, int]] = set()
-        self._airtime_cache: dict[int, float] = {}
-        self._order = 0  # arrival order in TX queues, to break priority ties
 
     # ------------------------------------------------------------------ set-up and drills
-    @property
-    def now(self) -> float:
-        return self.clock.now
-
     def add_node(
         self,
         num: int,
@@ -238,118 +216,12 @@ class Mesh:
         """Percent of the last hour ``num`` spent transmitting."""
         return self._node(num).duty.used_percent(self.now)
 
-    # ------------------------------------------------------------------ internals: TX path
+    # ------------------------------------------------------------------ internals
     def _new_id(self, sender: int) -> int:
         while True:
             packet_id = self.rng.getrandbits(32) or 1
             if (sender, packet_id) not in self._ids:
                 return packet_id
-
-    def _airtime(self, length: int) -> float:
-        cached = self._airtime_cache.get(length)
-        if cached is None:
-            cached = self._airtime_cache[length] = at.time_on_air(self.preset, length)
-        return cached
-
-    def _enqueue(self, node: Node, packet: SimPacket, rx_snr: float | None, own: bool = False) -> bool:
-        """Queue for TX, unless the duty cycle is spent (Router::send): then an own packet is
-        NAKed DUTY_CYCLE_LIMIT and anything else dropped."""
-        now = self.clock.now
-        if not node.duty.allows(now):
-            if own:
-                node.stats.refused_duty_cycle += 1
-                self._routing_result(node, packet.packet_id, "DUTY_CYCLE_LIMIT")
-            else:
-                node.stats.dropped_duty_cycle += 1
-            return False
-        self._order += 1
-        node.push(QueueEntry((-packet.priority, self._order), packet, rx_snr))
-        if node.timer is None and node.tx_until <= now:
-            self._start_timer(node)
-        return True
-
-    def _start_timer(self, node: Node) -> None:
-        entry = node.head()
-        if entry is None:
-            return
-        if entry.rx_snr is None:
-            delay = at.tx_delay(self.slot, node.channel_util_percent(self.clock.now), self.rng)
-        else:
-            delay = at.rebroadcast_delay(self.slot, entry.rx_snr, node.router, self.rng)
-        node.timer = self.clock.after(delay, self._on_timer, node)
-
-    def _channel_busy(self, node: Node, now: float) -> bool:
-        seen_before = now - self.cad_s
-        return any(r.detectable and r.start <= seen_before for r in node.rx)
-
-    def _on_timer(self, node: Node) -> None:
-        node.timer = None
-        if not node.alive or node.head() is None:
-            return
-        now = self.clock.now
-        if self.listen_before_talk and self._channel_busy(node, now):
-            self._start_timer(node)  # RadioLibInterface: channel active -> setTransmitDelay again
-            return
-        self._transmit(node, node.pop().packet)
-
-    def _transmit(self, node: Node, packet: SimPacket) -> None:
-        now = self.clock.now
-        air = packet.airtime
-        end = now + air
-        node.tx_until = end
-        node.duty.record(now, air)
-        node.add_busy(now, air)
-        stats = node.stats
-        stats.tx_frames += 1
-        stats.tx_airtime_s += air
-        if packet.sender != node.num:
-            stats.relayed += 1
-        for rec in node.rx:  # half duplex: whatever it was hearing is gone
-            if not rec.lost:
-                rec.lost = True
-                stats.rx_half_duplex += 1
-        crit = now + self.channel.critical_offset_s
-        arrivals: list[tuple[Node, Reception]] = []
-        nodes = self.nodes
-        for link in self.channel.neighbours(node.num):
-            rx_node = nodes[link.receiver]
-            if not rx_node.alive:
-                continue
-            if rx_node.tx_until > now:
-                if link.decodable:
-                    rx_node.stats.rx_half_duplex += 1
-                continue
-            rec = Reception(now, end, link.rssi, link.snr, link.decodable, link.detectable)
-            for old in rx_node.rx:
-                if old.end > crit:  # overlap reaches the new frame's critical section
-                    diff = rec.rssi - old.rssi
-                    if diff < 6.0 and diff > -6.0:
-                        rec.lost = old.lost = True
-                    elif diff < 0:
-                        rec.lost = True
-                    else:
-                        old.lost = True
-            rx_node.rx.append(rec)
-            arrivals.append((rx_node, rec))
-        self.clock.at(end, self._on_tx_end, node, packet, arrivals)
-
-    def _on_tx_end(self, node: Node, packet: SimPacket, arrivals: list[tuple[Node, Reception]]) -> None:
-        now = self.clock.now
-        for rx_node, rec in arrivals:
-            rx_node.rx.remove(rec)
-            if rec.detectable:
-                rx_node.add_busy(now, rec.end - rec.start)
-            if not rec.decodable or not rx_node.alive:
-                continue
-            if rec.lost:
-                rx_node.stats.rx_collided += 1
-                if packet.key not in rx_node.seen and packet.sender != rx_node.num:
-                    rx_node.stats.rx_collided_unseen += 1
-                continue
-            rx_node.stats.rx_ok += 1
-            self._on_receive(rx_node, packet, node.num, rec.snr, rec.rssi)
-        if node.alive and node.timer is None and node.tx_until <= now:
-            self._start_timer(node)  # the next queued packet gets its own backoff
 
     # ------------------------------------------------------------------ internals: RX path
     def _on_receive(self, node: Node, packet: SimPacket, transmitter: int, snr: float, rssi: float) -> None:
@@ -441,7 +313,3 @@ class Mesh:
             node.stats.retransmissions += 1
         timeout = at.retransmission_timeout(packet.airtime, self.slot, node.channel_util_percent(self.clock.now))
         pending.timer = self.clock.after(timeout, self._on_retransmit, node, packet_id)
-
-    def _routing_result(self, node: Node, packet_id: int, reason: str) -> None:
-        if node.on_routing is not None:
-            node.on_routing(packet_id, reason)
