@@ -61,9 +61,10 @@ class MeshtasticLink:
         connect_timeout: int = 10,
         backoff_min: float = 0.25,
         backoff_max: float = 10.0,
+        confirm_timeout: float = 5.0,
     ) -> None:
         self.spec = spec if isinstance(spec, MeshtasticSpec) else parse_spec(spec)
-        self.outbox = Outbox(outbox_path)
+        self.outbox = Outbox(outbox_path, confirm_timeout=confirm_timeout)
         self.on_frame = on_frame
         self.on_state = on_state
         self.on_error = on_error  # a frame the radio refused for good (TOO_LARGE: a bug)
@@ -77,7 +78,6 @@ class MeshtasticLink:
         self._events: queue.SimpleQueue[tuple[Any, ...]] = queue.SimpleQueue()
         self._stop = threading.Event()
         self._pump_thread: threading.Thread | None = None
-        self._last_flush = 0.0
         self.sent_packets = 0  # packets handed to the library
         self.supervisor = Supervisor(
             self._open, self._on_up, self._on_down, self._report_state, backoff_min=backoff_min, backoff_max=backoff_max
@@ -228,11 +228,6 @@ class MeshtasticLink:
             return
         now = self.clock()
         self.outbox.expire(now)
-        if self.outbox.unconfirmed_packets() and time.monotonic() - self._last_flush > 2.0:
-            # The device has not confirmed a packet: a heartbeat makes the library re-send
-            # its queue with the same ids (the device drops ids it already has).
-            self._last_flush = time.monotonic()
-            iface.sendHeartbeat()
         while self.outbox.in_flight() < self.window and not self._stop.is_set():
             frame = self.outbox.next_ready(now)
             if frame is None:

@@ -85,9 +85,13 @@ class OutboxFrame:
 class Outbox:
     """Thread-safe; every change is one committed transaction."""
 
-    def __init__(self, path: str | Path, ack_timeout: float = 90.0) -> None:
+    def __init__(self, path: str | Path, ack_timeout: float = 90.0, confirm_timeout: float = 5.0) -> None:
         self.path = Path(path)
         self.ack_timeout = ack_timeout  # beyond the firmware's own NAK after 3 tries (~26 s LONG_FAST)
+        # The device answers every packet with a queueStatus at once (firmware PhoneAPI).
+        # Without it the packet went into a dead connection: the library does not keep
+        # it (MeshInterface._sendToRadio drops what it re-sent), so we must send it again.
+        self.confirm_timeout = confirm_timeout
         self._lock = threading.Lock()
         self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
@@ -183,13 +187,19 @@ class Outbox:
         return [r[0] for r in self._tx("SELECT packet_id FROM frames WHERE state = 'handed'").fetchall()]
 
     def expire(self, now: float) -> int:
-        """Inflight frames whose ACK never came go back to the queue."""
-        cur = self._tx(
-            "UPDATE frames SET state = 'queued', packet_id = NULL, last_error = 'ACK_TIMEOUT' "
-            "WHERE state = 'inflight' AND handed_at < ?",
-            (now - self.ack_timeout,),
-        )
-        return cur.rowcount
+        """Frames the device never confirmed, or whose ACK never came, go back to the queue."""
+        with self._lock:
+            unconfirmed = self._db.execute(
+                "UPDATE frames SET state = 'queued', packet_id = NULL, last_error = 'NOT_CONFIRMED' "
+                "WHERE state = 'handed' AND handed_at < ?",
+                (now - self.confirm_timeout,),
+            ).rowcount
+            unacked = self._db.execute(
+                "UPDATE frames SET state = 'queued', packet_id = NULL, last_error = 'ACK_TIMEOUT' "
+                "WHERE state = 'inflight' AND handed_at < ?",
+                (now - self.ack_timeout,),
+            ).rowcount
+        return unconfirmed + unacked
 
     def requeue_unconfirmed(self) -> int:
         """The interface is gone: nothing handed to it will be confirmed or acknowledged."""

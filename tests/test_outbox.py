@@ -151,3 +151,12 @@ def test_a_power_cut_loses_nothing_that_was_queued(tmp_path: Path) -> None:
         assert box.next_ready(0).priority == Priority.ALERT
     finally:
         box.close()
+
+
+def test_a_packet_the_device_never_confirmed_is_sent_again(outbox: Outbox) -> None:
+    fid = outbox.put(b"f", None, Priority.SYNC, False)
+    outbox.handed(fid, 3, 0)
+    assert outbox.expire(outbox.confirm_timeout - 1) == 0
+    assert outbox.expire(outbox.confirm_timeout + 1) == 1
+    frame = outbox.next_ready(10)
+    assert frame.id == fid and frame.last_error == "NOT_CONFIRMED"
