@@ -16,8 +16,14 @@ def _wire() -> list[report.Figure]:
     return wire.run()
 
 
-# name -> runner; later issues add sync, ingest and sim here.
-BENCHES: dict[str, Callable[[], list[report.Figure]]] = {"wire": _wire}
+def _sim() -> list[report.Figure]:
+    from fieldkit.bench import sim
+
+    return sim.run()
+
+
+# name -> runner; later issues add sync and ingest here.
+BENCHES: dict[str, Callable[[], list[report.Figure]]] = {"wire": _wire, "sim": _sim}
 
 
 @click.command()
