@@ -22,14 +22,22 @@ def _ingest() -> list[report.Figure]:
     return ingest.run()
 
 
+def _sim() -> list[report.Figure]:
+    from fieldkit.bench import sim
+
+    return sim.run()
+
+
 def _domain() -> list[report.Figure]:
     from fieldkit.bench import domain
 
     return domain.run()
 
 
-# name -> runner; later issues add sync and sim here.
-BENCHES: dict[str, Callable[[], list[report.Figure]]] = {"wire": _wire, "ingest": _ingest, "domain": _domain}
+# name -> runner; later issues add sync here.
+BENCHES: dict[str, Callable[[], list[report.Figure]]] = {
+    "wire": _wire, "ingest": _ingest, "sim": _sim, "domain": _domain,
+}
 
 
 @click.command()
