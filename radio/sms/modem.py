@@ -50,7 +50,9 @@ class ModemConfig:
     reset_wait: float = 10.0  # time a modem needs to reboot after AT+CFUN=1,1
     reconnect_wait: float = 2.0
     reassembly_timeout: float = 600.0
-    max_bad_reads: int = 3  # a stored PDU that never decodes is quarantined after this many sweeps
+    max_bad_reads: int = 3
+    retry_backoff: float = 30.0  # first retry of a failed send; doubles each attempt
+    max_attempts: int = 5  # a stored PDU that never decodes is quarantined after this many sweeps
 
 
 @dataclass
@@ -96,7 +98,7 @@ class GsmModem:
         state_dir.mkdir(parents=True, exist_ok=True)
         self.quarantine_path = state_dir / "quarantine.log"
         self.inbox = Inbox(state_dir / "inbox.sqlite", timeout=config.reassembly_timeout)
-        self.outbox = SendQueue(state_dir / "outbox.sqlite")
+        self.outbox = SendQueue(state_dir / "outbox.sqlite", config.max_attempts, config.retry_backoff)
         self.on_message = on_message
         self.on_report = on_report
         self.stats = ModemStats()
