@@ -8,10 +8,15 @@ from __future__ import annotations
 import click
 
 from fieldkit import __version__
-from fieldkit.cli import bench, node
+from fieldkit.cli import alerts, assembly, bench, councils, ledger, mandates, node, proposals, store
 from fieldkit.cli.common import FieldkitGroup, NodeContext
 
-COMMANDS = [node.init, node.whoami, bench.bench]
+COMMANDS = [
+    node.init, node.whoami, store.status, store.log_command, store.store_group, bench.bench,
+    assembly.assembly, assembly.member, assembly.role, proposals.propose, proposals.vote, proposals.tally,
+    proposals.proposals, mandates.mandate, councils.council, alerts.alert, ledger.ledger, ledger.minutes,
+    ledger.verdicts,
+]
 
 
 @click.group(cls=FieldkitGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -1,0 +1,83 @@
+"""Alerts: raise, ack, resolve, list — and who is coming."""
+
+from __future__ import annotations
+
+import click
+
+from codec import kinds
+from fieldkit.cli.common import emit, json_option, now_option
+from fieldkit.cli.domain_common import session, with_iso_times
+from fieldkit.domain import actions, queries
+from fieldkit.timeparse import parse_time
+
+DEFAULT_EXPIRES = "+6h"  # an eviction defense is over within hours
+
+
+@click.group()
+def alert() -> None:
+    """Urgent calls and the responders on their way."""
+
+
+@alert.command("raise")
+@click.argument("assembly_id", metavar="ASSEMBLY")
+@click.argument("text")
+@click.option("--expires", default=DEFAULT_EXPIRES, show_default=True, help="When the alert lapses.")
+@json_option
+@now_option
+def raise_(assembly_id: str, text: str, expires: str, as_json: bool) -> None:
+    """Raise an alert for an assembly."""
+    with session() as s:
+        aid = s.find("assemblies", assembly_id, "assembly")
+        until = parse_time(expires, s.now)
+        if until <= s.now:
+            raise actions.ActionRefused("the alert must expire in the future: --expires +2h")
+        entry = s.act(kinds.AlertRaise(actions.ref(aid), until, text))
+    emit(as_json, {"id": entry.id.hex()}, f"alert raised: {entry.id.hex()}")
+
+
+@alert.command("ack")
+@click.argument("alert_id", metavar="ID")
+@click.option("--not-coming", is_flag=True, help="Answer that you are not coming.")
+@click.option("--eta", type=click.IntRange(0, 24 * 60), default=None, help="Coming, in this many minutes.")
+@json_option
+@now_option
+def ack(alert_id: str, not_coming: bool, eta: int | None, as_json: bool) -> None:
+    """Answer an alert: coming (default), --not-coming, or --eta MINUTES."""
+    if not_coming and eta is not None:
+        raise actions.ActionRefused("give either --not-coming or --eta, not both")
+    with session() as s:
+        lid = s.find("alerts", alert_id, "alert")
+        entry = s.act(actions.ack(lid, "not-coming" if not_coming else "coming", eta))
+    emit(as_json, {"id": entry.id.hex(), "alert": lid}, f"answered: {entry.id.hex()}")
+
+
+@alert.command("resolve")
+@click.argument("alert_id", metavar="ID")
+@click.option("--note", default="", help="What happened.")
+@json_option
+@now_option
+def resolve(alert_id: str, note: str, as_json: bool) -> None:
+    """Mark an alert resolved."""
+    with session() as s:
+        lid = s.find("alerts", alert_id, "alert")
+        entry = s.act(kinds.AlertResolve(actions.ref(lid), note))
+    emit(as_json, {"id": entry.id.hex()}, f"resolved: {entry.id.hex()}")
+
+
+@alert.command("list")
+@click.option("--all", "show_all", is_flag=True, help="Include resolved and expired alerts.")
+@json_option
+@now_option
+def list_(show_all: bool, as_json: bool) -> None:
+    """Alerts with who is coming."""
+    with session() as s:
+        rows = [r for r in queries.alert_list(s.state, s.now) if show_all or as_json or r["status"] == "open"]
+
+    def human() -> None:
+        if not rows:
+            click.echo("no open alerts")
+        for r in rows:
+            click.echo(f"{r['id'][:12]}  {r['status']:<8} {r['text'][:60]}")
+            click.echo(f"    coming: {len(r['coming'])} {', '.join(r['coming'])}")
+
+    emit(as_json, {"alerts": with_iso_times(rows)}, human)

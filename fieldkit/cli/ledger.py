@@ -1,0 +1,123 @@
+"""The sovereignty ledger (add, witness, list, review) and public minutes (add, list)."""
+
+from __future__ import annotations
+
+import click
+
+from codec import kinds
+from fieldkit.cli.common import emit, json_option, now_option
+from fieldkit.cli.domain_common import session, with_iso_times
+from fieldkit.domain import actions, queries
+
+
+@click.group()
+def ledger() -> None:
+    """Functions the assemblies have taken over, with witnesses."""
+
+
+@ledger.command("add")
+@click.argument("assembly_id", metavar="ASSEMBLY")
+@click.argument("text")
+@click.option("--domain", required=True, help="housing, food, economic, justice, care, energy, communications...")
+@json_option
+@now_option
+def add(assembly_id: str, text: str, domain: str, as_json: bool) -> None:
+    """Record a ledger entry."""
+    with session() as s:
+        aid = s.find("assemblies", assembly_id, "assembly")
+        entry = s.act(kinds.LedgerEntry(actions.ref(aid), domain, text))
+    emit(as_json, {"id": entry.id.hex()}, f"ledger entry: {entry.id.hex()}")
+
+
+@ledger.command("witness")
+@click.argument("entry_id", metavar="ID")
+@json_option
+@now_option
+def witness(entry_id: str, as_json: bool) -> None:
+    """Co-sign a ledger entry as a witness."""
+    with session() as s:
+        lid = s.find("ledger", entry_id, "ledger entry")
+        entry = s.act(kinds.LedgerWitness(actions.ref(lid)))
+    emit(as_json, {"id": entry.id.hex(), "entry": lid}, f"witnessed: {entry.id.hex()}")
+
+
+@ledger.command("list")
+@json_option
+@now_option
+def list_(as_json: bool) -> None:
+    """Every ledger entry with its witnesses."""
+    with session() as s:
+        rows = queries.ledger_list(s.state, s.now)
+    emit(as_json, {"entries": with_iso_times(rows)},
+         lambda: [click.echo(f"{r['id'][:12]}  {r['domain']:<10} {len(r['witnesses'])} witnesses  {r['text'][:50]}")
+                  for r in rows])
+
+
+@ledger.command("review")
+@click.option("--assembly", "assembly_id", default=None, help="Only this assembly.")
+@json_option
+@now_option
+def review(assembly_id: str | None, as_json: bool) -> None:
+    """Entries per month and per domain; warns after 30 days with no entry."""
+    with session() as s:
+        aid = s.find("assemblies", assembly_id, "assembly") if assembly_id else None
+        row = queries.ledger_review(s.state, s.now, aid)
+
+    def human() -> None:
+        click.echo(f"{row['entries']} entries")
+        for month, n in row["per_month"].items():
+            click.echo(f"  {month}: {n}")
+        for domain, n in row["per_domain"].items():
+            click.echo(f"  {domain}: {n}")
+        for w in row["warnings"]:
+            click.echo(f"warning: {w}")
+
+    emit(as_json, row, human)
+
+
+@click.group()
+def minutes() -> None:
+    """Public minutes, signed by the current facilitator."""
+
+
+@minutes.command("add")
+@click.argument("assembly_id", metavar="ASSEMBLY")
+@click.argument("text")
+@json_option
+@now_option
+def minutes_add(assembly_id: str, text: str, as_json: bool) -> None:
+    """Publish minutes (only the current facilitator's count)."""
+    with session() as s:
+        aid = s.find("assemblies", assembly_id, "assembly")
+        entry = s.act(kinds.Minutes(actions.ref(aid), text))
+    emit(as_json, {"id": entry.id.hex()}, f"minutes: {entry.id.hex()}")
+
+
+@minutes.command("list")
+@click.option("--assembly", "assembly_id", default=None, help="Only this assembly.")
+@json_option
+@now_option
+def minutes_list(assembly_id: str | None, as_json: bool) -> None:
+    """Counted minutes, oldest first."""
+    with session() as s:
+        aid = s.find("assemblies", assembly_id, "assembly") if assembly_id else None
+        rows = queries.minutes_list(s.state, s.now, aid)
+    emit(as_json, {"minutes": with_iso_times(rows)},
+         lambda: [click.echo(f"{r['id'][:12]}  {r['author']}\n{r['text']}\n") for r in rows])
+
+
+@click.command()
+@click.option("--refused", is_flag=True, help="Only entries that do not count.")
+@json_option
+@now_option
+def verdicts(refused: bool, as_json: bool) -> None:
+    """Every entry's verdict (counted, refused or waiting, and why), with late-arrival flags."""
+    with session() as s:
+        late = s.late()
+        rows = [{"id": k, **v, "late_s": late.get(k)} for k, v in
+                sorted(s.state.entries.items(), key=lambda kv: (kv[1]["time"], kv[0]))
+                if not refused or v["verdict"] != "counted"]
+    emit(as_json, {"entries": with_iso_times(rows)},
+         lambda: [click.echo(f"{r['id'][:12]}  {r['kind']:<22} {r['verdict']}"
+                             + (f"  [arrived {r['late_s'] // 60} min after its claimed time]" if r["late_s"] else ""))
+                  for r in rows])

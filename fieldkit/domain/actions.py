@@ -1,0 +1,98 @@
+"""Build the bodies of actions and check them against the domain before signing.
+
+Used by the CLI and the SMS service: each builder takes the state and readable
+arguments and returns a body, or raises :class:`ActionRefused` with a reason that
+says what to do.  :func:`verdict_of` folds a signed but unsent entry onto a copy of
+the state: the local refusal is then exactly the refusal every replica would give.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Iterable
+
+from codec import REF_SIZE, AckStatus, Entry, FieldkitError, key_id, kinds
+
+from . import derive
+from .state import COUNTED, State
+
+
+class ActionRefused(FieldkitError):
+    """The action would not count; nothing was signed or written."""
+
+
+class UnknownId(FieldkitError):
+    """An id or prefix that names nothing, or more than one thing."""
+
+
+def ref(entry_id: str) -> bytes:
+    return bytes.fromhex(entry_id)[:REF_SIZE]
+
+
+def find(state: State, table: str, prefix: str, what: str) -> str:
+    """The full id in ``table`` starting with ``prefix`` (hex, as abbreviated by people)."""
+    p = prefix.strip().lower()
+    hits = [k for k in state.tables[table] if k.startswith(p)] if p else []
+    if not hits:
+        raise UnknownId(f"no {what} with id {prefix!r}: see the list command for ids")
+    if len(hits) > 1:
+        raise UnknownId(f"{what} id {prefix!r} is ambiguous ({len(hits)} match): give more characters")
+    return hits[0]
+
+
+def member_key(state: State, text: str) -> tuple[bytes, bytes | None]:
+    """(8-byte key id, full public key if given or known) for a key id, prefix or public key."""
+    t = text.strip().lower()
+    try:
+        raw = bytes.fromhex(t)
+    except ValueError:
+        raise UnknownId(f"{text!r} is neither a key id nor a public key (hex)") from None
+    if len(raw) == 32:
+        return key_id(raw), raw
+    hits = [k for k in state.keys if k.startswith(t)]
+    if len(raw) == 8 and not hits:
+        return raw, None
+    if len(hits) != 1:
+        raise UnknownId(f"key {text!r} {'is ambiguous' if hits else 'is not known'}: give the full public key")
+    return bytes.fromhex(hits[0]), bytes.fromhex(state.keys[hits[0]]["public_key"])
+
+
+def option_index(state: State, proposal_id: str, option: str) -> int:
+    options = state.proposals[proposal_id]["options"]
+    if option in options:
+        return options.index(option)
+    lowered = [o.lower() for o in options]
+    if option.lower() in lowered:
+        return lowered.index(option.lower())
+    if option.isdigit() and int(option) < len(options):
+        return int(option)
+    raise ActionRefused(f"no option {option!r}: choose one of {', '.join(options)}")
+
+
+def ballot(state: State, proposal_id: str, option: str) -> kinds.Ballot:
+    return kinds.Ballot(ref(proposal_id), option_index(state, proposal_id, option))
+
+
+ACK_WORDS = {"coming": AckStatus.COMING, "yes": AckStatus.COMING, "not-coming": AckStatus.NOT_COMING,
+             "no": AckStatus.NOT_COMING, "not_coming": AckStatus.NOT_COMING}
+
+
+def ack(alert_id: str, status: str = "coming", eta_minutes: int | None = None) -> kinds.AlertAck:
+    if eta_minutes is not None:
+        return kinds.AlertAck(ref(alert_id), AckStatus.ETA, eta_minutes)
+    if status not in ACK_WORDS:
+        raise ActionRefused(f"answer {status!r} not understood: use coming or not-coming (or give an ETA)")
+    return kinds.AlertAck(ref(alert_id), ACK_WORDS[status], 0)
+
+
+def verdict_of(state: State, entry: Entry, all_entries: Callable[[], Iterable[Entry]]) -> str:
+    """The verdict ``entry`` would get if added now (the state is not changed)."""
+    trial = derive.update(copy.deepcopy(state), [entry], lambda: [*all_entries(), entry])
+    return trial.verdict(entry.id) or "refused: not folded"
+
+
+def require_counted(state: State, entry: Entry, all_entries: Callable[[], Iterable[Entry]]) -> None:
+    verdict = verdict_of(state, entry, all_entries)
+    if verdict != COUNTED:
+        reason = verdict.split(": ", 1)[-1]
+        raise ActionRefused(f"{entry.kind.label.replace('_', ' ')} would not count: {reason}")

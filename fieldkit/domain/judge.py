@@ -1,0 +1,205 @@
+"""Judgements that depend on time: pure functions of the state and a moment ``at``.
+
+The fold calls them with an entry's own claimed time (is this voter a member when the
+ballot was cast?); queries call them with ``now``.  They only look at facts dated at
+or before ``at`` and never read a clock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from codec import Role
+
+from .state import State
+
+YES = 0  # option index of "yes" in a motion
+
+
+@dataclass(frozen=True)
+class Outcome:
+    closed: bool
+    counts: list[int]
+    voters: int
+    quorum_met: bool
+    passed: int | None  # option index, once closed and passed
+    failed: str | None  # "quorum", "threshold" or "tie", once closed and failed
+
+
+def ballots_at(proposal: dict[str, Any], at: int) -> dict[str, dict[str, Any]]:
+    return {v: b for v, b in proposal["ballots"].items() if b["time"] <= at}
+
+
+def outcome(proposal: dict[str, Any], at: int) -> Outcome:
+    """Counts, quorum, and once ``at`` has reached the close, the derived result."""
+    ballots = ballots_at(proposal, at)
+    counts = [0] * len(proposal["options"])
+    for b in ballots.values():
+        counts[b["option"]] += 1
+    voters = len(ballots)
+    quorum_met = voters >= proposal["quorum"]
+    if at < proposal["closes"]:
+        return Outcome(False, counts, voters, quorum_met, None, None)
+    if not quorum_met or voters == 0:
+        return Outcome(True, counts, voters, quorum_met, None, "quorum")
+    best = max(counts)
+    if counts.count(best) > 1:
+        return Outcome(True, counts, voters, quorum_met, None, "tie")
+    if best * 100 < proposal["threshold"] * voters:
+        return Outcome(True, counts, voters, quorum_met, None, "threshold")
+    return Outcome(True, counts, voters, quorum_met, counts.index(best), None)
+
+
+def motion_passed(state: State, proposal_id: str, at: int) -> bool:
+    p = state.proposals.get(proposal_id)
+    return p is not None and outcome(p, at).passed == YES
+
+
+def is_revoked(state: State, key: str, at: int) -> bool:
+    row = state.keys.get(key)
+    return row is not None and row.get("revoked") is not None and row["revoked"] <= at
+
+
+def membership(state: State, assembly_id: str, key: str, at: int) -> tuple[bool, str]:
+    """(member?, why not) for key id ``key`` in the assembly at ``at``."""
+    asm = state.assemblies.get(assembly_id)
+    if asm is None:
+        return False, "unknown assembly"
+    name = asm["name"]
+    m = asm["members"].get(key)
+    if m is None or m["admitted"] is None or m["admitted"] > at:
+        given = 0 if m is None else len([v for v in m["vouchers"] if v["time"] <= at])
+        need = vouches_needed(state, assembly_id, at)
+        return False, f"not a member of {name}: {need} of {asm['k']} vouches needed, {given} given"
+    for pid in asm["removals"]:
+        p = state.proposals[pid]
+        if p["member"] == key and motion_passed(state, pid, at):
+            return False, f"removed from {name} by decision {pid[:12]}"
+    if is_revoked(state, key, at):
+        return False, "key revoked by its owner"
+    return True, ""
+
+
+def is_member(state: State, assembly_id: str, key: str, at: int) -> bool:
+    return membership(state, assembly_id, key, at)[0]
+
+
+def members_at(state: State, assembly_id: str, at: int) -> list[str]:
+    asm = state.assemblies[assembly_id]
+    return sorted(k for k in asm["members"] if is_member(state, assembly_id, k, at))
+
+
+def vouches_needed(state: State, assembly_id: str, at: int) -> int:
+    """K, or the number of current members if fewer: a small assembly is never locked."""
+    asm = state.assemblies[assembly_id]
+    current = sum(1 for k, m in asm["members"].items()
+                  if m["admitted"] is not None and m["admitted"] <= at and _not_removed(state, asm, k, at))
+    return max(1, min(asm["k"], current))
+
+
+def _not_removed(state: State, asm: dict[str, Any], key: str, at: int) -> bool:
+    return not any(state.proposals[p]["member"] == key and motion_passed(state, p, at) for p in asm["removals"]) \
+        and not is_revoked(state, key, at)
+
+
+# -- mandates -------------------------------------------------------------------------
+def mandate_status(state: State, mandate_id: str, at: int) -> tuple[str, str]:
+    """(status, detail): proposed, rejected, live, review, expired or recalled."""
+    m = state.proposals[mandate_id]
+    if at < m["closes"]:
+        return "proposed", f"the decision closes at {m['closes']}"
+    result = outcome(m, at)
+    if result.passed != YES:
+        return "rejected", f"the proposal did not pass ({result.failed or 'no won'})"
+    for rid in m["recalls"]:
+        if motion_passed(state, rid, at):
+            return "recalled", f"recalled by decision {rid[:12]}"
+    if not is_member(state, m["target"], m["delegate"], at):
+        return "recalled", "the delegate is no longer a member of the assembly"
+    expires, since = m["expires"], m["closes"]
+    renewed = sorted((state.proposals[r]["closes"], r) for r in m["renews"] if motion_passed(state, r, at))
+    if renewed:
+        since, last = renewed[-1]
+        expires = state.proposals[last]["expires"]
+    if at >= expires:
+        return "expired", f"expired at {expires}"
+    if m["report_every"]:
+        reports = [t for t in m["reports"] if t <= at]
+        last_report = max([since, *reports])
+        if at > last_report + m["report_every"]:
+            return "review", f"report-back was due at {last_report + m['report_every']}"
+    return "live", f"until {expires}"
+
+
+def live_mandate(state: State, key: str, assemblies: list[str], at: int) -> str | None:
+    """The id of a live mandate held by ``key`` from one of ``assemblies`` at ``at``."""
+    for mid in state.delegates.get(key, {}).get("mandates", []):
+        if state.proposals[mid]["target"] in assemblies and mandate_status(state, mid, at)[0] == "live":
+            return mid
+    return None
+
+
+def mandate_refusal(state: State, key: str, assemblies: list[str], at: int) -> str:
+    """Why ``key`` has no live mandate from these assemblies (for the verdict)."""
+    mids = [m for m in state.delegates.get(key, {}).get("mandates", []) if state.proposals[m]["target"] in assemblies]
+    if not mids:
+        return "no mandate from a member assembly"
+    status, detail = mandate_status(state, mids[-1], at)
+    return f"mandate {mids[-1][:12]} is {status} ({detail})"
+
+
+# -- rotation -------------------------------------------------------------------------
+def role_assignments(state: State, assembly_id: str, role: int, at: int) -> list[tuple[str, bool, str]]:
+    """Every passed assignment of ``role`` by ``at``: (proposal id, accepted?, reason)."""
+    asm = state.assemblies[assembly_id]
+    passed = [state.proposals[p] | {"id": p} for p in asm["roles"]
+              if state.proposals[p]["role"] == role and motion_passed(state, p, at)]
+    passed.sort(key=lambda p: (p["term_start"], p["closes"], p["id"]))
+    out: list[tuple[str, bool, str]] = []
+    previous: str | None = None
+    for p in passed:
+        if p["holder"] == previous and not p["renewal"]:
+            out.append((p["id"], False, "same holder for a consecutive term without a renewal"))
+            continue
+        out.append((p["id"], True, ""))
+        previous = p["holder"]
+    return out
+
+
+def role_holder(state: State, assembly_id: str, role: int, at: int) -> str | None:
+    """The key id holding ``role`` at ``at`` (the latest accepted term covering it)."""
+    holder = None
+    for pid, ok, _ in role_assignments(state, assembly_id, role, at):
+        p = state.proposals[pid]
+        if ok and p["term_start"] <= at < p["term_end"]:
+            holder = p["holder"]
+    return holder
+
+
+def roles_at(state: State, assembly_id: str, at: int) -> dict[str, str]:
+    out = {}
+    for role in Role:
+        holder = role_holder(state, assembly_id, int(role), at)
+        if holder:
+            out[role.name.lower()] = holder
+    return out
+
+
+# -- councils -------------------------------------------------------------------------
+def council_status(state: State, council_id: str, at: int) -> tuple[bool, str]:
+    """(open?, why closed) at ``at``."""
+    c = state.councils[council_id]
+    if at >= c["until"]:
+        return False, "council dissolved at its end time"
+    for pid in c["closes"]:
+        if motion_passed(state, pid, at):
+            return False, f"council closed: objective declared met by decision {pid[:12]}"
+    return True, ""
+
+
+# -- alerts ---------------------------------------------------------------------------
+def alert_status(alert: dict[str, Any], at: int) -> str:
+    if alert["resolved"] is not None and alert["resolved"]["time"] <= at:
+        return "resolved"
+    return "expired" if at >= alert["expires"] else "open"

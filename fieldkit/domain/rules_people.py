@@ -1,0 +1,171 @@
+"""Rules for assemblies, membership, proposals, ballots, minutes and key revocation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from codec import Entry, Kind, Role, kinds, options_of
+
+from . import judge
+from .rules_common import Context, Refuse
+from .state import State, kid
+
+
+def found(state: State, e: Entry, ctx: Context) -> None:
+    b: kinds.AssemblyFound = e.body
+    me = ctx.author
+    if judge.is_revoked(state, me, ctx.at):
+        raise Refuse("key revoked by its owner")
+    state.assemblies[e.id.hex()] = {
+        "name": b.name, "need": b.need, "k": b.vouch_threshold, "founder": me, "time": e.time,
+        "members": {me: {"admitted": e.time, "vouchers": [], "name": ""}},
+        "removals": [], "roles": [],
+    }
+
+
+def join_request(state: State, e: Entry, ctx: Context) -> None:
+    b: kinds.JoinRequest = e.body
+    aid, asm = ctx.resolve(b.assembly, "assemblies", "an assembly")
+    if judge.is_member(state, aid, ctx.author, ctx.at):
+        raise Refuse(f"already a member of {asm['name']}")
+    m = asm["members"].setdefault(ctx.author, {"admitted": None, "vouchers": [], "name": ""})
+    m["name"] = b.name
+
+
+def vouch(state: State, e: Entry, ctx: Context) -> None:
+    b: kinds.Vouch = e.body
+    aid, asm = ctx.resolve(b.assembly, "assemblies", "an assembly")
+    ctx.require_member(aid)
+    newcomer = kid(b.newcomer)
+    if newcomer == ctx.author:
+        raise Refuse("a member cannot vouch for themselves")
+    if judge.is_member(state, aid, newcomer, ctx.at):
+        raise Refuse(f"{newcomer} is already a member of {asm['name']}")
+    m = asm["members"].setdefault(newcomer, {"admitted": None, "vouchers": [], "name": ""})
+    if m["admitted"] is not None:
+        raise Refuse(f"{newcomer} was removed from {asm['name']}; a removed key is not admitted again")
+    if any(v["key"] == ctx.author for v in m["vouchers"]):
+        raise Refuse(f"already vouched for {newcomer}")
+    state.keys.setdefault(newcomer, {"public_key": b.newcomer.hex(), "revoked": None})
+    m["vouchers"].append({"key": ctx.author, "time": e.time})
+    if len(m["vouchers"]) >= judge.vouches_needed(state, aid, ctx.at):
+        m["admitted"] = e.time
+
+
+def key_revoke(state: State, e: Entry, ctx: Context) -> None:
+    row = state.keys[ctx.author]
+    if row["revoked"] is not None:
+        raise Refuse("key already revoked")
+    row["revoked"] = e.time
+    if e.body.successor is not None:
+        row["successor"] = kid(e.body.successor)
+
+
+def propose(state: State, e: Entry, ctx: Context) -> None:
+    b = e.body
+    record: dict[str, Any] = {
+        "kind": e.kind.label, "author": ctx.author, "time": e.time, "closes": b.closes,
+        "quorum": b.quorum, "threshold": b.threshold, "options": list(options_of(b)), "ballots": {},
+    }
+    if b.closes <= e.time:
+        raise Refuse("the proposal closes before it opens")
+    if e.kind in (Kind.PROPOSAL, Kind.PROPOSE_COUNCIL_CLOSE) and b.target.hex() in _council_refs(state):
+        cid, council = ctx.resolve(b.target, "councils", "a council")
+        _require_council_actor(state, ctx, cid, council)
+        record |= {"target": cid, "target_type": "council"}
+        if e.kind == Kind.PROPOSE_COUNCIL_CLOSE:
+            council["closes"].append(e.id.hex())
+    else:
+        if e.kind == Kind.PROPOSE_COUNCIL_CLOSE:
+            ctx.resolve(b.target, "councils", "a council")
+        aid, asm = ctx.resolve(b.target, "assemblies", "an assembly")
+        ctx.require_member(aid)
+        record |= {"target": aid, "target_type": "assembly"}
+        _motion_fields(state, e, ctx, aid, asm, record)
+    record["text"] = getattr(b, "text", "") or getattr(b, "reason", "") or getattr(b, "scope", "")
+    state.proposals[e.id.hex()] = record
+
+
+def _council_refs(state: State) -> set[str]:
+    return {cid[:12] for cid in state.councils}
+
+
+def _motion_fields(state: State, e: Entry, ctx: Context, aid: str, asm: dict, record: dict) -> None:
+    b, pid = e.body, e.id.hex()
+    if e.kind == Kind.PROPOSE_MANDATE:
+        delegate = b.delegate.hex()
+        ctx.require_member(aid, delegate)
+        if b.expires <= b.closes:
+            raise Refuse("the mandate would expire before the decision closes")
+        record |= {"delegate": delegate, "scope": b.scope, "expires": b.expires,
+                   "report_every": b.report_every, "recalls": [], "renews": [], "reports": []}
+        state.delegates.setdefault(delegate, {"mandates": []})["mandates"].append(pid)
+    elif e.kind == Kind.PROPOSE_REMOVAL:
+        ctx.require_member(aid, b.member.hex())
+        record |= {"member": b.member.hex()}
+        asm["removals"].append(pid)
+    elif e.kind in (Kind.PROPOSE_RECALL, Kind.PROPOSE_RENEW):
+        mid, mandate = ctx.resolve(b.mandate, "proposals", "a mandate")
+        if mandate["kind"] != Kind.PROPOSE_MANDATE.label or mandate["target"] != aid:
+            raise Refuse(f"{b.mandate.hex()} is not a mandate of {asm['name']}")
+        record |= {"mandate": mid}
+        if e.kind == Kind.PROPOSE_RENEW:
+            record["expires"] = b.expires
+            mandate["renews"].append(pid)
+        else:
+            mandate["recalls"].append(pid)
+    elif e.kind == Kind.PROPOSE_ROLE:
+        ctx.require_member(aid, b.holder.hex())
+        if b.term_end <= b.term_start:
+            raise Refuse("the term ends before it starts")
+        record |= {"role": int(b.role), "role_name": Role(b.role).name.lower(), "holder": b.holder.hex(),
+                   "term_start": b.term_start, "term_end": b.term_end, "renewal": b.renewal}
+        asm["roles"].append(pid)
+
+
+def _require_council_actor(state: State, ctx: Context, cid: str, council: dict) -> None:
+    is_open, why = judge.council_status(state, cid, ctx.at)
+    if not is_open:
+        raise Refuse(why)
+    if judge.live_mandate(state, ctx.author, council["assemblies"], ctx.at) is None:
+        raise Refuse("not a mandated delegate of a member assembly: "
+                     + judge.mandate_refusal(state, ctx.author, council["assemblies"], ctx.at))
+
+
+def ballot(state: State, e: Entry, ctx: Context) -> None:
+    b: kinds.Ballot = e.body
+    pid, p = ctx.resolve(b.proposal, "proposals", "a proposal")
+    if e.time >= p["closes"]:
+        raise Refuse(f"cast after the close of proposal {pid[:12]}")
+    if b.option >= len(p["options"]):
+        raise Refuse(f"option {b.option} does not exist (the proposal has {len(p['options'])})")
+    if p["target_type"] == "council":
+        _require_council_actor(state, ctx, p["target"], state.councils[p["target"]])
+    else:
+        ctx.require_member(p["target"])
+    previous = p["ballots"].get(ctx.author)
+    if previous is not None:
+        state.entries[previous["id"]]["verdict"] = f"replaced by a later ballot {e.id.hex()[:12]}"
+    p["ballots"][ctx.author] = {"option": b.option, "time": e.time, "id": e.id.hex()}
+
+
+def minutes(state: State, e: Entry, ctx: Context) -> None:
+    b: kinds.Minutes = e.body
+    aid, asm = ctx.resolve(b.assembly, "assemblies", "an assembly")
+    holder = judge.role_holder(state, aid, int(Role.FACILITATOR), ctx.at)
+    if holder != ctx.author:
+        who = f"{holder} is" if holder else "nobody is"
+        raise Refuse(f"minutes must be signed by the current facilitator of {asm['name']} ({who} facilitator now)")
+    state.minutes[e.id.hex()] = {"assembly": aid, "author": ctx.author, "time": e.time, "text": b.text}
+
+
+HANDLERS = {
+    Kind.ASSEMBLY_FOUND: found,
+    Kind.JOIN_REQUEST: join_request,
+    Kind.VOUCH: vouch,
+    Kind.KEY_REVOKE: key_revoke,
+    Kind.BALLOT: ballot,
+    Kind.MINUTES: minutes,
+    **{k: propose for k in (Kind.PROPOSAL, Kind.PROPOSE_MANDATE, Kind.PROPOSE_REMOVAL, Kind.PROPOSE_RECALL,
+                            Kind.PROPOSE_RENEW, Kind.PROPOSE_ROLE, Kind.PROPOSE_COUNCIL_CLOSE)},
+}

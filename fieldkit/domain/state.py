@@ -1,0 +1,99 @@
+"""The derived state: plain tables of clock-independent facts, and the entry verdicts.
+
+Every table maps a key (hex) to a JSON-ready record, so the state goes into TinyDB as
+is and its digest is a hash of canonical JSON.  Records nest what belongs to them (a
+proposal holds its counted ballots, an assembly its members) so that every judgement
+reads one record, never scans a table.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from codec import Entry, Kind, key_id
+
+TABLES = (
+    "entries",  # entry id -> {kind, author, time, verdict}
+    "assemblies",  # assembly id -> {name, need, k, founder, time, members{}, removals[], roles[]}
+    "proposals",  # proposal id -> terms, options, ballots{voter: {...}}, motion fields
+    "delegates",  # key id -> {mandates: [proposal ids]}
+    "councils",  # council id -> {objective, until, assemblies, participants{}, closes[]}
+    "alerts",  # alert id -> {assembly, author, time, expires, text, acks{}, resolved}
+    "ledger",  # ledger entry id -> {assembly, domain, text, author, time, witnesses[]}
+    "minutes",  # minutes id -> {assembly, author, time, text}
+    "keys",  # key id -> {public_key, revoked}
+    "refs",  # 6-byte ref hex -> {ids: [entry ids]}: every entry in the set, folded or not
+)
+
+COUNTED = "counted"
+
+
+def kid(public_key: bytes) -> str:
+    """The hex key id of a 32-byte public key: how members are named everywhere."""
+    return key_id(public_key).hex()
+
+
+# Within one second, what is referred to folds before what refers to it: an assembly
+# before the vouches for it, a proposal before the ballots on it.
+_RANK = {Kind.ASSEMBLY_FOUND: 0, Kind.KEY_REVOKE: 0, Kind.JOIN_REQUEST: 1, Kind.VOUCH: 1,
+         Kind.COUNCIL_CONVENE: 2, Kind.PROPOSAL: 3, Kind.PROPOSE_MANDATE: 3, Kind.PROPOSE_REMOVAL: 3,
+         Kind.PROPOSE_ROLE: 3, Kind.ALERT_RAISE: 3, Kind.LEDGER_ENTRY: 3, Kind.PROPOSE_RECALL: 4,
+         Kind.PROPOSE_RENEW: 4, Kind.PROPOSE_COUNCIL_CLOSE: 4}
+
+
+def sort_key(entry: Entry) -> tuple[int, int, str, int, str]:
+    """The canonical fold order, the same on every replica: claimed time, kind rank, then
+    author and sequence (one author's same-second entries fold in the order they were
+    made), then id (two entries at one sequence: equivocation)."""
+    return (entry.time, _RANK.get(entry.kind, 5), entry.author.hex(), entry.seq, entry.id.hex())
+
+
+@dataclass
+class State:
+    """The domain state after folding a set of entries in canonical order."""
+
+    tables: dict[str, dict[str, dict[str, Any]]] = field(default_factory=lambda: {t: {} for t in TABLES})
+    last: tuple[int, int, str, int, str] | None = None  # sort_key of the last folded entry
+    waiting: set[str] = field(default_factory=set)  # refs (hex) that matched nothing when folded
+
+    def __getattr__(self, name: str) -> dict[str, dict[str, Any]]:
+        tables = self.__dict__.get("tables")
+        if tables is not None and name in tables:
+            return tables[name]
+        raise AttributeError(name)
+
+    def verdict(self, entry_id: bytes | str) -> str | None:
+        key = entry_id if isinstance(entry_id, str) else entry_id.hex()
+        row = self.tables["entries"].get(key)
+        return None if row is None else row["verdict"]
+
+    def digest(self) -> bytes:
+        """BLAKE2b-256 of the canonical JSON of every table: the ``state_digest``."""
+        blob = json.dumps(self.tables, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+        return hashlib.blake2b(blob.encode(), digest_size=32, person=b"fieldkit-state").digest()
+
+    # -- TinyDB form: {table: [rows]}, each row carrying its key in "_key" ----------------
+    # Rows share nested objects with the state: the store replaces its tables with each
+    # update's result, so the state may go on mutating what it returned before.
+    def to_tables(self) -> dict[str, list[dict[str, Any]]]:
+        out: dict[str, list[dict[str, Any]]] = {
+            name: [{"_key": k, **rows[k]} for k in sorted(rows)] for name, rows in self.tables.items()
+        }
+        out["meta"] = [{"_key": "meta", "last": list(self.last) if self.last else None,
+                         "waiting": sorted(self.waiting)}]
+        return out
+
+    @classmethod
+    def from_tables(cls, data: dict[str, list[dict[str, Any]]]) -> State:
+        state = cls()
+        for name in TABLES:
+            for row in json.loads(json.dumps(data.get(name, []))):  # deep copy: never mutate the caller's rows
+                state.tables[name][row.pop("_key")] = row
+        meta = (data.get("meta") or [{}])[0]
+        last = meta.get("last")
+        state.last = (last[0], last[1], last[2], last[3], last[4]) if last else None
+        state.waiting = set(meta.get("waiting", []))
+        return state
