@@ -16,6 +16,7 @@ binds it to the node's store); this module decides who may do what:
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -101,6 +102,7 @@ class SmsService:
         self.subscribers = subscribers
         self.actions = actions
         self.limits = limits
+        self.on_alert_raised: Callable[[str], None] | None = None  # told the id of each alert raised by SMS
 
     # --- incoming ---
 
@@ -186,6 +188,8 @@ class SmsService:
                                   eta=command.eta_minutes)
         elif isinstance(command, grammar.Alert):
             raised = self.actions.raise_alert(member, command.text, now)
+            if self.on_alert_raised is not None:
+                self.on_alert_raised(raised.alert)
             text = replies.render(lang, "alert_ok", alert=replies.short(raised.alert), text=raised.text)
             out = self._reply(sub, sub.number, text, now, priority=Priority.ALERT)
             return out + self.alert_fanout(raised.alert, raised.text, now, exclude={sub.number})
