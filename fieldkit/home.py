@@ -4,7 +4,8 @@ Layout::
 
     identity.json   format version, name, public key, key id (not secret)
     secret.key      the Ed25519 seed, mode 0600; plain or sealed with Argon2id + SecretBox
-    ...             the store's files (sync/), the node config and outbox (later)
+    store/          the signed log and its TinyDB views (sync/store.py)
+    ...             the node config and outbox (later)
 """
 
 from __future__ import annotations
@@ -21,10 +22,12 @@ import nacl.utils
 
 from codec import FieldkitError, KeyPair, key_id
 from sync.atomic import fsync_dir, write_atomic
+from sync.store import create_store
 
 HOME_FORMAT = 1
 IDENTITY_FILE = "identity.json"
 SECRET_FILE = "secret.key"
+STORE_DIR = "store"  # the signed log and its views (sync/store.py)
 # Argon2id "interactive" limits: 64 MiB fits a Pi Zero 2 (512 MB) with room to spare,
 # where "moderate" (256 MiB) would not (libsodium crypto_pwhash docs).
 KDF_OPS = nacl.pwhash.argon2id.OPSLIMIT_INTERACTIVE
@@ -80,6 +83,7 @@ class Home:
         identity = Identity(name, key.public_key)
         record = {"format": HOME_FORMAT, "name": name, "public_key": key.public_key.hex(), "key_id": identity.key_id}
         write_atomic(self.path / IDENTITY_FILE, json.dumps(record, indent=1).encode())
+        create_store(self.path / STORE_DIR)
         fsync_dir(self.path)
         return identity
 

@@ -50,6 +50,8 @@ class EntryStore(Protocol):
 
     def entries_of(self, author: bytes, after_seq: int = -1) -> Iterator[Entry]: ...  # in seq order
 
+    def ids_at(self, author: bytes, seq: int) -> list[bytes]: ...  # held ids at (author, seq): 2+ = equivocation
+
     def gaps(self) -> dict[bytes, list[tuple[int, int]]]: ...  # author -> missing seq ranges [lo, hi]
 
     def store_digest(self) -> bytes: ...

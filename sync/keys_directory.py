@@ -1,0 +1,75 @@
+"""Which public keys this store knows, looked up by the 4-byte author tag the wire carries.
+
+A key becomes known from any verified entry that carries it in full (the full-key
+flag) and from every body field typed ``codec.schema.PUBKEY`` (``Vouch.newcomer``,
+``KeyRevoke.successor``, and whatever kinds add later): found generically from the
+schema, so a new kind with a key field needs no change here.  Knowing a key is not
+trusting it: the tag only picks candidate keys, the signature decides.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator
+from typing import Any
+
+from codec import author_tag
+from codec.schema import PUBKEY, FieldType, ListOf, Optional, fields_of
+
+
+def _holds_pubkeys(ftype: FieldType) -> bool:
+    if ftype == PUBKEY:
+        return True
+    if isinstance(ftype, Optional | ListOf):
+        return _holds_pubkeys(ftype.item)
+    return False
+
+
+@functools.cache
+def _pubkey_fields(body_type: type) -> tuple[tuple[str, FieldType], ...]:
+    return tuple((name, ftype) for name, ftype in fields_of(body_type) if _holds_pubkeys(ftype))
+
+
+def _values(ftype: FieldType, value: Any) -> Iterator[bytes]:
+    if value is None:
+        return
+    if ftype == PUBKEY:
+        yield value
+    elif isinstance(ftype, Optional):
+        yield from _values(ftype.item, value)
+    elif isinstance(ftype, ListOf):
+        for item in value:
+            yield from _values(ftype.item, item)
+
+
+def pubkeys_in(body: Any) -> list[bytes]:
+    """Every full public key a body names, in field order."""
+    found: list[bytes] = []
+    for name, ftype in _pubkey_fields(type(body)):
+        found.extend(_values(ftype, getattr(body, name)))
+    return found
+
+
+class KeysDirectory:
+    """Known keys by author tag (several keys may share a 4-byte tag)."""
+
+    def __init__(self) -> None:
+        self._by_tag: dict[bytes, list[bytes]] = {}
+        self._all: set[bytes] = set()
+
+    def add(self, key: bytes) -> bool:
+        """Remember ``key``; True if it was new."""
+        if key in self._all:
+            return False
+        self._all.add(key)
+        self._by_tag.setdefault(author_tag(key), []).append(key)
+        return True
+
+    def for_tag(self, tag: bytes) -> list[bytes]:
+        return list(self._by_tag.get(tag, ()))
+
+    def __contains__(self, key: bytes) -> bool:
+        return key in self._all
+
+    def __len__(self) -> int:
+        return len(self._all)
