@@ -50,6 +50,7 @@ class Hello:
     digest: bytes
     entries: int
     authors: int
+    parity: int = 0  # 64-bit parity map of the initiator's elements (plan.parity_bits)
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,7 @@ class Want:
 class Reply:
     need_locator: bool
     wants: tuple[Want, ...] = ()
+    digest: bytes | None = None  # the responder's digest when it wants nothing more
 
 
 @dataclass(frozen=True)
@@ -140,6 +142,7 @@ def encode_body(msg: Message) -> bytes:
         w.fixed(msg.digest, DIGEST_SIZE, "digest")
         w.varint(msg.entries, MAX_COUNT)
         w.varint(msg.authors, MAX_COUNT)
+        w.raw(msg.parity.to_bytes(8, "big"))
     elif isinstance(msg, Sketch):
         w.varint(msg.offset, MAX_CAPACITY)
         if msg.offset + len(msg.syndromes) > MAX_CAPACITY:
@@ -157,7 +160,9 @@ def encode_body(msg: Message) -> bytes:
             base = rec.head + 1  # gaps lie above the head: send them relative to it
             _ranges(w, tuple((lo - base, hi - base) for lo, hi in rec.gaps))
     elif isinstance(msg, Reply):
-        w.u8(1 if msg.need_locator else 0)
+        w.u8((1 if msg.need_locator else 0) | (2 if msg.digest is not None else 0))
+        if msg.digest is not None:
+            w.fixed(msg.digest, DIGEST_SIZE, "digest")
         w.varint(len(msg.wants), MAX_RECORDS)
         for want in msg.wants:
             w.fixed(want.tag, TAG_SIZE, "author tag")
@@ -175,7 +180,8 @@ def decode_body(kind: MsgKind, body: bytes) -> Message:
     r = Reader(body)
     msg: Message
     if kind == MsgKind.HELLO:
-        msg = Hello(r.take(DIGEST_SIZE, "digest"), r.varint("entries", MAX_COUNT), r.varint("authors", MAX_COUNT))
+        msg = Hello(r.take(DIGEST_SIZE, "digest"), r.varint("entries", MAX_COUNT), r.varint("authors", MAX_COUNT),
+                    int.from_bytes(r.take(8, "parity map"), "big"))
     elif kind == MsgKind.EQUAL:
         msg = Equal()
     elif kind == MsgKind.SKETCH:
@@ -200,14 +206,15 @@ def decode_body(kind: MsgKind, body: bytes) -> Message:
             records.append(AuthorState(tag, head, gaps))
         msg = Have(peer, tuple(records))
     elif kind == MsgKind.REPLY:
-        flag = r.u8("locator flag")
-        if flag > 1:
-            raise DecodeError(f"locator flag {flag} is not 0 or 1")
+        flag = r.u8("reply flags")
+        if flag > 3:
+            raise DecodeError(f"unknown reply flags 0x{flag:02x}")
+        digest = r.take(DIGEST_SIZE, "digest") if flag & 2 else None
         wants = []
         for _ in range(r.varint("want count", MAX_RECORDS)):
             tag = r.take(TAG_SIZE, "author tag")
             wants.append(Want(tag, _read_ranges(r, 0)))
-        msg = Reply(bool(flag), tuple(wants))
+        msg = Reply(bool(flag & 1), tuple(wants), digest)
     elif kind == MsgKind.FINISH:
         count = r.varint("locator length", MAX_CAPACITY + 1)
         msg = Finish(tuple(int.from_bytes(r.take(2, "locator coefficient"), "big") for _ in range(count)))
