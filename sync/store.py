@@ -28,9 +28,15 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import nacl.exceptions
+from nacl.bindings import crypto_sign_open
+from nacl.exceptions import BadSignatureError
+
 from codec import DecodeError, Entry, KeyPair, Origin, author_tag, decode_entry, link_to, sign_entry
+from codec.entry import FLAG_FULL_KEY, LINK_SIZE
+from codec.entry import entry_id as hash_canonical
 from codec.errors import VerifyError
-from codec.keys import verify_signature
+from codec.keys import AUTHOR_TAG_SIZE, SIGNATURE_SIZE
 from sync.api import AddResult, Outcome, ViewProvider
 from sync.keys_directory import KeysDirectory, pubkeys_in
 from sync.log import (
@@ -72,12 +78,33 @@ def receipt_of(raw: bytes) -> bytes:
     return hashlib.blake2b(raw, digest_size=32, person=b"fieldkit-receipt").digest()
 
 
+def id_from_raw(raw: bytes, key: bytes) -> bytes:
+    """The entry id straight from well-formed wire bytes, without re-encoding the body.
+
+    The id is BLAKE2b over the canonical unsigned form: the wire bytes with the full
+    key and flag 1, minus the signature (codec/entry.py).  The strict decoder already
+    proved ``raw`` canonical, so splicing the key in gives exactly those bytes: the
+    same value as ``Entry.id``, at a fraction of the cost (tests check they agree).
+    """
+    if raw[0] & FLAG_FULL_KEY:
+        return hash_canonical(raw[:-SIGNATURE_SIZE])
+    return hash_canonical(bytes((raw[0] | FLAG_FULL_KEY, raw[1])) + key + raw[2 + AUTHOR_TAG_SIZE : -SIGNATURE_SIZE])
+
+
+def signature_ok(key: bytes, entry_id_: bytes, signature: bytes) -> bool:
+    """Ed25519 check of an entry id (libsodium through PyNaCl's binding, no wrapper objects)."""
+    try:
+        crypto_sign_open(signature + entry_id_, key)
+    except (BadSignatureError, nacl.exceptions.ValueError, nacl.exceptions.TypeError):
+        return False
+    return True
+
+
 def _entry_from(author: bytes, raw: bytes, entry_id: bytes | None = None) -> Entry:
     """An entry from the local log: checksummed and verified when it was appended, not re-verified."""
     u = decode_entry(raw)
     entry = Entry(author, u.seq, u.prev, u.time, u.body, u.signature, u.origin)
-    if entry_id is not None:
-        entry.__dict__["id"] = entry_id
+    entry.__dict__["id"] = entry_id if entry_id is not None else id_from_raw(raw, author)
     return entry
 
 
@@ -314,17 +341,15 @@ class Store:
             return AddResult(Outcome.PENDING, None, "author key not known yet: kept aside until it is")
         entry = None
         for key in candidates:
-            candidate = Entry(key, u.seq, u.prev, u.time, u.body, u.signature, u.origin)
-            if candidate.id in self._ids:
-                return AddResult(Outcome.DUPLICATE, candidate.id)
-            if candidate.id in self._pending.by_id:
-                return AddResult(Outcome.DUPLICATE, candidate.id, "already kept aside")
-            try:
-                verify_signature(key, candidate.id, u.signature)
-            except VerifyError:
-                continue
-            entry = candidate
-            break
+            eid = id_from_raw(raw, key)
+            if eid in self._ids:
+                return AddResult(Outcome.DUPLICATE, eid)
+            if eid in self._pending.by_id:
+                return AddResult(Outcome.DUPLICATE, eid, "already kept aside")
+            if signature_ok(key, eid, u.signature):
+                entry = Entry(key, u.seq, u.prev, u.time, u.body, u.signature, u.origin)
+                entry.__dict__["id"] = eid
+                break
         if entry is None:
             return AddResult(Outcome.REFUSED, None, "signature does not verify for the author's key")
         self._applied = []
@@ -337,9 +362,10 @@ class Store:
         chain = self._chains.get(entry.author, [])
         n = entry.seq
         if n > 0:
-            below = chain[n - 1] if n - 1 < len(chain) else ()
-            below = below if isinstance(below, tuple) else (below,)
-            if not any(link_to(x) == entry.prev for x in below):
+            below = chain[n - 1] if n <= len(chain) else ()
+            linked = below[:LINK_SIZE] == entry.prev if type(below) is bytes else any(
+                link_to(x) == entry.prev for x in below)
+            if not linked:
                 reason = (f"predecessor (seq {n - 1}) not held yet: kept aside until it arrives" if not below else
                           f"links to another entry at seq {n - 1} than the one held: the author forked its log "
                           "(key flagged); kept aside until that entry arrives")

@@ -38,12 +38,12 @@ def test_init_then_whoami(tmp_path: Path) -> None:
 def test_init_refuses_to_overwrite(tmp_path: Path) -> None:
     home = tmp_path / "node"
     assert fieldkit(home, "init", "--name", "a").returncode == 0
-    before = {p.name: p.read_bytes() for p in home.iterdir()}
+    before = {p: p.read_bytes() for p in home.rglob("*") if p.is_file()}
     again = fieldkit(home, "init", "--name", "b")
     assert again.returncode == 1
     assert "already holds a node" in again.stderr
     assert again.stderr.count("\n") == 1
-    assert {p.name: p.read_bytes() for p in home.iterdir()} == before
+    assert {p: p.read_bytes() for p in home.rglob("*") if p.is_file()} == before
 
 
 def test_whoami_without_a_node_is_a_clear_refusal(tmp_path: Path) -> None:
