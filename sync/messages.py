@@ -76,6 +76,12 @@ class AuthorState:
     tag: bytes
     head: int
     gaps: tuple[Range, ...] = ()
+    top: int = -1  # highest seq held at all; at least the head and just above the last gap
+
+    def __post_init__(self) -> None:
+        floor = self.gaps[-1][1] + 1 if self.gaps else self.head
+        if self.top < floor:
+            object.__setattr__(self, "top", floor)
 
 
 @dataclass(frozen=True)
@@ -159,6 +165,7 @@ def encode_body(msg: Message) -> bytes:
             w.varint(rec.head + 1, MAX_SEQ)
             base = rec.head + 1  # gaps lie above the head: send them relative to it
             _ranges(w, tuple((lo - base, hi - base) for lo, hi in rec.gaps))
+            w.varint(rec.top - (rec.gaps[-1][1] + 1 if rec.gaps else rec.head), MAX_SEQ)
     elif isinstance(msg, Reply):
         w.u8((1 if msg.need_locator else 0) | (2 if msg.digest is not None else 0))
         if msg.digest is not None:
@@ -201,9 +208,12 @@ def decode_body(kind: MsgKind, body: bytes) -> Message:
             tag = r.take(TAG_SIZE, "author tag")
             head = r.varint("head", MAX_SEQ) - 1
             gaps = tuple((lo + head + 1, hi + head + 1) for lo, hi in _read_ranges(r, 0))
-            if gaps and gaps[-1][1] > MAX_SEQ:
+            if gaps and gaps[-1][1] >= MAX_SEQ:
                 raise DecodeError("gap runs past the largest seq")
-            records.append(AuthorState(tag, head, gaps))
+            top = (gaps[-1][1] + 1 if gaps else head) + r.varint("top", MAX_SEQ)
+            if top > MAX_SEQ:
+                raise DecodeError("top runs past the largest seq")
+            records.append(AuthorState(tag, head, gaps, top))
         msg = Have(peer, tuple(records))
     elif kind == MsgKind.REPLY:
         flag = r.u8("reply flags")

@@ -84,6 +84,7 @@ class _Round:
     number: int
     states: dict[bytes, plan.LocalState]
     elems: dict[int, list[bytes]]
+    aside: dict[bytes, list[Entry]]
     peer_syndromes: list[int] = field(default_factory=list)
     asked: int = 0  # capacity the initiator asked for / the responder sent
     changed: set[bytes] = field(default_factory=set)  # responder: authors in M
@@ -206,13 +207,15 @@ class Session:
         return encode_message(msg, self._round_no, self.mtu)
 
     def _entry_frames(self, entries: list[Entry], keyed: set[bytes]) -> list[bytes]:
-        """ENTRY frames (fragmented if needed); the full key on an author's first entry in ``keyed``."""
+        """ENTRY frames (fragmented if needed), with the full key for authors in ``keyed``.
+
+        Every entry of an author the peer may not know carries the key, not just the
+        first: frames get reordered, and a tag-only entry that arrives before its key
+        has to wait for the store to retry it.
+        """
         frames: list[bytes] = []
-        first: set[bytes] = set()
         for e in plan.send_order(entries):
-            with_key = e.author in keyed and e.author not in first
-            first.add(e.author)
-            raw = e.encode(with_key=with_key)
+            raw = e.encode(with_key=e.author in keyed)
             frame = bytes((FrameType.ENTRY,)) + raw
             frames.extend(self._fragmenter.split(frame))
             # the entry's own bytes (short form) are not overhead; a repeat or a full key is
@@ -225,8 +228,9 @@ class Session:
     def _new_round(self, now: float) -> list[bytes]:
         self._round_no += 1
         self.stats.rounds += 1
-        states = plan.local_states(self.store)
-        self._round = _Round(self._round_no, states, plan.elements(self._round_no, states.values()))
+        aside = plan.kept_aside(self.store)
+        states = plan.local_states(self.store, aside)
+        self._round = _Round(self._round_no, states, plan.elements(self._round_no, states.values()), aside)
         hello = Hello(self.store.store_digest()[:8], len(self.store), len(states),
                       plan.parity_bits(self._elements_list()))
         return self._request(self._send(hello), {MsgKind.EQUAL, MsgKind.SKETCH}, now)
@@ -291,7 +295,7 @@ class Session:
         for want in msg.wants:
             for author in self.store.keys_for_tag(want.tag):
                 if author in rnd.states:
-                    found = list(plan.entries_in(self.store, author, want.ranges))
+                    found = list(plan.entries_in(self.store, rnd.aside, author, want.ranges))
                     out.extend(found)
                     if want.ranges and want.ranges[0][0] == 0:
                         keyed.add(author)  # the peer holds nothing of this author: it may lack the key
@@ -345,8 +349,9 @@ class Session:
             frames = self._reply(MsgKind.HELLO, self._send(Equal()))
             self.done = self.converged = True
             return frames
-        states = plan.local_states(self.store)
-        self._round = rnd = _Round(round_no, states, plan.elements(round_no, states.values()))
+        aside = plan.kept_aside(self.store)
+        states = plan.local_states(self.store, aside)
+        self._round = rnd = _Round(round_no, states, plan.elements(round_no, states.values()), aside)
         mine = self._elements_list()
         estimate = plan.estimate_difference(plan.parity_bits(mine) ^ msg.parity)
         if estimate is None:
@@ -380,7 +385,7 @@ class Session:
                 state = rnd.states[author]
                 if not state.same_as(rec):
                     rnd.changed.add(author)
-                    out.extend(plan.entries_for(self.store, author, rec))
+                    out.extend(plan.entries_for(self.store, rnd.aside, author, rec))
                     if rec.head < 0:
                         keyed.add(author)
             ranges = plan.wants_from(rnd.states[mine[0]] if len(mine) == 1 else None, rec)
@@ -389,7 +394,7 @@ class Session:
         rnd.peer_elements = msg.peer_elements
         if msg.peer_elements == NO_DECODE:
             for author in rnd.states.keys() - rnd.mentioned:
-                out.extend(plan.entries_for(self.store, author, None))
+                out.extend(plan.entries_for(self.store, rnd.aside, author, None))
                 keyed.add(author)
         need_locator = msg.peer_elements != NO_DECODE and len(rnd.changed) < msg.peer_elements
         frames = self._entry_frames(out, keyed)
@@ -412,7 +417,7 @@ class Session:
                 if sketch.is_member(loc, elem):
                     for author in authors:
                         if author not in rnd.mentioned:
-                            out.extend(plan.entries_for(self.store, author, None))
+                            out.extend(plan.entries_for(self.store, rnd.aside, author, None))
         frames = self._entry_frames(out, {e.author for e in out})
         frames += self._send(Done(self.store.store_digest()[:8]))
         self.done = self.converged = True
