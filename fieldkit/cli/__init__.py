@@ -8,10 +8,10 @@ from __future__ import annotations
 import click
 
 from fieldkit import __version__
-from fieldkit.cli import bench, node, store
+from fieldkit.cli import bench, node, store, sync
 from fieldkit.cli.common import FieldkitGroup, NodeContext
 
-COMMANDS = [node.init, node.whoami, store.status, store.log_command, store.store_group, bench.bench]
+COMMANDS = [node.init, node.whoami, store.status, store.log_command, store.store_group, sync.sync_group, bench.bench]
 
 
 @click.group(cls=FieldkitGroup, context_settings={"help_option_names": ["-h", "--help"]})
