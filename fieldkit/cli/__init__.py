@@ -8,11 +8,11 @@ from __future__ import annotations
 import click
 
 from fieldkit import __version__
-from fieldkit.cli import alerts, assembly, bench, councils, ledger, mandates, node, proposals, sms, store
+from fieldkit.cli import alerts, assembly, bench, councils, ledger, mandates, node, proposals, sms, store, sync
 from fieldkit.cli.common import FieldkitGroup, NodeContext
 
 COMMANDS = [
-    node.init, node.whoami, store.status, store.log_command, store.store_group, bench.bench,
+    node.init, node.whoami, store.status, store.log_command, store.store_group, sync.sync_group, bench.bench,
     assembly.assembly, assembly.member, assembly.role, proposals.propose, proposals.vote, proposals.tally,
     proposals.proposals, mandates.mandate, councils.council, alerts.alert, ledger.ledger, ledger.minutes,
     ledger.verdicts, sms.sms,

@@ -16,8 +16,14 @@ def _wire() -> list[report.Figure]:
     return wire.run()
 
 
-# name -> runner; later issues add sync, ingest and sim here.
-BENCHES: dict[str, Callable[[], list[report.Figure]]] = {"wire": _wire}
+def _sync() -> list[report.Figure]:
+    from fieldkit.bench import sync
+
+    return sync.run()
+
+
+# name -> runner; later issues add ingest and sim here.
+BENCHES: dict[str, Callable[[], list[report.Figure]]] = {"wire": _wire, "sync": _sync}
 
 
 @click.command()
