@@ -127,10 +127,10 @@ def _split_pin(words: list[str]) -> tuple[list[str], str | None]:
 
 def parse(text: str) -> Command:
     """The command in one SMS, or ParseError with the topic whose help fits."""
-    stripped = text.strip()
-    if not stripped:
-        raise ParseError("empty message")
+    stripped = text.strip().lstrip(",;:").strip()
     words = [w for w in _SEPARATORS.split(stripped) if w]
+    if not words:
+        raise ParseError("empty message")
     head = fold(words[0]).rstrip(".!")
     if head not in ALIASES:
         raise ParseError(f"unknown command {words[0][:20]!r}")

@@ -13,8 +13,9 @@ SHORT_ID = 6
 
 TEMPLATES: dict[str, dict[str, str]] = {
     "en": {
-        "help": "Commands: VOTE <prop> <option> <PIN> | ACK <alert> COMING/NO/ETA <min> | ALERT <text> <PIN> | "
-                "REPORT <mandate> <text> <PIN> | STATUS | JOIN <assembly> | STOP",
+        "help": "Commands: VOTE <prop> <option> <PIN>; ACK <alert> COMING/NO/ETA <min>; ALERT <text> <PIN>; "
+                "REPORT <mandate> <text> <PIN>; STATUS; JOIN <assembly>; STOP",
+        "send_help": "Send HELP for the commands.",
         "help_VOTE": "VOTE <proposal> <option> <PIN>, e.g. VOTE 3fa2c1 yes 1234",
         "help_ACK": "ACK <alert> COMING, ACK <alert> NO or ACK <alert> ETA 15",
         "help_ALERT": "ALERT <what and where> <PIN>, e.g. ALERT eviction at door 4 1234",
@@ -43,8 +44,9 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "status": "{alerts} open alert(s){alert_list}. {proposals} open vote(s){proposal_list}.",
     },
     "es": {
-        "help": "Comandos: VOTO <prop> <opcion> <PIN> | RESP <alerta> VOY/NO/EN <min> | ALERTA <texto> <PIN> | "
-                "INFORME <mandato> <texto> <PIN> | ESTADO | UNIRME <asamblea> | BAJA",
+        "help": "Comandos: VOTO <prop> <opcion> <PIN>; RESP <alerta> VOY/NO/EN <min>; ALERTA <texto> <PIN>; "
+                "INFORME <mandato> <texto> <PIN>; ESTADO; UNIRME <asamblea>; BAJA",
+        "send_help": "Envia AYUDA para ver los comandos.",
         "help_VOTE": "VOTO <propuesta> <opcion> <PIN>, p.ej. VOTO 3fa2c1 si 1234",
         "help_ACK": "RESP <alerta> VOY, RESP <alerta> NO o RESP <alerta> EN 15",
         "help_ALERT": "ALERTA <que y donde> <PIN>, p.ej. ALERTA desalojo en portal 4 1234",

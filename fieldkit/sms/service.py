@@ -123,7 +123,7 @@ class SmsService:
                 return []
             if incomplete:
                 return self._reply(sub, sender, replies.render(lang, "incomplete"), now)
-            help_part = replies.help_text(lang, exc.topic)
+            help_part = replies.help_text(lang, exc.topic) if exc.topic else replies.render(lang, "send_help")
             return self._reply(sub, sender, replies.render(lang, "unknown", reason=exc.reason, help=help_part), now)
         if sub is None:
             lang = command.lang
