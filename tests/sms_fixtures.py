@@ -25,11 +25,11 @@ class Node:
     """An emulated modem and the real driver talking to it over the pty."""
 
     def __init__(self, emulator: EmulatedModem, state_dir: Path, on_message: Callable[[InboundSms], None] | None = None,
-                 **config: float) -> None:
+                 port: str | None = None, **config: float) -> None:
         self.emulator = emulator
         self.received: list[InboundSms] = []
         handler = on_message or self.received.append
-        self.modem = GsmModem(fast_config(emulator.port, **config), state_dir, handler)
+        self.modem = GsmModem(fast_config(port or emulator.port, **config), state_dir, handler)
         self.modem.start()
 
     def stop(self) -> None:

@@ -188,3 +188,31 @@ def test_incomplete_concatenation_is_released_after_the_timeout(tmp_path) -> Non
     reopened = Inbox(tmp_path / "inbox.sqlite")  # unhandled messages survive a restart
     assert [m.id for m in reopened.pending()] == [message.id]
     reopened.close()
+
+
+def test_reconnects_when_the_port_vanishes_and_comes_back(tmp_path) -> None:
+    # USB re-enumeration: the device node disappears, then a (new) modem shows up under the same name.
+    network = PhoneNetwork()
+    first = EmulatedModem(NODE, network)
+    link = tmp_path / "ttyUSB2"
+    link.symlink_to(first.port)
+    node = Node(first, tmp_path / "sms", port=str(link))  # the stable name, as a udev rule gives it
+    second = None
+    try:
+        phone = network.add_phone(PHONE)
+        phone.send(NODE, "first")
+        assert wait_until(lambda: texts(node) == ["first"])
+        network.holding = True
+        phone.send(NODE, "while unplugged")
+        first.close()
+        link.unlink()
+        assert wait_until(lambda: not node.modem.stats.connected, timeout=10)
+        second = EmulatedModem(NODE, network)
+        link.symlink_to(second.port)
+        network.release()
+        assert wait_until(lambda: texts(node) == ["first", "while unplugged"], timeout=15)
+        assert node.modem.stats.reconnects >= 2
+    finally:
+        node.stop()
+        if second is not None:
+            second.close()
