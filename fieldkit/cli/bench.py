@@ -22,8 +22,14 @@ def _sync() -> list[report.Figure]:
     return sync.run()
 
 
+def _sms() -> list[report.Figure]:
+    from fieldkit.bench import sms
+
+    return sms.run()
+
+
 # name -> runner; later issues add ingest and sim here.
-BENCHES: dict[str, Callable[[], list[report.Figure]]] = {"wire": _wire, "sync": _sync}
+BENCHES: dict[str, Callable[[], list[report.Figure]]] = {"wire": _wire, "sync": _sync, "sms": _sms}
 
 
 @click.command()
