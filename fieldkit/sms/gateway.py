@@ -55,6 +55,7 @@ class SmsGateway:
         on_frame: FrameHandler | None = None,
         limits: LimitsConfig | None = None,
         clock: Callable[[], float] = time.time,
+        store_lock: threading.RLock | None = None,
     ) -> None:
         self.home_path = Path(home_path)
         self.store = store
@@ -65,7 +66,9 @@ class SmsGateway:
         self.service.on_alert_raised = self._mark_fanned
         self.modem = GsmModem(modem_config, self.home_path / SMS_DIR / "modem", self._on_message, clock=clock)
         self.link = SmsLink(self.modem, peers, on_frame or (lambda frame, sender: None), clock)
-        self._lock = threading.RLock()
+        # The modem worker thread acts on the store; pass the node's store lock so that the
+        # node's own use of the store and ours never interleave (the store is not thread-safe).
+        self._lock = store_lock or threading.RLock()
         self._fanned_path = self.home_path / SMS_DIR / FANNED_FILE
         self._fanned: set[str] = set(json.loads(self._fanned_path.read_text())) if self._fanned_path.exists() else set()
 
