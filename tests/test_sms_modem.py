@@ -180,6 +180,8 @@ def test_incomplete_concatenation_is_released_after_the_timeout(tmp_path) -> Non
     part = UserData(Encoding.GSM7, text="first half ", concat=Concat(9, 2, 1))
     assert inbox.store(Deliver(PHONE, 1000, part), now=1000)
     assert not inbox.store(Deliver(PHONE, 1000, part), now=1001)  # duplicate dropped
+    resent = Deliver(PHONE, 1005, part)  # the SMSC sends the same part again, with a new time stamp
+    assert not inbox.store(resent, now=1002)
     assert inbox.pending() == [] and inbox.expire(1030) == 0
     assert inbox.expire(1061) == 1
     [message] = inbox.pending()
@@ -187,6 +189,11 @@ def test_incomplete_concatenation_is_released_after_the_timeout(tmp_path) -> Non
     inbox.close()
     reopened = Inbox(tmp_path / "inbox.sqlite")  # unhandled messages survive a restart
     assert [m.id for m in reopened.pending()] == [message.id]
+    whole = [UserData(Encoding.GSM7, text=t, concat=Concat(10, 2, i + 1)) for i, t in enumerate(("ab", "cd"))]
+    assert reopened.store(Deliver(PHONE, 2000, whole[1]), 2000) and reopened.store(Deliver(PHONE, 2001, whole[0]), 2001)
+    assert reopened.pending()[-1].text == "abcd"
+    assert not reopened.store(Deliver(PHONE, 2009, whole[1]), 2010)  # a late resend does not start a new message
+    assert reopened.expire(5000) == 0
     reopened.close()
 
 

@@ -80,6 +80,11 @@ class Inbox:
         ).digest()
         with self._lock, self._db:
             self._db.execute("BEGIN IMMEDIATE")
+            if concat is not None and self._db.execute(
+                "SELECT 1 FROM parts WHERE sender=? AND ref=? AND total=? AND seq=? AND payload=? AND received>?",
+                (deliver.sender, ref, total, seq, payload, now - self.timeout),
+            ).fetchone():
+                return False  # an SMSC resend of a part already held (its time stamp differs)
             cur = self._db.execute(
                 "INSERT OR IGNORE INTO parts VALUES (?,?,?,?,?,?,?,?,?,0)",
                 (key, deliver.sender, deliver.scts, ref, total, seq, ud.encoding.value, payload, now),
