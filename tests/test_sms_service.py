@@ -182,3 +182,19 @@ def test_stop_start_join_status_and_unknown(world: World) -> None:
     assert request.body.name == "Carla" and request.origin.channel is OriginChannel.SMS
     assert actions.find(world.state(), "assemblies", world.assembly[:6], "assembly") == world.assembly
 
+
+
+def test_an_auto_replying_phone_does_not_start_a_reply_loop(world: World) -> None:
+    bea = world.phone(BEA)
+    bea.script = lambda received: "Auto-reply: I am driving, I will answer later"  # a machine on the other end
+    now = int(time.time())
+    world.store.append_own(world.node_key, kinds.AlertRaise(bytes.fromhex(world.assembly)[:6], now + 3600,
+                                                            "desalojo"), now)
+    world.gateway.fan_out_new_alerts()
+    assert said(bea, "ALERT ")
+    time.sleep(3)  # let the ping-pong run its course
+    settled = len(bea.received)
+    assert settled <= 2 + 1 + world.gateway.service.limits.config.same_text_repeats  # notice, alert, a few replies
+    time.sleep(1)
+    assert len(bea.received) == settled  # and then it stops
+    assert world.gateway.modem.stats.received_parts > world.gateway.service.limits.config.same_text_repeats
