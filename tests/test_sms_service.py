@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -187,6 +188,8 @@ def test_stop_start_join_status_and_unknown(world: World) -> None:
 def test_an_auto_replying_phone_does_not_start_a_reply_loop(world: World) -> None:
     bea = world.phone(BEA)
     bea.script = lambda received: "Auto-reply: I am driving, I will answer later"  # a machine on the other end
+    ticks = itertools.count()
+    world.network.clock = lambda: time.time() + next(ticks)  # distinct time stamps: not SMSC duplicates
     now = int(time.time())
     world.store.append_own(world.node_key, kinds.AlertRaise(bytes.fromhex(world.assembly)[:6], now + 3600,
                                                             "desalojo"), now)
