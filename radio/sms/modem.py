@@ -23,11 +23,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .at import AtCommandError, Line, LineKind, ModemError, ModemTimeout, PortGone, parse_list_header, parse_mr
+from .atport import AtPort
 from .inbox import InboundSms, Inbox
 from .pdu import Encoding, PduError
 from .queue import Outgoing, Priority, SendQueue, State
 from .segment import split_binary, split_text
-from .tpdu import Deliver, StatusReport, Submit, decode_received
+from .tpdu import StatusReport, Submit, decode_received
 
 log = logging.getLogger(__name__)
 
@@ -90,8 +91,6 @@ class GsmModem:
         on_report: ReportHandler | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        from .atport import AtPort
-
         self.config = config
         self.clock = clock
         state_dir = Path(state_dir)
@@ -374,4 +373,4 @@ class GsmModem:
         return len(parts)
 
 
-__all__ = ["Deliver", "GsmModem", "InboundSms", "ModemConfig", "ModemStats", "Priority", "State"]
+__all__ = ["GsmModem", "InboundSms", "ModemConfig", "ModemStats", "Priority", "State"]
