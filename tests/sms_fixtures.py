@@ -10,7 +10,7 @@ from radio.sms import GsmModem, InboundSms, ModemConfig
 from radio.sms.emulator import EmulatedModem
 
 
-def fast_config(port: str, **overrides: float) -> ModemConfig:
+def fast_config(port: str, **overrides: object) -> ModemConfig:
     """Short intervals so the tests run in seconds; the code paths are the production ones."""
     values = dict(
         poll=0.05, sweep_interval=0.5, send_interval=0.01, command_timeout=1.0, send_timeout=2.0,
@@ -25,7 +25,7 @@ class Node:
     """An emulated modem and the real driver talking to it over the pty."""
 
     def __init__(self, emulator: EmulatedModem, state_dir: Path, on_message: Callable[[InboundSms], None] | None = None,
-                 port: str | None = None, **config: float) -> None:
+                 port: str | None = None, **config: object) -> None:
         self.emulator = emulator
         self.received: list[InboundSms] = []
         handler = on_message or self.received.append

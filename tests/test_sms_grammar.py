@@ -98,6 +98,15 @@ def test_limits_rate_loop_and_cost_cap() -> None:
     assert limits.spend(8, 86400 + 5)  # a new UTC day
 
 
+def test_cost_cap_survives_a_restart(tmp_path: Path) -> None:
+    config = LimitsConfig(daily_parts=10, alert_reserve=0.0)
+    assert Limits(config, tmp_path / "spent.json").spend(7, 1000)
+    again = Limits(config, tmp_path / "spent.json")
+    assert not again.spend(4, 2000) and again.spend(3, 2000)
+    (tmp_path / "spent.json").write_text("{damaged")
+    assert Limits(config, tmp_path / "spent.json").spend(10, 3000)
+
+
 def test_subscribers_seal_keys_hash_pins_and_lock_out(tmp_path: Path) -> None:
     node = KeyPair.generate()
     subs = Subscribers(tmp_path, node)

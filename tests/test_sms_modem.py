@@ -223,3 +223,17 @@ def test_reconnects_when_the_port_vanishes_and_comes_back(tmp_path) -> None:
         node.stop()
         if second is not None:
             second.close()
+
+
+def test_status_reports_stored_on_the_sim_are_matched_too(net, tmp_path) -> None:
+    network, emulator = net
+    phone = network.add_phone(PHONE)
+    node = Node(emulator, tmp_path / "cdsi", cnmi="2,1,0,2,0")  # reports stored, announced by +CDSI
+    try:
+        item = node.modem.send_text(PHONE, "stored report " * 15)  # two parts, two reports
+        assert phone.wait_for(lambda r: len(r) == 1)
+        assert wait_until(lambda: node.modem.outbox.state(item)[0] is State.DELIVERED)
+        assert node.modem.stats.reports == 2 and node.received == []  # reports are not messages
+        assert wait_until(lambda: emulator.sim == {})
+    finally:
+        node.stop()

@@ -61,8 +61,9 @@ class SmsGateway:
         self.store = store
         self.clock = clock
         self.subscribers = Subscribers(self.home_path, node_key)
+        spent = self.home_path / SMS_DIR / "spent_today.json"
         self.service = SmsService(self.subscribers, StoreSmsActions(store),
-                                  Limits(limits or load_limits(self.home_path)))
+                                  Limits(limits or load_limits(self.home_path), spent))
         self.service.on_alert_raised = self._mark_fanned
         self.modem = GsmModem(modem_config, self.home_path / SMS_DIR / "modem", self._on_message, clock=clock)
         self.link = SmsLink(self.modem, peers, on_frame or (lambda frame, sender: None), clock)

@@ -9,8 +9,12 @@ budget.  Wrong-PIN lockout lives with the subscriber on disk (subscribers.py).
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict, deque
 from dataclasses import dataclass
+from pathlib import Path
+
+from sync.atomic import write_atomic
 
 
 @dataclass(frozen=True)
@@ -26,13 +30,21 @@ class LimitsConfig:
 
 
 class Limits:
-    def __init__(self, config: LimitsConfig) -> None:
+    def __init__(self, config: LimitsConfig, spent_path: Path | None = None) -> None:
+        """``spent_path`` keeps today's spending on disk, so a restart does not reset the cost cap."""
         self.config = config
+        self._spent_path = spent_path
         self._inbound: dict[str, deque[int]] = defaultdict(deque)
         self._replies: dict[str, deque[int]] = defaultdict(deque)
         self._texts: dict[str, deque[tuple[int, str]]] = defaultdict(deque)
         self._day = -1
         self._parts_today = 0
+        if spent_path is not None and spent_path.exists():
+            try:
+                saved = json.loads(spent_path.read_text())
+                self._day, self._parts_today = int(saved["day"]), int(saved["parts"])
+            except (ValueError, KeyError, TypeError):
+                self._day, self._parts_today = -1, 0  # damaged: start counting again
 
     @staticmethod
     def _trim(times: deque, now: int, window: int) -> None:
@@ -71,6 +83,8 @@ class Limits:
         if self._parts_today + parts > cap:
             return False
         self._parts_today += parts
+        if self._spent_path is not None:
+            write_atomic(self._spent_path, json.dumps({"day": day, "parts": self._parts_today}).encode())
         return True
 
     @property
