@@ -36,6 +36,8 @@ def test_enrol_list_remove(tmp_path: Path) -> None:
     assert [s["number"] for s in listed] == ["+34600111222"]
     gone = fieldkit(home, "sms", "remove", "+34600111222", "--json")
     assert gone.returncode == 0 and json.loads(gone.stdout)["key_id"] == sub["key_id"]
+    shown = fieldkit(home, "sms", "outbox", "--json")
+    assert shown.returncode == 0 and json.loads(shown.stdout) == {"messages": []}
     again = fieldkit(home, "sms", "remove", "+34600111222")
     assert again.returncode == 1 and "not enrolled" in again.stderr
 

@@ -87,6 +87,8 @@ def test_a_phone_votes_and_the_ballot_is_signed_for_it(world: World) -> None:
     assert ballot.author.hex() == sub.public_key
     assert ballot.origin.channel is OriginChannel.SMS
     assert ballot.origin.ident == world.gateway.subscribers.ident(ANA)
+    sent = world.gateway.modem.outbox.recent()
+    assert [m["priority"] for m in sent] == ["reply", "reply"] and sent[0]["text"].startswith("Voto contado")
     assert b"600000011" not in ballot.encode() and "600000011" not in ballot.encode().hex()
 
 

@@ -109,3 +109,32 @@ def remove(number: str, as_json: bool) -> None:
     finally:
         subscribers.close()
     emit(as_json, {"number": sub.number, "key_id": sub.key_id}, f"removed {sub.number}")
+
+
+@sms.command()
+@click.option("--limit", type=click.IntRange(1, 10_000), default=20, show_default=True, help="How many, newest first.")
+@json_option
+@now_option
+def outbox(limit: int, as_json: bool) -> None:
+    """SMS queued and sent by the node, with their delivery state."""
+    from radio.sms.queue import SendQueue
+
+    path = node_context().home.path / SMS_DIR / "modem" / "outbox.sqlite"
+    rows = []
+    if path.exists():
+        queue = SendQueue(path)
+        try:
+            rows = queue.recent(limit)
+        finally:
+            queue.close()
+    for r in rows:
+        r["created"] = format_time(r["created"])
+
+    def human() -> None:
+        if not rows:
+            click.echo("no SMS sent yet")
+        for r in rows:
+            what = f"<{r['bytes']} bytes>" if r["binary"] else r["text"][:50]
+            click.echo(f"{r['id']:>5} {r['state']:<9} {r['priority']:<6} {r['number']:<16} {what}")
+
+    emit(as_json, {"messages": rows}, human)

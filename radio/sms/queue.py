@@ -167,3 +167,20 @@ class SendQueue:
         with self._lock:
             rows = self._db.execute("SELECT state, COUNT(*) FROM outbox GROUP BY state").fetchall()
         return {state: count for state, count in rows}
+
+    def recent(self, limit: int = 50) -> list[dict]:
+        """The newest messages with their state, for a visible outbox (research/sms.md 2.5)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, number, encoding, payload, priority, state, attempts, created, error, parts FROM outbox"
+                " ORDER BY id DESC LIMIT ?",
+                (limit,),
+            ).fetchall()
+        out = []
+        for r in rows:
+            binary = r[2] == Encoding.BINARY.value
+            out.append({"id": r[0], "number": r[1], "binary": binary,
+                        "text": "" if binary else bytes(r[3]).decode("utf-8", errors="replace"),
+                        "bytes": len(r[3]), "priority": Priority(r[4]).name.lower(), "state": r[5],
+                        "attempts": r[6], "created": int(r[7]), "error": r[8], "parts": r[9]})
+        return out
