@@ -118,15 +118,19 @@ def test_modem_reboot_loses_no_message(net, node) -> None:
     assert wait_until(lambda: node.modem.outbox.state(reply)[0] is State.DELIVERED)
 
 
-def test_watchdog_resets_a_hung_modem(net, node) -> None:
+def test_watchdog_resets_a_hung_modem(net, tmp_path) -> None:
     network, emulator = net
-    phone = network.add_phone(PHONE)
-    assert wait_until(lambda: node.modem.stats.connected)
-    emulator.hang()
-    phone.send(NODE, "sent while hung")
-    assert wait_until(lambda: node.modem.stats.resets >= 1, timeout=15)
-    assert "AT+CFUN=1,1" in emulator.log
-    assert wait_until(lambda: texts(node) == ["sent while hung"], timeout=15)
+    node = Node(emulator, tmp_path / "wd", command_timeout=0.4, list_timeout=0.4, ping_interval=0.3)
+    try:
+        phone = network.add_phone(PHONE)
+        assert wait_until(lambda: node.modem.stats.connected)
+        emulator.hang()
+        phone.send(NODE, "sent while hung")
+        assert wait_until(lambda: node.modem.stats.resets >= 1, timeout=15)
+        assert "AT+CFUN=1,1" in emulator.log
+        assert wait_until(lambda: texts(node) == ["sent while hung"], timeout=15)
+    finally:
+        node.stop()
 
 
 def test_send_errors_are_retried_or_failed_clearly(net, node) -> None:

@@ -197,9 +197,9 @@ def test_an_auto_replying_phone_does_not_start_a_reply_loop(world: World) -> Non
                                                             "desalojo"), now)
     world.gateway.fan_out_new_alerts()
     assert said(bea, "ALERT ")
-    time.sleep(3)  # let the ping-pong run its course
+    time.sleep(1.5)  # let the ping-pong run its course
     settled = len(bea.received)
     assert settled <= 2 + 1 + world.gateway.service.limits.config.same_text_repeats  # notice, alert, a few replies
-    time.sleep(1)
+    time.sleep(0.7)
     assert len(bea.received) == settled  # and then it stops
     assert world.gateway.modem.stats.received_parts > world.gateway.service.limits.config.same_text_repeats
