@@ -168,9 +168,8 @@ class GsmModem:
                     self._connect()
                     next_sweep = 0.0
                 if self._flags.reinit.is_set():
-                    self._flags.reinit.clear()
                     self.stats.reinits += 1
-                    self._init()
+                    self._init()  # clears the flag only once it succeeded
                 self._drain_reports()
                 mono = time.monotonic()
                 if self._flags.sweep.is_set() or mono >= next_sweep:
@@ -221,9 +220,13 @@ class GsmModem:
     def _connect(self) -> None:
         self._close()
         self._port.open()
+        try:
+            self._init()
+        except BaseException:
+            self._close()  # half-initialised: the next attempt starts from the top
+            raise
         self._open = True
         self.stats.reconnects += 1
-        self._init()
 
     def _close(self) -> None:
         self._port.close()
