@@ -20,12 +20,13 @@ from fieldkit.sms.gateway import SmsGateway
 from fieldkit.sms.limits import LimitsConfig
 from radio.sms.emulator import EmulatedModem
 from radio.sms.network import BasicPhone, PhoneNetwork
-from tests.sms_fixtures import fast_config
+from tests.sms_fixtures import fast_config, wait_until
 
 NODE = "+34600000001"
 ANA = "+34600000011"
 BEA = "+34600000012"
 STRANGER = "+34699999999"
+PEER = "+34600000002"  # another node's modem
 
 
 @dataclass
@@ -37,6 +38,7 @@ class World:
     assembly: str
     proposal: str
     node_key: object
+    frames: list
 
     def state(self) -> State:
         return State.from_tables(self.store.view_tables(VIEW_NAME))
@@ -58,14 +60,16 @@ def world(tmp_path: Path) -> Iterator[World]:
     asm = store.append_own(key, kinds.AssemblyFound("Calle Mayor", "housing", 1), now - 100)
     network = PhoneNetwork()
     emulator = EmulatedModem(NODE, network)
-    gateway = SmsGateway(home.path, key, store, fast_config(emulator.port), limits=LimitsConfig())
+    frames: list[tuple[bytes, str]] = []
+    gateway = SmsGateway(home.path, key, store, fast_config(emulator.port), peers=[PEER],
+                         on_frame=lambda frame, sender: frames.append((frame, sender)), limits=LimitsConfig())
     for number, name, lang in ((ANA, "Ana", "es"), (BEA, "Bea", "en")):
         sub = gateway.subscribers.enrol(number, "1234", lang, now - 90, name=name)
         store.append_own(key, kinds.Vouch(asm.ref, bytes.fromhex(sub.public_key)), now - 80)
     prop = store.append_own(
         key, kinds.Proposal(asm.ref, now + 3600, 1, 50, ("sí", "no"), "Rent strike from December?"), now - 70)
     gateway.start()
-    yield World(gateway, store, network, emulator, asm.id.hex(), prop.id.hex(), key)
+    yield World(gateway, store, network, emulator, asm.id.hex(), prop.id.hex(), key, frames)
     gateway.stop()
     emulator.close()
     store.close()
@@ -203,3 +207,23 @@ def test_an_auto_replying_phone_does_not_start_a_reply_loop(world: World) -> Non
     time.sleep(0.7)
     assert len(bea.received) == settled  # and then it stops
     assert world.gateway.modem.stats.received_parts > world.gateway.service.limits.config.same_text_repeats
+
+
+def test_one_modem_serves_phones_and_a_peer_node(world: World, tmp_path: Path) -> None:
+    from radio.sms import GsmModem
+    from radio.sms.link import SmsLink
+
+    peer_emulator = EmulatedModem(PEER, world.network)
+    peer_modem = GsmModem(fast_config(peer_emulator.port), tmp_path / "peer", lambda m: None)
+    peer_link = SmsLink(peer_modem, [NODE], lambda frame, sender: None)
+    peer_modem.start()
+    try:
+        frame = bytes((0xE1,)) + bytes(range(200))  # fragmented into two binary SMS
+        peer_link.send(frame, NODE)
+        ana = world.phone(ANA)
+        ana.send(NODE, "ESTADO")
+        assert said(ana, "alerta(s) abierta(s)")
+        assert wait_until(lambda: world.frames == [(frame, PEER)])
+    finally:
+        peer_modem.stop()
+        peer_emulator.close()
