@@ -8,14 +8,28 @@ from __future__ import annotations
 import click
 
 from fieldkit import __version__
-from fieldkit.cli import alerts, assembly, bench, councils, emulate, ledger, mandates, node, proposals, store
+from fieldkit.cli import (
+    alerts,
+    assembly,
+    bench,
+    councils,
+    emulate,
+    ledger,
+    mandates,
+    node,
+    proposals,
+    sms,
+    store,
+    sync,
+)
 from fieldkit.cli.common import FieldkitGroup, NodeContext
 
 COMMANDS = [
-    node.init, node.whoami, store.status, store.log_command, store.store_group, bench.bench, emulate.emulate,
+    node.init, node.whoami, store.status, store.log_command, store.store_group, sync.sync_group, bench.bench,
+    emulate.emulate,
     assembly.assembly, assembly.member, assembly.role, proposals.propose, proposals.vote, proposals.tally,
     proposals.proposals, mandates.mandate, councils.council, alerts.alert, ledger.ledger, ledger.minutes,
-    ledger.verdicts,
+    ledger.verdicts, sms.sms,
 ]
 
 

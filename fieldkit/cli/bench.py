@@ -1,43 +1,21 @@
-"""`fieldkit bench wire|sync|ingest|sim|all`: measured figures, a table or --json."""
+"""`fieldkit bench wire|sync|ingest|sim|…|all`: measured figures, a table or --json."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import importlib
+import json
 
 import click
 
 from fieldkit.bench import report
 from fieldkit.cli.common import json_option, now_option
 
-
-def _wire() -> list[report.Figure]:
-    from fieldkit.bench import wire
-
-    return wire.run()
+# Each name is a module of fieldkit.bench whose run() returns its figures; imported only when run.
+BENCHES = ("wire", "ingest", "sync", "sim", "domain", "sms")
 
 
-def _ingest() -> list[report.Figure]:
-    from fieldkit.bench import ingest
-
-    return ingest.run()
-
-
-def _sim() -> list[report.Figure]:
-    from fieldkit.bench import sim
-
-    return sim.run()
-
-
-def _domain() -> list[report.Figure]:
-    from fieldkit.bench import domain
-
-    return domain.run()
-
-
-# name -> runner; later issues add sync here.
-BENCHES: dict[str, Callable[[], list[report.Figure]]] = {
-    "wire": _wire, "ingest": _ingest, "sim": _sim, "domain": _domain,
-}
+def run_bench(name: str) -> list[report.Figure]:
+    return importlib.import_module(f"fieldkit.bench.{name}").run()
 
 
 @click.command()
@@ -47,13 +25,10 @@ BENCHES: dict[str, Callable[[], list[report.Figure]]] = {
 def bench(name: str, as_json: bool) -> None:
     """Benchmarks: a table for people, --json for scripts."""
     names = list(BENCHES) if name == "all" else [name]
-    results = [(n, BENCHES[n]()) for n in names]
-    if as_json:
-        if len(results) == 1:
-            click.echo(report.render_json(*results[0]))
-        else:
-            import json
-
-            click.echo(json.dumps([json.loads(report.render_json(n, f)) for n, f in results], indent=1))
-    else:
+    results = [(n, run_bench(n)) for n in names]
+    if not as_json:
         click.echo("\n\n".join(report.render_table(n, f) for n, f in results))
+    elif len(results) == 1:
+        click.echo(report.render_json(*results[0]))
+    else:
+        click.echo(json.dumps({"benches": [json.loads(report.render_json(n, f)) for n, f in results]}, indent=1))

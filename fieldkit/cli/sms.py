@@ -1,0 +1,140 @@
+"""SMS subscribers: enrol a phone number for a member, list them, remove one."""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+from fieldkit.cli.common import emit, json_option, node_context, now_option
+from fieldkit.cli.domain_common import session
+from fieldkit.domain import actions
+from fieldkit.sms.subscribers import (
+    LANGUAGES,
+    SMS_DIR,
+    SubscriberError,
+    Subscribers,
+    check_pin,
+    normalize_number,
+)
+from fieldkit.timeparse import format_time
+
+
+@click.group()
+def sms() -> None:
+    """People with basic phones: enrolment of their numbers."""
+
+
+def _has_subscribers() -> bool:
+    return (node_context().home.path / SMS_DIR / "subscribers.sqlite").exists()
+
+
+@sms.command()
+@click.argument("number")
+@click.option("--pin", help="4-8 digits the member adds to votes, alerts and reports (or FIELDKIT_SMS_PIN).")
+@click.option("--language", type=click.Choice(LANGUAGES), default="es", show_default=True, help="Reply language.")
+@click.option("--name", default="", help="How the member is called in join requests.")
+@click.option("--key", "public_key", help="The member's own public key (hex) if they have a device; "
+              "without it the node holds a key for them.")
+@click.option("--assembly", "assembly_id", default="", help="Assembly their SMS ALERTs go to (id prefix).")
+@click.option("--no-responder", is_flag=True, help="Do not send them alerts.")
+@json_option
+@now_option
+def enrol(number: str, pin: str | None, language: str, name: str, public_key: str | None, assembly_id: str,
+          no_responder: bool, as_json: bool) -> None:
+    """Enrol NUMBER (e.g. +34600111222) for a member."""
+    ctx = node_context()
+    number = normalize_number(number)
+    pin = pin or os.environ.get("FIELDKIT_SMS_PIN") or click.prompt("PIN", hide_input=True, err=True)
+    check_pin(pin)
+    key = None
+    if public_key:
+        try:
+            key = bytes.fromhex(public_key.strip())
+        except ValueError:
+            raise SubscriberError("--key is the member's public key in hex (64 digits)") from None
+        if len(key) != 32:
+            raise SubscriberError("--key is the member's public key in hex (64 digits)")
+    if assembly_id:
+        with session() as s:
+            assembly_id = actions.find(s.state, "assemblies", assembly_id, "assembly")
+    subscribers = Subscribers(ctx.home.path, ctx.keypair())
+    try:
+        sub = subscribers.enrol(number, pin, language, ctx.now, name=name, public_key=key, assembly=assembly_id,
+                                responder=not no_responder)
+    finally:
+        subscribers.close()
+    data = sub.public()
+    data["enrolled"] = format_time(sub.enrolled)
+    emit(as_json, data, f"enrolled {sub.number} ({sub.language}); member key id {sub.key_id}"
+         + (" held by this node" if sub.holds_key else ""))
+
+
+@sms.command("list")
+@json_option
+@now_option
+def list_(as_json: bool) -> None:
+    """Enrolled numbers."""
+    rows = []
+    if _has_subscribers():
+        subscribers = Subscribers(node_context().home.path)
+        try:
+            rows = [s.public() | {"enrolled": format_time(s.enrolled)} for s in subscribers.all()]
+        finally:
+            subscribers.close()
+
+    def human() -> None:
+        if not rows:
+            click.echo("no SMS subscribers")
+        for r in rows:
+            flags = ",".join(f for f, on in (("stopped", r["stopped"]), ("responder", r["responder"]),
+                                             ("held-key", r["held_by_node"])) if on)
+            click.echo(f"{r['number']:<16} {r['language']}  {r['key_id']}  {r['name'] or '-'}  {flags}")
+
+    emit(as_json, {"subscribers": rows}, human)
+
+
+@sms.command()
+@click.argument("number")
+@json_option
+@now_option
+def remove(number: str, as_json: bool) -> None:
+    """Remove NUMBER: it gets no more SMS and its commands are no longer acted on."""
+    number = normalize_number(number)
+    if not _has_subscribers():
+        raise SubscriberError(f"{number} is not enrolled (see `fieldkit sms list`)")
+    subscribers = Subscribers(node_context().home.path)
+    try:
+        sub = subscribers.remove(number)
+    finally:
+        subscribers.close()
+    emit(as_json, {"number": sub.number, "key_id": sub.key_id}, f"removed {sub.number}")
+
+
+@sms.command()
+@click.option("--limit", type=click.IntRange(1, 10_000), default=20, show_default=True, help="How many, newest first.")
+@json_option
+@now_option
+def outbox(limit: int, as_json: bool) -> None:
+    """SMS queued and sent by the node, with their delivery state."""
+    from radio.sms.queue import SendQueue
+
+    path = node_context().home.path / SMS_DIR / "modem" / "outbox.sqlite"
+    rows = []
+    if path.exists():
+        queue = SendQueue(path)
+        try:
+            rows = queue.recent(limit)
+        finally:
+            queue.close()
+    for r in rows:
+        r["created"] = format_time(r["created"])
+
+    def human() -> None:
+        if not rows:
+            click.echo("no SMS sent yet")
+        for r in rows:
+            what = f"<{r['bytes']} bytes>" if r["binary"] else r["text"][:50]
+            click.echo(f"{r['id']:>5} {r['state']:<9} {r['priority']:<6} {r['number']:<16} {what}")
+
+    emit(as_json, {"messages": rows}, human)

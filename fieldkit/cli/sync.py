@@ -1,0 +1,76 @@
+"""`sync export FILE [--since TIME]` and `sync import FILE`: bundles for sneakernet."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from codec import FieldkitError
+from fieldkit.cli.common import emit, json_option, node_context, now_option
+from fieldkit.nodestore import open_node_store
+from fieldkit.timeparse import parse_time
+from sync import bundle
+from sync.atomic import write_atomic
+
+PROGRESS_FROM = 2000  # records: below this an import is quick enough without a bar
+
+
+class BundleFileError(FieldkitError):
+    """The bundle file cannot be read or written."""
+
+
+@click.group("sync")
+def sync_group() -> None:
+    """Bundles of signed entries for a USB stick or a carried node."""
+
+
+@sync_group.command("export")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--since", help="Only entries from this time on (ISO 8601 or +2h/-3d style).")
+@json_option
+@now_option
+def export_command(file: str, since: str | None, as_json: bool) -> None:
+    """Write a bundle of signed entries."""
+    ctx = node_context()
+    now = ctx.now
+    since_s = parse_time(since, now) if since else None
+    with open_node_store(ctx.home) as store:
+        data = bundle.export_bundle(store, now, since_s)
+    count = int.from_bytes(data[-4:], "big")
+    try:
+        write_atomic(Path(file), data)
+    except OSError as exc:
+        raise BundleFileError(f"cannot write {file}: {exc.strerror}") from None
+    emit(as_json, {"file": file, "entries": count, "bytes": len(data), "since": since_s},
+         f"wrote {count} entries ({len(data)} bytes) to {file}")
+
+
+@sync_group.command("import")
+@click.argument("file", type=click.Path(dir_okay=False))
+@json_option
+@now_option
+def import_command(file: str, as_json: bool) -> None:
+    """Verify every entry of a bundle and merge what verifies."""
+    ctx = node_context()
+    try:
+        data = Path(file).read_bytes()
+    except OSError as exc:
+        raise BundleFileError(f"cannot read {file}: {exc.strerror}") from None
+    bundle.read_header(data)  # a file that is no bundle at all is refused before the store opens
+    with open_node_store(ctx.home) as store:
+        total = bundle.count_records(data)
+        if sys.stderr.isatty() and not as_json and total >= PROGRESS_FROM:
+            with click.progressbar(length=total, label="verifying", file=sys.stderr) as bar:
+                report = bundle.import_bundle(store, data, ctx.now, bar.update)
+        else:
+            report = bundle.import_bundle(store, data, ctx.now)
+
+    def human() -> None:
+        click.echo(f"added {report.added} (kept aside {report.pending}), duplicates {report.duplicates}, "
+                   f"refused {len(report.refused)}")
+        for r in report.refused:
+            click.echo(f"  record {r.index}: {r.reason}")
+
+    emit(as_json, report.as_json(), human)

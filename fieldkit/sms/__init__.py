@@ -1,0 +1,1 @@
+"""SMS for people with basic phones: command grammar, subscribers, limits, replies, the service."""

@@ -1,0 +1,92 @@
+"""Limits on what the SMS service does: per-number rates, reply loops, a daily cost cap.
+
+Sans-IO: every call takes ``now`` (unix seconds).  The numbers come from the node's SMS
+config (config.py).  Why each exists (research/sms.md 2.5, 2.6): a phone or another
+gateway answering our replies automatically would otherwise ping-pong forever and run up
+the bill; a flood from one number must not crowd out alerts; and a prepaid SIM has a
+budget.  Wrong-PIN lockout lives with the subscriber on disk (subscribers.py).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict, deque
+from dataclasses import dataclass
+from pathlib import Path
+
+from sync.atomic import write_atomic
+
+
+@dataclass(frozen=True)
+class LimitsConfig:
+    inbound_per_hour: int = 30  # commands handled per number per hour; beyond, dropped silently
+    replies_per_hour: int = 10  # replies sent to one number per hour
+    same_text_repeats: int = 3  # the same text this many times in a window looks like a machine: stop replying
+    loop_window: int = 600  # seconds
+    daily_parts: int = 500  # SMS parts per UTC day (the cost cap)
+    alert_reserve: float = 0.2  # share of the cap only alerts may use
+    pin_max_fails: int = 3
+    pin_lock_seconds: int = 15 * 60  # doubled on each lockout in a row
+
+
+class Limits:
+    def __init__(self, config: LimitsConfig, spent_path: Path | None = None) -> None:
+        """``spent_path`` keeps today's spending on disk, so a restart does not reset the cost cap."""
+        self.config = config
+        self._spent_path = spent_path
+        self._inbound: dict[str, deque[int]] = defaultdict(deque)
+        self._replies: dict[str, deque[int]] = defaultdict(deque)
+        self._texts: dict[str, deque[tuple[int, str]]] = defaultdict(deque)
+        self._day = -1
+        self._parts_today = 0
+        if spent_path is not None and spent_path.exists():
+            try:
+                saved = json.loads(spent_path.read_text())
+                self._day, self._parts_today = int(saved["day"]), int(saved["parts"])
+            except (ValueError, KeyError, TypeError):
+                self._day, self._parts_today = -1, 0  # damaged: start counting again
+
+    @staticmethod
+    def _trim(times: deque, now: int, window: int) -> None:
+        while times and (times[0] if isinstance(times[0], int) else times[0][0]) <= now - window:
+            times.popleft()
+
+    def allow_inbound(self, number: str, text: str, now: int) -> bool:
+        """Whether to act on a message at all (flood and loop protection)."""
+        times = self._inbound[number]
+        self._trim(times, now, 3600)
+        times.append(now)
+        if len(times) > self.config.inbound_per_hour:
+            return False
+        texts = self._texts[number]
+        self._trim(texts, now, self.config.loop_window)
+        texts.append((now, text.strip().lower()))
+        same = sum(1 for _, t in texts if t == texts[-1][1])
+        return same <= self.config.same_text_repeats
+
+    def allow_reply(self, number: str, now: int) -> bool:
+        times = self._replies[number]
+        self._trim(times, now, 3600)
+        if len(times) >= self.config.replies_per_hour:
+            return False
+        times.append(now)
+        return True
+
+    def spend(self, parts: int, now: int, alert: bool = False) -> bool:
+        """Take ``parts`` from today's budget; False (nothing taken) if the cap forbids it."""
+        day = now // 86400
+        if day != self._day:
+            self._day, self._parts_today = day, 0
+        cap = self.config.daily_parts
+        if not alert:
+            cap = int(cap * (1 - self.config.alert_reserve))
+        if self._parts_today + parts > cap:
+            return False
+        self._parts_today += parts
+        if self._spent_path is not None:
+            write_atomic(self._spent_path, json.dumps({"day": day, "parts": self._parts_today}).encode())
+        return True
+
+    @property
+    def parts_today(self) -> int:
+        return self._parts_today

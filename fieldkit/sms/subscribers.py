@@ -1,0 +1,226 @@
+"""Phone subscribers enrolled on this node: number, member key, PIN hash, language, opt-out.
+
+Kept in ``<home>/sms/subscribers.sqlite``.  A member who only has a phone gets a key pair
+held by the node on their behalf: its seed is sealed (SecretBox) with a key derived from
+the node's own secret key, so the file alone does not let anyone sign as them.  The PIN is
+stored as an Argon2id hash (nacl.pwhash), never in clear.  Wrong PINs are counted here, on
+disk, so a restart does not lift a lockout.  The *ident* that goes on the air in an entry's
+origin is a keyed hash of the number (DESIGN.md: never the number itself).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import nacl.exceptions
+import nacl.pwhash
+import nacl.secret
+
+from codec import FieldkitError, KeyPair, Origin, OriginChannel, key_id
+
+SMS_DIR = "sms"
+IDENT_SIZE = 8  # bytes of keyed hash in the origin: enough to tell a node's subscribers apart
+LANGUAGES = ("en", "es")
+# Argon2id "interactive" as in home.py: a PIN check costs a fraction of a second on a Pi.
+PIN_OPS = nacl.pwhash.argon2id.OPSLIMIT_INTERACTIVE
+PIN_MEM = nacl.pwhash.argon2id.MEMLIMIT_INTERACTIVE
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS subscribers (
+    number TEXT PRIMARY KEY, name TEXT, language TEXT, key_id TEXT, public_key TEXT, sealed_seed BLOB,
+    pin_hash BLOB, assembly TEXT, responder INTEGER, stopped INTEGER DEFAULT 0, notice_sent INTEGER DEFAULT 0,
+    enrolled INTEGER, pin_fails INTEGER DEFAULT 0, locked_until INTEGER DEFAULT 0, lockouts INTEGER DEFAULT 0);
+"""
+
+
+class SubscriberError(FieldkitError):
+    """An enrolment that cannot be done (bad number, PIN or language, already enrolled...)."""
+
+
+@dataclass(frozen=True)
+class Subscriber:
+    number: str
+    name: str
+    language: str
+    key_id: str  # hex of the member's 8-byte key id
+    public_key: str
+    holds_key: bool  # True when the node signs for this member (a phone-only member)
+    assembly: str  # the assembly id (hex, may be empty) their ALERTs go to
+    responder: bool  # receives alerts
+    stopped: bool
+    notice_sent: bool
+    enrolled: int
+    pin_fails: int
+    locked_until: int
+    lockouts: int
+
+    def public(self) -> dict:
+        """What `sms list --json` shows (no PIN hash, no key seed)."""
+        return {"number": self.number, "name": self.name, "language": self.language, "key_id": self.key_id,
+                "public_key": self.public_key, "held_by_node": self.holds_key, "assembly": self.assembly,
+                "responder": self.responder, "stopped": self.stopped, "enrolled": self.enrolled}
+
+
+def normalize_number(number: str) -> str:
+    """``+34 600-111 222`` -> ``+34600111222``; refuses anything but digits and one leading '+'."""
+    cleaned = "".join(c for c in number.strip() if c not in " -.()")
+    digits = cleaned[1:] if cleaned.startswith("+") else cleaned
+    if not digits.isdigit() or not 3 <= len(digits) <= 15:
+        raise SubscriberError(f"{number!r} is not a phone number: use digits, e.g. +34600111222")
+    return cleaned
+
+
+def check_pin(pin: str) -> None:
+    if not (pin.isdigit() and 4 <= len(pin) <= 8):
+        raise SubscriberError("the PIN must be 4 to 8 digits")
+
+
+class Subscribers:
+    def __init__(self, home_path: Path, node_key: KeyPair | None = None) -> None:
+        folder = Path(home_path) / SMS_DIR
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self._node_key = node_key
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(str(folder / "subscribers.sqlite"), check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    # --- secrets derived from the node key ---
+
+    def _derived(self, purpose: bytes) -> bytes:
+        if self._node_key is None:
+            raise SubscriberError("this needs the node's secret key")
+        return hashlib.blake2b(self._node_key.seed, digest_size=32, person=b"fk-sms-" + purpose).digest()
+
+    def ident(self, number: str) -> bytes:
+        """The keyed hash of a number carried in the origin of entries made for it."""
+        return hashlib.blake2b(number.encode(), key=self._derived(b"ident"), digest_size=IDENT_SIZE).digest()
+
+    def origin(self, number: str) -> Origin:
+        return Origin(OriginChannel.SMS, self.ident(number))
+
+    def member_key(self, sub: Subscriber) -> KeyPair:
+        """The key the node holds for a phone-only member."""
+        with self._lock:
+            row = self._db.execute("SELECT sealed_seed FROM subscribers WHERE number=?", (sub.number,)).fetchone()
+        if row is None or row[0] is None:
+            raise SubscriberError("this member signs with their own device; the node holds no key for them")
+        try:
+            seed = nacl.secret.SecretBox(self._derived(b"seal")).decrypt(bytes(row[0]))
+        except nacl.exceptions.CryptoError:
+            raise SubscriberError("the held key does not open with this node's key") from None
+        return KeyPair(seed)
+
+    # --- enrolment ---
+
+    def enrol(
+        self, number: str, pin: str, language: str, now: int, name: str = "", public_key: bytes | None = None,
+        assembly: str = "", responder: bool = True,
+    ) -> Subscriber:
+        number = normalize_number(number)
+        check_pin(pin)
+        if language not in LANGUAGES:
+            raise SubscriberError(f"language {language!r} is not one of {', '.join(LANGUAGES)}")
+        if self.get(number) is not None:
+            raise SubscriberError(f"{number} is already enrolled: remove it first to change it")
+        sealed = None
+        if public_key is None:
+            held = KeyPair.generate()
+            public_key = held.public_key
+            sealed = bytes(nacl.secret.SecretBox(self._derived(b"seal")).encrypt(held.seed))
+        elif len(public_key) != 32:
+            raise SubscriberError("a public key is 32 bytes (64 hex digits)")
+        pin_hash = nacl.pwhash.argon2id.str(pin.encode(), PIN_OPS, PIN_MEM)
+        with self._lock, self._db:
+            self._db.execute(
+                "INSERT INTO subscribers (number, name, language, key_id, public_key, sealed_seed, pin_hash,"
+                " assembly, responder, enrolled) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                (number, name, language, key_id(public_key).hex(), public_key.hex(), sealed, pin_hash, assembly,
+                 int(responder), now),
+            )
+        sub = self.get(number)
+        assert sub is not None
+        return sub
+
+    def remove(self, number: str) -> Subscriber:
+        number = normalize_number(number)
+        sub = self.get(number)
+        if sub is None:
+            raise SubscriberError(f"{number} is not enrolled (see `fieldkit sms list`)")
+        with self._lock, self._db:
+            self._db.execute("DELETE FROM subscribers WHERE number=?", (number,))
+        return sub
+
+    def get(self, number: str) -> Subscriber | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT number, name, language, key_id, public_key, sealed_seed IS NOT NULL, assembly, responder,"
+                " stopped, notice_sent, enrolled, pin_fails, locked_until, lockouts FROM subscribers WHERE number=?",
+                (number,),
+            ).fetchone()
+        return _subscriber(row) if row else None
+
+    def all(self) -> list[Subscriber]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT number, name, language, key_id, public_key, sealed_seed IS NOT NULL, assembly, responder,"
+                " stopped, notice_sent, enrolled, pin_fails, locked_until, lockouts FROM subscribers ORDER BY enrolled,"
+                " number"
+            ).fetchall()
+        return [_subscriber(r) for r in rows]
+
+    def set_flag(self, number: str, column: str, value: int) -> None:
+        if column not in ("stopped", "notice_sent", "responder"):
+            raise ValueError(column)
+        with self._lock, self._db:
+            self._db.execute(f"UPDATE subscribers SET {column}=? WHERE number=?", (value, number))
+
+    # --- PIN checks with lockout ---
+
+    def verify_pin(self, number: str, pin: str) -> bool:
+        with self._lock:
+            row = self._db.execute("SELECT pin_hash FROM subscribers WHERE number=?", (number,)).fetchone()
+        if row is None:
+            return False
+        try:
+            return nacl.pwhash.verify(bytes(row[0]), pin.encode())
+        except nacl.exceptions.InvalidkeyError:
+            return False
+
+    def record_pin(self, number: str, ok: bool, now: int, max_fails: int, base_lock: int) -> int:
+        """Count a PIN attempt; after ``max_fails`` wrong ones lock for base * 2^lockouts seconds.
+
+        Returns the time the number is locked until (0 if not locked).
+        """
+        with self._lock, self._db:
+            if ok:
+                self._db.execute("UPDATE subscribers SET pin_fails=0, lockouts=0 WHERE number=?", (number,))
+                return 0
+            fails, lockouts = self._db.execute(
+                "SELECT pin_fails, lockouts FROM subscribers WHERE number=?", (number,)
+            ).fetchone()
+            fails += 1
+            until = 0
+            if fails >= max_fails:
+                until = now + base_lock * 2 ** min(lockouts, 10)
+                self._db.execute(
+                    "UPDATE subscribers SET pin_fails=0, lockouts=lockouts+1, locked_until=? WHERE number=?",
+                    (until, number),
+                )
+            else:
+                self._db.execute("UPDATE subscribers SET pin_fails=? WHERE number=?", (fails, number))
+            return until
+
+
+def _subscriber(row: tuple) -> Subscriber:
+    return Subscriber(row[0], row[1], row[2], row[3], row[4], bool(row[5]), row[6], bool(row[7]), bool(row[8]),
+                      bool(row[9]), row[10], row[11], row[12], row[13])

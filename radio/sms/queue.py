@@ -1,0 +1,186 @@
+"""The durable send queue: priorities (alerts first), retries with backoff, delivery reports.
+
+A message is a row until it is delivered or has failed for good, so nothing queued is lost
+across a restart; a message caught mid-send by a crash goes back to ``queued`` (it may then
+go out twice: at least once, as for the inbox).  Each part sent records its message
+reference (TP-MR) so a status report is matched by (recipient, MR), newest first.
+"""
+
+from __future__ import annotations
+
+import enum
+import sqlite3
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from .pdu import Encoding
+
+
+class Priority(enum.IntEnum):
+    """Higher goes first (DESIGN.md: alerts are fanned out at top priority)."""
+
+    BULK = 0
+    NORMAL = 1
+    REPLY = 2
+    ALERT = 3
+
+
+class State(enum.Enum):
+    QUEUED = "queued"
+    SENT = "sent"  # accepted by the network (+CMGS)
+    DELIVERED = "delivered"  # status report: delivered
+    FAILED = "failed"
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, number TEXT, encoding TEXT, payload BLOB, priority INTEGER,
+    state TEXT, attempts INTEGER DEFAULT 0, next_try REAL, created REAL, error TEXT DEFAULT '',
+    parts INTEGER DEFAULT 0, reports INTEGER DEFAULT 0, ref INTEGER DEFAULT 0);
+CREATE INDEX IF NOT EXISTS outbox_ready ON outbox(state, priority, id);
+CREATE TABLE IF NOT EXISTS sent_parts (
+    outbox_id INTEGER, seq INTEGER, number TEXT, mr INTEGER, sent REAL, status INTEGER DEFAULT -1);
+CREATE INDEX IF NOT EXISTS sent_parts_mr ON sent_parts(number, mr);
+"""
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    id: int
+    number: str
+    encoding: Encoding  # GSM7/UCS2 for text (the driver chooses per text), BINARY for frames
+    payload: bytes
+    priority: Priority
+    attempts: int
+    ref: int  # concatenation reference, stable across retries of this message
+
+    @property
+    def text(self) -> str:
+        return self.payload.decode("utf-8")
+
+
+class SendQueue:
+    def __init__(self, path: Path, max_attempts: int = 5, backoff: float = 30.0) -> None:
+        self.max_attempts = max_attempts
+        self.backoff = backoff
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(_SCHEMA)
+        row = self._db.execute("SELECT COALESCE(MAX(id), 0) FROM outbox").fetchone()
+        self._next_ref = (row[0] + 1) & 0xFF
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def put_text(self, number: str, text: str, priority: Priority, now: float) -> int:
+        return self._put(number, Encoding.GSM7, text.encode("utf-8"), priority, now)
+
+    def put_binary(self, number: str, data: bytes, priority: Priority, now: float) -> int:
+        return self._put(number, Encoding.BINARY, data, priority, now)
+
+    def _put(self, number: str, encoding: Encoding, payload: bytes, priority: Priority, now: float) -> int:
+        with self._lock, self._db:
+            ref = self._next_ref
+            self._next_ref = (ref + 1) & 0xFF
+            cur = self._db.execute(
+                "INSERT INTO outbox (number, encoding, payload, priority, state, next_try, created, ref)"
+                " VALUES (?,?,?,?,?,?,?,?)",
+                (number, encoding.value, payload, int(priority), State.QUEUED.value, now, now, ref),
+            )
+            return int(cur.lastrowid)
+
+    def next_ready(self, now: float) -> Outgoing | None:
+        """The highest-priority, oldest message due now."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT id, number, encoding, payload, priority, attempts, ref FROM outbox"
+                " WHERE state=? AND next_try<=? ORDER BY priority DESC, id LIMIT 1",
+                (State.QUEUED.value, now),
+            ).fetchone()
+        if row is None:
+            return None
+        return Outgoing(row[0], row[1], Encoding(row[2]), bytes(row[3]), Priority(row[4]), row[5], row[6])
+
+    def mark_sent(self, item: Outgoing, mrs: list[int], now: float) -> None:
+        with self._lock, self._db:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.execute(
+                "UPDATE outbox SET state=?, attempts=attempts+1, parts=? WHERE id=?",
+                (State.SENT.value, len(mrs), item.id),
+            )
+            self._db.executemany(
+                "INSERT INTO sent_parts (outbox_id, seq, number, mr, sent) VALUES (?,?,?,?,?)",
+                [(item.id, i + 1, item.number, mr, now) for i, mr in enumerate(mrs)],
+            )
+
+    def mark_retry(self, item: Outgoing, error: str, now: float, transient: bool = True) -> State:
+        """Count a failed attempt; queued again with backoff unless permanent or out of attempts."""
+        attempts = item.attempts + 1
+        give_up = not transient or attempts >= self.max_attempts
+        state = State.FAILED if give_up else State.QUEUED
+        with self._lock, self._db:
+            self._db.execute(
+                "UPDATE outbox SET state=?, attempts=?, next_try=?, error=? WHERE id=?",
+                (state.value, attempts, now + self.backoff * 2 ** (attempts - 1), error, item.id),
+            )
+        return state
+
+    def record_report(self, number: str, mr: int, status: int, final: bool) -> int | None:
+        """Match a status report to the newest part sent to ``number`` with ``mr``; its outbox id."""
+        with self._lock, self._db:
+            self._db.execute("BEGIN IMMEDIATE")
+            row = self._db.execute(
+                "SELECT rowid, outbox_id FROM sent_parts WHERE number=? AND mr=? ORDER BY sent DESC, rowid DESC"
+                " LIMIT 1",
+                (number, mr),
+            ).fetchone()
+            if row is None:
+                return None
+            self._db.execute("UPDATE sent_parts SET status=? WHERE rowid=?", (status, row[0]))
+            if not final:
+                return row[1]
+            if status >= 0x40:
+                self._db.execute(
+                    "UPDATE outbox SET state=?, error=? WHERE id=?",
+                    (State.FAILED.value, f"not delivered (status 0x{status:02x})", row[1]),
+                )
+                return row[1]
+            self._db.execute("UPDATE outbox SET reports=reports+1 WHERE id=?", (row[1],))
+            self._db.execute(
+                "UPDATE outbox SET state=? WHERE id=? AND reports>=parts AND state=?",
+                (State.DELIVERED.value, row[1], State.SENT.value),
+            )
+            return row[1]
+
+    def state(self, item_id: int) -> tuple[State, str]:
+        with self._lock:
+            row = self._db.execute("SELECT state, error FROM outbox WHERE id=?", (item_id,)).fetchone()
+        if row is None:
+            raise KeyError(item_id)
+        return State(row[0]), row[1]
+
+    def counts(self) -> dict[str, int]:
+        with self._lock:
+            rows = self._db.execute("SELECT state, COUNT(*) FROM outbox GROUP BY state").fetchall()
+        return {state: count for state, count in rows}
+
+    def recent(self, limit: int = 50) -> list[dict]:
+        """The newest messages with their state, for a visible outbox (research/sms.md 2.5)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, number, encoding, payload, priority, state, attempts, created, error, parts FROM outbox"
+                " ORDER BY id DESC LIMIT ?",
+                (limit,),
+            ).fetchall()
+        out = []
+        for r in rows:
+            binary = r[2] == Encoding.BINARY.value
+            out.append({"id": r[0], "number": r[1], "binary": binary,
+                        "text": "" if binary else bytes(r[3]).decode("utf-8", errors="replace"),
+                        "bytes": len(r[3]), "priority": Priority(r[4]).name.lower(), "state": r[5],
+                        "attempts": r[6], "created": int(r[7]), "error": r[8], "parts": r[9]})
+        return out

@@ -1,0 +1,172 @@
+"""Bundles: a file of signed entries for sneakernet (a USB stick, a carried node).
+
+Layout (integers big-endian)::
+
+    magic      8 bytes  b"\\x89FKBNDL\\n"
+    version    1 byte   = 1
+    created    8 bytes  unix seconds
+    since      8 bytes  unix seconds (0 = everything)
+    records    length (4) | CRC-32 of the entry (4) | entry, always with the full key
+    trailer    length 0 (4) | record count (4)
+
+Every entry carries its author's full key, so a bundle verifies on a node that never
+heard of its authors.  Import trusts nothing: each record is checked (checksum, then
+the store's decode + verify), what verifies is merged, and every refused record is
+reported with its reason.  Importing twice changes nothing (every entry is then a
+duplicate).  Pure over bytes and the store: the CLI does the file I/O.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from codec import MAX_ENTRY_SIZE, Entry, FieldkitError
+from sync.api import EntryStore, Outcome
+from sync.plan import kept_aside
+
+MAGIC = b"\x89FKBNDL\n"
+VERSION = 1
+HEADER = struct.Struct(">8sBQQ")
+RECORD = struct.Struct(">II")
+MAX_RECORD = MAX_ENTRY_SIZE + 32  # an entry with its full key instead of the 4-byte tag
+BATCH = 512  # entries per store.add_many (one fsync each)
+
+
+class BundleError(FieldkitError):
+    """A file that is not a bundle at all (wrong magic, unknown version, no header)."""
+
+
+@dataclass
+class Refusal:
+    index: int  # record number in the bundle, from 0
+    reason: str
+
+
+@dataclass
+class ImportReport:
+    added: int = 0  # joined the log (or kept aside, waiting for a predecessor)
+    pending: int = 0  # of those, kept aside
+    duplicates: int = 0
+    refused: list[Refusal] = field(default_factory=list)
+    records: int = 0
+
+    def as_json(self) -> dict:
+        return {
+            "added": self.added,
+            "pending": self.pending,
+            "duplicates": self.duplicates,
+            "refused": [{"index": r.index, "reason": r.reason} for r in self.refused],
+            "records": self.records,
+        }
+
+
+def export_entries(store: EntryStore, since: int | None = None) -> list[Entry]:
+    """Held and kept-aside entries, author by author in seq order (claimed time >= since)."""
+    aside = kept_aside(store)
+    authors = sorted(set(store.heads()) | set(aside))
+    out: list[Entry] = []
+    for author in authors:
+        entries = [*store.entries_of(author), *sorted(aside.get(author, ()), key=lambda e: e.seq)]
+        out.extend(e for e in entries if since is None or e.time >= since)
+    return out
+
+
+def export_bundle(store: EntryStore, now: int, since: int | None = None) -> bytes:
+    parts = [HEADER.pack(MAGIC, VERSION, max(now, 0), max(since or 0, 0))]
+    count = 0
+    for entry in export_entries(store, since):
+        raw = entry.encode(with_key=True)
+        parts.append(RECORD.pack(len(raw), zlib.crc32(raw)) + raw)
+        count += 1
+    parts.append(RECORD.pack(0, count))
+    return b"".join(parts)
+
+
+@dataclass(frozen=True)
+class BundleHeader:
+    version: int
+    created: int
+    since: int
+
+
+def read_header(data: bytes) -> BundleHeader:
+    if len(data) < HEADER.size:
+        raise BundleError(f"not a fieldkit bundle: {len(data)} bytes is shorter than the header")
+    magic, version, created, since = HEADER.unpack_from(data)
+    if magic != MAGIC:
+        raise BundleError("not a fieldkit bundle (wrong magic bytes)")
+    if version != VERSION:
+        raise BundleError(f"bundle format version {version}; this node reads version {VERSION}")
+    return BundleHeader(version, created, since)
+
+
+def count_records(data: bytes) -> int:
+    """How many records the bundle's lengths walk through (for a progress bar)."""
+    pos, count = HEADER.size, 0
+    while pos + RECORD.size <= len(data):
+        length = RECORD.unpack_from(data, pos)[0]
+        if length == 0 or length > MAX_RECORD:
+            break
+        pos += RECORD.size + length
+        count += 1
+    return count
+
+
+def scan_records(data: bytes, report: ImportReport) -> list[tuple[int, bytes]]:
+    """(index, raw) of each record whose checksum holds; refusals go into ``report``."""
+    read_header(data)
+    pos = HEADER.size
+    good: list[tuple[int, bytes]] = []
+    index = 0
+    while True:
+        if pos + RECORD.size > len(data):
+            report.refused.append(Refusal(index, f"bundle truncated at byte {pos}: the rest is missing"))
+            break
+        length, crc = RECORD.unpack_from(data, pos)
+        pos += RECORD.size
+        if length == 0:
+            if crc != index:
+                report.refused.append(Refusal(index, f"trailer counts {crc} records, the bundle holds {index}"))
+            if pos != len(data):
+                report.refused.append(Refusal(index, f"{len(data) - pos} bytes after the trailer ignored"))
+            break
+        if length > MAX_RECORD:
+            report.refused.append(Refusal(index, f"record length {length} is impossible: the rest is unreadable"))
+            break
+        if pos + length > len(data):
+            report.refused.append(Refusal(index, f"record {index} truncated: the bundle ends inside it"))
+            break
+        raw = data[pos : pos + length]
+        pos += length
+        if zlib.crc32(raw) != crc:
+            report.refused.append(Refusal(index, "checksum mismatch: the record was damaged"))
+        else:
+            good.append((index, raw))
+        index += 1
+    report.records = index
+    return good
+
+
+def import_bundle(
+    store: EntryStore, data: bytes, now: int, progress: Callable[[int], None] | None = None
+) -> ImportReport:
+    """Verify every record and merge what verifies; raises BundleError only for a non-bundle."""
+    report = ImportReport()
+    good = scan_records(data, report)
+    for start in range(0, len(good), BATCH):
+        chunk = good[start : start + BATCH]
+        for (index, _), result in zip(chunk, store.add_many([raw for _, raw in chunk], now), strict=True):
+            if result.outcome is Outcome.REFUSED:
+                report.refused.append(Refusal(index, result.reason or "refused by the store"))
+            elif result.outcome is Outcome.DUPLICATE:
+                report.duplicates += 1
+            else:
+                report.added += 1
+                report.pending += result.outcome is Outcome.PENDING
+        if progress is not None:
+            progress(len(chunk))
+    report.refused.sort(key=lambda r: r.index)
+    return report

@@ -1,0 +1,307 @@
+"""Strict encoding of the sync session's messages (sans-IO).
+
+A session message travels in one or more SYNC frames::
+
+    0x5C | head | [part] | chunk
+    head = multipart flag (bit 7) | round (bits 4-6) | kind (bits 0-3)
+    part = index << 4 | last index            (only when the multipart flag is set)
+
+A message larger than one frame is cut into at most 16 parts; the receiver joins the
+chunks in index order and only then decodes the body.  Entries travel outside these
+messages as ENTRY frames (codec/frames.py), fragmented when larger than the MTU.
+Every decoder here raises only :class:`codec.DecodeError`.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+from codec import DecodeError
+from codec.frames import FrameType
+from codec.wire import Reader, Writer
+
+MAX_PARTS = 16
+MAX_SEQ = 0xFFFFFFFF
+MAX_COUNT = 1 << 24
+MAX_CAPACITY = 1024  # syndromes per sketch: 2 KB, more than 500 authors with news
+MAX_RECORDS = 4096  # authors per HAVE or WANT message
+MAX_RANGES = 64  # seq ranges per author in one record
+DIGEST_SIZE = 8
+TAG_SIZE = 4
+
+
+class MsgKind(enum.IntEnum):
+    HELLO = 1  # initiator: store digest and counts
+    EQUAL = 2  # responder: the digests match, nothing to do
+    SKETCH = 3  # responder: syndromes [offset, offset + n) of its per-author sketch
+    MORE = 4  # initiator: the sketch did not decode, send syndromes up to this capacity
+    HAVE = 5  # initiator: its state for each of its authors in the difference
+    REPLY = 6  # responder: ranges it wants, whether it needs the locator
+    FINISH = 7  # initiator: the locator (when asked for)
+    DONE = 8  # responder: its store digest after the session
+
+
+Range = tuple[int, int]  # inclusive [lo, hi] of seq numbers
+
+
+@dataclass(frozen=True)
+class Hello:
+    digest: bytes
+    entries: int
+    authors: int
+    parity: int = 0  # 64-bit parity map of the initiator's elements (plan.parity_bits)
+
+
+@dataclass(frozen=True)
+class Equal:
+    pass
+
+
+@dataclass(frozen=True)
+class Sketch:
+    offset: int
+    syndromes: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class More:
+    capacity: int
+
+
+@dataclass(frozen=True)
+class AuthorState:
+    """One author's state: contiguous head (-1 = none) and the missing ranges above it."""
+
+    tag: bytes
+    head: int
+    gaps: tuple[Range, ...] = ()
+    top: int = -1  # highest seq held at all; at least the head and just above the last gap
+
+    def __post_init__(self) -> None:
+        floor = self.gaps[-1][1] + 1 if self.gaps else self.head
+        if self.top < floor:
+            object.__setattr__(self, "top", floor)
+
+
+@dataclass(frozen=True)
+class Have:
+    peer_elements: int  # how many of the responder's elements are in the difference
+    records: tuple[AuthorState, ...]
+
+
+@dataclass(frozen=True)
+class Want:
+    tag: bytes
+    ranges: tuple[Range, ...]
+
+
+@dataclass(frozen=True)
+class Reply:
+    need_locator: bool
+    wants: tuple[Want, ...] = ()
+    digest: bytes | None = None  # the responder's digest when it wants nothing more
+
+
+@dataclass(frozen=True)
+class Finish:
+    locator: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class Done:
+    digest: bytes
+
+
+Message = Hello | Equal | Sketch | More | Have | Reply | Finish | Done
+
+KIND_OF_MESSAGE: dict[type, MsgKind] = {
+    Hello: MsgKind.HELLO, Equal: MsgKind.EQUAL, Sketch: MsgKind.SKETCH, More: MsgKind.MORE,
+    Have: MsgKind.HAVE, Reply: MsgKind.REPLY, Finish: MsgKind.FINISH, Done: MsgKind.DONE,
+}
+
+
+def _ranges(w: Writer, ranges: tuple[Range, ...]) -> None:
+    w.varint(len(ranges), MAX_RANGES)
+    floor = 0
+    for lo, hi in ranges:
+        w.varint(lo - floor, MAX_SEQ)
+        w.varint(hi - lo, MAX_SEQ)
+        floor = hi + 2  # ranges are disjoint, sorted and not adjacent
+
+
+def _read_ranges(r: Reader, floor: int) -> tuple[Range, ...]:
+    out = []
+    for _ in range(r.varint("range count", MAX_RANGES)):
+        lo = floor + r.varint("range start", MAX_SEQ)
+        hi = lo + r.varint("range length", MAX_SEQ)
+        if hi > MAX_SEQ:
+            raise DecodeError("seq range runs past the largest seq")
+        out.append((lo, hi))
+        floor = hi + 2
+    return tuple(out)
+
+
+def encode_body(msg: Message) -> bytes:
+    w = Writer()
+    if isinstance(msg, Hello):
+        w.fixed(msg.digest, DIGEST_SIZE, "digest")
+        w.varint(msg.entries, MAX_COUNT)
+        w.varint(msg.authors, MAX_COUNT)
+        w.raw(msg.parity.to_bytes(8, "big"))
+    elif isinstance(msg, Sketch):
+        w.varint(msg.offset, MAX_CAPACITY)
+        if msg.offset + len(msg.syndromes) > MAX_CAPACITY:
+            raise ValueError("sketch larger than MAX_CAPACITY")
+        for s in msg.syndromes:
+            w.raw(s.to_bytes(2, "big"))
+    elif isinstance(msg, More):
+        w.varint(msg.capacity, MAX_CAPACITY)
+    elif isinstance(msg, Have):
+        w.varint(msg.peer_elements, MAX_CAPACITY)
+        w.varint(len(msg.records), MAX_RECORDS)
+        for rec in msg.records:
+            w.fixed(rec.tag, TAG_SIZE, "author tag")
+            w.varint(rec.head + 1, MAX_SEQ)
+            base = rec.head + 1  # gaps lie above the head: send them relative to it
+            _ranges(w, tuple((lo - base, hi - base) for lo, hi in rec.gaps))
+            w.varint(rec.top - (rec.gaps[-1][1] + 1 if rec.gaps else rec.head), MAX_SEQ)
+    elif isinstance(msg, Reply):
+        w.u8((1 if msg.need_locator else 0) | (2 if msg.digest is not None else 0))
+        if msg.digest is not None:
+            w.fixed(msg.digest, DIGEST_SIZE, "digest")
+        w.varint(len(msg.wants), MAX_RECORDS)
+        for want in msg.wants:
+            w.fixed(want.tag, TAG_SIZE, "author tag")
+            _ranges(w, want.ranges)
+    elif isinstance(msg, Finish):
+        w.varint(len(msg.locator), MAX_CAPACITY + 1)
+        for c in msg.locator:
+            w.raw(c.to_bytes(2, "big"))
+    elif isinstance(msg, Done):
+        w.fixed(msg.digest, DIGEST_SIZE, "digest")
+    return w.getvalue()
+
+
+def decode_body(kind: MsgKind, body: bytes) -> Message:
+    r = Reader(body)
+    msg: Message
+    if kind == MsgKind.HELLO:
+        msg = Hello(r.take(DIGEST_SIZE, "digest"), r.varint("entries", MAX_COUNT), r.varint("authors", MAX_COUNT),
+                    int.from_bytes(r.take(8, "parity map"), "big"))
+    elif kind == MsgKind.EQUAL:
+        msg = Equal()
+    elif kind == MsgKind.SKETCH:
+        offset = r.varint("sketch offset", MAX_CAPACITY)
+        if r.remaining % 2:
+            raise DecodeError("sketch has an odd number of bytes")
+        count = r.remaining // 2
+        if offset + count > MAX_CAPACITY or count == 0:
+            raise DecodeError(f"sketch of {offset + count} syndromes, 1..{MAX_CAPACITY} allowed")
+        msg = Sketch(offset, tuple(int.from_bytes(r.take(2, "syndrome"), "big") for _ in range(count)))
+    elif kind == MsgKind.MORE:
+        msg = More(r.varint("capacity", MAX_CAPACITY))
+    elif kind == MsgKind.HAVE:
+        peer = r.varint("peer element count", MAX_CAPACITY)
+        records = []
+        for _ in range(r.varint("record count", MAX_RECORDS)):
+            tag = r.take(TAG_SIZE, "author tag")
+            head = r.varint("head", MAX_SEQ) - 1
+            gaps = tuple((lo + head + 1, hi + head + 1) for lo, hi in _read_ranges(r, 0))
+            if gaps and gaps[-1][1] >= MAX_SEQ:
+                raise DecodeError("gap runs past the largest seq")
+            top = (gaps[-1][1] + 1 if gaps else head) + r.varint("top", MAX_SEQ)
+            if top > MAX_SEQ:
+                raise DecodeError("top runs past the largest seq")
+            records.append(AuthorState(tag, head, gaps, top))
+        msg = Have(peer, tuple(records))
+    elif kind == MsgKind.REPLY:
+        flag = r.u8("reply flags")
+        if flag > 3:
+            raise DecodeError(f"unknown reply flags 0x{flag:02x}")
+        digest = r.take(DIGEST_SIZE, "digest") if flag & 2 else None
+        wants = []
+        for _ in range(r.varint("want count", MAX_RECORDS)):
+            tag = r.take(TAG_SIZE, "author tag")
+            wants.append(Want(tag, _read_ranges(r, 0)))
+        msg = Reply(bool(flag & 1), tuple(wants), digest)
+    elif kind == MsgKind.FINISH:
+        count = r.varint("locator length", MAX_CAPACITY + 1)
+        msg = Finish(tuple(int.from_bytes(r.take(2, "locator coefficient"), "big") for _ in range(count)))
+    elif kind == MsgKind.DONE:
+        msg = Done(r.take(DIGEST_SIZE, "digest"))
+    else:  # pragma: no cover - MsgKind is exhaustive
+        raise DecodeError(f"unknown sync message kind {kind}")
+    r.end(f"the {kind.name} message")
+    return msg
+
+
+def encode_message(msg: Message, round_no: int, mtu: int) -> list[bytes]:
+    """The SYNC frames carrying ``msg``, each at most ``mtu`` bytes."""
+    kind = KIND_OF_MESSAGE[type(msg)]
+    head = (round_no & 0x7) << 4 | int(kind)
+    body = encode_body(msg)
+    if len(body) + 2 <= mtu:
+        return [bytes((FrameType.SYNC, head)) + body]
+    chunk = mtu - 3
+    count = -(-len(body) // chunk)
+    if count > MAX_PARTS:
+        raise ValueError(f"{kind.name} message of {len(body)} bytes needs {count} frames at MTU {mtu}")
+    return [
+        bytes((FrameType.SYNC, 0x80 | head, i << 4 | (count - 1))) + body[i * chunk : (i + 1) * chunk]
+        for i in range(count)
+    ]
+
+
+@dataclass(frozen=True)
+class FrameHead:
+    round_no: int
+    kind: MsgKind
+    index: int
+    last: int
+    chunk: bytes
+
+
+def decode_frame_head(frame: bytes) -> FrameHead:
+    if len(frame) < 2 or frame[0] != FrameType.SYNC:
+        raise DecodeError("not a sync frame")
+    head = frame[1]
+    try:
+        kind = MsgKind(head & 0x0F)
+    except ValueError:
+        raise DecodeError(f"unknown sync message kind {head & 0x0F}") from None
+    if head & 0x80:
+        if len(frame) < 4:
+            raise DecodeError("multipart sync frame without a part byte or chunk")
+        index, last = frame[2] >> 4, frame[2] & 0x0F
+        if index > last or last == 0:
+            raise DecodeError(f"bad part {index} of {last + 1}")
+        return FrameHead((head >> 4) & 0x7, kind, index, last, frame[3:])
+    return FrameHead((head >> 4) & 0x7, kind, 0, 0, frame[2:])
+
+
+@dataclass
+class Assembler:
+    """Joins the parts of multipart messages; bounded to one message per kind."""
+
+    max_chunk: int
+    parts: dict[tuple[int, MsgKind], dict[int, bytes]] = field(default_factory=dict)
+
+    def feed(self, fh: FrameHead) -> bytes | None:
+        if fh.last == 0:
+            return fh.chunk
+        if len(fh.chunk) > self.max_chunk:
+            raise DecodeError(f"sync frame chunk of {len(fh.chunk)} bytes exceeds the MTU")
+        key = (fh.round_no, fh.kind)
+        for other in [k for k in self.parts if k[1] == fh.kind and k != key]:
+            del self.parts[other]  # one partial message per kind at a time
+        got = self.parts.setdefault(key, {})
+        if got and max(got) > fh.last:
+            raise DecodeError("multipart sync message changed its part count")
+        got.setdefault(fh.index, fh.chunk)
+        if len(got) <= fh.last:
+            return None
+        if set(got) != set(range(fh.last + 1)):
+            raise DecodeError("multipart sync message changed its part count")
+        del self.parts[key]
+        return b"".join(got[i] for i in range(fh.last + 1))

@@ -1,0 +1,229 @@
+"""Phones talk to a node through the real driver on the pty emulator; actions land in the real store."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from codec import Kind, OriginChannel, kinds
+from fieldkit.domain import actions, queries
+from fieldkit.domain.state import State
+from fieldkit.domain.view import VIEW_NAME
+from fieldkit.home import Home
+from fieldkit.nodestore import open_node_store
+from fieldkit.sms.gateway import SmsGateway
+from fieldkit.sms.limits import LimitsConfig
+from radio.sms.emulator import EmulatedModem
+from radio.sms.network import BasicPhone, PhoneNetwork
+from tests.sms_fixtures import fast_config, wait_until
+
+NODE = "+34600000001"
+ANA = "+34600000011"
+BEA = "+34600000012"
+STRANGER = "+34699999999"
+PEER = "+34600000002"  # another node's modem
+
+
+@dataclass
+class World:
+    gateway: SmsGateway
+    store: object
+    network: PhoneNetwork
+    emulator: EmulatedModem
+    assembly: str
+    proposal: str
+    node_key: object
+    frames: list
+
+    def state(self) -> State:
+        return State.from_tables(self.store.view_tables(VIEW_NAME))
+
+    def entries(self, kind: Kind) -> list:
+        return [e for e in self.store.entries() if e.kind is kind]
+
+    def phone(self, number: str) -> BasicPhone:
+        return self.network.phones.get(number) or self.network.add_phone(number)
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[World]:
+    home = Home(tmp_path / "home")
+    home.create("barrio", None)
+    key = home.keypair(None)
+    store = open_node_store(home)
+    now = int(time.time())
+    asm = store.append_own(key, kinds.AssemblyFound("Calle Mayor", "housing", 1), now - 100)
+    network = PhoneNetwork()
+    emulator = EmulatedModem(NODE, network)
+    frames: list[tuple[bytes, str]] = []
+    gateway = SmsGateway(home.path, key, store, fast_config(emulator.port), peers=[PEER],
+                         on_frame=lambda frame, sender: frames.append((frame, sender)), limits=LimitsConfig())
+    for number, name, lang in ((ANA, "Ana", "es"), (BEA, "Bea", "en")):
+        sub = gateway.subscribers.enrol(number, "1234", lang, now - 90, name=name)
+        store.append_own(key, kinds.Vouch(asm.ref, bytes.fromhex(sub.public_key)), now - 80)
+    prop = store.append_own(
+        key, kinds.Proposal(asm.ref, now + 3600, 1, 50, ("sí", "no"), "Rent strike from December?"), now - 70)
+    gateway.start()
+    yield World(gateway, store, network, emulator, asm.id.hex(), prop.id.hex(), key, frames)
+    gateway.stop()
+    emulator.close()
+    store.close()
+
+
+def said(phone: BasicPhone, fragment: str, timeout: float = 10.0) -> bool:
+    return phone.wait_for(lambda r: any(fragment in x.text for x in r), timeout)
+
+
+def test_a_phone_votes_and_the_ballot_is_signed_for_it(world: World) -> None:
+    ana = world.phone(ANA)
+    ana.send(NODE, f"voto {world.proposal[:6]} SÍ 1234")
+    assert said(ana, f"Voto contado: propuesta {world.proposal[:6]}, opcion si")
+    assert "compania telefonica" in ana.texts()[0]  # the first SMS says who can read SMS
+    tally = queries.tally(world.state(), world.proposal, int(time.time()))
+    assert tally["counts"] == {"sí": 1, "no": 0}
+    [ballot] = world.entries(Kind.BALLOT)
+    sub = world.gateway.subscribers.get(ANA)
+    assert ballot.author.hex() == sub.public_key
+    assert ballot.origin.channel is OriginChannel.SMS
+    assert ballot.origin.ident == world.gateway.subscribers.ident(ANA)
+    sent = world.gateway.modem.outbox.recent()
+    assert [m["priority"] for m in sent] == ["reply", "reply"] and sent[0]["text"].startswith("Voto contado")
+    assert b"600000011" not in ballot.encode() and "600000011" not in ballot.encode().hex()
+
+
+def test_a_phone_acks_an_alert_fanned_out_to_it(world: World) -> None:
+    ana, bea = world.phone(ANA), world.phone(BEA)
+    now = int(time.time())
+    alert = world.store.append_own(world.node_key, kinds.AlertRaise(bytes.fromhex(world.assembly)[:6], now + 3600,
+                                                                     "Desalojo en Mayor 12, portal 3"), now)
+    assert world.gateway.fan_out_new_alerts() == 1
+    assert world.gateway.fan_out_new_alerts() == 0  # once per alert
+    short = alert.id.hex()[:6]
+    assert said(ana, f"ALERTA {short}: Desalojo en Mayor 12")
+    assert said(bea, f"ALERT {short}: Desalojo en Mayor 12")
+    ana.send(NODE, f"RESP {short} VOY")
+    bea.send(NODE, f"ack {short} eta 15")
+    assert said(ana, f"Recibido: vas a la alerta {short}")
+    assert said(bea, f"you arrive at alert {short} in 15 min")
+    shown = queries.alert_show(world.state(), alert.id.hex(), int(time.time()))
+    ana_id, bea_id = (world.gateway.subscribers.get(n).key_id for n in (ANA, BEA))
+    assert shown["coming"] == sorted([ana_id, bea_id])
+    assert shown["eta_minutes"] == {bea_id: 15}
+
+
+def test_wrong_or_missing_pin_is_refused_and_locks_out(world: World) -> None:
+    bea = world.phone(BEA)
+    pid = world.proposal[:6]
+    bea.send(NODE, f"VOTE {pid} no")
+    assert said(bea, "Vote: your PIN is missing")
+    for wrong in ("9999", "0000"):  # distinct texts: one text twice in a second is an SMSC duplicate
+        bea.send(NODE, f"VOTE {pid} no {wrong}")
+    assert bea.wait_for(lambda r: sum("wrong PIN" in x.text for x in r) == 2)
+    bea.send(NODE, f"VOTE {pid} no 9998")  # third wrong PIN: locked
+    assert said(bea, "Too many wrong PINs")
+    bea.send(NODE, f"VOTE {pid} no 1234")  # even the right PIN waits out the lock
+    assert bea.wait_for(lambda r: sum("Too many wrong PINs" in x.text for x in r) == 2)
+    bea.send(NODE, "ALERT fire at the school")  # no PIN, and locked: the lock is what it hears
+    assert bea.wait_for(lambda r: sum("Too many wrong PINs" in x.text for x in r) == 3)
+    world.phone(ANA).send(NODE, "ALERT fire at the school")
+    assert said(world.phone(ANA), "Alerta: falta tu PIN")
+    assert world.entries(Kind.BALLOT) == [] and world.entries(Kind.ALERT_RAISE) == []
+
+
+def test_a_non_subscriber_gets_help_not_an_action(world: World) -> None:
+    stranger = world.phone(STRANGER)
+    stranger.send(NODE, f"VOTE {world.proposal[:6]} si 1234")
+    assert said(stranger, "This number is not enrolled")
+    stranger.send(NODE, "AYUDA")
+    assert said(stranger, "Comandos: VOTO")
+    stranger.send(NODE, "ALERTA fuego 1234")
+    assert stranger.wait_for(lambda r: len(r) == 3)
+    assert world.entries(Kind.BALLOT) == [] and world.entries(Kind.ALERT_RAISE) == []
+    assert world.gateway.subscribers.get(STRANGER) is None
+
+
+def test_a_long_alert_by_sms_reaches_responders_as_concatenated_parts(world: World) -> None:
+    ana, bea = world.phone(ANA), world.phone(BEA)
+    text = ("Desalojo AHORA en calle Mayor 12, portal 3: la policia esta en la puerta, "
+            "necesitamos gente en la escalera y alguien con el telefono del abogado. Traed agua.")
+    ana.send(NODE, f"ALERTA {text} 1234")
+    assert said(ana, "Alerta ")
+    assert bea.wait_for(lambda r: any(text in x.text for x in r))
+    fanout = next(x for x in bea.received if text in x.text)
+    assert fanout.parts >= 2 and len(fanout.text) > 160
+    [raised] = world.entries(Kind.ALERT_RAISE)
+    assert raised.body.text == text and raised.origin.channel is OriginChannel.SMS
+    assert raised.id.hex() in world.gateway._fanned  # not sent again by the store watcher
+    assert world.gateway.fan_out_new_alerts() == 0
+
+
+def test_stop_start_join_status_and_unknown(world: World) -> None:
+    ana = world.phone(ANA)
+    ana.send(NODE, "BAJA")
+    assert said(ana, "No recibiras mas SMS")
+    now = int(time.time())
+    world.store.append_own(world.node_key, kinds.AlertRaise(bytes.fromhex(world.assembly)[:6], now + 3600,
+                                                            "reunion urgente"), now)
+    world.gateway.fan_out_new_alerts()
+    ana.send(NODE, "ESTADO")
+    time.sleep(0.5)
+    assert not any("reunion" in t or "abierta" in t for t in ana.texts())  # stopped: nothing
+    ana.send(NODE, "alta")
+    assert said(ana, "Bienvenida de nuevo")
+    ana.send(NODE, "estado")
+    assert said(ana, "1 alerta(s) abierta(s)")
+    ana.send(NODE, "bailar salsa")
+    assert said(ana, "No entendido")
+    ana.send(NODE, "unirme Calle Mayor")  # the domain's refusal comes back, restating the command
+    assert said(ana, "Unirme no hecho: join request would not count: already a member of Calle Mayor")
+    carla = "+34600000013"
+    world.gateway.subscribers.enrol(carla, "4321", "en", int(time.time()), name="Carla")
+    world.phone(carla).send(NODE, "JOIN calle mayor")
+    assert said(world.phone(carla), "Join request for Calle Mayor recorded")
+    [request] = world.entries(Kind.JOIN_REQUEST)
+    assert request.body.name == "Carla" and request.origin.channel is OriginChannel.SMS
+    assert actions.find(world.state(), "assemblies", world.assembly[:6], "assembly") == world.assembly
+
+
+
+def test_an_auto_replying_phone_does_not_start_a_reply_loop(world: World) -> None:
+    bea = world.phone(BEA)
+    bea.script = lambda received: "Auto-reply: I am driving, I will answer later"  # a machine on the other end
+    ticks = itertools.count()
+    world.network.clock = lambda: time.time() + next(ticks)  # distinct time stamps: not SMSC duplicates
+    now = int(time.time())
+    world.store.append_own(world.node_key, kinds.AlertRaise(bytes.fromhex(world.assembly)[:6], now + 3600,
+                                                            "desalojo"), now)
+    world.gateway.fan_out_new_alerts()
+    assert said(bea, "ALERT ")
+    time.sleep(1.5)  # let the ping-pong run its course
+    settled = len(bea.received)
+    assert settled <= 2 + 1 + world.gateway.service.limits.config.same_text_repeats  # notice, alert, a few replies
+    time.sleep(0.7)
+    assert len(bea.received) == settled  # and then it stops
+    assert world.gateway.modem.stats.received_parts > world.gateway.service.limits.config.same_text_repeats
+
+
+def test_one_modem_serves_phones_and_a_peer_node(world: World, tmp_path: Path) -> None:
+    from radio.sms import GsmModem
+    from radio.sms.link import SmsLink
+
+    peer_emulator = EmulatedModem(PEER, world.network)
+    peer_modem = GsmModem(fast_config(peer_emulator.port), tmp_path / "peer", lambda m: None)
+    peer_link = SmsLink(peer_modem, [NODE], lambda frame, sender: None)
+    peer_modem.start()
+    try:
+        frame = bytes((0xE1,)) + bytes(range(200))  # fragmented into two binary SMS
+        peer_link.send(frame, NODE)
+        ana = world.phone(ANA)
+        ana.send(NODE, "ESTADO")
+        assert said(ana, "alerta(s) abierta(s)")
+        assert wait_until(lambda: world.frames == [(frame, PEER)])
+    finally:
+        peer_modem.stop()
+        peer_emulator.close()

@@ -1,0 +1,123 @@
+"""Bundles: round trip, tampering, truncation, double import, and the CLI."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import pytest
+from click.testing import CliRunner
+
+from fieldkit.cli import main
+from sync import bundle
+from sync.fixtures import author_keys, make_chains
+from sync.store import Store
+
+
+def _entries(seed: int = 1, authors: int = 4, total: int = 60):
+    chains = make_chains(author_keys(authors, seed), total, random.Random(seed))
+    return [e for c in chains.values() for e in c]
+
+
+def _store(entries) -> Store:
+    s = Store.memory()
+    s.add_many([e.encode(with_key=e.seq == 0) for e in entries], 0)
+    return s
+
+
+def test_round_trip_and_double_import_changes_nothing() -> None:
+    src = _store(_entries())
+    data = bundle.export_bundle(src, 1_800_000_000)
+    dst = Store.memory()
+    first = bundle.import_bundle(dst, data, 0)
+    assert first.added == len(src) and not first.refused and first.duplicates == 0
+    assert dst.store_digest() == src.store_digest() and dst.state_digest() == src.state_digest()
+    again = bundle.import_bundle(dst, data, 0)
+    assert again.added == 0 and again.duplicates == len(src) and not again.refused
+    assert dst.store_digest() == src.store_digest()
+
+
+def test_since_filters_by_time() -> None:
+    entries = _entries()
+    cut = sorted(e.time for e in entries)[40]
+    data = bundle.export_bundle(_store(entries), 0, since=cut)
+    report = bundle.import_bundle(Store.memory(), data, 0)
+    assert report.records == sum(e.time >= cut for e in entries)
+
+
+def test_tampered_records_are_refused_with_reasons_and_the_rest_imports() -> None:
+    src = _store(_entries())
+    data = bytearray(bundle.export_bundle(src, 0))
+    # flip a byte inside the 3rd record's entry (checksum catches it)
+    pos = bundle.HEADER.size
+    for _ in range(2):
+        pos += bundle.RECORD.size + int.from_bytes(data[pos : pos + 4], "big")
+    data[pos + bundle.RECORD.size + 10] ^= 0x40
+    # forge the 5th record: change a byte and fix up its checksum (signature catches it)
+    pos5 = pos
+    for _ in range(2):
+        pos5 += bundle.RECORD.size + int.from_bytes(data[pos5 : pos5 + 4], "big")
+    length = int.from_bytes(data[pos5 : pos5 + 4], "big")
+    body = bytearray(data[pos5 + 8 : pos5 + 8 + length])
+    body[-70] ^= 0x01
+    import zlib
+
+    data[pos5 + 4 : pos5 + 8] = zlib.crc32(bytes(body)).to_bytes(4, "big")
+    data[pos5 + 8 : pos5 + 8 + length] = body
+    dst = Store.memory()
+    report = bundle.import_bundle(dst, bytes(data), 0)
+    reasons = {r.index: r.reason for r in report.refused}
+    assert 2 in reasons and "checksum" in reasons[2]
+    assert 4 in reasons
+    assert report.added + report.duplicates + len(report.refused) == report.records
+    held = {e.id for e in src.entries()}
+    assert all(e.id in held for e in dst.entries())  # nothing forged got in
+
+
+def test_truncated_bundle_imports_whole_records_and_reports_the_cut() -> None:
+    src = _store(_entries())
+    data = bundle.export_bundle(src, 0)
+    cut = data[: len(data) // 2]
+    dst = Store.memory()
+    report = bundle.import_bundle(dst, cut, 0)
+    assert report.refused and "truncated" in report.refused[-1].reason
+    assert report.added == report.records > 0
+    assert len(dst) + dst.pending_count == report.added
+
+
+def test_not_a_bundle_is_refused_whole() -> None:
+    with pytest.raises(bundle.BundleError):
+        bundle.import_bundle(Store.memory(), b"hello world, not a bundle at all", 0)
+    with pytest.raises(bundle.BundleError):
+        bundle.import_bundle(Store.memory(), b"", 0)
+
+
+def test_cli_export_import_json(tmp_path) -> None:
+    runner = CliRunner()
+    a, b = tmp_path / "a", tmp_path / "b"
+    for home, name in ((a, "alpha"), (b, "beta")):
+        r = runner.invoke(main, ["--home", str(home), "init", "--name", name])
+        assert r.exit_code == 0, r.output
+    from fieldkit.home import Home
+    from fieldkit.nodestore import open_node_store
+
+    with open_node_store(Home(a)) as store:
+        store.add_many([e.encode(with_key=e.seq == 0) for e in _entries()], 0)
+        expected = store.store_digest()
+    path = tmp_path / "carry.fkb"
+    r = runner.invoke(main, ["--home", str(a), "sync", "export", str(path), "--json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.output)["entries"] >= 60
+    r = runner.invoke(main, ["--home", str(b), "sync", "import", str(path), "--json"])
+    assert r.exit_code == 0, r.output
+    first = json.loads(r.output)
+    assert first["added"] >= 60 and first["refused"] == [] and first["duplicates"] == 0
+    r = runner.invoke(main, ["--home", str(b), "sync", "import", str(path), "--json"])
+    second = json.loads(r.output)
+    assert second["added"] == 0 and second["duplicates"] == first["added"]
+    with open_node_store(Home(b)) as store:
+        assert store.store_digest() == expected
+    junk = tmp_path / "junk"
+    junk.write_bytes(b"nope")
+    r = runner.invoke(main, ["--home", str(b), "sync", "import", str(junk)])
+    assert r.exit_code == 1 and "not a fieldkit bundle" in r.output
