@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from codec import FieldkitError
+from fieldkit.sms.limits import LimitsConfig
 
 CONFIG_FILE = "node.toml"
 REGIONS = ("EU_868", "EU_433", "US", "UA_868", "ANZ", "IN", "KR", "JP", "CN")
@@ -32,12 +33,19 @@ strict = false
 sync_interval = 300
 
 [sms]
-# Messages one phone number may send per hour before the node stops answering it.
-per_number_per_hour = 20
-# Outgoing SMS per day, all numbers together (a cost cap).
-daily_cap = 500
-# Wrong PINs before a number is locked out for an hour.
-pin_attempts = 3
+# Commands handled per phone number per hour; beyond that they are dropped silently.
+inbound_per_hour = 30
+# Replies sent to one number per hour.
+replies_per_hour = 10
+# The same text this many times within loop_window seconds looks like a machine: stop replying.
+same_text_repeats = 3
+loop_window = 600
+# SMS parts sent per UTC day, all numbers together (the cost cap), and the share kept for alerts.
+daily_parts = 500
+alert_reserve = 0.2
+# Wrong PINs before a number is locked out; the lockout doubles each time in a row.
+pin_max_fails = 3
+pin_lock_seconds = 900
 """
 
 
@@ -46,19 +54,12 @@ class ConfigError(FieldkitError):
 
 
 @dataclass(frozen=True)
-class SmsSettings:
-    per_number_per_hour: int = 20
-    daily_cap: int = 500
-    pin_attempts: int = 3
-
-
-@dataclass(frozen=True)
 class NodeConfig:
     links: tuple[str, ...] = ()
     region: str = "EU_868"
     strict: bool = False
     sync_interval: int = 300
-    sms: SmsSettings = field(default_factory=SmsSettings)
+    sms: LimitsConfig = field(default_factory=LimitsConfig)
 
     def with_overrides(self, **overrides: Any) -> NodeConfig:
         """Flags win over the file; None means "not given"."""
@@ -82,14 +83,14 @@ def parse_config(data: dict[str, Any], where: str = CONFIG_FILE) -> NodeConfig:
     if not isinstance(sms_data, dict):
         raise ConfigError(f"{where}: [sms] must be a table")
     _check_keys(data, {f.name for f in fields(NodeConfig)}, where)
-    _check_keys(sms_data, {f.name for f in fields(SmsSettings)}, f"{where} [sms]")
+    _check_keys(sms_data, {f.name for f in fields(LimitsConfig)}, f"{where} [sms]")
     links = data.get("links", [])
     if not isinstance(links, list) or not all(isinstance(x, str) for x in links):
         raise ConfigError(f"{where}: links must be a list of strings such as \"meshtastic:serial:/dev/ttyUSB0\"")
     region = data.get("region", "EU_868")
     if region not in REGIONS:
         raise ConfigError(f"{where}: unknown region {region!r}; one of {', '.join(REGIONS)}")
-    sms = SmsSettings(**{k: _positive_int(v, f"sms.{k}", where) for k, v in sms_data.items()})
+    sms = LimitsConfig(**{k: _sms_value(k, v, where) for k, v in sms_data.items()})
     strict = data.get("strict", False)
     if not isinstance(strict, bool):
         raise ConfigError(f"{where}: strict must be true or false")
@@ -101,6 +102,14 @@ def _check_keys(data: dict[str, Any], known: set[str], where: str) -> None:
     unknown = sorted(set(data) - known)
     if unknown:
         raise ConfigError(f"{where}: unknown setting {unknown[0]!r}; known: {', '.join(sorted(known))}")
+
+
+def _sms_value(name: str, value: Any, where: str) -> int | float:
+    if name == "alert_reserve":
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+            raise ConfigError(f"{where}: sms.alert_reserve must be a fraction between 0 and 1, got {value!r}")
+        return float(value)
+    return _positive_int(value, f"sms.{name}", where)
 
 
 def _positive_int(value: Any, name: str, where: str) -> int:

@@ -31,17 +31,6 @@ from .subscribers import SMS_DIR, Subscribers
 
 log = logging.getLogger(__name__)
 FANNED_FILE = "alerts_fanned.json"
-CONFIG_FILE = "config.json"
-
-
-def load_limits(home_path: Path) -> LimitsConfig:
-    """``<home>/sms/config.json`` ``{"limits": {"daily_parts": 200, ...}}``; defaults otherwise."""
-    path = Path(home_path) / SMS_DIR / CONFIG_FILE
-    if not path.exists():
-        return LimitsConfig()
-    data = json.loads(path.read_text())
-    known = LimitsConfig.__dataclass_fields__
-    return LimitsConfig(**{k: v for k, v in data.get("limits", {}).items() if k in known})
 
 
 class SmsGateway:
@@ -63,7 +52,7 @@ class SmsGateway:
         self.subscribers = Subscribers(self.home_path, node_key)
         spent = self.home_path / SMS_DIR / "spent_today.json"
         self.service = SmsService(self.subscribers, StoreSmsActions(store),
-                                  Limits(limits or load_limits(self.home_path), spent))
+                                  Limits(limits or LimitsConfig(), spent))
         self.service.on_alert_raised = self._mark_fanned
         self.modem = GsmModem(modem_config, self.home_path / SMS_DIR / "modem", self._on_message, clock=clock)
         self.link = SmsLink(self.modem, peers, on_frame or (lambda frame, sender: None), clock)
