@@ -1,0 +1,206 @@
+"""The node's glue between links, the store and sync sessions, with time passed in.
+
+`NodeCore` does no I/O of its own: links hand it frames (`on_frame`), a loop calls
+`tick(now)`, and it answers by calling `send` on the links' ports.  That keeps it the
+same in `node run` (real radios, threads), the demo and the drills (simulated mesh,
+virtual time) and the tests.
+
+What it does:
+- ENTRY frames go to the store; entries that join the log are announced on the bus
+  and pushed on the node's *other* links (a radio mesh floods broadcasts by itself).
+- Entries that other processes on the same home append (the CLI while `node run`
+  runs) are picked up on each tick and pushed at once, alerts first (CLI.md: "sent out
+  by the running node within a second").
+- SYNC frames go to the session with that peer; a peer heard on a link is reconciled
+  with every `sync_interval` seconds, and at once when its pushes reveal a gap.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Protocol
+
+from codec import DecodeError, Entry, Kind
+from codec.frames import FrameType, encode_frame
+from radio.outbox import Priority
+from sync.api import AddResult, Outcome
+from sync.messages import MsgKind, decode_frame_head
+from sync.session import Role, Session
+from sync.store import Store
+
+from .bus import NodeBus
+
+ALERT_KINDS = frozenset({Kind.ALERT_RAISE, Kind.ALERT_ACK, Kind.ALERT_RESOLVE})
+# Kinds whose authors a receiver may not know yet: send them with the full key.
+INTRODUCING_KINDS = frozenset({Kind.ASSEMBLY_FOUND, Kind.JOIN_REQUEST, Kind.KEY_REVOKE})
+PEER_FORGET_AFTER = 6 * 3600.0  # stop syncing with a peer not heard for this long
+GAP_SYNC_DELAY = 5.0  # after a push revealed a gap, sync with its sender this soon
+
+
+class LinkPort(Protocol):
+    """What the core needs of a link: its MTU and a thread-safe, queueing send."""
+
+    mtu: int
+
+    def send(self, frame: bytes, dest: str | None, priority: Priority, want_ack: bool) -> None: ...
+
+
+def priority_of(entry: Entry) -> Priority:
+    if entry.kind in ALERT_KINDS:
+        return Priority.ALERT
+    if entry.kind is Kind.BALLOT:
+        return Priority.BALLOT
+    return Priority.OTHER
+
+
+def push_frame(entry: Entry) -> bytes:
+    with_key = entry.seq == 0 or entry.kind in INTRODUCING_KINDS
+    return encode_frame(FrameType.ENTRY, entry.encode(with_key=with_key))
+
+
+@dataclass
+class Peer:
+    last_heard: float
+    next_sync: float
+
+
+class NodeCore:
+    def __init__(self, store: Store, bus: NodeBus, sync_interval: float = 300.0) -> None:
+        self.store = store
+        self.bus = bus
+        self.sync_interval = sync_interval
+        self.links: dict[str, LinkPort] = {}
+        self.sessions: dict[tuple[str, str], Session] = {}
+        self.peers: dict[tuple[str, str], Peer] = {}
+        self._lock = threading.RLock()
+        self.counters: dict[str, int] = {"frames_in": 0, "refused": 0, "pushed": 0, "sessions": 0}
+
+    def add_link(self, name: str, port: LinkPort) -> None:
+        with self._lock:
+            self.links[name] = port
+
+    # --- input ---------------------------------------------------------------------
+
+    def on_frame(self, link: str, sender: str, frame: bytes, now: float) -> None:
+        """A whole frame (already reassembled) from ``sender`` on ``link``."""
+        with self._lock:
+            self.counters["frames_in"] += 1
+            key = (link, sender)
+            peer = self.peers.setdefault(key, Peer(now, now + self.sync_interval))
+            peer.last_heard = now
+            if not frame:
+                return self._refused(link, sender, "empty frame")
+            kind = frame[0]
+            self.bus.publish("frame_received", link=link, sender=sender, size=len(frame), kind=kind)
+            if kind == FrameType.ENTRY:
+                session = self.sessions.get(key)
+                if session is not None and not session.done and session.error is None:
+                    self._send_all(link, sender, session.receive(frame, now))
+                    return None
+                self._add([frame[1:]], link, sender, int(now))
+            elif kind == FrameType.SYNC:
+                self._on_sync(link, sender, frame, now)
+            else:
+                self._refused(link, sender, f"unexpected frame type 0x{kind:02x}")
+        return None
+
+    def _on_sync(self, link: str, sender: str, frame: bytes, now: float) -> None:
+        key = (link, sender)
+        try:
+            head = decode_frame_head(frame)
+        except DecodeError as exc:
+            self._refused(link, sender, f"malformed sync frame: {exc.reason}")
+            return
+        session = self.sessions.get(key)
+        if head.kind is MsgKind.HELLO and (session is None or session.done or session.error is not None
+                                           or session.role is Role.RESPONDER):
+            if session is None or session.done or session.error is not None:
+                session = self.sessions[key] = Session(self.store, self.links[link].mtu, Role.RESPONDER)
+                self.counters["sessions"] += 1
+        elif session is None:
+            return  # a stray frame of a session that ended here: nothing to answer
+        before = len(self.store)
+        self._send_all(link, sender, session.receive(frame, now))
+        self._after_session_step(link, sender, session, before)
+
+    def _after_session_step(self, link: str, sender: str, session: Session, before: int) -> None:
+        if session.done or session.error is not None:
+            stats = dict(vars(session.stats))
+            stats["converged"] = session.converged
+            if session.error is not None:
+                stats["error"] = session.error.reason
+            self.bus.publish("sync_finished", link=link, peer=sender, stats=stats)
+
+    # --- time ----------------------------------------------------------------------
+
+    def tick(self, now: float) -> None:
+        with self._lock:
+            self._push(self.store.refresh(), via="local", exclude=None)
+            for key, session in list(self.sessions.items()):
+                if session.done or session.error is not None:
+                    continue
+                self._send_all(*key, session.tick(now))
+                if session.done or session.error is not None:
+                    self._after_session_step(*key, session, len(self.store))
+            for key, peer in list(self.peers.items()):
+                if now - peer.last_heard > PEER_FORGET_AFTER:
+                    del self.peers[key]
+                elif now >= peer.next_sync:
+                    self.start_sync(*key, now)
+
+    def start_sync(self, link: str, peer: str, now: float) -> None:
+        with self._lock:
+            key = (link, peer)
+            current = self.sessions.get(key)
+            if current is not None and not current.done and current.error is None:
+                return
+            session = self.sessions[key] = Session(self.store, self.links[link].mtu, Role.INITIATOR)
+            self.counters["sessions"] += 1
+            entry = self.peers.setdefault(key, Peer(now, now))
+            entry.next_sync = now + self.sync_interval
+            self._send_all(link, peer, session.start(now))
+
+    # --- local entries ----------------------------------------------------------------
+
+    def publish_local(self, entries: Iterable[Entry]) -> None:
+        """Entries this process appended itself (SMS service, demo): announce and push them."""
+        with self._lock:
+            self._push(list(entries), via="local", exclude=None)
+
+    # --- helpers ----------------------------------------------------------------------
+
+    def _add(self, raws: list[bytes], link: str, sender: str, now: int) -> list[AddResult]:
+        results = self.store.add_many(raws, now)
+        for result in results:
+            if result.outcome is Outcome.REFUSED:
+                self._refused(link, sender, result.reason)
+            elif result.outcome is Outcome.PENDING:
+                peer = self.peers.get((link, sender))
+                if peer is not None:
+                    peer.next_sync = min(peer.next_sync, now + GAP_SYNC_DELAY)
+            self._push(list(result.applied), via=link, exclude=link)
+        return results
+
+    def _push(self, entries: list[Entry], via: str, exclude: str | None) -> None:
+        for entry in sorted(entries, key=lambda e: (-priority_of(e), e.time)):
+            self.bus.publish("entry_added", entry=entry, via=via)
+            frame = push_frame(entry)
+            for name, port in self.links.items():
+                if name == exclude:
+                    continue
+                want_ack = entry.kind in ALERT_KINDS
+                port.send(frame, None, priority_of(entry), want_ack)
+                self.counters["pushed"] += 1
+                self.bus.publish("frame_sent", link=name, dest="broadcast", size=len(frame), kind=frame[0])
+
+    def _send_all(self, link: str, dest: str, frames: list[bytes]) -> None:
+        port = self.links[link]
+        for frame in frames:
+            port.send(frame, dest, Priority.SYNC, False)
+            self.bus.publish("frame_sent", link=link, dest=dest, size=len(frame), kind=frame[0])
+
+    def _refused(self, link: str, sender: str, reason: str) -> None:
+        self.counters["refused"] += 1
+        self.bus.publish("entry_refused", via=link, sender=sender, reason=reason)
