@@ -83,7 +83,7 @@ def test_a_partition_heals_through_a_sync_session() -> None:
 
 
 def test_garbage_frames_are_refused_and_counted() -> None:
-    mesh, nodes = make_mesh(1)
+    _mesh, nodes = make_mesh(1)
     seen: list[str] = []
 
     class Listener:

@@ -17,6 +17,7 @@ from fieldkit.cli import (
     ledger,
     mandates,
     node,
+    noderun,
     proposals,
     sms,
     store,
@@ -26,7 +27,7 @@ from fieldkit.cli.common import FieldkitGroup, NodeContext
 
 COMMANDS = [
     node.init, node.whoami, store.status, store.log_command, store.store_group, sync.sync_group, bench.bench,
-    emulate.emulate,
+    emulate.emulate, noderun.node_group,
     assembly.assembly, assembly.member, assembly.role, proposals.propose, proposals.vote, proposals.tally,
     proposals.proposals, mandates.mandate, councils.council, alerts.alert, ledger.ledger, ledger.minutes,
     ledger.verdicts, sms.sms,

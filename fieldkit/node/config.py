@@ -13,9 +13,9 @@ from typing import Any
 
 from codec import FieldkitError
 from fieldkit.sms.limits import LimitsConfig
+from radio.sim.presets import PRESETS, REGIONS
 
 CONFIG_FILE = "node.toml"
-REGIONS = ("EU_868", "EU_433", "US", "UA_868", "ANZ", "IN", "KR", "JP", "CN")
 
 DEFAULT_TOML = """\
 # fieldkit node settings.  Flags given to `fieldkit node run` override these.
@@ -23,8 +23,12 @@ DEFAULT_TOML = """\
 # Links the node runs on: meshtastic:serial:/dev/ttyUSB0, meshtastic:tcp:HOST[:PORT], sms:/dev/ttyUSB1
 links = []
 
-# LoRa region, for duty-cycle accounting (EU_868 allows 10 % of each hour on air).
+# LoRa region and modem preset, for airtime accounting (EU_868 allows 10 % of each hour on air).
 region = "EU_868"
+preset = "LONG_FAST"
+
+# Phone numbers of other fieldkit nodes reachable by binary SMS (the link of last resort).
+sms_peers = []
 
 # Refuse to start when a link cannot be opened (otherwise it is retried in the background).
 strict = false
@@ -57,6 +61,8 @@ class ConfigError(FieldkitError):
 class NodeConfig:
     links: tuple[str, ...] = ()
     region: str = "EU_868"
+    preset: str = "LONG_FAST"
+    sms_peers: tuple[str, ...] = ()
     strict: bool = False
     sync_interval: int = 300
     sms: LimitsConfig = field(default_factory=LimitsConfig)
@@ -87,6 +93,12 @@ def parse_config(data: dict[str, Any], where: str = CONFIG_FILE) -> NodeConfig:
     links = data.get("links", [])
     if not isinstance(links, list) or not all(isinstance(x, str) for x in links):
         raise ConfigError(f"{where}: links must be a list of strings such as \"meshtastic:serial:/dev/ttyUSB0\"")
+    peers = data.get("sms_peers", [])
+    if not isinstance(peers, list) or not all(isinstance(x, str) and x.lstrip("+").isdigit() for x in peers):
+        raise ConfigError(f"{where}: sms_peers must be a list of phone numbers such as \"+34600111222\"")
+    preset = data.get("preset", "LONG_FAST")
+    if preset not in PRESETS:
+        raise ConfigError(f"{where}: unknown preset {preset!r}; one of {', '.join(PRESETS)}")
     region = data.get("region", "EU_868")
     if region not in REGIONS:
         raise ConfigError(f"{where}: unknown region {region!r}; one of {', '.join(REGIONS)}")
@@ -95,7 +107,7 @@ def parse_config(data: dict[str, Any], where: str = CONFIG_FILE) -> NodeConfig:
     if not isinstance(strict, bool):
         raise ConfigError(f"{where}: strict must be true or false")
     interval = _positive_int(data.get("sync_interval", 300), "sync_interval", where)
-    return NodeConfig(tuple(links), region, strict, interval, sms)
+    return NodeConfig(tuple(links), region, preset, tuple(peers), strict, interval, sms)
 
 
 def _check_keys(data: dict[str, Any], known: set[str], where: str) -> None:

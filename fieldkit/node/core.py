@@ -74,18 +74,18 @@ class NodeCore:
         self.links: dict[str, LinkPort] = {}
         self.sessions: dict[tuple[str, str], Session] = {}
         self.peers: dict[tuple[str, str], Peer] = {}
-        self._lock = threading.RLock()
+        self.lock = threading.RLock()
         self.counters: dict[str, int] = {"frames_in": 0, "refused": 0, "pushed": 0, "sessions": 0}
 
     def add_link(self, name: str, port: LinkPort) -> None:
-        with self._lock:
+        with self.lock:
             self.links[name] = port
 
     # --- input ---------------------------------------------------------------------
 
     def on_frame(self, link: str, sender: str, frame: bytes, now: float) -> None:
         """A whole frame (already reassembled) from ``sender`` on ``link``."""
-        with self._lock:
+        with self.lock:
             self.counters["frames_in"] += 1
             key = (link, sender)
             peer = self.peers.setdefault(key, Peer(now, now + self.sync_interval))
@@ -136,7 +136,7 @@ class NodeCore:
     # --- time ----------------------------------------------------------------------
 
     def tick(self, now: float) -> None:
-        with self._lock:
+        with self.lock:
             self._push(self.store.refresh(), via="local", exclude=None)
             for key, session in list(self.sessions.items()):
                 if session.done or session.error is not None:
@@ -151,7 +151,7 @@ class NodeCore:
                     self.start_sync(*key, now)
 
     def start_sync(self, link: str, peer: str, now: float) -> None:
-        with self._lock:
+        with self.lock:
             key = (link, peer)
             current = self.sessions.get(key)
             if current is not None and not current.done and current.error is None:
@@ -166,7 +166,7 @@ class NodeCore:
 
     def publish_local(self, entries: Iterable[Entry]) -> None:
         """Entries this process appended itself (SMS service, demo): announce and push them."""
-        with self._lock:
+        with self.lock:
             self._push(list(entries), via="local", exclude=None)
 
     # --- helpers ----------------------------------------------------------------------

@@ -1,0 +1,189 @@
+"""`node run`: the node service with real links, a loop, logs, and a clean stop.
+
+The runner owns the I/O: it opens the store and the links named by the settings, feeds
+frames and the clock into `NodeCore`, and stops cleanly on SIGTERM or Ctrl-C (links
+stopped, outboxes persisted, store closed).  Links retry by themselves; a link that
+fails at start is fatal only in strict mode when it is the only one.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from codec import FieldkitError, KeyPair
+from codec.frames import LORA_MTU
+from fieldkit.home import Home
+from fieldkit.nodestore import open_node_store
+from radio.meshtastic_link import MeshtasticLink
+from radio.outbox import Priority
+from radio.sms.link import SmsLink
+from radio.sms.modem import ModemConfig
+from radio.sms.queue import Priority as SmsPriority
+from radio.supervisor import LinkState, LinkStatus
+
+from .airtime import AirtimeMeter
+from .bus import NodeBus, ReadableLog
+from .config import NodeConfig
+from .core import NodeCore
+from .linkspec import SmsSpec, parse_link_spec
+
+TICK_S = 0.2  # how often the loop looks for new local entries: CLI.md asks for "within a second"
+AIRTIME_LOG_EVERY_S = 300.0
+STRICT_WAIT_S = 20.0
+OUTBOX_DIR = "outbox"
+
+# Frame priority -> the SMS send queue's priority (alerts first there too).
+SMS_PRIORITY = {
+    Priority.ALERT: SmsPriority.ALERT,
+    Priority.BALLOT: SmsPriority.REPLY,
+    Priority.SYNC: SmsPriority.NORMAL,
+    Priority.OTHER: SmsPriority.BULK,
+}
+
+
+class LinkFailed(FieldkitError):
+    """Strict mode: the only link could not be opened."""
+
+
+class SmsPort:
+    """The node-to-node SMS link as the core sees a link: broadcasts go to every peer node."""
+
+    def __init__(self, link: SmsLink, peers: tuple[str, ...]) -> None:
+        self.link = link
+        self.peers = peers
+        self.mtu = link.mtu
+
+    def send(self, frame: bytes, dest: str | None, priority: Priority, want_ack: bool = False) -> None:
+        for number in (dest,) if dest is not None else self.peers:
+            self.link.send(frame, number, SMS_PRIORITY[priority])
+
+
+class MeshtasticPort:
+    def __init__(self, link: MeshtasticLink) -> None:
+        self.link = link
+        self.mtu = LORA_MTU
+
+    def send(self, frame: bytes, dest: str | None, priority: Priority, want_ack: bool = False) -> None:
+        self.link.send(frame, dest, priority, want_ack)
+
+
+class NodeRunner:
+    def __init__(
+        self,
+        home: Home,
+        config: NodeConfig,
+        key: KeyPair,
+        logger: logging.Logger,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.home = home
+        self.config = config
+        self.key = key
+        self.log = logger
+        self.clock = clock
+        self.bus = NodeBus()
+        self._readable = ReadableLog(self.bus, logger)  # kept: pypubsub holds listeners weakly
+        self.store = open_node_store(home)
+        for notice in self.store.notices:
+            logger.warning("store: %s", notice)
+        self.core = NodeCore(self.store, self.bus, float(config.sync_interval))
+        self.meter = AirtimeMeter(config.region, config.preset)
+        self.states: dict[str, LinkState] = {}
+        self._links: list[MeshtasticLink] = []
+        self._gateways: list = []
+        self.stop_event = threading.Event()
+        self.bus.subscribe(self.on_frame_sent, "frame_sent")
+        for spec_text in config.links:
+            self._open_link(spec_text)
+
+    # --- links -------------------------------------------------------------------------
+
+    def _open_link(self, spec_text: str) -> None:
+        spec = parse_link_spec(spec_text)
+        name = str(spec)
+        outbox = self.home.path / OUTBOX_DIR
+        outbox.mkdir(exist_ok=True)
+        if isinstance(spec, SmsSpec):
+            from fieldkit.sms.gateway import SmsGateway
+
+            gateway = SmsGateway(
+                self.home.path, self.key, self.store, ModemConfig(port=spec.path),
+                peers=self.config.sms_peers, on_frame=self._frame_handler(name),
+                limits=self.config.sms, clock=self.clock, store_lock=self.core.lock,
+            )
+            self._gateways.append(gateway)
+            self.core.add_link(name, SmsPort(gateway.link, self.config.sms_peers))
+            return
+        safe = "".join(c if c.isalnum() else "_" for c in name)
+        link = MeshtasticLink(
+            spec, Path(outbox) / f"{safe}.sqlite", self._frame_handler(name),
+            on_state=self._state_handler(name), clock=self.clock,
+        )
+        self._links.append(link)
+        self.core.add_link(name, MeshtasticPort(link))
+
+    def _frame_handler(self, name: str) -> Callable[[bytes, str], None]:
+        def handle(frame: bytes, sender: str) -> None:
+            self.core.on_frame(name, sender, frame, self.clock())
+
+        return handle
+
+    def _state_handler(self, name: str) -> Callable[[LinkState], None]:
+        def handle(state: LinkState) -> None:
+            self.states[name] = state
+            self.bus.publish("link_state", link=name, state=state.status.value, detail=state.detail)
+
+        return handle
+
+    def on_frame_sent(self, link: str, dest: str, size: int, kind: int) -> None:
+        if link.startswith("meshtastic"):
+            self.meter.record(size, self.clock())
+
+    # --- running -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        for link in self._links:
+            link.start()
+        for gateway in self._gateways:
+            gateway.start()
+        self.log.info("node %s running on %s", self.key.key_id.hex(), ", ".join(self.config.links) or "no links")
+        if self.config.strict and len(self.config.links) == 1 and self._links:
+            self._wait_strict(str(self._links[0].spec))
+
+    def _wait_strict(self, name: str) -> None:
+        deadline = time.monotonic() + STRICT_WAIT_S
+        while time.monotonic() < deadline and not self.stop_event.is_set():
+            state = self.states.get(name)
+            if state is not None and state.status is LinkStatus.UP:
+                return
+            time.sleep(0.1)
+        self.stop()
+        raise LinkFailed(f"strict mode: link {name} did not come up within {STRICT_WAIT_S:.0f} s")
+
+    def run(self) -> None:
+        """Loop until stop_event is set (SIGTERM, Ctrl-C)."""
+        next_airtime_log = self.clock() + AIRTIME_LOG_EVERY_S
+        while not self.stop_event.is_set():
+            now = self.clock()
+            self.core.tick(now)
+            for gateway in self._gateways:
+                with self.core.lock:
+                    gateway.fan_out_new_alerts(int(now))
+            if self._links and now >= next_airtime_log:
+                self.bus.publish("airtime", link="radio", used_fraction=self.meter.used_fraction(now))
+                next_airtime_log = now + AIRTIME_LOG_EVERY_S
+            self.stop_event.wait(TICK_S)
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        for link in self._links:
+            link.stop()
+        for gateway in self._gateways:
+            gateway.stop()
+        with self.core.lock:
+            self.store.close()
+        self.log.info("node stopped; outbox kept for the next start")
