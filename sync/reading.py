@@ -15,7 +15,7 @@ from codec import Entry, link_to
 from sync.entries import entry_from_log
 from sync.index import HeldIndex
 from sync.keys_directory import KeysDirectory
-from sync.log import HEADER_SIZE, Log, Record, RecordType
+from sync.log import HEADER_SIZE, Log, Record, RecordType, StoreError
 from sync.pending import PendingSet
 
 _CACHE_SIZE = 256
@@ -29,6 +29,10 @@ class Equivocation:
     ids: tuple[bytes, ...]
     proof: str  # "held": several held entries at seq; "link": a kept-aside entry names another entry at seq
 
+
+
+class UnknownId(StoreError):
+    """An id (or id prefix) given by a person matches no held entry, or several."""
 
 
 class StoreReading:
@@ -92,6 +96,22 @@ class StoreReading:
         """Held entries whose id starts with ``ref`` (any length; 6 bytes is the wire's)."""
         self._refresh()
         return [e for i in self._held.by_ref(ref) if (e := self._get(i)) is not None]
+
+    def find(self, text: str) -> Entry:
+        """The held entry whose id starts with the hex ``text`` (at least 4 digits, unique, like git)."""
+        self._refresh()
+        prefix = text.strip().lower()
+        if len(prefix) < 4 or any(c not in "0123456789abcdef" for c in prefix):
+            raise UnknownId(f"{text!r} is not an entry id: give at least 4 hex digits")
+        ids = [i for i in self._held.by_ref(bytes.fromhex(prefix[: len(prefix) // 2 * 2]))
+               if i.hex().startswith(prefix)]
+        if not ids:
+            raise UnknownId(f"no entry with id {prefix}… in this store")
+        if len(ids) > 1:
+            raise UnknownId(f"{prefix}… matches {len(ids)} entries: give more digits")
+        entry = self._get(ids[0])
+        assert entry is not None
+        return entry
 
     def keys_for_tag(self, tag: bytes) -> list[bytes]:
         self._refresh()

@@ -189,13 +189,25 @@ class HeadsView:
 
     def rebuild(self, entries: Iterable[Entry]) -> Tables:
         heads: dict[bytes, list[int]] = {}
-        seen: dict[tuple[bytes, int], list[str]] = {}
+        # One packed 32-byte slot per seq and author (seqs are dense from 0): ~3 MB for
+        # 100,000 entries, where a dict of ids would take ~25 MB during the rebuild.
+        slots: dict[bytes, bytearray] = {}
+        forks: dict[tuple[bytes, int], list[str]] = {}
+        empty = bytes(32)
         for e in entries:
             row = heads.setdefault(e.author, [-1, 0])
             row[0] = max(row[0], e.seq)
             row[1] += 1
-            seen.setdefault((e.author, e.seq), []).append(e.id.hex())
-        return self._tables(heads, {k: v for k, v in seen.items() if len(v) > 1})
+            packed = slots.setdefault(e.author, bytearray())
+            at = e.seq * 32
+            if len(packed) < at + 32:
+                packed.extend(bytes(at + 32 - len(packed)))
+            held = bytes(packed[at : at + 32])
+            if held == empty:
+                packed[at : at + 32] = e.id
+            else:
+                forks.setdefault((e.author, e.seq), [held.hex()]).append(e.id.hex())
+        return self._tables(heads, forks)
 
     def update(self, tables: Tables, added: Sequence[Entry], store: EntryStore) -> Tables:
         heads = {bytes.fromhex(r["author"]): [r["head"], r["entries"]] for r in tables["heads"]}

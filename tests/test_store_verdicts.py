@@ -211,3 +211,28 @@ def test_hostile_bytes_get_a_verdict_never_an_exception(flips, junk) -> None:
     assert all(isinstance(r.outcome, Outcome) for r in results)
     assert all(r.outcome is not Outcome.ADDED for r, raw in zip(results, batch, strict=False) if raw not in good)
     assert len(store) >= 1 and store.store_digest() == store.copy_to_memory().store_digest()
+
+
+def test_find_by_abbreviated_id_like_git() -> None:
+    from sync.reading import UnknownId
+
+    store = Store.memory()
+    es = chain(KEYS[5], 1000)  # deterministic, and enough for two ids to share 4 hex digits
+    store.add_many([wire(e) for e in es], T0)
+    target = es[17]
+    assert store.find(target.id.hex()[:12]) == target
+    assert store.find(target.id.hex().upper()) == target
+    with pytest.raises(UnknownId, match="at least 4"):
+        store.find("ab")
+    with pytest.raises(UnknownId, match="no entry"):
+        store.find("0" * 64)
+    seen: dict[str, int] = {}
+    for e in es:
+        seen[e.id.hex()[:4]] = seen.get(e.id.hex()[:4], 0) + 1
+    shared = next(p for p, n in seen.items() if n > 1)
+    with pytest.raises(UnknownId, match=f"matches {seen[shared]} entries"):
+        store.find(shared)
+    one = next(p for p, n in seen.items() if n == 1)
+    assert store.find(one).id.hex().startswith(one)
+    odd = target.id.hex()[:9]  # an odd number of digits works too
+    assert store.find(odd) == target
