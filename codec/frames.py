@@ -18,6 +18,7 @@ class FrameType(enum.IntEnum):
     ENTRY = 0xE1  # one signed entry, pushed (alerts and ballots go out at once)
     FRAGMENT = 0xF1  # a piece of a frame larger than the link's MTU (fragment.py)
     SYNC = 0x5C  # a message of the reconciliation session (defined in sync/)
+    BEACON = 0xBE  # "I am here, my store digest is ...": 8 bytes, broadcast now and then
 
 
 def encode_frame(frame_type: FrameType, payload: bytes) -> bytes:

@@ -11,8 +11,14 @@ What it does:
 - Entries that other processes on the same home append (the CLI while `node run`
   runs) are picked up on each tick and pushed at once, alerts first (CLI.md: "sent out
   by the running node within a second").
-- SYNC frames go to the session with that peer; a peer heard on a link is reconciled
-  with every `sync_interval` seconds, and at once when its pushes reveal a gap.
+- Every `sync_interval` seconds the node broadcasts a BEACON with its store digest
+  (9 bytes).  A node hearing a beacon whose digest differs from its own starts a sync
+  session with its sender, if its own digest is the smaller one: exactly one of the two
+  initiates.  On links with a fixed list of peers (node-to-node SMS) there are no
+  beacons; the node reconciles with each peer every interval instead.  A push that
+  reveals a gap (an entry kept aside) schedules a sync with its sender at once.
+- SYNC frames go to the session with that peer.  If both peers start at the same
+  moment, the HELLO with the smaller digest wins the same way, so one session remains.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ from codec import DecodeError, Entry, Kind
 from codec.frames import FrameType, encode_frame
 from radio.outbox import Priority
 from sync.api import AddResult, Outcome
-from sync.messages import MsgKind, decode_frame_head
+from sync.messages import DIGEST_SIZE, Hello, MsgKind, decode_body, decode_frame_head
 from sync.session import Role, Session
 from sync.store import Store
 
@@ -63,7 +69,7 @@ def push_frame(entry: Entry) -> bytes:
 @dataclass
 class Peer:
     last_heard: float
-    next_sync: float
+    sync_due: float | None = None  # when a sync with this peer should start, if one should
 
 
 class NodeCore:
@@ -74,6 +80,7 @@ class NodeCore:
         self.links: dict[str, LinkPort] = {}
         self.sessions: dict[tuple[str, str], Session] = {}
         self.peers: dict[tuple[str, str], Peer] = {}
+        self._next_beacon = 0.0
         self.lock = threading.RLock()
         self.counters: dict[str, int] = {"frames_in": 0, "refused": 0, "pushed": 0, "sessions": 0}
 
@@ -88,7 +95,7 @@ class NodeCore:
         with self.lock:
             self.counters["frames_in"] += 1
             key = (link, sender)
-            peer = self.peers.setdefault(key, Peer(now, now + self.sync_interval))
+            peer = self.peers.setdefault(key, Peer(now))
             peer.last_heard = now
             if not frame:
                 return self._refused(link, sender, "empty frame")
@@ -102,6 +109,12 @@ class NodeCore:
                 self._add([frame[1:]], link, sender, int(now))
             elif kind == FrameType.SYNC:
                 self._on_sync(link, sender, frame, now)
+            elif kind == FrameType.BEACON:
+                if len(frame) != 1 + DIGEST_SIZE:
+                    return self._refused(link, sender, f"beacon of {len(frame)} bytes")
+                mine = self.store.store_digest()[:DIGEST_SIZE]
+                if frame[1:] != mine and mine < frame[1:]:
+                    peer.sync_due = now
             else:
                 self._refused(link, sender, f"unexpected frame type 0x{kind:02x}")
         return None
@@ -114,9 +127,11 @@ class NodeCore:
             self._refused(link, sender, f"malformed sync frame: {exc.reason}")
             return
         session = self.sessions.get(key)
-        if head.kind is MsgKind.HELLO and (session is None or session.done or session.error is not None
-                                           or session.role is Role.RESPONDER):
-            if session is None or session.done or session.error is not None:
+        active = session is not None and not session.done and session.error is None
+        if head.kind is MsgKind.HELLO:
+            if active and session.role is Role.INITIATOR and not self._yield_to(head):
+                return  # both started at once: ours has the smaller digest, the peer will answer it
+            if not active or session.role is Role.INITIATOR:
                 session = self.sessions[key] = Session(self.store, self.links[link].mtu, Role.RESPONDER)
                 self.counters["sessions"] += 1
         elif session is None:
@@ -124,6 +139,17 @@ class NodeCore:
         before = len(self.store)
         self._send_all(link, sender, session.receive(frame, now))
         self._after_session_step(link, sender, session, before)
+
+    def _yield_to(self, head) -> bool:
+        """Both peers sent HELLO: the one whose digest is larger answers the other's."""
+        if head.last:
+            return True  # a multi-part HELLO: cannot compare before it is whole; answer it
+        try:
+            hello = decode_body(MsgKind.HELLO, head.chunk)
+        except DecodeError:
+            return True  # the responder session will refuse it with the reason
+        assert isinstance(hello, Hello)
+        return self.store.store_digest()[:DIGEST_SIZE] > hello.digest
 
     def _after_session_step(self, link: str, sender: str, session: Session, before: int) -> None:
         if session.done or session.error is not None:
@@ -144,11 +170,26 @@ class NodeCore:
                 self._send_all(*key, session.tick(now))
                 if session.done or session.error is not None:
                     self._after_session_step(*key, session, len(self.store))
+            if now >= self._next_beacon:
+                self._next_beacon = now + self.sync_interval
+                self._beacon(now)
             for key, peer in list(self.peers.items()):
                 if now - peer.last_heard > PEER_FORGET_AFTER:
                     del self.peers[key]
-                elif now >= peer.next_sync:
+                elif peer.sync_due is not None and now >= peer.sync_due:
+                    peer.sync_due = None
                     self.start_sync(*key, now)
+
+    def _beacon(self, now: float) -> None:
+        frame = encode_frame(FrameType.BEACON, self.store.store_digest()[:DIGEST_SIZE])
+        for name, port in self.links.items():
+            fixed_peers = getattr(port, "peers", None)
+            if fixed_peers is None:
+                port.send(frame, None, Priority.SYNC, False)
+                self.bus.publish("frame_sent", link=name, dest="broadcast", size=len(frame), kind=frame[0])
+            else:
+                for peer in fixed_peers:
+                    self.start_sync(name, peer, now)
 
     def start_sync(self, link: str, peer: str, now: float) -> None:
         with self.lock:
@@ -158,8 +199,7 @@ class NodeCore:
                 return
             session = self.sessions[key] = Session(self.store, self.links[link].mtu, Role.INITIATOR)
             self.counters["sessions"] += 1
-            entry = self.peers.setdefault(key, Peer(now, now))
-            entry.next_sync = now + self.sync_interval
+            self.peers.setdefault(key, Peer(now)).sync_due = None
             self._send_all(link, peer, session.start(now))
 
     # --- local entries ----------------------------------------------------------------
@@ -178,8 +218,8 @@ class NodeCore:
                 self._refused(link, sender, result.reason)
             elif result.outcome is Outcome.PENDING:
                 peer = self.peers.get((link, sender))
-                if peer is not None:
-                    peer.next_sync = min(peer.next_sync, now + GAP_SYNC_DELAY)
+                if peer is not None and peer.sync_due is None:
+                    peer.sync_due = now + GAP_SYNC_DELAY
             self._push(list(result.applied), via=link, exclude=link)
         return results
 
