@@ -106,3 +106,12 @@ def test_tcp_emulator_refusing_connections_for_a_while(setup, tmp_path: Path) ->
     exchange_through_a_fault(air, inbox, link, states, refuse, heal)
     assert link.supervisor.connects >= 2
     assert any("Refused" in s.detail for s in states.states if s.status == LinkStatus.DOWN)
+
+
+def test_device_rebooted(setup, tmp_path: Path) -> None:
+    """FromRadio.rebooted: the library publishes connection.lost; the link builds a new interface."""
+    air, sender, inbox, _ = setup
+    states = Inbox()
+    link = MeshtasticLink(sender.tcp_spec, tmp_path / "send.db", inbox.on_frame, states.on_state, backoff_max=0.5)
+    exchange_through_a_fault(air, inbox, link, states, sender.node.reboot, lambda: None)
+    assert link.supervisor.connects == 2

@@ -108,6 +108,26 @@ def test_two_links_exchange_unicast_broadcast_and_fragmented_frames(air_and_serv
         link_b.stop()
 
 
+def test_a_234_byte_frame_goes_as_two_packets_never_as_one(air_and_server, tmp_path: Path) -> None:
+    air, server = air_and_server
+    dev_a, dev_b = server.devices
+    inbox_a, inbox_b = Inbox(), Inbox()
+    link_a = make_link(dev_a.tcp_spec, tmp_path / "a.db", inbox_a)
+    link_b = make_link(dev_b.serial_spec, tmp_path / "b.db", inbox_b)
+    link_a.start()
+    link_b.start()
+    try:
+        frame = b"\xe1" + bytes(233)
+        assert len(link_a.send(frame, "!0000b002", Priority.ALERT, want_ack=True)) == 2
+        link_a.send(b"\xe1" + bytes(232), "!0000b002", Priority.ALERT, want_ack=True)
+        wait_until(lambda: len(inbox_b.frames) == 2)
+        assert inbox_b.payloads() == [frame, b"\xe1" + bytes(232)]
+        assert [len(p.payload) for p in air.transmitted] == [233, 9, 233]  # 4-byte headers + 229, + 5
+    finally:
+        link_a.stop()
+        link_b.stop()
+
+
 def test_a_frame_too_large_even_for_fragments_is_refused_and_nothing_is_queued(tmp_path: Path) -> None:
     link = make_link("meshtastic:tcp:127.0.0.1:9", tmp_path / "x.db", Inbox())
     with pytest.raises(EncodeError):
