@@ -65,3 +65,16 @@ def test_sendtext_broadcast_gets_an_implicit_ack(server: EmulatorServer) -> None
     result = run_cli(server.devices[0].tcp.port, "--sendtext", "to all", "--ack")
     assert result.returncode == 0, result.stderr
     assert "implicit ACK" in result.stdout
+
+
+def test_info_over_a_serial_pty() -> None:
+    emulator = EmulatorServer(InstantAir())
+    device = emulator.add_node(0x00C11C03, "Carried", "CARY", tcp_port=None, pty=True)
+    try:
+        result = subprocess.run(
+            [MESHTASTIC_CLI, "--port", device.pty.device, "--info"], capture_output=True, text=True, timeout=30
+        )
+        assert result.returncode == 0, result.stderr
+        assert "Owner: Carried (CARY)" in result.stdout and "!00c11c03" in result.stdout
+    finally:
+        emulator.stop()
