@@ -33,6 +33,7 @@ from codec.fragment import Fragmenter, Reassembler
 from codec.frames import LORA_MTU, FrameType
 from radio.interfaces import open_interface
 from radio.outbox import Outbox, OutboxFrame, Priority
+from radio.ownership import RadioLock
 from radio.spec import MeshtasticSpec, parse_spec
 from radio.supervisor import LinkState, Supervisor
 
@@ -65,6 +66,7 @@ class MeshtasticLink:
     ) -> None:
         self.spec = spec if isinstance(spec, MeshtasticSpec) else parse_spec(spec)
         self.outbox = Outbox(outbox_path, confirm_timeout=confirm_timeout)
+        self._radio_lock = RadioLock(str(self.spec))
         self.on_frame = on_frame
         self.on_state = on_state
         self.on_error = on_error  # a frame the radio refused for good (TOO_LARGE: a bug)
@@ -85,6 +87,8 @@ class MeshtasticLink:
 
     # --- public API --------------------------------------------------------------------------
     def start(self) -> None:
+        """Raises RadioBusy if another link already owns this radio."""
+        self._radio_lock.acquire()
         pub.subscribe(self._on_data, TOPIC_DATA)
         pub.subscribe(self._on_routing, TOPIC_ROUTING)
         pub.subscribe(self._on_lost, TOPIC_LOST)
@@ -109,6 +113,7 @@ class MeshtasticLink:
             if pub.isSubscribed(listener, topic):
                 pub.unsubscribe(listener, topic)
         self.outbox.close()
+        self._radio_lock.release()
 
     def send(
         self, frame: bytes, dest: str | None = None, priority: Priority = Priority.OTHER, want_ack: bool = False

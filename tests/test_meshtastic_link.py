@@ -14,6 +14,7 @@ from radio.air import InstantAir
 from radio.emulator.server import EmulatorServer
 from radio.meshtastic_link import MeshtasticLink
 from radio.outbox import DUTY_CYCLE_WAIT, OutboxFrame, Priority
+from radio.ownership import RadioBusy
 from radio.spec import LinkSpecError, MeshtasticSpec, parse_spec
 from radio.supervisor import LinkState, LinkStatus
 from tests.radio_support import wait_until
@@ -126,6 +127,21 @@ def test_a_234_byte_frame_goes_as_two_packets_never_as_one(air_and_server, tmp_p
     finally:
         link_a.stop()
         link_b.stop()
+
+
+def test_one_link_owns_a_radio(air_and_server, tmp_path: Path) -> None:
+    _, server = air_and_server
+    spec = server.devices[0].tcp_spec
+    first = make_link(spec, tmp_path / "first.db", Inbox())
+    first.start()
+    second = make_link(spec, tmp_path / "second.db", Inbox())
+    try:
+        with pytest.raises(RadioBusy):
+            second.start()
+    finally:
+        first.stop()
+    second.start()  # free again once the owner stopped
+    second.stop()
 
 
 def test_a_frame_too_large_even_for_fragments_is_refused_and_nothing_is_queued(tmp_path: Path) -> None:
