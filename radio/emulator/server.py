@@ -1,11 +1,12 @@
 """Transports that expose an emulated node: loopback TCP and a pty, plus a group helper.
 
-TCP listens on 127.0.0.1 only. Closing a socket another thread is blocked in
-``recv`` on does not send FIN on Linux, so connections are ended with
-``shutdown(SHUT_RDWR)`` first (research note 1.9). The pty keeps its slave end open,
-otherwise reads on the master fail with EIO once the client closes; the slave is put
-in raw mode. A stable symlink can point at the pty, like /dev/serial/by-id/..., so a
-client reopens the same path after the pty was closed and recreated (an unplug).
+TCP listens on 127.0.0.1 unless told otherwise (`fieldkit emulate --listen`).
+Closing a socket another thread is blocked in ``recv`` on does not send FIN on
+Linux, so connections are ended with ``shutdown(SHUT_RDWR)`` first (research
+note 1.9). The pty keeps its slave end open, otherwise reads on the master fail
+with EIO once the client closes; the slave is put in raw mode. A stable symlink
+can point at the pty, like /dev/serial/by-id/..., so a client reopens the same
+path after the pty was closed and recreated (an unplug).
 
 Fault modes for tests: ``drop()`` ends the current client connection (a device reset
 or a network blip), ``stop()`` then ``start()`` restarts the emulator (connections are
@@ -209,7 +210,10 @@ class EmulatedDevice:
 
     @property
     def tcp_spec(self) -> str | None:
-        return f"meshtastic:tcp:127.0.0.1:{self.tcp.port}" if self.tcp else None
+        if self.tcp is None:
+            return None
+        host = "127.0.0.1" if self.tcp.host in ("0.0.0.0", "") else self.tcp.host
+        return f"meshtastic:tcp:{host}:{self.tcp.port}"
 
     @property
     def serial_spec(self) -> str | None:
@@ -231,6 +235,7 @@ class EmulatorServer:
         tcp_port: int | None = 0,
         pty: bool = False,
         pty_link: str | None = None,
+        host: str = "127.0.0.1",
     ) -> EmulatedDevice:
         node = EmulatedNode(num, self.air, long_name, short_name)
         for other in self.devices:
@@ -238,7 +243,7 @@ class EmulatorServer:
             node.add_peer(other.node.state.node_info())
         device = EmulatedDevice(node)
         if tcp_port is not None:
-            device.tcp = TcpTransport(node, tcp_port)
+            device.tcp = TcpTransport(node, tcp_port, host)
             device.tcp.start()
         if pty or pty_link:
             device.pty = PtyTransport(node, pty_link)
