@@ -34,7 +34,7 @@ from codec.frames import LORA_MTU, FrameType
 from radio.interfaces import open_interface
 from radio.outbox import Outbox, OutboxFrame, Priority
 from radio.ownership import RadioLock
-from radio.spec import MeshtasticSpec, parse_spec
+from radio.spec import LinkSpecError, MeshtasticSpec, parse_spec
 from radio.supervisor import LinkState, Supervisor
 
 log = logging.getLogger(__name__)
@@ -77,6 +77,7 @@ class MeshtasticLink:
         # of our earlier fragmented messages under the old ids.
         self._fragmenter = Fragmenter(LORA_MTU, first_id=int.from_bytes(os.urandom(2), "big"))
         self._reassembler = Reassembler()
+        self._send_lock = threading.Lock()
         self._events: queue.SimpleQueue[tuple[Any, ...]] = queue.SimpleQueue()
         self._stop = threading.Event()
         self._pump_thread: threading.Thread | None = None
@@ -116,15 +117,18 @@ class MeshtasticLink:
         self._radio_lock.release()
 
     def send(
-        self, frame: bytes, dest: str | None = None, priority: Priority = Priority.OTHER, want_ack: bool = False
+        self, frame: bytes, dest: str | int | None = None, priority: Priority = Priority.OTHER, want_ack: bool = False
     ) -> list[int]:
         """Queue a frame (durably) for ``dest`` ("!a1b2c3d4", or None for everyone).
 
         Returns the outbox ids of its packets (several if it had to be fragmented).
-        Raises codec EncodeError if it is too large even for 16 fragments.
+        Raises codec EncodeError if it is too large even for 16 fragments, and
+        LinkSpecError for a destination that is not a node id.
         """
-        pieces = self._fragmenter.split(frame)
-        ids = self.outbox.put_many(pieces, dest, priority, want_ack)
+        dest = normalize_dest(dest)
+        with self._send_lock:  # the fragmenter's message id counter
+            pieces = self._fragmenter.split(frame)
+            ids = self.outbox.put_many(pieces, dest, priority, want_ack)
         self._events.put(("wake",))
         return ids
 
@@ -246,8 +250,29 @@ class MeshtasticLink:
                     portNum=PORTNUM,
                     wantAck=frame.want_ack,
                 )
-            except Exception as exc:
+            except (Exception, SystemExit) as exc:  # the library may sys.exit (meshtastic.util.our_exit)
                 self.supervisor.lost(iface, f"send failed: {type(exc).__name__}: {exc}")
                 return
             self.sent_packets += 1
             self.outbox.handed(frame.id, sent.id, now)
+
+
+_HEX = frozenset("0123456789abcdef")
+
+
+def normalize_dest(dest: str | int | None) -> str | None:
+    """A node id like "!a1b2c3d4" (given as such or as a node number), or None for a broadcast.
+
+    Checked here: the library calls sys.exit for a destination it cannot find
+    (meshtastic/mesh_interface.py _sendPacket), which would end the pump thread.
+    """
+    if dest is None or dest == "^all" or dest == 0xFFFFFFFF:
+        return None
+    if isinstance(dest, int):
+        if not 0 < dest < 0xFFFFFFFF:
+            raise LinkSpecError(f"node number {dest} is out of range")
+        return f"!{dest:08x}"
+    text = dest.lower()
+    if len(text) != 9 or text[0] != "!" or not set(text[1:]) <= _HEX:
+        raise LinkSpecError(f"destination {dest!r} is not a node id like !a1b2c3d4")
+    return text

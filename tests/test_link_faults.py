@@ -115,3 +115,13 @@ def test_device_rebooted(setup, tmp_path: Path) -> None:
     link = MeshtasticLink(sender.tcp_spec, tmp_path / "send.db", inbox.on_frame, states.on_state, backoff_max=0.5)
     exchange_through_a_fault(air, inbox, link, states, sender.node.reboot, lambda: None)
     assert link.supervisor.connects == 2
+
+
+def test_tcp_connection_dropped_while_listening(setup, tmp_path: Path) -> None:
+    """A network blip: the node ends the connection but still listens; the library reconnects itself."""
+    air, server_device, inbox, _ = setup
+    states = Inbox()
+    link = MeshtasticLink(
+        server_device.tcp_spec, tmp_path / "send.db", inbox.on_frame, states.on_state, confirm_timeout=2.0
+    )
+    exchange_through_a_fault(air, inbox, link, states, server_device.tcp.drop, lambda: None, down_status=False)

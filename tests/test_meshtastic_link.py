@@ -12,7 +12,7 @@ from codec.errors import EncodeError
 from codec.frames import LORA_MTU
 from radio.air import InstantAir
 from radio.emulator.server import EmulatorServer
-from radio.meshtastic_link import MeshtasticLink
+from radio.meshtastic_link import MeshtasticLink, normalize_dest
 from radio.outbox import DUTY_CYCLE_WAIT, OutboxFrame, Priority
 from radio.ownership import RadioBusy
 from radio.spec import LinkSpecError, MeshtasticSpec, parse_spec
@@ -69,6 +69,15 @@ def air_and_server(tmp_path: Path) -> Iterator[tuple[InstantAir, EmulatorServer]
 def make_link(spec: str, path: Path, inbox: Inbox, clock: Clock | None = None) -> MeshtasticLink:
     kwargs = {"clock": clock} if clock else {}
     return MeshtasticLink(spec, path, inbox.on_frame, inbox.on_state, inbox.on_error, backoff_max=0.5, **kwargs)
+
+
+def test_destinations() -> None:
+    assert normalize_dest(None) is None and normalize_dest("^all") is None
+    assert normalize_dest("!A1B2C3D4") == "!a1b2c3d4"
+    assert normalize_dest(0xB002) == "!0000b002"
+    for bad in ("bob", "!123", "a1b2c3d4x", "!a1b2c3dz", 0, -1):
+        with pytest.raises(LinkSpecError):
+            normalize_dest(bad)
 
 
 def test_link_specs() -> None:
