@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from meshtastic.tcp_interface import TCPInterface
 
 from codec.errors import EncodeError
 from codec.frames import LORA_MTU
@@ -232,4 +233,24 @@ def test_frames_queued_before_a_restart_are_sent_by_the_next_process(air_and_ser
         assert len(air.transmitted) == 6
     finally:
         again.stop()
+        link_b.stop()
+
+
+def test_malformed_fragments_from_the_air_are_dropped(air_and_server, tmp_path: Path) -> None:
+    _, server = air_and_server
+    dev_a, dev_b = server.devices
+    inbox_b = Inbox()
+    link_b = make_link(dev_b.serial_spec, tmp_path / "b.db", inbox_b)
+    link_b.start()
+    hostile = TCPInterface("127.0.0.1", portNumber=dev_a.tcp.port, timeout=10)
+    try:
+        wait_until(link_b.interface)
+        # too short, index past the last, a one-piece "fragment", a partial that never completes
+        for bad in (b"\xf1", b"\xf1\x00\x01\x21xx", b"\xf1\x00\x01\x00x", b"\xf1\x00\x02\x1f" + bytes(229)):
+            hostile.sendData(bad, B, portNum=256)
+        hostile.sendData(b"\xe1fine", B, portNum=256)
+        wait_until(lambda: inbox_b.frames)
+        assert inbox_b.frames == [(b"\xe1fine", "!0000a001")]
+    finally:
+        hostile.close()
         link_b.stop()
