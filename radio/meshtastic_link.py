@@ -63,6 +63,8 @@ class MeshtasticLink:
         backoff_min: float = 0.25,
         backoff_max: float = 10.0,
         confirm_timeout: float = 5.0,
+        probe_interval: float = 60.0,
+        probe_timeout: float = 20.0,
     ) -> None:
         self.spec = spec if isinstance(spec, MeshtasticSpec) else parse_spec(spec)
         self.outbox = Outbox(outbox_path, confirm_timeout=confirm_timeout)
@@ -82,6 +84,14 @@ class MeshtasticLink:
         self._stop = threading.Event()
         self._pump_thread: threading.Thread | None = None
         self.sent_packets = 0  # packets handed to the library
+        # Liveness: a hung device or a half-open TCP connection (no FIN) leaves the
+        # library's reader blocked forever (meshtastic/python#765). When the device has
+        # been quiet for probe_interval we send a heartbeat, which the firmware answers
+        # with a queueStatus; no answer within probe_timeout means the link is lost.
+        self.probe_interval = probe_interval
+        self.probe_timeout = probe_timeout
+        self._last_heard = 0.0
+        self._probe_sent = 0.0
         self.supervisor = Supervisor(
             self._open, self._on_up, self._on_down, self._report_state, backoff_min=backoff_min, backoff_max=backoff_max
         )
@@ -145,6 +155,8 @@ class MeshtasticLink:
         return open_interface(self.spec, self, self._on_queue_status, timeout=self.connect_timeout)
 
     def _on_up(self, iface: MeshInterface) -> None:
+        self._last_heard = time.monotonic()
+        self._probe_sent = 0.0
         self._events.put(("wake",))
 
     def _on_down(self, iface: MeshInterface) -> None:
@@ -159,11 +171,13 @@ class MeshtasticLink:
         return getattr(interface, "fieldkit_owner", None) is self
 
     def _on_queue_status(self, status: Any) -> None:
+        self._last_heard = time.monotonic()
         if status.res == 0 and status.mesh_packet_id:
             self._events.put(("queued", status.mesh_packet_id))
 
     def _on_data(self, packet: dict, interface: Any) -> None:
         if self._owns(interface):
+            self._last_heard = time.monotonic()
             payload = packet.get("decoded", {}).get("payload", b"")
             sender = packet.get("fromId") or f"!{packet.get('from', 0):08x}"
             self._events.put(("frame", bytes(payload), sender))
@@ -215,6 +229,21 @@ class MeshtasticLink:
         elif kind == "down":
             self.outbox.requeue_unconfirmed()
 
+    def _alive(self, iface: MeshInterface) -> bool:
+        mono = time.monotonic()
+        if self._probe_sent > self._last_heard:
+            if mono - self._probe_sent > self.probe_timeout:
+                self.supervisor.lost(iface, f"device silent for {mono - self._last_heard:.0f} s")
+                return False
+        elif mono - self._last_heard > self.probe_interval:
+            self._probe_sent = mono
+            try:
+                iface.sendHeartbeat()
+            except (Exception, SystemExit) as exc:
+                self.supervisor.lost(iface, f"heartbeat failed: {type(exc).__name__}: {exc}")
+                return False
+        return True
+
     def _deliver(self, payload: bytes, sender: str, now: float) -> None:
         if not payload:
             return
@@ -234,6 +263,8 @@ class MeshtasticLink:
     def _send_ready(self) -> None:
         iface = self.supervisor.current()
         if iface is None:
+            return
+        if not self._alive(iface):
             return
         now = self.clock()
         self.outbox.expire(now)
