@@ -58,10 +58,32 @@ def configure_and_export(files: list[Path]) -> tuple[EmulatorServer, list[dict]]
     return server, profiles
 
 
+def run_new_channel(out: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            sys.executable,
+            str(CONFIG_DIR / "new_channel.py"),
+            "--region",
+            "EU_868",
+            "--name",
+            "north",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+
+
 @pytest.fixture(scope="module")
-def loaded() -> tuple[EmulatorServer, list[dict]]:
-    server, profiles = configure_and_export(FILES)
-    yield server, profiles
+def loaded(tmp_path_factory: pytest.TempPathFactory) -> tuple[EmulatorServer, list[dict], Path]:
+    """Every published file, plus a private copy from new_channel.py, loaded in one parallel batch."""
+    out = tmp_path_factory.mktemp("assembly")
+    result = run_new_channel(out)
+    assert result.returncode == 0, result.stderr
+    server, profiles = configure_and_export([*FILES, out / "relay-eu868.yaml"])
+    yield server, profiles, out
     server.stop()
 
 
@@ -71,7 +93,7 @@ def test_there_is_a_file_per_role_and_region() -> None:
 
 @pytest.mark.parametrize("index", range(len(FILES)), ids=[f.stem for f in FILES])
 def test_file_loads_and_reads_back(loaded, index: int) -> None:
-    server, profiles = loaded
+    server, profiles, _ = loaded
     path = FILES[index]
     wanted = yaml.safe_load(path.read_text())
     exported = profiles[index]
@@ -100,24 +122,8 @@ def test_file_loads_and_reads_back(loaded, index: int) -> None:
     assert state.commits == 1
 
 
-def test_new_channel_writes_private_copies_with_a_fresh_key(tmp_path: Path) -> None:
-    out = tmp_path / "ours"
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(CONFIG_DIR / "new_channel.py"),
-            "--region",
-            "EU_868",
-            "--name",
-            "north",
-            "--out",
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
-    assert result.returncode == 0, result.stderr
+def test_new_channel_writes_private_copies_with_a_fresh_key(loaded) -> None:
+    server, profiles, out = loaded
     written = sorted(out.glob("*.yaml"))
     assert [f.name for f in written] == ["base-eu868.yaml", "carried-eu868.yaml", "relay-eu868.yaml"]
     keys = {decode_channel_url(yaml.safe_load(f.read_text())["channel_url"]).settings[0].psk for f in written}
@@ -126,10 +132,8 @@ def test_new_channel_writes_private_copies_with_a_fresh_key(tmp_path: Path) -> N
     key = keys.pop()
     assert len(key) == 32 and key != published.settings[0].psk
     assert all(f.stat().st_mode & 0o077 == 0 for f in written)
-    server, profiles = configure_and_export([out / "relay-eu868.yaml"])
-    try:
-        assert server.devices[0].node.state.channels[0].settings.psk == key
-        assert server.devices[0].node.state.channels[0].settings.name == "north"
-        assert profiles[0]["config"]["device"]["role"] == "ROUTER"
-    finally:
-        server.stop()
+    # the private relay copy went through `meshtastic --configure` as the last device of the batch
+    device = server.devices[len(FILES)]
+    assert device.node.state.channels[0].settings.psk == key
+    assert device.node.state.channels[0].settings.name == "north"
+    assert profiles[len(FILES)]["config"]["device"]["role"] == "ROUTER"
