@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -137,3 +138,24 @@ def test_garbage_on_the_stream_changes_nothing(mesh) -> None:
             frames += parser.feed(data)
     first = mesh_pb2.FromRadio.FromString(frames[0])
     assert first.my_info.my_node_num == A
+
+
+def test_a_serial_client_that_went_away_does_not_stall_the_air(mesh) -> None:
+    """A client killed mid-session sends no disconnect; the pty stays open and nobody reads it."""
+    air, iface_a, iface_b, server = mesh
+    path = server.devices[1].pty.device
+    iface_b.close()
+    fd = os.open(path, os.O_RDWR | os.O_NOCTTY)
+    os.write(fd, encode_frame(mesh_pb2.ToRadio(want_config_id=7).SerializeToString()))
+    wait_until(lambda: os.read(fd, 4096))
+    os.close(fd)  # gone without a word: B's session is still configured
+    naks = ResponseCollector()
+    for _ in range(100):  # 100 x 233 bytes to B: far more than a pty buffers
+        iface_a.sendData(b"x" * 233, portNum=PRIVATE)
+    wait_until(lambda: len(air.transmitted) == 100, timeout=15)
+    server.add_node(C, "Charlie", "CHRL", tcp_port=None)
+    sent = iface_a.sendData(
+        b"still there?", C, portNum=PRIVATE, wantAck=True, onResponse=naks.on_response, onResponseAckPermitted=True
+    )
+    wait_until(lambda: naks.responses)
+    assert naks.reasons() == [(sent.id, "NONE")]

@@ -19,12 +19,18 @@ import contextlib
 import os
 import select
 import socket
+import struct
 import threading
 import tty
 from dataclasses import dataclass, field
 
 from radio.air import Air
 from radio.emulator.node import EmulatedNode, Session
+
+# Seconds a write to a client may wait for it to read. Writes happen on whichever thread
+# delivers a packet (often another node's), so a client that went away without closing
+# (a pty nobody reads: we keep its slave open) must not hold them up for long.
+WRITE_TIMEOUT = 2.0
 
 
 class TcpTransport:
@@ -75,6 +81,8 @@ class TcpTransport:
             except OSError:
                 return
             conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            # A client that stops reading must not block the air: give up on it after a while.
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, struct.pack("ll", int(WRITE_TIMEOUT), 0))
             with self._lock:
                 if self._listener is not listener:
                     _hard_close(conn)
@@ -124,6 +132,7 @@ class PtyTransport:
     def plug(self) -> None:
         master, slave = os.openpty()
         tty.setraw(slave)
+        os.set_blocking(master, False)
         stop_r, stop_w = os.pipe()
         with self._lock:
             self._master, self._slave, self._stop_r, self._stop_w = master, slave, stop_r, stop_w
@@ -165,7 +174,13 @@ class PtyTransport:
             raise OSError("pty unplugged")
         view = memoryview(data)
         while view:
-            written = os.write(master, view)
+            try:
+                written = os.write(master, view)
+            except BlockingIOError:
+                _, writable, _ = select.select([], [master], [], WRITE_TIMEOUT)
+                if not writable:
+                    raise OSError("nobody reads the serial line") from None
+                continue
             view = view[written:]
 
     def _kicked(self) -> None:
@@ -180,6 +195,8 @@ class PtyTransport:
                     return
                 try:
                     data = os.read(master, 4096)
+                except BlockingIOError:
+                    continue
                 except OSError:
                     return
                 if not data:
