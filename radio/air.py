@@ -61,11 +61,11 @@ class Air(Protocol):
 class InstantAir:
     """Ideal air: every joined node hears every packet immediately.
 
-    Unicast to a member is delivered and ACKed; unicast to nobody gets
-    MAX_RETRANSMIT (the firmware's answer when no ACK comes back); a broadcast
-    asking for an ACK gets an implicit ACK as soon as it is sent (firmware
-    behaviour: it hears a neighbour rebroadcast it). Tests may force the next
-    routing answers with ``fail_next``.
+    Unicast to a member is delivered and ACKed; a broadcast asking for an ACK gets
+    an implicit ACK when someone heard it (the firmware's sign is hearing a
+    neighbour rebroadcast it); with nobody to hear, both get MAX_RETRANSMIT, the
+    firmware's answer when no ACK comes back (research note 1.5, 1.9). Tests may
+    force the next routing answers with ``fail_next``.
     """
 
     RX_SNR = 6.25
@@ -112,7 +112,7 @@ class InstantAir:
         for receiver in hearers:
             receiver.on_air_receive(packet, self.RX_SNR, self.RX_RSSI)
         if sender is not None and packet.want_ack:
-            if packet.dest == BROADCAST or hearers:
+            if hearers:
                 sender.on_air_routing(packet.packet_id, "NONE")
             else:
                 sender.on_air_routing(packet.packet_id, "MAX_RETRANSMIT")

@@ -33,7 +33,8 @@ from codec.fragment import Fragmenter, Reassembler
 from codec.frames import LORA_MTU, FrameType
 from radio.interfaces import open_interface
 from radio.outbox import Outbox, OutboxFrame, Priority
-from radio.spec import MeshtasticSpec, parse_spec
+from radio.ownership import RadioLock
+from radio.spec import LinkSpecError, MeshtasticSpec, parse_spec
 from radio.supervisor import LinkState, Supervisor
 
 log = logging.getLogger(__name__)
@@ -62,9 +63,12 @@ class MeshtasticLink:
         backoff_min: float = 0.25,
         backoff_max: float = 10.0,
         confirm_timeout: float = 5.0,
+        probe_interval: float = 60.0,
+        probe_timeout: float = 20.0,
     ) -> None:
         self.spec = spec if isinstance(spec, MeshtasticSpec) else parse_spec(spec)
         self.outbox = Outbox(outbox_path, confirm_timeout=confirm_timeout)
+        self._radio_lock = RadioLock(str(self.spec))
         self.on_frame = on_frame
         self.on_state = on_state
         self.on_error = on_error  # a frame the radio refused for good (TOO_LARGE: a bug)
@@ -75,16 +79,27 @@ class MeshtasticLink:
         # of our earlier fragmented messages under the old ids.
         self._fragmenter = Fragmenter(LORA_MTU, first_id=int.from_bytes(os.urandom(2), "big"))
         self._reassembler = Reassembler()
+        self._send_lock = threading.Lock()
         self._events: queue.SimpleQueue[tuple[Any, ...]] = queue.SimpleQueue()
         self._stop = threading.Event()
         self._pump_thread: threading.Thread | None = None
         self.sent_packets = 0  # packets handed to the library
+        # Liveness: a hung device or a half-open TCP connection (no FIN) leaves the
+        # library's reader blocked forever (meshtastic/python#765). When the device has
+        # been quiet for probe_interval we send a heartbeat, which the firmware answers
+        # with a queueStatus; no answer within probe_timeout means the link is lost.
+        self.probe_interval = probe_interval
+        self.probe_timeout = probe_timeout
+        self._last_heard = 0.0
+        self._probe_sent = 0.0
         self.supervisor = Supervisor(
             self._open, self._on_up, self._on_down, self._report_state, backoff_min=backoff_min, backoff_max=backoff_max
         )
 
     # --- public API --------------------------------------------------------------------------
     def start(self) -> None:
+        """Raises RadioBusy if another link already owns this radio."""
+        self._radio_lock.acquire()
         pub.subscribe(self._on_data, TOPIC_DATA)
         pub.subscribe(self._on_routing, TOPIC_ROUTING)
         pub.subscribe(self._on_lost, TOPIC_LOST)
@@ -109,17 +124,21 @@ class MeshtasticLink:
             if pub.isSubscribed(listener, topic):
                 pub.unsubscribe(listener, topic)
         self.outbox.close()
+        self._radio_lock.release()
 
     def send(
-        self, frame: bytes, dest: str | None = None, priority: Priority = Priority.OTHER, want_ack: bool = False
+        self, frame: bytes, dest: str | int | None = None, priority: Priority = Priority.OTHER, want_ack: bool = False
     ) -> list[int]:
         """Queue a frame (durably) for ``dest`` ("!a1b2c3d4", or None for everyone).
 
         Returns the outbox ids of its packets (several if it had to be fragmented).
-        Raises codec EncodeError if it is too large even for 16 fragments.
+        Raises codec EncodeError if it is too large even for 16 fragments, and
+        LinkSpecError for a destination that is not a node id.
         """
-        pieces = self._fragmenter.split(frame)
-        ids = self.outbox.put_many(pieces, dest, priority, want_ack)
+        dest = normalize_dest(dest)
+        with self._send_lock:  # the fragmenter's message id counter
+            pieces = self._fragmenter.split(frame)
+            ids = self.outbox.put_many(pieces, dest, priority, want_ack)
         self._events.put(("wake",))
         return ids
 
@@ -136,6 +155,8 @@ class MeshtasticLink:
         return open_interface(self.spec, self, self._on_queue_status, timeout=self.connect_timeout)
 
     def _on_up(self, iface: MeshInterface) -> None:
+        self._last_heard = time.monotonic()
+        self._probe_sent = 0.0
         self._events.put(("wake",))
 
     def _on_down(self, iface: MeshInterface) -> None:
@@ -150,11 +171,13 @@ class MeshtasticLink:
         return getattr(interface, "fieldkit_owner", None) is self
 
     def _on_queue_status(self, status: Any) -> None:
+        self._last_heard = time.monotonic()
         if status.res == 0 and status.mesh_packet_id:
             self._events.put(("queued", status.mesh_packet_id))
 
     def _on_data(self, packet: dict, interface: Any) -> None:
         if self._owns(interface):
+            self._last_heard = time.monotonic()
             payload = packet.get("decoded", {}).get("payload", b"")
             sender = packet.get("fromId") or f"!{packet.get('from', 0):08x}"
             self._events.put(("frame", bytes(payload), sender))
@@ -206,6 +229,21 @@ class MeshtasticLink:
         elif kind == "down":
             self.outbox.requeue_unconfirmed()
 
+    def _alive(self, iface: MeshInterface) -> bool:
+        mono = time.monotonic()
+        if self._probe_sent > self._last_heard:
+            if mono - self._probe_sent > self.probe_timeout:
+                self.supervisor.lost(iface, f"device silent for {mono - self._last_heard:.0f} s")
+                return False
+        elif mono - self._last_heard > self.probe_interval:
+            self._probe_sent = mono
+            try:
+                iface.sendHeartbeat()
+            except (Exception, SystemExit) as exc:
+                self.supervisor.lost(iface, f"heartbeat failed: {type(exc).__name__}: {exc}")
+                return False
+        return True
+
     def _deliver(self, payload: bytes, sender: str, now: float) -> None:
         if not payload:
             return
@@ -226,6 +264,8 @@ class MeshtasticLink:
         iface = self.supervisor.current()
         if iface is None:
             return
+        if not self._alive(iface):
+            return
         now = self.clock()
         self.outbox.expire(now)
         while self.outbox.in_flight() < self.window and not self._stop.is_set():
@@ -241,8 +281,29 @@ class MeshtasticLink:
                     portNum=PORTNUM,
                     wantAck=frame.want_ack,
                 )
-            except Exception as exc:
+            except (Exception, SystemExit) as exc:  # the library may sys.exit (meshtastic.util.our_exit)
                 self.supervisor.lost(iface, f"send failed: {type(exc).__name__}: {exc}")
                 return
             self.sent_packets += 1
             self.outbox.handed(frame.id, sent.id, now)
+
+
+_HEX = frozenset("0123456789abcdef")
+
+
+def normalize_dest(dest: str | int | None) -> str | None:
+    """A node id like "!a1b2c3d4" (given as such or as a node number), or None for a broadcast.
+
+    Checked here: the library calls sys.exit for a destination it cannot find
+    (meshtastic/mesh_interface.py _sendPacket), which would end the pump thread.
+    """
+    if dest is None or dest == "^all" or dest == 0xFFFFFFFF:
+        return None
+    if isinstance(dest, int):
+        if not 0 < dest < 0xFFFFFFFF:
+            raise LinkSpecError(f"node number {dest} is out of range")
+        return f"!{dest:08x}"
+    text = dest.lower()
+    if len(text) != 9 or text[0] != "!" or not set(text[1:]) <= _HEX:
+        raise LinkSpecError(f"destination {dest!r} is not a node id like !a1b2c3d4")
+    return text

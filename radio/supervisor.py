@@ -140,7 +140,7 @@ class Supervisor:
             self._stop.wait(min(self.backoff_max, self.backoff_min * 2 ** (failures - 1)))
 
     def _watch(self, iface: MeshInterface, node_id: str | None) -> None:
-        while not self._lost.wait(self.poll):
+        while not self._lost.wait(self.poll) and not self._stop.is_set():
             reader = getattr(iface, "_rxThread", None)
             if not iface.isConnected.is_set() or (reader is not None and not reader.is_alive()):
                 self._lost_reason = "interface disconnected"

@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
+import shutil
+import sys
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from pubsub import pub
 
-MESHTASTIC_CLI = "/work/main/.venv/bin/meshtastic"
+
+def _meshtastic_cli() -> str:
+    """The `meshtastic` command installed next to this Python (the venv's), else on PATH."""
+    beside = Path(sys.executable).parent / "meshtastic"
+    if beside.exists():
+        return str(beside)
+    found = shutil.which("meshtastic")
+    if found is None:
+        raise RuntimeError("the meshtastic command line is not installed (pip install meshtastic)")
+    return found
+
+
+MESHTASTIC_CLI = _meshtastic_cli()
 
 
 def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, step: float = 0.02) -> Any:

@@ -31,8 +31,9 @@ def field_strategy(ftype, time: int) -> st.SearchStrategy:
     if isinstance(ftype, Text):
         return text_strategy(ftype)
     if isinstance(ftype, ListOf):
-        return st.lists(field_strategy(ftype.item, time), min_size=ftype.min_items,
-                        max_size=min(ftype.max_items, 4)).map(tuple)
+        return st.lists(
+            field_strategy(ftype.item, time), min_size=ftype.min_items, max_size=min(ftype.max_items, 4)
+        ).map(tuple)
     if isinstance(ftype, Optional):
         return st.none() | field_strategy(ftype.item, time)
     if isinstance(ftype, TimeAfter):
@@ -41,9 +42,9 @@ def field_strategy(ftype, time: int) -> st.SearchStrategy:
 
 
 def body_strategy(body_type: type, time: int) -> st.SearchStrategy:
-    return st.fixed_dictionaries(
-        {name: field_strategy(ftype, time) for name, ftype in fields_of(body_type)}
-    ).map(lambda kw: body_type(**kw))
+    return st.fixed_dictionaries({name: field_strategy(ftype, time) for name, ftype in fields_of(body_type)}).map(
+        lambda kw: body_type(**kw)
+    )
 
 
 times = st.integers(EPOCH, EPOCH + 0xFFFFFFFF - 11 * 366 * 86400)

@@ -10,8 +10,13 @@ from codec import Kind
 
 
 def test_bench_wire_json_meets_every_target() -> None:
-    out = subprocess.run([sys.executable, "-m", "fieldkit", "bench", "wire", "--json"],
-                         capture_output=True, text=True, timeout=120, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "fieldkit", "bench", "wire", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
     doc = json.loads(out)
     assert doc["bench"] == "wire"
     figures = {f["name"]: f for f in doc["figures"]}

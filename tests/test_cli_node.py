@@ -17,7 +17,11 @@ def fieldkit(home: Path, *args: str, env: dict | None = None, input: str | None 
     full_env.pop("FIELDKIT_HOME", None)
     return subprocess.run(
         [sys.executable, "-m", "fieldkit", "--home", str(home), *args],
-        capture_output=True, text=True, env=full_env, input=input, timeout=60,
+        capture_output=True,
+        text=True,
+        env=full_env,
+        input=input,
+        timeout=60,
     )
 
 
@@ -29,8 +33,11 @@ def test_init_then_whoami(tmp_path: Path) -> None:
     assert set(created) >= {"key_id", "public_key"}
     who = fieldkit(home, "whoami", "--json")
     assert who.returncode == 0
-    assert json.loads(who.stdout) == {"key_id": created["key_id"], "public_key": created["public_key"],
-                                      "name": "Eastside base"}
+    assert json.loads(who.stdout) == {
+        "key_id": created["key_id"],
+        "public_key": created["public_key"],
+        "name": "Eastside base",
+    }
     mode = stat.S_IMODE((home / "secret.key").stat().st_mode)
     assert mode == 0o600
 
@@ -57,8 +64,9 @@ def test_passphrase_protects_the_secret_key(tmp_path: Path) -> None:
     from fieldkit.home import Home, WrongPassphrase
 
     home = tmp_path / "node"
-    made = fieldkit(home, "init", "--name", "sealed", "--passphrase", "--json",
-                    env={"FIELDKIT_PASSPHRASE": "correct horse"})
+    made = fieldkit(
+        home, "init", "--name", "sealed", "--passphrase", "--json", env={"FIELDKIT_PASSPHRASE": "correct horse"}
+    )
     assert made.returncode == 0, made.stderr
     raw = (home / "secret.key").read_text()
     assert json.loads(raw)["encrypted"] is True

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from meshtastic.mesh_interface import MeshInterface
-from meshtastic.protobuf import portnums_pb2
+from meshtastic.protobuf import mesh_pb2, portnums_pb2
 from meshtastic.serial_interface import SerialInterface
 from meshtastic.tcp_interface import TCPInterface
 
 from radio.air import InstantAir
+from radio.emulator.framing import FrameParser, encode_frame
 from radio.emulator.server import EmulatorServer
 from tests.radio_support import PacketCollector, ResponseCollector, wait_until
 
@@ -119,3 +122,40 @@ def test_the_node_refuses_a_packet_too_large_for_the_radio(mesh) -> None:
     wait_until(lambda: naks.responses)
     assert naks.reasons() == [(sent.id, "TOO_LARGE")]
     assert air.transmitted == []
+
+
+def test_garbage_on_the_stream_changes_nothing(mesh) -> None:
+    """Undecodable frames and junk before a handshake: the node skips them and still serves."""
+    _, _, _, server = mesh
+    port = server.devices[0].tcp.port
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(b"\xc3" * 32 + encode_frame(b"\xff\xff\xff garbage") + b"\x94\xc3\xff\xff" + b"junk")
+        sock.sendall(encode_frame(mesh_pb2.ToRadio(want_config_id=4242).SerializeToString()))
+        parser, frames = FrameParser(), []
+        while not any(mesh_pb2.FromRadio.FromString(f).config_complete_id == 4242 for f in frames):
+            data = sock.recv(4096)
+            assert data, "the node closed the connection"
+            frames += parser.feed(data)
+    first = mesh_pb2.FromRadio.FromString(frames[0])
+    assert first.my_info.my_node_num == A
+
+
+def test_a_serial_client_that_went_away_does_not_stall_the_air(mesh) -> None:
+    """A client killed mid-session sends no disconnect; the pty stays open and nobody reads it."""
+    air, iface_a, iface_b, server = mesh
+    path = server.devices[1].pty.device
+    iface_b.close()
+    fd = os.open(path, os.O_RDWR | os.O_NOCTTY)
+    os.write(fd, encode_frame(mesh_pb2.ToRadio(want_config_id=7).SerializeToString()))
+    wait_until(lambda: os.read(fd, 4096))
+    os.close(fd)  # gone without a word: B's session is still configured
+    naks = ResponseCollector()
+    for _ in range(100):  # 100 x 233 bytes to B: far more than a pty buffers
+        iface_a.sendData(b"x" * 233, portNum=PRIVATE)
+    wait_until(lambda: len(air.transmitted) == 100, timeout=15)
+    server.add_node(C, "Charlie", "CHRL", tcp_port=None)
+    sent = iface_a.sendData(
+        b"still there?", C, portNum=PRIVATE, wantAck=True, onResponse=naks.on_response, onResponseAckPermitted=True
+    )
+    wait_until(lambda: naks.responses)
+    assert naks.reasons() == [(sent.id, "NONE")]

@@ -106,3 +106,48 @@ def test_tcp_emulator_refusing_connections_for_a_while(setup, tmp_path: Path) ->
     exchange_through_a_fault(air, inbox, link, states, refuse, heal)
     assert link.supervisor.connects >= 2
     assert any("Refused" in s.detail for s in states.states if s.status == LinkStatus.DOWN)
+
+
+def test_device_rebooted(setup, tmp_path: Path) -> None:
+    """FromRadio.rebooted: the library publishes connection.lost; the link builds a new interface."""
+    air, sender, inbox, _ = setup
+    states = Inbox()
+    link = MeshtasticLink(sender.tcp_spec, tmp_path / "send.db", inbox.on_frame, states.on_state, backoff_max=0.5)
+    exchange_through_a_fault(air, inbox, link, states, sender.node.reboot, lambda: None)
+    assert link.supervisor.connects == 2
+
+
+def test_tcp_connection_dropped_while_listening(setup, tmp_path: Path) -> None:
+    """A network blip: the node ends the connection but still listens; the library reconnects itself."""
+    air, server_device, inbox, _ = setup
+    states = Inbox()
+    link = MeshtasticLink(
+        server_device.tcp_spec, tmp_path / "send.db", inbox.on_frame, states.on_state, confirm_timeout=2.0
+    )
+    exchange_through_a_fault(air, inbox, link, states, server_device.tcp.drop, lambda: None, down_status=False)
+
+
+def test_a_hung_device_is_noticed_and_the_link_recovers(setup, tmp_path: Path) -> None:
+    """The connection stays open but the device answers nothing (a half-open TCP link looks the same)."""
+    air, sender, inbox, _ = setup
+    states = Inbox()
+    link = MeshtasticLink(
+        sender.tcp_spec,
+        tmp_path / "send.db",
+        inbox.on_frame,
+        states.on_state,
+        backoff_max=0.5,
+        probe_interval=0.5,
+        probe_timeout=0.5,
+        connect_timeout=1,
+    )
+
+    def hang() -> None:
+        sender.node.hung = True
+
+    def resume() -> None:
+        wait_until(lambda: any("silent" in s.detail for s in states.states), timeout=10)
+        sender.node.hung = False
+
+    exchange_through_a_fault(air, inbox, link, states, hang, resume)
+    assert link.supervisor.connects >= 2

@@ -7,13 +7,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from meshtastic.tcp_interface import TCPInterface
 
 from codec.errors import EncodeError
 from codec.frames import LORA_MTU
 from radio.air import InstantAir
 from radio.emulator.server import EmulatorServer
-from radio.meshtastic_link import MeshtasticLink
+from radio.meshtastic_link import MeshtasticLink, normalize_dest
 from radio.outbox import DUTY_CYCLE_WAIT, OutboxFrame, Priority
+from radio.ownership import RadioBusy
 from radio.spec import LinkSpecError, MeshtasticSpec, parse_spec
 from radio.supervisor import LinkState, LinkStatus
 from tests.radio_support import wait_until
@@ -70,6 +72,15 @@ def make_link(spec: str, path: Path, inbox: Inbox, clock: Clock | None = None) -
     return MeshtasticLink(spec, path, inbox.on_frame, inbox.on_state, inbox.on_error, backoff_max=0.5, **kwargs)
 
 
+def test_destinations() -> None:
+    assert normalize_dest(None) is None and normalize_dest("^all") is None
+    assert normalize_dest("!A1B2C3D4") == "!a1b2c3d4"
+    assert normalize_dest(0xB002) == "!0000b002"
+    for bad in ("bob", "!123", "a1b2c3d4x", "!a1b2c3dz", 0, -1):
+        with pytest.raises(LinkSpecError):
+            normalize_dest(bad)
+
+
 def test_link_specs() -> None:
     assert parse_spec("meshtastic:serial:/dev/ttyUSB0") == MeshtasticSpec("serial", path="/dev/ttyUSB0")
     assert parse_spec("meshtastic:tcp:radio.local") == MeshtasticSpec("tcp", host="radio.local", port=4403)
@@ -106,6 +117,41 @@ def test_two_links_exchange_unicast_broadcast_and_fragmented_frames(air_and_serv
     finally:
         link_a.stop()
         link_b.stop()
+
+
+def test_a_234_byte_frame_goes_as_two_packets_never_as_one(air_and_server, tmp_path: Path) -> None:
+    air, server = air_and_server
+    dev_a, dev_b = server.devices
+    inbox_a, inbox_b = Inbox(), Inbox()
+    link_a = make_link(dev_a.tcp_spec, tmp_path / "a.db", inbox_a)
+    link_b = make_link(dev_b.serial_spec, tmp_path / "b.db", inbox_b)
+    link_a.start()
+    link_b.start()
+    try:
+        frame = b"\xe1" + bytes(233)
+        assert len(link_a.send(frame, "!0000b002", Priority.ALERT, want_ack=True)) == 2
+        link_a.send(b"\xe1" + bytes(232), "!0000b002", Priority.ALERT, want_ack=True)
+        wait_until(lambda: len(inbox_b.frames) == 2)
+        assert inbox_b.payloads() == [frame, b"\xe1" + bytes(232)]
+        assert [len(p.payload) for p in air.transmitted] == [233, 9, 233]  # 4-byte headers + 229, + 5
+    finally:
+        link_a.stop()
+        link_b.stop()
+
+
+def test_one_link_owns_a_radio(air_and_server, tmp_path: Path) -> None:
+    _, server = air_and_server
+    spec = server.devices[0].tcp_spec
+    first = make_link(spec, tmp_path / "first.db", Inbox())
+    first.start()
+    second = make_link(spec, tmp_path / "second.db", Inbox())
+    try:
+        with pytest.raises(RadioBusy):
+            second.start()
+    finally:
+        first.stop()
+    second.start()  # free again once the owner stopped
+    second.stop()
 
 
 def test_a_frame_too_large_even_for_fragments_is_refused_and_nothing_is_queued(tmp_path: Path) -> None:
@@ -187,4 +233,24 @@ def test_frames_queued_before_a_restart_are_sent_by_the_next_process(air_and_ser
         assert len(air.transmitted) == 6
     finally:
         again.stop()
+        link_b.stop()
+
+
+def test_malformed_fragments_from_the_air_are_dropped(air_and_server, tmp_path: Path) -> None:
+    _, server = air_and_server
+    dev_a, dev_b = server.devices
+    inbox_b = Inbox()
+    link_b = make_link(dev_b.serial_spec, tmp_path / "b.db", inbox_b)
+    link_b.start()
+    hostile = TCPInterface("127.0.0.1", portNumber=dev_a.tcp.port, timeout=10)
+    try:
+        wait_until(link_b.interface)
+        # too short, index past the last, a one-piece "fragment", a partial that never completes
+        for bad in (b"\xf1", b"\xf1\x00\x01\x21xx", b"\xf1\x00\x01\x00x", b"\xf1\x00\x02\x1f" + bytes(229)):
+            hostile.sendData(bad, B, portNum=256)
+        hostile.sendData(b"\xe1fine", B, portNum=256)
+        wait_until(lambda: inbox_b.frames)
+        assert inbox_b.frames == [(b"\xe1fine", "!0000a001")]
+    finally:
+        hostile.close()
         link_b.stop()

@@ -24,10 +24,16 @@ FIRST_NODE_NUM = 0xFC000001  # an arbitrary block, unlikely to collide with real
     show_default=True,
     help="TCP port of the first node; the others take the next ports (0: any free ports).",
 )
+@click.option(
+    "--listen",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on; 0.0.0.0 lets a phone's app connect (the API has no password).",
+)
 @click.option("--pty", "with_pty", is_flag=True, help="Also give each node a serial line on a pty.")
 @json_option
 @now_option
-def emulate(count: int, base_port: int, with_pty: bool, as_json: bool) -> None:
+def emulate(count: int, base_port: int, listen: str, with_pty: bool, as_json: bool) -> None:
     """Run emulated Meshtastic nodes on an ideal shared air until Ctrl-C.
 
     Point `meshtastic --host 127.0.0.1:PORT`, the official app's TCP connection, or
@@ -40,14 +46,16 @@ def emulate(count: int, base_port: int, with_pty: bool, as_json: bool) -> None:
             port = base_port + i if base_port else 0
             num = FIRST_NODE_NUM + i
             try:
-                server.add_node(num, f"fieldkit emulated {i + 1}", f"E{i + 1:03d}", tcp_port=port, pty=with_pty)
+                server.add_node(
+                    num, f"fieldkit emulated {i + 1}", f"E{i + 1:03d}", tcp_port=port, pty=with_pty, host=listen
+                )
             except OSError as exc:
-                raise click.ClickException(f"cannot listen on 127.0.0.1:{port}: {exc.strerror}") from None
+                raise click.ClickException(f"cannot listen on {listen}:{port}: {exc.strerror}") from None
         nodes = [
             {
                 "num": d.node.num,
                 "id": f"!{d.node.num:08x}",
-                "tcp": f"127.0.0.1:{d.tcp.port}" if d.tcp else None,
+                "tcp": f"{d.tcp.host}:{d.tcp.port}" if d.tcp else None,
                 "pty": d.pty.device if d.pty else None,
                 "link": d.tcp_spec,
             }

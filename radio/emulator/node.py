@@ -52,6 +52,8 @@ class Session:
         self.closed = False
 
     def feed(self, data: bytes) -> None:
+        if self._node.hung:
+            return  # a hung device reads nothing and answers nothing
         for payload in self._parser.feed(data):
             self._node._handle_to_radio(self, payload)
 
@@ -90,6 +92,7 @@ class EmulatedNode:
         self._pending_dest: OrderedDict[int, int] = OrderedDict()  # packet id -> dest, to source ACKs
         self.sent_packets = 0  # packets this node put on the air
         self.refused: list[tuple[int, str]] = []  # (packet id, NAK reason) refused before the air
+        self.hung = False  # fault mode: the firmware stops serving its API but keeps the connection
         air.join(num, self)
 
     # --- directory -------------------------------------------------------------------------
@@ -311,7 +314,7 @@ class EmulatedNode:
 
     def _to_client(self, mesh: mesh_pb2.MeshPacket) -> None:
         session = self._current()
-        if session is not None and session.configured and not session.closed:
+        if session is not None and session.configured and not session.closed and not self.hung:
             session.send(mesh_pb2.FromRadio(packet=mesh))
         else:
             with self._lock:

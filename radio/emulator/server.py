@@ -1,11 +1,12 @@
 """Transports that expose an emulated node: loopback TCP and a pty, plus a group helper.
 
-TCP listens on 127.0.0.1 only. Closing a socket another thread is blocked in
-``recv`` on does not send FIN on Linux, so connections are ended with
-``shutdown(SHUT_RDWR)`` first (research note 1.9). The pty keeps its slave end open,
-otherwise reads on the master fail with EIO once the client closes; the slave is put
-in raw mode. A stable symlink can point at the pty, like /dev/serial/by-id/..., so a
-client reopens the same path after the pty was closed and recreated (an unplug).
+TCP listens on 127.0.0.1 unless told otherwise (`fieldkit emulate --listen`).
+Closing a socket another thread is blocked in ``recv`` on does not send FIN on
+Linux, so connections are ended with ``shutdown(SHUT_RDWR)`` first (research
+note 1.9). The pty keeps its slave end open, otherwise reads on the master fail
+with EIO once the client closes; the slave is put in raw mode. A stable symlink
+can point at the pty, like /dev/serial/by-id/..., so a client reopens the same
+path after the pty was closed and recreated (an unplug).
 
 Fault modes for tests: ``drop()`` ends the current client connection (a device reset
 or a network blip), ``stop()`` then ``start()`` restarts the emulator (connections are
@@ -18,12 +19,18 @@ import contextlib
 import os
 import select
 import socket
+import struct
 import threading
 import tty
 from dataclasses import dataclass, field
 
 from radio.air import Air
 from radio.emulator.node import EmulatedNode, Session
+
+# Seconds a write to a client may wait for it to read. Writes happen on whichever thread
+# delivers a packet (often another node's), so a client that went away without closing
+# (a pty nobody reads: we keep its slave open) must not hold them up for long.
+WRITE_TIMEOUT = 2.0
 
 
 class TcpTransport:
@@ -74,6 +81,8 @@ class TcpTransport:
             except OSError:
                 return
             conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            # A client that stops reading must not block the air: give up on it after a while.
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, struct.pack("ll", int(WRITE_TIMEOUT), 0))
             with self._lock:
                 if self._listener is not listener:
                     _hard_close(conn)
@@ -123,6 +132,7 @@ class PtyTransport:
     def plug(self) -> None:
         master, slave = os.openpty()
         tty.setraw(slave)
+        os.set_blocking(master, False)
         stop_r, stop_w = os.pipe()
         with self._lock:
             self._master, self._slave, self._stop_r, self._stop_w = master, slave, stop_r, stop_w
@@ -164,7 +174,13 @@ class PtyTransport:
             raise OSError("pty unplugged")
         view = memoryview(data)
         while view:
-            written = os.write(master, view)
+            try:
+                written = os.write(master, view)
+            except BlockingIOError:
+                _, writable, _ = select.select([], [master], [], WRITE_TIMEOUT)
+                if not writable:
+                    raise OSError("nobody reads the serial line") from None
+                continue
             view = view[written:]
 
     def _kicked(self) -> None:
@@ -179,6 +195,8 @@ class PtyTransport:
                     return
                 try:
                     data = os.read(master, 4096)
+                except BlockingIOError:
+                    continue
                 except OSError:
                     return
                 if not data:
@@ -209,7 +227,10 @@ class EmulatedDevice:
 
     @property
     def tcp_spec(self) -> str | None:
-        return f"meshtastic:tcp:127.0.0.1:{self.tcp.port}" if self.tcp else None
+        if self.tcp is None:
+            return None
+        host = "127.0.0.1" if self.tcp.host in ("0.0.0.0", "") else self.tcp.host
+        return f"meshtastic:tcp:{host}:{self.tcp.port}"
 
     @property
     def serial_spec(self) -> str | None:
@@ -231,6 +252,7 @@ class EmulatorServer:
         tcp_port: int | None = 0,
         pty: bool = False,
         pty_link: str | None = None,
+        host: str = "127.0.0.1",
     ) -> EmulatedDevice:
         node = EmulatedNode(num, self.air, long_name, short_name)
         for other in self.devices:
@@ -238,7 +260,7 @@ class EmulatorServer:
             node.add_peer(other.node.state.node_info())
         device = EmulatedDevice(node)
         if tcp_port is not None:
-            device.tcp = TcpTransport(node, tcp_port)
+            device.tcp = TcpTransport(node, tcp_port, host)
             device.tcp.start()
         if pty or pty_link:
             device.pty = PtyTransport(node, pty_link)
