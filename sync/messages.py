@@ -50,7 +50,8 @@ class Hello:
     digest: bytes
     entries: int
     authors: int
-    parity: int = 0  # 64-bit parity map of the initiator's elements (plan.parity_bits)
+    parity: int = 0  # 64-bit parity map of the initiator's (position, value) pairs
+    syndromes: tuple[int, ...] = ()  # the first syndromes of the initiator's sketch
 
 
 @dataclass(frozen=True)
@@ -98,14 +99,17 @@ class Want:
 
 @dataclass(frozen=True)
 class Reply:
-    need_locator: bool
+    need_locator: bool = False  # unused by the weighted protocol; kept 0
     wants: tuple[Want, ...] = ()
     digest: bytes | None = None  # the responder's digest when it wants nothing more
+    locator: tuple[int, ...] = ()  # positions the responder lacks (beyond the leading 1)
+    records: tuple[AuthorState, ...] = ()  # responder states where a position was ambiguous
 
 
 @dataclass(frozen=True)
 class Finish:
     locator: tuple[int, ...] = ()
+    wants: tuple[Want, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -142,6 +146,56 @@ def _read_ranges(r: Reader, floor: int) -> tuple[Range, ...]:
     return tuple(out)
 
 
+def _syndromes(w: Writer, values: tuple[int, ...]) -> None:
+    w.varint(len(values), MAX_CAPACITY)
+    for v in values:
+        w.raw(v.to_bytes(2, "big"))
+
+
+def _read_syndromes(r: Reader, minimum: int) -> tuple[int, ...]:
+    count = r.varint("syndrome count", MAX_CAPACITY)
+    if count < minimum:
+        raise DecodeError(f"{count} values where at least {minimum} are needed")
+    return tuple(int.from_bytes(r.take(2, "syndrome"), "big") for _ in range(count))
+
+
+def _wants(w: Writer, wants: tuple[Want, ...]) -> None:
+    w.varint(len(wants), MAX_RECORDS)
+    for want in wants:
+        w.fixed(want.tag, TAG_SIZE, "author tag")
+        _ranges(w, want.ranges)
+
+
+def _read_wants(r: Reader) -> tuple[Want, ...]:
+    return tuple(Want(r.take(TAG_SIZE, "author tag"), _read_ranges(r, 0))
+                 for _ in range(r.varint("want count", MAX_RECORDS)))
+
+
+def _records(w: Writer, records: tuple[AuthorState, ...]) -> None:
+    w.varint(len(records), MAX_RECORDS)
+    for rec in records:
+        w.fixed(rec.tag, TAG_SIZE, "author tag")
+        w.varint(rec.head + 1, MAX_SEQ)
+        base = rec.head + 1  # gaps lie above the head: send them relative to it
+        _ranges(w, tuple((lo - base, hi - base) for lo, hi in rec.gaps))
+        w.varint(rec.top - (rec.gaps[-1][1] + 1 if rec.gaps else rec.head), MAX_SEQ)
+
+
+def _read_records(r: Reader) -> tuple[AuthorState, ...]:
+    records = []
+    for _ in range(r.varint("record count", MAX_RECORDS)):
+        tag = r.take(TAG_SIZE, "author tag")
+        head = r.varint("head", MAX_SEQ) - 1
+        gaps = tuple((lo + head + 1, hi + head + 1) for lo, hi in _read_ranges(r, 0))
+        if gaps and gaps[-1][1] >= MAX_SEQ:
+            raise DecodeError("gap runs past the largest seq")
+        top = (gaps[-1][1] + 1 if gaps else head) + r.varint("top", MAX_SEQ)
+        if top > MAX_SEQ:
+            raise DecodeError("top runs past the largest seq")
+        records.append(AuthorState(tag, head, gaps, top))
+    return tuple(records)
+
+
 def encode_body(msg: Message) -> bytes:
     w = Writer()
     if isinstance(msg, Hello):
@@ -149,6 +203,7 @@ def encode_body(msg: Message) -> bytes:
         w.varint(msg.entries, MAX_COUNT)
         w.varint(msg.authors, MAX_COUNT)
         w.raw(msg.parity.to_bytes(8, "big"))
+        _syndromes(w, msg.syndromes)
     elif isinstance(msg, Sketch):
         w.varint(msg.offset, MAX_CAPACITY)
         if msg.offset + len(msg.syndromes) > MAX_CAPACITY:
@@ -159,25 +214,24 @@ def encode_body(msg: Message) -> bytes:
         w.varint(msg.capacity, MAX_CAPACITY)
     elif isinstance(msg, Have):
         w.varint(msg.peer_elements, MAX_CAPACITY)
-        w.varint(len(msg.records), MAX_RECORDS)
-        for rec in msg.records:
-            w.fixed(rec.tag, TAG_SIZE, "author tag")
-            w.varint(rec.head + 1, MAX_SEQ)
-            base = rec.head + 1  # gaps lie above the head: send them relative to it
-            _ranges(w, tuple((lo - base, hi - base) for lo, hi in rec.gaps))
-            w.varint(rec.top - (rec.gaps[-1][1] + 1 if rec.gaps else rec.head), MAX_SEQ)
+        _records(w, msg.records)
     elif isinstance(msg, Reply):
-        w.u8((1 if msg.need_locator else 0) | (2 if msg.digest is not None else 0))
+        flags = (1 if msg.need_locator else 0) | (2 if msg.digest is not None else 0)
+        flags |= (4 if msg.wants else 0) | (8 if msg.locator else 0) | (16 if msg.records else 0)
+        w.u8(flags)
         if msg.digest is not None:
             w.fixed(msg.digest, DIGEST_SIZE, "digest")
-        w.varint(len(msg.wants), MAX_RECORDS)
-        for want in msg.wants:
-            w.fixed(want.tag, TAG_SIZE, "author tag")
-            _ranges(w, want.ranges)
+        if msg.wants:
+            _wants(w, msg.wants)
+        if msg.locator:
+            _syndromes(w, msg.locator)
+        if msg.records:
+            _records(w, msg.records)
     elif isinstance(msg, Finish):
         w.varint(len(msg.locator), MAX_CAPACITY + 1)
         for c in msg.locator:
             w.raw(c.to_bytes(2, "big"))
+        _wants(w, msg.wants)
     elif isinstance(msg, Done):
         w.fixed(msg.digest, DIGEST_SIZE, "digest")
     return w.getvalue()
@@ -188,7 +242,7 @@ def decode_body(kind: MsgKind, body: bytes) -> Message:
     msg: Message
     if kind == MsgKind.HELLO:
         msg = Hello(r.take(DIGEST_SIZE, "digest"), r.varint("entries", MAX_COUNT), r.varint("authors", MAX_COUNT),
-                    int.from_bytes(r.take(8, "parity map"), "big"))
+                    int.from_bytes(r.take(8, "parity map"), "big"), _read_syndromes(r, 0))
     elif kind == MsgKind.EQUAL:
         msg = Equal()
     elif kind == MsgKind.SKETCH:
@@ -203,31 +257,20 @@ def decode_body(kind: MsgKind, body: bytes) -> Message:
         msg = More(r.varint("capacity", MAX_CAPACITY))
     elif kind == MsgKind.HAVE:
         peer = r.varint("peer element count", MAX_CAPACITY)
-        records = []
-        for _ in range(r.varint("record count", MAX_RECORDS)):
-            tag = r.take(TAG_SIZE, "author tag")
-            head = r.varint("head", MAX_SEQ) - 1
-            gaps = tuple((lo + head + 1, hi + head + 1) for lo, hi in _read_ranges(r, 0))
-            if gaps and gaps[-1][1] >= MAX_SEQ:
-                raise DecodeError("gap runs past the largest seq")
-            top = (gaps[-1][1] + 1 if gaps else head) + r.varint("top", MAX_SEQ)
-            if top > MAX_SEQ:
-                raise DecodeError("top runs past the largest seq")
-            records.append(AuthorState(tag, head, gaps, top))
-        msg = Have(peer, tuple(records))
+        msg = Have(peer, _read_records(r))
     elif kind == MsgKind.REPLY:
         flag = r.u8("reply flags")
-        if flag > 3:
+        if flag > 31:
             raise DecodeError(f"unknown reply flags 0x{flag:02x}")
         digest = r.take(DIGEST_SIZE, "digest") if flag & 2 else None
-        wants = []
-        for _ in range(r.varint("want count", MAX_RECORDS)):
-            tag = r.take(TAG_SIZE, "author tag")
-            wants.append(Want(tag, _read_ranges(r, 0)))
-        msg = Reply(bool(flag & 1), tuple(wants), digest)
+        wants = _read_wants(r) if flag & 4 else ()
+        locator = _read_syndromes(r, 1) if flag & 8 else ()
+        records = _read_records(r) if flag & 16 else ()
+        msg = Reply(bool(flag & 1), wants, digest, locator, records)
     elif kind == MsgKind.FINISH:
         count = r.varint("locator length", MAX_CAPACITY + 1)
-        msg = Finish(tuple(int.from_bytes(r.take(2, "locator coefficient"), "big") for _ in range(count)))
+        locator = tuple(int.from_bytes(r.take(2, "locator coefficient"), "big") for _ in range(count))
+        msg = Finish(locator, _read_wants(r))
     elif kind == MsgKind.DONE:
         msg = Done(r.take(DIGEST_SIZE, "digest"))
     else:  # pragma: no cover - MsgKind is exhaustive

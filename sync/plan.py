@@ -183,3 +183,40 @@ def send_order(entries: Iterable[Entry]) -> list[Entry]:
     """Alerts first, then oldest first (claimed time, then author and seq for ties)."""
     unique = {e.id: e for e in entries}
     return sorted(unique.values(), key=lambda e: (e.kind not in ALERT_KINDS, e.time, e.author, e.seq, e.id))
+
+
+# --- the weighted version vector: one (position, value) pair per author ---------------
+
+
+def position(salt: int, author: bytes) -> int:
+    """The author's position in GF(2^16)* for this round (salted: collisions move)."""
+    h = hashlib.blake2b(author, digest_size=2, person=b"fieldkit-pos", salt=salt.to_bytes(16, "big"))
+    return int.from_bytes(h.digest(), "big") or 1
+
+
+def value_of(state: LocalState) -> int:
+    """The author's value: its contiguous head + 1, mod 2^16 (0 = nothing contiguous)."""
+    return (state.head + 1) & 0xFFFF
+
+
+def head_from_value(value: int, near: int) -> int:
+    """The head whose value this is, closest to ``near`` (the value keeps 16 bits)."""
+    base = (near + 1) - ((near + 1) & 0xFFFF) + value
+    best = min((base - 0x10000, base, base + 0x10000), key=lambda c: (abs(c - (near + 1)), c))
+    return max(best, 0) - 1
+
+
+def positions(salt: int, states: Iterable[LocalState]) -> dict[int, list[bytes]]:
+    out: dict[int, list[bytes]] = {}
+    for state in states:
+        out.setdefault(position(salt, state.author), []).append(state.author)
+    return out
+
+
+def pair_parity(pairs: Iterable[tuple[int, int]]) -> int:
+    """A 64-bit parity map of (position, value) pairs; XOR of two maps estimates the difference."""
+    bits = 0
+    for pos, value in pairs:
+        if value:
+            bits ^= 1 << ((((pos * 0x9E3779B1) ^ (value * 0x85EBCA77)) >> 7) % PARITY_BITS)
+    return bits
