@@ -27,7 +27,8 @@ MAX_COUNT = 1 << 24
 MAX_CAPACITY = 1024  # syndromes per sketch: 2 KB, more than 500 authors with news
 MAX_RECORDS = 4096  # authors per HAVE or WANT message
 MAX_RANGES = 64  # seq ranges per author in one record
-DIGEST_SIZE = 8
+DIGEST_SIZE = 8  # HELLO: the in-sync check
+CHECK_SIZE = 4  # REPLY and DONE: the end-of-session check (a mismatch only costs another round)
 TAG_SIZE = 4
 
 
@@ -49,7 +50,6 @@ Range = tuple[int, int]  # inclusive [lo, hi] of seq numbers
 class Hello:
     digest: bytes
     entries: int
-    authors: int
     parity: int = 0  # 64-bit parity map of the initiator's (position, value) pairs
     syndromes: tuple[int, ...] = ()  # the first syndromes of the initiator's sketch
 
@@ -201,7 +201,6 @@ def encode_body(msg: Message) -> bytes:
     if isinstance(msg, Hello):
         w.fixed(msg.digest, DIGEST_SIZE, "digest")
         w.varint(msg.entries, MAX_COUNT)
-        w.varint(msg.authors, MAX_COUNT)
         w.raw(msg.parity.to_bytes(8, "big"))
         _syndromes(w, msg.syndromes)
     elif isinstance(msg, Sketch):
@@ -220,7 +219,7 @@ def encode_body(msg: Message) -> bytes:
         flags |= (4 if msg.wants else 0) | (8 if msg.locator else 0) | (16 if msg.records else 0)
         w.u8(flags)
         if msg.digest is not None:
-            w.fixed(msg.digest, DIGEST_SIZE, "digest")
+            w.fixed(msg.digest, CHECK_SIZE, "digest")
         if msg.wants:
             _wants(w, msg.wants)
         if msg.locator:
@@ -233,7 +232,7 @@ def encode_body(msg: Message) -> bytes:
             w.raw(c.to_bytes(2, "big"))
         _wants(w, msg.wants)
     elif isinstance(msg, Done):
-        w.fixed(msg.digest, DIGEST_SIZE, "digest")
+        w.fixed(msg.digest, CHECK_SIZE, "digest")
     return w.getvalue()
 
 
@@ -241,7 +240,7 @@ def decode_body(kind: MsgKind, body: bytes) -> Message:
     r = Reader(body)
     msg: Message
     if kind == MsgKind.HELLO:
-        msg = Hello(r.take(DIGEST_SIZE, "digest"), r.varint("entries", MAX_COUNT), r.varint("authors", MAX_COUNT),
+        msg = Hello(r.take(DIGEST_SIZE, "digest"), r.varint("entries", MAX_COUNT),
                     int.from_bytes(r.take(8, "parity map"), "big"), _read_syndromes(r, 0))
     elif kind == MsgKind.EQUAL:
         msg = Equal()
@@ -262,7 +261,7 @@ def decode_body(kind: MsgKind, body: bytes) -> Message:
         flag = r.u8("reply flags")
         if flag > 31:
             raise DecodeError(f"unknown reply flags 0x{flag:02x}")
-        digest = r.take(DIGEST_SIZE, "digest") if flag & 2 else None
+        digest = r.take(CHECK_SIZE, "digest") if flag & 2 else None
         wants = _read_wants(r) if flag & 4 else ()
         locator = _read_syndromes(r, 1) if flag & 8 else ()
         records = _read_records(r) if flag & 16 else ()
@@ -272,7 +271,7 @@ def decode_body(kind: MsgKind, body: bytes) -> Message:
         locator = tuple(int.from_bytes(r.take(2, "locator coefficient"), "big") for _ in range(count))
         msg = Finish(locator, _read_wants(r))
     elif kind == MsgKind.DONE:
-        msg = Done(r.take(DIGEST_SIZE, "digest"))
+        msg = Done(r.take(CHECK_SIZE, "digest"))
     else:  # pragma: no cover - MsgKind is exhaustive
         raise DecodeError(f"unknown sync message kind {kind}")
     r.end(f"the {kind.name} message")

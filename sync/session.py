@@ -24,6 +24,7 @@ signed, so anything that verified stays even if the session then fails.
 from __future__ import annotations
 
 import enum
+import math
 from dataclasses import dataclass, field
 
 from codec import DecodeError, Entry, FieldkitError
@@ -32,6 +33,8 @@ from codec.frames import FrameType
 from sync import plan, sketch
 from sync.api import EntryStore, Outcome
 from sync.messages import (
+    CHECK_SIZE,
+    DIGEST_SIZE,
     KIND_OF_MESSAGE,
     MAX_CAPACITY,
     Assembler,
@@ -288,8 +291,8 @@ class Session:
             # the last round: the full version vector, which cannot fail to decode
             records = tuple(s.record() for s in rnd.states.values())
             return self._request(self._send(Have(NO_DECODE, records)), {MsgKind.REPLY}, now)
-        hello = Hello(self.store.store_digest()[:8], len(self.store), len(rnd.states),
-                      plan.pair_parity(rnd.pairs()), tuple(self._syndromes(rnd, FIRST_SYNDROMES)))
+        hello = Hello(self.store.store_digest()[:DIGEST_SIZE], len(self.store), plan.pair_parity(rnd.pairs()),
+                      tuple(self._syndromes(rnd, FIRST_SYNDROMES)))
         return self._request(self._send(hello), {MsgKind.EQUAL, MsgKind.MORE, MsgKind.REPLY}, now)
 
     def _request(self, frames: list[bytes], expect: set[MsgKind], now: float) -> list[bytes]:
@@ -338,11 +341,14 @@ class Session:
         return self._request(frames + self._send(Finish((), tuple(wants))), {MsgKind.DONE}, now)
 
     def _check_digest(self, digest: bytes, now: float) -> list[bytes]:
-        if digest == self.store.store_digest()[:8]:
+        if digest == self._check():
             return self._finish_session(True)
         if self._round_no + 1 >= self.max_rounds:
             return self._finish_session(False)
         return self._new_round(now)
+
+    def _check(self) -> bytes:
+        return self.store.store_digest()[:CHECK_SIZE]
 
     def _finish_session(self, converged: bool) -> list[bytes]:
         self.done = True
@@ -377,7 +383,7 @@ class Session:
     def _on_hello(self, round_no: int, msg: Hello) -> list[bytes]:
         self._round_no = round_no
         self.done = False
-        if msg.digest == self.store.store_digest()[:8]:
+        if msg.digest == self.store.store_digest()[:DIGEST_SIZE]:
             self._round = None
             frames = self._reply(MsgKind.HELLO, self._send(Equal()))
             self.done = self.converged = True
@@ -406,8 +412,15 @@ class Session:
         elements = plan.estimate_difference(plan.pair_parity(rnd.pairs()) ^ rnd.peer_parity)
         if elements is not None:
             authors = -(-elements * 5 // 8) + 1  # about two pair elements per author, +25 %
-        else:  # the map saturated: many authors; one-sided news has at most |n_a - n_b| of them
-            authors = max(abs(rnd.peer_entries - len(self.store)), 24)
+        else:
+            # The map saturated: many authors with news.  If the news is one-sided, its
+            # |n_a - n_b| entries touch at most that many authors, and about
+            # a (1 - (1 - 1/a)^d) of the a authors when they fall at random: take that,
+            # +10 %; a short sketch costs one more round trip (MORE doubles it).
+            d = abs(rnd.peer_entries - len(self.store))
+            a = max(len(rnd.states), 1)
+            spread = a * (1 - (1 - 1 / a) ** d)
+            authors = max(min(d, math.ceil(spread * 1.1) + 2), 24)
         return min(MAX_CAPACITY, max(2 * (authors + 1), have + 2))
 
     def _try_decode(self, rnd: _Round, kind: MsgKind) -> list[bytes]:
@@ -415,13 +428,13 @@ class Session:
         diff = [a ^ b for a, b in zip(self._syndromes(rnd, n), rnd.peer_syndromes, strict=True)]
         if not any(diff):
             # equal vectors, different digests (pending entries, forks, a collision): wants nothing
-            return self._reply(kind, self._send(Reply(digest=self.store.store_digest()[:8])))
+            return self._reply(kind, self._send(Reply(digest=self._check())))
         result = sketch.decode_weighted(diff, rnd.positions)
         if result is None or 2 * result.size > n - 2:  # keep one position spare as a check
             if n >= MAX_CAPACITY:
                 # give up on the sketch: a digest that matches nothing makes the initiator
                 # move on to the next round (and the full version vector in the last one)
-                return self._reply(kind, self._send(Reply(digest=b"\0" * 8)))
+                return self._reply(kind, self._send(Reply(digest=b"\0" * CHECK_SIZE)))
             return self._reply(kind, self._send(More(self._capacity(rnd))))
         out: list[Entry] = []
         keyed: set[bytes] = set()
@@ -444,7 +457,7 @@ class Session:
         unknown = sketch.divide_out(result.locator, result.values)
         frames = self._entry_frames(out, keyed)
         quiet = not wants and not records and len(unknown) == 1
-        reply = Reply(False, tuple(wants), self.store.store_digest()[:8] if quiet else None,
+        reply = Reply(False, tuple(wants), self._check() if quiet else None,
                       tuple(unknown[1:]), tuple(records))
         if quiet:
             self.done = self.converged = True
@@ -457,7 +470,7 @@ class Session:
             out.extend(plan.entries_for(self.store, rnd.aside, author, None))
             keyed.add(author)
         frames = self._entry_frames(out, keyed)
-        digest = None if wants else self.store.store_digest()[:8]
+        digest = None if wants else self._check()
         if digest is not None:
             self.done = self.converged = True
         return self._reply(MsgKind.HAVE, frames + self._send(Reply(False, tuple(wants), digest)))
@@ -466,6 +479,6 @@ class Session:
         rnd = self._round
         assert rnd is not None
         out, keyed = self._wanted(rnd, msg.wants)
-        frames = self._entry_frames(out, keyed) + self._send(Done(self.store.store_digest()[:8]))
+        frames = self._entry_frames(out, keyed) + self._send(Done(self._check()))
         self.done = self.converged = True
         return self._reply(MsgKind.FINISH, frames)
