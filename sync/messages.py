@@ -104,6 +104,8 @@ class Reply:
     digest: bytes | None = None  # the responder's digest when it wants nothing more
     locator: tuple[int, ...] = ()  # positions the responder lacks (beyond the leading 1)
     records: tuple[AuthorState, ...] = ()  # responder states where a position was ambiguous
+    # (position, value) of authors where the initiator is ahead: "send me what follows my head"
+    heads: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -217,6 +219,7 @@ def encode_body(msg: Message) -> bytes:
     elif isinstance(msg, Reply):
         flags = (1 if msg.need_locator else 0) | (2 if msg.digest is not None else 0)
         flags |= (4 if msg.wants else 0) | (8 if msg.locator else 0) | (16 if msg.records else 0)
+        flags |= 32 if msg.heads else 0
         w.u8(flags)
         if msg.digest is not None:
             w.fixed(msg.digest, CHECK_SIZE, "digest")
@@ -226,6 +229,10 @@ def encode_body(msg: Message) -> bytes:
             _syndromes(w, msg.locator)
         if msg.records:
             _records(w, msg.records)
+        if msg.heads:
+            w.varint(len(msg.heads), MAX_RECORDS)
+            for pos, value in msg.heads:
+                w.raw(pos.to_bytes(2, "big") + value.to_bytes(2, "big"))
     elif isinstance(msg, Finish):
         w.varint(len(msg.locator), MAX_CAPACITY + 1)
         for c in msg.locator:
@@ -259,13 +266,18 @@ def decode_body(kind: MsgKind, body: bytes) -> Message:
         msg = Have(peer, _read_records(r))
     elif kind == MsgKind.REPLY:
         flag = r.u8("reply flags")
-        if flag > 31:
+        if flag > 63:
             raise DecodeError(f"unknown reply flags 0x{flag:02x}")
         digest = r.take(CHECK_SIZE, "digest") if flag & 2 else None
         wants = _read_wants(r) if flag & 4 else ()
         locator = _read_syndromes(r, 1) if flag & 8 else ()
         records = _read_records(r) if flag & 16 else ()
-        msg = Reply(bool(flag & 1), wants, digest, locator, records)
+        heads: tuple[tuple[int, int], ...] = ()
+        if flag & 32:
+            count = r.varint("head count", MAX_RECORDS)
+            heads = tuple((int.from_bytes(r.take(2, "position"), "big"), int.from_bytes(r.take(2, "value"), "big"))
+                          for _ in range(count))
+        msg = Reply(bool(flag & 1), wants, digest, locator, records, heads)
     elif kind == MsgKind.FINISH:
         count = r.varint("locator length", MAX_CAPACITY + 1)
         locator = tuple(int.from_bytes(r.take(2, "locator coefficient"), "big") for _ in range(count))

@@ -323,6 +323,13 @@ class Session:
 
     def _on_reply(self, rnd: _Round, msg: Reply, now: float) -> list[bytes]:
         out, keyed = self._wanted(rnd, msg.wants)
+        for pos, value in msg.heads:  # the responder's head there: send what follows it
+            for author in rnd.positions.get(pos, ()):
+                state = rnd.states[author]
+                peer_head = plan.head_from_value(value, state.head)
+                out.extend(plan.entries_for(self.store, rnd.aside, author, AuthorState(state.tag, peer_head)))
+                if peer_head < 0:
+                    keyed.add(author)
         if msg.locator:  # positions the responder does not know: it lacks those authors
             loc = [1, *msg.locator]
             for pos, authors in rnd.positions.items():
@@ -439,6 +446,7 @@ class Session:
         out: list[Entry] = []
         keyed: set[bytes] = set()
         wants: list[Want] = []
+        heads: list[tuple[int, int]] = []
         records: list[AuthorState] = []
         for pos, delta in result.values.items():
             authors = rnd.positions[pos]
@@ -452,13 +460,15 @@ class Session:
             if peer_head < 0:
                 keyed.add(state.author)
             ranges = plan.wants_from(state, peer)
-            if ranges:
+            if ranges == ((state.head + 1, peer_head),) and not state.gaps:
+                heads.append((pos, plan.value_of(state)))  # a plain tail: 4 bytes say it
+            elif ranges:
                 wants.append(Want(state.tag, ranges))
         unknown = sketch.divide_out(result.locator, result.values)
         frames = self._entry_frames(out, keyed)
-        quiet = not wants and not records and len(unknown) == 1
+        quiet = not wants and not heads and not records and len(unknown) == 1
         reply = Reply(False, tuple(wants), self._check() if quiet else None,
-                      tuple(unknown[1:]), tuple(records))
+                      tuple(unknown[1:]), tuple(records), tuple(heads))
         if quiet:
             self.done = self.converged = True
         return self._reply(kind, frames + self._send(reply))

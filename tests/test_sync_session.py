@@ -210,7 +210,7 @@ def test_a_sketch_that_never_decodes_falls_back_to_the_full_vector(monkeypatch) 
     from sync import sketch
 
     monkeypatch.setattr(sketch, "decode_weighted", lambda syn, candidates: None)
-    rng, entries = _world(10, 5, 100)
+    _, entries = _world(10, 5, 100)
     a = _store(entries[:70])
     b = _store(entries[30:])
     sa, _ = run_pair(a, b, LORA_MTU)

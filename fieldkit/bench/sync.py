@@ -1,7 +1,9 @@
 """`bench sync`: what a reconciliation session costs, against the DESIGN.md targets.
 
 Two in-memory stores of n = 10,000 signed entries from ``a`` authors; the lagging one
-lacks ``d`` entries and starts the session (a node coming back into range).
+lacks ``d`` entries.  Each case runs twice: the lagging store starts the session
+(``initiator=behind``: a node coming back into range) and the up-to-date one starts it
+(``initiator=ahead``: the responder then has to ask for what it lacks).
 
 * scattered: each missing entry is the newest of a randomly chosen author, so the
   difference is spread over as many authors as the draws hit;
@@ -95,20 +97,24 @@ def run(mtu: int = LORA_MTU, seed: int = 7) -> list[Figure]:
         base.add_many([e.encode(with_key=e.seq == 0) for e in every if e.id not in union], 0)
         by_id = {e.id: e for e in every}
         for case in cases:
-            lagging = _clone(base)
-            lagging.add_many([by_id[i].encode() for i in sorted(union - case.missing, key=lambda i: by_id[i].seq)], 0)
-            assert len(lagging) == N - case.d
-            figures.extend(_measure(case, lagging, full, mtu))
+            for initiator in ("behind", "ahead"):
+                lagging = _clone(base)
+                extra = sorted(union - case.missing, key=lambda i: by_id[i].seq)
+                lagging.add_many([by_id[i].encode() for i in extra], 0)
+                assert len(lagging) == N - case.d
+                # the full store is never changed by a session (the lagging one has nothing new)
+                figures.extend(_measure(case, lagging, full, mtu, initiator))
     return figures
 
 
-def _measure(case: Case, lagging: Store, full: Store, mtu: int) -> list[Figure]:
-    ini, res = run_pair(lagging, full, mtu)
+def _measure(case: Case, lagging: Store, full: Store, mtu: int, initiator: str) -> list[Figure]:
+    first, second = (lagging, full) if initiator == "behind" else (full, lagging)
+    ini, res = run_pair(first, second, mtu)
     if not (ini.converged and lagging.store_digest() == full.store_digest()):
         raise AssertionError(f"bench sync: the stores did not converge for {case}: {ini.error}")
     overhead = ini.overhead_bytes + res.overhead_bytes
     params = {"n": N, "d": case.d, "authors": case.authors, "authors_with_news": case.authors_with_news,
-              "pattern": case.pattern, "mtu": mtu}
+              "pattern": case.pattern, "mtu": mtu, "initiator": initiator}
     largest = max(ini.stats.largest_frame, res.stats.largest_frame)
     figures = [
         Figure("overhead_bytes", overhead, "B", f"<= {40 + 4 * case.authors_with_news}", params),
