@@ -28,18 +28,19 @@ MAX_CAPACITY = 1024  # syndromes per sketch: 2 KB, more than 500 authors with ne
 MAX_RECORDS = 4096  # authors per HAVE or WANT message
 MAX_RANGES = 64  # seq ranges per author in one record
 DIGEST_SIZE = 8  # HELLO: the in-sync check
+PARITY_SIZE = 7  # the difference estimator's parity map (plan.PARITY_BITS)
 CHECK_SIZE = 4  # REPLY and DONE: the end-of-session check (a mismatch only costs another round)
 TAG_SIZE = 4
 
 
 class MsgKind(enum.IntEnum):
-    HELLO = 1  # initiator: store digest and counts
+    HELLO = 1  # initiator: store digest, entry count, parity map, first syndromes
     EQUAL = 2  # responder: the digests match, nothing to do
-    SKETCH = 3  # responder: syndromes [offset, offset + n) of its per-author sketch
-    MORE = 4  # initiator: the sketch did not decode, send syndromes up to this capacity
-    HAVE = 5  # initiator: its state for each of its authors in the difference
-    REPLY = 6  # responder: ranges it wants, whether it needs the locator
-    FINISH = 7  # initiator: the locator (when asked for)
+    SKETCH = 3  # initiator: syndromes [offset, offset + n) of its version-vector sketch
+    MORE = 4  # responder: the sketch did not decode, send syndromes up to this count
+    HAVE = 5  # initiator: its full version vector (the last round's fallback)
+    REPLY = 6  # responder: what it wants, positions it lacks, its digest when it wants nothing
+    FINISH = 7  # initiator: after the entries the responder wanted, what it still wants
     DONE = 8  # responder: its store digest after the session
 
 
@@ -50,7 +51,7 @@ Range = tuple[int, int]  # inclusive [lo, hi] of seq numbers
 class Hello:
     digest: bytes
     entries: int
-    parity: int = 0  # 64-bit parity map of the initiator's (position, value) pairs
+    parity: int = 0  # 56-bit parity map of the initiator's (position, value) pairs
     syndromes: tuple[int, ...] = ()  # the first syndromes of the initiator's sketch
 
 
@@ -99,7 +100,6 @@ class Want:
 
 @dataclass(frozen=True)
 class Reply:
-    need_locator: bool = False  # unused by the weighted protocol; kept 0
     wants: tuple[Want, ...] = ()
     digest: bytes | None = None  # the responder's digest when it wants nothing more
     locator: tuple[int, ...] = ()  # positions the responder lacks (beyond the leading 1)
@@ -110,7 +110,6 @@ class Reply:
 
 @dataclass(frozen=True)
 class Finish:
-    locator: tuple[int, ...] = ()
     wants: tuple[Want, ...] = ()
 
 
@@ -161,6 +160,12 @@ def _read_syndromes(r: Reader, minimum: int) -> tuple[int, ...]:
     return tuple(int.from_bytes(r.take(2, "syndrome"), "big") for _ in range(count))
 
 
+def _rest_syndromes(r: Reader) -> tuple[int, ...]:
+    if r.remaining % 2 or r.remaining > 2 * MAX_CAPACITY:
+        raise DecodeError(f"{r.remaining} bytes of syndromes: an even number up to {2 * MAX_CAPACITY} is needed")
+    return tuple(int.from_bytes(r.take(2, "syndrome"), "big") for _ in range(r.remaining // 2))
+
+
 def _wants(w: Writer, wants: tuple[Want, ...]) -> None:
     w.varint(len(wants), MAX_RECORDS)
     for want in wants:
@@ -203,8 +208,9 @@ def encode_body(msg: Message) -> bytes:
     if isinstance(msg, Hello):
         w.fixed(msg.digest, DIGEST_SIZE, "digest")
         w.varint(msg.entries, MAX_COUNT)
-        w.raw(msg.parity.to_bytes(8, "big"))
-        _syndromes(w, msg.syndromes)
+        w.raw(msg.parity.to_bytes(PARITY_SIZE, "big"))
+        for v in msg.syndromes:  # the rest of the message: no count needed
+            w.raw(v.to_bytes(2, "big"))
     elif isinstance(msg, Sketch):
         w.varint(msg.offset, MAX_CAPACITY)
         if msg.offset + len(msg.syndromes) > MAX_CAPACITY:
@@ -217,7 +223,7 @@ def encode_body(msg: Message) -> bytes:
         w.varint(msg.peer_elements, MAX_CAPACITY)
         _records(w, msg.records)
     elif isinstance(msg, Reply):
-        flags = (1 if msg.need_locator else 0) | (2 if msg.digest is not None else 0)
+        flags = 2 if msg.digest is not None else 0
         flags |= (4 if msg.wants else 0) | (8 if msg.locator else 0) | (16 if msg.records else 0)
         flags |= 32 if msg.heads else 0
         w.u8(flags)
@@ -234,9 +240,6 @@ def encode_body(msg: Message) -> bytes:
             for pos, value in msg.heads:
                 w.raw(pos.to_bytes(2, "big") + value.to_bytes(2, "big"))
     elif isinstance(msg, Finish):
-        w.varint(len(msg.locator), MAX_CAPACITY + 1)
-        for c in msg.locator:
-            w.raw(c.to_bytes(2, "big"))
         _wants(w, msg.wants)
     elif isinstance(msg, Done):
         w.fixed(msg.digest, CHECK_SIZE, "digest")
@@ -248,7 +251,7 @@ def decode_body(kind: MsgKind, body: bytes) -> Message:
     msg: Message
     if kind == MsgKind.HELLO:
         msg = Hello(r.take(DIGEST_SIZE, "digest"), r.varint("entries", MAX_COUNT),
-                    int.from_bytes(r.take(8, "parity map"), "big"), _read_syndromes(r, 0))
+                    int.from_bytes(r.take(PARITY_SIZE, "parity map"), "big"), _rest_syndromes(r))
     elif kind == MsgKind.EQUAL:
         msg = Equal()
     elif kind == MsgKind.SKETCH:
@@ -266,7 +269,7 @@ def decode_body(kind: MsgKind, body: bytes) -> Message:
         msg = Have(peer, _read_records(r))
     elif kind == MsgKind.REPLY:
         flag = r.u8("reply flags")
-        if flag > 63:
+        if flag > 63 or flag & 1:
             raise DecodeError(f"unknown reply flags 0x{flag:02x}")
         digest = r.take(CHECK_SIZE, "digest") if flag & 2 else None
         wants = _read_wants(r) if flag & 4 else ()
@@ -277,11 +280,9 @@ def decode_body(kind: MsgKind, body: bytes) -> Message:
             count = r.varint("head count", MAX_RECORDS)
             heads = tuple((int.from_bytes(r.take(2, "position"), "big"), int.from_bytes(r.take(2, "value"), "big"))
                           for _ in range(count))
-        msg = Reply(bool(flag & 1), wants, digest, locator, records, heads)
+        msg = Reply(wants, digest, locator, records, heads)
     elif kind == MsgKind.FINISH:
-        count = r.varint("locator length", MAX_CAPACITY + 1)
-        locator = tuple(int.from_bytes(r.take(2, "locator coefficient"), "big") for _ in range(count))
-        msg = Finish(locator, _read_wants(r))
+        msg = Finish(_read_wants(r))
     elif kind == MsgKind.DONE:
         msg = Done(r.take(CHECK_SIZE, "digest"))
     else:  # pragma: no cover - MsgKind is exhaustive

@@ -20,7 +20,7 @@ from sync.messages import MAX_SEQ, AuthorState, Range
 
 ALERT_KINDS = frozenset({Kind.ALERT_RAISE, Kind.ALERT_ACK, Kind.ALERT_RESOLVE})
 PUSH_KINDS = ALERT_KINDS | {Kind.BALLOT}
-PARITY_BITS = 64  # the difference estimator in HELLO: 8 bytes
+PARITY_BITS = 56  # the difference estimator in HELLO: 7 bytes
 MAX_RANGES_PER_AUTHOR = 64
 
 
@@ -111,33 +111,6 @@ def local_states(store: EntryStore, aside: dict[bytes, list[Entry]]) -> dict[byt
     return out
 
 
-def element(salt: int, state: LocalState) -> int:
-    h = hashlib.blake2b(digest_size=2, person=b"fieldkit-sync", salt=salt.to_bytes(16, "big"))
-    h.update(state.author)
-    h.update(state.head.to_bytes(5, "big", signed=True))
-    for lo, hi in state.gaps[:MAX_RANGES_PER_AUTHOR]:
-        h.update(lo.to_bytes(4, "big") + hi.to_bytes(4, "big"))
-    h.update(state.top.to_bytes(5, "big", signed=True))
-    value = int.from_bytes(h.digest(), "big")
-    return value or 1  # sketches hold nonzero elements only
-
-
-def elements(salt: int, states: Iterable[LocalState]) -> dict[int, list[bytes]]:
-    """element -> the authors with that element (several only on a 16-bit collision)."""
-    out: dict[int, list[bytes]] = {}
-    for state in states:
-        out.setdefault(element(salt, state), []).append(state.author)
-    return out
-
-
-def parity_bits(elems: Iterable[int]) -> int:
-    """A 64-bit parity map of the elements: XOR of two maps estimates the difference size."""
-    bits = 0
-    for e in elems:
-        bits ^= 1 << (((e * 0x9E37) >> 4) % PARITY_BITS)
-    return bits
-
-
 def estimate_difference(parity_xor: int) -> int | None:
     """Elements in the difference, from the parity map's XOR; None once it saturates."""
     odd = bin(parity_xor).count("1")
@@ -214,7 +187,7 @@ def positions(salt: int, states: Iterable[LocalState]) -> dict[int, list[bytes]]
 
 
 def pair_parity(pairs: Iterable[tuple[int, int]]) -> int:
-    """A 64-bit parity map of (position, value) pairs; XOR of two maps estimates the difference."""
+    """A PARITY_BITS parity map of (position, value) pairs; XOR of two maps estimates the difference."""
     bits = 0
     for pos, value in pairs:
         if value:

@@ -345,7 +345,7 @@ class Session:
         frames = self._entry_frames(out, keyed)
         if msg.digest is not None and not out and not wants:
             return self._check_digest(msg.digest, now)
-        return self._request(frames + self._send(Finish((), tuple(wants))), {MsgKind.DONE}, now)
+        return self._request(frames + self._send(Finish(tuple(wants))), {MsgKind.DONE}, now)
 
     def _check_digest(self, digest: bytes, now: float) -> list[bytes]:
         if digest == self._check():
@@ -467,7 +467,7 @@ class Session:
         unknown = sketch.divide_out(result.locator, result.values)
         frames = self._entry_frames(out, keyed)
         quiet = not wants and not heads and not records and len(unknown) == 1
-        reply = Reply(False, tuple(wants), self._check() if quiet else None,
+        reply = Reply(tuple(wants), self._check() if quiet else None,
                       tuple(unknown[1:]), tuple(records), tuple(heads))
         if quiet:
             self.done = self.converged = True
@@ -483,7 +483,7 @@ class Session:
         digest = None if wants else self._check()
         if digest is not None:
             self.done = self.converged = True
-        return self._reply(MsgKind.HAVE, frames + self._send(Reply(False, tuple(wants), digest)))
+        return self._reply(MsgKind.HAVE, frames + self._send(Reply(tuple(wants), digest)))
 
     def _on_finish(self, msg: Finish) -> list[bytes]:
         rnd = self._round

@@ -61,15 +61,15 @@ def test_under_capacity_sketch_does_not_decode() -> None:
 
 
 MESSAGES = [
-    m.Hello(b"12345678", 10000, 0xFFFF_0000_1234_5678, (1, 2, 3, 0xFFFF)),
+    m.Hello(b"12345678", 10000, 0xFF_0000_1234_5678, (1, 2, 3, 0xFFFF)),
     m.Equal(),
     m.Sketch(4, tuple(range(1, 200))),
     m.More(64),
     m.Have(3, (m.AuthorState(b"abcd", 5, ((7, 9), (12, 12)), 20), m.AuthorState(b"wxyz", -1))),
-    m.Reply(False, (m.Want(b"abcd", ((0, 3), (9, 9))),), b"dgst", (5, 6), (m.AuthorState(b"tagx", 2),),
+    m.Reply((m.Want(b"abcd", ((0, 3), (9, 9))),), b"dgst", (5, 6), (m.AuthorState(b"tagx", 2),),
             ((1, 2), (0xFFFF, 0))),
     m.Reply(digest=b"\0\0\0\0"),
-    m.Finish((), (m.Want(b"abcd", ((1, 1),)),)),
+    m.Finish((m.Want(b"abcd", ((1, 1),)),)),
     m.Done(b"abcd"),
 ]
 
