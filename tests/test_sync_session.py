@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 
 from hypothesis import HealthCheck, given, settings
@@ -80,7 +81,8 @@ def _converge(stores, rng, faults, max_passes=12):
             run_pair(stores[j], stores[i], rng.choice([LORA_MTU, SMS_MTU]), faults, rng)
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=int(os.environ.get("SYNC_EXAMPLES", "12")), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 10**6), n_stores=st.integers(3, 6), authors=st.integers(2, 8))
 def test_random_stores_converge_over_lossy_links_and_partitions(seed: int, n_stores: int, authors: int) -> None:
     rng, entries = _world(seed, authors, rng_total(seed))
