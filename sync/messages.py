@@ -36,11 +36,11 @@ TAG_SIZE = 4
 class MsgKind(enum.IntEnum):
     HELLO = 1  # initiator: store digest, entry count, parity map, first syndromes
     EQUAL = 2  # responder: the digests match, nothing to do
-    SKETCH = 3  # initiator: syndromes [offset, offset + n) of its version-vector sketch
-    MORE = 4  # responder: the sketch did not decode, send syndromes up to this count
+    SKETCH = 3  # syndromes [offset, offset + n) of the sender's version-vector sketch
+    MORE = 4  # the decoding side: the sketch did not decode, send syndromes up to this count
     HAVE = 5  # initiator: its full version vector (the last round's fallback)
     REPLY = 6  # responder: what it wants, positions it lacks, its digest when it wants nothing
-    FINISH = 7  # initiator: after the entries the responder wanted, what it still wants
+    FINISH = 7  # initiator: after its entries, what it wants (as REPLY, when it decoded)
     DONE = 8  # responder: its store digest after the session
 
 
@@ -109,8 +109,8 @@ class Reply:
 
 
 @dataclass(frozen=True)
-class Finish:
-    wants: tuple[Want, ...] = ()
+class Finish(Reply):
+    """Initiator, after its entries: the same fields as REPLY (the digest stays None)."""
 
 
 @dataclass(frozen=True)
@@ -222,7 +222,7 @@ def encode_body(msg: Message) -> bytes:
     elif isinstance(msg, Have):
         w.varint(msg.peer_elements, MAX_CAPACITY)
         _records(w, msg.records)
-    elif isinstance(msg, Reply):
+    elif isinstance(msg, Reply):  # and Finish, which has the same layout
         flags = 2 if msg.digest is not None else 0
         flags |= (4 if msg.wants else 0) | (8 if msg.locator else 0) | (16 if msg.records else 0)
         flags |= 32 if msg.heads else 0
@@ -239,8 +239,6 @@ def encode_body(msg: Message) -> bytes:
             w.varint(len(msg.heads), MAX_RECORDS)
             for pos, value in msg.heads:
                 w.raw(pos.to_bytes(2, "big") + value.to_bytes(2, "big"))
-    elif isinstance(msg, Finish):
-        _wants(w, msg.wants)
     elif isinstance(msg, Done):
         w.fixed(msg.digest, CHECK_SIZE, "digest")
     return w.getvalue()
@@ -267,7 +265,7 @@ def decode_body(kind: MsgKind, body: bytes) -> Message:
     elif kind == MsgKind.HAVE:
         peer = r.varint("peer element count", MAX_CAPACITY)
         msg = Have(peer, _read_records(r))
-    elif kind == MsgKind.REPLY:
+    elif kind in (MsgKind.REPLY, MsgKind.FINISH):
         flag = r.u8("reply flags")
         if flag > 63 or flag & 1:
             raise DecodeError(f"unknown reply flags 0x{flag:02x}")
@@ -280,9 +278,7 @@ def decode_body(kind: MsgKind, body: bytes) -> Message:
             count = r.varint("head count", MAX_RECORDS)
             heads = tuple((int.from_bytes(r.take(2, "position"), "big"), int.from_bytes(r.take(2, "value"), "big"))
                           for _ in range(count))
-        msg = Reply(wants, digest, locator, records, heads)
-    elif kind == MsgKind.FINISH:
-        msg = Finish(_read_wants(r))
+        msg = (Reply if kind == MsgKind.REPLY else Finish)(wants, digest, locator, records, heads)
     elif kind == MsgKind.DONE:
         msg = Done(r.take(CHECK_SIZE, "digest"))
     else:  # pragma: no cover - MsgKind is exhaustive

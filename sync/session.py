@@ -98,9 +98,26 @@ class _Round:
     own_syndromes: list[int] = field(default_factory=list)
     peer_entries: int = 0
     peer_parity: int = 0
+    sent: int = 0  # syndromes of ours the peer holds
 
     def pairs(self) -> list[tuple[int, int]]:
         return [(pos, plan.value_of(self.states[a])) for pos, authors in self.positions.items() for a in authors]
+
+
+@dataclass
+class _Decoded:
+    """What a decoded difference tells the decoding side to send and to ask for."""
+
+    out: list[Entry] = field(default_factory=list)
+    keyed: set[bytes] = field(default_factory=set)
+    wants: list[Want] = field(default_factory=list)
+    heads: list[tuple[int, int]] = field(default_factory=list)
+    records: list[AuthorState] = field(default_factory=list)
+    locator: tuple[int, ...] = ()
+
+    @property
+    def quiet(self) -> bool:
+        return not (self.wants or self.heads or self.records or self.locator)
 
 
 def _kind(msg: Message) -> MsgKind:
@@ -293,7 +310,8 @@ class Session:
             return self._request(self._send(Have(NO_DECODE, records)), {MsgKind.REPLY}, now)
         hello = Hello(self.store.store_digest()[:DIGEST_SIZE], len(self.store), plan.pair_parity(rnd.pairs()),
                       tuple(self._syndromes(rnd, FIRST_SYNDROMES)))
-        return self._request(self._send(hello), {MsgKind.EQUAL, MsgKind.MORE, MsgKind.REPLY}, now)
+        rnd.sent = FIRST_SYNDROMES
+        return self._request(self._send(hello), {MsgKind.EQUAL, MsgKind.MORE, MsgKind.REPLY, MsgKind.SKETCH}, now)
 
     def _request(self, frames: list[bytes], expect: set[MsgKind], now: float) -> list[bytes]:
         self.stats.round_trips += 1
@@ -308,29 +326,43 @@ class Session:
         assert rnd is not None
         if isinstance(msg, Equal):
             return self._finish_session(True)
-        if isinstance(msg, More):
-            have = len(rnd.peer_syndromes) or FIRST_SYNDROMES
-            if msg.capacity <= have:
+        if isinstance(msg, More):  # the responder decodes and needs more of our syndromes
+            if msg.capacity <= rnd.sent:
                 return []
             syn = self._syndromes(rnd, msg.capacity)
-            rnd.peer_syndromes = syn  # what the responder now holds
-            return self._request(self._send(Sketch(have, tuple(syn[have:]))), {MsgKind.MORE, MsgKind.REPLY}, now)
+            frames = self._send(Sketch(rnd.sent, tuple(syn[rnd.sent :])))
+            rnd.sent = msg.capacity
+            return self._request(frames, {MsgKind.MORE, MsgKind.REPLY}, now)
+        if isinstance(msg, Sketch):  # the responder asks us to decode: we have the news
+            if msg.offset != len(rnd.peer_syndromes):
+                return []
+            rnd.peer_syndromes.extend(msg.syndromes)
+            decoded = self._decode(rnd)
+            if decoded is None:
+                n = len(rnd.peer_syndromes)
+                if n >= MAX_CAPACITY:
+                    return self._next_round(now)
+                return self._request(self._send(More(min(MAX_CAPACITY, 2 * n))), {MsgKind.SKETCH}, now)
+            frames = self._entry_frames(decoded.out, decoded.keyed)
+            finish = Finish(tuple(decoded.wants), None, decoded.locator, tuple(decoded.records), tuple(decoded.heads))
+            return self._request(frames + self._send(finish), {MsgKind.DONE}, now)
         if isinstance(msg, Reply):
             return self._on_reply(rnd, msg, now)
         if isinstance(msg, Done):
             return self._check_digest(msg.digest, now)
         return []
 
-    def _on_reply(self, rnd: _Round, msg: Reply, now: float) -> list[bytes]:
+    def _serve(self, rnd: _Round, msg: Reply) -> tuple[list[Entry], set[bytes], list[Want]]:
+        """Entries the peer asked for in a REPLY or FINISH; and what its records show we lack."""
         out, keyed = self._wanted(rnd, msg.wants)
-        for pos, value in msg.heads:  # the responder's head there: send what follows it
+        for pos, value in msg.heads:  # the peer's head there: send what follows it
             for author in rnd.positions.get(pos, ()):
                 state = rnd.states[author]
                 peer_head = plan.head_from_value(value, state.head)
                 out.extend(plan.entries_for(self.store, rnd.aside, author, AuthorState(state.tag, peer_head)))
                 if peer_head < 0:
                     keyed.add(author)
-        if msg.locator:  # positions the responder does not know: it lacks those authors
+        if msg.locator:  # positions the peer does not know: it lacks those authors
             loc = [1, *msg.locator]
             for pos, authors in rnd.positions.items():
                 if sketch.is_member(loc, pos):
@@ -342,17 +374,24 @@ class Session:
             more, more_keyed, wants, _ = self._against_records(rnd, msg.records)
             out.extend(more)
             keyed |= more_keyed
+        return out, keyed, wants
+
+    def _on_reply(self, rnd: _Round, msg: Reply, now: float) -> list[bytes]:
+        out, keyed, wants = self._serve(rnd, msg)
         frames = self._entry_frames(out, keyed)
         if msg.digest is not None and not out and not wants:
             return self._check_digest(msg.digest, now)
         return self._request(frames + self._send(Finish(tuple(wants))), {MsgKind.DONE}, now)
 
-    def _check_digest(self, digest: bytes, now: float) -> list[bytes]:
-        if digest == self._check():
-            return self._finish_session(True)
+    def _next_round(self, now: float) -> list[bytes]:
         if self._round_no + 1 >= self.max_rounds:
             return self._finish_session(False)
         return self._new_round(now)
+
+    def _check_digest(self, digest: bytes, now: float) -> list[bytes]:
+        if digest == self._check():
+            return self._finish_session(True)
+        return self._next_round(now)
 
     def _check(self) -> bytes:
         return self.store.store_digest()[:CHECK_SIZE]
@@ -365,7 +404,7 @@ class Session:
     # --- responder ------------------------------------------------------------------
 
     def _responder(self, round_no: int, kind: MsgKind, msg: Message) -> list[bytes]:
-        if self._round_no == round_no and kind == self._last_in and kind != MsgKind.SKETCH:
+        if self._round_no == round_no and kind == self._last_in and kind not in (MsgKind.SKETCH, MsgKind.MORE):
             return self._out(self._last_out)  # the initiator did not hear us: repeat
         if isinstance(msg, Hello):
             if self._round is not None and round_no == self._round_no:
@@ -378,6 +417,8 @@ class Session:
             return []  # not in this round: stale or out of turn
         if isinstance(msg, Sketch):
             return self._on_sketch(msg)
+        if isinstance(msg, More):
+            return self._on_more(msg)
         if isinstance(msg, Finish):
             return self._on_finish(msg)
         raise SyncError(f"a responder does not expect {kind.name}")
@@ -430,48 +471,63 @@ class Session:
             authors = max(min(d, math.ceil(spread * 1.1) + 2), 24)
         return min(MAX_CAPACITY, max(2 * (authors + 1), have + 2))
 
-    def _try_decode(self, rnd: _Round, kind: MsgKind) -> list[bytes]:
+    def _decode(self, rnd: _Round) -> _Decoded | None:
+        """Decode our syndromes against the peer's; None if they do not decode (yet)."""
         n = len(rnd.peer_syndromes)
         diff = [a ^ b for a, b in zip(self._syndromes(rnd, n), rnd.peer_syndromes, strict=True)]
         if not any(diff):
-            # equal vectors, different digests (pending entries, forks, a collision): wants nothing
-            return self._reply(kind, self._send(Reply(digest=self._check())))
+            return _Decoded()  # equal vectors (digests differ by pending entries, forks, a collision)
         result = sketch.decode_weighted(diff, rnd.positions)
         if result is None or 2 * result.size > n - 2:  # keep one position spare as a check
-            if n >= MAX_CAPACITY:
-                # give up on the sketch: a digest that matches nothing makes the initiator
-                # move on to the next round (and the full version vector in the last one)
-                return self._reply(kind, self._send(Reply(digest=b"\0" * CHECK_SIZE)))
-            return self._reply(kind, self._send(More(self._capacity(rnd))))
-        out: list[Entry] = []
-        keyed: set[bytes] = set()
-        wants: list[Want] = []
-        heads: list[tuple[int, int]] = []
-        records: list[AuthorState] = []
+            return None
+        decoded = _Decoded(locator=tuple(sketch.divide_out(result.locator, result.values)[1:]))
         for pos, delta in result.values.items():
             authors = rnd.positions[pos]
             if len(authors) > 1:  # two of our authors share this position: say it in full
-                records.extend(rnd.states[a].record() for a in authors)
+                decoded.records.extend(rnd.states[a].record() for a in authors)
                 continue
             state = rnd.states[authors[0]]
             peer_head = plan.head_from_value(plan.value_of(state) ^ delta, state.head)
             peer = AuthorState(state.tag, peer_head)
-            out.extend(plan.entries_for(self.store, rnd.aside, state.author, peer))
+            decoded.out.extend(plan.entries_for(self.store, rnd.aside, state.author, peer))
             if peer_head < 0:
-                keyed.add(state.author)
+                decoded.keyed.add(state.author)
             ranges = plan.wants_from(state, peer)
             if ranges == ((state.head + 1, peer_head),) and not state.gaps:
-                heads.append((pos, plan.value_of(state)))  # a plain tail: 4 bytes say it
+                decoded.heads.append((pos, plan.value_of(state)))  # a plain tail: 4 bytes say it
             elif ranges:
-                wants.append(Want(state.tag, ranges))
-        unknown = sketch.divide_out(result.locator, result.values)
-        frames = self._entry_frames(out, keyed)
-        quiet = not wants and not heads and not records and len(unknown) == 1
-        reply = Reply(tuple(wants), self._check() if quiet else None,
-                      tuple(unknown[1:]), tuple(records), tuple(heads))
-        if quiet:
+                decoded.wants.append(Want(state.tag, ranges))
+        return decoded
+
+    def _try_decode(self, rnd: _Round, kind: MsgKind) -> list[bytes]:
+        decoded = self._decode(rnd)
+        if decoded is None:
+            n = len(rnd.peer_syndromes)
+            if n >= MAX_CAPACITY:
+                # give up on the sketch: a digest that matches nothing makes the initiator
+                # move on to the next round (and the full version vector in the last one)
+                return self._reply(kind, self._send(Reply(digest=b"\0" * CHECK_SIZE)))
+            if kind == MsgKind.HELLO and rnd.peer_entries > len(self.store):
+                # the initiator holds more: it likely has the news, so it decodes our sketch
+                rnd.sent = self._capacity(rnd)
+                return self._reply(kind, self._send(Sketch(0, tuple(self._syndromes(rnd, rnd.sent)))))
+            return self._reply(kind, self._send(More(self._capacity(rnd))))
+        frames = self._entry_frames(decoded.out, decoded.keyed)
+        reply = Reply(tuple(decoded.wants), self._check() if decoded.quiet else None, decoded.locator,
+                      tuple(decoded.records), tuple(decoded.heads))
+        if decoded.quiet:
             self.done = self.converged = True
         return self._reply(kind, frames + self._send(reply))
+
+    def _on_more(self, msg: More) -> list[bytes]:
+        rnd = self._round
+        assert rnd is not None
+        if msg.capacity <= rnd.sent:
+            return self._out(self._last_out)  # a repeat: the initiator did not hear our answer
+        syn = self._syndromes(rnd, msg.capacity)
+        frames = self._send(Sketch(rnd.sent, tuple(syn[rnd.sent :])))
+        rnd.sent = msg.capacity
+        return self._reply(MsgKind.MORE, frames)
 
     def _on_full(self, msg: Have) -> list[bytes]:
         rnd = self._begin_round(self._round_no)
@@ -488,7 +544,7 @@ class Session:
     def _on_finish(self, msg: Finish) -> list[bytes]:
         rnd = self._round
         assert rnd is not None
-        out, keyed = self._wanted(rnd, msg.wants)
+        out, keyed, _ = self._serve(rnd, msg)  # what our records show we lack waits for the next session
         frames = self._entry_frames(out, keyed) + self._send(Done(self._check()))
         self.done = self.converged = True
         return self._reply(MsgKind.FINISH, frames)
