@@ -27,13 +27,12 @@ stays even if the session then fails.
 from __future__ import annotations
 
 import enum
-import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from codec import DecodeError, Entry, FieldkitError
 from codec.fragment import Fragmenter, Reassembler
 from codec.frames import FrameType
-from sync import plan, sketch
+from sync import plan, reconcile
 from sync.api import EntryStore, Outcome
 from sync.messages import (
     CHECK_SIZE,
@@ -41,7 +40,6 @@ from sync.messages import (
     KIND_OF_MESSAGE,
     MAX_CAPACITY,
     Assembler,
-    AuthorState,
     Done,
     Equal,
     Finish,
@@ -52,19 +50,17 @@ from sync.messages import (
     MsgKind,
     Reply,
     Sketch,
-    Want,
     decode_body,
     decode_frame_head,
     encode_message,
 )
+from sync.reconcile import FIRST_SYNDROMES, Round
 
 RETRY_AFTER = 15.0  # seconds without an answer before the initiator repeats itself
 MAX_RETRIES = 6
 IDLE_TIMEOUT = RETRY_AFTER * (MAX_RETRIES + 1)
 MAX_ROUNDS = 3
 MAX_FRAMES_IN = 20000  # frames per session; beyond this the peer is misbehaving
-ESTIMATE_MARGIN = 125  # percent over the estimate (measured: 100 and 110 cost more round trips)
-FIRST_SYNDROMES = 4  # in HELLO: decodes one author with news, with one position to spare
 NO_DECODE = MAX_CAPACITY  # HAVE.peer_elements for the full version vector
 
 
@@ -92,38 +88,6 @@ class Stats:
     rounds: int = 0
 
 
-@dataclass
-class _Round:
-    number: int
-    states: dict[bytes, plan.LocalState]
-    positions: dict[int, list[bytes]]
-    aside: dict[bytes, list[Entry]]
-    peer_syndromes: list[int] = field(default_factory=list)
-    own_syndromes: list[int] = field(default_factory=list)
-    peer_entries: int = 0
-    peer_parity: int = 0
-    sent: int = 0  # syndromes of ours the peer holds
-
-    def pairs(self) -> list[tuple[int, int]]:
-        return [(pos, plan.value_of(self.states[a])) for pos, authors in self.positions.items() for a in authors]
-
-
-@dataclass
-class _Decoded:
-    """What a decoded difference tells the decoding side to send and to ask for."""
-
-    out: list[Entry] = field(default_factory=list)
-    keyed: set[bytes] = field(default_factory=set)
-    wants: list[Want] = field(default_factory=list)
-    heads: list[tuple[int, int]] = field(default_factory=list)
-    records: list[AuthorState] = field(default_factory=list)
-    locator: tuple[int, ...] = ()
-
-    @property
-    def quiet(self) -> bool:
-        return not (self.wants or self.heads or self.records or self.locator)
-
-
 def _kind(msg: Message) -> MsgKind:
     return KIND_OF_MESSAGE[type(msg)]
 
@@ -141,7 +105,7 @@ class Session:
         self._fragmenter = Fragmenter(mtu)
         self._reassembler = Reassembler(max_partials_per_sender=4, max_senders=1, ttl=IDLE_TIMEOUT, max_chunk=mtu)
         self._assembler = Assembler(max_chunk=mtu)
-        self._round: _Round | None = None
+        self._round: Round | None = None
         self._round_no = -1
         self._expect: set[MsgKind] = set()
         self._last_out: list[bytes] = []
@@ -258,49 +222,12 @@ class Session:
             self.stats.entries_sent += 1
         return frames
 
-    def _begin_round(self, round_no: int) -> _Round:
-        aside = plan.kept_aside(self.store)
-        states = plan.local_states(self.store, aside)
-        self._round = _Round(round_no, states, plan.positions(round_no, states.values()), aside)
+    def _begin_round(self, round_no: int) -> Round:
+        self._round = Round.begin(self.store, round_no)
         return self._round
 
-    def _syndromes(self, rnd: _Round, count: int) -> list[int]:
-        if len(rnd.own_syndromes) < count:
-            rnd.own_syndromes = sketch.weighted_sketch(rnd.pairs(), count)
-        return rnd.own_syndromes[:count]
-
-    def _wanted(self, rnd: _Round, wants: tuple[Want, ...]) -> tuple[list[Entry], set[bytes]]:
-        out: list[Entry] = []
-        keyed: set[bytes] = set()
-        for want in wants:
-            for author in self.store.keys_for_tag(want.tag):
-                if author in rnd.states:
-                    out.extend(plan.entries_in(self.store, rnd.aside, author, want.ranges))
-                    if want.ranges and want.ranges[0][0] == 0:
-                        keyed.add(author)  # the peer holds nothing of this author: it may lack the key
-        return out, keyed
-
-    def _against_records(
-        self, rnd: _Round, records: tuple[AuthorState, ...]
-    ) -> tuple[list[Entry], set[bytes], list[Want], set[bytes]]:
-        """Entries the peer lacks and ranges this side wants, from the peer's full records."""
-        out: list[Entry] = []
-        keyed: set[bytes] = set()
-        wants: list[Want] = []
-        mentioned: set[bytes] = set()
-        for rec in records:
-            mine = [a for a in self.store.keys_for_tag(rec.tag) if a in rnd.states]
-            for author in mine:
-                mentioned.add(author)
-                if not rnd.states[author].same_as(rec):
-                    out.extend(plan.entries_for(self.store, rnd.aside, author, rec))
-                    if rec.head < 0:
-                        keyed.add(author)
-            if len(mine) <= 1:
-                ranges = plan.wants_from(rnd.states[mine[0]] if mine else None, rec)
-                if ranges:
-                    wants.append(Want(rec.tag, ranges))
-        return out, keyed, wants, mentioned
+    def _syndromes(self, rnd: Round, count: int) -> list[int]:
+        return rnd.syndromes(count)
 
     # --- initiator ------------------------------------------------------------------
 
@@ -341,7 +268,7 @@ class Session:
             if msg.offset != len(rnd.peer_syndromes):
                 return []
             rnd.peer_syndromes.extend(msg.syndromes)
-            decoded = self._decode(rnd)
+            decoded = reconcile.decode(self.store, rnd)
             if decoded is None:
                 n = len(rnd.peer_syndromes)
                 if n >= MAX_CAPACITY:
@@ -356,32 +283,8 @@ class Session:
             return self._check_digest(msg.digest, now)
         return []
 
-    def _serve(self, rnd: _Round, msg: Reply) -> tuple[list[Entry], set[bytes], list[Want]]:
-        """Entries the peer asked for in a REPLY or FINISH; and what its records show we lack."""
-        out, keyed = self._wanted(rnd, msg.wants)
-        for pos, value in msg.heads:  # the peer's head there: send what follows it
-            for author in rnd.positions.get(pos, ()):
-                state = rnd.states[author]
-                peer_head = plan.head_from_value(value, state.head)
-                out.extend(plan.entries_for(self.store, rnd.aside, author, AuthorState(state.tag, peer_head)))
-                if peer_head < 0:
-                    keyed.add(author)
-        if msg.locator:  # positions the peer does not know: it lacks those authors
-            loc = [1, *msg.locator]
-            for pos, authors in rnd.positions.items():
-                if sketch.is_member(loc, pos):
-                    for author in authors:
-                        out.extend(plan.entries_for(self.store, rnd.aside, author, None))
-                        keyed.add(author)
-        wants: list[Want] = []
-        if msg.records:
-            more, more_keyed, wants, _ = self._against_records(rnd, msg.records)
-            out.extend(more)
-            keyed |= more_keyed
-        return out, keyed, wants
-
-    def _on_reply(self, rnd: _Round, msg: Reply, now: float) -> list[bytes]:
-        out, keyed, wants = self._serve(rnd, msg)
+    def _on_reply(self, rnd: Round, msg: Reply, now: float) -> list[bytes]:
+        out, keyed, wants = reconcile.serve(self.store, rnd, msg)
         frames = self._entry_frames(out, keyed)
         if msg.digest is not None and not out and not wants:
             return self._check_digest(msg.digest, now)
@@ -456,56 +359,8 @@ class Session:
         rnd.peer_syndromes.extend(msg.syndromes)
         return self._try_decode(rnd, MsgKind.SKETCH)
 
-    def _capacity(self, rnd: _Round) -> int:
-        """How many syndromes to ask for, from the parity maps and the entry counts."""
-        have = len(rnd.peer_syndromes)
-        if have > FIRST_SYNDROMES:
-            # a short sketch is not wasted (the longer one extends it): +50 %, not double
-            return min(MAX_CAPACITY, have + max(have // 2, 8))
-        elements = plan.estimate_difference(plan.pair_parity(rnd.pairs()) ^ rnd.peer_parity)
-        if elements is not None:
-            authors = -(-elements * ESTIMATE_MARGIN // 200) + 1  # about two pair elements per author
-        else:
-            # The map saturated: many authors with news.  If the news is one-sided, its
-            # |n_a - n_b| entries touch at most that many authors, and about
-            # a (1 - (1 - 1/a)^d) of the a authors when they fall at random: take that,
-            # +10 %; a short sketch costs one more round trip (MORE doubles it).
-            d = abs(rnd.peer_entries - len(self.store))
-            a = max(len(rnd.states), 1)
-            spread = a * (1 - (1 - 1 / a) ** d)
-            authors = max(min(d, math.ceil(spread * 1.1) + 2), 24)
-        return min(MAX_CAPACITY, max(2 * (authors + 1), have + 2))
-
-    def _decode(self, rnd: _Round) -> _Decoded | None:
-        """Decode our syndromes against the peer's; None if they do not decode (yet)."""
-        n = len(rnd.peer_syndromes)
-        diff = [a ^ b for a, b in zip(self._syndromes(rnd, n), rnd.peer_syndromes, strict=True)]
-        if not any(diff):
-            return _Decoded()  # equal vectors (digests differ by pending entries, forks, a collision)
-        result = sketch.decode_weighted(diff, rnd.positions)
-        if result is None or 2 * result.size > n - 2:  # keep one position spare as a check
-            return None
-        decoded = _Decoded(locator=tuple(sketch.divide_out(result.locator, result.values)[1:]))
-        for pos, delta in result.values.items():
-            authors = rnd.positions[pos]
-            if len(authors) > 1:  # two of our authors share this position: say it in full
-                decoded.records.extend(rnd.states[a].record() for a in authors)
-                continue
-            state = rnd.states[authors[0]]
-            peer_head = plan.head_from_value(plan.value_of(state) ^ delta, state.head)
-            peer = AuthorState(state.tag, peer_head)
-            decoded.out.extend(plan.entries_for(self.store, rnd.aside, state.author, peer))
-            if peer_head < 0:
-                decoded.keyed.add(state.author)
-            ranges = plan.wants_from(state, peer)
-            if ranges == ((state.head + 1, peer_head),) and not state.gaps:
-                decoded.heads.append((pos, plan.value_of(state)))  # a plain tail: 4 bytes say it
-            elif ranges:
-                decoded.wants.append(Want(state.tag, ranges))
-        return decoded
-
-    def _try_decode(self, rnd: _Round, kind: MsgKind) -> list[bytes]:
-        decoded = self._decode(rnd)
+    def _try_decode(self, rnd: Round, kind: MsgKind) -> list[bytes]:
+        decoded = reconcile.decode(self.store, rnd)
         if decoded is None:
             n = len(rnd.peer_syndromes)
             if n >= MAX_CAPACITY:
@@ -514,9 +369,9 @@ class Session:
                 return self._reply(kind, self._send(Reply(digest=b"\0" * CHECK_SIZE)))
             if kind == MsgKind.HELLO and rnd.peer_entries > len(self.store):
                 # the initiator holds more: it likely has the news, so it decodes our sketch
-                rnd.sent = self._capacity(rnd)
+                rnd.sent = reconcile.capacity(rnd, len(self.store))
                 return self._reply(kind, self._send(Sketch(0, tuple(self._syndromes(rnd, rnd.sent)))))
-            return self._reply(kind, self._send(More(self._capacity(rnd))))
+            return self._reply(kind, self._send(More(reconcile.capacity(rnd, len(self.store)))))
         frames = self._entry_frames(decoded.out, decoded.keyed)
         reply = Reply(tuple(decoded.wants), self._check() if decoded.quiet else None, decoded.locator,
                       tuple(decoded.records), tuple(decoded.heads))
@@ -536,7 +391,7 @@ class Session:
 
     def _on_full(self, msg: Have) -> list[bytes]:
         rnd = self._begin_round(self._round_no)
-        out, keyed, wants, mentioned = self._against_records(rnd, msg.records)
+        out, keyed, wants, mentioned = reconcile.against_records(self.store, rnd, msg.records)
         for author in rnd.states.keys() - mentioned:  # authors the initiator does not have
             out.extend(plan.entries_for(self.store, rnd.aside, author, None))
             keyed.add(author)
@@ -549,7 +404,8 @@ class Session:
     def _on_finish(self, msg: Finish) -> list[bytes]:
         rnd = self._round
         assert rnd is not None
-        out, keyed, _ = self._serve(rnd, msg)  # what our records show we lack waits for the next session
+        # what the initiator's records show we lack waits for the next session
+        out, keyed, _ = reconcile.serve(self.store, rnd, msg)
         frames = self._entry_frames(out, keyed) + self._send(Done(self._check()))
         self.done = self.converged = True
         return self._reply(MsgKind.FINISH, frames)
