@@ -28,5 +28,9 @@ test: $(STAMP) lint
 fuzz-long: $(STAMP)
 	FIELDKIT_FUZZ_EXAMPLES=200000 $(BIN)/python -m pytest -m slow tests -k fuzz
 
+# 400 SIGKILLs of a writer process mid-append (tests/test_store_crash.py); a few minutes.
+crash-long: $(STAMP)
+	$(BIN)/python -m pytest -m slow tests/test_store_crash.py
+
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis .ruff_cache

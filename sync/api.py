@@ -54,6 +54,10 @@ class EntryStore(Protocol):
 
     def gaps(self) -> dict[bytes, list[tuple[int, int]]]: ...  # author -> missing seq ranges [lo, hi]
 
+    def pending_entries(self) -> list[Entry]: ...  # verified entries kept aside for a missing predecessor
+
+    def first_seen(self, entry_id: bytes) -> int: ...  # local receive time (unix s) of a held entry
+
     def store_digest(self) -> bytes: ...
 
     def state_digest(self) -> bytes: ...

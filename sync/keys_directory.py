@@ -30,6 +30,11 @@ def _pubkey_fields(body_type: type) -> tuple[tuple[str, FieldType], ...]:
     return tuple((name, ftype) for name, ftype in fields_of(body_type) if _holds_pubkeys(ftype))
 
 
+def names_keys(body_type: type) -> bool:
+    """Can a body of this type name public keys at all?"""
+    return bool(_pubkey_fields(body_type))
+
+
 def _values(ftype: FieldType, value: Any) -> Iterator[bytes]:
     if value is None:
         return

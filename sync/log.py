@@ -186,6 +186,10 @@ class Log:
     def lock(self) -> None:  # exclusive: appends, tail repair, views file writes
         pass
 
+    def replaced(self) -> bool:
+        """Has the file at our path been swapped for another (a repair) since we opened it?"""
+        return False
+
     def unlock(self) -> None:
         pass
 
@@ -230,6 +234,11 @@ class MemoryLog(Log):
         self.store_id = secrets.token_bytes(16)
         self.where = "memory log"
         self._buf = bytearray(encode_header(self.store_id))
+
+    def load(self, image: bytes) -> None:
+        """Replace the contents with a whole log image (header included), e.g. a copy of another log."""
+        self.store_id = decode_header(image, self.where)
+        self._buf = bytearray(image)
 
     def size(self) -> int:
         return len(self._buf)
@@ -302,6 +311,12 @@ class FileLog(Log):
     def truncate(self, size: int) -> None:
         os.ftruncate(self._fd, size)
         os.fsync(self._fd)
+
+    def replaced(self) -> bool:
+        try:
+            return os.stat(self.path).st_ino != os.fstat(self._fd).st_ino
+        except FileNotFoundError:
+            return True
 
     def lock(self) -> None:
         if self._locked == 0:

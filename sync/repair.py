@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sync.log import HEADER_SIZE, RecordType, StoreError, salvage
+from sync.log import HEADER_SIZE, RecordType, Salvage, StoreError, salvage
 from sync.store import LOG_FILE, VIEWS_FILE, Store
 
 
@@ -69,7 +69,19 @@ def repair_log(store_dir: Path) -> RepairReport:
     path = store_dir / LOG_FILE
     if not path.exists():
         raise StoreError(f"no store at {store_dir}: run `fieldkit init` first")
-    found = salvage(path.read_bytes())
+    import fcntl
+
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        # The append lock on the old file: a running node finishes its batch first, and
+        # its next append sees the file replaced and refuses (Store checks the inode).
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        return _rebuild_from(store_dir, path, salvage(path.read_bytes()))
+    finally:
+        os.close(fd)
+
+
+def _rebuild_from(store_dir: Path, path: Path, found: Salvage) -> RepairReport:
     settled = {rec.id for _o, rec in found.records if rec.type is RecordType.SETTLED}
     items = [
         (rec.data, rec.time)

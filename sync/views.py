@@ -55,7 +55,8 @@ class AtomicStorage(Storage):
 
     def flush(self) -> None:
         if self.path is not None and self.dirty and self._data is not None:
-            write_atomic(self.path, json.dumps(self._data, separators=(",", ":"), sort_keys=True).encode())
+            # No sort_keys: TinyDB's documents keep their insertion order ("10" after "9").
+            write_atomic(self.path, json.dumps(self._data, separators=(",", ":")).encode())
         self.dirty = False
 
     def close(self) -> None:
@@ -83,6 +84,7 @@ class ViewSet:
         self.db = TinyDB(storage=lambda: self.storage)  # TinyDB calls this to build its storage
         self.tables: dict[str, Tables] = {}
         self.position = -1  # the log offset the in-memory tables reflect; -1: not built
+        self.stale = ""  # why the tables cannot be trusted until rebuilt, or ""
         self._digest: bytes | None = None
 
     def load(self, store_id: bytes) -> tuple[int, str]:
@@ -104,28 +106,41 @@ class ViewSet:
         try:
             for p in self.providers:
                 self.tables[p.name] = {
-                    t: [dict(doc) for doc in self.db.table(f"{p.name}/{t}").all()] for t in meta["tables"][p.name]
+                    t: [dict(d) for d in sorted(self.db.table(f"{p.name}/{t}").all(), key=lambda d: d.doc_id)]
+                    for t in meta["tables"][p.name]
                 }
             position = int(meta["position"])
         except (KeyError, TypeError, ValueError, AttributeError):
             self.tables.clear()
             return -1, "the views file is damaged"
         self.position = position
+        self.stale = ""
         self._digest = None
         return position, ""
 
     def rebuild(self, entries: Callable[[], Iterable[Entry]], position: int) -> None:
         """Every view from scratch; ``entries`` gives a fresh pass over the log for each view."""
-        for p in self.providers:
-            self.tables[p.name] = p.rebuild(entries())
+        self.tables = {p.name: p.rebuild(entries()) for p in self.providers}
+        self.stale = ""
         self.position = position
         self._digest = None
         self.storage.dirty = True
 
     def update(self, added: Sequence[Entry], store: EntryStore, position: int) -> None:
+        """Fold newly held entries into every view, all or nothing.
+
+        If a provider raises, no view changes and the set turns ``stale``: reads rebuild
+        it from the log, and nothing stale is written to the views file meanwhile.
+        """
+        if self.stale:
+            return
         if added:
-            for p in self.providers:
-                self.tables[p.name] = p.update(self.tables[p.name], added, store)
+            try:
+                new = {p.name: p.update(self.tables[p.name], added, store) for p in self.providers}
+            except Exception as exc:
+                self.stale = f"a view failed to update ({type(exc).__name__}: {exc})"
+                return
+            self.tables.update(new)
             self._digest = None
             self.storage.dirty = True
         if position != self.position:
@@ -134,7 +149,7 @@ class ViewSet:
 
     def flush(self, store_id: bytes) -> None:
         """Mirror the tables into TinyDB and write the file once, atomically."""
-        if not self.storage.dirty or self.storage.path is None:
+        if not self.storage.dirty or self.storage.path is None or self.stale:
             return
         self.db.drop_tables()  # start from an empty document: dropped tables must not linger
         for p in self.providers:
@@ -174,13 +189,25 @@ class HeadsView:
 
     def rebuild(self, entries: Iterable[Entry]) -> Tables:
         heads: dict[bytes, list[int]] = {}
-        seen: dict[tuple[bytes, int], list[str]] = {}
+        # One packed 32-byte slot per seq and author (seqs are dense from 0): ~3 MB for
+        # 100,000 entries, where a dict of ids would take ~25 MB during the rebuild.
+        slots: dict[bytes, bytearray] = {}
+        forks: dict[tuple[bytes, int], list[str]] = {}
+        empty = bytes(32)
         for e in entries:
             row = heads.setdefault(e.author, [-1, 0])
             row[0] = max(row[0], e.seq)
             row[1] += 1
-            seen.setdefault((e.author, e.seq), []).append(e.id.hex())
-        return self._tables(heads, {k: v for k, v in seen.items() if len(v) > 1})
+            packed = slots.setdefault(e.author, bytearray())
+            at = e.seq * 32
+            if len(packed) < at + 32:
+                packed.extend(bytes(at + 32 - len(packed)))
+            held = bytes(packed[at : at + 32])
+            if held == empty:
+                packed[at : at + 32] = e.id
+            else:
+                forks.setdefault((e.author, e.seq), [held.hex()]).append(e.id.hex())
+        return self._tables(heads, forks)
 
     def update(self, tables: Tables, added: Sequence[Entry], store: EntryStore) -> Tables:
         heads = {bytes.fromhex(r["author"]): [r["head"], r["entries"]] for r in tables["heads"]}
@@ -190,9 +217,11 @@ class HeadsView:
             row[0] = max(row[0], e.seq)
             row[1] += 1
         for author, seq in {(e.author, e.seq) for e in added}:
-            ids = [i.hex() for i in store.ids_at(author, seq)]
-            if len(ids) > 1:
-                forks[(author, seq)] = ids
+            head, count = heads[author]
+            if count > head + 1:  # more entries than seqs: this author forked somewhere
+                ids = [i.hex() for i in store.ids_at(author, seq)]
+                if len(ids) > 1:
+                    forks[(author, seq)] = ids
         return self._tables(heads, forks)
 
     @staticmethod

@@ -101,3 +101,30 @@ def test_views_file_is_written_atomically_and_never_half(tmp_path: Path) -> None
     views = tmp_path / VIEWS_FILE
     assert views.exists()
     assert not list(tmp_path.glob(".*tmp*"))  # no temporary file left behind
+
+
+def test_damaged_header_refuses_and_repair_salvages_everything(tmp_path: Path) -> None:
+    _ids, digest = _filled(tmp_path, 5)
+    path = tmp_path / LOG_FILE
+    data = bytearray(path.read_bytes())
+    data[12] ^= 0xFF  # inside the store id: the header checksum fails
+    path.write_bytes(bytes(data))
+    with pytest.raises(StoreFormatError, match="damaged header"):
+        Store.open(tmp_path)
+    report = check_log(tmp_path)
+    assert not report.header_ok and report.records["entry"] == 5
+    assert repair_log(tmp_path).held == 5
+    with Store.open(tmp_path) as store:
+        assert store.store_digest() == digest
+
+
+def test_a_store_open_during_repair_refuses_to_append_to_the_old_file(tmp_path: Path) -> None:
+    es = chain(KEYS[0], 3)
+    running = Store.open(tmp_path)  # as `node run` would hold it
+    running.add(wire(es[0]), T0)
+    repair_log(tmp_path)
+    with pytest.raises(StoreError, match="replaced"):
+        running.add(wire(es[1]), T0)
+    running._log.close()
+    with Store.open(tmp_path) as store:
+        assert len(store) == 1

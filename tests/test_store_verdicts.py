@@ -6,12 +6,14 @@ from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from codec import KeyPair, sign_entry
 from codec.kinds import KeyRevoke, Minutes, Vouch
 from sync import pending as pending_module
 from sync.api import Outcome
-from sync.store import Store, id_from_raw
+from sync.entries import id_from_raw
+from sync.store import Store
 from tests.store_helpers import KEYS, T0, chain, wire
 from tests.strategies import entries
 
@@ -164,3 +166,73 @@ def test_two_processes_share_one_home(tmp_path: Path) -> None:
     assert one.store_digest() == two.store_digest() and one.state_digest() == two.state_digest()
     one.close()
     two.close()
+
+
+def test_control_character_scan_matches_the_codec_rule() -> None:
+    from codec.wire import _BAD_CHARS, _bad_char
+
+    chars = (chr(o) for o in range(0x110000) if not 0xD800 <= o < 0xE000)
+    assert all(_bad_char(c) == bool(_BAD_CHARS.search(c)) for c in chars)
+
+
+def test_refresh_reports_what_another_instance_added(tmp_path: Path) -> None:
+    es = chain(KEYS[5], 3)
+    node, cli = Store.open(tmp_path), Store.open(tmp_path)
+    assert node.refresh() == []
+    cli.add_many([wire(e) for e in es], T0)
+    assert [e.id for e in node.refresh()] == [e.id for e in es]
+    assert node.refresh() == []
+    node.close()
+    cli.close()
+
+
+def test_copy_to_memory_forks_an_independent_store(tmp_path: Path) -> None:
+    es = chain(KEYS[0], 4)
+    with Store.open(tmp_path) as original:
+        original.add_many([wire(e) for e in es[:3]], T0)
+        twin = original.copy_to_memory()
+        assert (twin.store_digest(), twin.state_digest()) == (original.store_digest(), original.state_digest())
+        twin.add(wire(es[3]), T0)
+        assert len(twin) == 4 and len(original) == 3
+
+
+@given(st.lists(st.tuples(st.integers(0, 5), st.integers(0, 300), st.integers(1, 255)), max_size=6),
+       st.binary(max_size=120))
+@settings(max_examples=200, deadline=None)
+def test_hostile_bytes_get_a_verdict_never_an_exception(flips, junk) -> None:
+    store = Store.memory()
+    good = [wire(e) for e in chain(KEYS[0], 6)]
+    batch = [junk]
+    for which, pos, mask in flips:
+        raw = bytearray(good[which])
+        raw[pos % len(raw)] ^= mask
+        batch.append(bytes(raw))
+    results = store.add_many(batch + good, T0)
+    assert all(isinstance(r.outcome, Outcome) for r in results)
+    assert all(r.outcome is not Outcome.ADDED for r, raw in zip(results, batch, strict=False) if raw not in good)
+    assert len(store) >= 1 and store.store_digest() == store.copy_to_memory().store_digest()
+
+
+def test_find_by_abbreviated_id_like_git() -> None:
+    from sync.reading import UnknownId
+
+    store = Store.memory()
+    es = chain(KEYS[5], 1000)  # deterministic, and enough for two ids to share 4 hex digits
+    store.add_many([wire(e) for e in es], T0)
+    target = es[17]
+    assert store.find(target.id.hex()[:12]) == target
+    assert store.find(target.id.hex().upper()) == target
+    with pytest.raises(UnknownId, match="at least 4"):
+        store.find("ab")
+    with pytest.raises(UnknownId, match="no entry"):
+        store.find("0" * 64)
+    seen: dict[str, int] = {}
+    for e in es:
+        seen[e.id.hex()[:4]] = seen.get(e.id.hex()[:4], 0) + 1
+    shared = next(p for p, n in seen.items() if n > 1)
+    with pytest.raises(UnknownId, match=f"matches {seen[shared]} entries"):
+        store.find(shared)
+    one = next(p for p, n in seen.items() if n == 1)
+    assert store.find(one).id.hex().startswith(one)
+    odd = target.id.hex()[:9]  # an odd number of digits works too
+    assert store.find(odd) == target

@@ -22,8 +22,14 @@ def _sync() -> list[report.Figure]:
     return sync.run()
 
 
-# name -> runner; later issues add ingest and sim here.
-BENCHES: dict[str, Callable[[], list[report.Figure]]] = {"wire": _wire, "sync": _sync}
+def _ingest() -> list[report.Figure]:
+    from fieldkit.bench import ingest
+
+    return ingest.run()
+
+
+# name -> runner; a later issue adds sim here.
+BENCHES: dict[str, Callable[[], list[report.Figure]]] = {"wire": _wire, "sync": _sync, "ingest": _ingest}
 
 
 @click.command()

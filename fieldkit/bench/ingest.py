@@ -1,0 +1,166 @@
+"""`bench ingest`: decode + verify + append of 100,000 entries, and reopening them.
+
+Figures (CLI.md): ``ingest_per_s``, ``verify_per_s`` (bare PyNaCl Ed25519 verification
+of the same entries, in the same process, interleaved chunk by chunk with the ingest
+so both see the same machine load), ``ingest_to_verify_ratio`` (target >= 0.5,
+DESIGN.md: signature checking is the physical floor), ``rebuild_100k_s`` (open the
+store with its views file deleted: index the log and rebuild every view; target <= 10)
+and ``peak_rss_mb`` (target <= 150: a Pi Zero 2 has 512 MB).
+
+Signing is not what is measured: the entries (1,000 authors, 100 each, the kinds a
+busy assembly writes) are generated once and cached in the temp folder.  The ingest
+and the reopen each run in a fresh child process, and peak RSS is the larger of the
+two children's ``ru_maxrss`` — the whole process, input entries included.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import resource
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from codec import EPOCH, KeyPair, sign_entry
+from codec.kinds import AlertRaise, Ballot, LedgerEntry, Minutes
+from fieldkit.bench.report import Figure
+
+N = 100_000
+AUTHORS = 1_000
+BATCH = 1_000  # entries per add_many: one fsync each, like a bundle import or a busy sync
+CHUNK = 5_000  # verify and ingest alternate in chunks of this size
+CACHE_VERSION = 1
+
+
+def _keys() -> list[KeyPair]:
+    return [KeyPair(hashlib.blake2b(f"bench-ingest-{i}".encode(), digest_size=32).digest()) for i in range(AUTHORS)]
+
+
+def _body(i: int, t: int) -> object:
+    pick = i % 10
+    if pick < 6:
+        return Ballot(bytes(6), i % 4)
+    if pick < 8:
+        return Minutes(bytes(6), f"minutes of meeting {i}: we agreed on the rota for the kitchen")
+    if pick < 9:
+        return LedgerEntry(bytes(6), "food", f"the pantry fed {i % 90} households this week")
+    return AlertRaise(bytes(6), t + 3600, f"eviction at {i % 200} Calle Mayor, come now")
+
+
+def cached_entries(n: int = N) -> Path:
+    """The cache file of ``n`` pre-signed entries: u16 author index, u16 size, raw (built once)."""
+    path = Path(tempfile.gettempdir()) / f"fieldkit-bench-ingest-v{CACHE_VERSION}-{n}.bin"
+    if path.exists():
+        return path
+    keys = _keys()
+    prev: list[bytes | None] = [None] * AUTHORS
+    parts = []
+    for i in range(n):
+        a = i % AUTHORS
+        seq = i // AUTHORS
+        t = EPOCH + 200 * 86400 + i
+        entry = sign_entry(keys[a], seq, prev[a], t, _body(i, t))
+        prev[a] = entry.id
+        raw = entry.encode(with_key=seq == 0)  # as on the air: the full key on seq 0, the tag after
+        parts.append(struct.pack("<HH", a, len(raw)) + raw)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}")
+    tmp.write_bytes(b"".join(parts))
+    os.replace(tmp, path)
+    return path
+
+
+def _load(path: Path) -> list[tuple[int, bytes]]:
+    data = path.read_bytes()
+    out, pos = [], 0
+    while pos < len(data):
+        a, size = struct.unpack_from("<HH", data, pos)
+        out.append((a, data[pos + 4 : pos + 4 + size]))
+        pos += 4 + size
+    return out
+
+
+def _child_ingest(cache: Path, store_dir: Path) -> dict:
+    import nacl.signing
+
+    from sync.entries import id_from_raw
+    from sync.store import Store
+
+    items = _load(cache)
+    keys = [k.public_key for k in _keys()]
+    verifiers = {k: nacl.signing.VerifyKey(k) for k in keys}
+    checks = [(verifiers[keys[a]], id_from_raw(raw, keys[a]), raw[-64:]) for a, raw in items]
+    raws = [raw for _a, raw in items]
+    del items
+    store = Store.open(store_dir)
+    verify_s = ingest_s = 0.0
+    refused = 0
+    for start in range(0, len(raws), CHUNK):
+        t = time.perf_counter()
+        for vk, message, sig in checks[start : start + CHUNK]:
+            vk.verify(message, sig)
+        verify_s += time.perf_counter() - t
+        t = time.perf_counter()
+        for b in range(start, min(start + CHUNK, len(raws)), BATCH):
+            results = store.add_many(raws[b : min(b + BATCH, start + CHUNK)], EPOCH + 300 * 86400)
+            refused += sum(r.outcome.value != "added" for r in results)
+        ingest_s += time.perf_counter() - t
+    held = len(store)
+    store.close()
+    return {"verify_s": verify_s, "ingest_s": ingest_s, "held": held, "not_added": refused,
+            "rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}
+
+
+def _child_open(store_dir: Path) -> dict:
+    from sync.store import VIEWS_FILE, Store
+
+    (store_dir / VIEWS_FILE).unlink(missing_ok=True)
+    t = time.perf_counter()
+    store = Store.open(store_dir)
+    opened = time.perf_counter() - t
+    held = len(store)
+    store.close()
+    return {"open_s": opened, "held": held, "rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}
+
+
+def _run_child(*args: str) -> dict:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(Path(__file__).parents[2]),
+                                                                     os.environ.get("PYTHONPATH")]))}
+    done = subprocess.run([sys.executable, "-m", "fieldkit.bench.ingest", *args], capture_output=True, text=True,
+                          env=env, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"bench ingest child failed: {done.stderr.strip()}")
+    return json.loads(done.stdout)
+
+
+def run(n: int = N) -> list[Figure]:
+    cache = cached_entries(n)
+    with tempfile.TemporaryDirectory(prefix="fieldkit-bench-ingest-") as tmp:
+        store_dir = Path(tmp) / "store"
+        ing = _run_child("ingest", str(cache), str(store_dir))
+        reopen = _run_child("open", str(store_dir))
+    if ing["held"] != n or reopen["held"] != n:
+        raise RuntimeError(f"bench ingest: expected {n} entries held, got {ing['held']} / {reopen['held']}")
+    params = {"n": n, "authors": AUTHORS, "batch": BATCH}
+    ingest_per_s = n / ing["ingest_s"]
+    verify_per_s = n / ing["verify_s"]
+    rss_mb = max(ing["rss_kb"], reopen["rss_kb"]) / 1024
+    return [
+        Figure("ingest_per_s", round(ingest_per_s), "entries/s", None, params),
+        Figure("verify_per_s", round(verify_per_s), "verifications/s", None, params),
+        Figure("ingest_to_verify_ratio", round(ingest_per_s / verify_per_s, 3), "ratio", ">= 0.5", params),
+        Figure("rebuild_100k_s", round(reopen["open_s"], 2), "s", "<= 10", {"n": n, "views": "heads"}),
+        Figure("peak_rss_mb", round(rss_mb, 1), "MB", "<= 150",
+               {**params, "ingest_rss_mb": round(ing["rss_kb"] / 1024, 1),
+                "open_rss_mb": round(reopen["rss_kb"] / 1024, 1)}),
+    ]
+
+
+if __name__ == "__main__":
+    role = sys.argv[1]
+    result = _child_ingest(Path(sys.argv[2]), Path(sys.argv[3])) if role == "ingest" else _child_open(Path(sys.argv[2]))
+    print(json.dumps(result))

@@ -1,0 +1,48 @@
+"""Entries on the store's hot path: ids from wire bytes, bare signature checks, log reads."""
+
+from __future__ import annotations
+
+import hashlib
+
+import nacl.exceptions
+from nacl.bindings import crypto_sign_open
+
+from codec import Entry, decode_entry
+from codec.entry import FLAG_FULL_KEY
+from codec.entry import entry_id as hash_canonical
+from codec.keys import AUTHOR_TAG_SIZE, SIGNATURE_SIZE
+
+
+def receipt_of(raw: bytes) -> bytes:
+    """Names a kept-aside copy before its id is known (the id needs the author's full key)."""
+    return hashlib.blake2b(raw, digest_size=32, person=b"fieldkit-receipt").digest()
+
+
+def id_from_raw(raw: bytes, key: bytes) -> bytes:
+    """The entry id straight from well-formed wire bytes, without re-encoding the body.
+
+    The id is BLAKE2b over the canonical unsigned form: the wire bytes with the full
+    key and flag 1, minus the signature (codec/entry.py).  The strict decoder already
+    proved ``raw`` canonical, so splicing the key in gives exactly those bytes: the
+    same value as ``Entry.id``, at a fraction of the cost (tests check they agree).
+    """
+    if raw[0] & FLAG_FULL_KEY:
+        return hash_canonical(raw[:-SIGNATURE_SIZE])
+    return hash_canonical(bytes((raw[0] | FLAG_FULL_KEY, raw[1])) + key + raw[2 + AUTHOR_TAG_SIZE : -SIGNATURE_SIZE])
+
+
+def signature_ok(key: bytes, entry_id: bytes, signature: bytes) -> bool:
+    """Ed25519 check of an entry id (libsodium through PyNaCl's binding, no wrapper objects)."""
+    try:
+        crypto_sign_open(signature + entry_id, key)
+    except (nacl.exceptions.BadSignatureError, nacl.exceptions.ValueError, nacl.exceptions.TypeError):
+        return False
+    return True
+
+
+def entry_from_log(author: bytes, raw: bytes, entry_id: bytes | None = None) -> Entry:
+    """An entry read back from the local log: checksummed and verified when appended, not re-verified."""
+    u = decode_entry(raw)
+    entry = Entry(author, u.seq, u.prev, u.time, u.body, u.signature, u.origin)
+    entry.__dict__["id"] = entry_id if entry_id is not None else id_from_raw(raw, author)
+    return entry
