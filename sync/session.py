@@ -210,13 +210,16 @@ class Session:
     def _entry_frames(self, entries: list[Entry], keyed: set[bytes]) -> list[bytes]:
         """ENTRY frames (fragmented if needed), alerts first then oldest first.
 
-        Every entry of an author in ``keyed`` (the peer may not know it) carries the full
-        key, not just the first: frames get reordered, and a tag-only entry that arrives
-        before its key has to wait for the store to retry it.
+        The first entry of an author in ``keyed`` (the peer may not know it) carries the
+        full key; the store keeps later tag-only ones aside until it learns the key,
+        whatever order the frames arrive in.
         """
         frames: list[bytes] = []
+        unkeyed = set(keyed)
         for e in plan.send_order(entries):
-            frame = bytes((FrameType.ENTRY,)) + e.encode(with_key=e.author in keyed)
+            with_key = e.author in unkeyed
+            unkeyed.discard(e.author)
+            frame = bytes((FrameType.ENTRY,)) + e.encode(with_key=with_key)
             frames.extend(self._fragmenter.split(frame))
             self.stats.entry_bytes_sent += len(e.encode())
             self.stats.entries_sent += 1
