@@ -30,6 +30,7 @@ import enum
 from dataclasses import dataclass
 
 from codec import DecodeError, Entry, FieldkitError
+from codec.fragment import HEADER_SIZE as FRAGMENT_HEADER
 from codec.fragment import Fragmenter, Reassembler
 from codec.frames import FrameType
 from sync import plan, reconcile
@@ -80,6 +81,7 @@ class Stats:
     frames_sent: int = 0
     frames_received: int = 0
     entry_bytes_sent: int = 0  # the entries' own bytes (short form) inside what was sent
+    entry_framing_sent: int = 0  # frame type and fragment headers around those entries
     entries_sent: int = 0
     entries_added: int = 0
     entries_refused: int = 0
@@ -220,8 +222,10 @@ class Session:
             with_key = e.author in unkeyed
             unkeyed.discard(e.author)
             frame = bytes((FrameType.ENTRY,)) + e.encode(with_key=with_key)
-            frames.extend(self._fragmenter.split(frame))
+            pieces = self._fragmenter.split(frame)
+            frames.extend(pieces)
             self.stats.entry_bytes_sent += len(e.encode())
+            self.stats.entry_framing_sent += 1 + (len(pieces) * FRAGMENT_HEADER if len(pieces) > 1 else 0)
             self.stats.entries_sent += 1
         return frames
 
