@@ -14,8 +14,9 @@ lacks ``d`` entries.  Each case runs twice: the lagging store starts the session
 retries) except the missing entries' own bytes.  ``reconcile_bytes`` is the same
 without the one frame-type byte in front of each entry sent (an ENTRY frame per entry:
 at LoRa's MTU two ~90-byte entries rarely share a frame, so packing would not save it).
-Beside each case: ``naive_bytes``, a full id-list exchange in the same frames (the initiator sends all its 32-byte entry
-ids, the responder the d ids it will send), and ``lower_bound_bytes`` = d x 4 bytes.
+Beside each case: ``naive_bytes``, a full id-list exchange in the same frames (the
+initiator sends all its 32-byte entry ids, the responder the d ids it will send), and
+``lower_bound_bytes`` = d x 4 bytes.
 """
 
 from __future__ import annotations
