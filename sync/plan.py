@@ -93,9 +93,8 @@ def record_held(rec: AuthorState) -> list[Range]:
 
 def kept_aside(store: EntryStore) -> dict[bytes, list[Entry]]:
     """Verified entries the store keeps aside, per author (they can be passed on too)."""
-    pending = getattr(store, "pending_entries", None)
     out: dict[bytes, list[Entry]] = {}
-    for e in pending() if pending is not None else ():
+    for e in store.pending_entries():
         out.setdefault(e.author, []).append(e)
     return out
 

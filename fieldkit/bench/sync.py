@@ -28,7 +28,6 @@ from codec import Entry
 from codec.frames import LORA_MTU, SMS_MTU
 from fieldkit.bench.report import Figure
 from sync.fixtures import author_keys, make_chains
-from sync.log import MemoryLog
 from sync.pair import run_pair
 from sync.store import Store
 
@@ -46,16 +45,6 @@ class Case:
     pattern: str
     missing: frozenset[bytes]
     authors_with_news: int
-
-
-def _clone(store: Store) -> Store:
-    """A copy of a memory store by replaying its log bytes (no re-verification)."""
-    log = MemoryLog()
-    source = store._log  # the bench owns both stores; Store has no public copy yet
-    assert isinstance(source, MemoryLog)
-    log.store_id = source.store_id
-    log._buf = bytearray(source._buf)
-    return Store(log, None, None)
 
 
 def _missing(chains: dict[bytes, list[Entry]], d: int, pattern: str, rng: random.Random) -> list[Entry]:
@@ -104,7 +93,7 @@ def run(mtu: int = LORA_MTU, seed: int = 7) -> list[Figure]:
             runs.append(("behind", SMS_MTU))  # a binary-SMS link, for the many-author cases
         for case in cases:
             for initiator, link_mtu in runs:
-                lagging = _clone(base)
+                lagging = base.copy_to_memory()
                 extra = sorted(union - case.missing, key=lambda i: by_id[i].seq)
                 lagging.add_many([by_id[i].encode() for i in extra], 0)
                 assert len(lagging) == N - case.d
