@@ -159,14 +159,18 @@ def capacity(rnd: Round, own_entries: int) -> int:
         # a short sketch is not wasted (the longer one extends it): +50 %, not double
         return min(MAX_CAPACITY, have + max(have // 2, 8))
     elements = plan.estimate_difference(plan.pair_parity(rnd.pairs()) ^ rnd.peer_parity)
+    d = abs(rnd.peer_entries - own_entries)
     if elements is not None:
         authors = -(-elements * ESTIMATE_MARGIN // 200) + 1  # about two pair elements per author
+        if d and authors <= 2 * (d + 1):
+            # one-sided news of d entries touches at most d authors (a map far above
+            # that says the news is on both sides: then trust the map)
+            authors = min(authors, d + 1)
     else:
         # The map saturated: many authors with news.  If the news is one-sided, its
         # |n_a - n_b| entries touch at most that many authors, and about
         # a (1 - (1 - 1/a)^d) of the a authors when they fall at random: take that,
         # +10 %; a short sketch costs one more round trip (MORE doubles it).
-        d = abs(rnd.peer_entries - own_entries)
         a = max(len(rnd.states), 1)
         spread = a * (1 - (1 - 1 / a) ** d)
         authors = max(min(d, math.ceil(spread * 1.1) + 2), 24)
