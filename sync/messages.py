@@ -27,18 +27,20 @@ MAX_COUNT = 1 << 24
 MAX_CAPACITY = 1024  # syndromes per sketch: 2 KB, more than 500 authors with news
 MAX_RECORDS = 4096  # authors per HAVE or WANT message
 MAX_RANGES = 64  # seq ranges per author in one record
-DIGEST_SIZE = 8
+DIGEST_SIZE = 8  # HELLO: the in-sync check
+PARITY_SIZE = 7  # the difference estimator's parity map (plan.PARITY_BITS)
+CHECK_SIZE = 4  # REPLY and DONE: the end-of-session check (a mismatch only costs another round)
 TAG_SIZE = 4
 
 
 class MsgKind(enum.IntEnum):
-    HELLO = 1  # initiator: store digest and counts
+    HELLO = 1  # initiator: store digest, entry count, parity map, first syndromes
     EQUAL = 2  # responder: the digests match, nothing to do
-    SKETCH = 3  # responder: syndromes [offset, offset + n) of its per-author sketch
-    MORE = 4  # initiator: the sketch did not decode, send syndromes up to this capacity
-    HAVE = 5  # initiator: its state for each of its authors in the difference
-    REPLY = 6  # responder: ranges it wants, whether it needs the locator
-    FINISH = 7  # initiator: the locator (when asked for)
+    SKETCH = 3  # syndromes [offset, offset + n) of the sender's version-vector sketch
+    MORE = 4  # the decoding side: the sketch did not decode, send syndromes up to this count
+    HAVE = 5  # initiator: its full version vector (the last round's fallback)
+    REPLY = 6  # responder: what it wants, positions it lacks, its digest when it wants nothing
+    FINISH = 7  # initiator: after its entries, what it wants (as REPLY, when it decoded)
     DONE = 8  # responder: its store digest after the session
 
 
@@ -49,8 +51,8 @@ Range = tuple[int, int]  # inclusive [lo, hi] of seq numbers
 class Hello:
     digest: bytes
     entries: int
-    authors: int
-    parity: int = 0  # 64-bit parity map of the initiator's elements (plan.parity_bits)
+    parity: int = 0  # 56-bit parity map of the initiator's (position, value) pairs
+    syndromes: tuple[int, ...] = ()  # the first syndromes of the initiator's sketch
 
 
 @dataclass(frozen=True)
@@ -98,14 +100,17 @@ class Want:
 
 @dataclass(frozen=True)
 class Reply:
-    need_locator: bool
     wants: tuple[Want, ...] = ()
     digest: bytes | None = None  # the responder's digest when it wants nothing more
+    locator: tuple[int, ...] = ()  # positions the responder lacks (beyond the leading 1)
+    records: tuple[AuthorState, ...] = ()  # responder states where a position was ambiguous
+    # (position, value) of authors where the initiator is ahead: "send me what follows my head"
+    heads: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True)
-class Finish:
-    locator: tuple[int, ...] = ()
+class Finish(Reply):
+    """Initiator, after its entries: the same fields as REPLY (the digest stays None)."""
 
 
 @dataclass(frozen=True)
@@ -142,13 +147,70 @@ def _read_ranges(r: Reader, floor: int) -> tuple[Range, ...]:
     return tuple(out)
 
 
+def _syndromes(w: Writer, values: tuple[int, ...]) -> None:
+    w.varint(len(values), MAX_CAPACITY)
+    for v in values:
+        w.raw(v.to_bytes(2, "big"))
+
+
+def _read_syndromes(r: Reader, minimum: int) -> tuple[int, ...]:
+    count = r.varint("syndrome count", MAX_CAPACITY)
+    if count < minimum:
+        raise DecodeError(f"{count} values where at least {minimum} are needed")
+    return tuple(int.from_bytes(r.take(2, "syndrome"), "big") for _ in range(count))
+
+
+def _rest_syndromes(r: Reader) -> tuple[int, ...]:
+    if r.remaining % 2 or r.remaining > 2 * MAX_CAPACITY:
+        raise DecodeError(f"{r.remaining} bytes of syndromes: an even number up to {2 * MAX_CAPACITY} is needed")
+    return tuple(int.from_bytes(r.take(2, "syndrome"), "big") for _ in range(r.remaining // 2))
+
+
+def _wants(w: Writer, wants: tuple[Want, ...]) -> None:
+    w.varint(len(wants), MAX_RECORDS)
+    for want in wants:
+        w.fixed(want.tag, TAG_SIZE, "author tag")
+        _ranges(w, want.ranges)
+
+
+def _read_wants(r: Reader) -> tuple[Want, ...]:
+    return tuple(Want(r.take(TAG_SIZE, "author tag"), _read_ranges(r, 0))
+                 for _ in range(r.varint("want count", MAX_RECORDS)))
+
+
+def _records(w: Writer, records: tuple[AuthorState, ...]) -> None:
+    w.varint(len(records), MAX_RECORDS)
+    for rec in records:
+        w.fixed(rec.tag, TAG_SIZE, "author tag")
+        w.varint(rec.head + 1, MAX_SEQ)
+        base = rec.head + 1  # gaps lie above the head: send them relative to it
+        _ranges(w, tuple((lo - base, hi - base) for lo, hi in rec.gaps))
+        w.varint(rec.top - (rec.gaps[-1][1] + 1 if rec.gaps else rec.head), MAX_SEQ)
+
+
+def _read_records(r: Reader) -> tuple[AuthorState, ...]:
+    records = []
+    for _ in range(r.varint("record count", MAX_RECORDS)):
+        tag = r.take(TAG_SIZE, "author tag")
+        head = r.varint("head", MAX_SEQ) - 1
+        gaps = tuple((lo + head + 1, hi + head + 1) for lo, hi in _read_ranges(r, 0))
+        if gaps and gaps[-1][1] >= MAX_SEQ:
+            raise DecodeError("gap runs past the largest seq")
+        top = (gaps[-1][1] + 1 if gaps else head) + r.varint("top", MAX_SEQ)
+        if top > MAX_SEQ:
+            raise DecodeError("top runs past the largest seq")
+        records.append(AuthorState(tag, head, gaps, top))
+    return tuple(records)
+
+
 def encode_body(msg: Message) -> bytes:
     w = Writer()
     if isinstance(msg, Hello):
         w.fixed(msg.digest, DIGEST_SIZE, "digest")
         w.varint(msg.entries, MAX_COUNT)
-        w.varint(msg.authors, MAX_COUNT)
-        w.raw(msg.parity.to_bytes(8, "big"))
+        w.raw(msg.parity.to_bytes(PARITY_SIZE, "big"))
+        for v in msg.syndromes:  # the rest of the message: no count needed
+            w.raw(v.to_bytes(2, "big"))
     elif isinstance(msg, Sketch):
         w.varint(msg.offset, MAX_CAPACITY)
         if msg.offset + len(msg.syndromes) > MAX_CAPACITY:
@@ -159,27 +221,26 @@ def encode_body(msg: Message) -> bytes:
         w.varint(msg.capacity, MAX_CAPACITY)
     elif isinstance(msg, Have):
         w.varint(msg.peer_elements, MAX_CAPACITY)
-        w.varint(len(msg.records), MAX_RECORDS)
-        for rec in msg.records:
-            w.fixed(rec.tag, TAG_SIZE, "author tag")
-            w.varint(rec.head + 1, MAX_SEQ)
-            base = rec.head + 1  # gaps lie above the head: send them relative to it
-            _ranges(w, tuple((lo - base, hi - base) for lo, hi in rec.gaps))
-            w.varint(rec.top - (rec.gaps[-1][1] + 1 if rec.gaps else rec.head), MAX_SEQ)
-    elif isinstance(msg, Reply):
-        w.u8((1 if msg.need_locator else 0) | (2 if msg.digest is not None else 0))
+        _records(w, msg.records)
+    elif isinstance(msg, Reply):  # and Finish, which has the same layout
+        flags = 2 if msg.digest is not None else 0
+        flags |= (4 if msg.wants else 0) | (8 if msg.locator else 0) | (16 if msg.records else 0)
+        flags |= 32 if msg.heads else 0
+        w.u8(flags)
         if msg.digest is not None:
-            w.fixed(msg.digest, DIGEST_SIZE, "digest")
-        w.varint(len(msg.wants), MAX_RECORDS)
-        for want in msg.wants:
-            w.fixed(want.tag, TAG_SIZE, "author tag")
-            _ranges(w, want.ranges)
-    elif isinstance(msg, Finish):
-        w.varint(len(msg.locator), MAX_CAPACITY + 1)
-        for c in msg.locator:
-            w.raw(c.to_bytes(2, "big"))
+            w.fixed(msg.digest, CHECK_SIZE, "digest")
+        if msg.wants:
+            _wants(w, msg.wants)
+        if msg.locator:
+            _syndromes(w, msg.locator)
+        if msg.records:
+            _records(w, msg.records)
+        if msg.heads:
+            w.varint(len(msg.heads), MAX_RECORDS)
+            for pos, value in msg.heads:
+                w.raw(pos.to_bytes(2, "big") + value.to_bytes(2, "big"))
     elif isinstance(msg, Done):
-        w.fixed(msg.digest, DIGEST_SIZE, "digest")
+        w.fixed(msg.digest, CHECK_SIZE, "digest")
     return w.getvalue()
 
 
@@ -187,8 +248,8 @@ def decode_body(kind: MsgKind, body: bytes) -> Message:
     r = Reader(body)
     msg: Message
     if kind == MsgKind.HELLO:
-        msg = Hello(r.take(DIGEST_SIZE, "digest"), r.varint("entries", MAX_COUNT), r.varint("authors", MAX_COUNT),
-                    int.from_bytes(r.take(8, "parity map"), "big"))
+        msg = Hello(r.take(DIGEST_SIZE, "digest"), r.varint("entries", MAX_COUNT),
+                    int.from_bytes(r.take(PARITY_SIZE, "parity map"), "big"), _rest_syndromes(r))
     elif kind == MsgKind.EQUAL:
         msg = Equal()
     elif kind == MsgKind.SKETCH:
@@ -203,33 +264,23 @@ def decode_body(kind: MsgKind, body: bytes) -> Message:
         msg = More(r.varint("capacity", MAX_CAPACITY))
     elif kind == MsgKind.HAVE:
         peer = r.varint("peer element count", MAX_CAPACITY)
-        records = []
-        for _ in range(r.varint("record count", MAX_RECORDS)):
-            tag = r.take(TAG_SIZE, "author tag")
-            head = r.varint("head", MAX_SEQ) - 1
-            gaps = tuple((lo + head + 1, hi + head + 1) for lo, hi in _read_ranges(r, 0))
-            if gaps and gaps[-1][1] >= MAX_SEQ:
-                raise DecodeError("gap runs past the largest seq")
-            top = (gaps[-1][1] + 1 if gaps else head) + r.varint("top", MAX_SEQ)
-            if top > MAX_SEQ:
-                raise DecodeError("top runs past the largest seq")
-            records.append(AuthorState(tag, head, gaps, top))
-        msg = Have(peer, tuple(records))
-    elif kind == MsgKind.REPLY:
+        msg = Have(peer, _read_records(r))
+    elif kind in (MsgKind.REPLY, MsgKind.FINISH):
         flag = r.u8("reply flags")
-        if flag > 3:
+        if flag > 63 or flag & 1:
             raise DecodeError(f"unknown reply flags 0x{flag:02x}")
-        digest = r.take(DIGEST_SIZE, "digest") if flag & 2 else None
-        wants = []
-        for _ in range(r.varint("want count", MAX_RECORDS)):
-            tag = r.take(TAG_SIZE, "author tag")
-            wants.append(Want(tag, _read_ranges(r, 0)))
-        msg = Reply(bool(flag & 1), tuple(wants), digest)
-    elif kind == MsgKind.FINISH:
-        count = r.varint("locator length", MAX_CAPACITY + 1)
-        msg = Finish(tuple(int.from_bytes(r.take(2, "locator coefficient"), "big") for _ in range(count)))
+        digest = r.take(CHECK_SIZE, "digest") if flag & 2 else None
+        wants = _read_wants(r) if flag & 4 else ()
+        locator = _read_syndromes(r, 1) if flag & 8 else ()
+        records = _read_records(r) if flag & 16 else ()
+        heads: tuple[tuple[int, int], ...] = ()
+        if flag & 32:
+            count = r.varint("head count", MAX_RECORDS)
+            heads = tuple((int.from_bytes(r.take(2, "position"), "big"), int.from_bytes(r.take(2, "value"), "big"))
+                          for _ in range(count))
+        msg = (Reply if kind == MsgKind.REPLY else Finish)(wants, digest, locator, records, heads)
     elif kind == MsgKind.DONE:
-        msg = Done(r.take(DIGEST_SIZE, "digest"))
+        msg = Done(r.take(CHECK_SIZE, "digest"))
     else:  # pragma: no cover - MsgKind is exhaustive
         raise DecodeError(f"unknown sync message kind {kind}")
     r.end(f"the {kind.name} message")

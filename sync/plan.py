@@ -20,7 +20,7 @@ from sync.messages import MAX_SEQ, AuthorState, Range
 
 ALERT_KINDS = frozenset({Kind.ALERT_RAISE, Kind.ALERT_ACK, Kind.ALERT_RESOLVE})
 PUSH_KINDS = ALERT_KINDS | {Kind.BALLOT}
-PARITY_BITS = 64  # the difference estimator in HELLO: 8 bytes
+PARITY_BITS = 56  # the difference estimator in HELLO: 7 bytes
 MAX_RANGES_PER_AUTHOR = 64
 
 
@@ -93,9 +93,8 @@ def record_held(rec: AuthorState) -> list[Range]:
 
 def kept_aside(store: EntryStore) -> dict[bytes, list[Entry]]:
     """Verified entries the store keeps aside, per author (they can be passed on too)."""
-    pending = getattr(store, "pending_entries", None)
     out: dict[bytes, list[Entry]] = {}
-    for e in pending() if pending is not None else ():
+    for e in store.pending_entries():
         out.setdefault(e.author, []).append(e)
     return out
 
@@ -109,33 +108,6 @@ def local_states(store: EntryStore, aside: dict[bytes, list[Entry]]) -> dict[byt
         top = max([head, *(e.seq for e in aside.get(a, ()))])
         out[a] = LocalState(a, head, tuple(gaps.get(a, ())), top)
     return out
-
-
-def element(salt: int, state: LocalState) -> int:
-    h = hashlib.blake2b(digest_size=2, person=b"fieldkit-sync", salt=salt.to_bytes(16, "big"))
-    h.update(state.author)
-    h.update(state.head.to_bytes(5, "big", signed=True))
-    for lo, hi in state.gaps[:MAX_RANGES_PER_AUTHOR]:
-        h.update(lo.to_bytes(4, "big") + hi.to_bytes(4, "big"))
-    h.update(state.top.to_bytes(5, "big", signed=True))
-    value = int.from_bytes(h.digest(), "big")
-    return value or 1  # sketches hold nonzero elements only
-
-
-def elements(salt: int, states: Iterable[LocalState]) -> dict[int, list[bytes]]:
-    """element -> the authors with that element (several only on a 16-bit collision)."""
-    out: dict[int, list[bytes]] = {}
-    for state in states:
-        out.setdefault(element(salt, state), []).append(state.author)
-    return out
-
-
-def parity_bits(elems: Iterable[int]) -> int:
-    """A 64-bit parity map of the elements: XOR of two maps estimates the difference size."""
-    bits = 0
-    for e in elems:
-        bits ^= 1 << (((e * 0x9E37) >> 4) % PARITY_BITS)
-    return bits
 
 
 def estimate_difference(parity_xor: int) -> int | None:
@@ -183,3 +155,40 @@ def send_order(entries: Iterable[Entry]) -> list[Entry]:
     """Alerts first, then oldest first (claimed time, then author and seq for ties)."""
     unique = {e.id: e for e in entries}
     return sorted(unique.values(), key=lambda e: (e.kind not in ALERT_KINDS, e.time, e.author, e.seq, e.id))
+
+
+# --- the weighted version vector: one (position, value) pair per author ---------------
+
+
+def position(salt: int, author: bytes) -> int:
+    """The author's position in GF(2^16)* for this round (salted: collisions move)."""
+    h = hashlib.blake2b(author, digest_size=2, person=b"fieldkit-pos", salt=salt.to_bytes(16, "big"))
+    return int.from_bytes(h.digest(), "big") or 1
+
+
+def value_of(state: LocalState) -> int:
+    """The author's value: its contiguous head + 1, mod 2^16 (0 = nothing contiguous)."""
+    return (state.head + 1) & 0xFFFF
+
+
+def head_from_value(value: int, near: int) -> int:
+    """The head whose value this is, closest to ``near`` (the value keeps 16 bits)."""
+    base = (near + 1) - ((near + 1) & 0xFFFF) + value
+    best = min((base - 0x10000, base, base + 0x10000), key=lambda c: (abs(c - (near + 1)), c))
+    return max(best, 0) - 1
+
+
+def positions(salt: int, states: Iterable[LocalState]) -> dict[int, list[bytes]]:
+    out: dict[int, list[bytes]] = {}
+    for state in states:
+        out.setdefault(position(salt, state.author), []).append(state.author)
+    return out
+
+
+def pair_parity(pairs: Iterable[tuple[int, int]]) -> int:
+    """A PARITY_BITS parity map of (position, value) pairs; XOR of two maps estimates the difference."""
+    bits = 0
+    for pos, value in pairs:
+        if value:
+            bits ^= 1 << ((((pos * 0x9E3779B1) ^ (value * 0x85EBCA77)) >> 7) % PARITY_BITS)
+    return bits

@@ -3,31 +3,42 @@
 ``Session(store, mtu, role)``: ``start(now)``, ``receive(frame, now)`` and
 ``tick(now)`` each return the frames to send.  No clock, no I/O: time is passed in.
 
-Round trips (initiator A, responder B)::
+Each side's version vector is a set of (position, value) pairs: the author's salted
+16-bit position and its contiguous head + 1.  Reed-Solomon syndromes of the vector
+(sketch.weighted_sketch) XOR'ed with the peer's decode which authors differ *and the
+peer's head for each* (Forney), 4 bytes per author with news, so the decoding side
+sends what is missing at once.  The side holding more entries decodes.  Round trips
+(initiator A, responder B)::
 
-    1  A: HELLO digest, counts, parity map      B: EQUAL (done) or SKETCH (capacity from the map)
-       [A: MORE when the sketch did not decode  B: SKETCH extension]
-    2  A: HAVE its state for its authors in     B: the entries A lacks (ENTRY frames), then
-          the difference, + how many of B's        REPLY: ranges B wants, whether it needs the
-          elements are in it                       locator; its digest when it wants nothing
-    3  A: the wanted entries, FINISH (locator)  B: entries of authors A lacks, DONE digest
+    1  A: HELLO digest, entry count, parity     B: EQUAL; or (B decodes) entries + REPLY;
+          map, 4 syndromes (one author)            or MORE; or (A holds more) its SKETCH
+       [A: SKETCH / MORE until it decodes       B: entries + REPLY / SKETCH]
+    2  A: entries + FINISH (what it wants)      B: entries + DONE digest
 
-A digest mismatch at the end (a 16-bit collision, lost entries) starts a new round
-with another salt, at most ``MAX_ROUNDS``.  Entries go through ``store.add_many``;
-each is signed, so anything that verified stays even if the session then fails.
+REPLY carries B's digest when B wants nothing (A compares after applying: done), the
+heads or ranges B wants, a locator of positions the decoder does not know (authors it
+lacks, which the other side then sends with their keys), and full states for authors
+whose position was ambiguous.  A digest mismatch at the end starts a new round with
+another salt; the last round sends the full version vector (HAVE), which cannot fail.
+Entries go through ``store.add_many``; each is signed, so anything that verified
+stays even if the session then fails.
 """
 
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from codec import DecodeError, Entry, FieldkitError
+from codec.fragment import HEADER_SIZE as FRAGMENT_HEADER
 from codec.fragment import Fragmenter, Reassembler
 from codec.frames import FrameType
-from sync import plan, sketch
+from sync import plan, reconcile
 from sync.api import EntryStore, Outcome
 from sync.messages import (
+    CHECK_SIZE,
+    DIGEST_SIZE,
+    KIND_OF_MESSAGE,
     MAX_CAPACITY,
     Assembler,
     Done,
@@ -40,19 +51,18 @@ from sync.messages import (
     MsgKind,
     Reply,
     Sketch,
-    Want,
     decode_body,
     decode_frame_head,
     encode_message,
 )
+from sync.reconcile import FIRST_SYNDROMES, Round
 
 RETRY_AFTER = 15.0  # seconds without an answer before the initiator repeats itself
 MAX_RETRIES = 6
 IDLE_TIMEOUT = RETRY_AFTER * (MAX_RETRIES + 1)
-MAX_ROUNDS = 4
+MAX_ROUNDS = 3
 MAX_FRAMES_IN = 20000  # frames per session; beyond this the peer is misbehaving
-MIN_CAPACITY = 4
-NO_DECODE = MAX_CAPACITY  # HAVE.peer_elements when the sketch never decoded: "tell me all"
+NO_DECODE = MAX_CAPACITY  # HAVE.peer_elements for the full version vector
 
 
 class Role(enum.Enum):
@@ -71,6 +81,7 @@ class Stats:
     frames_sent: int = 0
     frames_received: int = 0
     entry_bytes_sent: int = 0  # the entries' own bytes (short form) inside what was sent
+    entry_framing_sent: int = 0  # frame type and fragment headers around those entries
     entries_sent: int = 0
     entries_added: int = 0
     entries_refused: int = 0
@@ -79,17 +90,8 @@ class Stats:
     rounds: int = 0
 
 
-@dataclass
-class _Round:
-    number: int
-    states: dict[bytes, plan.LocalState]
-    elems: dict[int, list[bytes]]
-    aside: dict[bytes, list[Entry]]
-    peer_syndromes: list[int] = field(default_factory=list)
-    asked: int = 0  # capacity the initiator asked for / the responder sent
-    changed: set[bytes] = field(default_factory=set)  # responder: authors in M
-    mentioned: set[bytes] = field(default_factory=set)  # responder: authors A's HAVE named
-    peer_elements: int = 0
+def _kind(msg: Message) -> MsgKind:
+    return KIND_OF_MESSAGE[type(msg)]
 
 
 class Session:
@@ -105,7 +107,7 @@ class Session:
         self._fragmenter = Fragmenter(mtu)
         self._reassembler = Reassembler(max_partials_per_sender=4, max_senders=1, ttl=IDLE_TIMEOUT, max_chunk=mtu)
         self._assembler = Assembler(max_chunk=mtu)
-        self._round: _Round | None = None
+        self._round: Round | None = None
         self._round_no = -1
         self._expect: set[MsgKind] = set()
         self._last_out: list[bytes] = []
@@ -117,8 +119,8 @@ class Session:
     # --- public API ---------------------------------------------------------------
 
     def start(self, now: float) -> list[bytes]:
+        self._seen_at = now
         if self.role is not Role.INITIATOR:
-            self._seen_at = now
             return []
         return self._new_round(now)
 
@@ -150,13 +152,14 @@ class Session:
         if self._retries > MAX_RETRIES:
             return self._fail(SyncError(f"no answer after {MAX_RETRIES} retries; the session can be resumed later"))
         self._sent_at = now
-        return self._out(self._last_out, repeat=True)
+        return self._out(self._last_out)
 
     @property
     def overhead_bytes(self) -> int:
+        """Every byte sent except the entries' own bytes (short form, first sending)."""
         return self.stats.bytes_sent - self.stats.entry_bytes_sent
 
-    # --- dispatch -----------------------------------------------------------------
+    # --- plumbing -------------------------------------------------------------------
 
     def _receive(self, frame: bytes, now: float) -> list[bytes]:
         if not frame:
@@ -179,10 +182,10 @@ class Session:
             return []
         msg = decode_body(fh.kind, body)
         if self.role is Role.INITIATOR:
-            if fh.round_no != self._round_no & 0x7:
-                return []  # a late answer to an earlier round
+            if fh.round_no != self._round_no & 0x7 or fh.kind not in self._expect:
+                return []  # a late answer to an earlier round, or a repeat
             return self._initiator(msg, now)
-        return self._responder(fh.round_no, fh.kind, msg, now)
+        return self._responder(fh.round_no, fh.kind, msg)
 
     def _apply(self, raws: list[bytes], now: float) -> None:
         for result in self.store.add_many(raws, int(now)):
@@ -196,7 +199,7 @@ class Session:
         self.done = True
         return []
 
-    def _out(self, frames: list[bytes], repeat: bool = False) -> list[bytes]:
+    def _out(self, frames: list[bytes]) -> list[bytes]:
         for f in frames:
             self.stats.bytes_sent += len(f)
             self.stats.frames_sent += 1
@@ -207,37 +210,46 @@ class Session:
         return encode_message(msg, self._round_no, self.mtu)
 
     def _entry_frames(self, entries: list[Entry], keyed: set[bytes]) -> list[bytes]:
-        """ENTRY frames (fragmented if needed), with the full key for authors in ``keyed``.
+        """ENTRY frames (fragmented if needed), alerts first then oldest first.
 
-        Every entry of an author the peer may not know carries the key, not just the
-        first: frames get reordered, and a tag-only entry that arrives before its key
-        has to wait for the store to retry it.
+        The first entry of an author in ``keyed`` (the peer may not know it) carries the
+        full key; the store keeps later tag-only ones aside until it learns the key,
+        whatever order the frames arrive in.
         """
         frames: list[bytes] = []
+        unkeyed = set(keyed)
         for e in plan.send_order(entries):
-            raw = e.encode(with_key=e.author in keyed)
-            frame = bytes((FrameType.ENTRY,)) + raw
-            frames.extend(self._fragmenter.split(frame))
-            # the entry's own bytes (short form) are not overhead; a repeat or a full key is
+            with_key = e.author in unkeyed
+            unkeyed.discard(e.author)
+            frame = bytes((FrameType.ENTRY,)) + e.encode(with_key=with_key)
+            pieces = self._fragmenter.split(frame)
+            frames.extend(pieces)
             self.stats.entry_bytes_sent += len(e.encode())
+            self.stats.entry_framing_sent += 1 + (len(pieces) * FRAGMENT_HEADER if len(pieces) > 1 else 0)
             self.stats.entries_sent += 1
         return frames
+
+    def _begin_round(self, round_no: int) -> Round:
+        self._round = Round.begin(self.store, round_no)
+        return self._round
+
+    def _syndromes(self, rnd: Round, count: int) -> list[int]:
+        return rnd.syndromes(count)
 
     # --- initiator ------------------------------------------------------------------
 
     def _new_round(self, now: float) -> list[bytes]:
         self._round_no += 1
         self.stats.rounds += 1
-        aside = plan.kept_aside(self.store)
-        states = plan.local_states(self.store, aside)
-        self._round = _Round(self._round_no, states, plan.elements(self._round_no, states.values()), aside)
-        hello = Hello(self.store.store_digest()[:8], len(self.store), len(states),
-                      plan.parity_bits(self._elements_list()))
-        return self._request(self._send(hello), {MsgKind.EQUAL, MsgKind.SKETCH}, now)
-
-    def _elements_list(self) -> list[int]:
-        assert self._round is not None
-        return [e for e, authors in self._round.elems.items() for _ in authors]
+        rnd = self._begin_round(self._round_no)
+        if self._round_no + 1 >= self.max_rounds and self._round_no > 0:
+            # the last round: the full version vector, which cannot fail to decode
+            records = tuple(s.record() for s in rnd.states.values())
+            return self._request(self._send(Have(NO_DECODE, records)), {MsgKind.REPLY}, now)
+        hello = Hello(self.store.store_digest()[:DIGEST_SIZE], len(self.store), plan.pair_parity(rnd.pairs()),
+                      tuple(self._syndromes(rnd, FIRST_SYNDROMES)))
+        rnd.sent = FIRST_SYNDROMES
+        return self._request(self._send(hello), {MsgKind.EQUAL, MsgKind.MORE, MsgKind.REPLY, MsgKind.SKETCH}, now)
 
     def _request(self, frames: list[bytes], expect: set[MsgKind], now: float) -> list[bytes]:
         self.stats.round_trips += 1
@@ -250,67 +262,53 @@ class Session:
     def _initiator(self, msg: Message, now: float) -> list[bytes]:
         rnd = self._round
         assert rnd is not None
-        if plan_kind(msg) not in self._expect:
-            return []  # a duplicate, or out of turn: ignore it
         if isinstance(msg, Equal):
             return self._finish_session(True)
-        if isinstance(msg, Sketch):
+        if isinstance(msg, More):  # the responder decodes and needs more of our syndromes
+            if msg.capacity <= rnd.sent:
+                return []
+            syn = self._syndromes(rnd, msg.capacity)
+            frames = self._send(Sketch(rnd.sent, tuple(syn[rnd.sent :])))
+            rnd.sent = msg.capacity
+            return self._request(frames, {MsgKind.MORE, MsgKind.REPLY}, now)
+        if isinstance(msg, Sketch):  # the responder asks us to decode: we have the news
             if msg.offset != len(rnd.peer_syndromes):
                 return []
-            limit = rnd.asked or MAX_CAPACITY
-            rnd.peer_syndromes.extend(msg.syndromes[: max(0, limit - msg.offset)])
-            return self._decode(now)
+            rnd.peer_syndromes.extend(msg.syndromes)
+            decoded = reconcile.decode(self.store, rnd)
+            if decoded is None:
+                n = len(rnd.peer_syndromes)
+                if n >= MAX_CAPACITY:
+                    return self._next_round(now)
+                return self._request(self._send(More(min(MAX_CAPACITY, n + max(n // 2, 8)))), {MsgKind.SKETCH}, now)
+            frames = self._entry_frames(decoded.out, decoded.keyed)
+            finish = Finish(tuple(decoded.wants), None, decoded.locator, tuple(decoded.records), tuple(decoded.heads))
+            return self._request(frames + self._send(finish), {MsgKind.DONE}, now)
         if isinstance(msg, Reply):
-            return self._answer_reply(msg, now)
-        assert isinstance(msg, Done)
-        return self._check_digest(msg.digest, now)
-
-    def _decode(self, now: float) -> list[bytes]:
-        rnd = self._round
-        assert rnd is not None
-        c = len(rnd.peer_syndromes)
-        own = sketch.sketch(self._elements_list(), c)
-        result = sketch.decode_members(sketch.combine(own, rnd.peer_syndromes), rnd.elems)
-        last_round = self._round_no + 1 >= self.max_rounds
-        if result is None or last_round:
-            if result is None and not last_round and c < MAX_CAPACITY and c < 2 * (len(rnd.states) + 64):
-                rnd.asked = min(MAX_CAPACITY, 2 * c)
-                return self._request(self._send(More(rnd.asked)), {MsgKind.SKETCH}, now)
-            # no decode, or the last round: the full version vector, as a fallback that cannot fail
-            records = tuple(s.record() for s in rnd.states.values())
-            self._locator: list[int] = []
-            return self._request(self._send(Have(NO_DECODE, records)), {MsgKind.REPLY}, now)
-        size, members = result
-        self._locator = sketch.locator(sketch.combine(own, rnd.peer_syndromes)) or []
-        mine = [a for e in sorted(members) for a in rnd.elems[e]]
-        records = tuple(rnd.states[a].record() for a in sorted(mine))
-        peer_elements = max(0, size - sum(len(rnd.elems[e]) for e in members))
-        return self._request(self._send(Have(peer_elements, records)), {MsgKind.REPLY}, now)
-
-    def _answer_reply(self, msg: Reply, now: float) -> list[bytes]:
-        rnd = self._round
-        assert rnd is not None
-        out: list[Entry] = []
-        keyed: set[bytes] = set()
-        for want in msg.wants:
-            for author in self.store.keys_for_tag(want.tag):
-                if author in rnd.states:
-                    found = list(plan.entries_in(self.store, rnd.aside, author, want.ranges))
-                    out.extend(found)
-                    if want.ranges and want.ranges[0][0] == 0:
-                        keyed.add(author)  # the peer holds nothing of this author: it may lack the key
-        frames = self._entry_frames(out, keyed)
-        if not msg.need_locator and not msg.wants and msg.digest is not None:
+            return self._on_reply(rnd, msg, now)
+        if isinstance(msg, Done):
             return self._check_digest(msg.digest, now)
-        finish = Finish(tuple(self._locator) if msg.need_locator else ())
-        return self._request(frames + self._send(finish), {MsgKind.DONE}, now)
+        return []
 
-    def _check_digest(self, digest: bytes, now: float) -> list[bytes]:
-        if digest == self.store.store_digest()[:8]:
-            return self._finish_session(True)
+    def _on_reply(self, rnd: Round, msg: Reply, now: float) -> list[bytes]:
+        out, keyed, wants = reconcile.serve(self.store, rnd, msg)
+        frames = self._entry_frames(out, keyed)
+        if msg.digest is not None and not out and not wants:
+            return self._check_digest(msg.digest, now)
+        return self._request(frames + self._send(Finish(tuple(wants))), {MsgKind.DONE}, now)
+
+    def _next_round(self, now: float) -> list[bytes]:
         if self._round_no + 1 >= self.max_rounds:
             return self._finish_session(False)
         return self._new_round(now)
+
+    def _check_digest(self, digest: bytes, now: float) -> list[bytes]:
+        if digest == self._check():
+            return self._finish_session(True)
+        return self._next_round(now)
+
+    def _check(self) -> bytes:
+        return self.store.store_digest()[:CHECK_SIZE]
 
     def _finish_session(self, converged: bool) -> list[bytes]:
         self.done = True
@@ -319,19 +317,22 @@ class Session:
 
     # --- responder ------------------------------------------------------------------
 
-    def _responder(self, round_no: int, kind: MsgKind, msg: Message, now: float) -> list[bytes]:
+    def _responder(self, round_no: int, kind: MsgKind, msg: Message) -> list[bytes]:
+        if self._round_no == round_no and kind == self._last_in and kind not in (MsgKind.SKETCH, MsgKind.MORE):
+            return self._out(self._last_out)  # the initiator did not hear us: repeat
         if isinstance(msg, Hello):
-            if self._round is not None and round_no == self._round_no and self._last_in == kind:
-                return self._out(self._last_out, repeat=True)
+            if self._round is not None and round_no == self._round_no:
+                return []  # a stale copy of this round's HELLO: the round has moved on
             return self._on_hello(round_no, msg)
+        if isinstance(msg, Have):
+            self._round_no = round_no
+            return self._on_full(msg)
         if self._round is None or round_no != self._round_no:
             return []  # not in this round: stale or out of turn
-        if kind == self._last_in and not isinstance(msg, More):
-            return self._out(self._last_out, repeat=True)  # the initiator did not hear us: repeat
+        if isinstance(msg, Sketch):
+            return self._on_sketch(msg)
         if isinstance(msg, More):
             return self._on_more(msg)
-        if isinstance(msg, Have):
-            return self._on_have(msg)
         if isinstance(msg, Finish):
             return self._on_finish(msg)
         raise SyncError(f"a responder does not expect {kind.name}")
@@ -344,87 +345,74 @@ class Session:
     def _on_hello(self, round_no: int, msg: Hello) -> list[bytes]:
         self._round_no = round_no
         self.done = False
-        if msg.digest == self.store.store_digest()[:8]:
+        if msg.digest == self.store.store_digest()[:DIGEST_SIZE]:
             self._round = None
             frames = self._reply(MsgKind.HELLO, self._send(Equal()))
             self.done = self.converged = True
             return frames
-        aside = plan.kept_aside(self.store)
-        states = plan.local_states(self.store, aside)
-        self._round = rnd = _Round(round_no, states, plan.elements(round_no, states.values()), aside)
-        mine = self._elements_list()
-        estimate = plan.estimate_difference(plan.parity_bits(mine) ^ msg.parity)
-        if estimate is None:
-            bound = 2 * abs(msg.entries - len(self.store)) + 2
-            estimate = min(len(states) + msg.authors, max(bound, 64))
-        rnd.asked = max(MIN_CAPACITY, min(MAX_CAPACITY, estimate + estimate // 4 + 2))
-        syndromes = sketch.sketch(mine, rnd.asked)
-        return self._reply(MsgKind.HELLO, self._send(Sketch(0, tuple(syndromes))))
+        rnd = self._begin_round(round_no)
+        rnd.peer_syndromes = list(msg.syndromes)
+        rnd.peer_entries = msg.entries
+        rnd.peer_parity = msg.parity
+        return self._try_decode(rnd, MsgKind.HELLO)
+
+    def _on_sketch(self, msg: Sketch) -> list[bytes]:
+        rnd = self._round
+        assert rnd is not None
+        if msg.offset + len(msg.syndromes) <= len(rnd.peer_syndromes):
+            return self._out(self._last_out)  # a repeat: the initiator did not hear our answer
+        if msg.offset != len(rnd.peer_syndromes):
+            raise SyncError("sketch extension does not continue the syndromes received")
+        rnd.peer_syndromes.extend(msg.syndromes)
+        return self._try_decode(rnd, MsgKind.SKETCH)
+
+    def _try_decode(self, rnd: Round, kind: MsgKind) -> list[bytes]:
+        decoded = reconcile.decode(self.store, rnd)
+        if decoded is None:
+            n = len(rnd.peer_syndromes)
+            if n >= MAX_CAPACITY:
+                # give up on the sketch: a digest that matches nothing makes the initiator
+                # move on to the next round (and the full version vector in the last one)
+                return self._reply(kind, self._send(Reply(digest=b"\0" * CHECK_SIZE)))
+            if kind == MsgKind.HELLO and rnd.peer_entries > len(self.store):
+                # the initiator holds more: it likely has the news, so it decodes our sketch
+                rnd.sent = reconcile.capacity(rnd, len(self.store))
+                return self._reply(kind, self._send(Sketch(0, tuple(self._syndromes(rnd, rnd.sent)))))
+            return self._reply(kind, self._send(More(reconcile.capacity(rnd, len(self.store)))))
+        frames = self._entry_frames(decoded.out, decoded.keyed)
+        reply = Reply(tuple(decoded.wants), self._check() if decoded.quiet else None, decoded.locator,
+                      tuple(decoded.records), tuple(decoded.heads))
+        if decoded.quiet:
+            self.done = self.converged = True
+        return self._reply(kind, frames + self._send(reply))
 
     def _on_more(self, msg: More) -> list[bytes]:
         rnd = self._round
         assert rnd is not None
-        if msg.capacity <= rnd.asked:
-            return self._out(self._last_out, repeat=True)
-        syndromes = sketch.sketch(self._elements_list(), msg.capacity)
-        frames = self._send(Sketch(rnd.asked, tuple(syndromes[rnd.asked :])))
-        rnd.asked = msg.capacity
+        if msg.capacity <= rnd.sent:
+            return self._out(self._last_out)  # a repeat: the initiator did not hear our answer
+        syn = self._syndromes(rnd, msg.capacity)
+        frames = self._send(Sketch(rnd.sent, tuple(syn[rnd.sent :])))
+        rnd.sent = msg.capacity
         return self._reply(MsgKind.MORE, frames)
 
-    def _on_have(self, msg: Have) -> list[bytes]:
-        rnd = self._round
-        assert rnd is not None
-        out: list[Entry] = []
-        keyed: set[bytes] = set()
-        wants: list[Want] = []
-        for rec in msg.records:
-            known = [a for a in self.store.keys_for_tag(rec.tag)]
-            mine = [a for a in known if a in rnd.states]
-            for author in mine:
-                rnd.mentioned.add(author)
-                state = rnd.states[author]
-                if not state.same_as(rec):
-                    rnd.changed.add(author)
-                    out.extend(plan.entries_for(self.store, rnd.aside, author, rec))
-                    if rec.head < 0:
-                        keyed.add(author)
-            ranges = plan.wants_from(rnd.states[mine[0]] if len(mine) == 1 else None, rec)
-            if ranges and len(mine) <= 1:
-                wants.append(Want(rec.tag, ranges))
-        rnd.peer_elements = msg.peer_elements
-        if msg.peer_elements == NO_DECODE:
-            for author in rnd.states.keys() - rnd.mentioned:
-                out.extend(plan.entries_for(self.store, rnd.aside, author, None))
-                keyed.add(author)
-        need_locator = msg.peer_elements != NO_DECODE and len(rnd.changed) < msg.peer_elements
+    def _on_full(self, msg: Have) -> list[bytes]:
+        rnd = self._begin_round(self._round_no)
+        out, keyed, wants, mentioned = reconcile.against_records(self.store, rnd, msg.records)
+        for author in rnd.states.keys() - mentioned:  # authors the initiator does not have
+            out.extend(plan.entries_for(self.store, rnd.aside, author, None))
+            keyed.add(author)
         frames = self._entry_frames(out, keyed)
-        digest = None if wants or need_locator else self.store.store_digest()[:8]
-        reply = Reply(need_locator, tuple(wants), digest)
-        frames += self._send(reply)
+        digest = None if wants else self._check()
         if digest is not None:
             self.done = self.converged = True
-        return self._reply(MsgKind.HAVE, frames)
+        return self._reply(MsgKind.HAVE, frames + self._send(Reply(tuple(wants), digest)))
 
     def _on_finish(self, msg: Finish) -> list[bytes]:
         rnd = self._round
         assert rnd is not None
-        out: list[Entry] = []
-        if msg.locator:
-            loc = list(msg.locator)
-            if loc[0] != 1:
-                raise SyncError("locator polynomial must start with 1")
-            for elem, authors in rnd.elems.items():
-                if sketch.is_member(loc, elem):
-                    for author in authors:
-                        if author not in rnd.mentioned:
-                            out.extend(plan.entries_for(self.store, rnd.aside, author, None))
-        frames = self._entry_frames(out, {e.author for e in out})
-        frames += self._send(Done(self.store.store_digest()[:8]))
+        # what the initiator's records show we lack waits for the next session
+        out, keyed, _ = reconcile.serve(self.store, rnd, msg)
+        frames = self._entry_frames(out, keyed) + self._send(Done(self._check()))
         self.done = self.converged = True
         return self._reply(MsgKind.FINISH, frames)
-
-
-def plan_kind(msg: Message) -> MsgKind:
-    from sync.messages import KIND_OF_MESSAGE
-
-    return KIND_OF_MESSAGE[type(msg)]

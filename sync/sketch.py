@@ -14,6 +14,7 @@ is how a difference larger than c is recognised.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 FIELD_BITS = 16
 ORDER = (1 << FIELD_BITS) - 1  # size of the multiplicative group
@@ -89,15 +90,23 @@ def locator(odd_sums: Sequence[int]) -> list[int] | None:
     for j in range(1, 2 * c, 2):  # s_{2k} = s_k^2 in characteristic 2
         half = syn[(j + 1) // 2 - 1]
         syn[j] = mul(half, half)
+    return berlekamp_massey(syn)
+
+
+def berlekamp_massey(syn: Sequence[int]) -> list[int] | None:
+    """The shortest connection polynomial of the syndromes s_1..s_n (low degree first).
+
+    None when it is longer than n/2: then no set of at most n/2 positions explains them.
+    """
     current = [1]
     previous = [1]
     length = 0
     shift = 1
     prev_disc = 1
-    for n in range(2 * c):
+    for n in range(len(syn)):
         disc = syn[n]
-        for i in range(1, length + 1):
-            if i < len(current) and current[i]:
+        for i in range(1, min(length, len(current) - 1) + 1):
+            if current[i]:
                 disc ^= mul(current[i], syn[n - i])
         if disc == 0:
             shift += 1
@@ -114,9 +123,99 @@ def locator(odd_sums: Sequence[int]) -> list[int] | None:
         current = new
     while len(current) > 1 and current[-1] == 0:
         current.pop()
-    if len(current) - 1 != length or length > c:
+    if len(current) - 1 != length or 2 * length > len(syn):
         return None
     return current
+
+
+# --- weighted sketches: positions with values (Reed-Solomon syndromes) ---------------
+#
+# A version vector {author: value} as S_j = sum v * a^j, j = 1..2k, where a is the
+# author's position in GF(2^16)*.  XOR of two such sketches is the sketch of the
+# per-author XOR of values; with 2k syndromes it decodes any k differing authors,
+# *and their values* (Forney), i.e. 4 bytes per author with news.
+
+
+def weighted_sketch(pairs: Iterable[tuple[int, int]], count: int) -> list[int]:
+    """S_1..S_count of the (position, value) pairs; positions nonzero, values 16-bit."""
+    sums = [0] * count
+    exp, log = EXP, LOG
+    for pos, value in pairs:
+        if not 0 < pos <= 0xFFFF or not 0 <= value <= 0xFFFF:
+            raise ValueError("weighted sketch needs a nonzero position and a 16-bit value")
+        if value == 0:
+            continue
+        lp, lv = log[pos], log[value]
+        power = (lp + lv) % ORDER
+        for i in range(count):
+            sums[i] ^= exp[power]
+            power += lp
+            if power >= ORDER:
+                power -= ORDER
+    return sums
+
+
+def evaluate(poly: Sequence[int], x: int) -> int:
+    """poly(x), low degree first (Horner)."""
+    acc = 0
+    if x == 0:
+        return poly[0] if poly else 0
+    lx = LOG[x]
+    for coef in reversed(poly):
+        acc = (EXP[LOG[acc] + lx] if acc else 0) ^ coef
+    return acc
+
+
+@dataclass(frozen=True)
+class WeightedDecode:
+    locator: list[int]
+    values: dict[int, int]  # own candidate position -> XOR of the two values there
+
+    @property
+    def size(self) -> int:
+        return len(self.locator) - 1
+
+
+def decode_weighted(syn: Sequence[int], candidates: Iterable[int]) -> WeightedDecode | None:
+    """Which candidate positions differ and by what (XOR of values); None if it does not decode."""
+    loc = berlekamp_massey(syn)
+    if loc is None or not splits(loc):
+        return None
+    n = len(syn)
+    # Omega(z) = S(z) * Lambda(z) mod z^n, with S(z) = sum S_{j+1} z^j
+    omega = [0] * n
+    for i, li in enumerate(loc):
+        if li:
+            for j in range(n - i):
+                if syn[j]:
+                    omega[i + j] ^= mul(li, syn[j])
+    deriv = [loc[i] if i % 2 == 1 else 0 for i in range(1, len(loc))]  # formal derivative in char 2
+    values: dict[int, int] = {}
+    for pos in set(candidates):
+        if pos == 0:
+            continue
+        x_inv = inv(pos)
+        if evaluate(loc, x_inv) != 0:
+            continue
+        d = evaluate(deriv, x_inv)
+        if d == 0:
+            return None
+        values[pos] = mul(evaluate(omega, x_inv), inv(d))
+    return WeightedDecode(loc, values)
+
+
+def divide_out(loc: Sequence[int], positions: Iterable[int]) -> list[int]:
+    """The locator with the factors (1 - a z) of these positions removed (exact division)."""
+    poly = list(loc)
+    for pos in positions:
+        # synthetic division by (1 - pos z): q_0 = p_0, q_i = p_i + pos * q_{i-1}
+        out = [0] * (len(poly) - 1)
+        carry = 0
+        for i in range(len(poly) - 1):
+            carry = poly[i] ^ mul(pos, carry)
+            out[i] = carry
+        poly = out
+    return poly or [1]
 
 
 def _polymod(a: list[int], m: list[int]) -> list[int]:

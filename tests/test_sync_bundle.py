@@ -117,6 +117,11 @@ def test_cli_export_import_json(tmp_path) -> None:
     assert second["added"] == 0 and second["duplicates"] == first["added"]
     with open_node_store(Home(b)) as store:
         assert store.store_digest() == expected
+    recent = tmp_path / "recent.fkb"
+    r = runner.invoke(main, ["--home", str(a), "--now", "2026-06-01T00:00", "sync", "export", str(recent),
+                             "--since", "-1d", "--json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.output)["entries"] == 0  # the fixture entries are from mid-May 2026
     junk = tmp_path / "junk"
     junk.write_bytes(b"nope")
     r = runner.invoke(main, ["--home", str(b), "sync", "import", str(junk)])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 
 from hypothesis import HealthCheck, given, settings
@@ -80,7 +81,8 @@ def _converge(stores, rng, faults, max_passes=12):
             run_pair(stores[j], stores[i], rng.choice([LORA_MTU, SMS_MTU]), faults, rng)
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=int(os.environ.get("SYNC_EXAMPLES", "12")), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 10**6), n_stores=st.integers(3, 6), authors=st.integers(2, 8))
 def test_random_stores_converge_over_lossy_links_and_partitions(seed: int, n_stores: int, authors: int) -> None:
     rng, entries = _world(seed, authors, rng_total(seed))
@@ -180,3 +182,38 @@ def test_vanished_peer_times_out_and_a_later_session_resumes() -> None:
     assert isinstance(s.error, SyncError)
     sa, _ = run_pair(a, b, LORA_MTU)
     assert sa.converged and a.store_digest() == b.store_digest()
+
+
+def test_authors_one_side_lacks_entirely_go_both_ways() -> None:
+    _, entries = _world(8, 6, 120)
+    authors = sorted({e.author for e in entries})
+    only_a = {authors[0], authors[1]}
+    only_b = {authors[2]}
+    a = _store(e for e in entries if e.author not in only_b)
+    b = _store(e for e in entries if e.author not in only_a)
+    sa, _ = run_pair(a, b, LORA_MTU)
+    assert sa.converged and a.store_digest() == b.store_digest() and len(a) == len(entries)
+    assert sa.stats.round_trips <= 3
+
+
+def test_ambiguous_positions_are_settled_with_full_records(monkeypatch) -> None:
+    from sync import plan
+
+    monkeypatch.setattr(plan, "position", lambda salt, author: 1 + author[0] % 3)  # many collisions
+    rng, entries = _world(9, 9, 200)
+    missing = set(rng.sample(range(len(entries)), 25))
+    a = _store(e for i, e in enumerate(entries) if i not in missing)
+    b = _store(e for i, e in enumerate(entries) if i % 7 or i in missing)
+    sa, _ = run_pair(a, b, SMS_MTU)
+    assert sa.converged and a.store_digest() == b.store_digest() and len(a) == len(entries)
+
+
+def test_a_sketch_that_never_decodes_falls_back_to_the_full_vector(monkeypatch) -> None:
+    from sync import sketch
+
+    monkeypatch.setattr(sketch, "decode_weighted", lambda syn, candidates: None)
+    _, entries = _world(10, 5, 100)
+    a = _store(entries[:70])
+    b = _store(entries[30:])
+    sa, _ = run_pair(a, b, LORA_MTU)
+    assert sa.converged and a.store_digest() == b.store_digest() and len(a) == len(entries)

@@ -10,7 +10,7 @@ import click
 from codec import FieldkitError
 from fieldkit.cli.common import emit, json_option, node_context, now_option
 from fieldkit.nodestore import open_node_store
-from fieldkit.timeparse import parse_time
+from fieldkit.timeparse import parse_duration, parse_time
 from sync import bundle
 from sync.atomic import write_atomic
 
@@ -28,14 +28,14 @@ def sync_group() -> None:
 
 @sync_group.command("export")
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.option("--since", help="Only entries from this time on (ISO 8601 or +2h/-3d style).")
+@click.option("--since", help="Only entries from this time on: ISO 8601, or -3d / -12h before now.")
 @json_option
 @now_option
 def export_command(file: str, since: str | None, as_json: bool) -> None:
     """Write a bundle of signed entries."""
     ctx = node_context()
     now = ctx.now
-    since_s = parse_time(since, now) if since else None
+    since_s = _since(since, now) if since else None
     with open_node_store(ctx.home) as store:
         data = bundle.export_bundle(store, now, since_s)
     count = int.from_bytes(data[-4:], "big")
@@ -45,6 +45,13 @@ def export_command(file: str, since: str | None, as_json: bool) -> None:
         raise BundleFileError(f"cannot write {file}: {exc.strerror}") from None
     emit(as_json, {"file": file, "entries": count, "bytes": len(data), "since": since_s},
          f"wrote {count} entries ({len(data)} bytes) to {file}")
+
+
+def _since(text: str, now: int) -> int:
+    text = text.strip()
+    if text.startswith("-"):  # "-3d": that long before now
+        return now - parse_duration(text[1:])
+    return parse_time(text, now)
 
 
 @sync_group.command("import")

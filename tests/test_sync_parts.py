@@ -1,0 +1,128 @@
+"""Sketch math, message encodings, range logic and push, on their own."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from codec import DecodeError
+from codec.fragment import Fragmenter
+from codec.frames import LORA_MTU, SMS_MTU
+from sync import messages as m
+from sync import plan, sketch
+from sync.fixtures import author_keys, make_chains
+from sync.push import PushReceiver, push_frames, should_push
+from sync.store import Store
+
+elements = st.sets(st.integers(1, 0xFFFF), max_size=60)
+
+
+@settings(max_examples=40, deadline=None)
+@given(a=elements, b=elements, spare=st.integers(0, 4))
+def test_pinsketch_decodes_any_difference_within_capacity(a: set[int], b: set[int], spare: int) -> None:
+    diff = a ^ b
+    c = len(diff) + spare
+    result = sketch.decode_members(sketch.combine(sketch.sketch(a, c), sketch.sketch(b, c)), a | b)
+    assert result is not None
+    size, members = result
+    assert size == len(diff) and members == diff
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=st.data(), k=st.integers(0, 30))
+def test_weighted_sketch_recovers_positions_and_values(data, k: int) -> None:
+    rng = random.Random(data.draw(st.integers(0, 10**6)))
+    positions = rng.sample(range(1, 0x10000), 80)
+    mine = {p: rng.randrange(0x10000) for p in positions[:60]}
+    theirs = dict(mine)
+    for p in rng.sample(positions, k):
+        theirs[p] = rng.randrange(0x10000)
+    truth = {p for p in positions if mine.get(p, 0) != theirs.get(p, 0)}
+    n = 2 * len(truth) + 2
+    diff = [x ^ y for x, y in zip(sketch.weighted_sketch(mine.items(), n),
+                                  sketch.weighted_sketch(theirs.items(), n), strict=True)]
+    result = sketch.decode_weighted(diff, mine)
+    assert result is not None and result.size == len(truth)
+    assert set(result.values) == truth & set(mine)
+    for p, delta in result.values.items():
+        assert mine[p] ^ delta == theirs.get(p, 0)
+    rest = sketch.divide_out(result.locator, result.values)
+    assert len(rest) - 1 == len(truth - set(mine))
+
+
+def test_under_capacity_sketch_does_not_decode() -> None:
+    rng = random.Random(4)
+    a = set(rng.sample(range(1, 0x10000), 40))
+    b = set(rng.sample(range(1, 0x10000), 40))
+    assert sketch.decode_members(sketch.combine(sketch.sketch(a, 30), sketch.sketch(b, 30)), a) is None
+
+
+MESSAGES = [
+    m.Hello(b"12345678", 10000, 0xFF_0000_1234_5678, (1, 2, 3, 0xFFFF)),
+    m.Equal(),
+    m.Sketch(4, tuple(range(1, 200))),
+    m.More(64),
+    m.Have(3, (m.AuthorState(b"abcd", 5, ((7, 9), (12, 12)), 20), m.AuthorState(b"wxyz", -1))),
+    m.Reply((m.Want(b"abcd", ((0, 3), (9, 9))),), b"dgst", (5, 6), (m.AuthorState(b"tagx", 2),),
+            ((1, 2), (0xFFFF, 0))),
+    m.Reply(digest=b"\0\0\0\0"),
+    m.Finish((m.Want(b"abcd", ((1, 1),)),)),
+    m.Done(b"abcd"),
+]
+
+
+@pytest.mark.parametrize("msg", MESSAGES, ids=lambda x: type(x).__name__)
+@pytest.mark.parametrize("mtu", [SMS_MTU, LORA_MTU, 5000])
+def test_messages_round_trip_through_frames(msg: m.Message, mtu: int) -> None:
+    frames = m.encode_message(msg, 5, mtu)
+    assert all(len(f) <= mtu for f in frames)
+    asm = m.Assembler(max_chunk=mtu)
+    body = None
+    for f in reversed(frames):  # any order
+        fh = m.decode_frame_head(f)
+        assert fh.round_no == 5 and fh.kind == m.KIND_OF_MESSAGE[type(msg)]
+        body = asm.feed(fh)
+    assert body is not None
+    assert m.decode_body(fh.kind, body) == msg
+
+
+@settings(max_examples=300, deadline=None)
+@given(kind=st.sampled_from(list(m.MsgKind)), body=st.binary(max_size=80))
+def test_message_decoder_raises_only_decode_error(kind: m.MsgKind, body: bytes) -> None:
+    try:
+        m.decode_body(kind, body)
+    except DecodeError:
+        pass
+
+
+def test_ranges_logic() -> None:
+    assert plan.held_ranges(4, ((5, 6), (9, 9)), 12) == [(0, 4), (7, 8), (10, 12)]
+    assert plan.complement([(0, 4), (7, 8)], 20) == [(5, 6), (9, 20)]
+    assert plan.intersect([(0, 10)], [(3, 4), (8, 12)]) == [(3, 4), (8, 10)]
+    mine = plan.LocalState(b"k" * 32, 3, ((4, 5),), 7)
+    assert plan.wants_from(mine, m.AuthorState(b"tag0", 9)) == ((4, 5), (8, 9))
+    assert plan.wants_from(None, m.AuthorState(b"tag0", 2)) == ((0, 2),)
+    for near in (0, 5, 65530, 70000):
+        for head in (near - 3, near, near + 3):
+            if head >= -1:
+                state = plan.LocalState(b"k" * 32, head, (), head)
+                assert plan.head_from_value(plan.value_of(state), near) == head
+
+
+def test_push_frames_reach_the_store_even_fragmented() -> None:
+    keys = author_keys(1, 9)
+    chain = make_chains(keys, 3, random.Random(9))[keys[0].public_key]
+    store = Store.memory()
+    rx = PushReceiver(store)
+    link = Fragmenter(40)  # one per link: message ids must not repeat
+    for i, e in enumerate(chain):
+        frames = push_frames(e, link, with_key=i == 0)
+        results = [rx.receive("peer", f, 0) for f in frames]
+        assert results[-1] is not None and all(r is None for r in results[:-1])
+    assert len(store) == 3
+    assert any(should_push(e) for e in chain) == any(e.kind in plan.PUSH_KINDS for e in chain)
+    with pytest.raises(DecodeError):
+        rx.receive("peer", b"\x5c\x01", 0)
