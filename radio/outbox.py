@@ -26,6 +26,7 @@ from pathlib import Path
 
 from codec.errors import FieldkitError
 from codec.frames import LORA_MTU
+from radio.durable import open_durable_db
 
 
 class Priority(enum.IntEnum):
@@ -93,10 +94,7 @@ class Outbox:
         # it (MeshInterface._sendToRadio drops what it re-sent), so we must send it again.
         self.confirm_timeout = confirm_timeout
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(_SCHEMA)
+        self._db = open_durable_db(str(self.path), _SCHEMA)
 
     def close(self) -> None:
         with self._lock:

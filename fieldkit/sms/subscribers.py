@@ -11,7 +11,6 @@ origin is a keyed hash of the number (DESIGN.md: never the number itself).
 from __future__ import annotations
 
 import hashlib
-import sqlite3
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ import nacl.pwhash
 import nacl.secret
 
 from codec import FieldkitError, KeyPair, Origin, OriginChannel, key_id
+from radio.durable import open_durable_db
 
 SMS_DIR = "sms"
 IDENT_SIZE = 8  # bytes of keyed hash in the origin: enough to tell a node's subscribers apart
@@ -85,10 +85,7 @@ class Subscribers:
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         self._node_key = node_key
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(str(folder / "subscribers.sqlite"), check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(_SCHEMA)
+        self._db = open_durable_db(str(folder / "subscribers.sqlite"), _SCHEMA)
 
     def close(self) -> None:
         with self._lock:

@@ -11,10 +11,11 @@ do not all arrive within ``timeout`` seconds is released as *incomplete* (text) 
 from __future__ import annotations
 
 import hashlib
-import sqlite3
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+
+from radio.durable import open_durable_db
 
 from .pdu import Encoding
 from .tpdu import Deliver
@@ -58,10 +59,7 @@ class Inbox:
     def __init__(self, path: Path, timeout: float = 600.0) -> None:
         self.timeout = timeout
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(_SCHEMA)
+        self._db = open_durable_db(str(path), _SCHEMA)
 
     def close(self) -> None:
         with self._lock:

@@ -9,10 +9,11 @@ reference (TP-MR) so a status report is matched by (recipient, MR), newest first
 from __future__ import annotations
 
 import enum
-import sqlite3
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+
+from radio.durable import open_durable_db
 
 from .pdu import Encoding
 
@@ -65,10 +66,7 @@ class SendQueue:
         self.max_attempts = max_attempts
         self.backoff = backoff
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(_SCHEMA)
+        self._db = open_durable_db(str(path), _SCHEMA)
         row = self._db.execute("SELECT COALESCE(MAX(id), 0) FROM outbox").fetchone()
         self._next_ref = (row[0] + 1) & 0xFF
 
