@@ -80,7 +80,7 @@ def list_(show_all: bool, as_json: bool) -> None:
             click.echo("no open alerts")
         for r in rows:
             click.echo(f"{r['id'][:12]}  {r['status']:<11} {r['text'][:60]}")
-            click.echo(f"    coming: {len(r['coming'])} {', '.join(r['coming'])}")
+            click.echo(f"    coming: {len(r['coming'])} {', '.join(r['coming'])}".rstrip())
 
     emit(as_json, {"alerts": with_iso_times(rows)}, human)
 

@@ -70,12 +70,13 @@ def log_command(author: str | None, kind: str | None, as_json: bool) -> None:
                 continue
             raw = store.raw(entry.id)
             rows.append({"id": entry.id.hex(), "author": entry.author.hex(), "seq": entry.seq,
-                         "kind": entry.kind.label, "time": entry.time, "size": len(raw), "raw": raw.hex()})
+                         "kind": entry.kind.label, "time": format_time(entry.time), "size": len(raw),
+                         "raw": raw.hex()})
 
     def human() -> None:
         for r in rows:
             click.echo(f"{r['id'][:12]}  {key_id(bytes.fromhex(r['author'])).hex()}  #{r['seq']:<5} "
-                       f"{r['kind']:<22} {format_time(r['time'])}  {r['size']} B")
+                       f"{r['kind']:<22} {r['time']}  {r['size']} B")
 
     emit(as_json, rows, human)
 
