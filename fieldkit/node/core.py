@@ -79,6 +79,7 @@ class NodeCore:
         self.sync_interval = sync_interval
         self.links: dict[str, LinkPort] = {}
         self.sessions: dict[tuple[str, str], Session] = {}
+        self._hellos: dict[tuple[str, str], bytes] = {}  # the HELLO that opened each responder session
         self.peers: dict[tuple[str, str], Peer] = {}
         self._next_beacon = 0.0
         self.lock = threading.RLock()
@@ -128,17 +129,18 @@ class NodeCore:
             return
         session = self.sessions.get(key)
         active = session is not None and not session.done and session.error is None
-        if head.kind is MsgKind.HELLO:
+        if head.kind is MsgKind.HELLO and head.index == 0:  # later parts of a HELLO go to its session
             if active and session.role is Role.INITIATOR and not self._yield_to(head):
                 return  # both started at once: ours has the smaller digest, the peer will answer it
-            if not active or session.role is Role.INITIATOR:
+            repeat = active and session.role is Role.RESPONDER and self._hellos.get(key) == frame
+            if not repeat:  # a new session from this peer replaces whatever was left of the last one
                 session = self.sessions[key] = Session(self.store, self.links[link].mtu, Role.RESPONDER)
+                self._hellos[key] = frame
                 self.counters["sessions"] += 1
         elif session is None:
             return  # a stray frame of a session that ended here: nothing to answer
-        before = len(self.store)
         self._send_all(link, sender, session.receive(frame, now))
-        self._after_session_step(link, sender, session, before)
+        self._after_session_step(link, sender, session)
 
     def _yield_to(self, head) -> bool:
         """Both peers sent HELLO: the one whose digest is larger answers the other's."""
@@ -151,7 +153,7 @@ class NodeCore:
         assert isinstance(hello, Hello)
         return self.store.store_digest()[:DIGEST_SIZE] > hello.digest
 
-    def _after_session_step(self, link: str, sender: str, session: Session, before: int) -> None:
+    def _after_session_step(self, link: str, sender: str, session: Session) -> None:
         if session.done or session.error is not None:
             stats = dict(vars(session.stats))
             stats["converged"] = session.converged
@@ -169,7 +171,7 @@ class NodeCore:
                     continue
                 self._send_all(*key, session.tick(now))
                 if session.done or session.error is not None:
-                    self._after_session_step(*key, session, len(self.store))
+                    self._after_session_step(*key, session)
             if now >= self._next_beacon:
                 self._next_beacon = now + self.sync_interval
                 self._beacon(now)
