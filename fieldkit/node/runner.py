@@ -96,6 +96,7 @@ class NodeRunner:
         self._links: list[MeshtasticLink] = []
         self._gateways: list = []
         self.stop_event = threading.Event()
+        self._stopped = False
         self.bus.subscribe(self.on_frame_sent, "frame_sent")
         for spec_text in config.links:
             self._open_link(spec_text)
@@ -161,7 +162,6 @@ class NodeRunner:
             if state is not None and state.status is LinkStatus.UP:
                 return
             time.sleep(0.1)
-        self.stop()
         raise LinkFailed(f"strict mode: link {name} did not come up within {STRICT_WAIT_S:.0f} s")
 
     def run(self) -> None:
@@ -179,7 +179,11 @@ class NodeRunner:
             self.stop_event.wait(TICK_S)
 
     def stop(self) -> None:
+        """Stop links and close the store; safe to call more than once."""
         self.stop_event.set()
+        if self._stopped:
+            return
+        self._stopped = True
         for link in self._links:
             link.stop()
         for gateway in self._gateways:
