@@ -48,8 +48,8 @@ class CountingAir(SimAir):
         self.tx = Counter[int]()  # packets a device put on the air
 
     def transmit(self, packet: AirPacket) -> None:
-        self.tx[packet.sender] += 1
         super().transmit(packet)
+        self.tx[packet.sender] += 1  # counted once the mesh has it
 
     def _on_receive(self, num: int) -> Callable[[SimPacket, float, float, float], None]:
         inner = super()._on_receive(num)
@@ -128,7 +128,7 @@ class Handheld:
                 self.frames_in += 1
                 self.node.core.on_frame("radio", sender, frame, self.world.now)
                 fed = True
-            sent = not self.link.outbox.pending()
+            sent = self._all_on_air()
             if delivered and sent and not fed and self._frames.empty():
                 return
             if time.monotonic() > deadline:
@@ -136,6 +136,18 @@ class Handheld:
                                     f"(in {self.link.packets_in}/{self.air.rx[self.num]}, "
                                     f"outbox {len(self.link.outbox.pending())})")
             time.sleep(0.002)
+
+    def _all_on_air(self) -> bool:
+        """Nothing ready to send, nothing handed to the device unconfirmed, and every packet the
+        library sent has reached the air (the emulator confirms a packet before it transmits it).
+        Frames waiting for a mesh ACK, or for a retry time still ahead, are settled for now; a
+        retry that falls due in the middle of a step is the one thing left to wall-clock timing."""
+        outbox = self.link.outbox
+        if outbox.next_ready(self._clock()) is not None:
+            return False
+        if any(f.state == "handed" for f in outbox.pending()):
+            return False
+        return self.air.tx[self.num] >= self.link.sent_packets
 
     def stop(self) -> None:
         try:
