@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import click
 
-from fieldkit.cli.common import emit, json_option, now_option
+from fieldkit.cli.common import emit, json_option, node_context, now_option
+from fieldkit.timeparse import format_time
+
+LEGEND = """links: radio = the simulated LoRa mesh (SHORT_FAST, EU_868: airtime, collisions, relays, duty cycle);
+       radio (meshtastic) = an emulated Meshtastic device driven by the real meshtastic library over TCP,
+       on the same simulated air; sms = an emulated GSM modem on a pty, driven by fieldkit's AT driver,
+       and scripted basic phones; carried = a node carried across town by hand.
+bytes and airtime are those of the action's own frame (one transmission); "mesh" lines sum the traffic since."""
 
 
 @click.command()
@@ -17,13 +24,16 @@ def demo(seed: int, as_json: bool) -> None:
     an eviction alert, a cut link, a carried node, the merge, a council, the ledger."""
     from fieldkit.demo import run_demo
     from fieldkit.demo.summary import summary_table
+    from fieldkit.scenario.world import DEFAULT_START
 
-    result = run_demo(seed)
+    ctx = node_context()
+    start = ctx.now if ctx.now_option else DEFAULT_START  # --now moves the story; the default repeats
+    result = run_demo(seed, start)
     text = result.pop("timeline_text")
     wall = result.pop("wall_s")
 
     def human() -> None:
-        click.echo(f"fieldkit demo, seed {seed}: simulated time from 2026-11-30 00:00 UTC\n")
+        click.echo(f"fieldkit demo, seed {seed}: simulated time from {format_time(start)}\n{LEGEND}\n")
         click.echo(text)
         click.echo("")
         click.echo(summary_table(result))

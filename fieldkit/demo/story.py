@@ -15,7 +15,7 @@ from typing import Any
 from codec import Entry, KeyPair, key_id, kinds, sign_entry
 from fieldkit.domain import actions, queries
 from fieldkit.domain.view import all_entries
-from fieldkit.scenario.world import SimNode, World
+from fieldkit.scenario.world import DEFAULT_START, SimNode, World
 from radio.sim.presets import Role
 
 from .handheld import Handheld
@@ -29,8 +29,8 @@ HANDHELD_NUM = 0x00C0FFEE
 
 
 class Story:
-    def __init__(self, seed: int, folder: Path) -> None:
-        self.world = World(seed=seed, folder=folder / "stores", sync_interval=120.0)
+    def __init__(self, seed: int, folder: Path, start: int = DEFAULT_START) -> None:
+        self.world = World(seed=seed, folder=folder / "stores", sync_interval=120.0, start=start)
         self.folder = folder
         self.tl = Timeline(self.world.mesh, self.world.start)
         self.hh: Handheld | None = None

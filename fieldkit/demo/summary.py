@@ -8,16 +8,21 @@ import time
 from pathlib import Path
 from typing import Any
 
+from fieldkit.scenario.world import DEFAULT_START
+
 from .story import Story, tell
 
 
-def run_demo(seed: int = 1) -> dict[str, Any]:
-    """Play the story in a temporary folder (removed afterwards) and return the result."""
+def run_demo(seed: int = 1, start: int = DEFAULT_START) -> dict[str, Any]:
+    """Play the story in a temporary folder (removed afterwards) and return the result.
+
+    ``start`` is the simulated Unix time the story begins at: a fixed moment by default, so
+    that a seed alone decides every key, entry, digest and line of the timeline."""
     started = time.monotonic()
     # The library and the drivers log reconnects and NAKs at WARNING; the timeline says what matters.
     logging.getLogger("meshtastic").setLevel(logging.CRITICAL)
     with tempfile.TemporaryDirectory(prefix="fieldkit-demo-") as tmp:
-        story = Story(seed, Path(tmp))
+        story = Story(seed, Path(tmp), start)
         try:
             story.build()
             facts = tell(story)
@@ -28,6 +33,7 @@ def run_demo(seed: int = 1) -> dict[str, Any]:
     converged = len({(n["store_digest"], n["state_digest"]) for n in nodes}) == 1
     return {
         "seed": seed,
+        "start": start,
         "converged": converged,
         "nodes": nodes,
         "timeline": story.tl.as_json(),

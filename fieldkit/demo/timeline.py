@@ -12,6 +12,7 @@ from codec.fragment import Fragmenter
 from codec.frames import LORA_MTU
 from fieldkit.node.bus import NodeBus
 from fieldkit.node.core import push_frame
+from fieldkit.timeparse import format_time
 from radio.sim.airtime import PRIVATE_APP, lora_packet_len, time_on_air
 from radio.sim.mesh import Mesh
 
@@ -97,12 +98,12 @@ class Timeline:
         self._mark = (m.frames, m.bytes, m.syncs, airtime)
         if m.frames == f0:
             return None
-        what = (f"{label}: {m.frames - f0} frames from fieldkit, {m.syncs - s0} sync sessions done; "
-                f"{frames} packets on the air so far (relays included)")
+        what = (f"{label}: {m.frames - f0} frames ({m.bytes - b0} B) from the nodes, {m.syncs - s0} syncs "
+                f"finished; airtime counts relays and ACKs too ({frames} packets on the air so far)")
         return self.add("mesh", what, "radio", m.bytes - b0, airtime - a0)
 
     def text(self) -> str:
         return "\n".join([HEADER, *(e.line() for e in self.events)])
 
     def as_json(self) -> list[dict[str, Any]]:
-        return [asdict(e) for e in self.events]
+        return [{**asdict(e), "time": format_time(self.start + e.t)} for e in self.events]
