@@ -282,6 +282,9 @@ def tell(story: Story) -> dict[str, Any]:
     merged = s.settle(1800, step=2.0)
     s.traffic("merge by beacons and sync")
     tl.add("mesh", f"merge: every node's digests equal: {merged}")
+    for n in s.all_nodes():
+        store_digest, state_digest = n.digests()
+        tl.add(n.name, f"store digest {store_digest[:16]}  state digest {state_digest[:16]}  ({len(n.store)} entries)")
 
     # 6. A federation council for a time-bound objective that dissolves by itself ----------------
     until = w.now + 2 * H
