@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
-from codec import KeyPair
+from codec import FieldkitError, KeyPair
 from fieldkit.node.bus import NodeBus
 from fieldkit.node.core import NodeCore
 from fieldkit.node.runner import MeshtasticPort
@@ -35,8 +35,8 @@ from sync.store import Store
 QUIET_TIMEOUT_S = 20.0  # wall seconds: far beyond a loopback round trip; a hang is a bug
 
 
-class HandheldError(RuntimeError):
-    pass
+class HandheldError(FieldkitError):
+    """The emulated radio or the library did not do its part in time."""
 
 
 class CountingAir(SimAir):

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from codec import Entry
+from codec import Entry, FieldkitError
 from fieldkit.scenario.world import SimNode
 from fieldkit.sms.gateway import SmsGateway
 from fieldkit.sms.limits import LimitsConfig
@@ -24,8 +24,8 @@ from radio.sms.network import BasicPhone, PhoneNetwork
 REPLY_TIMEOUT_S = 15.0
 
 
-class PhoneError(RuntimeError):
-    pass
+class PhoneError(FieldkitError):
+    """A phone did not get the answer the story expects."""
 
 
 def demo_modem_config(port: str) -> ModemConfig:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from codec import Entry, KeyPair, key_id, kinds, sign_entry
+from codec import Entry, FieldkitError, KeyPair, key_id, kinds, sign_entry
 from fieldkit.domain import actions, queries
 from fieldkit.domain.view import all_entries
 from fieldkit.scenario.world import DEFAULT_START, SimNode, World
@@ -26,6 +26,10 @@ H, D = 3600, 86400
 GATEWAY_NUMBER = "+447700900100"
 ROSA, TOMAS = "+447700900201", "+447700900202"
 HANDHELD_NUM = 0x00C0FFEE
+
+
+class DemoError(FieldkitError):
+    """The story could not go on: what it waited for did not happen."""
 
 
 class Story:
@@ -100,7 +104,7 @@ class Story:
         while not all(n.store.get(entry.id) is not None for n in self.all_nodes()):
             if self.world.mesh.now - began > limit:
                 missing = [n.name for n in self.all_nodes() if not n.store.get(entry.id) is not None]
-                raise RuntimeError(f"{entry.kind.label} did not reach {missing} in {limit:.0f} s")
+                raise DemoError(f"{entry.kind.label} did not reach {missing} in {limit:.0f} s")
             self.run(1.0, step)
         return int(self.world.mesh.now - began)
 
