@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
-from codec import FieldkitError, KeyPair
+from codec import FieldkitError
 from fieldkit.node.bus import NodeBus
 from fieldkit.node.core import NodeCore
 from fieldkit.node.runner import MeshtasticPort
@@ -105,9 +105,6 @@ class Handheld:
             if time.monotonic() > deadline:
                 raise HandheldError("the emulated radio did not come up through the meshtastic library")
             time.sleep(0.02)
-
-    def add_key(self, label: str) -> KeyPair:
-        return self.world.key_for(label)
 
     @property
     def link_name(self) -> str:

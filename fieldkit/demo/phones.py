@@ -43,7 +43,6 @@ class Phones:
     network: PhoneNetwork = field(default_factory=PhoneNetwork)
     modem: EmulatedModem | None = None
     gateway: SmsGateway | None = None
-    sms_out: int = 0  # texts the gateway sent (replies and alert fan-out)
     sms_in: int = 0  # texts phones sent to the gateway
 
     def start(self) -> None:
@@ -86,10 +85,6 @@ class Phones:
     def fan_out_alerts(self) -> int:
         assert self.gateway is not None
         return self.gateway.fan_out_new_alerts(self.node.world.now)
-
-    def count_sent(self) -> int:
-        assert self.gateway is not None
-        return len(self.gateway.modem.outbox.recent())
 
     def stop(self) -> None:
         if self.gateway is not None:
