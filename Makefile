@@ -14,9 +14,9 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test,compare]'
 	touch $(STAMP)
 
-# Until the demo exists, `make demo` shows the wire benchmark (README says so).
+# The whole story on simulated radios, emulated devices and phones (fieldkit demo --help).
 demo: $(STAMP)
-	$(BIN)/fieldkit bench wire
+	$(BIN)/fieldkit demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

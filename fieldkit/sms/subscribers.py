@@ -121,8 +121,10 @@ class Subscribers:
 
     def enrol(
         self, number: str, pin: str, language: str, now: int, name: str = "", public_key: bytes | None = None,
-        assembly: str = "", responder: bool = True,
+        assembly: str = "", responder: bool = True, held_seed: bytes | None = None,
     ) -> Subscriber:
+        """Enrol a number.  Without ``public_key`` the node makes and holds the member's key:
+        from ``held_seed`` when given (simulations that must repeat for a seed), else at random."""
         number = normalize_number(number)
         check_pin(pin)
         if language not in LANGUAGES:
@@ -131,7 +133,7 @@ class Subscribers:
             raise SubscriberError(f"{number} is already enrolled: remove it first to change it")
         sealed = None
         if public_key is None:
-            held = KeyPair.generate()
+            held = KeyPair(held_seed) if held_seed is not None else KeyPair.generate()
             public_key = held.public_key
             sealed = bytes(nacl.secret.SecretBox(self._derived(b"seal")).encrypt(held.seed))
         elif len(public_key) != 32:
