@@ -118,9 +118,17 @@ def run(seed: int = 1) -> DrillReport:
     forged = _forged_ballot(n["ea"].key, n["eb"].key, last.seq + 1, last.id, world.now, kinds.Ballot(proposal.ref, 1))
     world.run_for(30, step=5)
     bad_signature: set[str] = set()
+    listeners = []  # pypubsub holds listeners weakly: keep them alive here
+
+    def listener(name: str):
+        def on_refused(via: str, sender: str, reason: str) -> None:
+            if "signature" in reason:
+                bad_signature.add(name)
+        return on_refused
+
     for name in NODES:
-        n[name].bus.subscribe(lambda via, sender, reason, name=name: bad_signature.add(name)
-                              if "signature" in reason else None, "entry_refused")
+        listeners.append(listener(name))
+        n[name].bus.subscribe(listeners[-1], "entry_refused")
     # want_ack: the radio repeats it until a neighbour relays it, so it is heard, not lost
     # to a collision (an ordinary push is not repeated, and sync never carries a forgery).
     n["ea"].link.send(encode_frame(FrameType.ENTRY, forged), None, Priority.BALLOT, want_ack=True)
