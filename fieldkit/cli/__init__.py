@@ -13,6 +13,7 @@ from fieldkit.cli import (
     assembly,
     bench,
     councils,
+    drill,
     emulate,
     ledger,
     mandates,
@@ -30,7 +31,7 @@ COMMANDS = [
     emulate.emulate, noderun.node_group,
     assembly.assembly, assembly.member, assembly.role, proposals.propose, proposals.vote, proposals.tally,
     proposals.proposals, mandates.mandate, councils.council, alerts.alert, ledger.ledger, ledger.minutes,
-    ledger.verdicts, sms.sms,
+    ledger.verdicts, sms.sms, drill.drill,
 ]
 
 

@@ -24,7 +24,8 @@ H, D = 3600, 86400
 WEST = tuple(f"w{i}" for i in range(1, 6))
 EAST = tuple(f"e{i}" for i in range(1, 6))
 ROUND_S = 2 * H  # each side meets every two hours of the simulated day
-MERGE_LIMIT_S = 2 * H  # the heal must converge within this much virtual time
+MERGE_LIMIT_S = 6 * H  # the heal must converge within a quarter of the day spent apart
+SYNC_INTERVAL_S = 300.0  # the node default (fieldkit/node/config.py)
 DUTY_LIMIT = 10.0  # EU_868 g1 sub-band, percent of the hour (research/meshtastic.md 2.2)
 
 
@@ -62,7 +63,7 @@ def _side_round(world: World, side: tuple[str, ...], asm: Entry, shared: Entry, 
 def run(seed: int = 1) -> DrillReport:
     report = DrillReport("partition", seed)
     rng = random.Random(f"partition:{seed}")
-    world = World(seed=seed, sync_interval=120.0)
+    world = World(seed=seed, sync_interval=SYNC_INTERVAL_S)
     for name in WEST + EAST:
         world.add_node(name)
     _neighbourhood(world, WEST)

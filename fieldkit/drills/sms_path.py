@@ -5,9 +5,11 @@ What is real: the node's `SmsService.alert_fanout` (responders enrolled in a rea
 durable `SendQueue` the modem driver drains.  What is simulated: the modem itself.  The
 drill runs in virtual time and a pty modem runs in real time on its own thread, so here
 "the modem is there" means each queued text is taken and marked sent at once (as
-`GsmModem` does after ``+CMGS``), and "the modem is gone" means each attempt fails with a
-transient error and the text stays queued, which is what the driver does when the modem
-stops answering.  The report says so.
+`GsmModem` does after ``+CMGS``); "unplugged" means no attempt at all, the texts wait in
+the queue (the driver's worker gets ``PortGone`` and reconnects without touching the
+outbox); "hung" means each attempt times out and is counted as a transient failure
+(``mark_retry``), as the driver does on ``ModemTimeout`` during ``AT+CMGS``.  The report
+says so.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from fieldkit.sms.domain_actions import StoreSmsActions
 from fieldkit.sms.limits import Limits, LimitsConfig
 from fieldkit.sms.service import SmsService
 from fieldkit.sms.subscribers import Subscribers
+from radio.sms.modem import ModemConfig
 from radio.sms.queue import Priority, SendQueue, State
 from sync.store import Store
 
@@ -32,8 +35,9 @@ class SmsPath:
         for number in responders:
             self.subscribers.enrol(number, "4711", "en", now, responder=True)
         self.service = SmsService(self.subscribers, StoreSmsActions(store), Limits(LimitsConfig()))
-        self.queue = SendQueue(home / "outbox.sqlite")
-        self.modem_present = True
+        # the driver's own retry settings (radio/sms/modem.py ModemConfig): 5 attempts, 30 s doubling
+        self.queue = SendQueue(home / "outbox.sqlite", ModemConfig.max_attempts, ModemConfig.retry_backoff)
+        self.modem = "present"  # or "unplugged", "hung"
         self.fanned: set[str] = set()
         self.texts_out = 0  # handed to the (simulated) modem
         self.failed_attempts = 0
@@ -50,16 +54,21 @@ class SmsPath:
 
     def drain(self, now: int) -> None:
         """What the modem worker does with the queue at ``now``."""
+        if self.modem == "unplugged":
+            return
         while (item := self.queue.next_ready(now)) is not None:
-            if self.modem_present:
+            if self.modem == "present":
                 self.queue.mark_sent(item, [item.ref], now)
                 self.texts_out += 1
             else:
-                self.queue.mark_retry(item, "modem not responding", now)
+                self.queue.mark_retry(item, "modem timeout on AT+CMGS", now, transient=True)
                 self.failed_attempts += 1
 
     def queued(self) -> int:
         return self.queue.counts().get(State.QUEUED.value, 0)
+
+    def given_up(self) -> int:
+        return self.queue.counts().get(State.FAILED.value, 0)
 
     def close(self) -> None:
         self.queue.close()
