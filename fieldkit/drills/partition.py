@@ -124,7 +124,11 @@ def run(seed: int = 1) -> DrillReport:
                  f"{sorted(voters)} voters", voters == {10})
     entry_bytes = sum(len(e.encode()) for e in new_entries)
     peak = max(world.mesh.stats(node.num).duty_cycle_peak_percent for node in n.values())
-    report.check("no radio went over the duty cycle", f"peak rolling-hour TX <= {DUTY_LIMIT} % (EU_868)",
+    # The simulator checks the duty cycle when a packet is queued, as the firmware does, but
+    # its TX queue is unbounded: a backlog queued under the limit all goes out.  A real radio's
+    # queue is bounded (the client waits on queueStatus), so this is an upper bound.
+    report.check("no radio went over the duty cycle", f"peak rolling-hour TX <= {DUTY_LIMIT} % (EU_868; "
+                 "simulated radios, unbounded TX queue)",
                  f"peak {peak:.2f} %", peak <= DUTY_LIMIT)
     report.summary = {
         "nodes": len(names), "split_s": D, "entries_made_apart": {k: len(v) for k, v in made.items()},
