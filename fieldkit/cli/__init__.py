@@ -14,6 +14,7 @@ from fieldkit.cli import (
     bench,
     councils,
     demo,
+    drill,
     emulate,
     ledger,
     mandates,
@@ -31,7 +32,7 @@ COMMANDS = [
     emulate.emulate, noderun.node_group,
     assembly.assembly, assembly.member, assembly.role, proposals.propose, proposals.vote, proposals.tally,
     proposals.proposals, mandates.mandate, councils.council, alerts.alert, ledger.ledger, ledger.minutes,
-    ledger.verdicts, sms.sms, demo.demo,
+    ledger.verdicts, sms.sms, demo.demo, drill.drill,
 ]
 
 

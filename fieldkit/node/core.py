@@ -103,11 +103,13 @@ class NodeCore:
             kind = frame[0]
             self.bus.publish("frame_received", link=link, sender=sender, size=len(frame), kind=kind)
             if kind == FrameType.ENTRY:
+                # Store it here first, whether a push or a session's entry: so it is announced,
+                # relayed on the other links and a refusal is reported either way.  The open
+                # session then sees a duplicate, which only keeps its counters and idle timer.
+                self._add([frame[1:]], link, sender, int(now))
                 session = self.sessions.get(key)
                 if session is not None and not session.done and session.error is None:
                     self._send_all(link, sender, session.receive(frame, now))
-                    return None
-                self._add([frame[1:]], link, sender, int(now))
             elif kind == FrameType.SYNC:
                 self._on_sync(link, sender, frame, now)
             elif kind == FrameType.BEACON:
