@@ -127,9 +127,12 @@ class MeshtasticLink:
         self._radio_lock.release()
 
     def send(
-        self, frame: bytes, dest: str | int | None = None, priority: Priority = Priority.OTHER, want_ack: bool = False
+        self, frame: bytes, dest: str | int | None = None, priority: Priority = Priority.OTHER, want_ack: bool = False,
+        local: bool = False,
     ) -> list[int]:
         """Queue a frame (durably) for ``dest`` ("!a1b2c3d4", or None for everyone).
+
+        ``local``: for direct neighbours only (hop limit 0), not flooded across the mesh.
 
         Returns the outbox ids of its packets (several if it had to be fragmented).
         Raises codec EncodeError if it is too large even for 16 fragments, and
@@ -138,7 +141,7 @@ class MeshtasticLink:
         dest = normalize_dest(dest)
         with self._send_lock:  # the fragmenter's message id counter
             pieces = self._fragmenter.split(frame)
-            ids = self.outbox.put_many(pieces, dest, priority, want_ack)
+            ids = self.outbox.put_many(pieces, dest, priority, want_ack, 0 if local else None)
         self._events.put(("wake",))
         return ids
 
@@ -280,6 +283,7 @@ class MeshtasticLink:
                     destinationId=frame.dest if frame.dest else "^all",
                     portNum=PORTNUM,
                     wantAck=frame.want_ack,
+                    hopLimit=frame.hop_limit,
                 )
             except (Exception, SystemExit) as exc:  # the library may sys.exit (meshtastic.util.our_exit)
                 self.supervisor.lost(iface, f"send failed: {type(exc).__name__}: {exc}")

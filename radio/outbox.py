@@ -64,7 +64,8 @@ CREATE TABLE IF NOT EXISTS frames (
     handed_at REAL,
     attempts INTEGER NOT NULL DEFAULT 0,
     not_before REAL NOT NULL DEFAULT 0,
-    last_error TEXT
+    last_error TEXT,
+    hop_limit INTEGER
 );
 CREATE INDEX IF NOT EXISTS frames_ready ON frames (state, priority DESC, id);
 CREATE INDEX IF NOT EXISTS frames_packet ON frames (packet_id);
@@ -81,6 +82,7 @@ class OutboxFrame:
     attempts: int
     state: str
     last_error: str | None
+    hop_limit: int | None = None  # None: the radio's configured hop limit; 0: direct neighbours only
 
 
 class Outbox:
@@ -104,10 +106,12 @@ class Outbox:
         with self._lock:
             return self._db.execute(sql, args)
 
-    def put(self, payload: bytes, dest: str | None, priority: Priority, want_ack: bool) -> int:
-        return self.put_many([payload], dest, priority, want_ack)[0]
+    def put(self, payload: bytes, dest: str | None, priority: Priority, want_ack: bool,
+            hop_limit: int | None = None) -> int:
+        return self.put_many([payload], dest, priority, want_ack, hop_limit)[0]
 
-    def put_many(self, payloads: list[bytes], dest: str | None, priority: Priority, want_ack: bool) -> list[int]:
+    def put_many(self, payloads: list[bytes], dest: str | None, priority: Priority, want_ack: bool,
+                 hop_limit: int | None = None) -> list[int]:
         """All fragments of one frame in one transaction: a power cut keeps all or none."""
         for payload in payloads:
             if not payload:
@@ -120,8 +124,8 @@ class Outbox:
             try:
                 for payload in payloads:
                     cur = self._db.execute(
-                        "INSERT INTO frames (priority, dest, payload, want_ack) VALUES (?, ?, ?, ?)",
-                        (int(priority), dest, bytes(payload), int(want_ack)),
+                        "INSERT INTO frames (priority, dest, payload, want_ack, hop_limit) VALUES (?, ?, ?, ?, ?)",
+                        (int(priority), dest, bytes(payload), int(want_ack), hop_limit),
                     )
                     ids.append(int(cur.lastrowid or 0))
                 self._db.execute("COMMIT")
@@ -225,5 +229,5 @@ def retry_delay(reason: str, attempts: int) -> float:
 
 
 def _frame(row: tuple) -> OutboxFrame:
-    fid, priority, dest, payload, want_ack, state, _packet_id, _handed_at, attempts, _nb, last_error = row
-    return OutboxFrame(fid, Priority(priority), dest, bytes(payload), bool(want_ack), attempts, state, last_error)
+    fid, priority, dest, payload, want_ack, state, _packet_id, _handed_at, attempts, _nb, last_error, hops = row
+    return OutboxFrame(fid, Priority(priority), dest, bytes(payload), bool(want_ack), attempts, state, last_error, hops)

@@ -26,7 +26,7 @@ class Port:
     def __init__(self) -> None:
         self.sent: list[bytes] = []
 
-    def send(self, frame: bytes, dest: str | None, priority: Priority, want_ack: bool) -> None:
+    def send(self, frame: bytes, dest: str | None, priority: Priority, want_ack: bool, local: bool = False) -> None:
         self.sent.append(frame)
 
 

@@ -31,7 +31,7 @@ from typing import Protocol
 from codec import DecodeError, Entry, Kind
 from codec.frames import FrameType, encode_frame
 from radio.outbox import Priority
-from sync.api import AddResult, Outcome
+from sync.api import Outcome
 from sync.messages import DIGEST_SIZE, Hello, MsgKind, decode_body, decode_frame_head
 from sync.session import Role, Session
 from sync.store import Store
@@ -43,14 +43,23 @@ ALERT_KINDS = frozenset({Kind.ALERT_RAISE, Kind.ALERT_ACK, Kind.ALERT_RESOLVE})
 INTRODUCING_KINDS = frozenset({Kind.ASSEMBLY_FOUND, Kind.JOIN_REQUEST, Kind.KEY_REVOKE})
 PEER_FORGET_AFTER = 6 * 3600.0  # stop syncing with a peer not heard for this long
 GAP_SYNC_DELAY = 5.0  # after a push revealed a gap, sync with its sender this soon
+BEACON_AFTER_CHANGE = 15.0  # after the store changed, tell the neighbours this soon...
+MIN_BEACON_GAP = 30.0  # ...but never beacon more often than this (9 bytes, neighbours only)
 
 
 class LinkPort(Protocol):
-    """What the core needs of a link: its MTU and a thread-safe, queueing send."""
+    """What the core needs of a link: its MTU and a thread-safe, queueing send.
+
+    ``local`` asks for direct neighbours only (hop limit 0 on a mesh): beacons and sync
+    sessions are between neighbours, and flooding them across the mesh (hop limit 3)
+    drowned the channel in the drills; entries then travel on by the next neighbour's
+    sync.  Pushed entries are flooded: an alert must not wait for that.
+    """
 
     mtu: int
 
-    def send(self, frame: bytes, dest: str | None, priority: Priority, want_ack: bool) -> None: ...
+    def send(self, frame: bytes, dest: str | None, priority: Priority, want_ack: bool, local: bool = False) -> None:
+        ...
 
 
 def priority_of(entry: Entry) -> Priority:
@@ -82,6 +91,7 @@ class NodeCore:
         self._hellos: dict[tuple[str, str], bytes] = {}  # the HELLO that opened each responder session
         self.peers: dict[tuple[str, str], Peer] = {}
         self._next_beacon = 0.0
+        self._last_beacon = float("-inf")
         self.lock = threading.RLock()
         self.counters: dict[str, int] = {"frames_in": 0, "refused": 0, "pushed": 0, "sessions": 0}
 
@@ -106,9 +116,10 @@ class NodeCore:
                 # Store it here first, whether a push or a session's entry: so it is announced,
                 # relayed on the other links and a refusal is reported either way.  The open
                 # session then sees a duplicate, which only keeps its counters and idle timer.
-                self._add([frame[1:]], link, sender, int(now))
                 session = self.sessions.get(key)
-                if session is not None and not session.done and session.error is None:
+                in_session = session is not None and not session.done and session.error is None
+                self._add([frame[1:]], link, sender, int(now), via_session=in_session)
+                if in_session:
                     self._send_all(link, sender, session.receive(frame, now))
             elif kind == FrameType.SYNC:
                 self._on_sync(link, sender, frame, now)
@@ -167,7 +178,10 @@ class NodeCore:
 
     def tick(self, now: float) -> None:
         with self.lock:
-            self._push(self.store.refresh(), via="local", exclude=None)
+            fresh = self.store.refresh()
+            if fresh:
+                self._push(fresh, via="local", exclude=None)
+                self._changed(now)
             for key, session in list(self.sessions.items()):
                 if session.done or session.error is not None:
                     continue
@@ -176,6 +190,7 @@ class NodeCore:
                     self._after_session_step(*key, session)
             if now >= self._next_beacon:
                 self._next_beacon = now + self.sync_interval
+                self._last_beacon = now
                 self._beacon(now)
             for key, peer in list(self.peers.items()):
                 if now - peer.last_heard > PEER_FORGET_AFTER:
@@ -189,7 +204,7 @@ class NodeCore:
         for name, port in self.links.items():
             fixed_peers = getattr(port, "peers", None)
             if fixed_peers is None:
-                port.send(frame, None, Priority.SYNC, False)
+                port.send(frame, None, Priority.SYNC, False, local=True)
                 self.bus.publish("frame_sent", link=name, dest="broadcast", size=len(frame), kind=frame[0])
             else:
                 for peer in fixed_peers:
@@ -215,24 +230,33 @@ class NodeCore:
 
     # --- helpers ----------------------------------------------------------------------
 
-    def _add(self, raws: list[bytes], link: str, sender: str, now: int) -> list[AddResult]:
-        results = self.store.add_many(raws, now)
-        for result in results:
+    def _add(self, raws: list[bytes], link: str, sender: str, now: int, via_session: bool = False) -> None:
+        """Entries from a peer.  A pushed entry was flooded on ``link`` already: it goes on to the
+        node's other links.  An alert that came by a sync session missed the flood around here:
+        it is flooded again on its own link too, so it does not crawl one sync hop at a time."""
+        for result in self.store.add_many(raws, now):
             if result.outcome is Outcome.REFUSED:
                 self._refused(link, sender, result.reason)
             elif result.outcome is Outcome.PENDING:
                 peer = self.peers.get((link, sender))
                 if peer is not None and peer.sync_due is None:
                     peer.sync_due = now + GAP_SYNC_DELAY
-            self._push(list(result.applied), via=link, exclude=link)
-        return results
+            self._push(list(result.applied), via=link, exclude=link, reflood=via_session)
+            if result.applied:
+                self._changed(now)
 
-    def _push(self, entries: list[Entry], via: str, exclude: str | None) -> None:
+    def _changed(self, now: float) -> None:
+        """The store changed: beacon soon (not at once: a session may bring more), so
+        neighbours that lack the news sync without waiting for the full interval."""
+        soon = max(now + BEACON_AFTER_CHANGE, self._last_beacon + MIN_BEACON_GAP)
+        self._next_beacon = min(self._next_beacon, soon)
+
+    def _push(self, entries: list[Entry], via: str, exclude: str | None, reflood: bool = False) -> None:
         for entry in sorted(entries, key=lambda e: (-priority_of(e), e.time)):
             self.bus.publish("entry_added", entry=entry, via=via)
             frame = push_frame(entry)
             for name, port in self.links.items():
-                if name == exclude:
+                if name == exclude and not (reflood and entry.kind in ALERT_KINDS):
                     continue
                 want_ack = entry.kind in ALERT_KINDS
                 port.send(frame, None, priority_of(entry), want_ack)
@@ -242,7 +266,7 @@ class NodeCore:
     def _send_all(self, link: str, dest: str, frames: list[bytes]) -> None:
         port = self.links[link]
         for frame in frames:
-            port.send(frame, dest, Priority.SYNC, False)
+            port.send(frame, dest, Priority.SYNC, False, local=True)
             self.bus.publish("frame_sent", link=link, dest=dest, size=len(frame), kind=frame[0])
 
     def _refused(self, link: str, sender: str, reason: str) -> None:

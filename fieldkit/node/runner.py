@@ -57,7 +57,8 @@ class SmsPort:
         self.peers = peers
         self.mtu = link.mtu
 
-    def send(self, frame: bytes, dest: str | None, priority: Priority, want_ack: bool = False) -> None:
+    def send(self, frame: bytes, dest: str | None, priority: Priority, want_ack: bool = False,
+             local: bool = False) -> None:
         for number in (dest,) if dest is not None else self.peers:
             self.link.send(frame, number, SMS_PRIORITY[priority])
 
@@ -67,8 +68,9 @@ class MeshtasticPort:
         self.link = link
         self.mtu = LORA_MTU
 
-    def send(self, frame: bytes, dest: str | None, priority: Priority, want_ack: bool = False) -> None:
-        self.link.send(frame, dest, priority, want_ack)
+    def send(self, frame: bytes, dest: str | None, priority: Priority, want_ack: bool = False,
+             local: bool = False) -> None:
+        self.link.send(frame, dest, priority, want_ack, local)
 
 
 class NodeRunner:

@@ -216,7 +216,9 @@ class EmulatedNode:
         if data.portnum == portnums_pb2.PortNum.UNKNOWN_APP:
             self._refuse(packet.id, "BAD_REQUEST")
             return
-        hop_limit = packet.hop_limit if packet.hop_limit else self.state.hop_limit
+        # The library always fills hop_limit (from config.lora when not given), and the
+        # firmware sends what it gets (MeshService::handleToRadio): 0 means neighbours only.
+        hop_limit = packet.hop_limit
         with self._lock:
             self._pending_dest[packet.id] = dest
             while len(self._pending_dest) > 256:

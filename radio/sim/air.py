@@ -97,7 +97,7 @@ class SimAir:
                 self.mesh.send(
                     packet.sender, packet.payload, packet.dest, want_ack=packet.want_ack,
                     priority=packet.priority, portnum=packet.portnum, packet_id=packet.packet_id,
-                    hop_limit=packet.hop_limit or None, channel=packet.channel,
+                    hop_limit=packet.hop_limit, channel=packet.channel,
                 )
         if self._thread is not None:
             self._wake.set()

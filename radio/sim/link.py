@@ -52,10 +52,13 @@ class SimLink:
         node = mesh.nodes[num]
         node.on_receive = self._on_receive
 
-    def send(self, frame: bytes, dest: str | None, priority: FramePriority, want_ack: bool = False) -> None:
+    def send(self, frame: bytes, dest: str | None, priority: FramePriority, want_ack: bool = False,
+             local: bool = False) -> None:
+        """``local``: direct neighbours only (hop limit 0), as the real link sends it."""
         target = BROADCAST if dest is None else node_num(dest)
         for piece in self._fragmenter.split(frame):
-            self.mesh.send(self.num, piece, target, want_ack=want_ack, priority=MESH_PRIORITY[priority])
+            self.mesh.send(self.num, piece, target, want_ack=want_ack, priority=MESH_PRIORITY[priority],
+                           hop_limit=0 if local else None)
             self.frames_sent += 1
             self.bytes_sent += len(piece)
 

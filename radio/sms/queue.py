@@ -46,6 +46,10 @@ CREATE INDEX IF NOT EXISTS sent_parts_mr ON sent_parts(number, mr);
 """
 
 
+ALERT_RETRY_S = 6 * 3600.0  # an alert older than this is stale news: stop retrying it
+MAX_BACKOFF_S = 300.0  # never wait more than 5 minutes between two tries
+
+
 @dataclass(frozen=True)
 class Outgoing:
     id: int
@@ -116,14 +120,23 @@ class SendQueue:
             )
 
     def mark_retry(self, item: Outgoing, error: str, now: float, transient: bool = True) -> State:
-        """Count a failed attempt; queued again with backoff unless permanent or out of attempts."""
+        """Count a failed attempt; queued again with backoff unless permanent or out of attempts.
+
+        Alerts are not given up on transient errors while younger than ``ALERT_RETRY_S``: a
+        modem that hangs for a quarter of an hour (watchdog reset, network gone) must not
+        cost the responders their alert (the squeeze drill found exactly that).
+        """
         attempts = item.attempts + 1
-        give_up = not transient or attempts >= self.max_attempts
-        state = State.FAILED if give_up else State.QUEUED
+        out_of_attempts = attempts >= self.max_attempts
+        if out_of_attempts and item.priority is Priority.ALERT and transient:
+            created = self._db.execute("SELECT created FROM outbox WHERE id=?", (item.id,)).fetchone()
+            out_of_attempts = created is None or created[0] is None or now - created[0] > ALERT_RETRY_S
+        state = State.FAILED if not transient or out_of_attempts else State.QUEUED
+        delay = min(self.backoff * 2 ** (attempts - 1), MAX_BACKOFF_S)
         with self._lock, self._db:
             self._db.execute(
                 "UPDATE outbox SET state=?, attempts=?, next_try=?, error=? WHERE id=?",
-                (state.value, attempts, now + self.backoff * 2 ** (attempts - 1), error, item.id),
+                (state.value, attempts, now + delay, error, item.id),
             )
         return state
 
