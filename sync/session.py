@@ -29,7 +29,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from codec import DecodeError, Entry, FieldkitError
+from codec import DecodeError, Entry, FieldkitError, split_entries
 from codec.fragment import HEADER_SIZE as FRAGMENT_HEADER
 from codec.fragment import Fragmenter, Reassembler
 from codec.frames import FrameType
@@ -172,7 +172,11 @@ class Session:
             if frame[:1] != bytes((FrameType.ENTRY,)):
                 raise DecodeError("only entries are fragmented in a sync session")
         if frame[0] == FrameType.ENTRY:
-            self._apply([frame[1:]], now)
+            try:
+                raws = split_entries(frame[1:])
+            except DecodeError:
+                raws = [frame[1:]]  # the store refuses it (counted) and the session goes on
+            self._apply(raws, now)
             return []
         if frame[0] != FrameType.SYNC:
             raise DecodeError(f"unexpected frame type 0x{frame[0]:02x} in a sync session")
@@ -210,23 +214,41 @@ class Session:
         return encode_message(msg, self._round_no, self.mtu)
 
     def _entry_frames(self, entries: list[Entry], keyed: set[bytes]) -> list[bytes]:
-        """ENTRY frames (fragmented if needed), alerts first then oldest first.
+        """ENTRY frames, alerts first then oldest first, as many whole entries per frame as fit.
 
-        The first entry of an author in ``keyed`` (the peer may not know it) carries the
-        full key; the store keeps later tag-only ones aside until it learns the key,
-        whatever order the frames arrive in.
+        Entries are self-delimiting (codec.split_entries), so they go back to back after
+        one frame-type byte: at LoRa's MTU two ~90-byte entries share a frame.  Each frame
+        holds whole entries, so a lost or reordered frame costs only its own entries.  An
+        entry larger than the MTU goes alone, fragmented.  The first entry of an author in
+        ``keyed`` (the peer may not know it) carries the full key; the store keeps later
+        tag-only ones aside until it learns the key, whatever order the frames arrive in.
         """
         frames: list[bytes] = []
         unkeyed = set(keyed)
+        room = self.mtu - 1
+        batch: list[bytes] = []
+
+        def flush() -> None:
+            if batch:
+                frames.append(bytes((FrameType.ENTRY,)) + b"".join(batch))
+                self.stats.entry_framing_sent += 1
+                batch.clear()
+
         for e in plan.send_order(entries):
             with_key = e.author in unkeyed
             unkeyed.discard(e.author)
-            frame = bytes((FrameType.ENTRY,)) + e.encode(with_key=with_key)
-            pieces = self._fragmenter.split(frame)
-            frames.extend(pieces)
+            raw = e.encode(with_key=with_key)
             self.stats.entry_bytes_sent += len(e.encode())
-            self.stats.entry_framing_sent += 1 + (len(pieces) * FRAGMENT_HEADER if len(pieces) > 1 else 0)
             self.stats.entries_sent += 1
+            if len(raw) > room:
+                pieces = self._fragmenter.split(bytes((FrameType.ENTRY,)) + raw)
+                frames.extend(pieces)
+                self.stats.entry_framing_sent += 1 + len(pieces) * FRAGMENT_HEADER
+                continue
+            if sum(map(len, batch)) + len(raw) > room:
+                flush()
+            batch.append(raw)
+        flush()
         return frames
 
     def _begin_round(self, round_no: int) -> Round:

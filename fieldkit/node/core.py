@@ -28,7 +28,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
-from codec import DecodeError, Entry, Kind
+from codec import DecodeError, Entry, Kind, split_entries
 from codec.frames import FrameType, encode_frame
 from radio.outbox import Priority
 from sync.api import AddResult, Outcome
@@ -106,7 +106,11 @@ class NodeCore:
                 if session is not None and not session.done and session.error is None:
                     self._send_all(link, sender, session.receive(frame, now))
                     return None
-                self._add([frame[1:]], link, sender, int(now))
+                try:
+                    raws = split_entries(frame[1:])  # one pushed entry, or several a session packed
+                except DecodeError:
+                    raws = [frame[1:]]  # the store refuses it and says why
+                self._add(raws, link, sender, int(now))
             elif kind == FrameType.SYNC:
                 self._on_sync(link, sender, frame, now)
             elif kind == FrameType.BEACON:
