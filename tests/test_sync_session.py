@@ -217,3 +217,23 @@ def test_a_sketch_that_never_decodes_falls_back_to_the_full_vector(monkeypatch) 
     b = _store(entries[30:])
     sa, _ = run_pair(a, b, LORA_MTU)
     assert sa.converged and a.store_digest() == b.store_digest() and len(a) == len(entries)
+
+
+def test_entries_travel_packed_whole_and_pushed_single_entry_frames_still_apply() -> None:
+    _, entries = _world(4, 3, 60)
+    full = _store(entries)
+    lagging = _store(entries[:-20])
+    sa, sb = run_pair(lagging, full, LORA_MTU)
+    assert sa.converged and lagging.store_digest() == full.store_digest()
+    assert sb.stats.entries_sent == 20
+    # two or more ~90-byte entries share each frame: one type byte per frame, not per entry
+    assert sb.stats.entry_framing_sent <= 12
+    # a pushed ENTRY frame (one entry) reaching a session is applied as before
+    late = _store(entries[:-1])
+    session = Session(late, LORA_MTU, Role.RESPONDER)
+    session.start(0.0)
+    session.receive(bytes((FrameType.ENTRY,)) + entries[-1].encode(), 0.0)
+    assert session.stats.entries_added == 1 and session.error is None
+    # a damaged packed frame is refused by the store and the session goes on
+    session.receive(bytes((FrameType.ENTRY,)) + entries[0].encode() + b"\x00", 0.0)
+    assert session.stats.entries_refused == 1 and session.error is None
