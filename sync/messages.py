@@ -226,7 +226,8 @@ def encode_body(msg: Message) -> bytes:
         flags = 2 if msg.digest is not None else 0
         flags |= (4 if msg.wants else 0) | (8 if msg.locator else 0) | (16 if msg.records else 0)
         flags |= 32 if msg.heads else 0
-        w.u8(flags)
+        if flags:  # an empty REPLY or FINISH is an empty body: no flags byte
+            w.u8(flags)
         if msg.digest is not None:
             w.fixed(msg.digest, CHECK_SIZE, "digest")
         if msg.wants:
@@ -266,9 +267,11 @@ def decode_body(kind: MsgKind, body: bytes) -> Message:
         peer = r.varint("peer element count", MAX_CAPACITY)
         msg = Have(peer, _read_records(r))
     elif kind in (MsgKind.REPLY, MsgKind.FINISH):
-        flag = r.u8("reply flags")
+        flag = r.u8("reply flags") if r.remaining else 0
         if flag > 63 or flag & 1:
             raise DecodeError(f"unknown reply flags 0x{flag:02x}")
+        if flag == 0 and body:
+            raise DecodeError("an empty reply is an empty body, not a zero flags byte")
         digest = r.take(CHECK_SIZE, "digest") if flag & 2 else None
         wants = _read_wants(r) if flag & 4 else ()
         locator = _read_syndromes(r, 1) if flag & 8 else ()
