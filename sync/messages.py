@@ -8,7 +8,9 @@ A session message travels in one or more SYNC frames::
 
 A message larger than one frame is cut into at most 16 parts; the receiver joins the
 chunks in index order and only then decodes the body.  Entries travel outside these
-messages as ENTRY frames (codec/frames.py), fragmented when larger than the MTU.
+messages as ENTRY frames (codec/frames.py): as many whole entries back to back as fit
+the MTU (codec.split_entries cuts them apart), an entry larger than the MTU alone and
+fragmented.
 Every decoder here raises only :class:`codec.DecodeError`.
 """
 

@@ -192,7 +192,7 @@ def estimate_authors(rnd: Round, own_entries: int) -> int:
     spread = math.ceil(a * (1 - (1 - 1 / a) ** d) - 0.25)  # 0.25: 9.8 expected rounds to 10, 9.2 to 9
     if elements is None:  # the map saturated: some 30 pair elements or more, 15+ authors
         return max(min(d, spread + 2), 16)
-    authors = max(-(-elements // 2), 1)
+    authors = max(round(elements / 2), 1)
     if d and elements <= 3 * d + 2:  # one-sided: at most 2d, plus the map's noise
         authors = min(authors, spread, d)
     return authors

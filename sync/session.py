@@ -81,7 +81,7 @@ class Stats:
     frames_sent: int = 0
     frames_received: int = 0
     entry_bytes_sent: int = 0  # the entries' own bytes (short form) inside what was sent
-    entry_framing_sent: int = 0  # frame type and fragment headers around those entries
+    entry_framing_sent: int = 0  # ENTRY frame type bytes (one per frame of packed entries), fragment headers
     entries_sent: int = 0
     entries_added: int = 0
     entries_refused: int = 0
