@@ -41,9 +41,9 @@ class MsgKind(enum.IntEnum):
     SKETCH = 3  # syndromes [offset, offset + n) of the sender's version-vector sketch
     MORE = 4  # the decoding side: the sketch did not decode, send syndromes up to this count
     HAVE = 5  # initiator: its full version vector (the last round's fallback)
-    REPLY = 6  # responder: what it wants, positions it lacks, its digest when it wants nothing
+    REPLY = 6  # responder: what it wants, positions it lacks (after HAVE: its digest if nothing)
     FINISH = 7  # initiator: after its entries, what it wants (as REPLY, when it decoded)
-    DONE = 8  # responder: its store digest after the session
+    DONE = 8  # responder: its store digest once it wants nothing more
 
 
 Range = tuple[int, int]  # inclusive [lo, hi] of seq numbers
@@ -238,8 +238,9 @@ def encode_body(msg: Message) -> bytes:
             _syndromes(w, msg.locator)
         if msg.records:
             _records(w, msg.records)
-        if msg.heads:
-            w.varint(len(msg.heads), MAX_RECORDS)
+        if msg.heads:  # the last field: its count is the rest of the body / 4
+            if len(msg.heads) > MAX_RECORDS:
+                raise ValueError("more heads than MAX_RECORDS")
             for pos, value in msg.heads:
                 w.raw(pos.to_bytes(2, "big") + value.to_bytes(2, "big"))
     elif isinstance(msg, Done):
@@ -280,7 +281,9 @@ def decode_body(kind: MsgKind, body: bytes) -> Message:
         records = _read_records(r) if flag & 16 else ()
         heads: tuple[tuple[int, int], ...] = ()
         if flag & 32:
-            count = r.varint("head count", MAX_RECORDS)
+            if r.remaining % 4 or not r.remaining or r.remaining > 4 * MAX_RECORDS:
+                raise DecodeError(f"{r.remaining} bytes of heads: a multiple of 4 up to {4 * MAX_RECORDS} is needed")
+            count = r.remaining // 4
             heads = tuple((int.from_bytes(r.take(2, "position"), "big"), int.from_bytes(r.take(2, "value"), "big"))
                           for _ in range(count))
         msg = (Reply if kind == MsgKind.REPLY else Finish)(wants, digest, locator, records, heads)

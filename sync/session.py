@@ -10,16 +10,18 @@ peer's head for each* (Forney), 4 bytes per author with news, so the decoding si
 sends what is missing at once.  The side holding more entries decodes.  Round trips
 (initiator A, responder B)::
 
-    1  A: HELLO digest, entry count, parity     B: EQUAL; or (B decodes) entries + REPLY;
-          map, 4 syndromes (one author)            or MORE; or (A holds more) its SKETCH
-       [A: SKETCH / MORE until it decodes       B: entries + REPLY / SKETCH]
+    1  A: HELLO digest, entry count, parity     B: EQUAL; or (B decodes) entries + REPLY,
+          map, 3 syndromes (one author)            or entries + DONE when it wants nothing;
+                                                   or MORE; or (A holds more) its SKETCH
+       [A: SKETCH / MORE until it decodes       B: entries + REPLY / DONE / SKETCH]
     2  A: entries + FINISH (what it wants)      B: entries + DONE digest
 
-REPLY carries B's digest when B wants nothing (A compares after applying: done), the
-heads or ranges B wants, a locator of positions the decoder does not know (authors it
-lacks, which the other side then sends with their keys), and full states for authors
-whose position was ambiguous.  A digest mismatch at the end starts a new round with
-another salt; the last round sends the full version vector (HAVE), which cannot fail.
+DONE carries B's digest (A compares after applying: done).  REPLY carries the heads or
+ranges B wants, a locator of positions the decoder does not know (authors it lacks,
+which the other side then sends with their keys), and full states for authors whose
+position was ambiguous.  A digest mismatch at the end starts a new round with another
+salt; the last round sends the full version vector (HAVE), which cannot fail.
+Entries travel packed, whole entries back to back in ENTRY frames (_entry_frames).
 Entries go through ``store.add_many``; each is signed, so anything that verified
 stays even if the session then fails.
 """
@@ -271,7 +273,8 @@ class Session:
         hello = Hello(self.store.store_digest()[:DIGEST_SIZE], len(self.store), plan.pair_parity(rnd.pairs()),
                       tuple(self._syndromes(rnd, FIRST_SYNDROMES)))
         rnd.sent = FIRST_SYNDROMES
-        return self._request(self._send(hello), {MsgKind.EQUAL, MsgKind.MORE, MsgKind.REPLY, MsgKind.SKETCH}, now)
+        answers = {MsgKind.EQUAL, MsgKind.MORE, MsgKind.REPLY, MsgKind.DONE, MsgKind.SKETCH}
+        return self._request(self._send(hello), answers, now)
 
     def _request(self, frames: list[bytes], expect: set[MsgKind], now: float) -> list[bytes]:
         self.stats.round_trips += 1
@@ -292,7 +295,7 @@ class Session:
             syn = self._syndromes(rnd, msg.capacity)
             frames = self._send(Sketch(rnd.sent, tuple(syn[rnd.sent :])))
             rnd.sent = msg.capacity
-            return self._request(frames, {MsgKind.MORE, MsgKind.REPLY}, now)
+            return self._request(frames, {MsgKind.MORE, MsgKind.REPLY, MsgKind.DONE}, now)
         if isinstance(msg, Sketch):  # the responder asks us to decode: we have the news
             if msg.offset != len(rnd.peer_syndromes):
                 return []
@@ -402,10 +405,10 @@ class Session:
                 return self._reply(kind, self._send(Sketch(0, tuple(self._syndromes(rnd, rnd.sent)))))
             return self._reply(kind, self._send(More(reconcile.capacity(rnd, len(self.store)))))
         frames = self._entry_frames(decoded.out, decoded.keyed)
-        reply = Reply(tuple(decoded.wants), self._check() if decoded.quiet else None, decoded.locator,
-                      tuple(decoded.records), tuple(decoded.heads))
-        if decoded.quiet:
+        if decoded.quiet:  # we want nothing: our digest (DONE) lets the initiator check and stop
             self.done = self.converged = True
+            return self._reply(kind, frames + self._send(Done(self._check())))
+        reply = Reply(tuple(decoded.wants), None, decoded.locator, tuple(decoded.records), tuple(decoded.heads))
         return self._reply(kind, frames + self._send(reply))
 
     def _on_more(self, msg: More) -> list[bytes]:
