@@ -44,6 +44,7 @@ class MsgKind(enum.IntEnum):
     REPLY = 6  # responder: what it wants, positions it lacks (after HAVE: its digest if nothing)
     FINISH = 7  # initiator: after its entries, what it wants (as REPLY, when it decoded)
     DONE = 8  # responder: its store digest once it wants nothing more
+    HEADS = 9  # responder: a REPLY with only heads, the common answer, without the flags byte
 
 
 Range = tuple[int, int]  # inclusive [lo, hi] of seq numbers
@@ -116,15 +117,25 @@ class Finish(Reply):
 
 
 @dataclass(frozen=True)
+class Heads(Reply):
+    """A REPLY that only says "send me what follows my head" for some positions."""
+
+    def __post_init__(self) -> None:
+        if not self.heads or self.wants or self.digest is not None or self.locator or self.records:
+            raise ValueError("HEADS carries one or more heads and nothing else")
+
+
+@dataclass(frozen=True)
 class Done:
     digest: bytes
 
 
-Message = Hello | Equal | Sketch | More | Have | Reply | Finish | Done
+Message = Hello | Equal | Sketch | More | Have | Reply | Finish | Heads | Done
 
 KIND_OF_MESSAGE: dict[type, MsgKind] = {
     Hello: MsgKind.HELLO, Equal: MsgKind.EQUAL, Sketch: MsgKind.SKETCH, More: MsgKind.MORE,
     Have: MsgKind.HAVE, Reply: MsgKind.REPLY, Finish: MsgKind.FINISH, Done: MsgKind.DONE,
+    Heads: MsgKind.HEADS,
 }
 
 
@@ -205,6 +216,21 @@ def _read_records(r: Reader) -> tuple[AuthorState, ...]:
     return tuple(records)
 
 
+def _heads(w: Writer, heads: tuple[tuple[int, int], ...]) -> None:
+    """(position, value) pairs, 4 bytes each, as the rest of the body: no count."""
+    if not heads or len(heads) > MAX_RECORDS:
+        raise ValueError(f"1..{MAX_RECORDS} heads")
+    for pos, value in heads:
+        w.raw(pos.to_bytes(2, "big") + value.to_bytes(2, "big"))
+
+
+def _read_heads(r: Reader) -> tuple[tuple[int, int], ...]:
+    if r.remaining % 4 or not r.remaining or r.remaining > 4 * MAX_RECORDS:
+        raise DecodeError(f"{r.remaining} bytes of heads: a multiple of 4 up to {4 * MAX_RECORDS} is needed")
+    return tuple((int.from_bytes(r.take(2, "position"), "big"), int.from_bytes(r.take(2, "value"), "big"))
+                 for _ in range(r.remaining // 4))
+
+
 def encode_body(msg: Message) -> bytes:
     w = Writer()
     if isinstance(msg, Hello):
@@ -224,6 +250,8 @@ def encode_body(msg: Message) -> bytes:
     elif isinstance(msg, Have):
         w.varint(msg.peer_elements, MAX_CAPACITY)
         _records(w, msg.records)
+    elif isinstance(msg, Heads):
+        _heads(w, msg.heads)
     elif isinstance(msg, Reply):  # and Finish, which has the same layout
         flags = 2 if msg.digest is not None else 0
         flags |= (4 if msg.wants else 0) | (8 if msg.locator else 0) | (16 if msg.records else 0)
@@ -239,10 +267,7 @@ def encode_body(msg: Message) -> bytes:
         if msg.records:
             _records(w, msg.records)
         if msg.heads:  # the last field: its count is the rest of the body / 4
-            if len(msg.heads) > MAX_RECORDS:
-                raise ValueError("more heads than MAX_RECORDS")
-            for pos, value in msg.heads:
-                w.raw(pos.to_bytes(2, "big") + value.to_bytes(2, "big"))
+            _heads(w, msg.heads)
     elif isinstance(msg, Done):
         w.fixed(msg.digest, CHECK_SIZE, "digest")
     return w.getvalue()
@@ -281,12 +306,10 @@ def decode_body(kind: MsgKind, body: bytes) -> Message:
         records = _read_records(r) if flag & 16 else ()
         heads: tuple[tuple[int, int], ...] = ()
         if flag & 32:
-            if r.remaining % 4 or not r.remaining or r.remaining > 4 * MAX_RECORDS:
-                raise DecodeError(f"{r.remaining} bytes of heads: a multiple of 4 up to {4 * MAX_RECORDS} is needed")
-            count = r.remaining // 4
-            heads = tuple((int.from_bytes(r.take(2, "position"), "big"), int.from_bytes(r.take(2, "value"), "big"))
-                          for _ in range(count))
+            heads = _read_heads(r)
         msg = (Reply if kind == MsgKind.REPLY else Finish)(wants, digest, locator, records, heads)
+    elif kind == MsgKind.HEADS:
+        msg = Heads(heads=_read_heads(r))
     elif kind == MsgKind.DONE:
         msg = Done(r.take(CHECK_SIZE, "digest"))
     else:  # pragma: no cover - MsgKind is exhaustive

@@ -16,11 +16,12 @@ sends what is missing at once.  The side holding more entries decodes.  Round tr
        [A: SKETCH / MORE until it decodes       B: entries + REPLY / DONE / SKETCH]
     2  A: entries + FINISH (what it wants)      B: entries + DONE digest
 
-DONE carries B's digest (A compares after applying: done).  REPLY carries the heads or
-ranges B wants, a locator of positions the decoder does not know (authors it lacks,
-which the other side then sends with their keys), and full states for authors whose
-position was ambiguous.  A digest mismatch at the end starts a new round with another
-salt; the last round sends the full version vector (HAVE), which cannot fail.
+DONE carries B's digest (A compares after applying: done).  HEADS says "send me what
+follows my head" for the authors where A is ahead.  REPLY carries the heads or ranges B
+wants, a locator of positions the decoder does not know (authors it lacks, which the
+other side then sends with their keys), and full states for authors whose position was
+ambiguous.  A digest mismatch at the end starts a new round with another salt; the last
+round sends the full version vector (HAVE), which cannot fail.
 Entries travel packed, whole entries back to back in ENTRY frames (_entry_frames).
 Entries go through ``store.add_many``; each is signed, so anything that verified
 stays even if the session then fails.
@@ -47,6 +48,7 @@ from sync.messages import (
     Equal,
     Finish,
     Have,
+    Heads,
     Hello,
     Message,
     More,
@@ -273,7 +275,7 @@ class Session:
         hello = Hello(self.store.store_digest()[:DIGEST_SIZE], len(self.store), plan.pair_parity(rnd.pairs()),
                       tuple(self._syndromes(rnd, FIRST_SYNDROMES)))
         rnd.sent = FIRST_SYNDROMES
-        answers = {MsgKind.EQUAL, MsgKind.MORE, MsgKind.REPLY, MsgKind.DONE, MsgKind.SKETCH}
+        answers = {MsgKind.EQUAL, MsgKind.MORE, MsgKind.REPLY, MsgKind.HEADS, MsgKind.DONE, MsgKind.SKETCH}
         return self._request(self._send(hello), answers, now)
 
     def _request(self, frames: list[bytes], expect: set[MsgKind], now: float) -> list[bytes]:
@@ -295,7 +297,7 @@ class Session:
             syn = self._syndromes(rnd, msg.capacity)
             frames = self._send(Sketch(rnd.sent, tuple(syn[rnd.sent :])))
             rnd.sent = msg.capacity
-            return self._request(frames, {MsgKind.MORE, MsgKind.REPLY, MsgKind.DONE}, now)
+            return self._request(frames, {MsgKind.MORE, MsgKind.REPLY, MsgKind.HEADS, MsgKind.DONE}, now)
         if isinstance(msg, Sketch):  # the responder asks us to decode: we have the news
             if msg.offset != len(rnd.peer_syndromes):
                 return []
@@ -408,7 +410,11 @@ class Session:
         if decoded.quiet:  # we want nothing: our digest (DONE) lets the initiator check and stop
             self.done = self.converged = True
             return self._reply(kind, frames + self._send(Done(self._check())))
-        reply = Reply(tuple(decoded.wants), None, decoded.locator, tuple(decoded.records), tuple(decoded.heads))
+        reply: Reply
+        if decoded.heads and not (decoded.wants or decoded.locator or decoded.records):
+            reply = Heads(heads=tuple(decoded.heads))  # the common case: plain tails, no flags byte
+        else:
+            reply = Reply(tuple(decoded.wants), None, decoded.locator, tuple(decoded.records), tuple(decoded.heads))
         return self._reply(kind, frames + self._send(reply))
 
     def _on_more(self, msg: More) -> list[bytes]:

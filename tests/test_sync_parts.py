@@ -72,6 +72,7 @@ MESSAGES = [
     m.Finish((m.Want(b"abcd", ((1, 1),)),)),
     m.Reply(heads=((7, 9), (8, 0))),
     m.Finish(),
+    m.Heads(heads=((1, 2), (3, 4))),
     m.Done(b"abcd"),
 ]
 
