@@ -170,10 +170,19 @@ def capacity(rnd: Round, own_entries: int) -> int:
     """
     have = len(rnd.peer_syndromes)
     if have > FIRST_SYNDROMES:
-        # this one did not decode: +50 %, so two misses at most stay within 3 round trips
-        return min(MAX_CAPACITY, have + max(have // 2, 8))
+        return extend(have)
     authors = estimate_authors(rnd, own_entries)
     return min(MAX_CAPACITY, max(2 * authors + spare(authors), have + 2))
+
+
+def extend(have: int) -> int:
+    """The sketch size to ask for after ``have`` syndromes did not decode.
+
+    Double it: the first size was an estimate, and the round-trip budget (HELLO, one
+    estimated sketch, one extension) leaves room for a single miss, so the extension
+    must cover even a twofold underestimate (the parity map's noise is some +-35 %).
+    """
+    return min(MAX_CAPACITY, max(2 * have, have + 8))
 
 
 def estimate_authors(rnd: Round, own_entries: int) -> int:
@@ -189,7 +198,7 @@ def estimate_authors(rnd: Round, own_entries: int) -> int:
     elements = plan.estimate_difference(plan.pair_parity(rnd.pairs()) ^ rnd.peer_parity)
     d = abs(rnd.peer_entries - own_entries)
     a = max(len(rnd.states), 1)
-    spread = math.ceil(a * (1 - (1 - 1 / a) ** d) - 0.25)  # 0.25: 9.8 expected rounds to 10, 9.2 to 9
+    spread = math.ceil(a * (1 - (1 - 1 / a) ** d) - 0.25)  # rounded up from .25: 9.8 -> 10, 9.2 -> 9
     if elements is None:  # the map saturated: some 30 pair elements or more, 15+ authors
         return max(min(d, spread + 2), 16)
     authors = max(round(elements / 2), 1)

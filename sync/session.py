@@ -307,7 +307,7 @@ class Session:
                 n = len(rnd.peer_syndromes)
                 if n >= MAX_CAPACITY:
                     return self._next_round(now)
-                return self._request(self._send(More(min(MAX_CAPACITY, n + max(n // 2, 8)))), {MsgKind.SKETCH}, now)
+                return self._request(self._send(More(reconcile.extend(n))), {MsgKind.SKETCH}, now)
             frames = self._entry_frames(decoded.out, decoded.keyed)
             finish = Finish(tuple(decoded.wants), None, decoded.locator, tuple(decoded.records), tuple(decoded.heads))
             return self._request(frames + self._send(finish), {MsgKind.DONE}, now)
