@@ -15,9 +15,11 @@ from .entry import (
     OriginChannel,
     Unverified,
     decode_entry,
+    decode_entry_prefix,
     link_to,
     open_entry,
     sign_entry,
+    split_entries,
 )
 from .errors import DecodeError, EncodeError, FieldkitError, VerifyError
 from .keys import KeyPair, author_tag, key_id
@@ -28,5 +30,6 @@ __all__ = [
     "BODY_TYPES", "EPOCH", "ID_SIZE", "KIND_OF", "LINK_SIZE", "MAX_ENTRY_SIZE", "PROPOSAL_KINDS",
     "REF_SIZE", "AckStatus", "DecodeError", "EncodeError", "Entry", "FieldkitError", "KeyPair",
     "Kind", "Origin", "OriginChannel", "Role", "Unverified", "VerifyError", "author_tag",
-    "decode_entry", "key_id", "link_to", "open_entry", "options_of", "sign_entry",
+    "decode_entry", "decode_entry_prefix", "key_id", "link_to", "open_entry", "options_of", "sign_entry",
+    "split_entries",
 ]

@@ -181,12 +181,25 @@ def _encode_unsigned(
 
 
 def decode_entry(data: bytes) -> Unverified:
-    """Parse one entry strictly.  Raises only DecodeError."""
+    """Parse one entry strictly: the bytes must hold exactly one entry.  Raises only DecodeError."""
     if len(data) > MAX_ENTRY_SIZE:
         raise DecodeError(f"entry is {len(data)} bytes, at most {MAX_ENTRY_SIZE}")
     if len(data) < 2 + SIGNATURE_SIZE:
         raise DecodeError(f"truncated: {len(data)} bytes is shorter than any entry")
-    r = Reader(data[:-SIGNATURE_SIZE])
+    unverified, size = decode_entry_prefix(data)
+    if size != len(data):
+        raise DecodeError(f"{len(data) - size} trailing bytes after the {unverified.kind.label} entry")
+    return unverified
+
+
+def decode_entry_prefix(data: bytes) -> tuple[Unverified, int]:
+    """Parse the entry at the start of ``data``; return it and how many bytes it took.
+
+    An entry is self-delimiting: the header fields and every body field carry their own
+    lengths (schema.py) and the signature is the fixed last 64 bytes, so entries can
+    travel back to back with no framing between them.  Raises only DecodeError.
+    """
+    r = Reader(data[:MAX_ENTRY_SIZE])
     head = r.u8("version")
     version, flags = head >> 4, head & 0x0F
     if version != VERSION:
@@ -214,8 +227,25 @@ def decode_entry(data: bytes) -> Unverified:
             raise DecodeError(f"origin id is {size} bytes, at most {MAX_ORIGIN_SIZE}")
         origin = Origin(channel, r.take(size, "origin id"))
     body = decode_body(r, BODY_TYPES[kind], time)
-    r.end(f"the {kind.label} body")
-    return Unverified(author, kind, seq, prev, time, origin, body, data[-SIGNATURE_SIZE:])
+    signature = r.take(SIGNATURE_SIZE, f"the signature after the {kind.label} body")
+    return Unverified(author, kind, seq, prev, time, origin, body, signature), r.position
+
+
+def split_entries(data: bytes) -> list[bytes]:
+    """Cut entries sent back to back into one ``bytes`` each (not verified).
+
+    Strict: the bytes must end exactly after the last entry.  Raises only DecodeError.
+    """
+    out: list[bytes] = []
+    pos = 0
+    while pos < len(data) or not out:
+        try:
+            _, size = decode_entry_prefix(data[pos:])
+        except DecodeError as exc:
+            raise DecodeError(f"entry {len(out) + 1} at byte {pos}: {exc.reason}") from None
+        out.append(data[pos : pos + size])
+        pos += size
+    return out
 
 
 def open_entry(data: bytes, keys_for_tag: Callable[[bytes], Iterable[bytes]]) -> Entry:

@@ -15,7 +15,7 @@ SMS_MTU = 140  # one 8-bit binary SMS, 3GPP TS 23.040 (research/sms.md 1.2)
 
 
 class FrameType(enum.IntEnum):
-    ENTRY = 0xE1  # one signed entry, pushed (alerts and ballots go out at once)
+    ENTRY = 0xE1  # signed entries back to back (entry.split_entries): one when pushed, several in a sync
     FRAGMENT = 0xF1  # a piece of a frame larger than the link's MTU (fragment.py)
     SYNC = 0x5C  # a message of the reconciliation session (defined in sync/)
     BEACON = 0xBE  # "I am here, my store digest is ...": 8 bytes, broadcast now and then

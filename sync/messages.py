@@ -8,7 +8,9 @@ A session message travels in one or more SYNC frames::
 
 A message larger than one frame is cut into at most 16 parts; the receiver joins the
 chunks in index order and only then decodes the body.  Entries travel outside these
-messages as ENTRY frames (codec/frames.py), fragmented when larger than the MTU.
+messages as ENTRY frames (codec/frames.py): as many whole entries back to back as fit
+the MTU (codec.split_entries cuts them apart), an entry larger than the MTU alone and
+fragmented.
 Every decoder here raises only :class:`codec.DecodeError`.
 """
 
@@ -39,9 +41,10 @@ class MsgKind(enum.IntEnum):
     SKETCH = 3  # syndromes [offset, offset + n) of the sender's version-vector sketch
     MORE = 4  # the decoding side: the sketch did not decode, send syndromes up to this count
     HAVE = 5  # initiator: its full version vector (the last round's fallback)
-    REPLY = 6  # responder: what it wants, positions it lacks, its digest when it wants nothing
+    REPLY = 6  # responder: what it wants, positions it lacks (after HAVE: its digest if nothing)
     FINISH = 7  # initiator: after its entries, what it wants (as REPLY, when it decoded)
-    DONE = 8  # responder: its store digest after the session
+    DONE = 8  # responder: its store digest once it wants nothing more
+    HEADS = 9  # responder: a REPLY with only heads, the common answer, without the flags byte
 
 
 Range = tuple[int, int]  # inclusive [lo, hi] of seq numbers
@@ -114,15 +117,25 @@ class Finish(Reply):
 
 
 @dataclass(frozen=True)
+class Heads(Reply):
+    """A REPLY that only says "send me what follows my head" for some positions."""
+
+    def __post_init__(self) -> None:
+        if not self.heads or self.wants or self.digest is not None or self.locator or self.records:
+            raise ValueError("HEADS carries one or more heads and nothing else")
+
+
+@dataclass(frozen=True)
 class Done:
     digest: bytes
 
 
-Message = Hello | Equal | Sketch | More | Have | Reply | Finish | Done
+Message = Hello | Equal | Sketch | More | Have | Reply | Finish | Heads | Done
 
 KIND_OF_MESSAGE: dict[type, MsgKind] = {
     Hello: MsgKind.HELLO, Equal: MsgKind.EQUAL, Sketch: MsgKind.SKETCH, More: MsgKind.MORE,
     Have: MsgKind.HAVE, Reply: MsgKind.REPLY, Finish: MsgKind.FINISH, Done: MsgKind.DONE,
+    Heads: MsgKind.HEADS,
 }
 
 
@@ -203,6 +216,21 @@ def _read_records(r: Reader) -> tuple[AuthorState, ...]:
     return tuple(records)
 
 
+def _heads(w: Writer, heads: tuple[tuple[int, int], ...]) -> None:
+    """(position, value) pairs, 4 bytes each, as the rest of the body: no count."""
+    if not heads or len(heads) > MAX_RECORDS:
+        raise ValueError(f"1..{MAX_RECORDS} heads")
+    for pos, value in heads:
+        w.raw(pos.to_bytes(2, "big") + value.to_bytes(2, "big"))
+
+
+def _read_heads(r: Reader) -> tuple[tuple[int, int], ...]:
+    if r.remaining % 4 or not r.remaining or r.remaining > 4 * MAX_RECORDS:
+        raise DecodeError(f"{r.remaining} bytes of heads: a multiple of 4 up to {4 * MAX_RECORDS} is needed")
+    return tuple((int.from_bytes(r.take(2, "position"), "big"), int.from_bytes(r.take(2, "value"), "big"))
+                 for _ in range(r.remaining // 4))
+
+
 def encode_body(msg: Message) -> bytes:
     w = Writer()
     if isinstance(msg, Hello):
@@ -222,11 +250,14 @@ def encode_body(msg: Message) -> bytes:
     elif isinstance(msg, Have):
         w.varint(msg.peer_elements, MAX_CAPACITY)
         _records(w, msg.records)
+    elif isinstance(msg, Heads):
+        _heads(w, msg.heads)
     elif isinstance(msg, Reply):  # and Finish, which has the same layout
         flags = 2 if msg.digest is not None else 0
         flags |= (4 if msg.wants else 0) | (8 if msg.locator else 0) | (16 if msg.records else 0)
         flags |= 32 if msg.heads else 0
-        w.u8(flags)
+        if flags:  # an empty REPLY or FINISH is an empty body: no flags byte
+            w.u8(flags)
         if msg.digest is not None:
             w.fixed(msg.digest, CHECK_SIZE, "digest")
         if msg.wants:
@@ -235,10 +266,8 @@ def encode_body(msg: Message) -> bytes:
             _syndromes(w, msg.locator)
         if msg.records:
             _records(w, msg.records)
-        if msg.heads:
-            w.varint(len(msg.heads), MAX_RECORDS)
-            for pos, value in msg.heads:
-                w.raw(pos.to_bytes(2, "big") + value.to_bytes(2, "big"))
+        if msg.heads:  # the last field: its count is the rest of the body / 4
+            _heads(w, msg.heads)
     elif isinstance(msg, Done):
         w.fixed(msg.digest, CHECK_SIZE, "digest")
     return w.getvalue()
@@ -266,19 +295,21 @@ def decode_body(kind: MsgKind, body: bytes) -> Message:
         peer = r.varint("peer element count", MAX_CAPACITY)
         msg = Have(peer, _read_records(r))
     elif kind in (MsgKind.REPLY, MsgKind.FINISH):
-        flag = r.u8("reply flags")
+        flag = r.u8("reply flags") if r.remaining else 0
         if flag > 63 or flag & 1:
             raise DecodeError(f"unknown reply flags 0x{flag:02x}")
+        if flag == 0 and body:
+            raise DecodeError("an empty reply is an empty body, not a zero flags byte")
         digest = r.take(CHECK_SIZE, "digest") if flag & 2 else None
         wants = _read_wants(r) if flag & 4 else ()
         locator = _read_syndromes(r, 1) if flag & 8 else ()
         records = _read_records(r) if flag & 16 else ()
         heads: tuple[tuple[int, int], ...] = ()
         if flag & 32:
-            count = r.varint("head count", MAX_RECORDS)
-            heads = tuple((int.from_bytes(r.take(2, "position"), "big"), int.from_bytes(r.take(2, "value"), "big"))
-                          for _ in range(count))
+            heads = _read_heads(r)
         msg = (Reply if kind == MsgKind.REPLY else Finish)(wants, digest, locator, records, heads)
+    elif kind == MsgKind.HEADS:
+        msg = Heads(heads=_read_heads(r))
     elif kind == MsgKind.DONE:
         msg = Done(r.take(CHECK_SIZE, "digest"))
     else:  # pragma: no cover - MsgKind is exhaustive

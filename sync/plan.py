@@ -110,13 +110,17 @@ def local_states(store: EntryStore, aside: dict[bytes, list[Entry]]) -> dict[byt
     return out
 
 
-def estimate_difference(parity_xor: int) -> int | None:
-    """Elements in the difference, from the parity map's XOR; None once it saturates."""
+def estimate_difference(parity_xor: int) -> float | None:
+    """Elements in the difference, from the parity map's XOR; None once it saturates.
+
+    The count whose expected number of odd buckets is the one observed (not rounded up:
+    the callers want the most likely size, and a sketch sized a little short extends).
+    """
     odd = bin(parity_xor).count("1")
     if odd > PARITY_BITS * 0.4:
         return None
     # a bucket is odd with probability (1 - (1 - 2/m)^k) / 2
-    return math.ceil(math.log(1 - 2 * odd / PARITY_BITS) / math.log(1 - 2 / PARITY_BITS))
+    return math.log(1 - 2 * odd / PARITY_BITS) / math.log(1 - 2 / PARITY_BITS)
 
 
 def entries_for(

@@ -15,8 +15,17 @@ from sync import plan, sketch
 from sync.api import EntryStore
 from sync.messages import MAX_CAPACITY, AuthorState, Reply, Want
 
-ESTIMATE_MARGIN = 125  # percent over the estimate (measured: 100 and 110 cost more round trips)
-FIRST_SYNDROMES = 4  # in HELLO: decodes one author with news, with one position to spare
+FIRST_SYNDROMES = 3  # in HELLO: decodes one author with news, with one syndrome to spare
+# Beyond 2 syndromes per author, one spare for small differences: with 2t syndromes a
+# larger difference still yields a degree-t locator, which passes the "splits into
+# distinct roots" test with probability about 1/t! -- certain for t = 1, 1/720 at t = 6.
+# From t = 7 (1/5040) the spare is not sent: a false decode is still caught by the
+# digest at the end of the session (REPLY/DONE) and costs one more round, not an error.
+SPARE_UP_TO = 6
+
+
+def spare(authors: int) -> int:
+    return 1 if authors <= SPARE_UP_TO else 0
 
 
 @dataclass
@@ -70,7 +79,7 @@ def decode(store: EntryStore, rnd: Round) -> Decoded | None:
     if not any(diff):
         return Decoded()  # equal vectors (digests differ by pending entries, forks, a collision)
     result = sketch.decode_weighted(diff, rnd.positions)
-    if result is None or 2 * result.size > n - 2:  # keep one position spare as a check
+    if result is None or 2 * result.size + spare(result.size) > n:
         return None
     decoded = Decoded(locator=tuple(sketch.divide_out(result.locator, result.values)[1:]))
     for pos, delta in result.values.items():
@@ -153,25 +162,46 @@ def against_records(
 
 
 def capacity(rnd: Round, own_entries: int) -> int:
-    """How many syndromes to ask for, from the parity maps and the entry counts."""
+    """How many syndromes to ask for (or send first): 2 per author with news (+ the spare).
+
+    A first sketch that is too short is not wasted (the longer one extends it) and costs
+    one more round trip, while every author over the estimate costs 4 bytes: so the
+    estimate is the most likely count, not an upper bound.
+    """
     have = len(rnd.peer_syndromes)
     if have > FIRST_SYNDROMES:
-        # a short sketch is not wasted (the longer one extends it): +50 %, not double
-        return min(MAX_CAPACITY, have + max(have // 2, 8))
+        return extend(have)
+    authors = estimate_authors(rnd, own_entries)
+    return min(MAX_CAPACITY, max(2 * authors + spare(authors), have + 2))
+
+
+def extend(have: int) -> int:
+    """The sketch size to ask for after ``have`` syndromes did not decode.
+
+    Double it: the first size was an estimate, and the round-trip budget (HELLO, one
+    estimated sketch, one extension) leaves room for a single miss, so the extension
+    must cover even a twofold underestimate (the parity map's noise is some +-35 %).
+    """
+    return min(MAX_CAPACITY, max(2 * have, have + 8))
+
+
+def estimate_authors(rnd: Round, own_entries: int) -> int:
+    """The likely number of authors with news, from the parity maps and the entry counts.
+
+    * The parity map counts differing (position, value) pairs: two per author both sides
+      hold (one per side), one for an author only one side holds.
+    * One-sided news of d = |n_a - n_b| entries touches at most d authors, and about
+      a (1 - (1 - 1/a)^d) of the a authors when it falls on them at random.  A map far
+      above 2d (its noise is some +-30 % here) says the news is on both sides: then the
+      counts say nothing.
+    """
     elements = plan.estimate_difference(plan.pair_parity(rnd.pairs()) ^ rnd.peer_parity)
     d = abs(rnd.peer_entries - own_entries)
-    if elements is not None:
-        authors = -(-elements * ESTIMATE_MARGIN // 200) + 1  # about two pair elements per author
-        if d and authors <= 2 * (d + 1):
-            # one-sided news of d entries touches at most d authors (a map far above
-            # that says the news is on both sides: then trust the map)
-            authors = min(authors, d + 1)
-    else:
-        # The map saturated: many authors with news.  If the news is one-sided, its
-        # |n_a - n_b| entries touch at most that many authors, and about
-        # a (1 - (1 - 1/a)^d) of the a authors when they fall at random: take that,
-        # +10 %; a short sketch costs one more round trip (MORE doubles it).
-        a = max(len(rnd.states), 1)
-        spread = a * (1 - (1 - 1 / a) ** d)
-        authors = max(min(d, math.ceil(spread * 1.1) + 2), 24)
-    return min(MAX_CAPACITY, max(2 * (authors + 1), have + 2))
+    a = max(len(rnd.states), 1)
+    spread = math.ceil(a * (1 - (1 - 1 / a) ** d) - 0.25)  # rounded up from .25: 9.8 -> 10, 9.2 -> 9
+    if elements is None:  # the map saturated: some 30 pair elements or more, 15+ authors
+        return max(min(d, spread + 2), 16)
+    authors = max(round(elements / 2), 1)
+    if d and elements <= 3 * d + 2:  # one-sided: at most 2d, plus the map's noise
+        authors = min(authors, spread, d)
+    return authors

@@ -10,16 +10,19 @@ peer's head for each* (Forney), 4 bytes per author with news, so the decoding si
 sends what is missing at once.  The side holding more entries decodes.  Round trips
 (initiator A, responder B)::
 
-    1  A: HELLO digest, entry count, parity     B: EQUAL; or (B decodes) entries + REPLY;
-          map, 4 syndromes (one author)            or MORE; or (A holds more) its SKETCH
-       [A: SKETCH / MORE until it decodes       B: entries + REPLY / SKETCH]
+    1  A: HELLO digest, entry count, parity     B: EQUAL; or (B decodes) entries + REPLY,
+          map, 3 syndromes (one author)            or entries + DONE when it wants nothing;
+                                                   or MORE; or (A holds more) its SKETCH
+       [A: SKETCH / MORE until it decodes       B: entries + REPLY / DONE / SKETCH]
     2  A: entries + FINISH (what it wants)      B: entries + DONE digest
 
-REPLY carries B's digest when B wants nothing (A compares after applying: done), the
-heads or ranges B wants, a locator of positions the decoder does not know (authors it
-lacks, which the other side then sends with their keys), and full states for authors
-whose position was ambiguous.  A digest mismatch at the end starts a new round with
-another salt; the last round sends the full version vector (HAVE), which cannot fail.
+DONE carries B's digest (A compares after applying: done).  HEADS says "send me what
+follows my head" for the authors where A is ahead.  REPLY carries the heads or ranges B
+wants, a locator of positions the decoder does not know (authors it lacks, which the
+other side then sends with their keys), and full states for authors whose position was
+ambiguous.  A digest mismatch at the end starts a new round with another salt; the last
+round sends the full version vector (HAVE), which cannot fail.
+Entries travel packed, whole entries back to back in ENTRY frames (_entry_frames).
 Entries go through ``store.add_many``; each is signed, so anything that verified
 stays even if the session then fails.
 """
@@ -29,7 +32,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from codec import DecodeError, Entry, FieldkitError
+from codec import DecodeError, Entry, FieldkitError, split_entries
 from codec.fragment import HEADER_SIZE as FRAGMENT_HEADER
 from codec.fragment import Fragmenter, Reassembler
 from codec.frames import FrameType
@@ -45,6 +48,7 @@ from sync.messages import (
     Equal,
     Finish,
     Have,
+    Heads,
     Hello,
     Message,
     More,
@@ -81,7 +85,7 @@ class Stats:
     frames_sent: int = 0
     frames_received: int = 0
     entry_bytes_sent: int = 0  # the entries' own bytes (short form) inside what was sent
-    entry_framing_sent: int = 0  # frame type and fragment headers around those entries
+    entry_framing_sent: int = 0  # ENTRY frame type bytes (one per frame of packed entries), fragment headers
     entries_sent: int = 0
     entries_added: int = 0
     entries_refused: int = 0
@@ -172,7 +176,11 @@ class Session:
             if frame[:1] != bytes((FrameType.ENTRY,)):
                 raise DecodeError("only entries are fragmented in a sync session")
         if frame[0] == FrameType.ENTRY:
-            self._apply([frame[1:]], now)
+            try:
+                raws = split_entries(frame[1:])
+            except DecodeError:
+                raws = [frame[1:]]  # the store refuses it (counted) and the session goes on
+            self._apply(raws, now)
             return []
         if frame[0] != FrameType.SYNC:
             raise DecodeError(f"unexpected frame type 0x{frame[0]:02x} in a sync session")
@@ -210,23 +218,41 @@ class Session:
         return encode_message(msg, self._round_no, self.mtu)
 
     def _entry_frames(self, entries: list[Entry], keyed: set[bytes]) -> list[bytes]:
-        """ENTRY frames (fragmented if needed), alerts first then oldest first.
+        """ENTRY frames, alerts first then oldest first, as many whole entries per frame as fit.
 
-        The first entry of an author in ``keyed`` (the peer may not know it) carries the
-        full key; the store keeps later tag-only ones aside until it learns the key,
-        whatever order the frames arrive in.
+        Entries are self-delimiting (codec.split_entries), so they go back to back after
+        one frame-type byte: at LoRa's MTU two ~90-byte entries share a frame.  Each frame
+        holds whole entries, so a lost or reordered frame costs only its own entries.  An
+        entry larger than the MTU goes alone, fragmented.  The first entry of an author in
+        ``keyed`` (the peer may not know it) carries the full key; the store keeps later
+        tag-only ones aside until it learns the key, whatever order the frames arrive in.
         """
         frames: list[bytes] = []
         unkeyed = set(keyed)
+        room = self.mtu - 1
+        batch: list[bytes] = []
+
+        def flush() -> None:
+            if batch:
+                frames.append(bytes((FrameType.ENTRY,)) + b"".join(batch))
+                self.stats.entry_framing_sent += 1
+                batch.clear()
+
         for e in plan.send_order(entries):
             with_key = e.author in unkeyed
             unkeyed.discard(e.author)
-            frame = bytes((FrameType.ENTRY,)) + e.encode(with_key=with_key)
-            pieces = self._fragmenter.split(frame)
-            frames.extend(pieces)
+            raw = e.encode(with_key=with_key)
             self.stats.entry_bytes_sent += len(e.encode())
-            self.stats.entry_framing_sent += 1 + (len(pieces) * FRAGMENT_HEADER if len(pieces) > 1 else 0)
             self.stats.entries_sent += 1
+            if len(raw) > room:
+                pieces = self._fragmenter.split(bytes((FrameType.ENTRY,)) + raw)
+                frames.extend(pieces)
+                self.stats.entry_framing_sent += 1 + len(pieces) * FRAGMENT_HEADER
+                continue
+            if sum(map(len, batch)) + len(raw) > room:
+                flush()
+            batch.append(raw)
+        flush()
         return frames
 
     def _begin_round(self, round_no: int) -> Round:
@@ -249,7 +275,8 @@ class Session:
         hello = Hello(self.store.store_digest()[:DIGEST_SIZE], len(self.store), plan.pair_parity(rnd.pairs()),
                       tuple(self._syndromes(rnd, FIRST_SYNDROMES)))
         rnd.sent = FIRST_SYNDROMES
-        return self._request(self._send(hello), {MsgKind.EQUAL, MsgKind.MORE, MsgKind.REPLY, MsgKind.SKETCH}, now)
+        answers = {MsgKind.EQUAL, MsgKind.MORE, MsgKind.REPLY, MsgKind.HEADS, MsgKind.DONE, MsgKind.SKETCH}
+        return self._request(self._send(hello), answers, now)
 
     def _request(self, frames: list[bytes], expect: set[MsgKind], now: float) -> list[bytes]:
         self.stats.round_trips += 1
@@ -270,7 +297,7 @@ class Session:
             syn = self._syndromes(rnd, msg.capacity)
             frames = self._send(Sketch(rnd.sent, tuple(syn[rnd.sent :])))
             rnd.sent = msg.capacity
-            return self._request(frames, {MsgKind.MORE, MsgKind.REPLY}, now)
+            return self._request(frames, {MsgKind.MORE, MsgKind.REPLY, MsgKind.HEADS, MsgKind.DONE}, now)
         if isinstance(msg, Sketch):  # the responder asks us to decode: we have the news
             if msg.offset != len(rnd.peer_syndromes):
                 return []
@@ -280,7 +307,7 @@ class Session:
                 n = len(rnd.peer_syndromes)
                 if n >= MAX_CAPACITY:
                     return self._next_round(now)
-                return self._request(self._send(More(min(MAX_CAPACITY, n + max(n // 2, 8)))), {MsgKind.SKETCH}, now)
+                return self._request(self._send(More(reconcile.extend(n))), {MsgKind.SKETCH}, now)
             frames = self._entry_frames(decoded.out, decoded.keyed)
             finish = Finish(tuple(decoded.wants), None, decoded.locator, tuple(decoded.records), tuple(decoded.heads))
             return self._request(frames + self._send(finish), {MsgKind.DONE}, now)
@@ -380,10 +407,14 @@ class Session:
                 return self._reply(kind, self._send(Sketch(0, tuple(self._syndromes(rnd, rnd.sent)))))
             return self._reply(kind, self._send(More(reconcile.capacity(rnd, len(self.store)))))
         frames = self._entry_frames(decoded.out, decoded.keyed)
-        reply = Reply(tuple(decoded.wants), self._check() if decoded.quiet else None, decoded.locator,
-                      tuple(decoded.records), tuple(decoded.heads))
-        if decoded.quiet:
+        if decoded.quiet:  # we want nothing: our digest (DONE) lets the initiator check and stop
             self.done = self.converged = True
+            return self._reply(kind, frames + self._send(Done(self._check())))
+        reply: Reply
+        if decoded.heads and not (decoded.wants or decoded.locator or decoded.records):
+            reply = Heads(heads=tuple(decoded.heads))  # the common case: plain tails, no flags byte
+        else:
+            reply = Reply(tuple(decoded.wants), None, decoded.locator, tuple(decoded.records), tuple(decoded.heads))
         return self._reply(kind, frames + self._send(reply))
 
     def _on_more(self, msg: More) -> list[bytes]:

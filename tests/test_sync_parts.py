@@ -70,8 +70,19 @@ MESSAGES = [
             ((1, 2), (0xFFFF, 0))),
     m.Reply(digest=b"\0\0\0\0"),
     m.Finish((m.Want(b"abcd", ((1, 1),)),)),
+    m.Reply(heads=((7, 9), (8, 0))),
+    m.Finish(),
+    m.Heads(heads=((1, 2), (3, 4))),
     m.Done(b"abcd"),
 ]
+
+
+def test_reply_layout_is_canonical() -> None:
+    assert m.encode_body(m.Finish()) == b""  # an empty FINISH is an empty body
+    assert m.encode_body(m.Reply(heads=((7, 9),))) == bytes((32, 0, 7, 0, 9))  # heads last, no count
+    for bad in (b"\x00", bytes((32, 0, 7, 0)), bytes((32,))):
+        with pytest.raises(DecodeError):
+            m.decode_body(m.MsgKind.REPLY, bad)
 
 
 @pytest.mark.parametrize("msg", MESSAGES, ids=lambda x: type(x).__name__)

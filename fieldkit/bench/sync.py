@@ -10,10 +10,30 @@ lacks ``d`` entries.  Each case runs twice: the lagging store starts the session
 * clustered: the newest entries of as few authors as possible (at most half of any
   author's log), as when one busy author was out of reach.
 
-``overhead_bytes`` is every byte both sides sent (frame type bytes, sync messages,
-retries) except the missing entries' own bytes.  ``reconcile_bytes`` is the same
-without the one frame-type byte in front of each entry sent (an ENTRY frame per entry:
-at LoRa's MTU two ~90-byte entries rarely share a frame, so packing would not save it).
+What is counted, per case (both sides, in the same run):
+
+* ``overhead_bytes``: every byte both sides sent (frame headers, sync messages, retries)
+  except the missing entries' own bytes (short form) -- the issue's definition, checked
+  against its target ``40 + 4 x authors_with_news``.
+* ``entry_framing_bytes``: the part of that spent carrying the entries: one frame-type
+  byte per ENTRY frame (whole entries travel back to back, codec.split_entries, so one
+  byte per frame, not per entry) and fragment headers for an entry larger than the
+  MTU.  (An author's full key, sent where the peer may lack it, stays in
+  ``reconcile_bytes``; these cases never need one.)  It grows with d, not with the
+  authors: any scheme needs ceil(d x entry size / (MTU - 1)) bytes or more, as every
+  frame on the air needs its type byte; whole entries per frame (so a lost frame costs
+  only its own entries) take about d / 2 at LoRa's MTU (two 90-125-byte entries per
+  233-byte frame) and d over SMS (one per 140-byte frame).
+* ``reconcile_bytes`` = ``overhead_bytes - entry_framing_bytes``: what finding the
+  difference costs, checked against the same target.
+
+Why both checks: the target is "40 B + 4 B per author with news" with no term in d, so
+for d = 100 entries (about 50 LoRa frames) the entries' frame bytes alone exceed it;
+no packing can avoid one type byte per frame.  ``overhead_bytes`` keeps the issue's
+definition and says ``NO`` where the entries' framing tips it over;
+``reconcile_bytes`` shows whether the protocol itself meets the budget.  Neither
+figure hides a byte: ``overhead_bytes`` = ``reconcile_bytes`` + ``entry_framing_bytes``.
+
 Beside each case: ``naive_bytes``, a full id-list exchange in the same frames (the
 initiator sends all its 32-byte entry ids, the responder the d ids it will send), and
 ``lower_bound_bytes`` = d x 4 bytes.
@@ -108,13 +128,14 @@ def _measure(case: Case, lagging: Store, full: Store, mtu: int, initiator: str) 
     if not (ini.converged and lagging.store_digest() == full.store_digest()):
         raise AssertionError(f"bench sync: the stores did not converge for {case}: {ini.error}")
     overhead = ini.overhead_bytes + res.overhead_bytes
+    framing = ini.stats.entry_framing_sent + res.stats.entry_framing_sent
     params = {"n": N, "d": case.d, "authors": case.authors, "authors_with_news": case.authors_with_news,
               "pattern": case.pattern, "mtu": mtu, "initiator": initiator}
     largest = max(ini.stats.largest_frame, res.stats.largest_frame)
     figures = [
         Figure("overhead_bytes", overhead, "B", f"<= {40 + 4 * case.authors_with_news}", params),
-        Figure("reconcile_bytes", overhead - ini.stats.entry_framing_sent - res.stats.entry_framing_sent, "B",
-               f"<= {40 + 4 * case.authors_with_news}", params),
+        Figure("reconcile_bytes", overhead - framing, "B", f"<= {40 + 4 * case.authors_with_news}", params),
+        Figure("entry_framing_bytes", framing, "B", None, params),
         Figure("round_trips", ini.stats.round_trips, "", "<= 3", params),
         Figure("largest_frame_bytes", largest, "B", f"<= {mtu}", params),
         Figure("naive_bytes", _naive_bytes(N - case.d, case.d, mtu), "B", None, params),

@@ -28,7 +28,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
-from codec import DecodeError, Entry, Kind
+from codec import DecodeError, Entry, Kind, split_entries
 from codec.frames import FrameType, encode_frame
 from radio.outbox import Priority
 from sync.api import Outcome
@@ -113,12 +113,16 @@ class NodeCore:
             kind = frame[0]
             self.bus.publish("frame_received", link=link, sender=sender, size=len(frame), kind=kind)
             if kind == FrameType.ENTRY:
-                # Store it here first, whether a push or a session's entry: so it is announced,
+                # Store it here first, whether a push or a session's entries: so it is announced,
                 # relayed on the other links and a refusal is reported either way.  The open
-                # session then sees a duplicate, which only keeps its counters and idle timer.
+                # session then sees duplicates, which only keep its counters and idle timer.
+                try:
+                    raws = split_entries(frame[1:])  # one pushed entry, or several a session packed
+                except DecodeError:
+                    raws = [frame[1:]]  # the store refuses it and says why
                 session = self.sessions.get(key)
                 in_session = session is not None and not session.done and session.error is None
-                self._add([frame[1:]], link, sender, int(now), via_session=in_session)
+                self._add(raws, link, sender, int(now), via_session=in_session)
                 if in_session:
                     self._send_all(link, sender, session.receive(frame, now))
             elif kind == FrameType.SYNC:
