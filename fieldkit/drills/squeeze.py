@@ -217,9 +217,11 @@ def run(seed: int = 1) -> DrillReport:
                  f"on all {len(targets)} nodes reachable from {spent} within 65 min",
                  f"on {len(got)} of them after {waited:.0f} s", got == targets)
 
+    # the spent radio sent its backlog and is near its limit again: the SMS phases test the
+    # SMS path, so their alerts come from other nodes (the duty-cycle phase tested that radio)
     sq.sms.modem = "unplugged"
     out_before, fanned_before = sq.sms.texts_out, len(sq.sms.fanned)
-    gone = [sq.alert(r) for r in sq.raisers(ALERTS_PER_PHASE)]
+    gone = [sq.alert(r) for r in sq.raisers(ALERTS_PER_PHASE, exclude={spent})]
     phases["sms_modem_gone"] = _phase(report, "SMS modem unplugged: alerts over the mesh", gone)
     new_alerts = len(sq.sms.fanned) - fanned_before
     report.check("SMS modem unplugged: no alert text goes out, all wait in the queue",

@@ -44,6 +44,7 @@ INTRODUCING_KINDS = frozenset({Kind.ASSEMBLY_FOUND, Kind.JOIN_REQUEST, Kind.KEY_
 PEER_FORGET_AFTER = 6 * 3600.0  # stop syncing with a peer not heard for this long
 GAP_SYNC_DELAY = 5.0  # after a push revealed a gap, sync with its sender this soon
 BEACON_AFTER_CHANGE = 15.0  # after the store changed, tell the neighbours this soon...
+MAX_QUICK_RESYNCS = 3  # after an unconverged session, retry this many times before the next beacon
 MIN_BEACON_GAP = 30.0  # ...but never beacon more often than this (9 bytes, neighbours only)
 
 
@@ -79,6 +80,7 @@ def push_frame(entry: Entry) -> bytes:
 class Peer:
     last_heard: float
     sync_due: float | None = None  # when a sync with this peer should start, if one should
+    unconverged: int = 0  # sessions in a row that ended with the stores still different
 
 
 class NodeCore:
@@ -89,6 +91,7 @@ class NodeCore:
         self.links: dict[str, LinkPort] = {}
         self.sessions: dict[tuple[str, str], Session] = {}
         self._hellos: dict[tuple[str, str], bytes] = {}  # the HELLO that opened each responder session
+        self._finished: dict[tuple[str, str], Session] = {}  # the last session reported per peer
         self.peers: dict[tuple[str, str], Peer] = {}
         self._next_beacon = 0.0
         self._last_beacon = float("-inf")
@@ -157,7 +160,7 @@ class NodeCore:
         elif session is None:
             return  # a stray frame of a session that ended here: nothing to answer
         self._send_all(link, sender, session.receive(frame, now))
-        self._after_session_step(link, sender, session)
+        self._after_session_step(link, sender, session, now)
 
     def _yield_to(self, head) -> bool:
         """Both peers sent HELLO: the one whose digest is larger answers the other's."""
@@ -170,13 +173,26 @@ class NodeCore:
         assert isinstance(hello, Hello)
         return self.store.store_digest()[:DIGEST_SIZE] > hello.digest
 
-    def _after_session_step(self, link: str, sender: str, session: Session) -> None:
-        if session.done or session.error is not None:
-            stats = dict(vars(session.stats))
-            stats["converged"] = session.converged
-            if session.error is not None:
-                stats["error"] = session.error.reason
-            self.bus.publish("sync_finished", link=link, peer=sender, stats=stats)
+    def _after_session_step(self, link: str, sender: str, session: Session, now: float) -> None:
+        """Once per ended session: report it, and try again soon if it ended cleanly but the
+        stores still differ (news on both sides can need a second session)."""
+        key = (link, sender)
+        if not (session.done or session.error is not None) or self._finished.get(key) is session:
+            return
+        self._finished[key] = session
+        stats = dict(vars(session.stats))
+        stats["converged"] = session.converged
+        if session.error is not None:
+            stats["error"] = session.error.reason
+        self.bus.publish("sync_finished", link=link, peer=sender, stats=stats)
+        peer = self.peers.get(key)
+        if peer is None:
+            return
+        if session.converged or session.error is not None:
+            peer.unconverged = 0
+        elif peer.unconverged < MAX_QUICK_RESYNCS:
+            peer.unconverged += 1
+            peer.sync_due = now + GAP_SYNC_DELAY
 
     # --- time ----------------------------------------------------------------------
 
@@ -191,7 +207,7 @@ class NodeCore:
                     continue
                 self._send_all(*key, session.tick(now))
                 if session.done or session.error is not None:
-                    self._after_session_step(*key, session)
+                    self._after_session_step(*key, session, now)
             if now >= self._next_beacon:
                 self._next_beacon = now + self.sync_interval
                 self._last_beacon = now
