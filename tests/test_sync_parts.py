@@ -9,13 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from codec import DecodeError
-from codec.fragment import Fragmenter
 from codec.frames import LORA_MTU, SMS_MTU
 from sync import messages as m
 from sync import plan, sketch
-from sync.fixtures import author_keys, make_chains
-from sync.push import PushReceiver, push_frames, should_push
-from sync.store import Store
 
 elements = st.sets(st.integers(1, 0xFFFF), max_size=60)
 
@@ -121,19 +117,3 @@ def test_ranges_logic() -> None:
             if head >= -1:
                 state = plan.LocalState(b"k" * 32, head, (), head)
                 assert plan.head_from_value(plan.value_of(state), near) == head
-
-
-def test_push_frames_reach_the_store_even_fragmented() -> None:
-    keys = author_keys(1, 9)
-    chain = make_chains(keys, 3, random.Random(9))[keys[0].public_key]
-    store = Store.memory()
-    rx = PushReceiver(store)
-    link = Fragmenter(40)  # one per link: message ids must not repeat
-    for i, e in enumerate(chain):
-        frames = push_frames(e, link, with_key=i == 0)
-        results = [rx.receive("peer", f, 0) for f in frames]
-        assert results[-1] is not None and all(r is None for r in results[:-1])
-    assert len(store) == 3
-    assert any(should_push(e) for e in chain) == any(e.kind in plan.PUSH_KINDS for e in chain)
-    with pytest.raises(DecodeError):
-        rx.receive("peer", b"\x5c\x01", 0)

@@ -33,12 +33,12 @@ from codec.frames import FrameType, encode_frame
 from radio.outbox import Priority
 from sync.api import Outcome
 from sync.messages import DIGEST_SIZE, Hello, MsgKind, decode_body, decode_frame_head
+from sync.plan import ALERT_KINDS
 from sync.session import Role, Session
 from sync.store import Store
 
 from .bus import NodeBus
 
-ALERT_KINDS = frozenset({Kind.ALERT_RAISE, Kind.ALERT_ACK, Kind.ALERT_RESOLVE})
 # Kinds whose authors a receiver may not know yet: send them with the full key.
 INTRODUCING_KINDS = frozenset({Kind.ASSEMBLY_FOUND, Kind.JOIN_REQUEST, Kind.KEY_REVOKE})
 PEER_FORGET_AFTER = 6 * 3600.0  # stop syncing with a peer not heard for this long
