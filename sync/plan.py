@@ -19,7 +19,6 @@ from sync.api import EntryStore
 from sync.messages import MAX_SEQ, AuthorState, Range
 
 ALERT_KINDS = frozenset({Kind.ALERT_RAISE, Kind.ALERT_ACK, Kind.ALERT_RESOLVE})
-PUSH_KINDS = ALERT_KINDS | {Kind.BALLOT}
 PARITY_BITS = 56  # the difference estimator in HELLO: 7 bytes
 MAX_RANGES_PER_AUTHOR = 64
 
