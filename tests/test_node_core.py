@@ -108,3 +108,16 @@ def test_a_packed_entry_frame_outside_a_session_adds_every_entry() -> None:
     frame = bytes((FrameType.ENTRY,)) + made[0].encode(with_key=True) + made[1].encode()
     b.core.on_frame("radio", "!00000001", frame, mesh.now)
     assert len(b.store) == 2
+
+
+def test_peers_and_sessions_stay_bounded_against_spoofed_senders() -> None:
+    from fieldkit.node.core import MAX_PEERS
+
+    _mesh, nodes = make_mesh(1)
+    core = nodes[0].core
+    hello = b"\x5c\x01" + bytes(30)  # a HELLO head; its body is garbage, the session refuses it
+    for i in range(MAX_PEERS * 3):
+        core.on_frame("radio", f"!{i:08x}", hello, float(i))
+    assert len(core.peers) <= MAX_PEERS
+    assert len(core.sessions) <= MAX_PEERS
+    assert len(nodes[0].store) == 0

@@ -44,8 +44,9 @@ INTRODUCING_KINDS = frozenset({Kind.ASSEMBLY_FOUND, Kind.JOIN_REQUEST, Kind.KEY_
 PEER_FORGET_AFTER = 6 * 3600.0  # stop syncing with a peer not heard for this long
 GAP_SYNC_DELAY = 5.0  # after a push revealed a gap, sync with its sender this soon
 BEACON_AFTER_CHANGE = 15.0  # after the store changed, tell the neighbours this soon...
-MAX_QUICK_RESYNCS = 3  # after an unconverged session, retry this many times before the next beacon
 MIN_BEACON_GAP = 30.0  # ...but never beacon more often than this (9 bytes, neighbours only)
+MAX_QUICK_RESYNCS = 3  # after an unconverged session, retry this many times before the next beacon
+MAX_PEERS = 256  # bounded memory against a radio that spoofs many sender ids; least recent go first
 
 
 class LinkPort(Protocol):
@@ -109,7 +110,11 @@ class NodeCore:
         with self.lock:
             self.counters["frames_in"] += 1
             key = (link, sender)
-            peer = self.peers.setdefault(key, Peer(now))
+            peer = self.peers.get(key)
+            if peer is None:
+                if len(self.peers) >= MAX_PEERS:
+                    self._forget(min(self.peers, key=lambda k: self.peers[k].last_heard))
+                peer = self.peers[key] = Peer(now)
             peer.last_heard = now
             if not frame:
                 return self._refused(link, sender, "empty frame")
@@ -214,10 +219,14 @@ class NodeCore:
                 self._beacon(now)
             for key, peer in list(self.peers.items()):
                 if now - peer.last_heard > PEER_FORGET_AFTER:
-                    del self.peers[key]
+                    self._forget(key)
                 elif peer.sync_due is not None and now >= peer.sync_due:
                     peer.sync_due = None
                     self.start_sync(*key, now)
+
+    def _forget(self, key: tuple[str, str]) -> None:
+        for table in (self.peers, self.sessions, self._hellos, self._finished):
+            table.pop(key, None)
 
     def _beacon(self, now: float) -> None:
         frame = encode_frame(FrameType.BEACON, self.store.store_digest()[:DIGEST_SIZE])
