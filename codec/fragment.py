@@ -29,6 +29,15 @@ def max_message_size(mtu: int) -> int:
     return MAX_FRAGMENTS * (mtu - HEADER_SIZE)
 
 
+def piece_sizes(frame_size: int, mtu: int) -> list[int]:
+    """The sizes of the packets a frame of ``frame_size`` bytes goes out as (itself, or its fragments)."""
+    if frame_size <= mtu:
+        return [frame_size]
+    chunk = mtu - HEADER_SIZE
+    full, rest = divmod(frame_size, chunk)
+    return [mtu] * full + ([rest + HEADER_SIZE] if rest else [])
+
+
 class Fragmenter:
     """Splits frames for one link; holds only the message id counter."""
 

@@ -123,3 +123,11 @@ def test_frame_types() -> None:
         decode_frame(b"")
     with pytest.raises(DecodeError, match="unknown frame type"):
         decode_frame(b"\x00abc")
+
+
+@settings(max_examples=100, deadline=None)
+@given(size=st.integers(1, max_message_size(SMS_MTU)), mtu=st.sampled_from([SMS_MTU, LORA_MTU]))
+def test_piece_sizes_are_what_the_fragmenter_sends(size: int, mtu: int) -> None:
+    from codec.fragment import piece_sizes
+
+    assert [len(p) for p in Fragmenter(mtu).split(b"\xe1" * size)] == piece_sizes(size, mtu)

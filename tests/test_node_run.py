@@ -21,10 +21,14 @@ from radio.air import InstantAir
 from radio.emulator.server import EmulatorServer
 
 
+def env_without_home() -> dict[str, str]:
+    """The test's environment minus FIELDKIT_HOME: every command names its --home."""
+    return {k: v for k, v in os.environ.items() if k != "FIELDKIT_HOME"}
+
+
 def cli(home: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k != "FIELDKIT_HOME"}
     return subprocess.run([sys.executable, "-m", "fieldkit", "--home", str(home), *args],
-                          capture_output=True, text=True, timeout=60, env=env)
+                          capture_output=True, text=True, timeout=60, env=env_without_home())
 
 
 def json_of(result: subprocess.CompletedProcess):
@@ -33,11 +37,10 @@ def json_of(result: subprocess.CompletedProcess):
 
 
 def start_node(home: Path, link: str, log: Path) -> subprocess.Popen:
-    env = {k: v for k, v in os.environ.items() if k != "FIELDKIT_HOME"}
     return subprocess.Popen(
         [sys.executable, "-m", "fieldkit", "--home", str(home), "node", "run", "--link", link,
          "--sync-interval", "5"],
-        stdout=subprocess.DEVNULL, stderr=log.open("w"), env=env,
+        stdout=subprocess.DEVNULL, stderr=log.open("w"), env=env_without_home(),
     )
 
 

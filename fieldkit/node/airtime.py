@@ -9,7 +9,7 @@ others are not counted: this is the node's own share of the budget.
 
 from __future__ import annotations
 
-from codec.fragment import HEADER_SIZE
+from codec.fragment import piece_sizes
 from codec.frames import LORA_MTU
 from radio.sim.airtime import lora_packet_len, time_on_air
 from radio.sim.dutycycle import DutyCycle
@@ -25,13 +25,7 @@ class AirtimeMeter:
         self.duty = DutyCycle(self.limit_percent)
 
     def record(self, frame_size: int, now: float) -> None:
-        if frame_size <= LORA_MTU:
-            sizes = [frame_size]
-        else:  # fragmented by the link: full chunks plus the rest, each with its header
-            chunk = LORA_MTU - HEADER_SIZE
-            full, rest = divmod(frame_size, chunk)
-            sizes = [LORA_MTU] * full + ([rest + HEADER_SIZE] if rest else [])
-        for size in sizes:
+        for size in piece_sizes(frame_size, LORA_MTU):  # fragmented by the link when larger
             self.duty.record(now, time_on_air(self.preset, lora_packet_len(PRIVATE_APP, size)))
 
     def used_fraction(self, now: float) -> float:

@@ -32,7 +32,7 @@ from codec import DecodeError, Entry, Kind, split_entries
 from codec.frames import FrameType, encode_frame
 from radio.outbox import Priority
 from sync.api import Outcome
-from sync.messages import DIGEST_SIZE, Hello, MsgKind, decode_body, decode_frame_head
+from sync.messages import DIGEST_SIZE, FrameHead, Hello, MsgKind, decode_body, decode_frame_head
 from sync.plan import ALERT_KINDS
 from sync.session import Role, Session
 from sync.store import Store
@@ -167,7 +167,7 @@ class NodeCore:
         self._send_all(link, sender, session.receive(frame, now))
         self._after_session_step(link, sender, session, now)
 
-    def _yield_to(self, head) -> bool:
+    def _yield_to(self, head: FrameHead) -> bool:
         """Both peers sent HELLO: the one whose digest is larger answers the other's."""
         if head.last:
             return True  # a multi-part HELLO: cannot compare before it is whole; answer it

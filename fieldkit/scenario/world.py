@@ -23,6 +23,7 @@ from fieldkit.nodestore import view_providers
 from radio.sim.link import SimLink, node_name
 from radio.sim.mesh import Mesh
 from radio.sim.presets import Role
+from sync.api import Outcome
 from sync.store import Store
 
 DEFAULT_START = EPOCH + 699 * 86400  # 2026-11-30T00:00Z: a fixed, reproducible "now"
@@ -124,7 +125,7 @@ class World:
         results = dst.store.add_many(raws, self.now)
         added = [e for r in results for e in r.applied]
         dst.core.publish_local(added)
-        return len(added), sum(r.outcome.value == "duplicate" for r in results)
+        return len(added), sum(r.outcome is Outcome.DUPLICATE for r in results)
 
     def converged(self, names: list[str] | None = None) -> bool:
         chosen = [self.nodes[n] for n in (names or list(self.nodes))]
