@@ -22,7 +22,7 @@ wants, a locator of positions the decoder does not know (authors it lacks, which
 other side then sends with their keys), and full states for authors whose position was
 ambiguous.  A digest mismatch at the end starts a new round with another salt; the last
 round sends the full version vector (HAVE), which cannot fail.
-Entries travel packed, whole entries back to back in ENTRY frames (_entry_frames).
+Entries travel packed, whole entries back to back in frames of their own (_entry_frames).
 Entries go through ``store.add_many``; each is signed, so anything that verified
 stays even if the session then fails.
 """
@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from codec import DecodeError, Entry, FieldkitError, split_entries
 from codec.fragment import HEADER_SIZE as FRAGMENT_HEADER
 from codec.fragment import Fragmenter, Reassembler
-from codec.frames import FrameType
+from codec.frames import FrameType, frame_type
 from sync import plan, reconcile
 from sync.api import EntryStore, Outcome
 from sync.messages import (
@@ -85,7 +85,7 @@ class Stats:
     frames_sent: int = 0
     frames_received: int = 0
     entry_bytes_sent: int = 0  # the entries' own bytes (short form) inside what was sent
-    entry_framing_sent: int = 0  # ENTRY frame type bytes (one per frame of packed entries), fragment headers
+    entry_framing_sent: int = 0  # fragment headers of entries larger than the MTU (entry frames have no header)
     entries_sent: int = 0
     entries_added: int = 0
     entries_refused: int = 0
@@ -166,24 +166,24 @@ class Session:
     # --- plumbing -------------------------------------------------------------------
 
     def _receive(self, frame: bytes, now: float) -> list[bytes]:
-        if not frame:
-            raise DecodeError("empty frame")
-        if frame[0] == FrameType.FRAGMENT:
+        kind = frame_type(frame)
+        if kind is FrameType.FRAGMENT:
             whole = self._reassembler.feed("peer", frame, now)
             if whole is None:
                 return []
             frame = whole
-            if frame[:1] != bytes((FrameType.ENTRY,)):
+            kind = frame_type(frame)
+            if kind is not FrameType.ENTRY:
                 raise DecodeError("only entries are fragmented in a sync session")
-        if frame[0] == FrameType.ENTRY:
+        if kind is FrameType.ENTRY:
             try:
-                raws = split_entries(frame[1:])
+                raws = split_entries(frame)
             except DecodeError:
-                raws = [frame[1:]]  # the store refuses it (counted) and the session goes on
+                raws = [frame]  # the store refuses it (counted) and the session goes on
             self._apply(raws, now)
             return []
-        if frame[0] != FrameType.SYNC:
-            raise DecodeError(f"unexpected frame type 0x{frame[0]:02x} in a sync session")
+        if kind is not FrameType.SYNC:
+            raise DecodeError(f"unexpected {kind.name} frame in a sync session")
         fh = decode_frame_head(frame)
         body = self._assembler.feed(fh)
         if body is None:
@@ -220,22 +220,21 @@ class Session:
     def _entry_frames(self, entries: list[Entry], keyed: set[bytes]) -> list[bytes]:
         """ENTRY frames, alerts first then oldest first, as many whole entries per frame as fit.
 
-        Entries are self-delimiting (codec.split_entries), so they go back to back after
-        one frame-type byte: at LoRa's MTU two ~90-byte entries share a frame.  Each frame
-        holds whole entries, so a lost or reordered frame costs only its own entries.  An
-        entry larger than the MTU goes alone, fragmented.  The first entry of an author in
+        Entries are self-delimiting (codec.split_entries) and the first one's version byte
+        says what the frame is (codec/frames.py), so they go back to back with nothing
+        around them: at LoRa's MTU two ~90-byte entries share a frame.  Each frame holds
+        whole entries, so a lost or reordered frame costs only its own entries.  An entry
+        larger than the MTU goes alone, fragmented.  The first entry of an author in
         ``keyed`` (the peer may not know it) carries the full key; the store keeps later
         tag-only ones aside until it learns the key, whatever order the frames arrive in.
         """
         frames: list[bytes] = []
         unkeyed = set(keyed)
-        room = self.mtu - 1
         batch: list[bytes] = []
 
         def flush() -> None:
             if batch:
-                frames.append(bytes((FrameType.ENTRY,)) + b"".join(batch))
-                self.stats.entry_framing_sent += 1
+                frames.append(b"".join(batch))
                 batch.clear()
 
         for e in plan.send_order(entries):
@@ -244,12 +243,12 @@ class Session:
             raw = e.encode(with_key=with_key)
             self.stats.entry_bytes_sent += len(e.encode())
             self.stats.entries_sent += 1
-            if len(raw) > room:
-                pieces = self._fragmenter.split(bytes((FrameType.ENTRY,)) + raw)
+            if len(raw) > self.mtu:
+                pieces = self._fragmenter.split(raw)
                 frames.extend(pieces)
-                self.stats.entry_framing_sent += 1 + len(pieces) * FRAGMENT_HEADER
+                self.stats.entry_framing_sent += len(pieces) * FRAGMENT_HEADER
                 continue
-            if sum(map(len, batch)) + len(raw) > room:
+            if sum(map(len, batch)) + len(raw) > self.mtu:
                 flush()
             batch.append(raw)
         flush()

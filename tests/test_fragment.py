@@ -21,7 +21,7 @@ from codec.frames import LORA_MTU, SMS_MTU, FrameType, decode_frame, encode_fram
 )
 def test_reassembles_under_duplication_and_reordering(size: int, mtu: int, seed: int) -> None:
     rng = random.Random(seed)
-    frame = encode_frame(FrameType.ENTRY, rng.randbytes(size - 1)) if size > 1 else b"\xe1"
+    frame = encode_frame(FrameType.SYNC, rng.randbytes(size - 1))
     if size > max_message_size(mtu):
         with pytest.raises(EncodeError):
             Fragmenter(mtu).split(frame)
@@ -47,7 +47,7 @@ def test_lost_fragments_leave_nothing_behind_after_expiry(seed: int, loss: float
     r = Reassembler(ttl=60)
     delivered = 0
     for n in range(20):
-        frame = encode_frame(FrameType.ENTRY, rng.randbytes(rng.randrange(300, 1500)))
+        frame = encode_frame(FrameType.SYNC, rng.randbytes(rng.randrange(300, 1500)))
         pieces = frag.split(frame)
         kept = [p for p in pieces if rng.random() > loss]
         got = [r.feed("a", p, now=n) for p in kept]
@@ -58,7 +58,7 @@ def test_lost_fragments_leave_nothing_behind_after_expiry(seed: int, loss: float
 
 
 def test_retransmission_completes_a_partial() -> None:
-    frame = encode_frame(FrameType.ENTRY, bytes(range(256)) * 2)
+    frame = encode_frame(FrameType.SYNC, bytes(range(256)) * 2)
     pieces = Fragmenter(SMS_MTU).split(frame)
     r = Reassembler()
     assert r.feed("a", pieces[0], 0) is None

@@ -92,20 +92,18 @@ def test_garbage_frames_are_refused_and_counted() -> None:
 
     listener = Listener()
     nodes[0].bus.subscribe(listener.on_refused, "entry_refused")
-    for frame in (b"", b"\x00junk", b"\xe1" + b"\x10" * 70, b"\x5c\xff"):
+    for frame in (b"", b"\x00junk", b"\xe1" + b"\x10" * 70, b"\x5c\xff", b"\x10" * 70, b"\x4f"):
         nodes[0].core.on_frame("radio", "!00000009", frame, 0.0)
-    assert nodes[0].core.counters["refused"] == 4
-    assert len(seen) == 4 and all(seen)
+    assert nodes[0].core.counters["refused"] == 6
+    assert len(seen) == 6 and all(seen)
     assert len(nodes[0].store) == 0
 
 
 def test_a_packed_entry_frame_outside_a_session_adds_every_entry() -> None:
-    from codec.frames import FrameType
-
     mesh, (a, b) = make_mesh(2)
     found = a.store.append_own(a.key, AssemblyFound("Garden Group", "food", 1), int(T0))
     made = [found, a.store.append_own(a.key, Minutes(found.ref, "first meeting"), int(T0 + 1))]
-    frame = bytes((FrameType.ENTRY,)) + made[0].encode(with_key=True) + made[1].encode()
+    frame = made[0].encode(with_key=True) + made[1].encode()  # an entry frame is its entries
     b.core.on_frame("radio", "!00000001", frame, mesh.now)
     assert len(b.store) == 2
 

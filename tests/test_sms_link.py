@@ -73,7 +73,7 @@ def test_frames_cross_intact_one_sms_each_or_fragmented(pair) -> None:
     assert b.received(3) == frames
     binary = [s for sender, s in network.submitted if sender == A]
     assert all(s.user_data.encoding is Encoding.BINARY and len(s.user_data.data) <= SMS_MTU for s in binary)
-    assert len(binary) == 1 + 1 + 5  # 600 B + type byte -> 5 fragments of at most 140 B
+    assert len(binary) == 1 + 1 + 5  # 601 B -> 5 fragments of at most 140 B
     assert all(s.user_data.concat is None for s in binary)  # fragments are frames, not SMS concatenation
 
 

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from codec.entry import VERSION
 from codec.frames import LORA_MTU, SMS_MTU, FrameType
 from sync.fixtures import author_keys, make_chains
 from sync.pair import LinkFaults, run_pair
@@ -154,7 +155,7 @@ def test_fuzz_random_and_mutated_frames_end_with_a_typed_error_and_change_nothin
             s.receive(frame, rng.random() * 100)  # must never raise
             s.tick(rng.random() * 1000)
         assert s.error is None or isinstance(s.error, SyncError)
-        if all(f[:1] != bytes((FrameType.ENTRY,)) for f in frames):
+        if not any(f and f[0] >> 4 == VERSION for f in frames):  # no entry frame among them
             assert victim.store_digest() == before
         # only entries that verified may have been added: every held entry is one of ours
         ids = {e.id for e in entries}
@@ -227,16 +228,17 @@ def test_entries_travel_packed_whole_and_pushed_single_entry_frames_still_apply(
     sa, sb = run_pair(lagging, full, LORA_MTU)
     assert sa.converged and lagging.store_digest() == full.store_digest()
     assert sb.stats.entries_sent == 20
-    # two or more ~90-byte entries share each frame: one type byte per frame, not per entry
-    assert sb.stats.entry_framing_sent <= 12
+    # two or more ~90-byte entries share each frame, with nothing around them
+    assert sb.stats.entry_framing_sent == 0
+    assert sb.stats.frames_sent <= 12 + 1  # 20 entries in 12 frames or fewer, and DONE
     # a pushed ENTRY frame (one entry) reaching a session is applied as before
     late = _store(entries[:-1])
     session = Session(late, LORA_MTU, Role.RESPONDER)
     session.start(0.0)
-    session.receive(bytes((FrameType.ENTRY,)) + entries[-1].encode(), 0.0)
+    session.receive(entries[-1].encode(), 0.0)
     assert session.stats.entries_added == 1 and session.error is None
     # a damaged packed frame is refused by the store and the session goes on
-    session.receive(bytes((FrameType.ENTRY,)) + entries[0].encode() + b"\x00", 0.0)
+    session.receive(entries[0].encode() + b"\x00", 0.0)
     assert session.stats.entries_refused == 1 and session.error is None
 
 

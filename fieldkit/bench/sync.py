@@ -12,27 +12,13 @@ lacks ``d`` entries.  Each case runs twice: the lagging store starts the session
 
 What is counted, per case (both sides, in the same run):
 
-* ``overhead_bytes``: every byte both sides sent (frame headers, sync messages, retries)
-  except the missing entries' own bytes (short form) -- the issue's definition, checked
-  against its target ``40 + 4 x authors_with_news``.
-* ``entry_framing_bytes``: the part of that spent carrying the entries: one frame-type
-  byte per ENTRY frame (whole entries travel back to back, codec.split_entries, so one
-  byte per frame, not per entry) and fragment headers for an entry larger than the
-  MTU.  (An author's full key, sent where the peer may lack it, stays in
-  ``reconcile_bytes``; these cases never need one.)  It grows with d, not with the
-  authors: any scheme needs ceil(d x entry size / (MTU - 1)) bytes or more, as every
-  frame on the air needs its type byte; whole entries per frame (so a lost frame costs
-  only its own entries) take about d / 2 at LoRa's MTU (two 90-125-byte entries per
-  233-byte frame) and d over SMS (one per 140-byte frame).
-* ``reconcile_bytes`` = ``overhead_bytes - entry_framing_bytes``: what finding the
-  difference costs, checked against the same target.
-
-Why both checks: the target is "40 B + 4 B per author with news" with no term in d, so
-for d = 100 entries (about 50 LoRa frames) the entries' frame bytes alone exceed it;
-no packing can avoid one type byte per frame.  ``overhead_bytes`` keeps the issue's
-definition and says ``NO`` where the entries' framing tips it over;
-``reconcile_bytes`` shows whether the protocol itself meets the budget.  Neither
-figure hides a byte: ``overhead_bytes`` = ``reconcile_bytes`` + ``entry_framing_bytes``.
+* ``overhead_bytes``: every byte both sides sent (frame headers, sync messages, retries,
+  an author's full key where the peer may lack it) except the missing entries' own
+  bytes (short form) -- the issue's definition, checked against its target
+  ``40 + 4 x authors_with_news``.  Frames of entries carry no header of their own (an
+  entry's first byte says what the frame is, codec/frames.py), so what is left is what
+  finding the difference costs; only an entry larger than the MTU would add fragment
+  headers (``entry_framing_bytes``, which stays in the overhead).
 
 Beside each case: ``naive_bytes``, a full id-list exchange in the same frames (the
 initiator sends all its 32-byte entry ids, the responder the d ids it will send), and
@@ -134,7 +120,6 @@ def _measure(case: Case, lagging: Store, full: Store, mtu: int, initiator: str) 
     largest = max(ini.stats.largest_frame, res.stats.largest_frame)
     figures = [
         Figure("overhead_bytes", overhead, "B", f"<= {40 + 4 * case.authors_with_news}", params),
-        Figure("reconcile_bytes", overhead - framing, "B", f"<= {40 + 4 * case.authors_with_news}", params),
         Figure("entry_framing_bytes", framing, "B", None, params),
         Figure("round_trips", ini.stats.round_trips, "", "<= 3", params),
         Figure("largest_frame_bytes", largest, "B", f"<= {mtu}", params),

@@ -1,7 +1,8 @@
 """`bench wire`: the size on the air of every message kind, against the DESIGN.md targets.
 
-Sizes count every byte fieldkit hands the link: the frame type byte and the entry as
-pushed (4-byte author tag, not the full key).  A Meshtastic radio adds its own
+Sizes count every byte fieldkit hands the link: the entry as pushed (4-byte author tag,
+not the full key), which is the whole frame (an entry frame has no type byte of its own,
+codec/frames.py).  A Meshtastic radio adds its own
 16-byte header and the Data protobuf around it; that is shown separately as
 ``*_lora_packet_bytes`` for context (research/meshtastic.md 1.4).
 """

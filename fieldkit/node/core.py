@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from codec import DecodeError, Entry, Kind, split_entries
-from codec.frames import FrameType, encode_frame
+from codec.frames import FrameType, encode_frame, frame_type
 from radio.outbox import Priority
 from sync.api import Outcome
 from sync.messages import DIGEST_SIZE, FrameHead, Hello, MsgKind, decode_body, decode_frame_head
@@ -116,18 +116,19 @@ class NodeCore:
                     self._forget(min(self.peers, key=lambda k: self.peers[k].last_heard))
                 peer = self.peers[key] = Peer(now)
             peer.last_heard = now
-            if not frame:
-                return self._refused(link, sender, "empty frame")
-            kind = frame[0]
-            self.bus.publish("frame_received", link=link, sender=sender, size=len(frame), kind=kind)
+            try:
+                kind = frame_type(frame)
+            except DecodeError as exc:
+                return self._refused(link, sender, exc.reason)
+            self.bus.publish("frame_received", link=link, sender=sender, size=len(frame), kind=int(kind))
             if kind == FrameType.ENTRY:
                 # Store it here first, whether a push or a session's entries: so it is announced,
                 # relayed on the other links and a refusal is reported either way.  The open
                 # session then sees duplicates, which only keep its counters and idle timer.
                 try:
-                    raws = split_entries(frame[1:])  # one pushed entry, or several a session packed
+                    raws = split_entries(frame)  # one pushed entry, or several a session packed
                 except DecodeError:
-                    raws = [frame[1:]]  # the store refuses it and says why
+                    raws = [frame]  # the store refuses it and says why
                 session = self.sessions.get(key)
                 in_session = session is not None and not session.done and session.error is None
                 self._add(raws, link, sender, int(now), via_session=in_session)
@@ -142,7 +143,7 @@ class NodeCore:
                 if frame[1:] != mine and mine < frame[1:]:
                     peer.sync_due = now
             else:
-                self._refused(link, sender, f"unexpected frame type 0x{kind:02x}")
+                self._refused(link, sender, f"unexpected {kind.name} frame (fragments are joined by the link)")
         return None
 
     def _on_sync(self, link: str, sender: str, frame: bytes, now: float) -> None:
