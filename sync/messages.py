@@ -3,11 +3,14 @@
 A session message travels in one or more SYNC frames::
 
     0x5C | head | [part] | chunk
-    head = multipart flag (bit 7) | round (bits 4-6) | kind (bits 0-3)
+    head = multipart flag (bit 7) | gaps flag (bit 6) | round (bits 4-5) | kind (bits 0-3)
     part = index << 4 | last index            (only when the multipart flag is set)
 
 A message larger than one frame is cut into at most 16 parts; the receiver joins the
-chunks in index order and only then decodes the body.  Entries travel outside these
+chunks in index order and only then decodes the body.  With the gaps flag the body
+starts with the sender's *gap wants* (the seq ranges it lacks below entries it keeps
+aside, as WANT records): any message can ask for them, so each side asks in its first
+message of a round and the peer sends them with its next answer.  Entries travel outside these
 messages as ENTRY frames (codec/frames.py): as many whole entries back to back as fit
 the MTU (codec.split_entries cuts them apart), an entry larger than the MTU alone and
 fragmented.
@@ -24,6 +27,8 @@ from codec.frames import FrameType
 from codec.wire import Reader, Writer
 
 MAX_PARTS = 16
+ROUND_MASK = 0x3  # two bits of round number in the frame head: MAX_ROUNDS (3) fit
+GAPS_FLAG = 0x40
 MAX_SEQ = 0xFFFFFFFF
 MAX_COUNT = 1 << 24
 MAX_CAPACITY = 1024  # syndromes per sketch: 2 KB, more than 500 authors with news
@@ -318,11 +323,25 @@ def decode_body(kind: MsgKind, body: bytes) -> Message:
     return msg
 
 
-def encode_message(msg: Message, round_no: int, mtu: int) -> list[bytes]:
-    """The SYNC frames carrying ``msg``, each at most ``mtu`` bytes."""
+def fit_wants(wants: tuple[Want, ...], room: int) -> bytes:
+    """The encoding of as many of ``wants`` as fit in ``room`` bytes (the rest wait a round)."""
+    for count in range(len(wants), 0, -1):
+        w = Writer()
+        _wants(w, wants[:count])
+        if len(w.getvalue()) <= room:
+            return w.getvalue()
+    return b""
+
+
+def encode_message(msg: Message, round_no: int, mtu: int, gaps: tuple[Want, ...] = ()) -> list[bytes]:
+    """The SYNC frames carrying ``msg`` (and the sender's gap wants), each at most ``mtu`` bytes."""
     kind = KIND_OF_MESSAGE[type(msg)]
-    head = (round_no & 0x7) << 4 | int(kind)
+    head = (round_no & ROUND_MASK) << 4 | int(kind)
     body = encode_body(msg)
+    prefix = fit_wants(gaps, MAX_PARTS * (mtu - 3) - len(body)) if gaps else b""
+    if prefix:
+        head |= GAPS_FLAG
+        body = prefix + body
     if len(body) + 2 <= mtu:
         return [bytes((FrameType.SYNC, head)) + body]
     chunk = mtu - 3
@@ -335,6 +354,17 @@ def encode_message(msg: Message, round_no: int, mtu: int) -> list[bytes]:
     ]
 
 
+def decode_message(fh: FrameHead, body: bytes) -> tuple[Message, tuple[Want, ...]]:
+    """The message of an assembled body, and the sender's gap wants if the head says so."""
+    if not fh.gaps:
+        return decode_body(fh.kind, body), ()
+    r = Reader(body)
+    gaps = _read_wants(r)
+    if not gaps:
+        raise DecodeError("the gaps flag is set but no gap wants follow")
+    return decode_body(fh.kind, body[r.position :]), gaps
+
+
 @dataclass(frozen=True)
 class FrameHead:
     round_no: int
@@ -342,6 +372,7 @@ class FrameHead:
     index: int
     last: int
     chunk: bytes
+    gaps: bool = False
 
 
 def decode_frame_head(frame: bytes) -> FrameHead:
@@ -352,14 +383,15 @@ def decode_frame_head(frame: bytes) -> FrameHead:
         kind = MsgKind(head & 0x0F)
     except ValueError:
         raise DecodeError(f"unknown sync message kind {head & 0x0F}") from None
+    round_no, gaps = (head >> 4) & ROUND_MASK, bool(head & GAPS_FLAG)
     if head & 0x80:
         if len(frame) < 4:
             raise DecodeError("multipart sync frame without a part byte or chunk")
         index, last = frame[2] >> 4, frame[2] & 0x0F
         if index > last or last == 0:
             raise DecodeError(f"bad part {index} of {last + 1}")
-        return FrameHead((head >> 4) & 0x7, kind, index, last, frame[3:])
-    return FrameHead((head >> 4) & 0x7, kind, 0, 0, frame[2:])
+        return FrameHead(round_no, kind, index, last, frame[3:], gaps)
+    return FrameHead(round_no, kind, 0, 0, frame[2:], gaps)
 
 
 @dataclass
@@ -367,14 +399,14 @@ class Assembler:
     """Joins the parts of multipart messages; bounded to one message per kind."""
 
     max_chunk: int
-    parts: dict[tuple[int, MsgKind], dict[int, bytes]] = field(default_factory=dict)
+    parts: dict[tuple[int, MsgKind, bool], dict[int, bytes]] = field(default_factory=dict)
 
     def feed(self, fh: FrameHead) -> bytes | None:
         if fh.last == 0:
             return fh.chunk
         if len(fh.chunk) > self.max_chunk:
             raise DecodeError(f"sync frame chunk of {len(fh.chunk)} bytes exceeds the MTU")
-        key = (fh.round_no, fh.kind)
+        key = (fh.round_no, fh.kind, fh.gaps)
         for other in [k for k in self.parts if k[1] == fh.kind and k != key]:
             del self.parts[other]  # one partial message per kind at a time
         got = self.parts.setdefault(key, {})

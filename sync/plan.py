@@ -1,10 +1,13 @@
 """What each side has per author, and what to send given the peer's state (pure logic).
 
 An author's *state* on a store is its contiguous head (highest seq held from 0, -1 for
-none) plus the gaps below the entries it keeps aside.  Each state maps to one 16-bit
-sketch element (a salted hash, never 0); two stores holding an author differently
-contribute two elements to the symmetric difference, an author one store lacks
-contributes one.
+none), the gaps below the entries it keeps aside, and its top (highest seq held at all).
+In the sketch an author is one (position, value) pair: a salted 16-bit position and its
+top + 1.  Two stores whose tops differ contribute two elements to the symmetric
+difference, an author one store lacks contributes one; the side with the lower top is
+sent what lies above it.  Gaps are not in the sketch: the side that has them asks for
+them explicitly (``LocalState.gap_wants``), so what it keeps aside above a gap is never
+sent to it again.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from dataclasses import dataclass
 
 from codec import Entry, Kind, author_tag
 from sync.api import EntryStore
-from sync.messages import MAX_SEQ, AuthorState, Range
+from sync.messages import MAX_SEQ, AuthorState, Range, Want
 
 ALERT_KINDS = frozenset({Kind.ALERT_RAISE, Kind.ALERT_ACK, Kind.ALERT_RESOLVE})
 PARITY_BITS = 56  # the difference estimator in HELLO: 7 bytes
@@ -39,6 +42,10 @@ class LocalState:
 
     def same_as(self, rec: AuthorState) -> bool:
         return self.record() == rec
+
+    def gap_want(self) -> Want | None:
+        """The ranges this store lacks below its top (None if it holds 0..top)."""
+        return Want(self.tag, self.gaps[:MAX_RANGES_PER_AUTHOR]) if self.gaps else None
 
 
 def held_ranges(head: int, gaps: tuple[Range, ...], top: int) -> list[Range]:
@@ -170,12 +177,12 @@ def position(salt: int, author: bytes) -> int:
 
 
 def value_of(state: LocalState) -> int:
-    """The author's value: its contiguous head + 1, mod 2^16 (0 = nothing contiguous)."""
-    return (state.head + 1) & 0xFFFF
+    """The author's value: its top + 1, mod 2^16 (0 = nothing held)."""
+    return (state.top + 1) & 0xFFFF
 
 
-def head_from_value(value: int, near: int) -> int:
-    """The head whose value this is, closest to ``near`` (the value keeps 16 bits)."""
+def top_from_value(value: int, near: int) -> int:
+    """The top whose value this is, closest to ``near`` (the value keeps 16 bits)."""
     base = (near + 1) - ((near + 1) & 0xFFFF) + value
     best = min((base - 0x10000, base, base + 0x10000), key=lambda c: (abs(c - (near + 1)), c))
     return max(best, 0) - 1

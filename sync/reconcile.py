@@ -39,6 +39,9 @@ class Round:
     peer_entries: int = 0
     peer_parity: int = 0
     sent: int = 0  # syndromes of ours the peer holds
+    gaps_asked: bool = False  # our gap wants went out this round
+    gaps_served: bool = False  # the peer's gap wants were taken this round
+    gap_out: list[Entry] = field(default_factory=list)  # what they asked for, to go with our next frames
 
     @classmethod
     def begin(cls, store: EntryStore, number: int) -> Round:
@@ -55,6 +58,10 @@ class Round:
     def pairs(self) -> list[tuple[int, int]]:
         return [(pos, plan.value_of(self.states[a])) for pos, authors in self.positions.items() for a in authors]
 
+    def gap_wants(self) -> tuple[Want, ...]:
+        """What this side lacks below entries it keeps aside, asked for once per round."""
+        return tuple(w for w in (s.gap_want() for s in self.states.values()) if w is not None)
+
 
 @dataclass
 class Decoded:
@@ -62,7 +69,7 @@ class Decoded:
 
     out: list[Entry] = field(default_factory=list)
     keyed: set[bytes] = field(default_factory=set)
-    wants: list[Want] = field(default_factory=list)
+    wants: list[Want] = field(default_factory=list)  # our own gap wants (the session adds them)
     heads: list[tuple[int, int]] = field(default_factory=list)
     records: list[AuthorState] = field(default_factory=list)
     locator: tuple[int, ...] = ()
@@ -77,7 +84,7 @@ def decode(store: EntryStore, rnd: Round) -> Decoded | None:
     n = len(rnd.peer_syndromes)
     diff = [a ^ b for a, b in zip(rnd.syndromes(n), rnd.peer_syndromes, strict=True)]
     if not any(diff):
-        return Decoded()  # equal vectors (digests differ by pending entries, forks, a collision)
+        return Decoded()  # equal vectors (the digests differ by gaps, forks or a collision)
     result = sketch.decode_weighted(diff, rnd.positions)
     if result is None or 2 * result.size + spare(result.size) > n:
         return None
@@ -88,28 +95,29 @@ def decode(store: EntryStore, rnd: Round) -> Decoded | None:
             decoded.records.extend(rnd.states[a].record() for a in authors)
             continue
         state = rnd.states[authors[0]]
-        peer_head = plan.head_from_value(plan.value_of(state) ^ delta, state.head)
-        peer = AuthorState(state.tag, peer_head)
-        decoded.out.extend(plan.entries_for(store, rnd.aside, state.author, peer))
-        if peer_head < 0:
-            decoded.keyed.add(state.author)
-        ranges = plan.wants_from(state, peer)
-        if ranges == ((state.head + 1, peer_head),) and not state.gaps:
-            decoded.heads.append((pos, plan.value_of(state)))  # a plain tail: 4 bytes say it
-        elif ranges:
-            decoded.wants.append(Want(state.tag, ranges))
+        peer_top = plan.top_from_value(plan.value_of(state) ^ delta, state.top)
+        if peer_top < state.top:  # what we hold above the peer's top (its gaps it asks for)
+            decoded.out.extend(_above(store, rnd, state.author, peer_top))
+            if peer_top < 0:
+                decoded.keyed.add(state.author)
+        elif peer_top > state.top:  # "send me what follows my top": 4 bytes say it
+            decoded.heads.append((pos, plan.value_of(state)))
     return decoded
+
+
+def _above(store: EntryStore, rnd: Round, author: bytes, top: int) -> list[Entry]:
+    """What we hold of ``author`` above seq ``top``."""
+    return plan.entries_for(store, rnd.aside, author, AuthorState(rnd.states[author].tag, top))
 
 
 def serve(store: EntryStore, rnd: Round, msg: Reply) -> tuple[list[Entry], set[bytes], list[Want]]:
     """Entries the peer asked for in a REPLY or FINISH; and what its records show we lack."""
     out, keyed = wanted(store, rnd, msg.wants)
-    for pos, value in msg.heads:  # the peer's head there: send what follows it
+    for pos, value in msg.heads:  # the peer's top there: send what follows it
         for author in rnd.positions.get(pos, ()):
-            state = rnd.states[author]
-            peer_head = plan.head_from_value(value, state.head)
-            out.extend(plan.entries_for(store, rnd.aside, author, AuthorState(state.tag, peer_head)))
-            if peer_head < 0:
+            peer_top = plan.top_from_value(value, rnd.states[author].top)
+            out.extend(_above(store, rnd, author, peer_top))
+            if peer_top < 0:
                 keyed.add(author)
     if msg.locator:  # positions the peer does not know: it lacks those authors
         loc = [1, *msg.locator]
@@ -126,16 +134,23 @@ def serve(store: EntryStore, rnd: Round, msg: Reply) -> tuple[list[Entry], set[b
     return out, keyed, wants
 
 
-def wanted(store: EntryStore, rnd: Round, wants: tuple[Want, ...]) -> tuple[list[Entry], set[bytes]]:
+def wanted(
+    store: EntryStore, rnd: Round, wants: tuple[Want, ...], keyed: bool = True
+) -> tuple[list[Entry], set[bytes]]:
+    """The entries in the ranges the peer asked for, and the authors whose key it may lack.
+
+    ``keyed=False`` for gap wants: the peer keeps a verified entry of the author aside,
+    so it knows the key.
+    """
     out: list[Entry] = []
-    keyed: set[bytes] = set()
+    with_key: set[bytes] = set()
     for want in wants:
         for author in store.keys_for_tag(want.tag):
             if author in rnd.states:
                 out.extend(plan.entries_in(store, rnd.aside, author, want.ranges))
-                if want.ranges and want.ranges[0][0] == 0:
-                    keyed.add(author)  # the peer holds nothing of this author: it may lack the key
-    return out, keyed
+                if keyed and want.ranges and want.ranges[0][0] == 0:
+                    with_key.add(author)  # the peer holds nothing of this author: it may lack the key
+    return out, with_key
 
 
 def against_records(

@@ -43,6 +43,7 @@ from sync.messages import (
     DIGEST_SIZE,
     KIND_OF_MESSAGE,
     MAX_CAPACITY,
+    ROUND_MASK,
     Assembler,
     Done,
     Equal,
@@ -55,8 +56,9 @@ from sync.messages import (
     MsgKind,
     Reply,
     Sketch,
-    decode_body,
+    Want,
     decode_frame_head,
+    decode_message,
     encode_message,
 )
 from sync.reconcile import FIRST_SYNDROMES, Round
@@ -188,12 +190,13 @@ class Session:
         body = self._assembler.feed(fh)
         if body is None:
             return []
-        msg = decode_body(fh.kind, body)
+        msg, gaps = decode_message(fh, body)
         if self.role is Role.INITIATOR:
-            if fh.round_no != self._round_no & 0x7 or fh.kind not in self._expect:
+            if fh.round_no != self._round_no & ROUND_MASK or fh.kind not in self._expect:
                 return []  # a late answer to an earlier round, or a repeat
+            self._note_gaps(gaps)
             return self._initiator(msg, now)
-        return self._responder(fh.round_no, fh.kind, msg)
+        return self._responder(fh.round_no, fh.kind, msg, gaps)
 
     def _apply(self, raws: list[bytes], now: float) -> None:
         for result in self.store.add_many(raws, int(now)):
@@ -214,8 +217,24 @@ class Session:
             self.stats.largest_frame = max(self.stats.largest_frame, len(f))
         return frames
 
-    def _send(self, msg: Message) -> list[bytes]:
-        return encode_message(msg, self._round_no, self.mtu)
+    def _send(self, msg: Message, gaps: tuple[Want, ...] = ()) -> list[bytes]:
+        """The message's frames, after the entries the peer's gap wants asked for (if not sent yet)."""
+        return self._entry_frames([], set()) + encode_message(msg, self._round_no, self.mtu, gaps)
+
+    def _note_gaps(self, gaps: tuple[Want, ...]) -> None:
+        """The peer's gap wants: what we hold of them goes with our next frames (once a round)."""
+        rnd = self._round
+        if rnd is None or not gaps or rnd.gaps_served:
+            return
+        rnd.gaps_served = True
+        rnd.gap_out.extend(reconcile.wanted(self.store, rnd, gaps, keyed=False)[0])
+
+    def _ask_gaps(self, rnd: Round) -> tuple[Want, ...]:
+        """Our own gap wants, the first time we speak in a round."""
+        if rnd.gaps_asked:
+            return ()
+        rnd.gaps_asked = True
+        return rnd.gap_wants()
 
     def _entry_frames(self, entries: list[Entry], keyed: set[bytes]) -> list[bytes]:
         """ENTRY frames, alerts first then oldest first, as many whole entries per frame as fit.
@@ -227,10 +246,14 @@ class Session:
         larger than the MTU goes alone, fragmented.  The first entry of an author in
         ``keyed`` (the peer may not know it) carries the full key; the store keeps later
         tag-only ones aside until it learns the key, whatever order the frames arrive in.
+        Entries the peer's gap wants asked for go along with the first ones we send.
         """
         frames: list[bytes] = []
         unkeyed = set(keyed)
         batch: list[bytes] = []
+        if self._round is not None and self._round.gap_out:  # what the peer's gap wants asked for
+            entries = [*self._round.gap_out, *entries]
+            self._round.gap_out.clear()
 
         def flush() -> None:
             if batch:
@@ -275,7 +298,7 @@ class Session:
                       tuple(self._syndromes(rnd, FIRST_SYNDROMES)))
         rnd.sent = FIRST_SYNDROMES
         answers = {MsgKind.EQUAL, MsgKind.MORE, MsgKind.REPLY, MsgKind.HEADS, MsgKind.DONE, MsgKind.SKETCH}
-        return self._request(self._send(hello), answers, now)
+        return self._request(self._send(hello, self._ask_gaps(rnd)), answers, now)
 
     def _request(self, frames: list[bytes], expect: set[MsgKind], now: float) -> list[bytes]:
         self.stats.round_trips += 1
@@ -343,18 +366,19 @@ class Session:
 
     # --- responder ------------------------------------------------------------------
 
-    def _responder(self, round_no: int, kind: MsgKind, msg: Message) -> list[bytes]:
+    def _responder(self, round_no: int, kind: MsgKind, msg: Message, gaps: tuple[Want, ...]) -> list[bytes]:
         if self._round_no == round_no and kind == self._last_in and kind not in (MsgKind.SKETCH, MsgKind.MORE):
             return self._out(self._last_out)  # the initiator did not hear us: repeat
         if isinstance(msg, Hello):
             if self._round is not None and round_no == self._round_no:
                 return []  # a stale copy of this round's HELLO: the round has moved on
-            return self._on_hello(round_no, msg)
+            return self._on_hello(round_no, msg, gaps)
         if isinstance(msg, Have):
             self._round_no = round_no
             return self._on_full(msg)
         if self._round is None or round_no != self._round_no:
             return []  # not in this round: stale or out of turn
+        self._note_gaps(gaps)
         if isinstance(msg, Sketch):
             return self._on_sketch(msg)
         if isinstance(msg, More):
@@ -368,7 +392,7 @@ class Session:
         self._last_out = frames
         return self._out(frames)
 
-    def _on_hello(self, round_no: int, msg: Hello) -> list[bytes]:
+    def _on_hello(self, round_no: int, msg: Hello, gaps: tuple[Want, ...]) -> list[bytes]:
         self._round_no = round_no
         self.done = False
         if msg.digest == self.store.store_digest()[:DIGEST_SIZE]:
@@ -380,6 +404,7 @@ class Session:
         rnd.peer_syndromes = list(msg.syndromes)
         rnd.peer_entries = msg.entries
         rnd.peer_parity = msg.parity
+        self._note_gaps(gaps)
         return self._try_decode(rnd, MsgKind.HELLO)
 
     def _on_sketch(self, msg: Sketch) -> list[bytes]:
@@ -403,8 +428,11 @@ class Session:
             if kind == MsgKind.HELLO and rnd.peer_entries > len(self.store):
                 # the initiator holds more: it likely has the news, so it decodes our sketch
                 rnd.sent = reconcile.capacity(rnd, len(self.store))
-                return self._reply(kind, self._send(Sketch(0, tuple(self._syndromes(rnd, rnd.sent)))))
-            return self._reply(kind, self._send(More(reconcile.capacity(rnd, len(self.store)))))
+                sketch_msg = Sketch(0, tuple(self._syndromes(rnd, rnd.sent)))
+                return self._reply(kind, self._send(sketch_msg, self._ask_gaps(rnd)))
+            more = More(reconcile.capacity(rnd, len(self.store)))
+            return self._reply(kind, self._send(more, self._ask_gaps(rnd)))
+        decoded.wants.extend(self._ask_gaps(rnd))  # in REPLY's own field, as WANT records
         frames = self._entry_frames(decoded.out, decoded.keyed)
         if decoded.quiet:  # we want nothing: our digest (DONE) lets the initiator check and stop
             self.done = self.converged = True

@@ -81,19 +81,40 @@ def test_reply_layout_is_canonical() -> None:
             m.decode_body(m.MsgKind.REPLY, bad)
 
 
+GAPS = (m.Want(b"abcd", ((3, 4), (9, 9))), m.Want(b"wxyz", ((70000, 70100),)))
+
+
 @pytest.mark.parametrize("msg", MESSAGES, ids=lambda x: type(x).__name__)
 @pytest.mark.parametrize("mtu", [SMS_MTU, LORA_MTU, 5000])
-def test_messages_round_trip_through_frames(msg: m.Message, mtu: int) -> None:
-    frames = m.encode_message(msg, 5, mtu)
+@pytest.mark.parametrize("gaps", [(), GAPS], ids=["", "gaps"])
+def test_messages_round_trip_through_frames(msg: m.Message, mtu: int, gaps: tuple[m.Want, ...]) -> None:
+    frames = m.encode_message(msg, 2, mtu, gaps)
     assert all(len(f) <= mtu for f in frames)
     asm = m.Assembler(max_chunk=mtu)
     body = None
     for f in reversed(frames):  # any order
         fh = m.decode_frame_head(f)
-        assert fh.round_no == 5 and fh.kind == m.KIND_OF_MESSAGE[type(msg)]
+        assert fh.round_no == 2 and fh.kind == m.KIND_OF_MESSAGE[type(msg)] and fh.gaps == bool(gaps)
         body = asm.feed(fh)
     assert body is not None
-    assert m.decode_body(fh.kind, body) == msg
+    assert m.decode_message(fh, body) == (msg, gaps)
+
+
+def test_gap_wants_that_do_not_fit_wait_for_a_later_round() -> None:
+    full = m.Sketch(0, tuple(range(1, m.MAX_CAPACITY + 1)))  # 15 parts of SMS frames already
+    many = tuple(m.Want(i.to_bytes(4, "big"), ((i, i),)) for i in range(1, 200))
+    frames = m.encode_message(full, 0, SMS_MTU, many)
+    assert len(frames) <= m.MAX_PARTS and all(len(f) <= SMS_MTU for f in frames)
+    asm = m.Assembler(max_chunk=SMS_MTU)
+    body = None
+    for f in frames:
+        fh = m.decode_frame_head(f)
+        body = asm.feed(fh)
+    msg, gaps = m.decode_message(fh, body)
+    assert msg == full and 0 < len(gaps) < len(many) and gaps == many[: len(gaps)]
+    # a gaps flag with no wants behind it is malformed
+    with pytest.raises(DecodeError, match="gap wants"):
+        m.decode_message(m.FrameHead(0, m.MsgKind.DONE, 0, 0, b"", True), b"\x00abcd")
 
 
 @settings(max_examples=300, deadline=None)
@@ -113,7 +134,7 @@ def test_ranges_logic() -> None:
     assert plan.wants_from(mine, m.AuthorState(b"tag0", 9)) == ((4, 5), (8, 9))
     assert plan.wants_from(None, m.AuthorState(b"tag0", 2)) == ((0, 2),)
     for near in (0, 5, 65530, 70000):
-        for head in (near - 3, near, near + 3):
-            if head >= -1:
-                state = plan.LocalState(b"k" * 32, head, (), head)
-                assert plan.head_from_value(plan.value_of(state), near) == head
+        for top in (near - 3, near, near + 3):
+            if top >= -1:
+                state = plan.LocalState(b"k" * 32, min(top, near - 5), ((near - 4, near - 4),) if near > 5 else (), top)
+                assert plan.top_from_value(plan.value_of(state), near) == top

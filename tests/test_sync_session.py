@@ -265,3 +265,32 @@ def test_news_on_some_authors_converges_within_three_round_trips_either_way(
         assert sa.converged and lagging.store_digest() == full.store_digest()
         assert sa.stats.round_trips <= 3
         assert max(sa.stats.largest_frame, sb.stats.largest_frame) <= LORA_MTU
+
+
+@pytest.mark.parametrize("gapped_starts", [True, False], ids=["gapped-initiates", "full-initiates"])
+def test_gaps_are_asked_for_and_what_is_kept_aside_is_not_sent_again(gapped_starts: bool) -> None:
+    _, entries = _world(11, 3, 600)
+    chain = sorted((e for e in entries if e.author == entries[0].author), key=lambda e: e.seq)
+    holes = {chain[i].id for i in range(10, len(chain) - 5, len(chain) // 10)}  # 10 gaps, none at the top
+    full = _store(entries)
+    gapped = _store(e for e in entries if e.id not in holes)
+    assert gapped.pending_count > 0 and len(gapped.gaps()[chain[0].author]) == len(holes)
+    first, second = (gapped, full) if gapped_starts else (full, gapped)
+    s1, s2 = run_pair(first, second, LORA_MTU)
+    assert s1.converged and gapped.store_digest() == full.store_digest() and gapped.pending_count == 0
+    sender = s2 if gapped_starts else s1
+    assert sender.stats.entries_sent == len(holes)  # the gaps, not what the gapped store keeps aside
+    assert s1.stats.round_trips <= 2
+
+
+def test_gaps_on_both_sides_are_filled_from_each_other() -> None:
+    _, entries = _world(12, 2, 300)
+    chain = sorted((e for e in entries if e.author == entries[0].author), key=lambda e: e.seq)
+    left_holes = {chain[20].id, chain[40].id}
+    right_holes = {chain[30].id, chain[50].id}
+    left = _store(e for e in entries if e.id not in left_holes)
+    right = _store(e for e in entries if e.id not in right_holes)
+    sa, sb = run_pair(left, right, SMS_MTU)
+    assert sa.converged and left.store_digest() == right.store_digest() and left.pending_count == 0
+    assert sa.stats.entries_sent == 2 and sb.stats.entries_sent == 2
+    assert sa.stats.round_trips <= 2
