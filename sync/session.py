@@ -4,11 +4,14 @@
 ``tick(now)`` each return the frames to send.  No clock, no I/O: time is passed in.
 
 Each side's version vector is a set of (position, value) pairs: the author's salted
-16-bit position and its contiguous head + 1.  Reed-Solomon syndromes of the vector
-(sketch.weighted_sketch) XOR'ed with the peer's decode which authors differ *and the
-peer's head for each* (Forney), 4 bytes per author with news, so the decoding side
-sends what is missing at once.  The side holding more entries decodes.  Round trips
-(initiator A, responder B)::
+16-bit position and its top (highest seq held) + 1.  Reed-Solomon syndromes of the
+vector (sketch.weighted_sketch) XOR'ed with the peer's decode which authors differ *and
+the peer's top for each* (Forney), 4 bytes per author with news, so the decoding side
+sends what is missing at once.  Gaps below a top (entries kept aside for a missing
+predecessor) are not in the vector: each side asks for its own in its first message of
+a round (the gaps flag of sync/messages.py, or REPLY's wants), and the peer sends them
+with its next frames -- so nothing the asker keeps aside is sent to it again.
+The side holding more entries decodes.  Round trips (initiator A, responder B)::
 
     1  A: HELLO digest, entry count, parity     B: EQUAL; or (B decodes) entries + REPLY,
           map, 3 syndromes (one author)            or entries + DONE when it wants nothing;
@@ -17,7 +20,7 @@ sends what is missing at once.  The side holding more entries decodes.  Round tr
     2  A: entries + FINISH (what it wants)      B: entries + DONE digest
 
 DONE carries B's digest (A compares after applying: done).  HEADS says "send me what
-follows my head" for the authors where A is ahead.  REPLY carries the heads or ranges B
+follows my top" for the authors where A is ahead.  REPLY carries the heads or ranges B
 wants, a locator of positions the decoder does not know (authors it lacks, which the
 other side then sends with their keys), and full states for authors whose position was
 ambiguous.  A digest mismatch at the end starts a new round with another salt; the last
@@ -33,7 +36,6 @@ import enum
 from dataclasses import dataclass
 
 from codec import DecodeError, Entry, FieldkitError, split_entries
-from codec.fragment import HEADER_SIZE as FRAGMENT_HEADER
 from codec.fragment import Fragmenter, Reassembler
 from codec.frames import FrameType, frame_type
 from sync import plan, reconcile
@@ -61,6 +63,7 @@ from sync.messages import (
     decode_message,
     encode_message,
 )
+from sync.packing import pack_entries
 from sync.reconcile import FIRST_SYNDROMES, Round
 
 RETRY_AFTER = 15.0  # seconds without an answer before the initiator repeats itself
@@ -237,45 +240,15 @@ class Session:
         return rnd.gap_wants()
 
     def _entry_frames(self, entries: list[Entry], keyed: set[bytes]) -> list[bytes]:
-        """ENTRY frames, alerts first then oldest first, as many whole entries per frame as fit.
-
-        Entries are self-delimiting (codec.split_entries) and the first one's version byte
-        says what the frame is (codec/frames.py), so they go back to back with nothing
-        around them: at LoRa's MTU two ~90-byte entries share a frame.  Each frame holds
-        whole entries, so a lost or reordered frame costs only its own entries.  An entry
-        larger than the MTU goes alone, fragmented.  The first entry of an author in
-        ``keyed`` (the peer may not know it) carries the full key; the store keeps later
-        tag-only ones aside until it learns the key, whatever order the frames arrive in.
-        Entries the peer's gap wants asked for go along with the first ones we send.
-        """
-        frames: list[bytes] = []
-        unkeyed = set(keyed)
-        batch: list[bytes] = []
-        if self._round is not None and self._round.gap_out:  # what the peer's gap wants asked for
+        """Frames of ``entries`` (sync/packing.py), with what the peer's gap wants asked for."""
+        if self._round is not None and self._round.gap_out:
             entries = [*self._round.gap_out, *entries]
             self._round.gap_out.clear()
-
-        def flush() -> None:
-            if batch:
-                frames.append(b"".join(batch))
-                batch.clear()
-
-        for e in plan.send_order(entries):
-            with_key = e.author in unkeyed
-            unkeyed.discard(e.author)
-            raw = e.encode(with_key=with_key)
-            self.stats.entry_bytes_sent += len(e.encode())
-            self.stats.entries_sent += 1
-            if len(raw) > self.mtu:
-                pieces = self._fragmenter.split(raw)
-                frames.extend(pieces)
-                self.stats.entry_framing_sent += len(pieces) * FRAGMENT_HEADER
-                continue
-            if sum(map(len, batch)) + len(raw) > self.mtu:
-                flush()
-            batch.append(raw)
-        flush()
-        return frames
+        packed = pack_entries(entries, keyed, self.mtu, self._fragmenter)
+        self.stats.entries_sent += packed.entries
+        self.stats.entry_bytes_sent += packed.entry_bytes
+        self.stats.entry_framing_sent += packed.framing_bytes
+        return packed.frames
 
     def _begin_round(self, round_no: int) -> Round:
         self._round = Round.begin(self.store, round_no)

@@ -118,10 +118,10 @@ def test_gap_wants_that_do_not_fit_wait_for_a_later_round() -> None:
 
 
 @settings(max_examples=300, deadline=None)
-@given(kind=st.sampled_from(list(m.MsgKind)), body=st.binary(max_size=80))
-def test_message_decoder_raises_only_decode_error(kind: m.MsgKind, body: bytes) -> None:
+@given(kind=st.sampled_from(list(m.MsgKind)), body=st.binary(max_size=80), gaps=st.booleans())
+def test_message_decoder_raises_only_decode_error(kind: m.MsgKind, body: bytes, gaps: bool) -> None:
     try:
-        m.decode_body(kind, body)
+        m.decode_message(m.FrameHead(0, kind, 0, 0, body, gaps), body)
     except DecodeError:
         pass
 
