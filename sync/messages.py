@@ -184,11 +184,15 @@ def _rest_syndromes(r: Reader) -> tuple[int, ...]:
     return tuple(int.from_bytes(r.take(2, "syndrome"), "big") for _ in range(r.remaining // 2))
 
 
+def _want(w: Writer, want: Want) -> None:
+    w.fixed(want.tag, TAG_SIZE, "author tag")
+    _ranges(w, want.ranges)
+
+
 def _wants(w: Writer, wants: tuple[Want, ...]) -> None:
     w.varint(len(wants), MAX_RECORDS)
     for want in wants:
-        w.fixed(want.tag, TAG_SIZE, "author tag")
-        _ranges(w, want.ranges)
+        _want(w, want)
 
 
 def _read_wants(r: Reader) -> tuple[Want, ...]:
@@ -325,12 +329,25 @@ def decode_body(kind: MsgKind, body: bytes) -> Message:
 
 def fit_wants(wants: tuple[Want, ...], room: int) -> bytes:
     """The encoding of as many of ``wants`` as fit in ``room`` bytes (the rest wait a round)."""
-    for count in range(len(wants), 0, -1):
+    fitting = 0
+    used = 0
+    for want in wants[:MAX_RECORDS]:
         w = Writer()
-        _wants(w, wants[:count])
-        if len(w.getvalue()) <= room:
-            return w.getvalue()
-    return b""
+        _want(w, want)
+        size = len(w.getvalue())
+        if _varint_size(fitting + 1) + used + size > room:
+            break
+        fitting += 1
+        used += size
+    if not fitting:
+        return b""
+    w = Writer()
+    _wants(w, wants[:fitting])
+    return w.getvalue()
+
+
+def _varint_size(value: int) -> int:
+    return max(1, -(-value.bit_length() // 7))
 
 
 def encode_message(msg: Message, round_no: int, mtu: int, gaps: tuple[Want, ...] = ()) -> list[bytes]:
