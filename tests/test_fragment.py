@@ -123,6 +123,14 @@ def test_frame_types() -> None:
         decode_frame(b"")
     with pytest.raises(DecodeError, match="unknown frame type"):
         decode_frame(b"\x00abc")
+    # an entry frame has no type byte: the entry's own version byte (0x1_) says it
+    assert decode_frame(b"\x13entry") == (FrameType.ENTRY, b"\x13entry")
+    assert encode_frame(FrameType.ENTRY, b"\x11entry") == b"\x11entry"
+    with pytest.raises(EncodeError, match="version byte"):
+        encode_frame(FrameType.ENTRY, b"\x5cnot an entry")
+    for reserved in (0x20, 0x3F, 0x4F):  # later entry versions: never another frame type
+        with pytest.raises(DecodeError, match="unknown frame type"):
+            decode_frame(bytes((reserved,)))
 
 
 @settings(max_examples=100, deadline=None)
