@@ -27,6 +27,11 @@ def _bad_char(ch: str) -> bool:
 _BAD_CHARS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
+def varint_size(value: int) -> int:
+    """Bytes of ``value`` as an unsigned LEB128 varint (protobuf's varint is the same)."""
+    return max(1, -(-value.bit_length() // 7))
+
+
 class Writer:
     """Append-only byte builder."""
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 from codec import DecodeError
 from codec.frames import FrameType
-from codec.wire import Reader, Writer
+from codec.wire import Reader, Writer, varint_size
 
 MAX_PARTS = 16
 ROUND_MASK = 0x3  # two bits of round number in the frame head: MAX_ROUNDS (3) fit
@@ -329,25 +329,22 @@ def decode_body(kind: MsgKind, body: bytes) -> Message:
 
 def fit_wants(wants: tuple[Want, ...], room: int) -> bytes:
     """The encoding of as many of ``wants`` as fit in ``room`` bytes (the rest wait a round)."""
-    fitting = 0
+    pieces: list[bytes] = []
     used = 0
     for want in wants[:MAX_RECORDS]:
         w = Writer()
         _want(w, want)
-        size = len(w.getvalue())
-        if _varint_size(fitting + 1) + used + size > room:
+        piece = w.getvalue()
+        if varint_size(len(pieces) + 1) + used + len(piece) > room:
             break
-        fitting += 1
-        used += size
-    if not fitting:
+        pieces.append(piece)
+        used += len(piece)
+    if not pieces:
         return b""
     w = Writer()
-    _wants(w, wants[:fitting])
+    w.varint(len(pieces), MAX_RECORDS)  # the same layout as _wants
+    w.raw(b"".join(pieces))
     return w.getvalue()
-
-
-def _varint_size(value: int) -> int:
-    return max(1, -(-value.bit_length() // 7))
 
 
 def encode_message(msg: Message, round_no: int, mtu: int, gaps: tuple[Want, ...] = ()) -> list[bytes]:

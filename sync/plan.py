@@ -6,7 +6,7 @@ In the sketch an author is one (position, value) pair: a salted 16-bit position 
 top + 1.  Two stores whose tops differ contribute two elements to the symmetric
 difference, an author one store lacks contributes one; the side with the lower top is
 sent what lies above it.  Gaps are not in the sketch: the side that has them asks for
-them explicitly (``LocalState.gap_wants``), so what it keeps aside above a gap is never
+them explicitly (``LocalState.gap_want``), so what it keeps aside above a gap is never
 sent to it again.
 """
 

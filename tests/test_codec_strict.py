@@ -22,6 +22,7 @@ from codec import (
 from codec.entry import FLAG_FULL_KEY, Entry, entry_id
 from codec.keys import author_tag
 from codec.kinds import AlertRaise, Ballot, CouncilJoin, LedgerWitness, Minutes
+from codec.wire import Writer, varint_size
 
 from .strategies import KEYS, entries
 
@@ -191,3 +192,10 @@ def test_fuzz_mutated_entries_only_raise_typed_errors(entry: Entry, data) -> Non
 def test_fuzz_long_run(data: bytes) -> None:
     """`make fuzz-long`: a longer run for maintainers (FIELDKIT_FUZZ_EXAMPLES=200000)."""
     opens_or_typed_error(data)
+
+
+@given(st.integers(0, 2**64))
+def test_varint_size_is_what_the_writer_writes(value: int) -> None:
+    w = Writer()
+    w.varint(value, 2**64)
+    assert varint_size(value) == len(w.getvalue())

@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import random
 
+from codec.wire import varint_size
 from radio.sim.presets import HEADER_BYTES, MAX_LORA_PACKET, PREAMBLE_SYMBOLS, Preset
 
 CW_MIN = 3  # RadioInterface.h
@@ -27,20 +28,12 @@ ROUTING_APP = 5  # portnums.proto
 PRIVATE_APP = 256
 
 
-def _varint_len(value: int) -> int:
-    n = 1
-    while value >= 0x80:
-        value >>= 7
-        n += 1
-    return n
-
-
 def data_len(portnum: int, payload_len: int, request_id: bool = False) -> int:
     """Bytes of the encoded ``Data`` protobuf: portnum (field 1), payload (field 2), and the
     ``request_id`` fixed32 (field 6) that a routing ACK carries."""
-    n = 1 + _varint_len(portnum) if portnum else 0
+    n = 1 + varint_size(portnum) if portnum else 0
     if payload_len:
-        n += 1 + _varint_len(payload_len) + payload_len
+        n += 1 + varint_size(payload_len) + payload_len
     if request_id:
         n += 5
     return n
