@@ -16,8 +16,8 @@ import enum
 from .entry import VERSION
 from .errors import DecodeError, EncodeError
 
-LORA_MTU = 233  # meshtastic mesh_pb2.Constants.DATA_PAYLOAD_LEN (research/meshtastic.md 1.4)
-SMS_MTU = 140  # one 8-bit binary SMS, 3GPP TS 23.040 (research/sms.md 1.2)
+LORA_MTU = 233  # meshtastic mesh_pb2.Constants.DATA_PAYLOAD_LEN (docs/research/meshtastic.md 1.4)
+SMS_MTU = 140  # one 8-bit binary SMS, 3GPP TS 23.040 (docs/research/sms.md 1.2)
 RESERVED_FOR_ENTRIES = range(0x10, 0x50)  # entry versions 1-4 (first byte's high nibble)
 
 

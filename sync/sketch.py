@@ -5,7 +5,7 @@ sums ``s_1, s_3, ..., s_{2c-1}`` in GF(2^16): exactly 2c bytes, and the sketch o
 capacity c is a prefix of the one of capacity c' > c.  XOR of two sketches is the
 sketch of the symmetric difference; Berlekamp-Massey over the syndromes gives its
 locator polynomial, which always decodes when the difference has at most c elements
-(research/peers.md 4.2, the minisketch README).  We never search all 65,535 field
+(docs/research/peers.md 4.2, the minisketch README).  We never search all 65,535 field
 elements for roots: each side only asks which of *its own* elements are roots, and
 checks that the locator splits into distinct roots (it divides x^(2^16) - x), which
 is how a difference larger than c is recognised.

@@ -20,7 +20,7 @@ if HAVE_COMPARE:
     from fieldkit.bench import lxmf_compare
 needs_compare = pytest.mark.skipif(not HAVE_COMPARE, reason="the 'compare' extra (rns, lxmf) is not installed")
 
-# research/peers.md 1.1: LXMF packs 111 B + content (empty title and fields, float time);
+# docs/research/peers.md 1.1: LXMF packs 111 B + content (empty title and fields, float time);
 # the opportunistic packet drops the 16-B destination hash, then adds the 19-B RNS header,
 # a 32-B ephemeral X25519 key, a 16-B IV, AES-CBC with PKCS7 padding and a 32-B HMAC.
 LXMF_OVERHEAD = 111

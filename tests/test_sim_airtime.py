@@ -1,5 +1,5 @@
 """Time on air, MAC timing and the duty cycle against the published figures
-(research/meshtastic.md 2.2: a measurement table; firmware RadioInterface.cpp formulas)."""
+(docs/research/meshtastic.md 2.2: a measurement table; firmware RadioInterface.cpp formulas)."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ Only available with the ``compare`` extra (``pip install 'fieldkit[compare]'``, 
 and ``lxmf`` from PyPI); importing this module raises ImportError without them, and
 ``wire.py`` then leaves the comparison out.
 
-How it is measured (research/peers.md 1.1-1.2): Reticulum is started with a throw-away
+How it is measured (docs/research/peers.md 1.1-1.2): Reticulum is started with a throw-away
 configuration folder that has no interfaces and no shared instance, so nothing can be
 sent or received; the real ``LXMessage.pack()`` builds the signed LXMF message and the real
 ``RNS.Packet.pack()`` encrypts it into the single opportunistic packet that LXMF would hand

@@ -4,7 +4,7 @@ Sizes count every byte fieldkit hands the link: the entry as pushed (4-byte auth
 not the full key), which is the whole frame (an entry frame has no type byte of its own,
 codec/frames.py).  A Meshtastic radio adds its own
 16-byte header and the Data protobuf around it; that is shown separately as
-``*_lora_packet_bytes`` for context (research/meshtastic.md 1.4).
+``*_lora_packet_bytes`` for context (docs/research/meshtastic.md 1.4).
 """
 
 from __future__ import annotations

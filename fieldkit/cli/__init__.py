@@ -1,4 +1,4 @@
-"""The `fieldkit` command line (../shared/CLI.md is the contract).
+"""The `fieldkit` command line (docs/CLI.md is the contract).
 
 Each module of this package holds one command group; ``COMMANDS`` lists them.
 """

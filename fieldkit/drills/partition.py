@@ -26,7 +26,7 @@ EAST = tuple(f"e{i}" for i in range(1, 6))
 ROUND_S = 2 * H  # each side meets every two hours of the simulated day
 MERGE_LIMIT_S = 6 * H  # the heal must converge within a quarter of the day spent apart
 SYNC_INTERVAL_S = 300.0  # the node default (fieldkit/node/config.py)
-DUTY_LIMIT = 10.0  # EU_868 g1 sub-band, percent of the hour (research/meshtastic.md 2.2)
+DUTY_LIMIT = 10.0  # EU_868 g1 sub-band, percent of the hour (docs/research/meshtastic.md 2.2)
 
 
 def _neighbourhood(world: World, names: tuple[str, ...]) -> None:

@@ -3,7 +3,7 @@ nodes in one process without their events mixing (DESIGN.md, Layers).
 
 Topics (flat names: dotted ones would create parent topics) and their message data
 are fixed here; pypubsub checks every send against them.
-Listeners are held by weak reference (research/meshtastic.md 1.3): subscribe bound
+Listeners are held by weak reference (docs/research/meshtastic.md 1.3): subscribe bound
 methods of long-lived objects or module-level functions, never lambdas.
 """
 

@@ -1,6 +1,6 @@
 """The SMS command grammar: keyword first, case- and accent-insensitive, English and Spanish.
 
-Pure: text in, a typed command or a :class:`ParseError` out.  Rules (research/sms.md 2.6,
+Pure: text in, a typed command or a :class:`ParseError` out.  Rules (docs/research/sms.md 2.6,
 after RapidSMS, RapidPro and FrontlineSMS): the first word is the keyword, matched after
 NFKD folding and upper-casing, through aliases per language; separators ``[\\s,;:]``;
 ``STOP``/``START`` count only as a message of exactly one word (the CTIA convention),

@@ -1,7 +1,7 @@
 """Limits on what the SMS service does: per-number rates, reply loops, a daily cost cap.
 
 Sans-IO: every call takes ``now`` (unix seconds).  The numbers come from the node's SMS
-config (config.py).  Why each exists (research/sms.md 2.5, 2.6): a phone or another
+config (config.py).  Why each exists (docs/research/sms.md 2.5, 2.6): a phone or another
 gateway answering our replies automatically would otherwise ping-pong forever and run up
 the bill; a flood from one number must not crowd out alerts; and a prepaid SIM has a
 budget.  Wrong-PIN lockout lives with the subscriber on disk (subscribers.py).

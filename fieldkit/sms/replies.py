@@ -1,7 +1,7 @@
 """Reply texts in English and Spanish; each restates what was understood.
 
 Replies are folded into GSM-7 where the meaning survives (``votación``→``votacion``): one
-``ó`` would turn a 160-character SMS into a 70-character one (research/sms.md 1.2).
+``ó`` would turn a 160-character SMS into a 70-character one (docs/research/sms.md 1.2).
 Ids are shown short (the first 6 hex digits) — people type them back as prefixes.
 """
 

@@ -4,7 +4,7 @@ The domain is plugged in through the narrow :class:`SmsActions` protocol (domain
 binds it to the node's store); this module decides who may do what:
 
 * a number that is not enrolled gets the help text, never an action;
-* votes, alerts and reports need the member's PIN (caller id can be spoofed: research/sms.md 4),
+* votes, alerts and reports need the member's PIN (caller id can be spoofed: docs/research/sms.md 4),
   and wrong PINs lock the number out with a growing delay;
 * STOP / START are honoured at once; a stopped number gets nothing (not even alerts) until START;
 * replies are rate-limited per number, a sender repeating itself like a machine gets no more

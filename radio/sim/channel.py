@@ -1,6 +1,6 @@
 """The radio channel: path loss, per-link shadowing, SNR, sensitivity, and who hears whom.
 
-Numbers (research/meshtastic.md 3.1 and 3.3):
+Numbers (docs/research/meshtastic.md 3.1 and 3.3):
 - log-distance path loss ``L = L0 + 10·γ·log10(d/d0)`` with L0 = 127.41 dB at d0 = 40 m and
   γ = 2.08: the LoRaSim measurement (Bor et al., MSWiM'16) that Meshtasticator keeps;
 - log-normal shadowing, fixed per link for a run and drawn from the seed and the pair, so it

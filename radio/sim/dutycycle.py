@@ -4,7 +4,7 @@ Firmware ``src/airtime.cpp`` keeps the TX time of the last hour; ``src/mesh/Rout
 (``Router::send``) refuses a packet when the hourly TX percentage already *exceeds* the
 region's duty cycle: the node's own packets get a ``DUTY_CYCLE_LIMIT`` NAK, relays are dropped.
 Because the check comes before the send, the last allowed frame may carry a node slightly past
-the limit: at 10 % that is 167 LONG_FAST 233-byte frames an hour (research/meshtastic.md 2.2).
+the limit: at 10 % that is 167 LONG_FAST 233-byte frames an hour (docs/research/meshtastic.md 2.2).
 The firmware counts in one-minute buckets; this keeps each frame with its start time, which is
 the same rolling hour without the bucket rounding.
 """

@@ -1,5 +1,5 @@
 """The simulated Meshtastic mesh: a seeded discrete-event model of LoRa nodes doing managed
-flooding, as the firmware does (research/meshtastic.md 2.4; fw ``FloodingRouter.cpp``,
+flooding, as the firmware does (docs/research/meshtastic.md 2.4; fw ``FloodingRouter.cpp``,
 ``ReliableRouter.cpp``, ``RadioLibInterface.cpp``).
 
 - The radio layer (mac.py): priority TX queues, backoff, CAD, half duplex, collisions, and

@@ -1,6 +1,6 @@
 """Meshtastic modem presets, regions and packet priorities, with the firmware's numbers.
 
-Sources (research/meshtastic.md 2.1, 2.3):
+Sources (docs/research/meshtastic.md 2.1, 2.3):
 - presets: firmware ``src/mesh/MeshRadio.h`` ``modemPresetToParams()``; the firmware stores the
   coding rate as the denominator ``cr`` = 5..8 (4/5..4/8);
 - PHY constants: preamble 16 symbols (``preambleLengthDefault``), explicit header, CRC on;
@@ -49,7 +49,7 @@ PRESETS: dict[str, Preset] = {
 }
 
 # Demodulation floor, SNR in dB, per spreading factor: Semtech SX127x datasheet table
-# (research/meshtastic.md 3.3); with -174 + 10 log10(BW) + 6 dB noise figure it gives
+# (docs/research/meshtastic.md 3.3); with -174 + 10 log10(BW) + 6 dB noise figure it gives
 # Meshtasticator's sensitivities (LONG_FAST -131.5 dBm).
 SNR_LIMIT_DB = {7: -7.5, 8: -10.0, 9: -12.5, 10: -15.0, 11: -17.5, 12: -20.0}
 NOISE_FIGURE_DB = 6.0

@@ -7,7 +7,7 @@ busy hour for a 50-member assembly: everyone votes once, two proposals, four ale
 answered by eight responders, a sync summary from every node each half hour and a sync reply
 (a DM) to a quarter of them.  The radios' own background traffic uses the firmware defaults
 (``src/mesh/Default.h``: telemetry and position each hour, NodeInfo each 3 hours), scaled for
-meshes above 40 nodes by ``1 + (N - 40) * 0.075`` (research/meshtastic.md 2.4).
+meshes above 40 nodes by ``1 + (N - 40) * 0.075`` (docs/research/meshtastic.md 2.4).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 The serial reader splits the byte stream into lines and asks :func:`classify` what each
 one is: a final result, the ``> `` prompt, an unsolicited result code (URC), a boot
 message, an information line of the running command, or noise.  It never raises: any
-bytes, including non-UTF-8 garbage, give a :class:`Line` (research/sms.md 1.7: one
+bytes, including non-UTF-8 garbage, give a :class:`Line` (docs/research/sms.md 1.7: one
 ``0xFF`` byte kills python-gsmmodem's reader thread; this must not).
 """
 
@@ -38,7 +38,7 @@ class Line:
     index: int | None = None  # storage index of +CMTI / +CDSI
 
 
-# TS 27.005 3.2.5 (+CMS ERROR) and TS 27.007 9.2 (+CME ERROR); research/sms.md 1.1.
+# TS 27.005 3.2.5 (+CMS ERROR) and TS 27.007 9.2 (+CME ERROR); docs/research/sms.md 1.1.
 CMS_REASONS = {
     1: "unassigned number",
     8: "operator determined barring",
@@ -97,7 +97,7 @@ CME_REASONS = {
     100: "unknown error",
     515: "device busy",
 }
-# Errors that go away by themselves: retry the send later (research/sms.md 1.1: "map them
+# Errors that go away by themselves: retry the send later (docs/research/sms.md 1.1: "map them
 # to retry/backoff/alarm classes").
 TRANSIENT_CMS = frozenset({38, 41, 42, 47, 314, 331, 332, 500})
 TRANSIENT_CME = frozenset({14, 30, 31, 100, 515})

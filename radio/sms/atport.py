@@ -2,7 +2,7 @@
 
 The reader splits the byte stream into lines, classifies each (at.py) and routes it: lines
 of the running command go to that command, URCs go to ``on_urc`` *whenever* they arrive (a
-URC in the middle of a command's response is not swallowed by it — research/sms.md 1.7),
+URC in the middle of a command's response is not swallowed by it — docs/research/sms.md 1.7),
 garbage is counted and dropped.  Only a vanished port stops the reader, and it says so.
 """
 

@@ -2,7 +2,7 @@
 
 The driver opens ``emulator.port`` (``/dev/pts/N``) with pyserial like ``/dev/ttyUSB2``: the
 real serial path runs.  The slave fd stays open here and both ends are raw, so the master
-never sees EIO when the client closes and reopens (research/sms.md 1.7).
+never sees EIO when the client closes and reopens (docs/research/sms.md 1.7).
 
 Modelled: echo (until ``ATE0``), ``+CMEE``, PDU mode only for SMS, SIM storage with a
 limited number of slots, ``+CMTI`` per stored message (bursts: the network delivers

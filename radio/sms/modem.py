@@ -1,6 +1,6 @@
 """The GSM modem driver: PDU mode, a SIM sweep as the truth, durable in/out boxes, a watchdog.
 
-Receiving (research/sms.md 0, 1.1): messages are stored on the SIM (``AT+CNMI=2,1,...``) and
+Receiving (docs/research/sms.md 0, 1.1): messages are stored on the SIM (``AT+CNMI=2,1,...``) and
 ``+CMTI`` only wakes the worker; a periodic ``AT+CMGL=4`` sweep reads everything stored, each
 part is committed to the inbox (inbox.py) and only then deleted with ``AT+CMGD``.  A
 corrupted line leaves the message on the SIM for the next sweep.  Sending: one part at a
@@ -42,7 +42,7 @@ class ModemConfig:
     status_reports: bool = True
     poll: float = 0.5  # how often the worker looks at its queues
     sweep_interval: float = 30.0
-    send_interval: float = 1.0  # seconds between parts: a global throttle (research/sms.md 1.9)
+    send_interval: float = 1.0  # seconds between parts: a global throttle (docs/research/sms.md 1.9)
     command_timeout: float = 5.0
     send_timeout: float = 30.0  # CMGS waits for the network
     list_timeout: float = 20.0

@@ -2,7 +2,7 @@
 
 Sans-IO and strict: every decoder raises :class:`PduError` (a ``FieldkitError``) on bytes
 that are not a well-formed field, never ``IndexError`` or ``UnicodeError``.  The GSM 03.38
-alphabet itself comes from the ``gsm0338`` codec (research/sms.md 1.2), not from a table here.
+alphabet itself comes from the ``gsm0338`` codec (docs/research/sms.md 1.2), not from a table here.
 """
 
 from __future__ import annotations

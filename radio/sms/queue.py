@@ -180,7 +180,7 @@ class SendQueue:
         return {state: count for state, count in rows}
 
     def recent(self, limit: int = 50) -> list[dict]:
-        """The newest messages with their state, for a visible outbox (research/sms.md 2.5)."""
+        """The newest messages with their state, for a visible outbox (docs/research/sms.md 2.5)."""
         with self._lock:
             rows = self._db.execute(
                 "SELECT id, number, encoding, payload, priority, state, attempts, created, error, parts FROM outbox"

@@ -1,6 +1,6 @@
 """Splitting a message into SMS parts, and folding text into the GSM 7-bit alphabet.
 
-Sizes per part (research/sms.md 1.2, TS 23.040 9.2.3.24.1): GSM-7 160 septets alone, 153 with
+Sizes per part (docs/research/sms.md 1.2, TS 23.040 9.2.3.24.1): GSM-7 160 septets alone, 153 with
 an 8-bit concatenation header; UCS-2 70 / 67 UTF-16 units; 8-bit 140 / 134 octets.  An escape
 sequence (``€`` and friends, 2 septets) and a UTF-16 surrogate pair are never split.
 """

@@ -4,7 +4,7 @@ The driver encodes SUBMITs and decodes DELIVERs and status reports; the emulator
 phone network do the reverse, so both directions live here and are tested against each other.
 PDUs read from a modem (``AT+CMGL`` in PDU mode) start with the SMSC address; PDUs written
 with ``AT+CMGS`` start with ``00`` ("use the SIM's SMSC") and the length given to CMGS
-excludes that octet (research/sms.md 1.1).
+excludes that octet (docs/research/sms.md 1.1).
 """
 
 from __future__ import annotations
