@@ -60,6 +60,12 @@ class Kind(enum.IntEnum):
     LEDGER_WITNESS = 19
     MINUTES = 20
     KEY_REVOKE = 21
+    # 22-39: rules (issue 12).  40-49: campaigns (issue 18).
+    PROPOSE_CAMPAIGN = 40
+    PROPOSE_CAMPAIGN_RENEW = 41
+    CAMPAIGN_ACT = 42
+    CAMPAIGN_REACHED = 43
+    CAMPAIGN_DEBRIEF = 44
 
     @property
     def label(self) -> str:
@@ -225,6 +231,55 @@ class KeyRevoke:
     reason: Annotated[str, Text(400)]
 
 
+@dataclass(frozen=True)
+class LunarCycle(ProposalTerms):
+    """A campaign motion laid on one lunar cycle: new moon (the surge starts), first quarter,
+    full moon (the crest), last quarter, next new moon (renew or end).  The planner computes
+    the moments (fieldkit/domain/lunar.py); the fold only checks their order and spacing."""
+
+    new_moon: Annotated[int, TimeAfter()]
+    first_quarter: Annotated[int, TimeAfter()]
+    full_moon: Annotated[int, TimeAfter()]
+    last_quarter: Annotated[int, TimeAfter()]
+    ends: Annotated[int, TimeAfter()]
+
+
+@dataclass(frozen=True)
+class ProposeCampaign(LunarCycle):
+    objective: Annotated[str, Text(400, min_bytes=1)]
+
+
+@dataclass(frozen=True)
+class ProposeCampaignRenew(LunarCycle):
+    campaign: Annotated[bytes, REF]  # the PROPOSE_CAMPAIGN entry
+
+
+@dataclass(frozen=True)
+class CampaignAct:
+    """Something done for a campaign, optionally tagging an entry (an alert, a ledger entry...)."""
+
+    campaign: Annotated[bytes, REF]
+    text: Annotated[str, Text(400, min_bytes=1)]
+    tagged: Annotated[bytes | None, Optional(REF)]
+
+
+@dataclass(frozen=True)
+class CampaignReached:
+    """The objective is reached: a sovereignty ledger entry that members witness."""
+
+    campaign: Annotated[bytes, REF]
+    domain: Annotated[str, SHORT]
+    text: Annotated[str, Text(1500, min_bytes=1)]
+
+
+@dataclass(frozen=True)
+class CampaignDebrief:
+    """Minutes of the debrief, tied to the campaign."""
+
+    campaign: Annotated[bytes, REF]
+    text: Annotated[str, Text(1500, min_bytes=1)]
+
+
 BODY_TYPES: dict[Kind, type] = {
     Kind.ASSEMBLY_FOUND: AssemblyFound,
     Kind.JOIN_REQUEST: JoinRequest,
@@ -247,6 +302,11 @@ BODY_TYPES: dict[Kind, type] = {
     Kind.LEDGER_WITNESS: LedgerWitness,
     Kind.MINUTES: Minutes,
     Kind.KEY_REVOKE: KeyRevoke,
+    Kind.PROPOSE_CAMPAIGN: ProposeCampaign,
+    Kind.PROPOSE_CAMPAIGN_RENEW: ProposeCampaignRenew,
+    Kind.CAMPAIGN_ACT: CampaignAct,
+    Kind.CAMPAIGN_REACHED: CampaignReached,
+    Kind.CAMPAIGN_DEBRIEF: CampaignDebrief,
 }
 KIND_OF: dict[type, Kind] = {t: k for k, t in BODY_TYPES.items()}
 PROPOSAL_KINDS = frozenset(k for k, t in BODY_TYPES.items() if issubclass(t, ProposalTerms))

@@ -25,13 +25,14 @@ from collections.abc import Callable, Iterable
 
 from codec import Entry, Kind
 
-from . import judge, rules_acts, rules_people
+from . import campaigns, judge, rules_acts, rules_people
 from .rules_common import Context, Refuse, Wait
 from .state import COUNTED, State, kid, sort_key
 
 HANDLERS: dict[Kind, Callable[[State, Entry, Context], None]] = {
     **rules_people.HANDLERS,
     **rules_acts.HANDLERS,
+    **campaigns.HANDLERS,
 }
 
 

@@ -26,6 +26,7 @@ TABLES = (
     "ledger",  # ledger entry id -> {assembly, domain, text, author, time, witnesses[]}
     "minutes",  # minutes id -> {assembly, author, time, text}
     "keys",  # key id -> {public_key, revoked}
+    "campaigns",  # campaign id -> {assembly, objective, cycles[], acts[], reached, debriefs[]} (campaigns.py)
 )
 
 COUNTED = "counted"
@@ -42,7 +43,8 @@ def kid(public_key: bytes) -> str:
 _RANK = {Kind.ASSEMBLY_FOUND: 0, Kind.KEY_REVOKE: 0, Kind.JOIN_REQUEST: 1, Kind.VOUCH: 1,
          Kind.COUNCIL_CONVENE: 2, Kind.PROPOSAL: 3, Kind.PROPOSE_MANDATE: 3, Kind.PROPOSE_REMOVAL: 3,
          Kind.PROPOSE_ROLE: 3, Kind.ALERT_RAISE: 3, Kind.LEDGER_ENTRY: 3, Kind.PROPOSE_RECALL: 4,
-         Kind.PROPOSE_RENEW: 4, Kind.PROPOSE_COUNCIL_CLOSE: 4}
+         Kind.PROPOSE_RENEW: 4, Kind.PROPOSE_COUNCIL_CLOSE: 4, Kind.PROPOSE_CAMPAIGN: 3,
+         Kind.PROPOSE_CAMPAIGN_RENEW: 4}
 
 
 def sort_key(entry: Entry) -> tuple[int, int, str, int, str]:
@@ -119,3 +121,4 @@ class State:
     ledger = property(lambda self: self.tables["ledger"])
     minutes = property(lambda self: self.tables["minutes"])
     keys = property(lambda self: self.tables["keys"])
+    campaigns = property(lambda self: self.tables["campaigns"])

@@ -1,0 +1,67 @@
+"""People-facing words for times, durations and members (never raw epoch seconds).
+
+Times are shown in the node's local time with its zone (TZ, as the system sets it);
+``--json`` keeps ISO 8601 UTC (see domain_common.with_iso_times).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fieldkit.domain.state import State
+
+_UNITS = (("week", 7 * 86400), ("day", 86400), ("hour", 3600), ("minute", 60))
+
+
+def when(t: int | None) -> str:
+    """``Tue 01 Dec 2026 18:00 CET``: local time with the zone's name."""
+    if t is None:
+        return "never"
+    return datetime.fromtimestamp(t).astimezone().strftime("%a %d %b %Y %H:%M %Z")
+
+
+def duration(seconds: int, parts: int = 2) -> str:
+    """``3 days 4 hours``, ``45 minutes``, ``less than a minute``."""
+    s = abs(int(seconds))
+    out = []
+    for name, size in _UNITS:
+        if s >= size:
+            n, s = divmod(s, size)
+            out.append(f"{n} {name}{'s' if n != 1 else ''}")
+        if len(out) == parts:
+            break
+    return " ".join(out) if out else "less than a minute"
+
+
+def relative(t: int, now: int) -> str:
+    """``in 2 days 3 hours`` or ``5 hours ago``."""
+    if t >= now:
+        return f"in {duration(t - now)}"
+    return f"{duration(now - t)} ago"
+
+
+def member_name(state: State, key: str) -> str:
+    """The name a member gave when joining (any assembly), or ''."""
+    for asm in state.assemblies.values():
+        m = asm["members"].get(key)
+        if m is not None and m.get("name"):
+            return str(m["name"])
+    return ""
+
+
+def who(state: State, key: str | None) -> str:
+    """``Ana (3fa2b1c04d5e6f70)``: the name beside the key id, or the key id alone."""
+    if not key:
+        return "nobody"
+    name = member_name(state, key)
+    return f"{name} ({key})" if name else key
+
+
+def assembly_name(state: State, assembly_id: str) -> str:
+    asm = state.assemblies.get(assembly_id)
+    return f"{asm['name']} ({assembly_id[:12]})" if asm else assembly_id[:12]
+
+
+def names(state: State, keys: list[str] | Any) -> str:
+    return ", ".join(who(state, k) for k in keys) or "nobody"
