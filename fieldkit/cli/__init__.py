@@ -22,6 +22,7 @@ from fieldkit.cli import (
     node,
     noderun,
     proposals,
+    review,
     sms,
     store,
     sync,
@@ -33,7 +34,7 @@ COMMANDS = [
     emulate.emulate, noderun.node_group,
     assembly.assembly, assembly.member, assembly.role, proposals.propose, proposals.vote, proposals.tally,
     proposals.proposals, mandates.mandate, councils.council, alerts.alert, ledger.ledger, ledger.minutes,
-    ledger.verdicts, campaign.campaign, sms.sms, demo.demo, drill.drill,
+    ledger.verdicts, campaign.campaign, review.review, sms.sms, demo.demo, drill.drill,
 ]
 
 
