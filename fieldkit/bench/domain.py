@@ -58,7 +58,7 @@ def workload(n: int, seed: int = 1) -> list[Entry]:
     return out[:n]
 
 
-def run(n: int = 10_000) -> list[Figure]:
+def run(n: int = 10_000, review_n: int = 100_000, lunar_years: tuple[int, int] = (2026, 2030)) -> list[Figure]:
     entries = workload(n)
     start = time.perf_counter()
     state = derive.derive(entries)
@@ -80,4 +80,95 @@ def run(n: int = 10_000) -> list[Figure]:
         Figure("domain_fold_s", round(fold_s, 3), "s", None, params),
         Figure("domain_update_us", round(update_s * 1e6, 1), "us/entry", None, params),
         Figure("domain_to_tables_s", round(tables_s, 3), "s", None, {**params, "rows": sum(map(len, tables.values()))}),
+        *review_figures(review_n),
+        *lunar_figures(*lunar_years),
     ]
+
+
+# -- the health review on a real store, and the lunar calendar ---------------------------
+def review_figures(n: int = 100_000) -> list[Figure]:
+    """``review_s``: what `fieldkit review` runs, on the state it loads from a real store of
+    ``n`` entries (written to disk, views built, reopened); ``review_load_s`` is that load."""
+    import tempfile
+    from pathlib import Path
+
+    from fieldkit.domain.review import review
+    from fieldkit.domain.state import State
+    from fieldkit.domain.view import VIEW_NAME
+    from fieldkit.nodestore import view_providers
+    from sync.store import Store
+
+    entries = sorted(workload(n, seed=2), key=sort_key)
+    now = entries[-1].time + 3600
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "store"
+        store = Store.open(path, views=view_providers())
+        raws = [e.encode(with_key=True) for e in entries]
+        for b in range(0, len(raws), 5000):
+            store.add_many(raws[b:b + 5000], now)
+        store.close()
+        start = time.perf_counter()
+        store = Store.open(path, views=view_providers())
+        state = State.from_tables(store.view_tables(VIEW_NAME))
+        load_s = time.perf_counter() - start
+        store.close()
+    biggest = max(state.assemblies, key=lambda a: sum(p["target"] == a for p in state.proposals.values()))
+    start = time.perf_counter()
+    result = review(state, biggest, now)
+    review_s = time.perf_counter() - start
+    params = {"n": n, "assemblies": len(state.assemblies), "proposals": len(state.proposals),
+              "signals": len(result.signals)}
+    return [Figure("review_s", round(review_s, 3), "s", "<= 0.5", params),
+            Figure("review_load_s", round(load_s, 3), "s", None, params)]
+
+
+def lunar_figures(first_year: int = 2026, last_year: int = 2030) -> list[Figure]:
+    """``campaign_phases_error_h``: the campaign calendar's phase boundaries (lunar.py, PyEphem's
+    root finder on apparent longitudes) against an independent computation: the Moon's and
+    the Sun's astrometric ecliptic longitudes, sampled every 6 hours and bisected to a second
+    where their difference crosses 0°, 90°, 180° and 270°."""
+    import math
+    from datetime import UTC, datetime
+
+    import ephem
+
+    from fieldkit.domain import lunar
+
+    start = int(datetime(first_year, 1, 1, tzinfo=UTC).timestamp())
+    end = int(datetime(last_year + 1, 1, 1, tzinfo=UTC).timestamp())
+    moon, sun = ephem.Moon(), ephem.Sun()
+
+    def elongation(t: float) -> float:
+        d = ephem.Date(datetime.fromtimestamp(t, UTC).replace(tzinfo=None))
+        moon.compute(d, epoch=d)
+        sun.compute(d, epoch=d)
+        lm = ephem.Ecliptic(moon, epoch=d).lon
+        ls = ephem.Ecliptic(sun, epoch=d).lon
+        return math.degrees(lm - ls) % 360.0
+
+    crossings: dict[int, list[float]] = {0: [], 90: [], 180: [], 270: []}
+    step = 6 * 3600
+    t, e0 = start - 2 * 86400, elongation(start - 2 * 86400)
+    while t < end + 40 * 86400:  # the last cycle ends in the next year
+        e1 = elongation(t + step)
+        for target in crossings:
+            if (e0 - target) % 360 > 300 and (e1 - target) % 360 < 60:  # passed the target going up
+                lo, hi = t, t + step
+                while hi - lo > 1:
+                    mid = (lo + hi) / 2
+                    if (elongation(mid) - target) % 360 > 180:
+                        lo = mid
+                    else:
+                        hi = mid
+                crossings[target].append((lo + hi) / 2)
+        t, e0 = t + step, e1
+    worst, count = 0.0, 0
+    for new in lunar.new_moons(start, end):
+        c = lunar.cycle_starting(new)
+        for target, moment in ((0, c.new), (90, c.first_quarter), (180, c.full), (270, c.last_quarter),
+                               (0, c.next_new)):
+            nearest = min(crossings[target], key=lambda x, m=moment: abs(x - m))
+            worst = max(worst, abs(nearest - moment) / 3600)
+            count += 1
+    params = {"years": f"{first_year}-{last_year}", "boundaries": count, "method": "PyEphem positions, bisection"}
+    return [Figure("campaign_phases_error_h", round(worst, 4), "h", "<= 1", params)]
