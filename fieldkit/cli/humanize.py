@@ -65,3 +65,46 @@ def assembly_name(state: State, assembly_id: str) -> str:
 
 def names(state: State, keys: list[str] | Any) -> str:
     return ", ".join(who(state, k) for k in keys) or "nobody"
+
+
+def describe(state: State, proposal_id: str) -> str:
+    """What a proposal or motion does, in one sentence with names and readable times."""
+    p = state.proposals[proposal_id]
+    kind = p["kind"]
+    where = assembly_name(state, p["target"]) if p.get("target_type") == "assembly" else f"council {p['target'][:12]}"
+    if kind == "propose_removal":
+        why = f" — {p['text']}" if p["text"] else ""
+        return f"remove {who(state, p['member'])} from {where}{why}"
+    if kind == "propose_role":
+        renewal = " (a renewal: the same holder again)" if p.get("renewal") else ""
+        return (f"{who(state, p['holder'])} as {p['role_name']} of {where} from {when(p['term_start'])} "
+                f"to {when(p['term_end'])}{renewal}")
+    if kind == "propose_mandate":
+        every = f", reporting back every {duration(p['report_every'])}" if p["report_every"] else ""
+        return (f"mandate {who(state, p['delegate'])} for {where}: {p['scope']} — until {when(p['expires'])}"
+                f"{every}")
+    if kind in ("propose_renew", "propose_recall"):
+        m = state.proposals.get(p["mandate"], {})
+        of = f"mandate {p['mandate'][:12]} of {who(state, m.get('delegate'))} ({m.get('scope', '')[:60]})"
+        if kind == "propose_renew":
+            return f"renew {of} until {when(p['expires'])}"
+        return f"recall {of}" + (f" — {p['text']}" if p["text"] else "")
+    if kind == "propose_council_close":
+        return f"close council {p['target'][:12]}: objective met — {p['text']}"
+    if kind in ("propose_campaign", "propose_campaign_renew"):
+        c = p["cycle"]
+        verb = "campaign" if kind == "propose_campaign" else f"renew campaign {p['campaign'][:12]}"
+        return (f"{verb} of {where}: {p['text']} — surge from the new moon {when(c['new'])}, crest by the full "
+                f"moon {when(c['full'])}, renew or end at the new moon {when(c['ends'])}")
+    return str(p["text"])
+
+
+def outcome_words(row: dict[str, Any]) -> str:
+    """A tally row's state in words: open until, passed, or failed and why."""
+    if not row["closed"]:
+        return f"open until {when(row['closes'])}"
+    if row["passed"]:
+        return f"passed ({row['outcome']}) at {when(row['closes'])}"
+    reason = {"failed: quorum": f"too few voters ({row['voters']} of {row['quorum']} needed)",
+              "failed: tie": "a tie", "failed: threshold": f"no option reached {row['threshold']}%"}
+    return f"failed: {reason.get(row['outcome'], row['outcome'])}, closed at {when(row['closes'])}"

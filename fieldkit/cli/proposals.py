@@ -7,6 +7,7 @@ import click
 from codec import kinds
 from fieldkit.cli.common import emit, json_option, now_option
 from fieldkit.cli.domain_common import session, with_iso_times
+from fieldkit.cli.humanize import describe, outcome_words
 from fieldkit.cli.motions import DEFAULT_QUORUM, DEFAULT_THRESHOLD, terms
 from fieldkit.domain import actions, queries
 
@@ -59,17 +60,14 @@ def tally(proposal_id: str, as_json: bool) -> None:
         row = queries.tally(s.state, pid, s.now)
         ballots = [b["id"] for b in s.state.proposals[pid]["ballots"].values()]
         row["late_ballots"] = sorted(s.late(ballots))
+        what = describe(s.state, pid)
 
     def human() -> None:
-        click.echo(row["text"])
+        click.echo(what)
         for option, n in row["counts"].items():
             click.echo(f"  {option}: {n}")
         click.echo(f"voters {row['voters']}, quorum {row['quorum']} {'met' if row['quorum_met'] else 'not met'}")
-        out = row["outcome"]
-        if out is None:
-            click.echo("open")
-        else:
-            click.echo(f"passed: {out}" if row["passed"] else out)
+        click.echo(outcome_words(row))
         for b in row["late_ballots"]:
             click.echo(f"warning: ballot {b[:12]} reached this node over an hour away from the time it claims")
 
@@ -83,6 +81,5 @@ def proposals(as_json: bool) -> None:
     """Every proposal and motion with its current tally."""
     with session() as s:
         rows = queries.proposal_list(s.state, s.now)
-    emit(as_json, {"proposals": with_iso_times(rows)},
-         lambda: [click.echo(f"{r['id'][:12]}  {r['kind']:<22} {'closed' if r['closed'] else 'open':<7}"
-                             f"{r['text'][:50]}") for r in rows])
+        lines = [f"{r['id'][:12]}  {describe(s.state, r['id'])}\n              {outcome_words(r)}" for r in rows]
+    emit(as_json, {"proposals": with_iso_times(rows)}, "\n".join(lines) if lines else "no proposal yet")

@@ -75,7 +75,9 @@ def mandate_show(state: State, mandate_id: str, now: int) -> dict[str, Any]:
         due = since + m["report_every"]
     return {"id": mandate_id, "assembly": m["target"], "delegate": m["delegate"], "scope": m["scope"],
             "status": status, "detail": detail, "expires": expires, "report_every": m["report_every"],
-            "report_due": due, "reports": len(reports), "recalls": m["recalls"], "renews": m["renews"]}
+            "report_due": due, "reports": len(reports), "recalls": m["recalls"], "renews": m["renews"],
+            "closes": m["closes"], "author": m["author"],
+            "report_texts": [r for r in m.get("report_texts", []) if r["time"] <= now]}
 
 
 def mandate_list(state: State, now: int) -> list[dict[str, Any]]:
@@ -99,6 +101,7 @@ def alert_show(state: State, alert_id: str, now: int) -> dict[str, Any]:
             "expires": a["expires"], "text": a["text"], "status": judge.alert_status(a, now),
             "coming": coming, "not_coming": sorted(k for k, v in acks.items() if v["status"] == "not_coming"),
             "eta_minutes": {k: v["eta_minutes"] for k, v in acks.items() if v["status"] == "eta"},
+            "ack_times": {k: v["time"] for k, v in acks.items()},
             "resolved": a["resolved"]}
 
 

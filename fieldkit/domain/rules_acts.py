@@ -20,6 +20,8 @@ def mandate_report(state: State, e: Entry, ctx: Context) -> None:
     if status not in ("live", "review"):
         raise Refuse(f"mandate {mid[:12]} is {status} ({detail}): a report needs a live mandate")
     m["reports"].append(e.time)
+    # the words too, so `mandate show` can print them (issue 18): the times above stay the clock's input
+    m.setdefault("report_texts", []).append({"id": ctx.id, "time": e.time, "text": b.text})
 
 
 def council_convene(state: State, e: Entry, ctx: Context) -> None:
