@@ -161,12 +161,16 @@ def role_assignments(state: State, assembly_id: str, role: int, at: int) -> list
     passed.sort(key=lambda p: (p["term_start"], p["closes"], p["id"]))
     out: list[tuple[str, bool, str]] = []
     previous: str | None = None
+    previous_end = None
     for p in passed:
         if p["holder"] == previous and not p["renewal"]:
             out.append((p["id"], False, "same holder for a consecutive term without a renewal"))
             continue
+        if previous_end is not None and p["term_start"] < previous_end:  # both passed while pending
+            out.append((p["id"], False, "overlaps the previous accepted term"))
+            continue
         out.append((p["id"], True, ""))
-        previous = p["holder"]
+        previous, previous_end = p["holder"], p["term_end"]
     return out
 
 

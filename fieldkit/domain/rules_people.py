@@ -72,6 +72,8 @@ def propose(state: State, e: Entry, ctx: Context) -> None:
     if e.kind in (Kind.PROPOSAL, Kind.PROPOSE_COUNCIL_CLOSE) and b.target.hex() in _council_refs(state):
         cid, council = ctx.resolve(b.target, "councils", "a council")
         _require_council_actor(state, ctx, cid, council)
+        if b.closes > council["until"]:  # a decision of a council that no longer exists decides nothing
+            raise Refuse(f"the decision would close after council {cid[:12]} ends")
         record |= {"target": cid, "target_type": "council"}
         if e.kind == Kind.PROPOSE_COUNCIL_CLOSE:
             council["closes"].append(ctx.id)
@@ -110,6 +112,9 @@ def _motion_fields(state: State, e: Entry, ctx: Context, aid: str, asm: dict, re
             raise Refuse(f"{b.mandate.hex()} is not a mandate of {asm['name']}")
         record |= {"mandate": mid}
         if e.kind == Kind.PROPOSE_RENEW:
+            status, detail = judge.mandate_status(state, mid, ctx.at)
+            if status in ("recalled", "rejected"):  # renewing it would be accepted and do nothing
+                raise Refuse(f"mandate {mid[:12]} is {status} ({detail}): it cannot be renewed; issue a new one")
             record["expires"] = b.expires
             mandate["renews"].append(pid)
         else:
@@ -123,6 +128,11 @@ def _motion_fields(state: State, e: Entry, ctx: Context, aid: str, asm: dict, re
         if before and before[-1]["holder"] == b.holder.hex() and not b.renewal:
             raise Refuse(f"{b.holder.hex()} holds the previous {Role(b.role).name.lower()} term: "
                          "a consecutive term needs the renewal flag")
+        overlap = [state.proposals[pid] for pid, ok, _ in judge.role_assignments(state, aid, int(b.role), ctx.at)
+                   if ok and state.proposals[pid]["term_start"] < b.term_end
+                   and b.term_start < state.proposals[pid]["term_end"]]
+        if overlap:  # one holder per role at a time: two accepted terms would both claim it
+            raise Refuse(f"the term overlaps the accepted {Role(b.role).name.lower()} term of {overlap[0]['holder']}")
         record |= {"role": int(b.role), "role_name": Role(b.role).name.lower(), "holder": b.holder.hex(),
                    "term_start": b.term_start, "term_end": b.term_end, "renewal": b.renewal}
         asm["roles"].append(pid)
