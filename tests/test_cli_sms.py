@@ -34,6 +34,15 @@ def test_enrol_list_remove(tmp_path: Path) -> None:
     assert _tree(home) == before  # a refusal changes nothing on disk
     listed = json.loads(fieldkit(home, "sms", "list", "--json").stdout)["subscribers"]
     assert [s["number"] for s in listed] == ["+34600111222"]
+    # --key takes a key id or a unique prefix, like every other command, once the key is known here
+    me = json.loads(fieldkit(home, "whoami", "--json").stdout)
+    assert fieldkit(home, "assembly", "create", "Barrio", "--need", "housing").returncode == 0
+    by_id = fieldkit(home, "sms", "enrol", "+34600111444", "--pin", "2468", "--key", me["key_id"][:8], "--json")
+    assert by_id.returncode == 0, by_id.stderr
+    assert json.loads(by_id.stdout)["public_key"] == me["public_key"]
+    unknown = fieldkit(home, "sms", "enrol", "+34600111555", "--pin", "2468", "--key", "0123456789abcdef")
+    assert unknown.returncode == 1 and "is not known on this node yet: give the full public key" in unknown.stderr
+    fieldkit(home, "sms", "remove", "+34600111444")
     gone = fieldkit(home, "sms", "remove", "+34600111222", "--json")
     assert gone.returncode == 0 and json.loads(gone.stdout)["key_id"] == sub["key_id"]
     shown = fieldkit(home, "sms", "outbox", "--json")

@@ -33,12 +33,20 @@ def test_status_and_log_json(tmp_path: Path) -> None:
         assert doc["store_digest"] == store.store_digest().hex()
     rows = json.loads(fieldkit(home, "log", "--json").stdout)
     assert [r["id"] for r in rows] == [e.id.hex() for e in es]
-    assert set(rows[0]) == {"id", "author", "seq", "kind", "time", "size", "raw"}
+    assert set(rows[0]) == {"id", "author", "author_key_id", "author_public_key", "seq", "kind", "time", "size",
+                            "raw"}
+    assert rows[0]["author"] == rows[0]["author_key_id"] == key_id(es[0].author).hex()
+    assert rows[0]["author_public_key"] == es[0].author.hex()
     assert bytes.fromhex(rows[1]["raw"]) == wire(es[1]) and rows[1]["size"] == len(wire(es[1]))
     by_key_id = json.loads(fieldkit(home, "log", "--json", "--author", key_id(KEYS[1].public_key).hex()[:6]).stdout)
     assert [r["seq"] for r in by_key_id] == [0, 1]
     minutes = json.loads(fieldkit(home, "log", "--json", "--kind", "minutes").stdout)
     assert {r["kind"] for r in minutes} == {"minutes"} and len(minutes) == 3
+    for command in (["status"], ["whoami"], ["log"]):  # a bad --now is refused even where the clock is not read
+        bad = fieldkit(home, "--now", "garbage", *command)
+        assert bad.returncode == 1 and "cannot read time 'garbage'" in bad.stderr, command
+        bad = fieldkit(home, *command, "--now", "garbage")
+        assert bad.returncode == 1 and "cannot read time 'garbage'" in bad.stderr, command
     nobody = fieldkit(home, "log", "--author", "ffffffffffff")
     assert nobody.returncode == 1 and "no author" in nobody.stderr
 

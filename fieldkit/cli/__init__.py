@@ -27,7 +27,7 @@ from fieldkit.cli import (
     store,
     sync,
 )
-from fieldkit.cli.common import FieldkitGroup, NodeContext
+from fieldkit.cli.common import FieldkitGroup, NodeContext, check_now
 
 COMMANDS = [
     node.init, node.whoami, store.status, store.log_command, store.store_group, sync.sync_group, bench.bench,
@@ -47,6 +47,7 @@ def main(ctx: click.Context, home: str | None, now: str | None) -> None:
     """fieldkit: a low-connectivity mesh and SMS field kit for neighborhood assemblies."""
     obj = ctx.ensure_object(NodeContext)
     obj.home_option = home
+    check_now(now)  # every command refuses a bad --now, even those that never read the clock
     obj.now_option = now
 
 

@@ -60,8 +60,15 @@ def node_context() -> NodeContext:
     return click.get_current_context().find_object(NodeContext)
 
 
+def check_now(value: str | None) -> None:
+    """Refuse a --now that cannot be read, whether or not the command reads the clock."""
+    if value is not None:
+        parse_time(value, int(time.time()))
+
+
 def _set_now(ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
     if value is not None:
+        check_now(value)
         ctx.ensure_object(NodeContext).now_option = value
     return value
 

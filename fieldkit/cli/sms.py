@@ -34,7 +34,8 @@ def _has_subscribers() -> bool:
 @click.option("--pin", help="4-8 digits the member adds to votes, alerts and reports (or FIELDKIT_SMS_PIN).")
 @click.option("--language", type=click.Choice(LANGUAGES), default="es", show_default=True, help="Reply language.")
 @click.option("--name", default="", help="How the member is called in join requests.")
-@click.option("--key", "public_key", help="The member's own public key (hex) if they have a device; "
+@click.option("--key", "public_key", help="The member's own key (key id, unique prefix or public key) if they "
+              "have a device; "
               "without it the node holds a key for them.")
 @click.option("--assembly", "assembly_id", default="", help="Assembly their SMS ALERTs go to (id prefix).")
 @click.option("--no-responder", is_flag=True, help="Do not send them alerts.")
@@ -48,13 +49,12 @@ def enrol(number: str, pin: str | None, language: str, name: str, public_key: st
     pin = pin or os.environ.get("FIELDKIT_SMS_PIN") or click.prompt("PIN", hide_input=True, err=True)
     check_pin(pin)
     key = None
-    if public_key:
-        try:
-            key = bytes.fromhex(public_key.strip())
-        except ValueError:
-            raise SubscriberError("--key is the member's public key in hex (64 digits)") from None
-        if len(key) != 32:
-            raise SubscriberError("--key is the member's public key in hex (64 digits)")
+    if public_key:  # a key id, a unique prefix or the full public key, as every other command takes
+        with session() as s:
+            _, key = actions.member_key(s.state, public_key)
+        if key is None:
+            raise SubscriberError(f"key {public_key!r} is not known on this node yet: give the full public key "
+                                  "(64 hex digits; fieldkit whoami shows it on the member's device)")
     if assembly_id:
         with session() as s:
             assembly_id = actions.find(s.state, "assemblies", assembly_id, "assembly")

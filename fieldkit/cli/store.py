@@ -4,10 +4,19 @@ from __future__ import annotations
 
 import click
 
-from codec import FieldkitError, Kind, key_id
+from codec import Entry, FieldkitError, Kind, key_id
 from fieldkit.cli.common import emit, json_option, node_context, now_option
+from fieldkit.cli.humanize import when
 from fieldkit.nodestore import open_node_store, store_path
-from fieldkit.timeparse import format_time
+from fieldkit.timeparse import format_time, parse_time
+
+# What a node pushes on the radio (fieldkit/node/core.py, push_frame): the full key on an
+# author's first entry and on the kinds that introduce a key, an 8-byte tag otherwise.
+INTRODUCING_KINDS = frozenset({Kind.ASSEMBLY_FOUND, Kind.JOIN_REQUEST, Kind.KEY_REVOKE})
+
+
+def on_air(entry: Entry) -> bytes:
+    return entry.encode(with_key=entry.seq == 0 or entry.kind in INTRODUCING_KINDS)
 
 
 class NotFound(FieldkitError):
@@ -68,15 +77,20 @@ def log_command(author: str | None, kind: str | None, as_json: bool) -> None:
                 continue
             if kind is not None and entry.kind.label != kind:
                 continue
-            raw = store.raw(entry.id)
-            rows.append({"id": entry.id.hex(), "author": entry.author.hex(), "seq": entry.seq,
-                         "kind": entry.kind.label, "time": format_time(entry.time), "size": len(raw),
-                         "raw": raw.hex()})
+            stored = store.raw(entry.id)
+            air = on_air(entry)
+            kid = key_id(entry.author).hex()
+            row = {"id": entry.id.hex(), "author": kid, "author_key_id": kid,
+                   "author_public_key": entry.author.hex(), "seq": entry.seq, "kind": entry.kind.label,
+                   "time": format_time(entry.time), "size": len(air), "raw": air.hex()}
+            if stored != air:  # e.g. came by bundle with the full key where the air carries a tag
+                row["stored"] = stored.hex()
+            rows.append(row)
 
     def human() -> None:
         for r in rows:
-            click.echo(f"{r['id'][:12]}  {key_id(bytes.fromhex(r['author'])).hex()}  #{r['seq']:<5} "
-                       f"{r['kind']:<22} {r['time']}  {r['size']} B")
+            click.echo(f"{r['id'][:12]}  {r['author_key_id']}  #{r['seq']:<5} "
+                       f"{r['kind']:<22} {when(int(parse_time(r['time'], 0)))}  {r['size']} B")
 
     emit(as_json, rows, human)
 

@@ -81,3 +81,5 @@ def import_command(file: str, as_json: bool) -> None:
             click.echo(f"  record {r.index}: {r.reason}")
 
     emit(as_json, report.as_json(), human)
+    if report.refused:  # scripts must see a partial import: the report above says what and why
+        raise SystemExit(1)
