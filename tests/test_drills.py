@@ -81,6 +81,7 @@ def test_partition_converges_after_a_day_apart() -> None:
     summary = report.summary
     assert summary["merge_bytes_sent"] > summary["new_entries_bytes"] > 0
     assert summary["merge_airtime_s"] > 0 and summary["merge_converged_s"] is not None
+    _readable(report)
 
 
 def test_squeeze_reports_every_phase_and_the_sms_path() -> None:
@@ -98,3 +99,16 @@ def test_squeeze_reports_every_phase_and_the_sms_path() -> None:
     assert findings["SMS modem unplugged: no alert text goes out, all wait in the queue"]["ok"]
     assert findings["SMS modem plugged back: the held alert texts go out"]["ok"]
     assert "[modem simulated]" in findings["SMS fan-out with the modem present"]["expected"]
+    text = _readable(report)
+    assert f"{len(report.summary['lost'])} nodes were switched off" in text
+    assert f"{report.summary['duty_spent_node']} had spent its duty cycle" in text
+
+
+def _readable(report) -> str:
+    """The report for people: sentences with the figures, never a Python dict; what broke is told."""
+    text = report.text()
+    assert "{" not in text and "': " not in text, text
+    assert report.story and all(any(c.isdigit() for c in line) for line in report.story)
+    assert report.as_dict()["what_broke"] == report.what_broke and report.what_broke
+    assert "What broke:\n  - " in text
+    return text

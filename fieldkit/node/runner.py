@@ -175,6 +175,7 @@ class NodeRunner:
             for gateway in self._gateways:
                 with self.core.lock:
                     gateway.fan_out_new_alerts(int(now))
+                    gateway.notify_new_votes(int(now))
             if self._links and now >= next_airtime_log:
                 self.bus.publish("airtime", link="radio", used_fraction=self.meter.used_fraction(now))
                 next_airtime_log = now + AIRTIME_LOG_EVERY_S

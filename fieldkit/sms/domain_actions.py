@@ -14,7 +14,7 @@ from fieldkit.domain.state import State, kid
 from fieldkit.domain.view import VIEW_NAME, all_entries
 
 from .grammar import fold
-from .service import AckDone, AlertDone, JoinDone, ReportDone, SmsMember, StatusSummary, VoteDone
+from .service import AboutDone, AckDone, AlertDone, JoinDone, ReportDone, SmsMember, StatusSummary, VoteDone
 
 ALERT_LIFETIME = 6 * 3600  # as `fieldkit alert raise` (an eviction defense is over within hours)
 # What people type for the options of a yes/no motion (and of proposals whose options are yes/no).
@@ -103,6 +103,60 @@ class StoreSmsActions:
         proposals = [(p["id"], "/".join(p["options"])) for p in queries.proposal_list(state, now)
                      if not p["closed"] and p["target"] in mine]
         return StatusSummary(alerts, proposals)
+
+
+    def about(self, member: SmsMember, proposal: str, now: int) -> AboutDone:
+        state = self._state()
+        pid = actions.find(state, "proposals", proposal, "proposal")
+        p = state.proposals[pid]
+        if p["target_type"] == "assembly" and not judge.is_member(state, p["target"], member.subscriber.key_id, now):
+            raise SmsActionRefused("not a member of that assembly")
+        return AboutDone(pid, proposal_facts(state, pid, now))
+
+
+def _name(state: State, key: str | None) -> str:
+    if not key:
+        return "?"
+    for asm in state.assemblies.values():
+        m = asm["members"].get(key)
+        if m is not None and m.get("name"):
+            return str(m["name"])
+    return key[:8]
+
+
+def proposal_facts(state: State, pid: str, now: int) -> dict:
+    """What a vote is about, as plain facts for a reply in any language (replies.describe)."""
+    p = state.proposals[pid]
+    o = judge.outcome(p, now)
+    target = p["target"]
+    assembly = state.assemblies[target]["name"] if p["target_type"] == "assembly" else f"council {target[:6]}"
+    facts = {"kind": p["kind"], "text": p["text"], "assembly": assembly, "options": p["options"],
+             "closes": p["closes"], "closed": o.closed, "failed": o.failed,
+             "outcome": p["options"][o.passed] if o.passed is not None else None}
+    if p["kind"] == "propose_removal":
+        facts["who"] = _name(state, p["member"])
+    elif p["kind"] == "propose_role":
+        facts |= {"who": _name(state, p["holder"]), "role": p["role_name"], "start": p["term_start"],
+                  "end": p["term_end"]}
+    elif p["kind"] == "propose_mandate":
+        facts |= {"who": _name(state, p["delegate"]), "scope": p["scope"], "expires": p["expires"]}
+    elif p["kind"] in ("propose_renew", "propose_recall"):
+        m = state.proposals.get(p["mandate"], {})
+        facts |= {"who": _name(state, m.get("delegate")), "scope": m.get("scope", ""),
+                  "expires": p.get("expires")}
+    elif p["kind"] in ("propose_campaign", "propose_campaign_renew"):
+        facts |= {"start": p["cycle"]["new"], "end": p["cycle"]["ends"]}
+    return facts
+
+
+def open_votes(state: State, now: int) -> list[tuple[str, dict, set[str]]]:
+    """Every open vote of an assembly: (id, facts, the key ids of its members now)."""
+    out = []
+    for pid, p in sorted(state.proposals.items(), key=lambda kv: kv[1]["time"]):
+        if p["target_type"] != "assembly" or p["time"] > now or now >= p["closes"]:
+            continue
+        out.append((pid, proposal_facts(state, pid, now), set(judge.members_at(state, p["target"], now))))
+    return out
 
 
 def member_key_id(member: SmsMember) -> str:

@@ -24,13 +24,14 @@ from radio.sms import GsmModem, InboundSms, ModemConfig
 from radio.sms.link import FrameHandler, SmsLink
 from sync.atomic import write_atomic
 
-from .domain_actions import StoreSmsActions
+from .domain_actions import StoreSmsActions, open_votes
 from .limits import Limits, LimitsConfig
 from .service import Reply, SmsService
 from .subscribers import SMS_DIR, Subscribers
 
 log = logging.getLogger(__name__)
 FANNED_FILE = "alerts_fanned.json"
+NOTIFIED_FILE = "votes_notified.json"
 
 
 class SmsGateway:
@@ -61,6 +62,9 @@ class SmsGateway:
         self._lock = store_lock or threading.RLock()
         self._fanned_path = self.home_path / SMS_DIR / FANNED_FILE
         self._fanned: set[str] = set(json.loads(self._fanned_path.read_text())) if self._fanned_path.exists() else set()
+        self._notified_path = self.home_path / SMS_DIR / NOTIFIED_FILE
+        self._notified: set[str] = set(json.loads(self._notified_path.read_text())) \
+            if self._notified_path.exists() else set()
 
     def start(self) -> None:
         self.modem.start()
@@ -95,5 +99,21 @@ class SmsGateway:
                     continue
                 self._send(self.service.alert_fanout(alert["id"], alert["text"], now))
                 self._mark_fanned(alert["id"])
+                sent += 1
+        return sent
+
+    def notify_new_votes(self, now: int | None = None) -> int:
+        """Text the enrolled members of an assembly once when one of its votes opens (each
+        within their daily notice allowance); how many votes were announced."""
+        now = int(self.clock()) if now is None else now
+        state = State.from_tables(self.store.view_tables(VIEW_NAME))  # type: ignore[attr-defined]
+        sent = 0
+        with self._lock:
+            for pid, facts, members in open_votes(state, now):
+                if pid in self._notified:
+                    continue
+                self._send(self.service.vote_notices(pid, facts, members, now))
+                self._notified.add(pid)
+                write_atomic(self._notified_path, json.dumps(sorted(self._notified)).encode())
                 sent += 1
         return sent

@@ -25,6 +25,7 @@ class LimitsConfig:
     loop_window: int = 600  # seconds
     daily_parts: int = 500  # SMS parts per UTC day (the cost cap)
     alert_reserve: float = 0.2  # share of the cap only alerts may use
+    notices_per_day: int = 3  # "a vote opened" texts to one number per UTC day; more wait for STATUS
     pin_max_fails: int = 3
     pin_lock_seconds: int = 15 * 60  # doubled on each lockout in a row
 
@@ -37,6 +38,7 @@ class Limits:
         self._inbound: dict[str, deque[int]] = defaultdict(deque)
         self._replies: dict[str, deque[int]] = defaultdict(deque)
         self._texts: dict[str, deque[tuple[int, str]]] = defaultdict(deque)
+        self._notices: dict[str, tuple[int, int]] = {}  # number -> (UTC day, notices sent that day)
         self._day = -1
         self._parts_today = 0
         if spent_path is not None and spent_path.exists():
@@ -70,6 +72,17 @@ class Limits:
         if len(times) >= self.config.replies_per_hour:
             return False
         times.append(now)
+        return True
+
+    def allow_notice(self, number: str, now: int) -> bool:
+        """One more unrequested notice (a vote opened) to ``number`` today?"""
+        day = now // 86400
+        last_day, count = self._notices.get(number, (day, 0))
+        if last_day != day:
+            count = 0
+        if count >= self.config.notices_per_day:
+            return False
+        self._notices[number] = (day, count + 1)
         return True
 
     def spend(self, parts: int, now: int, alert: bool = False) -> bool:

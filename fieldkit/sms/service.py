@@ -69,6 +69,12 @@ class JoinDone:
 
 
 @dataclass(frozen=True)
+class AboutDone:
+    proposal: str  # full id
+    facts: dict  # what the vote is about (domain_actions.proposal_facts)
+
+
+@dataclass(frozen=True)
 class StatusSummary:
     alerts: list[tuple[str, str]] = field(default_factory=list)  # (id, text) of open alerts
     proposals: list[tuple[str, str]] = field(default_factory=list)  # (id, options joined) of open votes
@@ -88,6 +94,8 @@ class SmsActions(Protocol):
     def join(self, member: SmsMember, assembly: str, now: int) -> JoinDone: ...
 
     def status(self, member: SmsMember, now: int) -> StatusSummary: ...
+
+    def about(self, member: SmsMember, proposal: str, now: int) -> AboutDone: ...
 
 
 @dataclass(frozen=True)
@@ -124,7 +132,8 @@ class SmsService:
             if incomplete:
                 return self._reply(sub, sender, replies.render(lang, "incomplete"), now)
             help_part = replies.help_text(lang, exc.topic) if exc.topic else replies.render(lang, "send_help")
-            return self._reply(sub, sender, replies.render(lang, "unknown", reason=exc.reason, help=help_part), now)
+            why = replies.parse_reason(lang, exc.reason)
+            return self._reply(sub, sender, replies.render(lang, "unknown", reason=why, help=help_part), now)
         if sub is None:
             lang = command.lang
             if isinstance(command, grammar.Help):
@@ -160,7 +169,8 @@ class SmsService:
         try:
             return self._act(member, command, now)
         except FieldkitError as exc:
-            return self._reply(sub, sub.number, replies.render(lang, "refused", what=what, reason=exc.reason), now)
+            return self._reply(sub, sub.number, replies.render(lang, "refused", what=what,
+                                                               reason=replies.reason(lang, exc.reason)), now)
 
     def _check_pin(self, sub: Subscriber, pin: str | None, keyword: str, what: str, now: int) -> str | None:
         lang = sub.language
@@ -196,6 +206,8 @@ class SmsService:
         elif isinstance(command, grammar.Report):
             reported = self.actions.report(member, command.mandate, command.text, now)
             text = replies.render(lang, "report_ok", mandate=replies.short(reported.mandate))
+        elif isinstance(command, grammar.About):
+            text = self.about_text(lang, self.actions.about(member, command.proposal, now), now)
         elif isinstance(command, grammar.Join):
             joined = self.actions.join(member, command.assembly, now)
             text = replies.render(lang, "join_ok", assembly=joined.name or replies.short(joined.assembly))
@@ -207,7 +219,32 @@ class SmsService:
                                   proposals=len(summary.proposals), proposal_list=proposal_list)
         return self._reply(sub, sub.number, text, now)
 
+    @staticmethod
+    def about_text(lang: str, done: AboutDone, now: int) -> str:
+        f = done.facts
+        when = replies.sms_time(f["closes"])
+        closes = replies.render(lang, "closed_at", when=when, outcome=replies.outcome(lang, f)) if f["closed"] \
+            else replies.render(lang, "closes_at", when=when)
+        return replies.render(lang, "about", id=replies.short(done.proposal), what=replies.describe(lang, f),
+                              options=replies.options(lang, f["options"]), closes=closes)
+
     # --- outgoing ---
+
+    def vote_notices(self, proposal: str, facts: dict, members: set[str], now: int) -> list[Reply]:
+        """Tell the enrolled members of the proposal's assembly (``members``: key ids) that a vote
+        opened, each within their daily notice allowance and the reply limits."""
+        out: list[Reply] = []
+        for sub in self.subscribers.all():
+            if sub.stopped or sub.key_id not in members:
+                continue
+            if not self.limits.allow_notice(sub.number, now):
+                continue
+            lang = sub.language
+            body = replies.render(lang, "vote_open", id=replies.short(proposal), assembly=facts.get("assembly", ""),
+                                  what=replies.describe(lang, facts), options=replies.options(lang, facts["options"]),
+                                  when=replies.sms_time(facts["closes"]))
+            out += self._reply(sub, sub.number, body, now)
+        return out
 
     def alert_fanout(self, alert_id: str, text: str, now: int, exclude: set[str] | frozenset[str] = frozenset()
                      ) -> list[Reply]:
