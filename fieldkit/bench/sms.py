@@ -20,7 +20,8 @@ from radio.sms.segment import count_parts, fold_to_gsm7
 _VALUES = dict(what="Vote", proposal="3fa2c1", option="si", alert="7c7c7c", eta=15, mandate="9b9b9b",
                assembly="Calle Mayor", minutes=15, reason="unknown command", help="VOTE <proposal> <option> <PIN>",
                example="VOTE 3fa2c1 yes 1234", text="eviction at Mayor 12", alerts=1, alert_list="",
-               proposals=1, proposal_list="")
+               proposals=1, proposal_list="", id="3fa2c1", options="si/no", when="02/12 18:00 CET",
+               closes="Cierra 02/12 18:00 CET.", outcome="aprobada (si)")
 
 
 def _reply_parts() -> list[Figure]:

@@ -8,6 +8,8 @@ every replica would count it; otherwise the domain's reason goes back to the pho
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from codec import Entry, FieldkitError, kinds, sign_entry
 from fieldkit.domain import actions, judge, queries
 from fieldkit.domain.state import State, kid
@@ -26,8 +28,9 @@ class SmsActionRefused(FieldkitError):
 
 
 class StoreSmsActions:
-    def __init__(self, store: object) -> None:
+    def __init__(self, store: object, names: Callable[[], dict[str, str]] | None = None) -> None:
         self.store = store
+        self.names = names or dict  # key id -> name known on this node (its SMS subscribers)
 
     def _state(self) -> State:
         return State.from_tables(self.store.view_tables(VIEW_NAME))  # type: ignore[attr-defined]
@@ -46,9 +49,10 @@ class StoreSmsActions:
         state = self._state()
         pid = actions.find(state, "proposals", proposal, "proposal")
         options = state.proposals[pid]["options"]
-        wanted = fold(option).strip()
-        wanted = OPTION_ALIASES.get(wanted, wanted)
         folded = [fold(o) for o in options]
+        wanted = fold(option).strip()
+        if wanted not in folded:  # "si" is the option "sí" itself before it is an alias of "yes"
+            wanted = OPTION_ALIASES.get(wanted, wanted)
         index = folded.index(wanted) if wanted in folded else actions.option_index(state, pid, option)
         self._act(state, member, kinds.Ballot(actions.ref(pid), index), now)
         return VoteDone(pid, options[index])
@@ -111,51 +115,52 @@ class StoreSmsActions:
         p = state.proposals[pid]
         if p["target_type"] == "assembly" and not judge.is_member(state, p["target"], member.subscriber.key_id, now):
             raise SmsActionRefused("not a member of that assembly")
-        return AboutDone(pid, proposal_facts(state, pid, now))
+        return AboutDone(pid, proposal_facts(state, pid, now, self.names()))
 
 
-def _name(state: State, key: str | None) -> str:
+def _name(state: State, key: str | None, known: dict[str, str]) -> str:
     if not key:
         return "?"
     for asm in state.assemblies.values():
         m = asm["members"].get(key)
         if m is not None and m.get("name"):
             return str(m["name"])
-    return key[:8]
+    return known.get(key) or key[:8]
 
 
-def proposal_facts(state: State, pid: str, now: int) -> dict:
+def proposal_facts(state: State, pid: str, now: int, known: dict[str, str] | None = None) -> dict:
     """What a vote is about, as plain facts for a reply in any language (replies.describe)."""
     p = state.proposals[pid]
     o = judge.outcome(p, now)
+    known = known or {}
     target = p["target"]
     assembly = state.assemblies[target]["name"] if p["target_type"] == "assembly" else f"council {target[:6]}"
     facts = {"kind": p["kind"], "text": p["text"], "assembly": assembly, "options": p["options"],
              "closes": p["closes"], "closed": o.closed, "failed": o.failed,
              "outcome": p["options"][o.passed] if o.passed is not None else None}
     if p["kind"] == "propose_removal":
-        facts["who"] = _name(state, p["member"])
+        facts["who"] = _name(state, p["member"], known)
     elif p["kind"] == "propose_role":
-        facts |= {"who": _name(state, p["holder"]), "role": p["role_name"], "start": p["term_start"],
+        facts |= {"who": _name(state, p["holder"], known), "role": p["role_name"], "start": p["term_start"],
                   "end": p["term_end"]}
     elif p["kind"] == "propose_mandate":
-        facts |= {"who": _name(state, p["delegate"]), "scope": p["scope"], "expires": p["expires"]}
+        facts |= {"who": _name(state, p["delegate"], known), "scope": p["scope"], "expires": p["expires"]}
     elif p["kind"] in ("propose_renew", "propose_recall"):
         m = state.proposals.get(p["mandate"], {})
-        facts |= {"who": _name(state, m.get("delegate")), "scope": m.get("scope", ""),
+        facts |= {"who": _name(state, m.get("delegate"), known), "scope": m.get("scope", ""),
                   "expires": p.get("expires")}
     elif p["kind"] in ("propose_campaign", "propose_campaign_renew"):
         facts |= {"start": p["cycle"]["new"], "end": p["cycle"]["ends"]}
     return facts
 
 
-def open_votes(state: State, now: int) -> list[tuple[str, dict, set[str]]]:
+def open_votes(state: State, now: int, known: dict[str, str] | None = None) -> list[tuple[str, dict, set[str]]]:
     """Every open vote of an assembly: (id, facts, the key ids of its members now)."""
     out = []
     for pid, p in sorted(state.proposals.items(), key=lambda kv: kv[1]["time"]):
         if p["target_type"] != "assembly" or p["time"] > now or now >= p["closes"]:
             continue
-        out.append((pid, proposal_facts(state, pid, now), set(judge.members_at(state, p["target"], now))))
+        out.append((pid, proposal_facts(state, pid, now, known), set(judge.members_at(state, p["target"], now))))
     return out
 
 

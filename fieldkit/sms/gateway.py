@@ -52,7 +52,7 @@ class SmsGateway:
         self.clock = clock
         self.subscribers = Subscribers(self.home_path, node_key)
         spent = self.home_path / SMS_DIR / "spent_today.json"
-        self.service = SmsService(self.subscribers, StoreSmsActions(store),
+        self.service = SmsService(self.subscribers, StoreSmsActions(store, self._names),
                                   Limits(limits or LimitsConfig(), spent))
         self.service.on_alert_raised = self._mark_fanned
         self.modem = GsmModem(modem_config, self.home_path / SMS_DIR / "modem", self._on_message, clock=clock)
@@ -102,6 +102,9 @@ class SmsGateway:
                 sent += 1
         return sent
 
+    def _names(self) -> dict[str, str]:
+        return {sub.key_id: sub.name for sub in self.subscribers.all() if sub.name}
+
     def notify_new_votes(self, now: int | None = None) -> int:
         """Text the enrolled members of an assembly once when one of its votes opens (each
         within their daily notice allowance); how many votes were announced."""
@@ -109,7 +112,7 @@ class SmsGateway:
         state = State.from_tables(self.store.view_tables(VIEW_NAME))  # type: ignore[attr-defined]
         sent = 0
         with self._lock:
-            for pid, facts, members in open_votes(state, now):
+            for pid, facts, members in open_votes(state, now, self._names()):
                 if pid in self._notified:
                     continue
                 self._send(self.service.vote_notices(pid, facts, members, now))

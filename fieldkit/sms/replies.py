@@ -13,8 +13,8 @@ SHORT_ID = 6
 
 TEMPLATES: dict[str, dict[str, str]] = {
     "en": {
-        "help": "Commands: VOTE <prop> <option> <PIN>; ABOUT <prop>; ACK <alert> COMING/NO/ETA <min>; "
-                "ALERT <text> <PIN>; REPORT <mandate> <text> <PIN>; STATUS; JOIN <assembly>; STOP",
+        "help": "Commands: VOTE <prop> <opt> <PIN>; ABOUT <prop>; ACK <alert> COMING/NO/ETA <min>; "
+                "ALERT <text> <PIN>; REPORT <mand> <text> <PIN>; STATUS; JOIN <assembly>; STOP",
         "send_help": "Send HELP for the commands.",
         "help_VOTE": "VOTE <proposal> <option> <PIN>, e.g. VOTE 3fa2c1 yes 1234",
         "help_ACK": "ACK <alert> COMING, ACK <alert> NO or ACK <alert> ETA 15",
@@ -26,8 +26,8 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "about": "{id}: {what}. Options: {options}. {closes} Vote: VOTE {id} <option> <PIN>",
         "closes_at": "Closes {when}.",
         "closed_at": "Closed {when}: {outcome}.",
-        "vote_open": "New vote {id} in {assembly}: {what}. Options: {options}. Closes {when}. "
-                     "Reply VOTE {id} <option> <PIN> or ABOUT {id}",
+        "vote_open": "New vote {id} ({assembly}): {what}. Options {options}, closes {when}. "
+                     "VOTE {id} <option> <PIN> or ABOUT {id}",
         "not_enrolled": "This number is not enrolled. Ask your assembly to enrol you. Send HELP for commands.",
         "unknown": "Not understood ({reason}). {help}",
         "notice": "Note: SMS can be read by the phone company. Do not send names or addresses you want kept private.",
@@ -50,8 +50,8 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "status": "{alerts} open alert(s){alert_list}. {proposals} open vote(s){proposal_list}.",
     },
     "es": {
-        "help": "Comandos: VOTO <prop> <opcion> <PIN>; QUE <prop>; RESP <alerta> VOY/NO/EN <min>; "
-                "ALERTA <texto> <PIN>; INFORME <mandato> <texto> <PIN>; ESTADO; UNIRME <asamblea>; BAJA",
+        "help": "Comandos: VOTO <prop> <opc> <PIN>; QUE <prop>; RESP <alerta> VOY/NO/EN <min>; "
+                "ALERTA <texto> <PIN>; INFORME <mand> <texto> <PIN>; ESTADO; UNIRME <asamb>; BAJA",
         "send_help": "Envia AYUDA para ver los comandos.",
         "help_VOTE": "VOTO <propuesta> <opcion> <PIN>, p.ej. VOTO 3fa2c1 si 1234",
         "help_ACK": "RESP <alerta> VOY, RESP <alerta> NO o RESP <alerta> EN 15",
@@ -63,8 +63,8 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "about": "{id}: {what}. Opciones: {options}. {closes} Vota: VOTO {id} <opcion> <PIN>",
         "closes_at": "Cierra {when}.",
         "closed_at": "Cerrada {when}: {outcome}.",
-        "vote_open": "Nueva votacion {id} en {assembly}: {what}. Opciones: {options}. Cierra {when}. "
-                     "Responde VOTO {id} <opcion> <PIN> o QUE {id}",
+        "vote_open": "Nueva votacion {id} ({assembly}): {what}. Opciones {options}, cierra {when}. "
+                     "VOTO {id} <opcion> <PIN> o QUE {id}",
         "not_enrolled": "Este numero no esta inscrito. Pide a tu asamblea que te inscriba. Envia AYUDA.",
         "unknown": "No entendido ({reason}). {help}",
         "notice": "Aviso: la compania telefonica puede leer los SMS. No envies nombres ni direcciones privadas.",
@@ -104,6 +104,18 @@ def short(entry_id: str) -> str:
 def render(lang: str, name: str, **values: object) -> str:
     table = TEMPLATES.get(lang, TEMPLATES["en"])
     return fold_to_gsm7(table[name].format(**values))
+
+
+SMS_CHARS = 160  # one GSM-7 part (docs/research/sms.md 1.2)
+
+
+def render_fit(lang: str, name: str, what: str, **values: object) -> str:
+    """``render`` with ``what`` cut so that the whole text stays one SMS part."""
+    room = SMS_CHARS - len(render(lang, name, what="", **values))
+    what = fold_to_gsm7(what)
+    if len(what) > room:
+        what = what[: max(0, room - 3)].rstrip(" .,;") + "..."
+    return render(lang, name, what=what, **values)
 
 
 def help_text(lang: str, topic: str | None = None) -> str:

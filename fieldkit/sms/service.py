@@ -225,8 +225,8 @@ class SmsService:
         when = replies.sms_time(f["closes"])
         closes = replies.render(lang, "closed_at", when=when, outcome=replies.outcome(lang, f)) if f["closed"] \
             else replies.render(lang, "closes_at", when=when)
-        return replies.render(lang, "about", id=replies.short(done.proposal), what=replies.describe(lang, f),
-                              options=replies.options(lang, f["options"]), closes=closes)
+        return replies.render_fit(lang, "about", replies.describe(lang, f), id=replies.short(done.proposal),
+                                  options=replies.options(lang, f["options"]), closes=closes)
 
     # --- outgoing ---
 
@@ -240,9 +240,10 @@ class SmsService:
             if not self.limits.allow_notice(sub.number, now):
                 continue
             lang = sub.language
-            body = replies.render(lang, "vote_open", id=replies.short(proposal), assembly=facts.get("assembly", ""),
-                                  what=replies.describe(lang, facts), options=replies.options(lang, facts["options"]),
-                                  when=replies.sms_time(facts["closes"]))
+            body = replies.render_fit(lang, "vote_open", replies.describe(lang, facts), id=replies.short(proposal),
+                                      assembly=str(facts.get("assembly", ""))[:24],
+                                      options=replies.options(lang, facts["options"])[:30],
+                                      when=replies.sms_time(facts["closes"]))
             out += self._reply(sub, sub.number, body, now)
         return out
 
