@@ -7,6 +7,7 @@ import click
 from codec import Role, kinds
 from fieldkit.cli.common import emit, json_option, now_option
 from fieldkit.cli.domain_common import session, with_iso_times
+from fieldkit.cli.humanize import names, proposed, who
 from fieldkit.cli.motions import motion_options, terms
 from fieldkit.domain import actions, queries
 from fieldkit.timeparse import parse_time
@@ -52,14 +53,15 @@ def show(assembly_id: str, as_json: bool) -> None:
     """Members, candidates waiting for vouches, and roles of an assembly."""
     with session() as s:
         row = queries.assembly_show(s.state, s.find("assemblies", assembly_id, "assembly"), s.now)
+        state = s.state
 
     def human() -> None:
         click.echo(f"{row['name']} ({row['need']})  {row['id']}")
-        click.echo(f"members ({len(row['members'])}): {', '.join(row['members'])}")
+        click.echo(f"members ({len(row['members'])}): {names(state, row['members'])}")
         for c in row["candidates"]:
-            click.echo(f"waiting: {c['key']} {c['name']} — {c['vouches']} of {c['needed']} vouches")
+            click.echo(f"waiting: {who(state, c['key'])} — {c['vouches']} of {c['needed']} vouches")
         for role, holder in row["roles"].items():
-            click.echo(f"{role}: {holder}")
+            click.echo(f"{role}: {who(state, holder)}")
 
     emit(as_json, with_iso_times(row), human)
 
@@ -115,7 +117,8 @@ def remove(assembly_id: str, key: str, reason: str, closes: str, quorum: int, th
         aid = s.find("assemblies", assembly_id, "assembly")
         kid, _ = actions.member_key(s.state, key)
         entry = s.act(kinds.ProposeRemoval(**terms(s, aid, closes, quorum, threshold), member=kid, reason=reason))
-    emit(as_json, {"id": entry.id.hex()}, f"proposed removal of {kid.hex()}: {entry.id.hex()}")
+        text = proposed(s.state, entry.id.hex())
+    emit(as_json, {"id": entry.id.hex()}, text)
 
 
 @click.group()
@@ -142,4 +145,5 @@ def assign(assembly_id: str, role_name: str, holder: str, start: str, end: str, 
         entry = s.act(kinds.ProposeRole(**terms(s, aid, closes, quorum, threshold), role=Role[role_name.upper()],
                                         holder=kid, term_start=parse_time(start, s.now),
                                         term_end=parse_time(end, s.now), renewal=renewal))
-    emit(as_json, {"id": entry.id.hex()}, f"proposed {role_name} {kid.hex()}: {entry.id.hex()}")
+        text = proposed(s.state, entry.id.hex())
+    emit(as_json, {"id": entry.id.hex()}, text)

@@ -7,7 +7,7 @@ import click
 from codec import kinds
 from fieldkit.cli.common import emit, json_option, now_option
 from fieldkit.cli.domain_common import session, with_iso_times
-from fieldkit.cli.humanize import assembly_name, describe, names, outcome_words, when, who
+from fieldkit.cli.humanize import assembly_name, describe, names, outcome_words, proposed, when, who
 from fieldkit.cli.motions import motion_options, terms
 from fieldkit.domain import actions, queries
 from fieldkit.timeparse import parse_time
@@ -82,7 +82,7 @@ def list_(as_json: bool) -> None:
     with session() as s:
         rows = [queries.council_show(s.state, c, s.now) for c in sorted(s.state.councils)]
     emit(as_json, {"councils": with_iso_times(rows)},
-         lambda: [click.echo(f"{r['id'][:12]}  {r['status']:<7} {r['objective'][:60]}") for r in rows])
+         lambda: [click.echo(f"{r['id'][:12]}  {r['status']:<7} {r['objective']}") for r in rows])
 
 
 @council.command("close")
@@ -96,4 +96,5 @@ def close(council_id: str, reason: str, closes: str, quorum: int, threshold: str
     with session() as s:
         cid = s.find("councils", council_id, "council")
         entry = s.act(kinds.ProposeCouncilClose(**terms(s, cid, closes, quorum, threshold), reason=reason))
-    emit(as_json, {"id": entry.id.hex()}, f"close proposed: {entry.id.hex()}")
+        text = proposed(s.state, entry.id.hex())
+    emit(as_json, {"id": entry.id.hex()}, text)

@@ -108,3 +108,12 @@ def outcome_words(row: dict[str, Any]) -> str:
     reason = {"failed: quorum": f"too few voters ({row['voters']} of {row['quorum']} needed)",
               "failed: tie": "a tie", "failed: threshold": f"no option reached {row['threshold']}%"}
     return f"failed: {reason.get(row['outcome'], row['outcome'])}, closed at {when(row['closes'])}"
+
+
+def proposed(state: State, proposal_id: str) -> str:
+    """What a command that opens a motion prints: what it does, its id, until when and how to vote."""
+    p = state.proposals[proposal_id]
+    return (f"proposed: {describe(state, proposal_id)}\n"
+            f"id {proposal_id}\n"
+            f"open until {when(p['closes'])}; it takes effect if it passes "
+            f"(fieldkit vote {proposal_id[:12]} yes)")

@@ -7,6 +7,7 @@ import click
 from codec import kinds
 from fieldkit.cli.common import emit, json_option, now_option
 from fieldkit.cli.domain_common import session, with_iso_times
+from fieldkit.cli.humanize import duration, names, when, who
 from fieldkit.domain import actions, queries
 
 
@@ -48,9 +49,11 @@ def list_(as_json: bool) -> None:
     """Every ledger entry with its witnesses."""
     with session() as s:
         rows = queries.ledger_list(s.state, s.now)
-    emit(as_json, {"entries": with_iso_times(rows)},
-         lambda: [click.echo(f"{r['id'][:12]}  {r['domain']:<10} {len(r['witnesses'])} witnesses  {r['text'][:50]}")
-                  for r in rows])
+        lines = [f"{r['id'][:12]}  {when(r['time'])}  {r['domain']}: {r['text']}\n"
+                 f"              by {who(s.state, r['author'])}; witnessed by "
+                 f"{names(s.state, [w['key'] for w in r['witnesses']])}"
+                 + (f"; objective of campaign {r['campaign'][:12]}" if r.get("campaign") else "") for r in rows]
+    emit(as_json, {"entries": with_iso_times(rows)}, "\n".join(lines) if lines else "no ledger entry yet")
 
 
 @ledger.command("review")
@@ -102,8 +105,10 @@ def minutes_list(assembly_id: str | None, as_json: bool) -> None:
     with session() as s:
         aid = s.find("assemblies", assembly_id, "assembly") if assembly_id else None
         rows = queries.minutes_list(s.state, s.now, aid)
-    emit(as_json, {"minutes": with_iso_times(rows)},
-         lambda: [click.echo(f"{r['id'][:12]}  {r['author']}\n{r['text']}\n") for r in rows])
+        lines = [f"{r['id'][:12]}  {when(r['time'])}  by {who(s.state, r['author'])}"
+                 + (f" (debrief of campaign {r['campaign'][:12]})" if r.get("campaign") else "") + f"\n{r['text']}\n"
+                 for r in rows]
+    emit(as_json, {"minutes": with_iso_times(rows)}, "\n".join(lines) if lines else "no minutes yet")
 
 
 @click.command()
@@ -127,5 +132,5 @@ def _time_flag(late_s: int | None) -> str:
     if late_s is None:
         return ""
     if late_s > 0:
-        return f"  [arrived {late_s // 60} min after the time it claims]"
-    return f"  [claims a time {-late_s // 60} min after it arrived]"
+        return f"  [arrived {duration(late_s)} after the time it claims]"
+    return f"  [claims a time {duration(-late_s)} after it arrived]"

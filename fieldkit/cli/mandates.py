@@ -7,7 +7,7 @@ import click
 from codec import kinds
 from fieldkit.cli.common import emit, json_option, now_option
 from fieldkit.cli.domain_common import session, with_iso_times
-from fieldkit.cli.humanize import duration, relative, when, who
+from fieldkit.cli.humanize import duration, proposed, relative, when, who
 from fieldkit.cli.motions import motion_options, terms
 from fieldkit.domain import actions, queries
 from fieldkit.timeparse import parse_duration, parse_time
@@ -36,9 +36,8 @@ def issue(assembly_id: str, delegate: str, scope: str, expires: str, report_ever
         every = 0 if report_every.strip() == "0" else parse_duration(report_every)
         entry = s.act(kinds.ProposeMandate(**terms(s, aid, closes, quorum, threshold), delegate=kid, scope=scope,
                                            expires=parse_time(expires, s.now), report_every=every))
-    emit(as_json, {"id": entry.id.hex(), "status": "proposed"},
-         f"mandate proposed: {entry.id.hex()}\n"
-         f"it is live once the proposal passes (fieldkit vote {entry.id.hex()[:12]} yes)")
+        text = proposed(s.state, entry.id.hex())
+    emit(as_json, {"id": entry.id.hex(), "status": "proposed"}, text)
 
 
 def _line(state, row: dict) -> str:
@@ -117,7 +116,7 @@ def report(mandate_id: str, text: str, as_json: bool) -> None:
     with session() as s:
         mid = _find(s, mandate_id)
         entry = s.act(kinds.MandateReport(actions.ref(mid), text))
-    emit(as_json, {"id": entry.id.hex()}, f"reported: {entry.id.hex()}")
+    emit(as_json, {"id": entry.id.hex()}, f"reported on mandate {mid[:12]}: {entry.id.hex()}\n{text}")
 
 
 @mandate.command("recall")
@@ -133,7 +132,8 @@ def recall(mandate_id: str, reason: str, closes: str, quorum: int, threshold: st
         aid = s.state.proposals[mid]["target"]
         entry = s.act(kinds.ProposeRecall(**terms(s, aid, closes, quorum, threshold), mandate=actions.ref(mid),
                                           reason=reason))
-    emit(as_json, {"id": entry.id.hex()}, f"recall proposed: {entry.id.hex()}")
+        text = proposed(s.state, entry.id.hex())
+    emit(as_json, {"id": entry.id.hex()}, text)
 
 
 @mandate.command("renew")
@@ -149,4 +149,5 @@ def renew(mandate_id: str, expires: str, closes: str, quorum: int, threshold: st
         aid = s.state.proposals[mid]["target"]
         entry = s.act(kinds.ProposeRenew(**terms(s, aid, closes, quorum, threshold), mandate=actions.ref(mid),
                                          expires=parse_time(expires, s.now)))
-    emit(as_json, {"id": entry.id.hex()}, f"renewal proposed: {entry.id.hex()}")
+        text = proposed(s.state, entry.id.hex())
+    emit(as_json, {"id": entry.id.hex()}, text)
