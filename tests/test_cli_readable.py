@@ -72,6 +72,8 @@ def test_motions_say_what_they_do_in_local_time(nodes, madrid) -> None:  # noqa:
     assert f"renew mandate {mandate[:12]} of Bob" in renewal and "until Mon 01 Feb 2027 01:00 CET" in renewal
     review = alice.run("mandate", "show", mandate[:8], now="2026-12-20T10:00Z").stdout
     assert "in review: the report-back was due Sat 12 Dec 2026 11:00 CET" in review
+    late = bob.refused("mandate", "report", mandate[:8], "too late", now="2027-01-05T10:00Z")
+    assert "is expired (expired at Fri 01 Jan 2027 01:00 CET)" in late and not EPOCH_LIKE.search(late)
     for text in (listed, tally, shown, review):
         assert not EPOCH_LIKE.search(text), text
 

@@ -95,6 +95,7 @@ def test_the_review_flags_each_creeping_pattern_with_the_entries_behind_it() -> 
     by = {s.name: s for s in r.signals}
     assert {s.name for s in r.flagged} == SIGNALS - {"mandates_in_review"}  # the last mandate has expired
     assert by["rotation"].flagged and set(by["rotation"].entries) == behind["rotation"]
+    assert all(set(people) == {w.hex(0)} for people in r.posts_per_month.values()) and len(r.posts_per_month) >= 6
     assert f"{w.hex(0)} has held facilitator for 6 terms in a row" in by["rotation"].warning
     assert by["concentration"].value == 1.0 and set(by["concentration"].entries) == behind["concentration"]
     assert by["concentration"].detail["gini"] > 0.85

@@ -30,7 +30,9 @@ class FieldkitGroup(click.Group):
         try:
             return super().invoke(ctx)
         except FieldkitError as exc:
-            raise Refused(exc.reason) from None
+            from fieldkit.cli.humanize import readable  # raw Unix times in a domain reason, as dates
+
+            raise Refused(readable(exc.reason)) from None
 
 
 @dataclass

@@ -6,6 +6,7 @@ Times are shown in the node's local time with its zone (TZ, as the system sets i
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -117,3 +118,12 @@ def proposed(state: State, proposal_id: str) -> str:
             f"id {proposal_id}\n"
             f"open until {when(p['closes'])}; it takes effect if it passes "
             f"(fieldkit vote {proposal_id[:12]} yes)")
+
+
+_EPOCH = re.compile(r"\b(1[5-9]\d{8}|2[0-4]\d{8})\b")  # Unix seconds from 2017 to 2046
+
+
+def readable(text: str) -> str:
+    """A reason from the domain with its raw Unix times as local times (verdicts keep
+    epoch seconds, since they are part of the replicated state; people read dates)."""
+    return _EPOCH.sub(lambda m: when(int(m.group(1))), text)

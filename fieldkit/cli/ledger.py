@@ -7,7 +7,7 @@ import click
 from codec import kinds
 from fieldkit.cli.common import emit, json_option, now_option
 from fieldkit.cli.domain_common import session, with_iso_times
-from fieldkit.cli.humanize import duration, names, when, who
+from fieldkit.cli.humanize import duration, names, readable, when, who
 from fieldkit.domain import actions, queries
 
 
@@ -123,7 +123,7 @@ def verdicts(refused: bool, as_json: bool) -> None:
                 sorted(s.state.entries.items(), key=lambda kv: (kv[1]["time"], kv[0]))
                 if not refused or v["verdict"] != "counted"]
     emit(as_json, {"entries": with_iso_times(rows)},
-         lambda: [click.echo(f"{r['id'][:12]}  {r['kind']:<22} {r['verdict']}"
+         lambda: [click.echo(f"{r['id'][:12]}  {r['kind']:<22} {readable(r['verdict'])}"
                              + _time_flag(r["late_s"]))
                   for r in rows])
 

@@ -54,6 +54,11 @@ def text(state: State, r: health.Review) -> list[str]:
         out.append("roles and mandates per person:")
         for key, n in sorted(r.posts_per_person.items(), key=lambda kv: -(kv[1]["roles"] + kv[1]["mandates"])):
             out.append(f"  {who(state, key)}: {n['roles']} role terms, {n['mandates']} mandates")
+    if r.posts_per_month:
+        out.append("roles and mandates taken up, month by month:")
+        for month, people in r.posts_per_month.items():
+            out.append(f"  {month}: " + ", ".join(f"{who(state, k)} {n}" for k, n in sorted(
+                people.items(), key=lambda kv: -kv[1])))
     if r.ledger_per_month:
         out.append("sovereignty ledger entries per month: "
                    + ", ".join(f"{m}: {n}" for m, n in r.ledger_per_month.items()))

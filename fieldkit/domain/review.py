@@ -55,6 +55,7 @@ class Review:
     signals: list[Signal]
     posts_per_person: dict[str, dict[str, int]]  # key id -> {roles, mandates}
     ledger_per_month: dict[str, int]
+    posts_per_month: dict[str, dict[str, int]] = field(default_factory=dict)  # month -> key id -> posts taken up
 
     @property
     def flagged(self) -> list[Signal]:
@@ -76,10 +77,15 @@ def review(state: State, assembly_id: str, now: int, since: int | None = None) -
     roles = [(pid, p) for pid, p in own if p["kind"] == "propose_role" and judge.motion_passed(state, pid, now)]
     mandates = [(pid, p) for pid, p in own if p["kind"] == "propose_mandate" and judge.motion_passed(state, pid, now)]
     posts: dict[str, dict[str, int]] = {}
+    over_time: dict[str, dict[str, int]] = {}  # month -> key id -> roles and mandates taken up that month
     for _, p in roles:
         posts.setdefault(p["holder"], {"roles": 0, "mandates": 0})["roles"] += 1
+        month = over_time.setdefault(_month(p["term_start"]), {})
+        month[p["holder"]] = month.get(p["holder"], 0) + 1
     for _, p in mandates:
         posts.setdefault(p["delegate"], {"roles": 0, "mandates": 0})["mandates"] += 1
+        month = over_time.setdefault(_month(p["closes"]), {})
+        month[p["delegate"]] = month.get(p["delegate"], 0) + 1
     ledger = sorted((lid, r) for lid, r in state.ledger.items()
                     if r["assembly"] == assembly_id and start <= r["time"] <= now)
     ledger.sort(key=lambda x: x[1]["time"])
@@ -93,7 +99,8 @@ def review(state: State, assembly_id: str, now: int, since: int | None = None) -
         _ledger(ledger, start, now),
     ]
     per_month = dict(sorted(Counter(_month(r["time"]) for _, r in ledger).items()))
-    return Review(assembly_id, asm["name"], start, now, len(members), signals, posts, per_month)
+    return Review(assembly_id, asm["name"], start, now, len(members), signals, posts, per_month,
+                  dict(sorted(over_time.items())))
 
 
 def _rotation(state: State, aid: str, roles: list, now: int) -> Signal:
