@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import click
@@ -82,7 +83,9 @@ def renew(campaign_id: str, closes: str, quorum: int, threshold: str, as_json: b
         camp = s.state.campaigns[cid]
         st = campaigns.status(s.state, cid, s.now)
         last = (st.cycles or camp["cycles"])[-1]
-        cycle = lunar.cycle_starting(last["ends"])
+        # the same new moon, to the second: the fold requires the renewal to start exactly there
+        # (the root finder, started elsewhere, may land a fraction of a second apart)
+        cycle = dataclasses.replace(lunar.cycle_starting(last["ends"]), new=last["ends"])
         entry = s.act(kinds.ProposeCampaignRenew(**terms(s, camp["assembly"], closes, quorum, threshold),
                                                  **_cycle_body(cycle), campaign=actions.ref(cid)))
     emit(as_json, {"id": entry.id.hex(), "campaign": cid, "cycle": iso(_cycle_json(cycle))},
