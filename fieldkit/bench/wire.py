@@ -19,6 +19,9 @@ from codec.kinds import (
     AlertResolve,
     AssemblyFound,
     Ballot,
+    CampaignAct,
+    CampaignDebrief,
+    CampaignReached,
     CouncilConvene,
     CouncilJoin,
     JoinRequest,
@@ -28,6 +31,8 @@ from codec.kinds import (
     MandateReport,
     Minutes,
     Proposal,
+    ProposeCampaign,
+    ProposeCampaignRenew,
     ProposeCouncilClose,
     ProposeMandate,
     ProposeRecall,
@@ -58,6 +63,9 @@ def sample_bodies(text_chars: int) -> dict[Kind, object]:
     t = NOW
     terms = {"target": ref, "closes": t + 3 * 86400, "quorum": 12, "threshold": 50}
     options = ("yes", "no", "later")
+    day = 86400
+    cycle = {"new_moon": t + 7 * day, "first_quarter": t + 14 * day + 20_000, "full_moon": t + 22 * day,
+             "last_quarter": t + 29 * day + 40_000, "ends": t + 36 * day + 60_000}
     return {
         Kind.ASSEMBLY_FOUND: AssemblyFound(_text(min(64, text_chars - 7)), "housing", 2),
         Kind.JOIN_REQUEST: JoinRequest(ref, _text(min(64, text_chars))),
@@ -82,6 +90,12 @@ def sample_bodies(text_chars: int) -> dict[Kind, object]:
         Kind.LEDGER_WITNESS: LedgerWitness(ref),
         Kind.MINUTES: Minutes(ref, _text(text_chars)),
         Kind.KEY_REVOKE: KeyRevoke(pub, _text(text_chars)),
+        # a lunar cycle planned a week ahead (moments as in fieldkit/domain/lunar.py)
+        Kind.PROPOSE_CAMPAIGN: ProposeCampaign(**terms, **cycle, objective=_text(text_chars)),
+        Kind.PROPOSE_CAMPAIGN_RENEW: ProposeCampaignRenew(**terms, **cycle, campaign=ref),
+        Kind.CAMPAIGN_ACT: CampaignAct(ref, _text(text_chars), ref[::-1]),
+        Kind.CAMPAIGN_REACHED: CampaignReached(ref, "housing", _text(text_chars - 7)),
+        Kind.CAMPAIGN_DEBRIEF: CampaignDebrief(ref, _text(text_chars)),
     }
 
 
