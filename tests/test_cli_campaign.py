@@ -8,9 +8,22 @@ Sun's positions).
 from __future__ import annotations
 
 import json
+import time
+
+import pytest
 
 from fieldkit.domain import lunar
 from tests.test_cli_assembly import Node, nodes  # noqa: F401  (the fixture)
+
+
+@pytest.fixture(autouse=True)
+def utc(monkeypatch):
+    """People-facing times are local: these tests read them in UTC, whatever the machine's zone."""
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
 
 
 def test_campaign_over_a_lunar_cycle(nodes) -> None:  # noqa: F811
@@ -31,7 +44,10 @@ def test_campaign_over_a_lunar_cycle(nodes) -> None:  # noqa: F811
     bob.ok("vote", cid[:8], "yes", now="2026-12-01T11:00Z")
     bob.send_to(alice, carol)
     alice.send_to(bob, carol)
-    assert alice.ok("campaign", "show", cid[:8], now="2026-12-01T12:00Z")["status"] == "proposed"
+    proposed = alice.ok("campaign", "show", cid[:8], now="2026-12-01T12:00Z")
+    assert proposed["status"] == "proposed" and proposed["cycles"][0]["decided"] is False
+    assert "cycle 1: Wed 09 Dec 2026 00:51 UTC" in alice.run("campaign", "show", cid[:8],
+                                                              now="2026-12-01T12:00Z").stdout
     assert alice.ok("campaign", "show", cid[:8], now="2026-12-05T12:00Z")["status"] == "planned"
     assert "running campaign" in bob.refused("campaign", "report", cid[:8], "too early", now="2026-12-05T12:00Z")
     # surge

@@ -135,8 +135,9 @@ def draw(state: Any, row: dict[str, Any], now: int) -> list[str]:
            f"now: {row['phase'] or row['status']} — {_detail(row)}"]
     for c in row["cycles"]:
         out.append("")
+        decided = f"decided by {c['decision'][:12]}" if c["decided"] else f"proposed by {c['decision'][:12]}"
         out.append(f"cycle {c['number']}: {when(c['new'])} → {when(c['ends'])} "
-                   f"({duration(c['ends'] - c['new'])}; decided by {c['decision'][:12]})")
+                   f"({duration(c['ends'] - c['new'])}; {decided})")
         for ph in c["phases"]:
             mark = "▶" if ph["current"] else " "
             out.append(f" {mark} {MOON[ph['phase']]} {ph['phase']:<8} {when(ph['start'])} – {when(ph['end'])}"

@@ -209,15 +209,16 @@ def account(state: State, campaign_id: str, at: int) -> dict[str, Any]:
         events.append({"type": "reached", "id": camp["reached"], "author": row["author"], "time": row["time"],
                        "text": row["text"], "domain": row["domain"],
                        "witnesses": [w["key"] for w in row["witnesses"] if w["time"] <= at]})
-    for n, c in enumerate(st.cycles, 1):
+    # while the plan is under vote (or if it failed), its cycle is still shown: what was proposed
+    for n, c in enumerate(st.cycles or camp["cycles"][:1], 1):
         phases = []
         for name, start, end in bounds(c):
             phases.append({"phase": name, "start": start, "end": end, "meaning": lunar.PHASE_MEANING[name],
                            "current": st.state == "running" and start <= at < end,
                            "events": sorted((ev for ev in events if start <= ev["time"] < end),
                                             key=lambda ev: (ev["time"], ev["id"]))})
-        cycles.append({"number": n, "decision": c["decision"], "new": c["new"], "full": c["full"],
-                       "ends": c["ends"], "phases": phases})
+        cycles.append({"number": n, "decision": c["decision"], "decided": bool(st.cycles), "new": c["new"],
+                       "full": c["full"], "ends": c["ends"], "phases": phases})
     pending = [c for c in camp["cycles"][1:] if state.proposals[c["decision"]]["closes"] > at]
     last_end = st.cycles[-1]["ends"] if st.cycles else None
     after = [ev for ev in events if last_end is not None and ev["time"] >= last_end]
