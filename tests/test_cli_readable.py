@@ -93,6 +93,13 @@ def test_alerts_show_the_whole_address_names_and_etas(nodes, madrid) -> None:  #
     assert f"raised by Bob ({bob.key_id}) at Tue 01 Dec 2026 11:00 CET (10 minutes ago)" in text
     assert f"Carol ({carol.key_id}) in 15 minutes (by Tue 01 Dec 2026 11:20 CET)" in text
     assert "coming (2)" in text and not EPOCH_LIKE.search(text)
+    # control characters never reach the log (the codec refuses them); a bidi override, which
+    # would make the rest of a line read backwards, is shown as a replacement character
+    assert "control characters" in bob.refused("alert", "raise", asm[:8], "\x1b[2Jall clear")
+    bob.ok("alert", "raise", asm[:8], "all clear\u202eevil", now="2026-12-01T10:07Z")
+    bob.send_to(alice)
+    shown = alice.run("alert", "list", now="2026-12-01T10:10Z").stdout
+    assert "\u202e" not in shown and "all clear\ufffdevil" in shown
 
 
 def test_council_show_lists_its_decisions_and_late_flags_read_in_words(nodes, madrid) -> None:  # noqa: F811

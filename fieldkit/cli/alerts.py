@@ -7,7 +7,7 @@ import click
 from codec import kinds
 from fieldkit.cli.common import emit, json_option, now_option
 from fieldkit.cli.domain_common import session, with_iso_times
-from fieldkit.cli.humanize import duration, names, relative, when, who
+from fieldkit.cli.humanize import clean, duration, names, relative, when, who
 from fieldkit.domain import actions, queries
 from fieldkit.domain.state import kid
 from fieldkit.timeparse import parse_time
@@ -88,7 +88,7 @@ def alert_lines(state, r: dict, now: int) -> list[str]:
     when, who is coming and when they expect to arrive."""
     status = {"open": f"open, lapses {when(r['expires'])}", "unconfirmed": "unconfirmed (not yet verified in order)"}
     out = [f"{r['id'][:12]}  {status.get(r['status'], r['status'])}",
-           f"    {r['text']}",
+           f"    {clean(r['text'])}",
            f"    raised by {who(state, r['author'])} at {when(r['time'])} ({relative(r['time'], now)})"]
     etas = r.get("eta_minutes", {})
     coming = [f"{who(state, k)}" + (f" in {duration(etas[k] * 60)} (by {when(_acked(r, k, etas))})"
@@ -97,7 +97,7 @@ def alert_lines(state, r: dict, now: int) -> list[str]:
     if r["not_coming"]:
         out.append(f"    not coming: {names(state, r['not_coming'])}")
     if r.get("resolved"):
-        note = f": {r['resolved']['note']}" if r["resolved"].get("note") else ""
+        note = f": {clean(r['resolved']['note'])}" if r["resolved"].get("note") else ""
         out.append(f"    resolved by {who(state, r['resolved']['by'])} at {when(r['resolved']['time'])}{note}")
     return out
 

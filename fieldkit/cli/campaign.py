@@ -10,7 +10,7 @@ import click
 from codec import kinds
 from fieldkit.cli.common import emit, json_option, now_option
 from fieldkit.cli.domain_common import Session, session, with_iso_times
-from fieldkit.cli.humanize import assembly_name, duration, when, who
+from fieldkit.cli.humanize import assembly_name, clean, duration, when, who
 from fieldkit.cli.motions import motion_options, terms
 from fieldkit.domain import actions, campaigns, lunar
 from fieldkit.timeparse import format_time
@@ -58,7 +58,7 @@ def plan(assembly_id: str, objective: str, closes: str, quorum: int, threshold: 
         entry = s.act(kinds.ProposeCampaign(**t, **_cycle_body(cycle), objective=objective))
     eid = entry.id.hex()
     emit(as_json, {"id": eid, "status": "proposed", "cycle": iso(_cycle_json(cycle))},
-         f"campaign proposed: {eid}\n{objective}\n{_cycle_words(cycle)}\n"
+         f"campaign proposed: {eid}\n{clean(objective)}\n{_cycle_words(cycle)}\n"
          f"it runs once the proposal passes (fieldkit vote {eid[:12]} yes)")
 
 
@@ -107,7 +107,7 @@ def list_(as_json: bool) -> None:
             click.echo("no campaign yet: fieldkit campaign plan ASSEMBLY OBJECTIVE")
         for r in rows:
             where = r["phase"] or r["status"]
-            click.echo(f"{r['id'][:12]}  {where:<8} {assembly_name(state, r['assembly'])}  {r['objective']}")
+            click.echo(f"{r['id'][:12]}  {where:<8} {assembly_name(state, r['assembly'])}  {clean(r['objective'])}")
 
     emit(as_json, {"campaigns": iso(rows)}, human)
 
@@ -130,7 +130,7 @@ MOON = {"surge": "🌑", "crest": "🌓", "pause": "🌕", "debrief": "🌗"}
 def draw(state: Any, row: dict[str, Any], now: int) -> list[str]:
     """The text picture of a campaign: one block per cycle, one line per phase, its events."""
     out = [f"campaign {row['id'][:12]} of {assembly_name(state, row['assembly'])}",
-           f"objective: {row['objective']}",
+           f"objective: {clean(row['objective'])}",
            f"planned by {who(state, row['author'])} on {when(row['time'])}",
            f"now: {row['phase'] or row['status']} — {_detail(row)}"]
     for c in row["cycles"]:
@@ -172,11 +172,11 @@ def _event(state: Any, ev: dict[str, Any]) -> str:
     head = f"{when(ev['time'])}  {who(state, ev['author'])}"
     if ev["type"] == "act":
         tag = f" [tags {ev['tagged'][:12]}]" if ev.get("tagged") else ""
-        return f"{head}: {ev['text']}{tag}"
+        return f"{head}: {clean(ev['text'])}{tag}"
     if ev["type"] == "reached":
         witnesses = ", ".join(who(state, w) for w in ev["witnesses"]) or "no witness yet"
-        return f"{head}: OBJECTIVE REACHED ({ev['domain']}): {ev['text']} — witnessed by {witnesses}"
-    return f"{head}: debrief: {ev['text']}"
+        return f"{head}: OBJECTIVE REACHED ({clean(ev['domain'])}): {clean(ev['text'])} — witnessed by {witnesses}"
+    return f"{head}: debrief: {clean(ev['text'])}"
 
 
 @campaign.command("report")

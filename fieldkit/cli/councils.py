@@ -7,7 +7,7 @@ import click
 from codec import kinds
 from fieldkit.cli.common import emit, json_option, now_option
 from fieldkit.cli.domain_common import session, with_iso_times
-from fieldkit.cli.humanize import assembly_name, describe, names, outcome_words, proposed, when, who
+from fieldkit.cli.humanize import assembly_name, clean, describe, names, outcome_words, proposed, when, who
 from fieldkit.cli.motions import motion_options, terms
 from fieldkit.domain import actions, queries
 from fieldkit.timeparse import parse_time
@@ -57,7 +57,7 @@ def show(council_id: str, as_json: bool) -> None:
         decisions = [queries.tally(s.state, pid, s.now) for pid, p in
                      sorted(s.state.proposals.items(), key=lambda kv: kv[1]["time"]) if p["target"] == cid]
         row["decision_list"] = decisions
-        lines = [f"{row['objective']}  ({row['status']}{': ' + row['reason'] if row['reason'] else ''})",
+        lines = [f"{clean(row['objective'])}  ({row['status']}{': ' + row['reason'] if row['reason'] else ''})",
                  f"convened by {who(s.state, row['convener'])}; "
                  + (f"dissolves by itself {when(row['until'])}" if row["open"]
                     else f"ended; end date {when(row['until'])}"),
@@ -82,7 +82,7 @@ def list_(as_json: bool) -> None:
     with session() as s:
         rows = [queries.council_show(s.state, c, s.now) for c in sorted(s.state.councils)]
     emit(as_json, {"councils": with_iso_times(rows)},
-         lambda: [click.echo(f"{r['id'][:12]}  {r['status']:<7} {r['objective']}") for r in rows])
+         lambda: [click.echo(f"{r['id'][:12]}  {r['status']:<7} {clean(r['objective'])}") for r in rows])
 
 
 @council.command("close")

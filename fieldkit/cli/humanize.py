@@ -7,10 +7,31 @@ Times are shown in the node's local time with its zone (TZ, as the system sets i
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import datetime
 from typing import Any
 
 from fieldkit.domain.state import State
+
+_BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def clean(text: str, oneline: bool = True) -> str:
+    """Text a member wrote, safe to print on a terminal: no escape sequences or other control
+    characters (a hostile text could redraw the screen or fake a line), no bidi overrides
+    (which can make a text read backwards); newlines only where ``oneline`` is False."""
+    out = []
+    for c in str(text):
+        if c == "\n" and not oneline:
+            out.append(c)
+        elif c in "\n\t\r":
+            out.append(" ")
+        elif c in _BIDI or unicodedata.category(c) == "Cc":
+            out.append("\ufffd")
+        else:
+            out.append(c)
+    return "".join(out)
+
 
 _UNITS = (("week", 7 * 86400), ("day", 86400), ("hour", 3600), ("minute", 60))
 
@@ -55,13 +76,13 @@ def who(state: State, key: str | None) -> str:
     """``Ana (3fa2b1c04d5e6f70)``: the name beside the key id, or the key id alone."""
     if not key:
         return "nobody"
-    name = member_name(state, key)
+    name = clean(member_name(state, key))
     return f"{name} ({key})" if name else key
 
 
 def assembly_name(state: State, assembly_id: str) -> str:
     asm = state.assemblies.get(assembly_id)
-    return f"{asm['name']} ({assembly_id[:12]})" if asm else assembly_id[:12]
+    return f"{clean(asm['name'])} ({assembly_id[:12]})" if asm else assembly_id[:12]
 
 
 def names(state: State, keys: list[str] | Any) -> str:
@@ -70,6 +91,10 @@ def names(state: State, keys: list[str] | Any) -> str:
 
 def describe(state: State, proposal_id: str) -> str:
     """What a proposal or motion does, in one sentence with names and readable times."""
+    return clean(_describe(state, proposal_id))
+
+
+def _describe(state: State, proposal_id: str) -> str:
     p = state.proposals[proposal_id]
     kind = p["kind"]
     where = assembly_name(state, p["target"]) if p.get("target_type") == "assembly" else f"council {p['target'][:12]}"

@@ -7,7 +7,7 @@ import click
 from codec import kinds
 from fieldkit.cli.common import emit, json_option, now_option
 from fieldkit.cli.domain_common import session, with_iso_times
-from fieldkit.cli.humanize import duration, names, readable, when, who
+from fieldkit.cli.humanize import clean, duration, names, readable, when, who
 from fieldkit.domain import actions, queries
 
 
@@ -49,7 +49,7 @@ def list_(as_json: bool) -> None:
     """Every ledger entry with its witnesses."""
     with session() as s:
         rows = queries.ledger_list(s.state, s.now)
-        lines = [f"{r['id'][:12]}  {when(r['time'])}  {r['domain']}: {r['text']}\n"
+        lines = [f"{r['id'][:12]}  {when(r['time'])}  {clean(r['domain'])}: {clean(r['text'])}\n"
                  f"              by {who(s.state, r['author'])}; witnessed by "
                  f"{names(s.state, [w['key'] for w in r['witnesses']])}"
                  + (f"; objective of campaign {r['campaign'][:12]}" if r.get("campaign") else "") for r in rows]
@@ -106,7 +106,8 @@ def minutes_list(assembly_id: str | None, as_json: bool) -> None:
         aid = s.find("assemblies", assembly_id, "assembly") if assembly_id else None
         rows = queries.minutes_list(s.state, s.now, aid)
         lines = [f"{r['id'][:12]}  {when(r['time'])}  by {who(s.state, r['author'])}"
-                 + (f" (debrief of campaign {r['campaign'][:12]})" if r.get("campaign") else "") + f"\n{r['text']}\n"
+                 + (f" (debrief of campaign {r['campaign'][:12]})" if r.get("campaign") else "")
+                 + f"\n{clean(r['text'], oneline=False)}\n"
                  for r in rows]
     emit(as_json, {"minutes": with_iso_times(rows)}, "\n".join(lines) if lines else "no minutes yet")
 

@@ -7,7 +7,7 @@ import click
 from codec import kinds
 from fieldkit.cli.common import emit, json_option, now_option
 from fieldkit.cli.domain_common import session, with_iso_times
-from fieldkit.cli.humanize import duration, proposed, relative, when, who
+from fieldkit.cli.humanize import clean, duration, proposed, relative, when, who
 from fieldkit.cli.motions import motion_options, terms
 from fieldkit.domain import actions, queries
 from fieldkit.timeparse import parse_duration, parse_time
@@ -41,7 +41,7 @@ def issue(assembly_id: str, delegate: str, scope: str, expires: str, report_ever
 
 
 def _line(state, row: dict) -> str:
-    return f"{row['id'][:12]}  {row['status']:<9} {who(state, row['delegate'])}: {row['scope']}"
+    return f"{row['id'][:12]}  {row['status']:<9} {who(state, row['delegate'])}: {clean(row['scope'])}"
 
 
 STATUS_WORDS = {
@@ -91,7 +91,7 @@ def show(mandate_id: str, as_json: bool) -> None:
                          + (f"; next report due {when(row['report_due'])} ({relative(row['report_due'], s.now)})"
                             if row["report_due"] else ""))
         lines.append(f"reports ({len(row['report_texts'])}):" if row["report_texts"] else "no report yet")
-        lines += [f"  {when(r['time'])}: {r['text']}" for r in row["report_texts"]]
+        lines += [f"  {when(r['time'])}: {clean(r['text'])}" for r in row["report_texts"]]
 
     def human() -> None:
         click.echo("\n".join(lines))
