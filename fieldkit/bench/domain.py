@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 import time
 
-from codec import AckStatus, Entry, KeyPair, kinds, sign_entry
+from codec import AckStatus, Entry, KeyPair, Role, key_id, kinds, sign_entry
 from fieldkit.bench.report import Figure
 from fieldkit.domain import derive
 from fieldkit.domain.state import sort_key
@@ -19,7 +19,9 @@ from fieldkit.domain.state import sort_key
 T0 = 1_790_000_000
 
 
-def workload(n: int, seed: int = 1) -> list[Entry]:
+def workload(n: int, seed: int = 1, governance: bool = False) -> list[Entry]:
+    """The stream above; ``governance`` adds mandates with report-backs and role terms (what the
+    health review reads), without changing the stream it makes when off."""
     keys = [KeyPair(bytes([i + 1]) * 32) for i in range(20)]
     heads: dict[bytes, tuple[int, bytes | None]] = {}
     out: list[Entry] = []
@@ -40,12 +42,27 @@ def workload(n: int, seed: int = 1) -> list[Entry]:
             if j != a:
                 add(a, kinds.Vouch(asm.ref, keys[j].public_key), T0 + 10 + j)
     proposals: list[Entry] = []
+    mandates: list[tuple[Entry, int]] = []
     t = T0 + 100
     while len(out) < n:
         t += 30
         asm = rnd.choice(assemblies)
         r = rnd.random()
         who = rnd.randrange(20)
+        if governance and r < 0.03 and proposals:
+            pick = rnd.random()
+            member = keys[rnd.randrange(20)].public_key
+            if pick < 0.4:
+                proposals.append(add(who, kinds.ProposeMandate(asm.ref, t + 7200, 3, 50, key_id(member),
+                                                               "negotiate", t + 60 * 86400, 7 * 86400), t))
+                mandates.append((proposals[-1], keys.index(next(k for k in keys if k.public_key == member))))
+            elif pick < 0.7:
+                proposals.append(add(who, kinds.ProposeRole(asm.ref, t + 7200, 3, 50, Role.FACILITATOR,
+                                                            key_id(member), t + 7200, t + 4 * 3600, False), t))
+            elif mandates:
+                m, delegate = rnd.choice(mandates[-10:])
+                add(delegate, kinds.MandateReport(m.ref, "met the landlord"), t)
+            continue
         if r < 0.05 or not proposals:
             proposals.append(add(who, kinds.Proposal(asm.ref, t + 7200, 3, 50, ("yes", "no"), "?"), t))
         elif r < 0.85:
@@ -98,7 +115,7 @@ def review_figures(n: int = 100_000) -> list[Figure]:
     from fieldkit.nodestore import view_providers
     from sync.store import Store
 
-    entries = sorted(workload(n, seed=2), key=sort_key)
+    entries = sorted(workload(n, seed=2, governance=True), key=sort_key)
     now = entries[-1].time + 3600
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "store"
@@ -117,6 +134,7 @@ def review_figures(n: int = 100_000) -> list[Figure]:
     result = review(state, biggest, now)
     review_s = time.perf_counter() - start
     params = {"n": n, "assemblies": len(state.assemblies), "proposals": len(state.proposals),
+              "mandates": sum(p["kind"] == "propose_mandate" for p in state.proposals.values()),
               "signals": len(result.signals)}
     return [Figure("review_s", round(review_s, 3), "s", "<= 0.5", params),
             Figure("review_load_s", round(load_s, 3), "s", None, params)]
