@@ -55,6 +55,8 @@ def test_motions_say_what_they_do_in_local_time(nodes, madrid) -> None:  # noqa:
     assert "failed: too few voters (0 of 1 needed), closed at Tue 01 Dec 2026 13:00 CET" in \
         alice.run("proposals", now="2026-12-01T13:00Z").stdout
     tally = alice.run("tally", rid[:8], now="2026-12-01T12:00Z").stdout
+    assert alice.ok("tally", rid[:8])["what"].startswith("Carol (")
+    assert [p["what"][:10] for p in alice.ok("proposals")["proposals"]] == ["remove Bob", "Carol (" + carol.key_id[:3]]
     assert tally.splitlines()[0].startswith("Carol (")
     mandate = alice.ok("mandate", "issue", asm[:8], bob.key_id[:6], "--scope", "negotiate repairs",
                        "--expires", "2027-01-01T00:00Z", "--report-every", "7d", "--closes", "+1h")["id"]

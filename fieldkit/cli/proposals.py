@@ -61,6 +61,7 @@ def tally(proposal_id: str, as_json: bool) -> None:
         ballots = [b["id"] for b in s.state.proposals[pid]["ballots"].values()]
         row["late_ballots"] = sorted(s.late(ballots))
         what = describe(s.state, pid)
+        row["what"] = what
 
     def human() -> None:
         click.echo(what)
@@ -81,5 +82,7 @@ def proposals(as_json: bool) -> None:
     """Every proposal and motion with its current tally."""
     with session() as s:
         rows = queries.proposal_list(s.state, s.now)
+        for r in rows:
+            r["what"] = describe(s.state, r["id"])
         lines = [f"{r['id'][:12]}  {describe(s.state, r['id'])}\n              {outcome_words(r)}" for r in rows]
     emit(as_json, {"proposals": with_iso_times(rows)}, "\n".join(lines) if lines else "no proposal yet")
