@@ -109,6 +109,7 @@ def test_a_rejected_plan_and_a_forged_calendar(nodes) -> None:  # noqa: F811
     plan = alice.ok("campaign", "plan", asm[:8], "a food bank", "--closes", "+1d", "--quorum", "2")["id"]
     alice.ok("vote", plan[:8], "yes")
     assert alice.ok("campaign", "show", plan[:8], now="2026-12-10T00:00Z")["status"] == "rejected"
+    assert "was not decided" in alice.refused("campaign", "renew", plan[:8], now="2026-12-10T00:00Z")
     assert "no campaign with id" in alice.refused("campaign", "show", "ffff")
 
 

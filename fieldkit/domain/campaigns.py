@@ -67,6 +67,8 @@ def propose_renew(state: State, e: Entry, ctx: Context) -> None:
     cid, camp = ctx.resolve(b.campaign, "campaigns", "a campaign")
     if b.target.hex() != camp["assembly"][: 2 * len(b.target)]:
         raise Refuse(f"campaign {cid[:12]} belongs to another assembly")
+    if status(state, cid, ctx.at).state == "rejected":
+        raise Refuse(f"campaign {cid[:12]} was not decided: plan it again")
     if not any(c["ends"] == b.new_moon for c in camp["cycles"]):
         raise Refuse(f"a renewal starts at the new moon where a cycle of campaign {cid[:12]} ends")
     rules_people.propose(state, e, ctx)
