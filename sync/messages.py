@@ -12,8 +12,10 @@ starts with the sender's *gap wants* (the seq ranges it lacks below entries it k
 aside, as WANT records): any message can ask for them, so each side asks in its first
 message of a round and the peer sends them with its next answer.  Entries travel outside these
 messages as ENTRY frames (codec/frames.py): as many whole entries back to back as fit
-the MTU (codec.split_entries cuts them apart), an entry larger than the MTU alone and
-fragmented.
+the MTU (codec.split_entries cuts them apart), an entry larger than the MTU alone, in a
+frame the link fragments (codec/fragment.py).  The parts here carry no message id: they
+never share an id space with the link's fragments, and a part that does not belong makes
+the message malformed or wrong, which the session treats as it treats any hostile frame.
 Every decoder here raises only :class:`codec.DecodeError`.
 """
 
