@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 from codec.fragment import Fragmenter, Reassembler
 from codec.frames import FrameType
-from sync.api import EntryStore
-from sync.session import Role, Session
+from sync.api import EntryStore, Outcome
+from sync.session import Events, Role, Session
 
 
 @dataclass
@@ -42,6 +42,15 @@ class Wire:
         if piece[:1] != bytes((FrameType.FRAGMENT,)):
             return piece
         return self.reassembler.feed("peer", piece, now)
+
+
+def store_events(store: EntryStore, session: Session, events: Events, now: float) -> list[bytes]:
+    """What a caller does with a session's events: store the entries (reporting the outcome
+    to the session) and return the frames to send."""
+    if events.entries:
+        results = store.add_many(events.entries, int(now))
+        session.stored(sum(len(r.applied) for r in results), sum(r.outcome is Outcome.REFUSED for r in results))
+    return events.send
 
 
 def run_pair(
@@ -76,7 +85,8 @@ def run_pair(
                     else:
                         queue.append((target, piece))
 
-    post(b, a.start(now))
+    stores = {id(a): initiator, id(b): responder}
+    post(b, a.start(now).send)
     b.start(now)
 
     for _ in range(max_steps):
@@ -84,12 +94,12 @@ def run_pair(
             break
         if not queue:
             now += step
-            post(b, a.tick(now))
-            post(a, b.tick(now))
+            post(b, a.tick(now).send)
+            post(a, b.tick(now).send)
             continue
         target, piece = queue.pop(0)
         other = b if target is a else a
         frame = (to_b if target is b else to_a).join(piece, now)
         if frame is not None:
-            post(other, target.receive(frame, now))
+            post(other, store_events(stores[id(target)], target, target.receive(frame, now), now))
     return a, b
