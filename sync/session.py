@@ -66,10 +66,7 @@ together do not both wait for each other).
 
 from __future__ import annotations
 
-import enum
-from dataclasses import dataclass, field
-
-from codec import DecodeError, Entry, FieldkitError, split_entries
+from codec import DecodeError, Entry, split_entries
 from codec.fragment import piece_sizes
 from codec.frames import FrameType, frame_type
 from sync import plan, reconcile
@@ -94,7 +91,6 @@ from sync.messages import (
     Reply,
     Sketch,
     Want,
-    decode_body,
     decode_frame_head,
     decode_message,
     encode_message,
@@ -102,6 +98,7 @@ from sync.messages import (
 from sync.packing import pack_entries
 from sync.reconcile import FIRST_SYNDROMES, Round, ServeError
 from sync.sketch import Steps
+from sync.states import _NEXT_ROUND, EXPECTS, Events, Role, State, Stats, SyncError
 
 RETRY_AFTER = 15.0  # seconds without any frame of the session before the initiator repeats itself
 MAX_RETRIES = 6
@@ -122,76 +119,6 @@ MAX_SESSION_WORK = 8_000_000  # a whole session's decoding (a full 1,024-syndrom
 MAX_ANSWER_ENTRIES = 256
 MAX_ANSWER_BYTES = 24_000
 MAX_SESSION_BYTES = 64_000
-
-
-class Role(enum.Enum):
-    INITIATOR = "initiator"
-    RESPONDER = "responder"
-
-
-class State(enum.Enum):
-    IDLE = "idle"  # initiator: not started; responder: waiting for HELLO (or HAVE)
-    SENT_HELLO = "sent-hello"  # initiator: HELLO out, any first answer
-    SENT_SKETCH = "sent-sketch"  # initiator: more of its syndromes out (the responder decodes)
-    SENT_MORE = "sent-more"  # initiator: asked the responder for a longer sketch (it decodes)
-    SENT_FINISH = "sent-finish"  # initiator: its entries and FINISH out, waiting for DONE
-    SENT_HAVE = "sent-have"  # initiator: the full version vector out (the last round)
-    ANSWERED_MORE = "answered-more"  # responder: asked for more syndromes
-    ANSWERED_SKETCH = "answered-sketch"  # responder: sent its sketch for the initiator to decode
-    ANSWERED_REPLY = "answered-reply"  # responder: sent entries and REPLY/HEADS, waiting for FINISH
-    DONE = "done"  # ended; a responder still answers repeats (control only) and a next round
-    FAILED = "failed"  # ended by a malformed frame, a silent peer or a broken limit
-
-
-_I, _R = Role.INITIATOR, Role.RESPONDER
-_NEXT_ROUND = frozenset({MsgKind.HELLO, MsgKind.HAVE})  # a responder takes them in any state (new round)
-EXPECTS: dict[tuple[Role, State], frozenset[MsgKind]] = {
-    (_I, State.SENT_HELLO): frozenset(
-        {MsgKind.EQUAL, MsgKind.MORE, MsgKind.REPLY, MsgKind.HEADS, MsgKind.DONE, MsgKind.SKETCH}),
-    (_I, State.SENT_SKETCH): frozenset({MsgKind.MORE, MsgKind.REPLY, MsgKind.HEADS, MsgKind.DONE}),
-    (_I, State.SENT_MORE): frozenset({MsgKind.SKETCH}),
-    (_I, State.SENT_FINISH): frozenset({MsgKind.DONE}),
-    (_I, State.SENT_HAVE): frozenset({MsgKind.REPLY}),
-    (_R, State.IDLE): _NEXT_ROUND,
-    (_R, State.ANSWERED_MORE): _NEXT_ROUND | {MsgKind.SKETCH},
-    (_R, State.ANSWERED_SKETCH): _NEXT_ROUND | {MsgKind.MORE, MsgKind.FINISH},
-    (_R, State.ANSWERED_REPLY): _NEXT_ROUND | {MsgKind.FINISH},
-    (_R, State.DONE): _NEXT_ROUND,
-}
-
-
-class SyncError(FieldkitError):
-    """A session ended by a malformed or hostile frame, or a peer that vanished."""
-
-
-@dataclass
-class Events:
-    """What one call asks of the caller: frames to send (in order), entries to store."""
-
-    send: list[bytes] = field(default_factory=list)
-    entries: list[bytes] = field(default_factory=list)  # signed entries as received, not yet verified
-
-
-@dataclass
-class Stats:
-    bytes_sent: int = 0
-    bytes_received: int = 0
-    frames_sent: int = 0
-    frames_received: int = 0
-    entry_bytes_sent: int = 0  # the entries' own bytes (short form) inside what was sent
-    entry_framing_sent: int = 0  # what the link's fragments add to entries larger than the MTU
-    entries_sent: int = 0
-    entries_received: int = 0  # handed to the caller to store
-    entries_added: int = 0  # the caller's report (Session.stored): joined its log
-    entries_refused: int = 0  # the caller's report: refused by its store
-    round_trips: int = 0
-    largest_frame: int = 0
-    rounds: int = 0
-    ignored: int = 0  # sync messages dropped: out of turn, a stale round, or a repeat after the end
-    repeats_answered: int = 0  # repeated requests answered with the control message only
-    entries_withheld: int = 0  # asked for but over a cap or the peer's budget: for a later session
-    work: int = 0  # units of decoding work done (sync/sketch.py)
-    slices: int = 0  # calls that ran out of WORK_SLICE with work left (continued by tick)
 
 
 def _kind(msg: Message) -> MsgKind:
@@ -643,50 +570,8 @@ class Session:
         return self._answer(MsgKind.FINISH, frames, self._control(Done(self._check())), State.DONE)
 
 
-# --- the node's side of a HELLO ---------------------------------------------------------
+from sync.routing import Route, open_responder, route_frame  # noqa: E402  (the node's side of a HELLO)
 
-
-class Route(enum.Enum):
-    SESSION = "session"  # give the frame to the current session
-    NEW_RESPONDER = "new-responder"  # open a responder session (it replaces the current one) and give it the frame
-    DROP = "drop"  # nothing to do: a stray frame, or the peer answers our own HELLO
-
-
-def route_frame(current: Session | None, frame: bytes, reader: SyncReader) -> Route:
-    """Where a SYNC frame from a peer goes, given the node's session with that peer.
-
-    Raises DecodeError for a frame whose head is malformed.  A HELLO opens a responder
-    session unless it repeats the one that opened the current session, continues it
-    with a next round, or crosses our own HELLO: then the peer whose store digest is
-    larger answers (equal digests: both answer, with EQUAL, and both are done).
-    """
-    head = decode_frame_head(frame)
-    if head.kind is not MsgKind.HELLO or head.index:
-        return Route.SESSION if current is not None else Route.DROP  # later parts of a HELLO too
-    if current is None or current.state is State.FAILED:
-        return Route.NEW_RESPONDER
-    if current.role is Role.INITIATOR:
-        if current.done:
-            return Route.NEW_RESPONDER
-        if head.last:
-            return Route.NEW_RESPONDER  # a multi-part HELLO: cannot compare before it is whole; answer it
-        try:
-            hello = decode_message(head, head.chunk)[0] if head.gaps else decode_body(MsgKind.HELLO, head.chunk)
-        except DecodeError:
-            return Route.NEW_RESPONDER  # the responder session refuses it with the reason
-        assert isinstance(hello, Hello)
-        mine = reader.store_digest()[:DIGEST_SIZE]
-        return Route.NEW_RESPONDER if mine >= hello.digest else Route.DROP
-    if frame == current.opened_by and reader.store_digest() == current.digest_at_open:
-        return Route.SESSION  # a repeat, nothing changed here since: the session answers it (control only)
-    if head.round_no != 0:
-        return Route.SESSION  # the same session's next round (the session drops what it does not expect)
-    return Route.NEW_RESPONDER
-
-
-def open_responder(reader: SyncReader, mtu: int, hello_frame: bytes, budget: PeerBudget | None = None) -> Session:
-    """A responder session for the HELLO frame that opens it (see :func:`route_frame`)."""
-    session = Session(reader, mtu, Role.RESPONDER, budget=budget)
-    session.opened_by = hello_frame
-    session.digest_at_open = reader.store_digest()
-    return session
+__all__ = [
+    "EXPECTS", "Events", "Role", "Route", "Session", "State", "Stats", "SyncError", "open_responder", "route_frame",
+]
