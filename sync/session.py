@@ -66,6 +66,8 @@ together do not both wait for each other).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from codec import DecodeError, Entry, split_entries
 from codec.fragment import piece_sizes
 from codec.frames import FrameType, frame_type
@@ -119,6 +121,45 @@ MAX_SESSION_WORK = 8_000_000  # a whole session's decoding (a full 1,024-syndrom
 MAX_ANSWER_ENTRIES = 256
 MAX_ANSWER_BYTES = 24_000
 MAX_SESSION_BYTES = 64_000
+# Entries one message may make us read from the store (serving reads an author's chain
+# from the peer's head on, and filters): a few times what one answer may carry, and none
+# at all once the peer's entry budget is spent -- so a hostile request costs no store scan.
+READS_PER_ANSWER = 4 * MAX_ANSWER_ENTRIES
+
+
+class _ReadCap:
+    """The reader, with at most ``left`` entries read through ``entries_of`` (then none)."""
+
+    def __init__(self, reader: SyncReader, left: int) -> None:
+        self.reader = reader
+        self.left = left
+
+    def entries_of(self, author: bytes, after_seq: int = -1) -> Iterator[Entry]:
+        if self.left <= 0:
+            return
+        for e in self.reader.entries_of(author, after_seq):
+            self.left -= 1
+            yield e
+            if self.left <= 0:
+                return
+
+    def store_digest(self) -> bytes:
+        return self.reader.store_digest()
+
+    def heads(self) -> dict[bytes, int]:
+        return self.reader.heads()
+
+    def gaps(self) -> dict[bytes, list[tuple[int, int]]]:
+        return self.reader.gaps()
+
+    def pending_entries(self) -> list[Entry]:
+        return self.reader.pending_entries()
+
+    def keys_for_tag(self, tag: bytes) -> list[bytes]:
+        return self.reader.keys_for_tag(tag)
+
+    def __len__(self) -> int:
+        return len(self.reader)
 
 
 def _kind(msg: Message) -> MsgKind:
@@ -313,7 +354,7 @@ class Session:
         if rnd is None or not gaps or rnd.gaps_served:
             return
         rnd.gaps_served = True
-        rnd.gap_out.extend(reconcile.wanted(self.reader, rnd, gaps, keyed=False)[0])
+        rnd.gap_out.extend(reconcile.wanted(self._capped(), rnd, gaps, keyed=False)[0])
 
     def _ask_gaps(self, rnd: Round) -> tuple[Want, ...]:
         """Our own gap wants, the first time we speak in a round."""
@@ -335,6 +376,12 @@ class Session:
         self.stats.entry_bytes_sent += packed.entry_bytes
         self.stats.entry_framing_sent += packed.framing_bytes
         return packed.frames
+
+    def _capped(self) -> _ReadCap:
+        """The store for serving one message: READS_PER_ANSWER entries at most, none once the
+        peer's entry budget is spent."""
+        _, room_entries = self.budget.room(self._now)
+        return _ReadCap(self.reader, READS_PER_ANSWER if room_entries > 0 else 0)
 
     def _affordable(self, entries: list[Entry]) -> list[Entry]:
         """The first of ``entries`` (alerts first, oldest first) within the caps and the peer's
@@ -405,7 +452,7 @@ class Session:
             if rnd.asked and msg.offset + len(msg.syndromes) > rnd.asked:
                 raise SyncError(f"a sketch of {msg.offset + len(msg.syndromes)} syndromes where {rnd.asked} were asked")
             rnd.peer_syndromes.extend(msg.syndromes)
-            decoded = yield from reconcile.decode_steps(self.reader, rnd)
+            decoded = yield from reconcile.decode_steps(self._capped(), rnd)
             if decoded is None:
                 n = len(rnd.peer_syndromes)
                 if n >= MAX_CAPACITY:
@@ -423,7 +470,7 @@ class Session:
         return self._ignore()
 
     def _on_reply(self, rnd: Round, msg: Reply, now: float) -> list[bytes]:
-        out, keyed, wants = reconcile.serve(self.reader, rnd, msg)
+        out, keyed, wants = reconcile.serve(self._capped(), rnd, msg)
         frames = self._entry_frames(out, keyed)
         if msg.digest is not None and not out and not wants:
             return self._out(frames) + self._check_digest(msg.digest, now)
@@ -514,7 +561,7 @@ class Session:
         return (yield from self._try_decode(rnd, MsgKind.SKETCH))
 
     def _try_decode(self, rnd: Round, kind: MsgKind) -> Steps[list[bytes]]:
-        decoded = yield from reconcile.decode_steps(self.reader, rnd)
+        decoded = yield from reconcile.decode_steps(self._capped(), rnd)
         if decoded is None:
             n = len(rnd.peer_syndromes)
             gap_frames = self._entry_frames([], set())
@@ -552,9 +599,10 @@ class Session:
 
     def _on_full(self, msg: Have) -> list[bytes]:
         rnd = self._begin_round(self._round_no)
-        out, keyed, wants, mentioned = reconcile.against_records(self.reader, rnd, msg.records)
+        reader = self._capped()
+        out, keyed, wants, mentioned = reconcile.against_records(reader, rnd, msg.records)
         for author in rnd.states.keys() - mentioned:  # authors the initiator does not have
-            out.extend(plan.entries_for(self.reader, rnd.aside, author, None))
+            out.extend(plan.entries_for(reader, rnd.aside, author, None))
             keyed.add(author)
         frames = self._entry_frames(out, keyed)
         if wants:
@@ -565,7 +613,7 @@ class Session:
         rnd = self._round
         assert rnd is not None
         # what the initiator's records show we lack waits for the next session
-        out, keyed, _ = reconcile.serve(self.reader, rnd, msg)
+        out, keyed, _ = reconcile.serve(self._capped(), rnd, msg)
         frames = self._entry_frames(out, keyed)
         return self._answer(MsgKind.FINISH, frames, self._control(Done(self._check())), State.DONE)
 

@@ -25,6 +25,7 @@ from sync.messages import DIGEST_SIZE, Finish, Hello, More, Reply, Sketch, Want,
 from sync.pair import store_events
 from sync.session import (
     MAX_SESSION_BYTES,
+    READS_PER_ANSWER,
     RETRY_AFTER,
     WORK_SLICE,
     Role,
@@ -295,3 +296,20 @@ def test_sliced_and_whole_decodes_agree(n: int) -> None:
             break
     assert result is not None and set(result.values) == {p for p, _ in pairs}
     assert result == sketch.decode_weighted(syn, [p for p, _ in pairs]) and work > n
+
+
+def test_serving_reads_a_bounded_slice_of_the_store_and_nothing_once_the_budget_is_spent() -> None:
+    reader = Counting(_store(_chains(authors=10, total=3000)))
+    have_all = bytes((0x5C, 0x05 | 1 << 4, 0x80, 0x08, 0x00))  # HAVE, round 1: "I hold nothing"
+    res = Session(reader, LORA_MTU, Role.RESPONDER, budget=PeerBudget(10**9, 10**9))
+    res.receive(_hello(b"\x05" * DIGEST_SIZE), 0)
+    reader.read = 0
+    res.receive(have_all, 1)
+    assert 0 < reader.read <= READS_PER_ANSWER  # not the whole 3,000-entry store
+    spent = PeerBudget(10**9, 10)
+    spent.spend(0, 0, 10)
+    res = Session(reader, LORA_MTU, Role.RESPONDER, budget=spent)
+    res.receive(_hello(b"\x06" * DIGEST_SIZE), 0)
+    reader.read = 0
+    res.receive(have_all, 1)
+    assert reader.read == 0 and res.stats.entries_sent == 0
