@@ -129,9 +129,9 @@ class NodeCore:
                 return self._refused(link, sender, exc.reason)
             self.bus.publish("frame_received", link=link, sender=sender, size=len(frame), kind=int(kind))
             if kind == FrameType.ENTRY:
-                # Store it here first, whether a push or a session's entries: so it is announced,
-                # relayed on the other links and a refusal is reported either way.  The open
-                # session then sees duplicates, which only keep its counters and idle timer.
+                # Stored here, once, whether a push or a session's entries (an open session hands
+                # them back as events): so it is announced, relayed on the other links and a
+                # refusal is reported either way, and the session hears what its store took.
                 session = self.sessions.get(key)
                 if session is not None and session.active:
                     events = session.receive(frame, now)  # the session's entries, for us to store
