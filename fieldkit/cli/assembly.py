@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import click
 
-from codec import Role, kinds
+from codec import Kind, Role, kinds
+from codec.kinds import MotionClass
 from fieldkit.cli.common import emit, json_option, now_option
 from fieldkit.cli.domain_common import session, with_iso_times
 from fieldkit.cli.motions import motion_options, terms
 from fieldkit.domain import actions, queries
-from fieldkit.timeparse import parse_time
+from fieldkit.timeparse import parse_duration, parse_time
 
 
 @click.group()
@@ -101,21 +102,120 @@ def join(assembly_id: str, name: str, as_json: bool) -> None:
     emit(as_json, {"id": entry.id.hex()}, f"asked to join: {entry.id.hex()}\nask members to vouch for your key")
 
 
+def _last_seq(s, key_id: bytes, public: bytes | None, given: int | None) -> int:
+    """The cut: --last-seq if given, else the key's last entry this node holds."""
+    if given is not None:
+        return given
+    if public is None:
+        return 0
+    return max(0, s.store.heads().get(public, 0))
+
+
 @member.command("remove")
 @click.argument("assembly_id")
 @click.argument("key")
 @click.option("--reason", default="", help="Why.")
+@click.option("--last-seq", type=click.IntRange(0, 0xFFFFFFFF), default=None,
+              help="The member's last entry the assembly accepts (default: the last this node holds).")
 @motion_options
 @json_option
 @now_option
-def remove(assembly_id: str, key: str, reason: str, closes: str, quorum: int, threshold: str,
-           as_json: bool) -> None:
-    """Propose removing a member (takes effect if the proposal passes)."""
+def remove(assembly_id: str, key: str, reason: str, last_seq: int | None, closes: str | None, quorum: int | None,
+           threshold: str | None, as_json: bool) -> None:
+    """Propose removing a member: a strict motion (two thirds, a majority voting, a week's notice by default)."""
     with session() as s:
         aid = s.find("assemblies", assembly_id, "assembly")
-        kid, _ = actions.member_key(s.state, key)
-        entry = s.act(kinds.ProposeRemoval(**terms(s, aid, closes, quorum, threshold), member=kid, reason=reason))
-    emit(as_json, {"id": entry.id.hex()}, f"proposed removal of {kid.hex()}: {entry.id.hex()}")
+        kid, public = actions.member_key(s.state, key)
+        cut = _last_seq(s, kid, public, last_seq)
+        entry = s.act(kinds.ProposeRemoval(**terms(s, aid, closes, quorum, threshold, Kind.PROPOSE_REMOVAL),
+                                           member=kid, reason=reason, last_seq=cut))
+    emit(as_json, {"id": entry.id.hex(), "last_seq": cut},
+         f"proposed removal of {kid.hex()} (entries after {cut} void if it passes): {entry.id.hex()}")
+
+
+@member.command("revoke")
+@click.argument("assembly_id")
+@click.argument("key")
+@click.option("--reason", default="key lost or seized", show_default=True, help="Why.")
+@click.option("--last-seq", type=click.IntRange(0, 0xFFFFFFFF), default=None,
+              help="The key's last entry the assembly still trusts (default: the last this node holds).")
+@motion_options
+@json_option
+@now_option
+def revoke(assembly_id: str, key: str, reason: str, last_seq: int | None, closes: str | None, quorum: int | None,
+           threshold: str | None, as_json: bool) -> None:
+    """Propose revoking a lost or seized key: once passed, nothing it signed after --last-seq counts here."""
+    with session() as s:
+        aid = s.find("assemblies", assembly_id, "assembly")
+        kid, public = actions.member_key(s.state, key)
+        cut = _last_seq(s, kid, public, last_seq)
+        entry = s.act(kinds.ProposeRevoke(**terms(s, aid, closes, quorum, threshold, Kind.PROPOSE_REVOKE),
+                                          member=kid, last_seq=cut, reason=reason))
+    emit(as_json, {"id": entry.id.hex(), "last_seq": cut},
+         f"proposed revocation of {kid.hex()} after its entry {cut}: {entry.id.hex()}")
+
+
+@member.command("suspend")
+@click.argument("assembly_id")
+@click.argument("key")
+@click.option("--last-seq", type=click.IntRange(0, 0xFFFFFFFF), default=None,
+              help="The key's last entry you still trust (default: the last this node holds).")
+@json_option
+@now_option
+def suspend(assembly_id: str, key: str, last_seq: int | None, as_json: bool) -> None:
+    """Co-sign the suspension of a lost or seized key: in effect at once when enough members co-sign
+    (the vouch threshold); lapses after 14 days unless a removal or revocation passes."""
+    with session() as s:
+        aid = s.find("assemblies", assembly_id, "assembly")
+        kid, public = actions.member_key(s.state, key)
+        cut = _last_seq(s, kid, public, last_seq)
+        entry = s.act(kinds.Suspend(actions.ref(aid), kid, cut))
+        shown = queries.assembly_show(s.reload(), aid, s.now)
+    done = kid.hex() in shown["suspended"]
+    emit(as_json, {"id": entry.id.hex(), "assembly": aid, "member": kid.hex(), "last_seq": cut, "suspended": done},
+         f"co-signed the suspension of {kid.hex()} after its entry {cut}: "
+         + ("suspended now" if done else "more members must co-sign"))
+
+
+@assembly.command("recognize")
+@click.argument("assembly_id")
+@click.argument("other_id")
+@motion_options
+@json_option
+@now_option
+def recognize(assembly_id: str, other_id: str, closes: str | None, quorum: int | None, threshold: str | None,
+              as_json: bool) -> None:
+    """Propose that ASSEMBLY recognizes OTHER: its members then count as responders to ASSEMBLY's alerts."""
+    with session() as s:
+        aid = s.find("assemblies", assembly_id, "assembly")
+        oid = s.find("assemblies", other_id, "assembly")
+        entry = s.act(kinds.ProposeRecognize(**terms(s, aid, closes, quorum, threshold, Kind.PROPOSE_RECOGNIZE),
+                                             other=actions.ref(oid)))
+    emit(as_json, {"id": entry.id.hex()}, f"proposed recognizing {oid[:12]}: {entry.id.hex()}")
+
+
+@assembly.command("rules")
+@click.argument("assembly_id")
+@click.option("--class", "motion_class", required=True, type=click.Choice([c.name.lower() for c in MotionClass]),
+              help="Which class of decisions the new floors are for.")
+@click.option("--quorum-percent", type=click.IntRange(0, 100), required=True,
+              help="Fewest voters, as a percent of the members at the opening.")
+@click.option("--threshold-floor", type=click.IntRange(50, 100), required=True,
+              help="Percent of ballots the leading option needs (50 or more).")
+@click.option("--period", required=True, help="Shortest voting period (e.g. 1h, 7d).")
+@motion_options
+@json_option
+@now_option
+def rules(assembly_id: str, motion_class: str, quorum_percent: int, threshold_floor: int, period: str,
+          closes: str | None, quorum: int | None, threshold: str | None, as_json: bool) -> None:
+    """Propose changing the constitution's floors for one class (itself a strict motion)."""
+    with session() as s:
+        aid = s.find("assemblies", assembly_id, "assembly")
+        entry = s.act(kinds.ProposeRules(**terms(s, aid, closes, quorum, threshold, Kind.PROPOSE_RULES),
+                                         motion_class=MotionClass[motion_class.upper()],
+                                         quorum_percent=quorum_percent, threshold_floor=threshold_floor,
+                                         period=parse_duration(period)))
+    emit(as_json, {"id": entry.id.hex()}, f"proposed new floors for {motion_class} decisions: {entry.id.hex()}")
 
 
 @click.group()
@@ -133,13 +233,14 @@ def role() -> None:
 @motion_options
 @json_option
 @now_option
-def assign(assembly_id: str, role_name: str, holder: str, start: str, end: str, renewal: bool, closes: str,
-           quorum: int, threshold: str, as_json: bool) -> None:
+def assign(assembly_id: str, role_name: str, holder: str, start: str, end: str, renewal: bool, closes: str | None,
+           quorum: int | None, threshold: str | None, as_json: bool) -> None:
     """Propose a role assignment for a term."""
     with session() as s:
         aid = s.find("assemblies", assembly_id, "assembly")
         kid, _ = actions.member_key(s.state, holder)
-        entry = s.act(kinds.ProposeRole(**terms(s, aid, closes, quorum, threshold), role=Role[role_name.upper()],
+        entry = s.act(kinds.ProposeRole(**terms(s, aid, closes, quorum, threshold, Kind.PROPOSE_ROLE),
+                                        role=Role[role_name.upper()],
                                         holder=kid, term_start=parse_time(start, s.now),
                                         term_end=parse_time(end, s.now), renewal=renewal))
     emit(as_json, {"id": entry.id.hex()}, f"proposed {role_name} {kid.hex()}: {entry.id.hex()}")

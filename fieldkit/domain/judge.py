@@ -41,15 +41,23 @@ def _witnessed(seals: dict[str, Any], voter: str, ballot_id: str, at: int) -> bo
 def judged_ballots(proposal: dict[str, Any], at: int) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:
     """(counted ballot per voter, late ballots with how they were judged) at ``at``.
 
-    Before the close, or with no seal visible at ``at``, every ballot cast by ``at``
-    counts and none is late."""
+    A voter's ballot is late when another member's node sealed the proposal at its close
+    without it, and no other member's seal lists it (rules_seals.py).  Before the close,
+    or while no other member's seal is visible at ``at``, every ballot cast by ``at``
+    counts."""
     ballots = {v: b for v, b in proposal["ballots"].items() if b["time"] <= at}
     seals = proposal.get("seals")
-    if not seals or at < proposal["closes"] or not any(s["time"] <= at for s in seals.values()):
+    if not seals or at < proposal["closes"]:
+        return ballots, []
+    sealers = {k for k, s in seals.items() if s["time"] <= at}
+    if not sealers:
         return ballots, []
     counted: dict[str, dict[str, Any]] = {}
     late: list[dict[str, Any]] = []
     for voter, latest in sorted(ballots.items()):
+        if not sealers - {voter}:  # only the voter's own node sealed: nothing contradicts it
+            counted[voter] = latest
+            continue
         chain = [latest, *reversed(latest.get("earlier", []))]
         for b in chain:
             if _witnessed(seals, voter, b["id"], at):
@@ -59,7 +67,7 @@ def judged_ballots(proposal: dict[str, Any], at: int) -> tuple[dict[str, dict[st
             if b is counted.get(voter):
                 break
             late.append({"id": b["id"], "voter": voter, "option": b["option"], "time": b["time"],
-                         "judged": "not counted: no other member's node sealed it at the close"
+                         "judged": "not counted: other members' nodes sealed the close without it"
                          + (" (their earlier sealed ballot counts)" if voter in counted else "")})
     return counted, late
 

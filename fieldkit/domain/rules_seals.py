@@ -8,10 +8,11 @@ When a proposal closes, every member's node that notices (any command that write
 ``fieldkit seal``, or a running node) signs a **seal**: the refs of the ballots it held
 and had first received before the close.  Then, for every replica alike:
 
-- while no seal exists, every ballot cast before the close counts (as before);
-- once a seal exists, a ballot counts only if a seal by a member *other than its
-  voter* lists it (the voter's latest such ballot counts); the others are **late**:
-  they are shown with how they were judged and do not count;
+- while no other member's node has sealed, every ballot cast before the close counts
+  (as before: nothing contradicts it);
+- once another member's node has sealed, a ballot counts only if a seal by a member
+  *other than its voter* lists it (the voter's latest such ballot counts); the others
+  are **late**: shown with how they were judged, and not counted;
 - the tally is **contested** when counting the late ballots would change the outcome.
 
 Two nodes on each side of a partition, each with members around, seal what they held:
