@@ -37,6 +37,7 @@ PERCENT = UInt(100)
 QUORUM = UInt(100_000)
 MOTION_OPTIONS = ("yes", "no")
 SEQ = UInt(0xFFFFFFFF)  # a sequence number, as in the envelope (entry.MAX_SEQ)
+NO_CUT = 0xFFFFFFFF  # "keep" that cuts nothing
 
 
 class Kind(enum.IntEnum):
@@ -134,10 +135,10 @@ class ProposeMandate(ProposalTerms):
 class ProposeRemoval(ProposalTerms):
     member: Annotated[bytes, KEYREF]
     reason: Annotated[str, LONG_TEXT]
-    # The sequence cut: the member's last entry the deciding members accept.  Once the
-    # removal passes, the member's entries after it count for nothing, whatever time
-    # they claim (a varint: 1-3 bytes for any real chain).
-    last_seq: Annotated[int, SEQ] = 0
+    # The sequence cut: how many of the member's entries the deciding members accept (its
+    # entries 0..keep-1).  Once the removal passes, its later entries count for nothing,
+    # whatever time they claim (a varint: 1-3 bytes for any real chain).  Default: no cut.
+    keep: Annotated[int, SEQ] = NO_CUT
 
 
 @dataclass(frozen=True)
@@ -145,13 +146,13 @@ class ProposeRevoke(ProposalTerms):
     """Revoke a lost or seized member key: removal plus a sequence cut (see ProposeRemoval)."""
 
     member: Annotated[bytes, KEYREF]
-    last_seq: Annotated[int, SEQ]
+    keep: Annotated[int, SEQ]
     reason: Annotated[str, LONG_TEXT]
 
 
 @dataclass(frozen=True)
 class Suspend:
-    """One member's co-signature suspending a key at once, cut after ``last_seq``.
+    """One member's co-signature suspending a key at once, keeping its first ``keep`` entries.
 
     Takes effect when as many members as the vouch threshold have co-signed (like
     admission); lapses after a fortnight unless a removal or revocation confirms it.
@@ -159,7 +160,7 @@ class Suspend:
 
     assembly: Annotated[bytes, REF]
     member: Annotated[bytes, KEYREF]
-    last_seq: Annotated[int, SEQ]
+    keep: Annotated[int, SEQ]
 
 
 @dataclass(frozen=True)

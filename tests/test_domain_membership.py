@@ -85,7 +85,7 @@ def test_removal_by_passed_proposal() -> None:
     p = w.propose(0, asm, T0 + H, T0 + 5 * H)
     before = w.vote(2, p, 0, T0 + 2 * H - 1)
     r = w.motion(0, kinds.ProposeRemoval, asm, T0 + 3 * H, T0 + 3 * H + 7 * D, quorum=2, threshold=66,
-                 member=w.kid(2), reason="sold us out", last_seq=before.seq)
+                 member=w.kid(2), reason="sold us out", keep=before.seq + 1)
     w.vote(0, r, 0, T0 + 3 * H + 1)
     w.vote(1, r, 0, T0 + 3 * H + 2)
     # signed after the removal passed, dated before it (and before p's close): its seq gives it away
@@ -95,7 +95,8 @@ def test_removal_by_passed_proposal() -> None:
     s = w.state()
     assert s.verdict(after.id) == f"refused: removed from Eastside Tenants by decision {r.id.hex()[:12]}"
     assert s.verdict(before.id) == "counted"
-    assert s.verdict(backdated.id).startswith(f"refused: {w.hex(2)} was cut after its entry {before.seq}")
+    assert s.verdict(backdated.id).startswith(f"refused: {w.hex(2)} was cut by decision {r.id.hex()[:12]}: "
+                                              f"only its first {before.seq + 1} entries count")
     assert queries.tally(s, p.id.hex(), T0 + 6 * H)["counts"] == {"a": 1, "b": 0}
     assert w.hex(2) not in queries.assembly_show(s, asm.id.hex(), T0 + 8 * D)["members"]
 

@@ -105,7 +105,7 @@ def build(n_authors: int, program: list[tuple[str, int, int, int, int]]) -> Worl
             cls = kinds.ProposeRevoke if small % 2 else kinds.ProposeRemoval
             extra = {"reason": ""}
             e = w.motion(who, cls, asm, t, t + (7 * D if small < 2 else H), quorum=1 + small % 2,
-                         threshold=66, member=w.kid(other), last_seq=idx % 4, **extra)
+                         threshold=66, member=w.kid(other), keep=idx % 4, **extra)
             made.setdefault("prop", []).append(e)
         elif name == "suspend":
             e = w.add(who, kinds.Suspend(asm.ref, w.kid(other), idx % 4), t)

@@ -65,7 +65,7 @@ def sample_bodies(text_chars: int) -> dict[Kind, object]:
         Kind.PROPOSAL: Proposal(**terms, options=options, text=_text(text_chars - sum(map(len, options)))),
         Kind.PROPOSE_MANDATE: ProposeMandate(**terms, delegate=key, scope=_text(text_chars),
                                              expires=t + 90 * 86400, report_every=14 * 86400),
-        Kind.PROPOSE_REMOVAL: ProposeRemoval(**terms, member=key, reason=_text(text_chars), last_seq=TYPICAL_SEQ),
+        Kind.PROPOSE_REMOVAL: ProposeRemoval(**terms, member=key, reason=_text(text_chars), keep=TYPICAL_SEQ),
         Kind.PROPOSE_RECALL: ProposeRecall(**terms, mandate=ref, reason=_text(text_chars)),
         Kind.PROPOSE_RENEW: ProposeRenew(**terms, mandate=ref, expires=t + 90 * 86400),
         Kind.PROPOSE_ROLE: ProposeRole(**terms, role=Role.FACILITATOR, holder=key, term_start=t + 86400,
@@ -83,7 +83,7 @@ def sample_bodies(text_chars: int) -> dict[Kind, object]:
         Kind.MINUTES: Minutes(ref, _text(text_chars)),
         Kind.KEY_REVOKE: KeyRevoke(pub, _text(text_chars)),
         # issue 12: revocation, suspension, closing seal (20 ballots), recognition, rule change
-        Kind.PROPOSE_REVOKE: kinds.ProposeRevoke(**terms, member=key, last_seq=TYPICAL_SEQ,
+        Kind.PROPOSE_REVOKE: kinds.ProposeRevoke(**terms, member=key, keep=TYPICAL_SEQ,
                                                  reason=_text(text_chars)),
         Kind.SUSPEND: kinds.Suspend(ref, key, TYPICAL_SEQ),
         Kind.SEAL: kinds.Seal(ref, tuple(bytes([i]) * 6 for i in range(20))),

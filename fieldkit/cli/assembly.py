@@ -102,78 +102,81 @@ def join(assembly_id: str, name: str, as_json: bool) -> None:
     emit(as_json, {"id": entry.id.hex()}, f"asked to join: {entry.id.hex()}\nask members to vouch for your key")
 
 
-def _last_seq(s, key_id: bytes, public: bytes | None, given: int | None) -> int:
-    """The cut: --last-seq if given, else the key's last entry this node holds."""
+def _keep(s, key_id: bytes, public: bytes | None, given: int | None) -> int:
+    """The cut: --keep if given, else every entry of the key this node holds (its head + 1)."""
     if given is not None:
         return given
     if public is None:
         return 0
-    return max(0, s.store.heads().get(public, 0))
+    return s.store.heads().get(public, -1) + 1
 
 
 @member.command("remove")
 @click.argument("assembly_id")
 @click.argument("key")
 @click.option("--reason", default="", help="Why.")
-@click.option("--last-seq", type=click.IntRange(0, 0xFFFFFFFF), default=None,
-              help="The member's last entry the assembly accepts (default: the last this node holds).")
+@click.option("--keep", type=click.IntRange(0, 0xFFFFFFFF), default=None,
+              help="How many of the member's entries the assembly accepts: its entries 0..N-1 "
+                   "(default: all this node holds).")
 @motion_options
 @json_option
 @now_option
-def remove(assembly_id: str, key: str, reason: str, last_seq: int | None, closes: str | None, quorum: int | None,
+def remove(assembly_id: str, key: str, reason: str, keep: int | None, closes: str | None, quorum: int | None,
            threshold: str | None, as_json: bool) -> None:
     """Propose removing a member: a strict motion (two thirds, a majority voting, a week's notice by default)."""
     with session() as s:
         aid = s.find("assemblies", assembly_id, "assembly")
         kid, public = actions.member_key(s.state, key)
-        cut = _last_seq(s, kid, public, last_seq)
+        cut = _keep(s, kid, public, keep)
         entry = s.act(kinds.ProposeRemoval(**terms(s, aid, closes, quorum, threshold, Kind.PROPOSE_REMOVAL),
-                                           member=kid, reason=reason, last_seq=cut))
-    emit(as_json, {"id": entry.id.hex(), "last_seq": cut},
-         f"proposed removal of {kid.hex()} (entries after {cut} void if it passes): {entry.id.hex()}")
+                                           member=kid, reason=reason, keep=cut))
+    emit(as_json, {"id": entry.id.hex(), "keep": cut},
+         f"proposed removal of {kid.hex()} (its entries from {cut} on void if it passes): {entry.id.hex()}")
 
 
 @member.command("revoke")
 @click.argument("assembly_id")
 @click.argument("key")
 @click.option("--reason", default="key lost or seized", show_default=True, help="Why.")
-@click.option("--last-seq", type=click.IntRange(0, 0xFFFFFFFF), default=None,
-              help="The key's last entry the assembly still trusts (default: the last this node holds).")
+@click.option("--keep", type=click.IntRange(0, 0xFFFFFFFF), default=None,
+              help="How many of the key's entries the assembly still trusts: its entries 0..N-1 "
+                   "(default: all this node holds).")
 @motion_options
 @json_option
 @now_option
-def revoke(assembly_id: str, key: str, reason: str, last_seq: int | None, closes: str | None, quorum: int | None,
+def revoke(assembly_id: str, key: str, reason: str, keep: int | None, closes: str | None, quorum: int | None,
            threshold: str | None, as_json: bool) -> None:
-    """Propose revoking a lost or seized key: once passed, nothing it signed after --last-seq counts here."""
+    """Propose revoking a lost or seized key: once passed, only its first --keep entries count here."""
     with session() as s:
         aid = s.find("assemblies", assembly_id, "assembly")
         kid, public = actions.member_key(s.state, key)
-        cut = _last_seq(s, kid, public, last_seq)
+        cut = _keep(s, kid, public, keep)
         entry = s.act(kinds.ProposeRevoke(**terms(s, aid, closes, quorum, threshold, Kind.PROPOSE_REVOKE),
-                                          member=kid, last_seq=cut, reason=reason))
-    emit(as_json, {"id": entry.id.hex(), "last_seq": cut},
-         f"proposed revocation of {kid.hex()} after its entry {cut}: {entry.id.hex()}")
+                                          member=kid, keep=cut, reason=reason))
+    emit(as_json, {"id": entry.id.hex(), "keep": cut},
+         f"proposed revocation of {kid.hex()} from its entry {cut} on: {entry.id.hex()}")
 
 
 @member.command("suspend")
 @click.argument("assembly_id")
 @click.argument("key")
-@click.option("--last-seq", type=click.IntRange(0, 0xFFFFFFFF), default=None,
-              help="The key's last entry you still trust (default: the last this node holds).")
+@click.option("--keep", type=click.IntRange(0, 0xFFFFFFFF), default=None,
+              help="How many of the key's entries you still trust: its entries 0..N-1 "
+                   "(default: all this node holds).")
 @json_option
 @now_option
-def suspend(assembly_id: str, key: str, last_seq: int | None, as_json: bool) -> None:
+def suspend(assembly_id: str, key: str, keep: int | None, as_json: bool) -> None:
     """Co-sign the suspension of a lost or seized key: in effect at once when enough members co-sign
     (the vouch threshold); lapses after 14 days unless a removal or revocation passes."""
     with session() as s:
         aid = s.find("assemblies", assembly_id, "assembly")
         kid, public = actions.member_key(s.state, key)
-        cut = _last_seq(s, kid, public, last_seq)
+        cut = _keep(s, kid, public, keep)
         entry = s.act(kinds.Suspend(actions.ref(aid), kid, cut))
         shown = queries.assembly_show(s.reload(), aid, s.now)
     done = kid.hex() in shown["suspended"]
-    emit(as_json, {"id": entry.id.hex(), "assembly": aid, "member": kid.hex(), "last_seq": cut, "suspended": done},
-         f"co-signed the suspension of {kid.hex()} after its entry {cut}: "
+    emit(as_json, {"id": entry.id.hex(), "assembly": aid, "member": kid.hex(), "keep": cut, "suspended": done},
+         f"co-signed the suspension of {kid.hex()} from its entry {cut} on: "
          + ("suspended now" if done else "more members must co-sign"))
 
 

@@ -148,10 +148,10 @@ def is_member(state: State, assembly_id: str, key: str, at: int, seq: int | None
 def cut_refusal(state: State, assembly_id: str, key: str, seq: int, at: int) -> str | None:
     """Why entry ``seq`` of ``key`` is past a cut in this assembly, or None."""
     for c in state.cuts.get(key, {}).get("cuts", ()):
-        if c["assembly"] == assembly_id and seq > c["last_seq"] and (c["until"] is None or at < c["until"]):
+        if c["assembly"] == assembly_id and seq >= c["keep"] and (c["until"] is None or at < c["until"]):
             how = "suspension" if "from" in c else "decision"
-            return (f"{key} was cut after its entry {c['last_seq']} by {how} {c['by'][:12]}: "
-                    f"its entry {seq} counts for nothing in this assembly, whatever time it claims")
+            return (f"{key} was cut by {how} {c['by'][:12]}: only its first {c['keep']} entries count in this "
+                    f"assembly, its entry {seq} counts for nothing whatever time it claims")
     return None
 
 

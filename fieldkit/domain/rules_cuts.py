@@ -2,7 +2,7 @@
 
 Claimed times can be forged, sequence numbers cannot be reordered: an author's entry
 n+1 signs a link to entry n.  So a decision about a key names the last of its entries
-the deciding members accept (``last_seq``), and every entry of that key after it counts
+the deciding members accept (``keep``: its entries 0..keep-1), and every later one counts
 for nothing *in that assembly*, whatever time it claims.  A removed key, or a thief
 holding it, cannot sign a vouch or a ballot "dated before the removal": its sequence
 number gives it away.
@@ -11,10 +11,10 @@ Where cuts come from (each per assembly):
 
 - a passed removal (``member remove``) or revocation (``member revoke``): for good;
 - a suspension: as many members as the vouch threshold (or every other member, if
-  fewer) co-sign ``member suspend`` naming the last seq they trust.  It takes effect at
+  fewer) co-sign ``member suspend`` naming how many entries they trust.  It takes effect at
   once — at the co-signature that completes it — without a vote, and lapses after
   ``SUSPEND_FOR`` unless a removal or revocation of the key passes.  The cut is the
-  *highest* seq the co-signers named, so one hostile co-signer cannot cut deeper.
+  *highest* count the co-signers named, so one hostile co-signer cannot cut deeper.
 
 Because a cut reaches back to entries folded before the decision, the fold cannot
 apply it on the way: ``derive`` folds once without cuts, collects the cuts that are in
@@ -27,6 +27,7 @@ from __future__ import annotations
 from typing import Any
 
 from codec import Entry, kinds
+from codec.kinds import NO_CUT
 
 from . import judge
 from .rules_common import Context, Refuse
@@ -34,7 +35,7 @@ from .state import State
 
 SUSPEND_FOR = 14 * 86400  # two weeks: time for a removal (seven days' notice) to pass
 
-# key id -> {"cuts": [{assembly, last_seq, until, by[, from, cosigners]}]}
+# key id -> {"cuts": [{assembly, keep, until, by[, from, cosigners]}]}
 Cuts = dict[str, dict[str, list[dict[str, Any]]]]
 
 
@@ -51,7 +52,7 @@ def suspend(state: State, e: Entry, ctx: Context) -> None:
     sigs = asm.setdefault("suspensions", {}).setdefault(key, [])
     if any(s["by"] == ctx.author for s in sigs):
         raise Refuse(f"already co-signed the suspension of {key}")
-    sigs.append({"by": ctx.author, "time": e.time, "last_seq": b.last_seq, "id": ctx.id})
+    sigs.append({"by": ctx.author, "time": e.time, "keep": b.keep, "id": ctx.id})
 
 
 def suspension(state: State, assembly_id: str, key: str) -> dict[str, Any] | None:
@@ -64,7 +65,7 @@ def suspension(state: State, assembly_id: str, key: str) -> dict[str, Any] | Non
         others = [m for m in judge.members_at(state, assembly_id, s["time"]) if m != key]
         need = max(1, min(asm["k"], len(others)))
         if len(counted) >= need:
-            return {"time": s["time"], "last_seq": max(c["last_seq"] for c in counted),
+            return {"time": s["time"], "keep": max(c["keep"] for c in counted),
                     "by": [c["by"] for c in counted], "id": s["id"]}
     return None
 
@@ -78,7 +79,7 @@ def effective(state: State) -> Cuts:
             p = state.proposals[pid]
             if judge.outcome(p, judge.FINAL).passed == judge.YES:
                 out.setdefault(p["member"], []).append(
-                    {"assembly": aid, "last_seq": p.get("last_seq", 0), "until": None, "by": pid})
+                    {"assembly": aid, "keep": p.get("keep", NO_CUT), "until": None, "by": pid})
                 confirmed[p["member"]] = min(confirmed.get(p["member"], p["closes"]), p["closes"])
         for key in asm.get("suspensions", {}):
             s = suspension(state, aid, key)
@@ -86,6 +87,6 @@ def effective(state: State) -> Cuts:
                 continue
             lapse = s["time"] + SUSPEND_FOR
             until = None if confirmed.get(key, lapse + 1) <= lapse else lapse
-            out.setdefault(key, []).append({"assembly": aid, "last_seq": s["last_seq"], "until": until,
+            out.setdefault(key, []).append({"assembly": aid, "keep": s["keep"], "until": until,
                                             "by": s["id"], "from": s["time"], "cosigners": len(s["by"])})
     return {key: {"cuts": sorted(rows, key=lambda r: (r["assembly"], r["by"]))} for key, rows in sorted(out.items())}

@@ -123,7 +123,7 @@ def _motion_fields(state: State, e: Entry, ctx: Context, aid: str, asm: dict, re
             raise Refuse(why)
         if member == ctx.author and e.kind == Kind.PROPOSE_REMOVAL:
             raise Refuse("propose your own removal? sign a key_revoke, or ask another member")
-        record |= {"member": member, "last_seq": b.last_seq}
+        record |= {"member": member, "keep": b.keep}
         asm["removals"].append(pid)
     elif e.kind == Kind.PROPOSE_RECOGNIZE:
         rules_recognition.recognize_motion(state, ctx, aid, asm, record)

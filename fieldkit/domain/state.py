@@ -26,7 +26,7 @@ TABLES = (
     "ledger",  # ledger entry id -> {assembly, domain, text, author, time, witnesses[]}
     "minutes",  # minutes id -> {assembly, author, time, text}
     "keys",  # key id -> {public_key, revoked}
-    "cuts",  # key id -> {cuts: [{assembly, last_seq, until, by}]}: sequence cuts in effect (rules_cuts.py)
+    "cuts",  # key id -> {cuts: [{assembly, keep, until, by}]}: sequence cuts in effect (rules_cuts.py)
 )
 
 COUNTED = "counted"

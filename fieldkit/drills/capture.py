@@ -60,10 +60,10 @@ def setup(world: World, east: Entry, south: Entry, north: Entry, cap: Capture) -
     n["ea"].act(kinds.Ballot(lax.ref, 0))
     cap.attempts.append(("single member removes another with lax terms (quorum 1, 1 %, a minute)", lax,
                          "refused: quorum 1 is below the constitution's floor for strict decisions"))
-    sb_head = max(e.seq for e in n["sa"].store.entries() if e.author == n["sb"].key.public_key)
+    sb_keep = 1 + max(e.seq for e in n["sa"].store.entries() if e.author == n["sb"].key.public_key)
     cap.removal = n["sa"].act(kinds.ProposeRemoval(south.ref, now + 7 * D, 1, 66,
                                                    key_id(n["sb"].key.public_key), "sold the list to the landlord",
-                                                   sb_head))
+                                                   sb_keep))
     n["sa"].act(kinds.Ballot(cap.removal.ref, 0))
     cap.attempts.append(("control: removal by a real majority with a week's notice", cap.removal, "counted"))
     rec = n["ea"].act(kinds.ProposeRecognize(east.ref, now + H, 1, 50, north.ref))
@@ -133,8 +133,8 @@ def removed_key_backdates(world: World, south: Entry, cap: Capture) -> None:
     outsider = world.key_for("outsider-south")
     vouch = n["sb"].act(kinds.Vouch(south.ref, outsider.public_key), at=max(own, cap.removal.body.closes - H))
     cap.attempts.append(("removed key vouches for a newcomer, dated before its removal", vouch,
-                         f"refused: {key_id(n['sb'].key.public_key).hex()} was cut after its entry "
-                         f"{cap.removal.body.last_seq} by decision {cap.removal.id.hex()[:12]}"))
+                         f"refused: {key_id(n['sb'].key.public_key).hex()} was cut by decision "
+                         f"{cap.removal.id.hex()[:12]}: only its first {cap.removal.body.keep} entries count"))
 
 
 def judge(world: World, proposal: Entry, south: Entry, cap: Capture, report: DrillReport) -> None:
