@@ -264,3 +264,24 @@ def test_membership_judge_keeps_its_old_signature() -> None:
     s = w.state()
     assert judge.is_member(s, asm.id.hex(), w.hex(1), T0 + D)
     assert judge.membership(s, asm.id.hex(), w.hex(1), T0 + D) == (True, "")
+
+
+def test_vouch_threshold_of_one_still_needs_two_to_suspend_and_suspension_never_shrinks_the_quorum() -> None:
+    w = World(8)
+    asm = w.found(0, k=1)
+    for i in (1, 2, 3, 4):
+        w.vouch(0, asm, i, T0 + 10 + i)
+    for target in (1, 2, 3, 4):  # one member tries to silence everyone else at once
+        w.add(0, kinds.Suspend(asm.ref, w.kid(target), 0), T0 + H + target)
+    grab = w.motion(0, kinds.ProposeRemoval, asm, T0 + 2 * H, T0 + 2 * H + WEEK, quorum=1, threshold=66,
+                    member=w.kid(4), reason="", keep=0)
+    s = w.state()
+    assert s.cuts == {} and len(queries.assembly_show(s, asm.id.hex(), T0 + 2 * H)["members"]) == 5
+    assert "quorum 1 is below the constitution's floor for strict decisions: 3 voters" in s.verdict(grab.id)
+    # two co-signers do suspend; the suspended member still counts in the quorum's base
+    w.add(1, kinds.Suspend(asm.ref, w.kid(4), 0), T0 + 3 * H)
+    later = w.motion(0, kinds.ProposeRemoval, asm, T0 + 4 * H, T0 + 4 * H + WEEK, quorum=2, threshold=66,
+                     member=w.kid(3), reason="", keep=0)
+    s = w.state()
+    assert w.hex(4) in queries.assembly_show(s, asm.id.hex(), T0 + 4 * H)["suspended"]
+    assert "3 voters (50 % of 5 members)" in s.verdict(later.id)

@@ -15,7 +15,7 @@ from typing import Any
 import click
 
 from codec import Kind
-from fieldkit.domain import actions, judge, rules_constitution
+from fieldkit.domain import actions, rules_constitution
 from fieldkit.timeparse import parse_time
 
 from .domain_common import Session
@@ -76,4 +76,4 @@ def floors_for(s: Session, target_id: str, kind: Kind) -> dict[str, int]:
 def _members(s: Session, target_id: str) -> int:
     if target_id in s.state.councils:
         return len(s.state.councils[target_id]["participants"])
-    return len(judge.members_at(s.state, target_id, s.now))
+    return rules_constitution.members_for_quorum(s.state, target_id, s.now)

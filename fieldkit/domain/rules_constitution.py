@@ -98,7 +98,7 @@ def check_terms(state: State, e: Entry, ctx: Context, record: dict[str, Any]) ->
     else:
         cls = class_name(CLASS_OF_KIND[e.kind])
         floors = floors_at(state, record["target"], cls, ctx.at)
-        members = len(judge.members_at(state, record["target"], ctx.at))
+        members = members_for_quorum(state, record["target"], ctx.at)
         what = f"{cls} decisions"
     need = max(1, math.ceil(floors["quorum_percent"] * members / 100))
     if b.quorum < need:
@@ -111,6 +111,16 @@ def check_terms(state: State, e: Entry, ctx: Context, record: dict[str, Any]) ->
         raise Refuse(f"open for {_span(b.closes - e.time)}, below the constitution's floor for {what}: "
                      f"{_span(floors['period'])}")
     record["members_at_opening"] = members
+
+
+def members_for_quorum(state: State, assembly_id: str, at: int) -> int:
+    """Members at ``at``, suspended ones included: suspending others never shrinks the quorum."""
+    asm = state.assemblies[assembly_id]
+    count = 0
+    for key in asm["members"]:
+        ok, why = judge.membership(state, assembly_id, key, at)
+        count += ok or "suspended" in why
+    return count
 
 
 def rules_motion(e: Entry, record: dict[str, Any], asm: dict[str, Any], pid: str) -> None:

@@ -10,8 +10,8 @@ number gives it away.
 Where cuts come from (each per assembly):
 
 - a passed removal (``member remove``) or revocation (``member revoke``): for good;
-- a suspension: as many members as the vouch threshold (or every other member, if
-  fewer) co-sign ``member suspend`` naming how many entries they trust.  It takes effect at
+- a suspension: as many members as the vouch threshold, at least two (or every other
+  member, if fewer) co-sign ``member suspend`` naming how many entries they trust.  It takes effect at
   once — at the co-signature that completes it — without a vote, and lapses after
   ``SUSPEND_FOR`` unless a removal or revocation of the key passes.  The cut is the
   *highest* count the co-signers named, so one hostile co-signer cannot cut deeper.
@@ -63,7 +63,9 @@ def suspension(state: State, assembly_id: str, key: str) -> dict[str, Any] | Non
     for s in sigs:
         counted.append(s)
         others = [m for m in judge.members_at(state, assembly_id, s["time"]) if m != key]
-        need = max(1, min(asm["k"], len(others)))
+        # as many as the vouch threshold, and never fewer than two when two others exist:
+        # one member alone never silences another (a vouch threshold of 1 included)
+        need = max(1, min(asm["k"], len(others)), min(2, len(others)))
         if len(counted) >= need:
             return {"time": s["time"], "keep": max(c["keep"] for c in counted),
                     "by": [c["by"] for c in counted], "id": s["id"]}
