@@ -58,8 +58,10 @@ CLASS_OF_KIND: dict[Kind, MotionClass] = {
     Kind.PROPOSE_RULES: MotionClass.STRICT,
 }
 
-# Council decisions have no constitution of their own: a majority, open an hour.
-COUNCIL_FLOORS = {"quorum_percent": 0, "threshold": 50, "period": HOUR}
+# Council decisions have no constitution of their own (a council is convened for one
+# objective, by delegates whose mandates the assemblies decided): a majority, at least one
+# voter, open at least a quarter of an hour so a delegate reached by radio can answer.
+COUNCIL_FLOORS = {"quorum_percent": 0, "threshold": 50, "period": HOUR // 4}
 
 
 def class_name(cls: MotionClass) -> str:
