@@ -193,3 +193,25 @@ def test_random_programs_exercise_counted_and_refused() -> None:
     assert verdicts.count("counted") > 60 and verdicts.count("refused") > 20
     counted = {r["kind"] for r in s.entries.values() if r["verdict"] == "counted"}
     assert {"suspend", "seal", "propose_rules", "propose_recognize", "propose_removal"} <= counted
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(programs, st.randoms(use_true_random=False), st.data())
+def test_horizon_holds_far_future_entries_alike_in_any_order(program, rnd, data) -> None:
+    """With a node's horizon: entries beyond it are held, the rest folds the same in any order,
+    in one go or incrementally; moving the horizon past them gives the full fold's state."""
+    w = build(*program)
+    future = w.add(0, kinds.LedgerEntry(w.entries[0].ref, "food", "from the future"), T0 + 100 * 365 * D)
+    horizon = T0 + 200 * H
+    reference = dv.derive(w.entries, horizon)
+    assert future.id.hex() in reference.future
+    shuffled = w.entries + [rnd.choice(w.entries) for _ in range(len(w.entries) // 4)]
+    rnd.shuffle(shuffled)
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(shuffled)), max_size=4)))
+    state, seen = dv.derive([], horizon), []
+    for lo, hi in zip([0, *cuts], [*cuts, len(shuffled)], strict=True):
+        seen.extend(shuffled[lo:hi])
+        state = dv.update(state, shuffled[lo:hi], lambda: list(seen), horizon)
+    assert state.digest() == reference.digest() and set(state.future) == set(reference.future)
+    later = dv.update(state, [], lambda: list(seen), T0 + 101 * 365 * D)
+    assert later.digest() == dv.derive(w.entries).digest()
