@@ -61,6 +61,13 @@ def show(assembly_id: str, as_json: bool) -> None:
             click.echo(f"waiting: {c['key']} {c['name']} — {c['vouches']} of {c['needed']} vouches")
         for role, holder in row["roles"].items():
             click.echo(f"{role}: {holder}")
+        for key in row["suspended"]:
+            click.echo(f"suspended: {key}")
+        for cls, f in row["constitution"].items():
+            click.echo(f"{cls} decisions: at least {f['quorum_percent']} % of members voting, {f['threshold']} % "
+                       f"of ballots, open {f['period'] // 3600} h or more")
+        if row["recognizes"]:
+            click.echo(f"recognizes: {', '.join(a[:12] for a in row['recognizes'])}")
 
     emit(as_json, with_iso_times(row), human)
 
