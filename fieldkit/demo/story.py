@@ -230,6 +230,8 @@ def tell(story: Story) -> dict[str, Any]:
     f["proposal"] = {"id": prop.id.hex(), "outcome": tally["outcome"], "passed": tally["passed"],
                      "counts": tally["counts"], "voters": tally["voters"], "sms_ballots": 2}
     f["mandate"] = {"id": mandate.id.hex(), "status": shown["status"], "delegate": shown["delegate"]}
+    s.run(660, step=10.0)
+    s.traffic("the mesh goes quiet")
 
     # 3. The eviction alert: radio and SMS fan-out, answers from responders ----------------
     alert = s.act("tenants-hall", "Eli", actions.alert_raise(tenants.id.hex(), "Eviction at 14 Mill St, bailiffs at "
@@ -247,6 +249,7 @@ def tell(story: Story) -> dict[str, Any]:
            len(fan_text.encode()) * len(reached))
     answers = [s.act("tenants-van", "Dani", actions.ack(alert.id.hex(), "coming"), "answers: coming"),
                s.act("works-depot", "Farid", actions.ack(alert.id.hex(), eta_minutes=20), "answers: there in 20 min")]
+    s.run(10)  # the radio answers go out before the phones' answers are pushed
     for number, name, word in ((ROSA, "Rosa", "COMING"), (TOMAS, "Tomás", "NO")):
         text = f"ACK {ashort} {word}"
         answer, new = phones.text(number, text, ashort)
