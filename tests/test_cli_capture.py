@@ -183,3 +183,14 @@ def test_capture_attempts_fail_and_honest_use_works_across_bundles(tmp_path: Pat
     # every home that holds the same entries reached the same state
     everyone(homes, now="2027-01-08T10:00Z")
     assert len({h.ok("status", now="2027-01-08T10:00Z")["state_digest"] for h in homes}) == 1
+
+
+def test_a_far_future_entry_is_held_and_shown_as_waiting(tmp_path: Path) -> None:
+    a, stranger = Site(tmp_path, "ana"), Site(tmp_path, "stranger")
+    asm = a.ok("assembly", "create", "Eastside Tenants", "--need", "housing")["id"]
+    future = stranger.forge(kinds.AssemblyFound("from 2160", "x", 1), ts("2160-01-01T00:00Z"))
+    stranger.give(a)
+    rows = {r["id"]: r for r in a.ok("verdicts")["entries"]}
+    assert rows[future]["verdict"].startswith("waiting: claims a time") and "held until then" in rows[future]["verdict"]
+    a.ok("ledger", "add", asm[:8], "--domain", "food", "kitchen", now="2026-12-01T11:00Z")  # life goes on
+    assert a.ok("status")["entries"] == 3

@@ -191,3 +191,10 @@ def _owner(state: State, table: str, record_id: str) -> str | None:
         return record_id
     row = state.tables[table][record_id]
     return row.get("assembly") or row.get("target")
+
+
+def held_future(state: State, now: int) -> list[dict[str, Any]]:
+    """Entries held out of the fold because they claim a time beyond this node's clock (derive.FUTURE_SKEW)."""
+    return [{"id": k, "time": t, "verdict": f"waiting: claims a time {(t - now) // 86400} days "
+             f"{(t - now) % 86400 // 3600} h ahead of this node's clock; held until then"}
+            for k, t in sorted(state.future.items(), key=lambda kv: (kv[1], kv[0]))]
