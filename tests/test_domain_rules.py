@@ -285,3 +285,18 @@ def test_vouch_threshold_of_one_still_needs_two_to_suspend_and_suspension_never_
     s = w.state()
     assert w.hex(4) in queries.assembly_show(s, asm.id.hex(), T0 + 4 * H)["suspended"]
     assert "3 voters (50 % of 5 members)" in s.verdict(later.id)
+
+
+def test_alert_priority_for_the_relay_counts_unconfirmed_or_no() -> None:
+    w, asm = five()
+    alert = w.add(1, kinds.AlertRaise(asm.ref, T0 + 6 * H, "eviction now"), T0 + H)
+    stranger_asm = w.found(5, "Strangers", t=T0 + 20)
+    stranger_alert = w.add(5, kinds.AlertRaise(stranger_asm.ref, T0 + 6 * H, "DO NOT GO"), T0 + H)
+    full = w.state()
+    mine = [asm.id.hex()]
+    assert queries.alert_priority(full, alert, mine, T0 + H) == "counts"
+    assert queries.alert_priority(full, stranger_alert, mine, T0 + H) == "no"
+    # the alert reached a node that lacks it in its fold (its author's chain still incomplete there)
+    partial = dv.derive([e for e in w.entries if e.id != alert.id])
+    assert queries.alert_priority(partial, alert, mine, T0 + H) == "unconfirmed"
+    assert queries.alert_priority(partial, alert, [stranger_asm.id.hex()], T0 + H) == "no"

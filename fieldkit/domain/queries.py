@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from . import judge, rules_constitution, rules_recognition
-from .state import State
+from .state import State, kid
 
 LEDGER_SILENCE = 30 * 86400  # the review warns after 30 days without an entry (DESIGN.md)
 
@@ -167,6 +167,30 @@ def alert_counts(state: State, alert_id: str, assemblies: list[str] | set[str], 
     member of its assembly, and that assembly is theirs, recognized by theirs, or shares an
     open council with theirs.  Only such alerts go out at alert priority (radio and SMS)."""
     return rules_recognition.alert_counts(state, alert_id, assemblies, now)
+
+
+def alert_priority(state: State, entry: Any, assemblies: list[str] | set[str], now: int) -> str:
+    """How a node should relay or fan out an alert entry for ``assemblies`` (its own):
+
+    - ``"counts"``: folded and it counts for them (alert priority);
+    - ``"unconfirmed"``: not folded yet (its author's chain is incomplete on this node),
+      but its author is a member of an assembly they trust: relay at alert priority,
+      shown as unconfirmed until the chain completes;
+    - ``"no"``: anything else (a stranger's alert): ordinary priority, no SMS fan-out.
+
+    The node core (radio relay) and the SMS gateway call this; it is pure."""
+    alert_id = entry.id.hex()
+    if alert_id in state.alerts:
+        return "counts" if alert_counts(state, alert_id, assemblies, now) else "no"
+    ref = entry.body.assembly.hex()
+    author = kid(entry.author)
+    for aid in assemblies:
+        if aid not in state.assemblies:
+            continue
+        for trusted in sorted(rules_recognition.trusted(state, aid, now)):
+            if trusted.startswith(ref) and judge.is_member(state, trusted, author, now):
+                return "unconfirmed"
+    return "no"
 
 
 def assemblies_of(state: State, key: str, now: int) -> list[str]:
