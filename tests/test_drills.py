@@ -46,6 +46,13 @@ def test_cooptation_via_cli_json_passes_and_names_every_attempt() -> None:
         for check in hits:
             assert findings[check]["observed"].endswith("(same on 6 nodes)") or attempt == "forged ballot"
     assert findings["all nodes reached the same state"]["ok"]
+    # issue 12: every capture attempt is a scenario, judged alike on every node
+    for check in ("single member removes another with lax terms", "removed key vouches for a newcomer",
+                  "sybil responder 0", "backdated ballot after the close: judged late, tally contested",
+                  "stranger's alert goes out at alert priority", "ground short id", "far-future entry",
+                  "control: removal by a real majority", "removal by a real majority takes effect"):
+        hits = [c for c in findings if c.startswith(check)]
+        assert hits and all(findings[c]["ok"] for c in hits), check
     assert "refused: council dissolved at its end time" in \
         findings["council acts after dissolution: a delegate proposes"]["observed"]
 

@@ -4,17 +4,30 @@ Workload: 4 assemblies of 20 members, a stream of proposals, ballots (some after
 close: refused), ledger entries, alerts and answers, one entry every 30 s.  The
 signing is set-up and is not timed.  Target: the fold must leave room in DESIGN.md's
 "100,000 entries: open and views rebuilt <= 10 s", so at least 20,000 entries/s.
+
+Far-future entries (issue 12): on a real store of 20,000 entries on disk with the node's
+views, one entry appended (``append_own`` and reading the domain view back, as a
+command does) is timed before (``append_ms``) and after (``refold_after_future_entry_ms``)
+a stranger's entry claiming the year 2160 arrives, in the same run.  The view holds the
+far-future entry until its time, so the ratio must stay <= 1.5.  ``refold_without_hold_ms``
+is the same append on a view without a clock (what every node paid before: a full refold).
 """
 
 from __future__ import annotations
 
 import random
+import statistics
+import tempfile
 import time
+from pathlib import Path
 
 from codec import AckStatus, Entry, KeyPair, Role, key_id, kinds, sign_entry
 from fieldkit.bench.report import Figure
 from fieldkit.domain import derive
 from fieldkit.domain.state import sort_key
+from fieldkit.domain.view import VIEW_NAME, DomainView
+from sync.store import Store
+from sync.views import HeadsView
 
 T0 = 1_790_000_000
 
@@ -75,7 +88,56 @@ def workload(n: int, seed: int = 1, governance: bool = False) -> list[Entry]:
     return out[:n]
 
 
-def run(n: int = 10_000, review_n: int = 100_000, lunar_years: tuple[int, int] = (2026, 2030)) -> list[Figure]:
+YEAR_2160 = 1735689600 + 135 * 365 * 86400  # within the wire's 32-bit time
+
+
+def _appends(store: Store, key: KeyPair, asm: Entry, t: int, count: int) -> list[float]:
+    """Milliseconds for each of ``count`` appends: sign, add, fold into the views, read the view."""
+    out = []
+    for i in range(count):
+        start = time.perf_counter()
+        store.append_own(key, kinds.LedgerEntry(asm.ref, "food", f"meal {i}"), t + i)
+        store.view_tables(VIEW_NAME)
+        out.append((time.perf_counter() - start) * 1000)
+    return out
+
+
+def future_entry_figures(n: int = 20_000, appends: int = 20) -> list[Figure]:
+    """append_ms and refold_after_future_entry_ms on one store of ``n`` entries, in the same run."""
+    entries = workload(n)
+    raws = [e.encode(with_key=True) for e in entries]
+    last = max(e.time for e in entries)
+    asm = next(e for e in entries if isinstance(e.body, kinds.AssemblyFound))
+    member = KeyPair(bytes([2]) * 32)  # a member of every assembly of the workload
+    stranger = KeyPair(b"\xee" * 32)
+    future = sign_entry(stranger, 0, None, YEAR_2160, kinds.AssemblyFound("from 2160", "x", 1))
+    clock = {"now": last + 60}
+    params = {"n": n, "appends": appends, "future_entry_year": 2160}
+    with tempfile.TemporaryDirectory() as tmp:
+        held = Store.open(Path(tmp) / "held", views=[HeadsView(), DomainView(lambda: clock["now"])])
+        held.add_many(raws, last)
+        held.view_tables(VIEW_NAME)
+        before = _appends(held, member, asm, last + 100, appends)
+        held.add_many([future.encode(with_key=True)], last + 200)
+        after = _appends(held, member, asm, last + 300, appends)
+        held.close()
+        bare = Store.open(Path(tmp) / "bare", views=[HeadsView(), DomainView()])
+        bare.add_many([*raws, future.encode(with_key=True)], last)
+        bare.view_tables(VIEW_NAME)
+        unheld = _appends(bare, member, asm, last + 100, 3)
+        bare.close()
+    append_ms, refold_ms = statistics.median(before), statistics.median(after)
+    return [
+        Figure("append_ms", round(append_ms, 2), "ms", None, params),
+        Figure("refold_after_future_entry_ms", round(refold_ms, 2), "ms", None, params),
+        Figure("refold_after_future_entry_ratio", round(refold_ms / append_ms, 2), "x", "<= 1.5", params),
+        Figure("refold_without_hold_ms", round(statistics.median(unheld), 2), "ms", None,
+               {**params, "appends": 3, "view": "no clock: the far-future entry is folded"}),
+    ]
+
+
+def run(n: int = 10_000, store_n: int = 20_000, review_n: int = 100_000,
+        lunar_years: tuple[int, int] = (2026, 2030)) -> list[Figure]:
     entries = workload(n)
     start = time.perf_counter()
     state = derive.derive(entries)
@@ -97,6 +159,7 @@ def run(n: int = 10_000, review_n: int = 100_000, lunar_years: tuple[int, int] =
         Figure("domain_fold_s", round(fold_s, 3), "s", None, params),
         Figure("domain_update_us", round(update_s * 1e6, 1), "us/entry", None, params),
         Figure("domain_to_tables_s", round(tables_s, 3), "s", None, {**params, "rows": sum(map(len, tables.values()))}),
+        *future_entry_figures(store_n),
         *review_figures(review_n),
         *lunar_figures(*lunar_years),
     ]

@@ -9,7 +9,7 @@ codec/frames.py).  A Meshtastic radio adds its own
 
 from __future__ import annotations
 
-from codec import EPOCH, KeyPair, Kind, sign_entry
+from codec import EPOCH, KeyPair, Kind, kinds, sign_entry
 from codec.fragment import Fragmenter
 from codec.frames import LORA_MTU, SMS_MTU, FrameType, encode_frame
 from codec.kinds import (
@@ -73,7 +73,7 @@ def sample_bodies(text_chars: int) -> dict[Kind, object]:
         Kind.PROPOSAL: Proposal(**terms, options=options, text=_text(text_chars - sum(map(len, options)))),
         Kind.PROPOSE_MANDATE: ProposeMandate(**terms, delegate=key, scope=_text(text_chars),
                                              expires=t + 90 * 86400, report_every=14 * 86400),
-        Kind.PROPOSE_REMOVAL: ProposeRemoval(**terms, member=key, reason=_text(text_chars)),
+        Kind.PROPOSE_REMOVAL: ProposeRemoval(**terms, member=key, reason=_text(text_chars), keep=TYPICAL_SEQ),
         Kind.PROPOSE_RECALL: ProposeRecall(**terms, mandate=ref, reason=_text(text_chars)),
         Kind.PROPOSE_RENEW: ProposeRenew(**terms, mandate=ref, expires=t + 90 * 86400),
         Kind.PROPOSE_ROLE: ProposeRole(**terms, role=Role.FACILITATOR, holder=key, term_start=t + 86400,
@@ -90,6 +90,14 @@ def sample_bodies(text_chars: int) -> dict[Kind, object]:
         Kind.LEDGER_WITNESS: LedgerWitness(ref),
         Kind.MINUTES: Minutes(ref, _text(text_chars)),
         Kind.KEY_REVOKE: KeyRevoke(pub, _text(text_chars)),
+        # issue 12: revocation, suspension, closing seal (20 ballots), recognition, rule change
+        Kind.PROPOSE_REVOKE: kinds.ProposeRevoke(**terms, member=key, keep=TYPICAL_SEQ,
+                                                 reason=_text(text_chars)),
+        Kind.SUSPEND: kinds.Suspend(ref, key, TYPICAL_SEQ),
+        Kind.SEAL: kinds.Seal(ref, tuple(bytes([i]) * 6 for i in range(20))),
+        Kind.PROPOSE_RECOGNIZE: kinds.ProposeRecognize(**terms, other=ref),
+        Kind.PROPOSE_RULES: kinds.ProposeRules(**terms, motion_class=kinds.MotionClass.STRICT, quorum_percent=50,
+                                               threshold_floor=66, period=7 * 86400),
         # a lunar cycle planned a week ahead (moments as in fieldkit/domain/lunar.py)
         Kind.PROPOSE_CAMPAIGN: ProposeCampaign(**terms, **cycle, objective=_text(text_chars)),
         Kind.PROPOSE_CAMPAIGN_RENEW: ProposeCampaignRenew(**terms, **cycle, campaign=ref),

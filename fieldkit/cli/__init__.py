@@ -33,8 +33,8 @@ COMMANDS = [
     node.init, node.whoami, store.status, store.log_command, store.store_group, sync.sync_group, bench.bench,
     emulate.emulate, noderun.node_group,
     assembly.assembly, assembly.member, assembly.role, proposals.propose, proposals.vote, proposals.tally,
-    proposals.proposals, mandates.mandate, councils.council, alerts.alert, ledger.ledger, ledger.minutes,
-    ledger.verdicts, campaign.campaign, review.review, sms.sms, demo.demo, drill.drill,
+    proposals.proposals, proposals.seal, mandates.mandate, councils.council, alerts.alert, ledger.ledger,
+    ledger.minutes, ledger.verdicts, campaign.campaign, review.review, sms.sms, demo.demo, drill.drill,
 ]
 
 

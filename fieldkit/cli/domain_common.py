@@ -14,7 +14,7 @@ from typing import Any
 
 from codec import Entry, KeyPair, sign_entry
 from fieldkit.cli.common import node_context
-from fieldkit.domain import actions
+from fieldkit.domain import actions, derive
 from fieldkit.domain.state import State
 from fieldkit.domain.timeflags import late_entries
 from fieldkit.domain.view import VIEW_NAME, all_entries
@@ -82,11 +82,22 @@ class Session:
 @contextmanager
 def session() -> Iterator[Session]:
     ctx = node_context()
-    store = open_node_store(ctx.home)
+    now = ctx.now
+    store = open_node_store(ctx.home, clock=lambda: now)
     try:
-        yield Session(store, State.from_tables(store.view_tables(VIEW_NAME)), ctx.now)
+        yield Session(store, due_state(store, now), now)
     finally:
         store.close()
+
+
+def due_state(store: Any, now: int) -> State:
+    """The domain state, with held far-future entries whose time has come by ``now`` folded
+    in (in memory: the view folds them itself at its next update)."""
+    state = State.from_tables(store.view_tables(VIEW_NAME))
+    horizon = now + derive.FUTURE_SKEW
+    if any(t <= horizon for t in state.future.values()):
+        state = derive.update(state, [], lambda: all_entries(store), horizon)
+    return state
 
 
 def with_iso_times(value: Any) -> Any:

@@ -9,6 +9,7 @@ from fieldkit.cli.common import emit, json_option, now_option
 from fieldkit.cli.domain_common import session, with_iso_times
 from fieldkit.cli.humanize import clean, duration, names, readable, when, who
 from fieldkit.domain import actions, queries
+from fieldkit.domain.state import kid
 
 
 @click.group()
@@ -123,6 +124,10 @@ def verdicts(refused: bool, as_json: bool) -> None:
         rows = [{"id": k, **v, "late_s": late.get(k)} for k, v in
                 sorted(s.state.entries.items(), key=lambda kv: (kv[1]["time"], kv[0]))
                 if not refused or v["verdict"] != "counted"]
+        for held in queries.held_future(s.state, s.now):  # far-future entries, held until their time
+            e = s.store.get(bytes.fromhex(held["id"]))
+            rows.append({**held, "kind": e.kind.label if e else "?", "author": kid(e.author) if e else "?",
+                         "late_s": None})
     emit(as_json, {"entries": with_iso_times(rows)},
          lambda: [click.echo(f"{r['id'][:12]}  {r['kind']:<22} {readable(r['verdict'])}"
                              + _time_flag(r["late_s"]))

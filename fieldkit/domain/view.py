@@ -7,7 +7,7 @@ in time order — costs the fold of those entries plus writing the rows out.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from codec import Entry
@@ -31,10 +31,18 @@ def all_entries(store: EntryStore) -> Iterator[Entry]:
 
 
 class DomainView:
+    """``clock``: the node's time (Unix seconds); entries claiming more than
+    ``derive.FUTURE_SKEW`` beyond it are held out of the fold until their time comes.
+    Without a clock (tests of the pure fold) nothing is held."""
+
     name = VIEW_NAME
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], int] | None = None) -> None:
         self._last: tuple[Tables, State] | None = None  # (the tables returned last, their state)
+        self.clock = clock
+
+    def horizon(self) -> int | None:
+        return None if self.clock is None else int(self.clock()) + derive.FUTURE_SKEW
 
     def _remember(self, state: State) -> Tables:
         tables = state.to_tables()
@@ -42,12 +50,12 @@ class DomainView:
         return tables
 
     def rebuild(self, entries: Iterable[Entry]) -> Tables:
-        return self._remember(derive.derive(entries))
+        return self._remember(derive.derive(entries, self.horizon()))
 
     def update(self, tables: Tables, added: Sequence[Entry], store: EntryStore) -> Tables:
         reuse = self._last is not None and self._last[0] is tables
         state = self._last[1] if self._last is not None and reuse else State.from_tables(tables)
-        return self._remember(derive.update(state, added, lambda: all_entries(store)))
+        return self._remember(derive.update(state, added, lambda: all_entries(store), self.horizon()))
 
 
 def state_of(tables: Tables) -> State:

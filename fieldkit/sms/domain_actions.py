@@ -45,9 +45,20 @@ class StoreSmsActions:
         actions.require_counted(state, trial, lambda: all_entries(self.store))  # type: ignore[arg-type]
         return self.store.append_own(key, body, now, member.origin)  # type: ignore[attr-defined]
 
+    def _find(self, state: State, table: str, prefix: str, what: str, member: SmsMember, now: int) -> str:
+        """A short id (6 hex digits by SMS) resolved within the member's own assemblies first:
+        a stranger's ground look-alike never makes the real one ambiguous for them."""
+        mine = set(queries.assemblies_of(state, member.subscriber.key_id, now))
+        hits = queries.resolve_short(state, table, prefix, mine)
+        if not hits:
+            return actions.find(state, table, prefix, what)  # the usual "no ... with id" refusal
+        if len(hits) > 1:
+            raise actions.UnknownId(f"{what} id {prefix!r} is ambiguous ({len(hits)} match): give more characters")
+        return hits[0]
+
     def vote(self, member: SmsMember, proposal: str, option: str, now: int) -> VoteDone:
         state = self._state()
-        pid = actions.find(state, "proposals", proposal, "proposal")
+        pid = self._find(state, "proposals", proposal, "proposal", member, now)
         options = state.proposals[pid]["options"]
         folded = [fold(o) for o in options]
         wanted = fold(option).strip()
@@ -59,7 +70,7 @@ class StoreSmsActions:
 
     def ack(self, member: SmsMember, alert: str, status: str, eta_minutes: int, now: int) -> AckDone:
         state = self._state()
-        lid = actions.find(state, "alerts", alert, "alert")
+        lid = self._find(state, "alerts", alert, "alert", member, now)
         if status == "eta":
             body = actions.ack(lid, eta_minutes=eta_minutes)
         else:
@@ -84,7 +95,7 @@ class StoreSmsActions:
 
     def report(self, member: SmsMember, mandate: str, text: str, now: int) -> ReportDone:
         state = self._state()
-        mid = actions.find(state, "proposals", mandate, "mandate")
+        mid = self._find(state, "proposals", mandate, "mandate", member, now)
         if state.proposals[mid]["kind"] != "propose_mandate":
             raise actions.UnknownId(f"{mandate!r} is not a mandate")
         self._act(state, member, kinds.MandateReport(actions.ref(mid), text), now)

@@ -27,7 +27,7 @@ from sync.atomic import write_atomic
 from .domain_actions import StoreSmsActions, open_votes
 from .limits import Limits, LimitsConfig
 from .service import Reply, SmsService
-from .subscribers import SMS_DIR, Subscribers
+from .subscribers import SMS_DIR, Subscriber, Subscribers
 
 log = logging.getLogger(__name__)
 FANNED_FILE = "alerts_fanned.json"
@@ -94,10 +94,18 @@ class SmsGateway:
         state = State.from_tables(self.store.view_tables(VIEW_NAME))  # type: ignore[attr-defined]
         sent = 0
         with self._lock:
+            subscribers = [s for s in self.subscribers.all() if s.responder and not s.stopped]
             for alert in queries.alert_list(state, now):
                 if alert["status"] != "open" or alert["id"] in self._fanned:
                     continue
-                self._send(self.service.alert_fanout(alert["id"], alert["text"], now))
+                # Alert priority only for alerts that count for the subscriber: of their own
+                # assemblies, of assemblies those recognize, or of a shared open council.  A
+                # stranger's alert ("DO NOT GO, meet at ...") reaches nobody this way.
+                others = {s.number for s in subscribers
+                          if not queries.alert_counts(state, alert["id"], _assemblies(state, s, now), now)}
+                if len(others) == len(subscribers):
+                    continue  # counts for nobody here (yet: a recognition may pass later)
+                self._send(self.service.alert_fanout(alert["id"], alert["text"], now, exclude=others))
                 self._mark_fanned(alert["id"])
                 sent += 1
         return sent
@@ -120,3 +128,11 @@ class SmsGateway:
                 write_atomic(self._notified_path, json.dumps(sorted(self._notified)).encode())
                 sent += 1
         return sent
+
+
+def _assemblies(state: State, subscriber: Subscriber, now: int) -> set[str]:
+    """The assemblies a subscriber belongs to (and the one set as theirs for alerts)."""
+    mine = set(queries.assemblies_of(state, subscriber.key_id, now))
+    if subscriber.assembly:
+        mine.update(a for a in state.assemblies if a.startswith(subscriber.assembly.lower()))
+    return mine
