@@ -300,3 +300,11 @@ def test_alert_priority_for_the_relay_counts_unconfirmed_or_no() -> None:
     partial = dv.derive([e for e in w.entries if e.id != alert.id])
     assert queries.alert_priority(partial, alert, mine, T0 + H) == "unconfirmed"
     assert queries.alert_priority(partial, alert, [stranger_asm.id.hex()], T0 + H) == "no"
+
+
+def test_every_motion_kind_has_a_constitution_class() -> None:
+    # a motion kind without a class made the fold raise KeyError (campaign plans, at the merge)
+    from codec.kinds import PROPOSAL_KINDS
+    from fieldkit.domain.rules_constitution import CLASS_OF_KIND
+
+    assert set(PROPOSAL_KINDS) <= set(CLASS_OF_KIND)

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from codec import kinds
+from codec import Kind, kinds
 from fieldkit.cli.common import emit, json_option, now_option
 from fieldkit.cli.domain_common import Session, session, with_iso_times
 from fieldkit.cli.humanize import assembly_name, clean, duration, when, who
@@ -53,7 +53,7 @@ def plan(assembly_id: str, objective: str, closes: str, quorum: int, threshold: 
     """Propose a campaign for one objective, on the first lunar cycle after the decision closes."""
     with session() as s:
         aid = s.find("assemblies", assembly_id, "assembly")
-        t = terms(s, aid, closes, quorum, threshold)
+        t = terms(s, aid, closes, quorum, threshold, Kind.PROPOSE_CAMPAIGN)
         cycle = lunar.next_cycle(t["closes"])
         entry = s.act(kinds.ProposeCampaign(**t, **_cycle_body(cycle), objective=objective))
     eid = entry.id.hex()
@@ -86,8 +86,8 @@ def renew(campaign_id: str, closes: str, quorum: int, threshold: str, as_json: b
         # the same new moon, to the second: the fold requires the renewal to start exactly there
         # (the root finder, started elsewhere, may land a fraction of a second apart)
         cycle = dataclasses.replace(lunar.cycle_starting(last["ends"]), new=last["ends"])
-        entry = s.act(kinds.ProposeCampaignRenew(**terms(s, camp["assembly"], closes, quorum, threshold),
-                                                 **_cycle_body(cycle), campaign=actions.ref(cid)))
+        t = terms(s, camp["assembly"], closes, quorum, threshold, Kind.PROPOSE_CAMPAIGN_RENEW)
+        entry = s.act(kinds.ProposeCampaignRenew(**t, **_cycle_body(cycle), campaign=actions.ref(cid)))
     emit(as_json, {"id": entry.id.hex(), "campaign": cid, "cycle": iso(_cycle_json(cycle))},
          f"renewal proposed: {entry.id.hex()}\n{_cycle_words(cycle)}")
 

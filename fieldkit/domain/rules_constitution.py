@@ -48,6 +48,8 @@ DEFAULT_FLOORS: dict[str, dict[str, int]] = {
 CLASS_OF_KIND: dict[Kind, MotionClass] = {
     Kind.PROPOSAL: MotionClass.ORDINARY,
     Kind.PROPOSE_COUNCIL_CLOSE: MotionClass.ORDINARY,
+    Kind.PROPOSE_CAMPAIGN: MotionClass.ORDINARY,  # a campaign is an ordinary decision of the assembly
+    Kind.PROPOSE_CAMPAIGN_RENEW: MotionClass.ORDINARY,
     Kind.PROPOSE_MANDATE: MotionClass.MANDATE,
     Kind.PROPOSE_RECALL: MotionClass.MANDATE,
     Kind.PROPOSE_RENEW: MotionClass.MANDATE,
