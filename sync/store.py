@@ -237,6 +237,7 @@ class Store(StoreReading):
             self._batch = []
             self._fresh = []
             try:
+                self._settle_kept(self._pending.expired(max((t for _r, t in items), default=0)), b"expired")
                 results = [self._ingest(raw, now) for raw, now in items]
                 if self._batch:
                     blob = b"".join(self._batch)
@@ -288,9 +289,10 @@ class Store(StoreReading):
             receipt = receipt_of(raw)
             if receipt in self._pending:
                 return AddResult(Outcome.DUPLICATE, None, "already kept aside")
-            full = self._pending.full(u.author)
+            full = self._pending.full(u.author, verified=False)
             if full:
                 return AddResult(Outcome.REFUSED, None, full)
+            self._settle_kept(self._pending.evictable(1), b"evicted", now)  # never a verified one (pending.py)
             self._emit(Record(RecordType.PENDING, now, receipt, NO_KEY, u.seq, raw))
             return AddResult(Outcome.PENDING, None, "author key not known yet: kept aside until it is")
         entry = None
@@ -372,6 +374,32 @@ class Store(StoreReading):
                           b"duplicate" if duplicate else b"key known"))
         if not duplicate:
             self._place(entry, raw, kept.time)
+
+    def _settle_kept(self, kept: list[Kept], why: bytes, now: int = 0) -> None:
+        """Drop kept-aside entries (expired, evicted, purged): a SETTLED record each, under the lock."""
+        for k in kept:
+            self._emit(Record(RecordType.SETTLED, max(now, k.time), k.receipt, NO_KEY, k.seq, why))
+
+    def purge_unverifiable(self, now: int) -> int:
+        """`fieldkit store purge`: drop every kept-aside entry no known key can verify; how many."""
+        self._log.lock()
+        try:
+            if self._log.replaced():
+                raise StoreError(f"{self._log.where} was replaced (by `fieldkit store repair`?): reopen the store")
+            self._refresh(locked=True)
+            start, self._batch = self._position, []
+            dropped = self._pending.unverified()
+            try:
+                self._settle_kept(dropped, b"purged", now)
+                if self._batch:
+                    self._log.append(b"".join(self._batch))
+            except BaseException:
+                self._reload(start)
+                raise
+            return len(dropped)
+        finally:
+            self._batch = []
+            self._log.unlock()
 
     def _log_record(self, offset: int) -> Record:
         for blob_offset, blob in self._unwritten():
