@@ -13,7 +13,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from codec import KeyPair
@@ -31,6 +31,7 @@ from .subscribers import SMS_DIR, Subscribers
 
 log = logging.getLogger(__name__)
 FANNED_FILE = "alerts_fanned.json"
+PAIR_COUNTERS_FILE = "pair_counters.sqlite"
 
 
 class SmsGateway:
@@ -40,7 +41,7 @@ class SmsGateway:
         node_key: KeyPair,
         store: object,
         modem_config: ModemConfig,
-        peers: Iterable[str] = (),
+        pairs: Mapping[str, bytes] | None = None,
         on_frame: FrameHandler | None = None,
         limits: LimitsConfig | None = None,
         clock: Callable[[], float] = time.time,
@@ -55,7 +56,10 @@ class SmsGateway:
                                   Limits(limits or LimitsConfig(), spent))
         self.service.on_alert_raised = self._mark_fanned
         self.modem = GsmModem(modem_config, self.home_path / SMS_DIR / "modem", self._on_message, clock=clock)
-        self.link = SmsLink(self.modem, peers, on_frame or (lambda frame, sender: None), clock)
+        # Node-to-node binary SMS: paired peers only, sealed, and from a daily budget of their own.
+        self.link = SmsLink(self.modem, pairs or {}, node_key, on_frame or (lambda frame, sender: None),
+                            state_path=self.home_path / SMS_DIR / PAIR_COUNTERS_FILE,
+                            allow_send=self._allow_binary, clock=clock)
         # The modem worker thread acts on the store; pass the node's store lock so that the
         # node's own use of the store and ours never interleave (the store is not thread-safe).
         self._lock = store_lock or threading.RLock()
@@ -67,7 +71,11 @@ class SmsGateway:
 
     def stop(self) -> None:
         self.modem.stop()
+        self.link.close()
         self.subscribers.close()
+
+    def _allow_binary(self, parts: int, alert: bool) -> bool:
+        return self.service.limits.spend_binary(parts, int(self.clock()), alert)
 
     def _on_message(self, message: InboundSms) -> None:
         if self.link.feed(message):
