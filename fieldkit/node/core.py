@@ -15,10 +15,13 @@ What it does:
   (9 bytes).  A node hearing a beacon whose digest differs from its own starts a sync
   session with its sender, if its own digest is the smaller one: exactly one of the two
   initiates.  On links with a fixed list of peers (node-to-node SMS) there are no
-  beacons; the node reconciles with each peer every interval instead.  A push that
-  reveals a gap (an entry kept aside) schedules a sync with its sender at once.
+  beacons; the node reconciles with a peer only while its store digest differs from the
+  last one it knows that peer shares (after a local change, and once at start): two idle
+  in-sync nodes send nothing (paid SMS, issue 13).  A push that reveals a gap (an entry
+  kept aside) schedules a sync with its sender at once.
 - SYNC frames go to the session with that peer.  If both peers start at the same
-  moment, the HELLO with the smaller digest wins the same way, so one session remains.
+  moment, the HELLO with the smaller digest wins the same way, so one session remains;
+  if both digests are equal, each HELLO is the other's answer: both sessions end, in sync.
 """
 
 from __future__ import annotations
@@ -93,6 +96,7 @@ class NodeCore:
         self.sessions: dict[tuple[str, str], Session] = {}
         self._hellos: dict[tuple[str, str], bytes] = {}  # the HELLO that opened each responder session
         self._finished: dict[tuple[str, str], Session] = {}  # the last session reported per peer
+        self._in_sync: dict[tuple[str, str], bytes] = {}  # digest last known shared with a fixed peer
         self.peers: dict[tuple[str, str], Peer] = {}
         self._next_beacon = 0.0
         self._last_beacon = float("-inf")
@@ -157,6 +161,9 @@ class NodeCore:
         active = session is not None and not session.done and session.error is None
         if head.kind is MsgKind.HELLO and head.index == 0:  # later parts of a HELLO go to its session
             if active and session.role is Role.INITIATOR and not self._yield_to(head):
+                if self._same_digest(head):  # crossed HELLOs of equal stores: each is the other's answer
+                    session.done = session.converged = True
+                    self._after_session_step(link, sender, session, now)
                 return  # both started at once: ours has the smaller digest, the peer will answer it
             repeat = active and session.role is Role.RESPONDER and self._hellos.get(key) == frame
             if not repeat:  # a new session from this peer replaces whatever was left of the last one
@@ -179,6 +186,13 @@ class NodeCore:
         assert isinstance(hello, Hello)
         return self.store.store_digest()[:DIGEST_SIZE] > hello.digest
 
+    def _same_digest(self, head: FrameHead) -> bool:
+        try:
+            hello = decode_body(MsgKind.HELLO, head.chunk)
+        except DecodeError:
+            return False
+        return isinstance(hello, Hello) and hello.digest == self.store.store_digest()[:DIGEST_SIZE]
+
     def _after_session_step(self, link: str, sender: str, session: Session, now: float) -> None:
         """Once per ended session: report it, and try again soon if it ended cleanly but the
         stores still differ (news on both sides can need a second session)."""
@@ -186,6 +200,8 @@ class NodeCore:
         if not (session.done or session.error is not None) or self._finished.get(key) is session:
             return
         self._finished[key] = session
+        if session.converged and getattr(self.links.get(link), "peers", None) is not None:  # fixed peers only
+            self._in_sync[key] = self.store.store_digest()[:DIGEST_SIZE]
         stats = dict(vars(session.stats))
         stats["converged"] = session.converged
         if session.error is not None:
@@ -236,9 +252,10 @@ class NodeCore:
             if fixed_peers is None:
                 port.send(frame, None, Priority.SYNC, False, local=True)
                 self.bus.publish("frame_sent", link=name, dest="broadcast", size=len(frame), kind=frame[0])
-            else:
+            else:  # paid links: only while the stores may differ (after a change, or not known yet)
                 for peer in fixed_peers:
-                    self.start_sync(name, peer, now)
+                    if self._in_sync.get((name, peer)) != frame[1:]:
+                        self.start_sync(name, peer, now)
 
     def start_sync(self, link: str, peer: str, now: float) -> None:
         with self.lock:

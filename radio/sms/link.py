@@ -131,7 +131,9 @@ class SmsLink:
         pieces = self._fragmenter.split(frame)
         if self.allow_send is not None and not self.allow_send(len(pieces), priority is Priority.ALERT):
             self.stats.dropped_budget += 1
-            log.warning("daily binary SMS budget spent: not sending a %d-byte frame to %s", len(frame), dest)
+            if self.stats.dropped_budget % 100 == 1:  # once, then every 100th: an attack must not fill the log
+                log.warning("daily binary SMS budget spent: not sending a %d-byte frame to %s (%d so far)",
+                            len(frame), dest, self.stats.dropped_budget)
             return []
         with self._lock:
             sealed = [seal(pair.keys.tx, self._next_counter(dest, pair), piece) for piece in pieces]
