@@ -21,6 +21,7 @@ from fieldkit.domain import queries
 from fieldkit.domain.state import State
 from fieldkit.domain.view import VIEW_NAME
 from radio.sms import GsmModem, InboundSms, ModemConfig
+from radio.sms.inbox import Inbox
 from radio.sms.link import FrameHandler, SmsLink
 from sync.atomic import write_atomic
 
@@ -52,9 +53,10 @@ class SmsGateway:
         self.clock = clock
         self.subscribers = Subscribers(self.home_path, node_key)
         spent = self.home_path / SMS_DIR / "spent_today.json"
-        self.service = SmsService(self.subscribers, StoreSmsActions(store),
-                                  Limits(limits or LimitsConfig(), spent))
-        self.service.on_alert_raised = self._mark_fanned
+        self.actions = StoreSmsActions(store)
+        self.service = SmsService(self.subscribers, self.actions, Limits(limits or LimitsConfig(), spent))
+        self.service.on_alert_raised = self._alert_raised
+        self._raised: list[str] = []  # alerts raised by the message being handled: marked once sent
         self.modem = GsmModem(modem_config, self.home_path / SMS_DIR / "modem", self._on_message, clock=clock)
         # Node-to-node binary SMS: paired peers only, sealed, and from a daily budget of their own.
         self.link = SmsLink(self.modem, pairs or {}, node_key, on_frame or (lambda frame, sender: None),
@@ -78,11 +80,32 @@ class SmsGateway:
         return self.service.limits.spend_binary(parts, int(self.clock()), alert)
 
     def _on_message(self, message: InboundSms) -> None:
+        """One inbox message, applied exactly once even across a power cut.
+
+        The modem marks the message handled only after this returns; a power cut before
+        that delivers it again.  The entry it becomes is noted in the inbox first
+        (``applying``), so the second delivery finds it in the log instead of signing
+        another (an SMS ALERT raised twice, before).  Replies and the fan-out are queued
+        before an alert counts as fanned out: after a cut they may go twice, never not at all.
+        """
         if self.link.feed(message):
             return
         with self._lock:
-            out = self.service.handle(message.sender, message.text, int(self.clock()), message.incomplete)
-        self._send(out)
+            self.actions.journal = _InboxJournal(self.modem.inbox, message.id)
+            self._raised = []
+            try:
+                out = self.service.handle(message.sender, message.text, int(self.clock()), message.incomplete)
+            finally:
+                self.actions.journal = None
+            self._send(out)
+            for alert_id in self._raised:
+                self._mark_fanned(alert_id)
+
+    def _alert_raised(self, alert_id: str) -> bool:
+        if alert_id in self._fanned:
+            return False
+        self._raised.append(alert_id)
+        return True
 
     def _send(self, out: list[Reply]) -> None:
         for reply in out:
@@ -105,3 +128,16 @@ class SmsGateway:
                 self._mark_fanned(alert["id"])
                 sent += 1
         return sent
+
+
+class _InboxJournal:
+    """The ``applying`` row of one inbox message (fieldkit/sms/domain_actions.py ApplyJournal)."""
+
+    def __init__(self, inbox: Inbox, message_id: int) -> None:
+        self.inbox, self.message_id = inbox, message_id
+
+    def recorded(self) -> tuple[bytes, int] | None:
+        return self.inbox.applying(self.message_id)
+
+    def record(self, author: bytes, seq: int) -> None:
+        self.inbox.begin_apply(self.message_id, author, seq)
