@@ -19,9 +19,12 @@ What it does:
   last one it knows that peer shares (after a local change, and once at start): two idle
   in-sync nodes send nothing (paid SMS, issue 13).  A push that reveals a gap (an entry
   kept aside) schedules a sync with its sender at once.
-- SYNC frames go to the session with that peer.  If both peers start at the same
-  moment, the HELLO with the smaller digest wins the same way, so one session remains;
-  if both digests are equal, each HELLO is the other's answer: both sessions end, in sync.
+- SYNC frames go to the session with that peer (sync.session.route_frame: a HELLO opens a
+  responder session; if both peers start at the same moment, the HELLO with the smaller
+  digest wins the same way, so one session remains; equal digests both answer EQUAL and
+  are done).  A session returns the frames to send and the entries it received; the core
+  stores them (once) and reports the outcome back, so ``sync_finished`` says how many
+  entries were really added.
 """
 
 from __future__ import annotations
@@ -35,9 +38,9 @@ from codec import DecodeError, Entry, Kind, split_entries
 from codec.frames import FrameType, encode_frame, frame_type
 from radio.outbox import Priority
 from sync.api import Outcome
-from sync.messages import DIGEST_SIZE, FrameHead, Hello, MsgKind, decode_body, decode_frame_head
+from sync.messages import DIGEST_SIZE
 from sync.plan import ALERT_KINDS
-from sync.session import Role, Session
+from sync.session import Role, Route, Session, open_responder, route_frame
 from sync.store import Store
 
 from .bus import NodeBus
@@ -94,7 +97,6 @@ class NodeCore:
         self.sync_interval = sync_interval
         self.links: dict[str, LinkPort] = {}
         self.sessions: dict[tuple[str, str], Session] = {}
-        self._hellos: dict[tuple[str, str], bytes] = {}  # the HELLO that opened each responder session
         self._finished: dict[tuple[str, str], Session] = {}  # the last session reported per peer
         self._in_sync: dict[tuple[str, str], bytes] = {}  # digest last known shared with a fixed peer
         self.peers: dict[tuple[str, str], Peer] = {}
@@ -129,15 +131,17 @@ class NodeCore:
                 # Store it here first, whether a push or a session's entries: so it is announced,
                 # relayed on the other links and a refusal is reported either way.  The open
                 # session then sees duplicates, which only keep its counters and idle timer.
-                try:
-                    raws = split_entries(frame)  # one pushed entry, or several a session packed
-                except DecodeError:
-                    raws = [frame]  # the store refuses it and says why
                 session = self.sessions.get(key)
-                in_session = session is not None and not session.done and session.error is None
-                self._add(raws, link, sender, int(now), via_session=in_session)
-                if in_session:
-                    self._send_all(link, sender, session.receive(frame, now))
+                if session is not None and session.active:
+                    events = session.receive(frame, now)  # the session's entries, for us to store
+                    session.stored(*self._add(events.entries, link, sender, int(now), via_session=True))
+                    self._send_all(link, sender, events.send)
+                else:
+                    try:
+                        raws = split_entries(frame)  # one pushed entry, or several a session packed
+                    except DecodeError:
+                        raws = [frame]  # the store refuses it and says why
+                    self._add(raws, link, sender, int(now))
             elif kind == FrameType.SYNC:
                 self._on_sync(link, sender, frame, now)
             elif kind == FrameType.BEACON:
@@ -152,46 +156,22 @@ class NodeCore:
 
     def _on_sync(self, link: str, sender: str, frame: bytes, now: float) -> None:
         key = (link, sender)
+        session = self.sessions.get(key)
         try:
-            head = decode_frame_head(frame)
+            route = route_frame(session, frame, self.store)
         except DecodeError as exc:
             self._refused(link, sender, f"malformed sync frame: {exc.reason}")
             return
-        session = self.sessions.get(key)
-        active = session is not None and not session.done and session.error is None
-        if head.kind is MsgKind.HELLO and head.index == 0:  # later parts of a HELLO go to its session
-            if active and session.role is Role.INITIATOR and not self._yield_to(head):
-                if self._same_digest(head):  # crossed HELLOs of equal stores: each is the other's answer
-                    session.done = session.converged = True
-                    self._after_session_step(link, sender, session, now)
-                return  # both started at once: ours has the smaller digest, the peer will answer it
-            repeat = active and session.role is Role.RESPONDER and self._hellos.get(key) == frame
-            if not repeat:  # a new session from this peer replaces whatever was left of the last one
-                session = self.sessions[key] = Session(self.store, self.links[link].mtu, Role.RESPONDER)
-                self._hellos[key] = frame
-                self.counters["sessions"] += 1
-        elif session is None:
-            return  # a stray frame of a session that ended here: nothing to answer
-        self._send_all(link, sender, session.receive(frame, now))
+        if route is Route.DROP:
+            return  # a stray frame of a session that ended here, or the peer answers our HELLO
+        if route is Route.NEW_RESPONDER or session is None:
+            # a new session from this peer replaces whatever was left of the last one
+            session = self.sessions[key] = open_responder(self.store, self.links[link].mtu, frame)
+            self.counters["sessions"] += 1
+        events = session.receive(frame, now)
+        session.stored(*self._add(events.entries, link, sender, int(now), via_session=True))
+        self._send_all(link, sender, events.send)
         self._after_session_step(link, sender, session, now)
-
-    def _yield_to(self, head: FrameHead) -> bool:
-        """Both peers sent HELLO: the one whose digest is larger answers the other's."""
-        if head.last:
-            return True  # a multi-part HELLO: cannot compare before it is whole; answer it
-        try:
-            hello = decode_body(MsgKind.HELLO, head.chunk)
-        except DecodeError:
-            return True  # the responder session will refuse it with the reason
-        assert isinstance(hello, Hello)
-        return self.store.store_digest()[:DIGEST_SIZE] > hello.digest
-
-    def _same_digest(self, head: FrameHead) -> bool:
-        try:
-            hello = decode_body(MsgKind.HELLO, head.chunk)
-        except DecodeError:
-            return False
-        return isinstance(hello, Hello) and hello.digest == self.store.store_digest()[:DIGEST_SIZE]
 
     def _after_session_step(self, link: str, sender: str, session: Session, now: float) -> None:
         """Once per ended session: report it, and try again soon if it ended cleanly but the
@@ -227,7 +207,7 @@ class NodeCore:
             for key, session in list(self.sessions.items()):
                 if session.done or session.error is not None:
                     continue
-                self._send_all(*key, session.tick(now))
+                self._send_all(*key, session.tick(now).send)
                 if session.done or session.error is not None:
                     self._after_session_step(*key, session, now)
             if now >= self._next_beacon:
@@ -242,7 +222,7 @@ class NodeCore:
                     self.start_sync(*key, now)
 
     def _forget(self, key: tuple[str, str]) -> None:
-        for table in (self.peers, self.sessions, self._hellos, self._finished):
+        for table in (self.peers, self.sessions, self._finished):
             table.pop(key, None)
 
     def _beacon(self, now: float) -> None:
@@ -261,12 +241,12 @@ class NodeCore:
         with self.lock:
             key = (link, peer)
             current = self.sessions.get(key)
-            if current is not None and not current.done and current.error is None:
+            if current is not None and current.active:
                 return
             session = self.sessions[key] = Session(self.store, self.links[link].mtu, Role.INITIATOR)
             self.counters["sessions"] += 1
             self.peers.setdefault(key, Peer(now)).sync_due = None
-            self._send_all(link, peer, session.start(now))
+            self._send_all(link, peer, session.start(now).send)
 
     # --- local entries ----------------------------------------------------------------
 
@@ -277,11 +257,17 @@ class NodeCore:
 
     # --- helpers ----------------------------------------------------------------------
 
-    def _add(self, raws: list[bytes], link: str, sender: str, now: int, via_session: bool = False) -> None:
+    def _add(self, raws: list[bytes], link: str, sender: str, now: int, via_session: bool = False) -> tuple[int, int]:
         """Entries from a peer.  A pushed entry was flooded on ``link`` already: it goes on to the
         node's other links.  An alert that came by a sync session missed the flood around here:
-        it is flooded again on its own link too, so it does not crawl one sync hop at a time."""
+        it is flooded again on its own link too, so it does not crawl one sync hop at a time.
+        Returns (entries added to the log, entries refused)."""
+        added = refused = 0
+        if not raws:
+            return added, refused
         for result in self.store.add_many(raws, now):
+            added += len(result.applied)
+            refused += result.outcome is Outcome.REFUSED
             if result.outcome is Outcome.REFUSED:
                 self._refused(link, sender, result.reason)
             elif result.outcome is Outcome.PENDING:
@@ -291,6 +277,7 @@ class NodeCore:
             self._push(list(result.applied), via=link, exclude=link, reflood=via_session)
             if result.applied:
                 self._changed(now)
+        return added, refused
 
     def _changed(self, now: float) -> None:
         """The store changed: beacon soon (not at once: a session may bring more), so
