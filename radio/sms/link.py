@@ -165,7 +165,9 @@ class SmsLink:
             counter, data = open_sealed(pair.keys.rx, message.payload)
         except SealError as exc:
             self.stats.dropped_unauthenticated += 1
-            log.warning("binary SMS from %s dropped: %s", message.sender, exc.reason)
+            if self.stats.dropped_unauthenticated % 100 == 1:  # a spoofer must not fill the log either
+                log.warning("binary SMS from %s dropped: %s (%d so far)", message.sender, exc.reason,
+                            self.stats.dropped_unauthenticated)
             return True
         with self._lock:
             if not pair.window.fresh(counter):
