@@ -22,7 +22,7 @@ from fieldkit.timeparse import format_time
 
 @click.group()
 def sms() -> None:
-    """People with basic phones: enrolment of their numbers."""
+    """People with basic phones (enrolment of their numbers), and pairing with other nodes by SMS."""
 
 
 def _has_subscribers() -> bool:
