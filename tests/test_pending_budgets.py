@@ -134,3 +134,10 @@ def test_store_purge_cli_drops_only_unverifiable_entries(tmp_path: Path) -> None
     again = json.loads(fieldkit(home, "store", "purge", "--json").stdout)
     assert again == {"purged": 0, "pending": 1}
     assert repair_log(store_path(Home(home))).pending == 1  # and repair does not bring them back
+
+
+def test_the_flood_through_a_whole_node_leaves_every_honest_alert_kept_aside() -> None:
+    """The same attack as the frames a radio sends: 10,000 forged ENTRY frames into NodeCore."""
+    from fieldkit.bench.adversary import kept_aside_under_flood
+
+    assert kept_aside_under_flood(13, flood=True)[0] == 1.0

@@ -49,3 +49,11 @@ def test_a_change_missed_on_the_way_is_repaired_by_the_sync_after_it() -> None:
     pair.smsc._links[pair.B] = pair.b.link  # back on
     pair.run_for(3600, step=2.0)
     assert entry.id in pair.b.store  # A's store changed since it last knew B in sync: it kept trying
+
+
+def test_spoofed_binary_sms_from_the_peers_number_make_the_node_send_nothing() -> None:
+    """Before: six spoofed binary SMS from a peer node's number made the node queue 3,061 SMS."""
+    from fieldkit.bench.adversary import sms_after_spoofs
+
+    assert sms_after_spoofs(0) == 0
+    assert sms_after_spoofs(6) == 0
