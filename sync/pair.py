@@ -92,6 +92,10 @@ def run_pair(
     for _ in range(max_steps):
         if a.done or a.error is not None:
             break
+        if not queue and (a.busy or b.busy):  # decoding in slices: the next slice, same time
+            post(b, a.tick(now).send)
+            post(a, b.tick(now).send)
+            continue
         if not queue:
             now += step
             post(b, a.tick(now).send)

@@ -67,6 +67,17 @@ def held_ranges(head: int, gaps: tuple[Range, ...], top: int) -> list[Range]:
     return merged
 
 
+def merge_ranges(ranges: Iterable[Range]) -> list[Range]:
+    """Ranges sorted, overlapping and adjacent ones joined."""
+    merged: list[Range] = []
+    for lo, hi in sorted(r for r in ranges if r[0] <= r[1]):
+        if merged and lo <= merged[-1][1] + 1:
+            merged[-1] = (merged[-1][0], max(hi, merged[-1][1]))
+        else:
+            merged.append((lo, hi))
+    return merged
+
+
 def complement(ranges: list[Range], limit: int = MAX_SEQ) -> list[Range]:
     out: list[Range] = []
     cursor = 0

@@ -41,6 +41,16 @@ initiator repeats only its control message too, and only after ``RETRY_AFTER`` s
 without *any* frame of the session (entry frames of an answer still arriving restart the
 timer).  A lost entry costs a digest mismatch and another round, not a resent batch.
 
+What a peer can make a session do is bounded (issue 13).  Wants, heads and records are
+merged per author before serving (sync/reconcile.py); a locator or a sketch longer than
+the syndromes exchanged allow ends the session.  Entries and bytes are capped per answer
+(MAX_ANSWER_*) and per session (MAX_SESSION_BYTES), and counted against the peer's
+:class:`sync.budget.PeerBudget` (bytes and entries per hour, held by the node per peer):
+what is over a cap is withheld for a later session, and a session whose next message
+would overrun the budget ends without sending it.  Decoding runs in slices of at most
+WORK_SLICE units of work per call (``busy`` says more is left; ``tick`` continues it),
+and at most MAX_SESSION_WORK per session, so no single message holds the node for long.
+
 An entry larger than the MTU goes alone in a frame the link fragments (codec/fragment.py,
 the one fragmentation layer, with its own id space and a check binding the pieces): a
 session never fragments, and ``stats`` counts what goes on the air.  A sync message
@@ -56,14 +66,14 @@ together do not both wait for each other).
 
 from __future__ import annotations
 
-import enum
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 
-from codec import DecodeError, Entry, FieldkitError, split_entries
+from codec import DecodeError, Entry, split_entries
 from codec.fragment import piece_sizes
 from codec.frames import FrameType, frame_type
 from sync import plan, reconcile
 from sync.api import SyncReader
+from sync.budget import PeerBudget
 from sync.messages import (
     CHECK_SIZE,
     DIGEST_SIZE,
@@ -83,13 +93,14 @@ from sync.messages import (
     Reply,
     Sketch,
     Want,
-    decode_body,
     decode_frame_head,
     decode_message,
     encode_message,
 )
 from sync.packing import pack_entries
-from sync.reconcile import FIRST_SYNDROMES, Round
+from sync.reconcile import FIRST_SYNDROMES, Round, ServeError
+from sync.sketch import Steps
+from sync.states import _NEXT_ROUND, EXPECTS, Events, Role, State, Stats, SyncError
 
 RETRY_AFTER = 15.0  # seconds without any frame of the session before the initiator repeats itself
 MAX_RETRIES = 6
@@ -97,73 +108,58 @@ IDLE_TIMEOUT = RETRY_AFTER * (MAX_RETRIES + 1)
 MAX_ROUNDS = 3
 MAX_FRAMES_IN = 20000  # frames per session; beyond this the peer is misbehaving
 NO_DECODE = MAX_CAPACITY  # HAVE.peer_elements for the full version vector
+# Work (GF(2^16) multiplications, roughly: sync/sketch.py) done in one call to receive or
+# tick.  About 1-2.5 us a unit in pure Python on this machine (2.4M units of a hostile
+# 1,024-syndrome sketch took 2.8 s on a loaded machine): 10,000 units stay well under the
+# 0.05 s a hostile message may cost (issue 13: a 2 KB SKETCH took 1.6-1.9 s in one go).
+# A larger decode goes on over the node's ticks (every 0.2 s, fieldkit/node/runner.py),
+# so an alert that arrives meanwhile waits a slice, not the whole decode.
+WORK_SLICE = 10_000
+MAX_SESSION_WORK = 8_000_000  # a whole session's decoding (a full 1,024-syndrome sketch is ~5M), then it ends
+# Entries and bytes in one answer and in one session; the rest waits for a later round or
+# session, and the per-peer budget (sync/budget.py) caps what sessions add up to.
+MAX_ANSWER_ENTRIES = 256
+MAX_ANSWER_BYTES = 24_000
+MAX_SESSION_BYTES = 64_000
+# Entries one message may make us read from the store (serving reads an author's chain
+# from the peer's head on, and filters): a few times what one answer may carry, and none
+# at all once the peer's entry budget is spent -- so a hostile request costs no store scan.
+READS_PER_ANSWER = 4 * MAX_ANSWER_ENTRIES
 
 
-class Role(enum.Enum):
-    INITIATOR = "initiator"
-    RESPONDER = "responder"
+class _ReadCap:
+    """The reader, with at most ``left`` entries read through ``entries_of`` (then none)."""
 
+    def __init__(self, reader: SyncReader, left: int) -> None:
+        self.reader = reader
+        self.left = left
 
-class State(enum.Enum):
-    IDLE = "idle"  # initiator: not started; responder: waiting for HELLO (or HAVE)
-    SENT_HELLO = "sent-hello"  # initiator: HELLO out, any first answer
-    SENT_SKETCH = "sent-sketch"  # initiator: more of its syndromes out (the responder decodes)
-    SENT_MORE = "sent-more"  # initiator: asked the responder for a longer sketch (it decodes)
-    SENT_FINISH = "sent-finish"  # initiator: its entries and FINISH out, waiting for DONE
-    SENT_HAVE = "sent-have"  # initiator: the full version vector out (the last round)
-    ANSWERED_MORE = "answered-more"  # responder: asked for more syndromes
-    ANSWERED_SKETCH = "answered-sketch"  # responder: sent its sketch for the initiator to decode
-    ANSWERED_REPLY = "answered-reply"  # responder: sent entries and REPLY/HEADS, waiting for FINISH
-    DONE = "done"  # ended; a responder still answers repeats (control only) and a next round
-    FAILED = "failed"  # ended by a malformed frame, a silent peer or a broken limit
+    def entries_of(self, author: bytes, after_seq: int = -1) -> Iterator[Entry]:
+        if self.left <= 0:
+            return
+        for e in self.reader.entries_of(author, after_seq):
+            self.left -= 1
+            yield e
+            if self.left <= 0:
+                return
 
+    def store_digest(self) -> bytes:
+        return self.reader.store_digest()
 
-_I, _R = Role.INITIATOR, Role.RESPONDER
-_NEXT_ROUND = frozenset({MsgKind.HELLO, MsgKind.HAVE})  # a responder takes them in any state (new round)
-EXPECTS: dict[tuple[Role, State], frozenset[MsgKind]] = {
-    (_I, State.SENT_HELLO): frozenset(
-        {MsgKind.EQUAL, MsgKind.MORE, MsgKind.REPLY, MsgKind.HEADS, MsgKind.DONE, MsgKind.SKETCH}),
-    (_I, State.SENT_SKETCH): frozenset({MsgKind.MORE, MsgKind.REPLY, MsgKind.HEADS, MsgKind.DONE}),
-    (_I, State.SENT_MORE): frozenset({MsgKind.SKETCH}),
-    (_I, State.SENT_FINISH): frozenset({MsgKind.DONE}),
-    (_I, State.SENT_HAVE): frozenset({MsgKind.REPLY}),
-    (_R, State.IDLE): _NEXT_ROUND,
-    (_R, State.ANSWERED_MORE): _NEXT_ROUND | {MsgKind.SKETCH},
-    (_R, State.ANSWERED_SKETCH): _NEXT_ROUND | {MsgKind.MORE, MsgKind.FINISH},
-    (_R, State.ANSWERED_REPLY): _NEXT_ROUND | {MsgKind.FINISH},
-    (_R, State.DONE): _NEXT_ROUND,
-}
+    def heads(self) -> dict[bytes, int]:
+        return self.reader.heads()
 
+    def gaps(self) -> dict[bytes, list[tuple[int, int]]]:
+        return self.reader.gaps()
 
-class SyncError(FieldkitError):
-    """A session ended by a malformed or hostile frame, or a peer that vanished."""
+    def pending_entries(self) -> list[Entry]:
+        return self.reader.pending_entries()
 
+    def keys_for_tag(self, tag: bytes) -> list[bytes]:
+        return self.reader.keys_for_tag(tag)
 
-@dataclass
-class Events:
-    """What one call asks of the caller: frames to send (in order), entries to store."""
-
-    send: list[bytes] = field(default_factory=list)
-    entries: list[bytes] = field(default_factory=list)  # signed entries as received, not yet verified
-
-
-@dataclass
-class Stats:
-    bytes_sent: int = 0
-    bytes_received: int = 0
-    frames_sent: int = 0
-    frames_received: int = 0
-    entry_bytes_sent: int = 0  # the entries' own bytes (short form) inside what was sent
-    entry_framing_sent: int = 0  # what the link's fragments add to entries larger than the MTU
-    entries_sent: int = 0
-    entries_received: int = 0  # handed to the caller to store
-    entries_added: int = 0  # the caller's report (Session.stored): joined its log
-    entries_refused: int = 0  # the caller's report: refused by its store
-    round_trips: int = 0
-    largest_frame: int = 0
-    rounds: int = 0
-    ignored: int = 0  # sync messages dropped: out of turn, a stale round, or a repeat after the end
-    repeats_answered: int = 0  # repeated requests answered with the control message only
+    def __len__(self) -> int:
+        return len(self.reader)
 
 
 def _kind(msg: Message) -> MsgKind:
@@ -171,11 +167,15 @@ def _kind(msg: Message) -> MsgKind:
 
 
 class Session:
-    def __init__(self, reader: SyncReader, mtu: int, role: Role, max_rounds: int = MAX_ROUNDS) -> None:
+    def __init__(
+        self, reader: SyncReader, mtu: int, role: Role, max_rounds: int = MAX_ROUNDS,
+        budget: PeerBudget | None = None,
+    ) -> None:
         self.reader = reader
         self.mtu = mtu
         self.role = role
         self.max_rounds = max_rounds
+        self.budget = budget if budget is not None else PeerBudget()  # the node passes the peer's own
         self.stats = Stats()
         self.state = State.IDLE
         self.converged = False
@@ -190,6 +190,8 @@ class Session:
         self._sent_at = 0.0  # initiator: last request (or retry) sent
         self._seen_at = 0.0  # last frame of this session received
         self._retries = 0
+        self._now = 0.0
+        self._job: Steps[list[bytes]] | None = None  # work in progress, continued by tick
 
     # --- public API ---------------------------------------------------------------
 
@@ -201,30 +203,45 @@ class Session:
     def active(self) -> bool:
         return not self.done
 
+    @property
+    def busy(self) -> bool:
+        """Work is left that ``tick`` continues (call it soon; it answers when done)."""
+        return self._job is not None and not self.done
+
     def start(self, now: float) -> Events:
-        self._seen_at = now
+        self._seen_at = self._now = now
         if self.role is not Role.INITIATOR or self.state is not State.IDLE:
             return Events()
-        return Events(self._new_round(now))
+        return self._guarded(lambda: Events(self._new_round(now)))
 
     def receive(self, frame: bytes, now: float) -> Events:
         if self.state is State.FAILED or (self.done and self.role is Role.INITIATOR):
             return Events()  # a responder keeps answering repeats after it is done
         self.stats.frames_received += 1
         self.stats.bytes_received += len(frame)
-        self._seen_at = now
+        self._seen_at = self._now = now
+        if self.stats.frames_received > MAX_FRAMES_IN:
+            return self._fail(SyncError(f"peer sent more than {MAX_FRAMES_IN} frames in one session"))
+        return self._guarded(lambda: self._receive(frame, now))
+
+    def _guarded(self, step) -> Events:  # type: ignore[no-untyped-def]
+        """Run one step; a malformed frame, a broken limit or an impossible request ends the session."""
         try:
-            if self.stats.frames_received > MAX_FRAMES_IN:
-                raise SyncError(f"peer sent more than {MAX_FRAMES_IN} frames in one session")
-            return self._receive(frame, now)
+            events: Events = step()
+            return events
         except DecodeError as exc:
             return self._fail(SyncError(f"malformed frame from peer: {exc.reason}"))
+        except ServeError as exc:
+            return self._fail(SyncError(f"impossible request from peer: {exc}"))
         except SyncError as exc:
             return self._fail(exc)
 
     def tick(self, now: float) -> Events:
         if self.done:
             return Events()
+        self._now = now
+        if self._job is not None:
+            return self._guarded(lambda: Events(self._step()))
         if self.role is Role.RESPONDER:
             if self.state is not State.IDLE and now - self._seen_at > IDLE_TIMEOUT:
                 return self._fail(SyncError("peer went silent; the session can be resumed later"))
@@ -235,7 +252,7 @@ class Session:
         if self._retries > MAX_RETRIES:
             return self._fail(SyncError(f"no answer after {MAX_RETRIES} retries; the session can be resumed later"))
         self._sent_at = now
-        return Events(self._out(self._last_control))  # the request again, never its entries
+        return self._guarded(lambda: Events(self._out(self._last_control)))  # the request again, never its entries
 
     def stored(self, added: int, refused: int) -> None:
         """The caller's report on the entries of the last event: how many joined its log."""
@@ -269,9 +286,34 @@ class Session:
         if body is None:
             return Events()
         msg, gaps = decode_message(fh, body)
+        if self._job is not None:
+            return Events(self._ignore())  # still working on the last message: the answer comes with tick
         if self.role is Role.INITIATOR:
-            return Events(self._initiator(fh.round_no, fh.kind, msg, gaps, now))
-        return Events(self._responder(fh.round_no, fh.kind, msg, gaps))
+            self._job = self._initiator(fh.round_no, fh.kind, msg, gaps, now)
+        else:
+            self._job = self._responder(fh.round_no, fh.kind, msg, gaps)
+        return Events(self._step())
+
+    def _step(self) -> list[bytes]:
+        """Advance the work in progress by at most WORK_SLICE; its frames once it is done."""
+        assert self._job is not None
+        spent = 0
+        try:
+            while spent < WORK_SLICE:
+                spent += next(self._job)
+        except StopIteration as finished:
+            self._job = None
+            self.stats.work += spent
+            return list(finished.value)
+        except BaseException:
+            self._job = None
+            raise
+        self.stats.work += spent
+        self.stats.slices += 1
+        if self.stats.work > MAX_SESSION_WORK:
+            self._job = None
+            raise SyncError(f"more than {MAX_SESSION_WORK} units of decoding work in one session")
+        return []
 
     def _expects(self, kind: MsgKind) -> bool:
         return kind in EXPECTS.get((self.role, self.state), frozenset())
@@ -286,9 +328,18 @@ class Session:
         return Events()
 
     def _out(self, frames: list[bytes]) -> list[bytes]:
-        """Counted as they go on the air: a frame larger than the MTU as the link's fragments."""
-        for f in frames:
-            pieces = piece_sizes(len(f), self.mtu)
+        """Counted as they go on the air (a frame larger than the MTU as the link's fragments),
+        and against the peer's budget: a session over it or over MAX_SESSION_BYTES sends nothing
+        more and ends."""
+        sizes = [piece_sizes(len(f), self.mtu) for f in frames]
+        total = sum(map(sum, sizes))
+        room, _ = self.budget.room(self._now)
+        if total > room or self.stats.bytes_sent + total > MAX_SESSION_BYTES:
+            self.budget.refusals += 1
+            raise SyncError(f"the peer's budget is spent ({room} bytes left this hour, "
+                            f"{self.stats.bytes_sent} sent this session): it waits for a later session")
+        self.budget.spend(self._now, total)
+        for pieces in sizes:
             self.stats.bytes_sent += sum(pieces)
             self.stats.frames_sent += len(pieces)
             self.stats.largest_frame = max(self.stats.largest_frame, *pieces)
@@ -303,7 +354,7 @@ class Session:
         if rnd is None or not gaps or rnd.gaps_served:
             return
         rnd.gaps_served = True
-        rnd.gap_out.extend(reconcile.wanted(self.reader, rnd, gaps, keyed=False)[0])
+        rnd.gap_out.extend(reconcile.wanted(self._capped(), rnd, gaps, keyed=False)[0])
 
     def _ask_gaps(self, rnd: Round) -> tuple[Want, ...]:
         """Our own gap wants, the first time we speak in a round."""
@@ -319,11 +370,36 @@ class Session:
             self._round.gap_out.clear()
         if not entries:
             return []
+        entries = self._affordable(plan.send_order(entries))
         packed = pack_entries(entries, keyed, self.mtu)
         self.stats.entries_sent += packed.entries
         self.stats.entry_bytes_sent += packed.entry_bytes
         self.stats.entry_framing_sent += packed.framing_bytes
         return packed.frames
+
+    def _capped(self) -> _ReadCap:
+        """The store for serving one message: READS_PER_ANSWER entries at most, none once the
+        peer's entry budget is spent."""
+        _, room_entries = self.budget.room(self._now)
+        return _ReadCap(self.reader, READS_PER_ANSWER if room_entries > 0 else 0)
+
+    def _affordable(self, entries: list[Entry]) -> list[Entry]:
+        """The first of ``entries`` (alerts first, oldest first) within the caps and the peer's
+        budget, keeping room for the control message; the rest is withheld."""
+        room_bytes, room_entries = self.budget.room(self._now)
+        room_bytes = min(room_bytes, MAX_ANSWER_BYTES, MAX_SESSION_BYTES - self.stats.bytes_sent) - self.mtu
+        count = min(room_entries, MAX_ANSWER_ENTRIES)
+        taken: list[Entry] = []
+        for e in entries[: max(count, 0)]:
+            size = len(e.encode(with_key=True))  # the most it can cost (the key, fragment headers aside)
+            size += size // (self.mtu - 8) * 8 if size > self.mtu else 0
+            if size > room_bytes:
+                break
+            room_bytes -= size
+            taken.append(e)
+        self.stats.entries_withheld += len(entries) - len(taken)
+        self.budget.spend(self._now, 0, len(taken))
+        return taken
 
     def _begin_round(self, round_no: int) -> Round:
         self._round = Round.begin(self.reader, round_no)
@@ -355,7 +431,7 @@ class Session:
 
     def _initiator(
         self, round_no: int, kind: MsgKind, msg: Message, gaps: tuple[Want, ...], now: float
-    ) -> list[bytes]:
+    ) -> Steps[list[bytes]]:
         if round_no != self._round_no & ROUND_MASK or not self._expects(kind):
             return self._ignore()  # a late answer to an earlier round, a repeat, or out of turn
         rnd = self._round
@@ -366,20 +442,23 @@ class Session:
         if isinstance(msg, More):  # the responder decodes and needs more of our syndromes
             if msg.capacity <= rnd.sent:
                 return self._ignore()
-            syn = rnd.syndromes(msg.capacity)
+            syn = yield from rnd.syndromes_steps(msg.capacity)
             control = self._control(Sketch(rnd.sent, tuple(syn[rnd.sent :])))
             rnd.sent = msg.capacity
             return self._request(self._entry_frames([], set()), control, State.SENT_SKETCH, now)
         if isinstance(msg, Sketch):  # the responder asks us to decode: we have the news
             if msg.offset != len(rnd.peer_syndromes):
                 return self._ignore()
+            if rnd.asked and msg.offset + len(msg.syndromes) > rnd.asked:
+                raise SyncError(f"a sketch of {msg.offset + len(msg.syndromes)} syndromes where {rnd.asked} were asked")
             rnd.peer_syndromes.extend(msg.syndromes)
-            decoded = reconcile.decode(self.reader, rnd)
+            decoded = yield from reconcile.decode_steps(self._capped(), rnd)
             if decoded is None:
                 n = len(rnd.peer_syndromes)
                 if n >= MAX_CAPACITY:
                     return self._next_round(now)
-                control = self._control(More(reconcile.extend(n)))
+                rnd.asked = reconcile.extend(n)
+                control = self._control(More(rnd.asked))
                 return self._request(self._entry_frames([], set()), control, State.SENT_MORE, now)
             frames = self._entry_frames(decoded.out, decoded.keyed)
             finish = Finish(tuple(decoded.wants), None, decoded.locator, tuple(decoded.records), tuple(decoded.heads))
@@ -391,7 +470,7 @@ class Session:
         return self._ignore()
 
     def _on_reply(self, rnd: Round, msg: Reply, now: float) -> list[bytes]:
-        out, keyed, wants = reconcile.serve(self.reader, rnd, msg)
+        out, keyed, wants = reconcile.serve(self._capped(), rnd, msg)
         frames = self._entry_frames(out, keyed)
         if msg.digest is not None and not out and not wants:
             return self._out(frames) + self._check_digest(msg.digest, now)
@@ -428,7 +507,7 @@ class Session:
             return rnd is not None and msg.capacity <= rnd.sent
         return kind == self._last_in
 
-    def _responder(self, round_no: int, kind: MsgKind, msg: Message, gaps: tuple[Want, ...]) -> list[bytes]:
+    def _responder(self, round_no: int, kind: MsgKind, msg: Message, gaps: tuple[Want, ...]) -> Steps[list[bytes]]:
         if self._last_in is not None and self._is_repeat(round_no, kind, msg):
             self.stats.repeats_answered += 1
             return self._out(self._last_control)  # the answer again, never its entries
@@ -440,14 +519,14 @@ class Session:
             if isinstance(msg, Have):
                 return self._on_full(msg)
             assert isinstance(msg, Hello)
-            return self._on_hello(msg, gaps)
+            return (yield from self._on_hello(msg, gaps))
         if round_no != self._round_no or not self._expects(kind) or self._round is None:
             return self._ignore()  # not in this round, or out of turn
         self._note_gaps(gaps)
         if isinstance(msg, Sketch):
-            return self._on_sketch(msg)
+            return (yield from self._on_sketch(msg))
         if isinstance(msg, More):
-            return self._on_more(msg)
+            return (yield from self._on_more(msg))
         if isinstance(msg, Finish):
             return self._on_finish(msg)
         return self._ignore()  # pragma: no cover - EXPECTS admits nothing else here
@@ -460,7 +539,7 @@ class Session:
             self.converged = True
         return self._out(entries + control)
 
-    def _on_hello(self, msg: Hello, gaps: tuple[Want, ...]) -> list[bytes]:
+    def _on_hello(self, msg: Hello, gaps: tuple[Want, ...]) -> Steps[list[bytes]]:
         if msg.digest == self.reader.store_digest()[:DIGEST_SIZE]:
             self._round = None
             return self._answer(MsgKind.HELLO, [], self._control(Equal()), State.DONE)
@@ -469,18 +548,20 @@ class Session:
         rnd.peer_entries = msg.entries
         rnd.peer_parity = msg.parity
         self._note_gaps(gaps)
-        return self._try_decode(rnd, MsgKind.HELLO)
+        return (yield from self._try_decode(rnd, MsgKind.HELLO))
 
-    def _on_sketch(self, msg: Sketch) -> list[bytes]:
+    def _on_sketch(self, msg: Sketch) -> Steps[list[bytes]]:
         rnd = self._round
         assert rnd is not None
         if msg.offset != len(rnd.peer_syndromes):
             raise SyncError("sketch extension does not continue the syndromes received")
+        if msg.offset + len(msg.syndromes) > rnd.asked:  # what we asked for is what we decode, no more
+            raise SyncError(f"a sketch of {msg.offset + len(msg.syndromes)} syndromes where {rnd.asked} were asked")
         rnd.peer_syndromes.extend(msg.syndromes)
-        return self._try_decode(rnd, MsgKind.SKETCH)
+        return (yield from self._try_decode(rnd, MsgKind.SKETCH))
 
-    def _try_decode(self, rnd: Round, kind: MsgKind) -> list[bytes]:
-        decoded = reconcile.decode(self.reader, rnd)
+    def _try_decode(self, rnd: Round, kind: MsgKind) -> Steps[list[bytes]]:
+        decoded = yield from reconcile.decode_steps(self._capped(), rnd)
         if decoded is None:
             n = len(rnd.peer_syndromes)
             gap_frames = self._entry_frames([], set())
@@ -491,10 +572,11 @@ class Session:
             if kind == MsgKind.HELLO and rnd.peer_entries > len(self.reader):
                 # the initiator holds more: it likely has the news, so it decodes our sketch
                 rnd.sent = reconcile.capacity(rnd, len(self.reader))
-                sketch_msg = Sketch(0, tuple(rnd.syndromes(rnd.sent)))
+                sketch_msg = Sketch(0, tuple((yield from rnd.syndromes_steps(rnd.sent))))
                 control = self._control(sketch_msg, self._ask_gaps(rnd))
                 return self._answer(kind, gap_frames, control, State.ANSWERED_SKETCH)
-            more = More(reconcile.capacity(rnd, len(self.reader)))
+            rnd.asked = reconcile.capacity(rnd, len(self.reader))
+            more = More(rnd.asked)
             return self._answer(kind, gap_frames, self._control(more, self._ask_gaps(rnd)), State.ANSWERED_MORE)
         decoded.wants.extend(self._ask_gaps(rnd))  # in REPLY's own field, as WANT records
         frames = self._entry_frames(decoded.out, decoded.keyed)
@@ -507,19 +589,20 @@ class Session:
             reply = Reply(tuple(decoded.wants), None, decoded.locator, tuple(decoded.records), tuple(decoded.heads))
         return self._answer(kind, frames, self._control(reply), State.ANSWERED_REPLY)
 
-    def _on_more(self, msg: More) -> list[bytes]:
+    def _on_more(self, msg: More) -> Steps[list[bytes]]:
         rnd = self._round
         assert rnd is not None
-        syn = rnd.syndromes(msg.capacity)
+        syn = yield from rnd.syndromes_steps(msg.capacity)
         control = self._control(Sketch(rnd.sent, tuple(syn[rnd.sent :])))
         rnd.sent = msg.capacity
         return self._answer(MsgKind.MORE, self._entry_frames([], set()), control, State.ANSWERED_SKETCH)
 
     def _on_full(self, msg: Have) -> list[bytes]:
         rnd = self._begin_round(self._round_no)
-        out, keyed, wants, mentioned = reconcile.against_records(self.reader, rnd, msg.records)
+        reader = self._capped()
+        out, keyed, wants, mentioned = reconcile.against_records(reader, rnd, msg.records)
         for author in rnd.states.keys() - mentioned:  # authors the initiator does not have
-            out.extend(plan.entries_for(self.reader, rnd.aside, author, None))
+            out.extend(plan.entries_for(reader, rnd.aside, author, None))
             keyed.add(author)
         frames = self._entry_frames(out, keyed)
         if wants:
@@ -530,55 +613,13 @@ class Session:
         rnd = self._round
         assert rnd is not None
         # what the initiator's records show we lack waits for the next session
-        out, keyed, _ = reconcile.serve(self.reader, rnd, msg)
+        out, keyed, _ = reconcile.serve(self._capped(), rnd, msg)
         frames = self._entry_frames(out, keyed)
         return self._answer(MsgKind.FINISH, frames, self._control(Done(self._check())), State.DONE)
 
 
-# --- the node's side of a HELLO ---------------------------------------------------------
+from sync.routing import Route, open_responder, route_frame  # noqa: E402  (the node's side of a HELLO)
 
-
-class Route(enum.Enum):
-    SESSION = "session"  # give the frame to the current session
-    NEW_RESPONDER = "new-responder"  # open a responder session (it replaces the current one) and give it the frame
-    DROP = "drop"  # nothing to do: a stray frame, or the peer answers our own HELLO
-
-
-def route_frame(current: Session | None, frame: bytes, reader: SyncReader) -> Route:
-    """Where a SYNC frame from a peer goes, given the node's session with that peer.
-
-    Raises DecodeError for a frame whose head is malformed.  A HELLO opens a responder
-    session unless it repeats the one that opened the current session, continues it
-    with a next round, or crosses our own HELLO: then the peer whose store digest is
-    larger answers (equal digests: both answer, with EQUAL, and both are done).
-    """
-    head = decode_frame_head(frame)
-    if head.kind is not MsgKind.HELLO or head.index:
-        return Route.SESSION if current is not None else Route.DROP  # later parts of a HELLO too
-    if current is None or current.state is State.FAILED:
-        return Route.NEW_RESPONDER
-    if current.role is Role.INITIATOR:
-        if current.done:
-            return Route.NEW_RESPONDER
-        if head.last:
-            return Route.NEW_RESPONDER  # a multi-part HELLO: cannot compare before it is whole; answer it
-        try:
-            hello = decode_message(head, head.chunk)[0] if head.gaps else decode_body(MsgKind.HELLO, head.chunk)
-        except DecodeError:
-            return Route.NEW_RESPONDER  # the responder session refuses it with the reason
-        assert isinstance(hello, Hello)
-        mine = reader.store_digest()[:DIGEST_SIZE]
-        return Route.NEW_RESPONDER if mine >= hello.digest else Route.DROP
-    if frame == current.opened_by and reader.store_digest() == current.digest_at_open:
-        return Route.SESSION  # a repeat, nothing changed here since: the session answers it (control only)
-    if head.round_no != 0:
-        return Route.SESSION  # the same session's next round (the session drops what it does not expect)
-    return Route.NEW_RESPONDER
-
-
-def open_responder(reader: SyncReader, mtu: int, hello_frame: bytes) -> Session:
-    """A responder session for the HELLO frame that opens it (see :func:`route_frame`)."""
-    session = Session(reader, mtu, Role.RESPONDER)
-    session.opened_by = hello_frame
-    session.digest_at_open = reader.store_digest()
-    return session
+__all__ = [
+    "EXPECTS", "Events", "Role", "Route", "Session", "State", "Stats", "SyncError", "open_responder", "route_frame",
+]

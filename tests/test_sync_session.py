@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from codec.frames import LORA_MTU, SMS_MTU, FrameType
 from sync.fixtures import author_keys, make_chains
 from sync.pair import LinkFaults, run_pair, store_events
-from sync.session import MAX_ROUNDS, Events, Role, Session, State, SyncError
+from sync.session import MAX_ROUNDS, MAX_SESSION_BYTES, Events, Role, Session, State, SyncError
 from sync.store import Store
 
 LOSSY = LinkFaults(loss=0.2, duplicate=0.2, reorder=0.2)
@@ -195,6 +195,7 @@ def test_fuzz_sync_frames_alone_hand_the_responder_no_entries_and_bounded_sends(
     # each entry goes out at most once per round, and a responder answers at most MAX_ROUNDS rounds
     held = sum(len(e.encode(with_key=True)) for e in FUZZ_ENTRIES[:30])
     assert s.stats.entry_bytes_sent <= MAX_ROUNDS * held
+    assert s.budget.bytes_spent == s.stats.bytes_sent <= min(MAX_SESSION_BYTES, s.budget.bytes_per_hour)
 
 
 def test_garbage_frame_ends_session_with_typed_error() -> None:

@@ -31,13 +31,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from codec import DecodeError, Entry, Kind, split_entries
 from codec.frames import FrameType, encode_frame, frame_type
 from radio.outbox import Priority
 from sync.api import Outcome
+from sync.budget import PeerBudget
 from sync.messages import DIGEST_SIZE
 from sync.plan import ALERT_KINDS
 from sync.session import Role, Route, Session, open_responder, route_frame
@@ -88,6 +89,7 @@ class Peer:
     last_heard: float
     sync_due: float | None = None  # when a sync with this peer should start, if one should
     unconverged: int = 0  # sessions in a row that ended with the stores still different
+    budget: PeerBudget = field(default_factory=PeerBudget)  # what its sessions may cost us per hour
 
 
 class NodeCore:
@@ -166,7 +168,8 @@ class NodeCore:
             return  # a stray frame of a session that ended here, or the peer answers our HELLO
         if route is Route.NEW_RESPONDER or session is None:
             # a new session from this peer replaces whatever was left of the last one
-            session = self.sessions[key] = open_responder(self.store, self.links[link].mtu, frame)
+            peer = self.peers.setdefault(key, Peer(now))
+            session = self.sessions[key] = open_responder(self.store, self.links[link].mtu, frame, peer.budget)
             self.counters["sessions"] += 1
         events = session.receive(frame, now)
         session.stored(*self._add(events.entries, link, sender, int(now), via_session=True))
@@ -243,9 +246,11 @@ class NodeCore:
             current = self.sessions.get(key)
             if current is not None and current.active:
                 return
-            session = self.sessions[key] = Session(self.store, self.links[link].mtu, Role.INITIATOR)
+            known = self.peers.setdefault(key, Peer(now))
+            known.sync_due = None
+            session = self.sessions[key] = Session(self.store, self.links[link].mtu, Role.INITIATOR,
+                                                   budget=known.budget)
             self.counters["sessions"] += 1
-            self.peers.setdefault(key, Peer(now)).sync_due = None
             self._send_all(link, peer, session.start(now).send)
 
     # --- local entries ----------------------------------------------------------------
