@@ -175,7 +175,8 @@ def _cpu_of(victim: SimNode, kind: MsgKind, msg: Message, now: float) -> tuple[f
     would send a ``kind`` message, send the hostile one instead.  (CPU s, whether it came in-session)."""
     sender = node_name(ATTACKER_NUM)
     mine = Store.memory()
-    mine.add_many(_entries(30, SEED + 99), int(now))  # a store that differs: a real reconciliation
+    # nearly the victim's store (a neighbour's): a small difference each way, a real reconciliation
+    mine.add_many(_entries(ENTRIES, SEED)[:-10] + _entries(5, SEED + 99), int(now))
     session = Session(mine, LORA_MTU, Role.INITIATOR)
     port = _Capture()
     victim.core.links["radio"] = port  # type: ignore[assignment]
