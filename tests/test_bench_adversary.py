@@ -30,5 +30,5 @@ def test_bench_adversary_json() -> None:
     assert figures["sms_sent_after_spoofed_binary"]["value"] == 0
     assert figures["honest_kept_aside_accepted_under_flood"]["value"] == 1.0
     assert figures["honest_kept_aside_accepted_under_flood"]["params"]["forged"] == 10_000
-    assert figures["amplification"]["params"]["attacker_bytes"] == 24 + 50 * 5  # one HELLO, 50 HAVEs
+    assert figures["amplification"]["params"]["repeated_have_attacker_bytes"] == 24 + 50 * 5  # a HELLO, 50 HAVEs
     assert all(figures["cpu_s_per_hostile_message"]["params"][f"{k}_in_session"] for k in ("finish", "sketch", "have"))
