@@ -154,3 +154,12 @@ def test_pairing_from_the_cli(tmp_path: Path) -> None:
     assert bad.returncode == 1 and "64 hex digits" in bad.stderr
     assert fieldkit(one, "sms", "unpair", B).returncode == 0
     assert json.loads(fieldkit(one, "sms", "pairs", "--json").stdout) == {"pairs": []}
+
+
+def test_node_run_refuses_an_sms_peer_that_is_not_paired(tmp_path: Path) -> None:
+    home = tmp_path / "n"
+    assert fieldkit(home, "init", "--name", "n").returncode == 0
+    (home / "node.toml").write_text('sms_peers = ["+34600111222"]\n')
+    result = fieldkit(home, "node", "run", "--link", "sms:/dev/null")
+    assert result.returncode == 1
+    assert "not paired" in result.stderr and "fieldkit sms pair +34600111222" in result.stderr
