@@ -49,7 +49,8 @@ the syndromes exchanged allow ends the session.  Entries and bytes are capped pe
 what is over a cap is withheld for a later session, and a session whose next message
 would overrun the budget ends without sending it.  Decoding runs in slices of at most
 WORK_SLICE units of work per call (``busy`` says more is left; ``tick`` continues it),
-and at most MAX_SESSION_WORK per session, so no single message holds the node for long.
+at most MAX_SESSION_WORK per session and within the peer's hourly work budget, so no
+single message holds the node for long.
 
 An entry larger than the MTU goes alone in a frame the link fragments (codec/fragment.py,
 the one fragmentation layer, with its own id space and a check binding the pieces): a
@@ -297,6 +298,10 @@ class Session:
     def _step(self) -> list[bytes]:
         """Advance the work in progress by at most WORK_SLICE; its frames once it is done."""
         assert self._job is not None
+        if self.budget.work_room(self._now) <= 0:
+            self._job = None
+            self.budget.refusals += 1
+            raise SyncError("the peer's decoding budget for this hour is spent: it waits for a later session")
         spent = 0
         try:
             while spent < WORK_SLICE:
@@ -304,15 +309,19 @@ class Session:
         except StopIteration as finished:
             self._job = None
             self.stats.work += spent
+            self.budget.spend_work(self._now, spent)
             return list(finished.value)
         except BaseException:
             self._job = None
             raise
         self.stats.work += spent
         self.stats.slices += 1
-        if self.stats.work > MAX_SESSION_WORK:
+        self.budget.spend_work(self._now, spent)
+        if self.stats.work > MAX_SESSION_WORK or self.budget.work_room(self._now) < 0:
             self._job = None
-            raise SyncError(f"more than {MAX_SESSION_WORK} units of decoding work in one session")
+            self.budget.refusals += 1
+            raise SyncError(f"decoding work over its limit ({self.stats.work} units this session, "
+                            f"the peer's hourly budget {self.budget.work_per_hour}): it waits for a later session")
         return []
 
     def _expects(self, kind: MsgKind) -> bool:

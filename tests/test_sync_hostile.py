@@ -313,3 +313,39 @@ def test_serving_reads_a_bounded_slice_of_the_store_and_nothing_once_the_budget_
     reader.read = 0
     res.receive(have_all, 1)
     assert reader.read == 0 and res.stats.entries_sent == 0
+
+
+def _hostile_sketch(seed: int) -> list[bytes]:
+    rng = random.Random(seed)
+    return encode_message(Sketch(0, tuple(rng.randrange(1, 65536) for _ in range(1024))), 0, LORA_MTU)
+
+
+def test_a_peers_sketches_cost_at_most_its_hourly_work_budget() -> None:
+    reader = _store(_chains())
+    budget = PeerBudget(work_per_hour=300_000)
+    for seed in range(6):  # session after session, each answered with a hostile 2 KB sketch
+        ini = Session(reader, LORA_MTU, Role.INITIATOR, budget=budget)
+        ini.start(0)
+        for f in _hostile_sketch(seed):
+            ini.receive(f, 0)
+        while ini.busy:
+            ini.tick(0)
+    largest_step = 1 + 2 * 1024
+    assert budget.work_spent <= budget.work_per_hour + WORK_SLICE + largest_step
+    assert budget.refusals > 0
+
+
+def test_the_node_gives_busy_sessions_one_slice_a_tick_between_them() -> None:
+    core, _ = _node(_chains())
+    peers = [f"!0000000{i}" for i in range(1, 5)]
+    for p in peers:
+        core.start_sync("radio", p, 0.0)
+    for i, p in enumerate(peers):
+        for f in _hostile_sketch(i):
+            core.on_frame("radio", p, f, 1.0)
+    sessions = [core.sessions[("radio", p)] for p in peers]
+    assert sum(s.busy for s in sessions) == len(peers)
+    for t in range(20):
+        before = sum(s.stats.work for s in sessions)
+        core.tick(2.0 + t * 0.2)
+        assert sum(s.stats.work for s in sessions) - before <= WORK_SLICE + 1 + 2 * 1024

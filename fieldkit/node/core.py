@@ -24,7 +24,8 @@ What it does:
   digest wins the same way, so one session remains; equal digests both answer EQUAL and
   are done).  A session returns the frames to send and the entries it received; the core
   stores them (once) and reports the outcome back, so ``sync_finished`` says how many
-  entries were really added.
+  entries were really added.  Each peer has a budget (sync.budget.PeerBudget) its
+  sessions spend; sessions decoding a sketch get one slice of work a tick between them.
 """
 
 from __future__ import annotations
@@ -105,6 +106,7 @@ class NodeCore:
         self._next_beacon = 0.0
         self._last_beacon = float("-inf")
         self.lock = threading.RLock()
+        self._busy_turn = 0  # which busy session's slice this tick (round robin)
         self.counters: dict[str, int] = {"frames_in": 0, "refused": 0, "pushed": 0, "sessions": 0}
 
     def add_link(self, name: str, port: LinkPort) -> None:
@@ -207,11 +209,17 @@ class NodeCore:
             if fresh:
                 self._push(fresh, via="local", exclude=None)
                 self._changed(now)
+            # Sessions decoding a sketch (busy) get one slice a tick between them, in turn: work
+            # done under the lock stays one slice (sync.session.WORK_SLICE) however many peers
+            # send sketches at once, so an alert waits a slice, not their sum.
+            busy = [k for k, s in self.sessions.items() if s.busy]
+            turn = busy[self._busy_turn % len(busy)] if busy else None
+            self._busy_turn += 1
             for key, session in list(self.sessions.items()):
-                if session.done or session.error is not None:
+                if session.done or (session.busy and key != turn):
                     continue
                 self._send_all(*key, session.tick(now).send)
-                if session.done or session.error is not None:
+                if session.done:
                     self._after_session_step(*key, session, now)
             if now >= self._next_beacon:
                 self._next_beacon = now + self.sync_interval
