@@ -1,10 +1,12 @@
 """`store check` and `store repair`: find every intact record of a damaged log and keep it.
 
 Check only reads.  Repair moves the damaged log aside (``log.damaged-N``, kept, never
-deleted), then adds every intact entry of it — accepted, evidence and kept-aside, with
+deleted), then adds every intact entry of it — accepted, evidence and verified kept-aside, with
 their original receive times — to a fresh log through the normal append path, so
 signatures and chains are checked again: an entry whose predecessor was lost in
-the damage is kept aside, not dropped.  The views are rebuilt at the next open.
+the damage is kept aside, not dropped.  Unverifiable kept-aside entries (no known key)
+are left behind in the damaged copy: they are what a flood is made of (sync/pending.py).
+The views are rebuilt at the next open.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sync.log import HEADER_SIZE, RecordType, Salvage, StoreError, salvage
+from sync.log import HEADER_SIZE, NO_KEY, RecordType, Salvage, StoreError, salvage
 from sync.store import LOG_FILE, VIEWS_FILE, Store
 
 
@@ -87,7 +89,9 @@ def _rebuild_from(store_dir: Path, path: Path, found: Salvage) -> RepairReport:
         (rec.data, rec.time)
         for _o, rec in found.records
         if rec.type in (RecordType.ENTRY, RecordType.EVIDENCE)
-        or (rec.type is RecordType.PENDING and rec.id not in settled)
+        # unverifiable kept-aside entries (no key: author NO_KEY) are not carried over: anyone can
+        # forge them by the thousand, and a peer that knows the key sends them again (pending.py)
+        or (rec.type is RecordType.PENDING and rec.id not in settled and rec.author != NO_KEY)
     ]
     n = 0
     while (backup := store_dir / f"{LOG_FILE}.damaged-{n}").exists():

@@ -71,6 +71,7 @@ class Store(StoreReading):
         self._log = log
         self._views = ViewSet(list(views) if views is not None else [HeadsView()], views_path)
         self.notices: list[str] = []  # what open repaired or rebuilt, for the operator
+        self._reopened_fresh: list[Entry] = []  # held after a reopen (store repair), not reported yet
         self._reset()
         log.lock()
         try:
@@ -213,8 +214,37 @@ class Store(StoreReading):
         return fresh
 
     def refresh(self) -> list[Entry]:
-        """Entries other processes on this home added since we last looked (e.g. for `node run`)."""
-        return self._refresh()
+        """Entries other processes on this home added since we last looked (e.g. for `node run`).
+
+        If `fieldkit store repair` replaced the log file meanwhile, the store reopens itself on
+        the new file first, and the entries it holds that this store did not hold before count as
+        new (what the CLI added after the repair): a node keeps running across a repair.
+        """
+        self._reopen_if_replaced()
+        fresh, self._reopened_fresh = self._reopened_fresh, []
+        return fresh + self._refresh()
+
+    def _reopen_if_replaced(self) -> None:
+        """Not under the lock.  After a repair: open the new log and rebuild every index from it."""
+        if getattr(self._log, "_locked", 0) or not self._log.replaced():
+            return  # under our own lock (append_own): the append below refuses, the caller retries
+        path = getattr(self._log, "path", None)
+        try:
+            new = FileLog(path, create=False)  # type: ignore[arg-type]
+        except StoreError:
+            return  # the repair is between moving the old log away and writing the new one: next time
+        before = set(self._held.offsets)
+        old, self._log = self._log, new
+        old.close()
+        notices, reported = self.notices, self._reopened_fresh
+        self._reset()
+        new.lock()
+        try:
+            self._open()
+        finally:
+            new.unlock()
+        self.notices = [*notices, f"reopened {new.where}: it was replaced (by `fieldkit store repair`)"]
+        self._reopened_fresh = reported + [e for e in self.entries() if e.id not in before]
 
     # --- adding ------------------------------------------------------------------------
 
@@ -228,15 +258,17 @@ class Store(StoreReading):
         return self._add_timed([(bytes(r), now) for r in raws])
 
     def _add_timed(self, items: Sequence[tuple[bytes, int]]) -> list[AddResult]:
+        self._reopen_if_replaced()
         self._log.lock()
         try:
-            if self._log.replaced():
-                raise StoreError(f"{self._log.where} was replaced (by `fieldkit store repair`?): reopen the store")
+            if self._log.replaced():  # a repair is moving it right now: the caller may try again
+                raise StoreError(f"{self._log.where} is being replaced by `fieldkit store repair`: try again")
             self._refresh(locked=True)
             start = self._position
             self._batch = []
             self._fresh = []
             try:
+                self._settle_kept(self._pending.expired(max((t for _r, t in items), default=0)), b"expired")
                 results = [self._ingest(raw, now) for raw, now in items]
                 if self._batch:
                     blob = b"".join(self._batch)
@@ -288,9 +320,10 @@ class Store(StoreReading):
             receipt = receipt_of(raw)
             if receipt in self._pending:
                 return AddResult(Outcome.DUPLICATE, None, "already kept aside")
-            full = self._pending.full(u.author)
+            full = self._pending.full(u.author, verified=False)
             if full:
                 return AddResult(Outcome.REFUSED, None, full)
+            self._settle_kept(self._pending.evictable(1), b"evicted", now)  # never a verified one (pending.py)
             self._emit(Record(RecordType.PENDING, now, receipt, NO_KEY, u.seq, raw))
             return AddResult(Outcome.PENDING, None, "author key not known yet: kept aside until it is")
         entry = None
@@ -373,6 +406,33 @@ class Store(StoreReading):
         if not duplicate:
             self._place(entry, raw, kept.time)
 
+    def _settle_kept(self, kept: list[Kept], why: bytes, now: int = 0) -> None:
+        """Drop kept-aside entries (expired, evicted, purged): a SETTLED record each, under the lock."""
+        for k in kept:
+            self._emit(Record(RecordType.SETTLED, max(now, k.time), k.receipt, NO_KEY, k.seq, why))
+
+    def purge_unverifiable(self, now: int) -> int:
+        """`fieldkit store purge`: drop every kept-aside entry no known key can verify; how many."""
+        self._reopen_if_replaced()
+        self._log.lock()
+        try:
+            if self._log.replaced():
+                raise StoreError(f"{self._log.where} was replaced (by `fieldkit store repair`?): reopen the store")
+            self._refresh(locked=True)
+            start, self._batch = self._position, []
+            dropped = self._pending.unverified()
+            try:
+                self._settle_kept(dropped, b"purged", now)
+                if self._batch:
+                    self._log.append(b"".join(self._batch))
+            except BaseException:
+                self._reload(start)
+                raise
+            return len(dropped)
+        finally:
+            self._batch = []
+            self._log.unlock()
+
     def _log_record(self, offset: int) -> Record:
         for blob_offset, blob in self._unwritten():
             if blob_offset == offset:
@@ -389,6 +449,7 @@ class Store(StoreReading):
 
     def append_own(self, key: KeyPair, body: object, time: int, origin: Origin | None = None) -> Entry:
         """Sign and add the next entry of this node's own log (full key on seq 0, tag after)."""
+        self._reopen_if_replaced()
         self._log.lock()
         try:
             self._refresh(locked=True)

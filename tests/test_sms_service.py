@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from codec import Kind, OriginChannel, kinds
+from codec import KeyPair, Kind, OriginChannel, kinds
 from fieldkit.domain import actions, queries
 from fieldkit.domain.state import State
 from fieldkit.domain.view import VIEW_NAME
@@ -27,6 +27,7 @@ ANA = "+34600000011"
 BEA = "+34600000012"
 STRANGER = "+34699999999"
 PEER = "+34600000002"  # another node's modem
+PEER_KEY = KeyPair(b"\x52" * 32)  # that node's key, paired with ours
 
 
 @dataclass
@@ -61,7 +62,7 @@ def world(tmp_path: Path) -> Iterator[World]:
     network = PhoneNetwork()
     emulator = EmulatedModem(NODE, network)
     frames: list[tuple[bytes, str]] = []
-    gateway = SmsGateway(home.path, key, store, fast_config(emulator.port), peers=[PEER],
+    gateway = SmsGateway(home.path, key, store, fast_config(emulator.port), pairs={PEER: PEER_KEY.public_key},
                          on_frame=lambda frame, sender: frames.append((frame, sender)), limits=LimitsConfig())
     for number, name, lang in ((ANA, "Ana", "es"), (BEA, "Bea", "en")):
         sub = gateway.subscribers.enrol(number, "1234", lang, now - 90, name=name)
@@ -215,7 +216,7 @@ def test_one_modem_serves_phones_and_a_peer_node(world: World, tmp_path: Path) -
 
     peer_emulator = EmulatedModem(PEER, world.network)
     peer_modem = GsmModem(fast_config(peer_emulator.port), tmp_path / "peer", lambda m: None)
-    peer_link = SmsLink(peer_modem, [NODE], lambda frame, sender: None)
+    peer_link = SmsLink(peer_modem, {NODE: world.node_key.public_key}, PEER_KEY, lambda frame, sender: None)
     peer_modem.start()
     try:
         frame = bytes((0xE1,)) + bytes(range(200))  # fragmented into two binary SMS

@@ -27,7 +27,8 @@ def test_status_and_log_json(tmp_path: Path) -> None:
     status = fieldkit(home, "status", "--json")
     assert status.returncode == 0, status.stderr
     doc = json.loads(status.stdout)
-    assert set(doc) == {"entries", "authors", "pending", "equivocations", "store_digest", "state_digest"}
+    assert set(doc) == {"entries", "authors", "pending", "unverifiable", "equivocations", "store_digest",
+                        "state_digest"}
     assert (doc["entries"], doc["authors"], doc["pending"], doc["equivocations"]) == (6, 2, 0, 0)
     with open_node_store(Home(home)) as store:
         assert doc["store_digest"] == store.store_digest().hex()

@@ -22,7 +22,7 @@ from fieldkit.timeparse import format_time
 
 @click.group()
 def sms() -> None:
-    """People with basic phones: enrolment of their numbers."""
+    """People with basic phones (enrolment of their numbers), and pairing with other nodes by SMS."""
 
 
 def _has_subscribers() -> bool:
@@ -138,3 +138,48 @@ def outbox(limit: int, as_json: bool) -> None:
             click.echo(f"{r['id']:>5} {r['state']:<9} {r['priority']:<6} {r['number']:<16} {what}")
 
     emit(as_json, {"messages": rows}, human)
+
+
+@sms.command()
+@click.argument("number")
+@click.argument("public_key")
+@json_option
+@now_option
+def pair(number: str, public_key: str, as_json: bool) -> None:
+    """Pair the fieldkit node at NUMBER, whose `fieldkit whoami` public key is PUBLIC_KEY.
+
+    Binary SMS between two paired nodes are authenticated and encrypted with keys both derive
+    from their own node keys; SMS from numbers not paired, or not sealed by the paired node,
+    are dropped.  Pair on both nodes.
+    """
+    from fieldkit.sms.pairs import pair as make_pair
+
+    ctx = node_context()
+    paired_number, key = make_pair(ctx.home.path, ctx.keypair(), number, public_key)
+    emit(as_json, {"number": paired_number, "public_key": key.hex()},
+         f"paired {paired_number} (node key {key.hex()[:16]}…); pair this node there too: "
+         f"fieldkit sms pair <this node's number> {ctx.keypair().public_key.hex()}")
+
+
+@sms.command()
+@click.argument("number")
+@json_option
+@now_option
+def unpair(number: str, as_json: bool) -> None:
+    """Forget the paired node at NUMBER: its SMS are dropped from now on."""
+    from fieldkit.sms.pairs import unpair as drop_pair
+
+    drop_pair(node_context().home.path, number)
+    emit(as_json, {"number": normalize_number(number), "paired": False}, f"unpaired {normalize_number(number)}")
+
+
+@sms.command()
+@json_option
+@now_option
+def pairs(as_json: bool) -> None:
+    """The paired peer nodes of the SMS link."""
+    from fieldkit.sms.pairs import load_pairs
+
+    node_context().home.identity()
+    rows = [{"number": n, "public_key": k.hex()} for n, k in sorted(load_pairs(node_context().home.path).items())]
+    emit(as_json, {"pairs": rows}, "\n".join(f"{r['number']}  {r['public_key']}" for r in rows) or "no paired nodes")

@@ -1,4 +1,4 @@
-"""`status`, `log`, `store check`, `store repair`: the store at a glance and its upkeep."""
+"""`status`, `log`, `store check|repair|purge`: the store at a glance and its upkeep."""
 
 from __future__ import annotations
 
@@ -39,6 +39,7 @@ def status(as_json: bool) -> None:
             "entries": len(store),
             "authors": len(store.heads()),
             "pending": store.pending_count,
+            "unverifiable": store.unverifiable_count,
             "equivocations": len(store.flagged_keys),
             "store_digest": store.store_digest().hex(),
             "state_digest": store.state_digest().hex(),
@@ -142,3 +143,17 @@ def repair(as_json: bool) -> None:
             click.echo(f"refused {line}")
 
     emit(as_json, report.as_json(), human)
+
+
+@store_group.command()
+@json_option
+@now_option
+def purge(as_json: bool) -> None:
+    """Drop every kept-aside entry that no known key can verify (a flood's leftovers)."""
+    ctx = node_context()
+    with open_node_store(ctx.home) as store:
+        _warn(store.notices)
+        purged = store.purge_unverifiable(ctx.now)
+        data = {"purged": purged, "pending": store.pending_count}
+    emit(as_json, data, f"dropped {purged} unverifiable kept-aside entries; {data['pending']} still kept aside "
+                        "(verified, waiting for an earlier entry)")

@@ -28,6 +28,7 @@ region = "EU_868"
 preset = "LONG_FAST"
 
 # Phone numbers of other fieldkit nodes reachable by binary SMS (the link of last resort).
+# Each must be paired first (`fieldkit sms pair NUMBER PUBLIC_KEY`); empty means every paired node.
 sms_peers = []
 
 # Refuse to start when a link cannot be opened (otherwise it is retried in the background).
@@ -47,6 +48,8 @@ loop_window = 600
 # SMS parts sent per UTC day, all numbers together (the cost cap), and the share kept for alerts.
 daily_parts = 500
 alert_reserve = 0.2
+# Of daily_parts, the most that binary SMS to paired peer nodes may use (alerts keep their share).
+daily_binary_parts = 200
 # Wrong PINs before a number is locked out; the lockout doubles each time in a row.
 pin_max_fails = 3
 pin_lock_seconds = 900

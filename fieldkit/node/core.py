@@ -15,15 +15,17 @@ What it does:
   (9 bytes).  A node hearing a beacon whose digest differs from its own starts a sync
   session with its sender, if its own digest is the smaller one: exactly one of the two
   initiates.  On links with a fixed list of peers (node-to-node SMS) there are no
-  beacons; the node reconciles with each peer every interval instead.  A push that
-  reveals a gap (an entry kept aside) schedules a sync with its sender at once.
+  beacons; the node reconciles with a peer only while its store digest differs from the
+  last one it knows that peer shares (after a local change, and once at start): two idle
+  in-sync nodes send nothing (paid SMS, issue 13).  A push that reveals a gap (an entry
+  kept aside) schedules a sync with its sender at once.
 - SYNC frames go to the session with that peer (sync.session.route_frame: a HELLO opens a
   responder session; if both peers start at the same moment, the HELLO with the smaller
-  digest wins the same way, so one session remains).  A session returns the frames to
-  send and the entries it received; the core stores them (once) and reports the outcome
-  back, so ``sync_finished`` says how many entries were really added.  Each peer has a
-  budget (sync.budget.PeerBudget) its sessions spend; sessions decoding a sketch get one
-  slice of work a tick between them.
+  digest wins the same way, so one session remains; equal digests both answer EQUAL and
+  are done).  A session returns the frames to send and the entries it received; the core
+  stores them (once) and reports the outcome back, so ``sync_finished`` says how many
+  entries were really added.  Each peer has a budget (sync.budget.PeerBudget) its
+  sessions spend; sessions decoding a sketch get one slice of work a tick between them.
 """
 
 from __future__ import annotations
@@ -99,6 +101,7 @@ class NodeCore:
         self.links: dict[str, LinkPort] = {}
         self.sessions: dict[tuple[str, str], Session] = {}
         self._finished: dict[tuple[str, str], Session] = {}  # the last session reported per peer
+        self._in_sync: dict[tuple[str, str], bytes] = {}  # digest last known shared with a fixed peer
         self.peers: dict[tuple[str, str], Peer] = {}
         self._next_beacon = 0.0
         self._last_beacon = float("-inf")
@@ -182,6 +185,8 @@ class NodeCore:
         if not (session.done or session.error is not None) or self._finished.get(key) is session:
             return
         self._finished[key] = session
+        if session.converged and getattr(self.links.get(link), "peers", None) is not None:  # fixed peers only
+            self._in_sync[key] = self.store.store_digest()[:DIGEST_SIZE]
         stats = dict(vars(session.stats))
         stats["converged"] = session.converged
         if session.error is not None:
@@ -238,9 +243,10 @@ class NodeCore:
             if fixed_peers is None:
                 port.send(frame, None, Priority.SYNC, False, local=True)
                 self.bus.publish("frame_sent", link=name, dest="broadcast", size=len(frame), kind=frame[0])
-            else:
+            else:  # paid links: only while the stores may differ (after a change, or not known yet)
                 for peer in fixed_peers:
-                    self.start_sync(name, peer, now)
+                    if self._in_sync.get((name, peer)) != frame[1:]:
+                        self.start_sync(name, peer, now)
 
     def start_sync(self, link: str, peer: str, now: float) -> None:
         with self.lock:

@@ -112,14 +112,15 @@ class NodeRunner:
         outbox.mkdir(exist_ok=True)
         if isinstance(spec, SmsSpec):
             from fieldkit.sms.gateway import SmsGateway
+            from fieldkit.sms.pairs import link_pairs
 
             gateway = SmsGateway(
                 self.home.path, self.key, self.store, ModemConfig(port=spec.path),
-                peers=self.config.sms_peers, on_frame=self._frame_handler(name),
+                pairs=link_pairs(self.home.path, self.config.sms_peers), on_frame=self._frame_handler(name),
                 limits=self.config.sms, clock=self.clock, store_lock=self.core.lock,
             )
             self._gateways.append(gateway)
-            self.core.add_link(name, SmsPort(gateway.link, self.config.sms_peers))
+            self.core.add_link(name, SmsPort(gateway.link, tuple(sorted(gateway.link.peers))))
             return
         safe = "".join(c if c.isalnum() else "_" for c in name)
         link = MeshtasticLink(

@@ -9,6 +9,7 @@ every replica would count it; otherwise the domain's reason goes back to the pho
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Protocol
 
 from codec import Entry, FieldkitError, kinds, sign_entry
 from fieldkit.domain import actions, judge, queries
@@ -27,10 +28,19 @@ class SmsActionRefused(FieldkitError):
     """The command names something that does not fit (unknown assembly, no assembly...)."""
 
 
+class ApplyJournal(Protocol):
+    """Where the message being handled notes the entry it becomes (radio/sms/inbox.py ``applying``)."""
+
+    def recorded(self) -> tuple[bytes, int] | None: ...
+
+    def record(self, author: bytes, seq: int) -> None: ...
+
+
 class StoreSmsActions:
     def __init__(self, store: object, names: Callable[[], dict[str, str]] | None = None) -> None:
         self.store = store
         self.names = names or dict  # key id -> name known on this node (its SMS subscribers)
+        self.journal: ApplyJournal | None = None  # set by the gateway around each message
 
     def _state(self) -> State:
         return State.from_tables(self.store.view_tables(VIEW_NAME))  # type: ignore[attr-defined]
@@ -38,11 +48,21 @@ class StoreSmsActions:
     def _act(self, state: State, member: SmsMember, body: object, now: int) -> Entry:
         key = member.key
         head = self.store.heads().get(key.public_key, -1)  # type: ignore[attr-defined]
+        done = self.journal.recorded() if self.journal is not None else None
+        if done is not None and done[0] == key.public_key and done[1] <= head:
+            # a power cut came after this message's entry reached the log and before the message
+            # was marked handled: it is being delivered again.  Only this node signs for the
+            # member, one message at a time, so the entry at that seq is this message's.
+            applied = self.store.get(self.store.ids_at(key.public_key, done[1])[0])  # type: ignore[attr-defined]
+            if applied is not None:
+                return applied
         previous = None
         if head >= 0:
             previous = next(iter(self.store.entries_of(key.public_key, head - 1)), None)  # type: ignore[attr-defined]
         trial = sign_entry(key, head + 1, previous.id if previous else None, now, body, member.origin)
         actions.require_counted(state, trial, lambda: all_entries(self.store))  # type: ignore[arg-type]
+        if self.journal is not None:
+            self.journal.record(key.public_key, head + 1)  # durable before the entry is
         return self.store.append_own(key, body, now, member.origin)  # type: ignore[attr-defined]
 
     def _find(self, state: State, table: str, prefix: str, what: str, member: SmsMember, now: int) -> str:

@@ -13,7 +13,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from codec import KeyPair
@@ -21,6 +21,7 @@ from fieldkit.domain import queries
 from fieldkit.domain.state import State
 from fieldkit.domain.view import VIEW_NAME
 from radio.sms import GsmModem, InboundSms, ModemConfig
+from radio.sms.inbox import Inbox
 from radio.sms.link import FrameHandler, SmsLink
 from sync.atomic import write_atomic
 
@@ -32,6 +33,7 @@ from .subscribers import SMS_DIR, Subscriber, Subscribers
 log = logging.getLogger(__name__)
 FANNED_FILE = "alerts_fanned.json"
 NOTIFIED_FILE = "votes_notified.json"
+PAIR_COUNTERS_FILE = "pair_counters.sqlite"
 
 
 class SmsGateway:
@@ -41,7 +43,7 @@ class SmsGateway:
         node_key: KeyPair,
         store: object,
         modem_config: ModemConfig,
-        peers: Iterable[str] = (),
+        pairs: Mapping[str, bytes] | None = None,
         on_frame: FrameHandler | None = None,
         limits: LimitsConfig | None = None,
         clock: Callable[[], float] = time.time,
@@ -52,11 +54,15 @@ class SmsGateway:
         self.clock = clock
         self.subscribers = Subscribers(self.home_path, node_key)
         spent = self.home_path / SMS_DIR / "spent_today.json"
-        self.service = SmsService(self.subscribers, StoreSmsActions(store, self._names),
-                                  Limits(limits or LimitsConfig(), spent))
-        self.service.on_alert_raised = self._mark_fanned
+        self.actions = StoreSmsActions(store, self._names)
+        self.service = SmsService(self.subscribers, self.actions, Limits(limits or LimitsConfig(), spent))
+        self.service.on_alert_raised = self._alert_raised
+        self._raised: list[str] = []  # alerts raised by the message being handled: marked once sent
         self.modem = GsmModem(modem_config, self.home_path / SMS_DIR / "modem", self._on_message, clock=clock)
-        self.link = SmsLink(self.modem, peers, on_frame or (lambda frame, sender: None), clock)
+        # Node-to-node binary SMS: paired peers only, sealed, and from a daily budget of their own.
+        self.link = SmsLink(self.modem, pairs or {}, node_key, on_frame or (lambda frame, sender: None),
+                            state_path=self.home_path / SMS_DIR / PAIR_COUNTERS_FILE,
+                            allow_send=self._allow_binary, clock=clock)
         # The modem worker thread acts on the store; pass the node's store lock so that the
         # node's own use of the store and ours never interleave (the store is not thread-safe).
         self._lock = store_lock or threading.RLock()
@@ -71,14 +77,39 @@ class SmsGateway:
 
     def stop(self) -> None:
         self.modem.stop()
+        self.link.close()
         self.subscribers.close()
 
+    def _allow_binary(self, parts: int, alert: bool) -> bool:
+        return self.service.limits.spend_binary(parts, int(self.clock()), alert)
+
     def _on_message(self, message: InboundSms) -> None:
+        """One inbox message, applied exactly once even across a power cut.
+
+        The modem marks the message handled only after this returns; a power cut before
+        that delivers it again.  The entry it becomes is noted in the inbox first
+        (``applying``), so the second delivery finds it in the log instead of signing
+        another (an SMS ALERT raised twice, before).  Replies and the fan-out are queued
+        before an alert counts as fanned out: after a cut they may go twice, never not at all.
+        """
         if self.link.feed(message):
             return
         with self._lock:
-            out = self.service.handle(message.sender, message.text, int(self.clock()), message.incomplete)
-        self._send(out)
+            self.actions.journal = _InboxJournal(self.modem.inbox, message.id)
+            self._raised = []
+            try:
+                out = self.service.handle(message.sender, message.text, int(self.clock()), message.incomplete)
+            finally:
+                self.actions.journal = None
+            self._send(out)
+            for alert_id in self._raised:
+                self._mark_fanned(alert_id)
+
+    def _alert_raised(self, alert_id: str) -> bool:
+        if alert_id in self._fanned:
+            return False
+        self._raised.append(alert_id)
+        return True
 
     def _send(self, out: list[Reply]) -> None:
         for reply in out:
@@ -136,3 +167,15 @@ def _assemblies(state: State, subscriber: Subscriber, now: int) -> set[str]:
     if subscriber.assembly:
         mine.update(a for a in state.assemblies if a.startswith(subscriber.assembly.lower()))
     return mine
+
+class _InboxJournal:
+    """The ``applying`` row of one inbox message (fieldkit/sms/domain_actions.py ApplyJournal)."""
+
+    def __init__(self, inbox: Inbox, message_id: int) -> None:
+        self.inbox, self.message_id = inbox, message_id
+
+    def recorded(self) -> tuple[bytes, int] | None:
+        return self.inbox.applying(self.message_id)
+
+    def record(self, author: bytes, seq: int) -> None:
+        self.inbox.begin_apply(self.message_id, author, seq)

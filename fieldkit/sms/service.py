@@ -110,7 +110,9 @@ class SmsService:
         self.subscribers = subscribers
         self.actions = actions
         self.limits = limits
-        self.on_alert_raised: Callable[[str], None] | None = None  # told the id of each alert raised by SMS
+        # told the id of each alert raised by SMS; answers False if it was fanned out already
+        # (the same message delivered again after a power cut), so the fan-out is not repeated
+        self.on_alert_raised: Callable[[str], bool | None] | None = None
 
     # --- incoming ---
 
@@ -198,10 +200,11 @@ class SmsService:
                                   eta=command.eta_minutes)
         elif isinstance(command, grammar.Alert):
             raised = self.actions.raise_alert(member, command.text, now)
-            if self.on_alert_raised is not None:
-                self.on_alert_raised(raised.alert)
+            fan_out = self.on_alert_raised is None or self.on_alert_raised(raised.alert) is not False
             text = replies.render(lang, "alert_ok", alert=replies.short(raised.alert), text=raised.text)
             out = self._reply(sub, sub.number, text, now, priority=Priority.ALERT)
+            if not fan_out:
+                return out
             return out + self.alert_fanout(raised.alert, raised.text, now, exclude={sub.number})
         elif isinstance(command, grammar.Report):
             reported = self.actions.report(member, command.mandate, command.text, now)

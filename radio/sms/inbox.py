@@ -28,7 +28,12 @@ CREATE INDEX IF NOT EXISTS parts_group ON parts(sender, ref, total, used);
 CREATE TABLE IF NOT EXISTS messages (
     id INTEGER PRIMARY KEY AUTOINCREMENT, sender TEXT, scts INTEGER, encoding TEXT, payload BLOB,
     incomplete INTEGER, received REAL, handled INTEGER DEFAULT 0);
+CREATE TABLE IF NOT EXISTS applying (
+    message_id INTEGER PRIMARY KEY, author BLOB NOT NULL, seq INTEGER NOT NULL);
 """
+# ``applying``: the signed entry a message is about to become (its author key and seq), written
+# before the entry is appended and deleted with ``handled``.  After a power cut between the two,
+# the redelivered message finds its entry in the log and is not applied again (exactly once).
 
 
 @dataclass(frozen=True)
@@ -159,7 +164,19 @@ class Inbox:
 
     def mark_handled(self, message_id: int) -> None:
         with self._lock, self._db:
+            self._db.execute("BEGIN IMMEDIATE")
             self._db.execute("UPDATE messages SET handled=1 WHERE id=?", (message_id,))
+            self._db.execute("DELETE FROM applying WHERE message_id=?", (message_id,))
+
+    def begin_apply(self, message_id: int, author: bytes, seq: int) -> None:
+        """Durably note that ``message_id`` is about to become entry (author, seq)."""
+        with self._lock, self._db:
+            self._db.execute("INSERT OR REPLACE INTO applying VALUES (?,?,?)", (message_id, author, seq))
+
+    def applying(self, message_id: int) -> tuple[bytes, int] | None:
+        with self._lock:
+            row = self._db.execute("SELECT author, seq FROM applying WHERE message_id=?", (message_id,)).fetchone()
+        return None if row is None else (bytes(row[0]), int(row[1]))
 
     def waiting_parts(self) -> int:
         with self._lock:
