@@ -24,6 +24,7 @@ from fieldkit.cli import (
     sms,
     store,
     sync,
+    web,
 )
 from fieldkit.cli.common import FieldkitGroup, NodeContext
 
@@ -32,7 +33,7 @@ COMMANDS = [
     emulate.emulate, noderun.node_group,
     assembly.assembly, assembly.member, assembly.role, proposals.propose, proposals.vote, proposals.tally,
     proposals.proposals, mandates.mandate, councils.council, alerts.alert, ledger.ledger, ledger.minutes,
-    ledger.verdicts, sms.sms, demo.demo, drill.drill,
+    ledger.verdicts, sms.sms, demo.demo, drill.drill, web.web,
 ]
 
 

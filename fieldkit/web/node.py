@@ -1,0 +1,160 @@
+"""The web server's hold on the node: one store of its own, the state to read, live events.
+
+The web app opens the home's store itself (``open_home_store``: the one place a home is
+opened for the web, so an unlock step can be added there), even inside `node run --web`:
+a second reader of the same log in the same process.  Sharing the runner's ``Store``
+object would let the web's reads consume the "fresh" entries the runner's tick pushes to
+the radios (``Store.refresh`` hands newly seen entries to whoever looks first).  Appends
+from both go through the log's flock, as for any two processes on one home.
+
+Reads: the domain state is rebuilt from the view's tables only when those tables changed
+(the store returns the same tables object until an entry is folded), so a page costs
+its queries, not a copy of the whole state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from codec import Entry, kinds
+from fieldkit.domain.state import State, kid
+from fieldkit.domain.view import VIEW_NAME
+from fieldkit.home import Home
+from fieldkit.nodestore import open_node_store
+from sync.store import Store
+
+POLL_S = 0.2  # how often new entries (CLI, radio, SMS) are looked for: CLI.md's "within a second"
+MAX_STREAM_QUEUE = 64  # events held for one slow stream before it is cut (a phone that stopped reading)
+
+
+def open_home_store(home: Home) -> Store:
+    """The home's store for the web server: the single place the web opens a home."""
+    return open_node_store(home)
+
+
+@dataclass
+class Event:
+    """One server-sent event: a name and a JSON-ready payload."""
+
+    name: str
+    data: dict[str, Any]
+
+
+@dataclass
+class Streams:
+    """The connected event streams (one asyncio queue each), fed from any thread."""
+
+    loop: asyncio.AbstractEventLoop | None = None
+    queues: set[asyncio.Queue] = field(default_factory=set)
+
+    def open(self) -> asyncio.Queue:
+        self.loop = asyncio.get_running_loop()
+        q: asyncio.Queue = asyncio.Queue(MAX_STREAM_QUEUE)
+        self.queues.add(q)
+        return q
+
+    def close(self, q: asyncio.Queue) -> None:
+        self.queues.discard(q)
+
+    def publish(self, events: list[Event]) -> None:
+        if not events or self.loop is None:
+            return
+        with contextlib.suppress(RuntimeError):  # the loop has closed: nobody is listening
+            self.loop.call_soon_threadsafe(self._deliver, events)
+
+    def _deliver(self, events: list[Event]) -> None:
+        for q in list(self.queues):
+            for ev in events:
+                try:
+                    q.put_nowait(ev)
+                except asyncio.QueueFull:  # a stream that stopped reading is cut, not buffered forever
+                    self.queues.discard(q)
+                    q.get_nowait()
+                    q.put_nowait(None)  # the stream's reader ends on None
+                    break
+
+
+def events_for(entries: list[Entry]) -> list[Event]:
+    """What phones are told about newly held entries: alerts in full, the rest as a nudge."""
+    out: list[Event] = []
+    for e in entries:
+        body = e.body
+        if isinstance(body, kinds.AlertRaise):
+            out.append(Event("alert", {"id": e.id.hex(), "assembly": body.assembly.hex(), "text": body.text,
+                                       "author": kid(e.author), "time": e.time, "expires": body.expires}))
+        elif isinstance(body, kinds.AlertAck):
+            out.append(Event("ack", {"alert": body.alert.hex(), "author": kid(e.author),
+                                     "status": body.status.name.lower(), "eta_minutes": body.eta_minutes}))
+        elif isinstance(body, kinds.Ballot):
+            out.append(Event("ballot", {"proposal": body.proposal.hex()}))
+    if entries:
+        out.append(Event("change", {"entries": len(entries)}))
+    return out
+
+
+class WebNode:
+    """The store, a lock around it, the state for pages, and the watcher feeding the streams."""
+
+    def __init__(self, home: Home, clock: Callable[[], float] = time.time,
+                 status: Callable[[], dict[str, Any]] | None = None) -> None:
+        self.home = home
+        self.clock = clock
+        self.status = status  # the running node's link/peer/airtime status, when `node run --web`
+        self.store = open_home_store(home)
+        self.lock = threading.RLock()
+        self.streams = Streams()
+        self._state: tuple[object, State] | None = None
+        self._stop = threading.Event()
+        self._watcher: threading.Thread | None = None
+        self.identity = home.identity()
+        self.operator_passphrase: str | None = None  # for a home without one (operator.py)
+
+    def now(self) -> int:
+        return int(self.clock())
+
+    def state(self) -> State:
+        """The domain state for reading (shared: queries are pure, never mutate it)."""
+        with self.lock:
+            tables = self.store.view_tables(VIEW_NAME)
+            if self._state is None or self._state[0] is not tables:
+                self._state = (tables, State.from_tables(tables))
+            return self._state[1]
+
+    def scratch_state(self) -> State:
+        """A private copy to fold a trial entry onto."""
+        with self.lock:
+            return State.from_tables(self.store.view_tables(VIEW_NAME))
+
+    def poll(self) -> None:
+        """Pick up entries other processes (CLI, `node run`) appended, and tell the streams."""
+        with self.lock:
+            fresh = self.store.refresh()
+        self.streams.publish(events_for(fresh))
+
+    def added(self, entries: list[Entry]) -> None:
+        """Entries this server itself added (a phone's signed entry)."""
+        self.streams.publish(events_for(entries))
+
+    def start(self) -> None:
+        self._watcher = threading.Thread(target=self._watch, name="fieldkit-web-watch", daemon=True)
+        self._watcher.start()
+
+    def _watch(self) -> None:
+        while not self._stop.wait(POLL_S):
+            try:
+                self.poll()
+            except Exception:  # a damaged tail etc.: keep serving what is held, retry next tick
+                time.sleep(1)
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._watcher is not None:
+            self._watcher.join(timeout=2)
+        with self.lock:
+            self.store.close()
