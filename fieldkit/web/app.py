@@ -13,6 +13,7 @@ import base64
 import hashlib
 import json
 import time
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
@@ -186,7 +187,7 @@ def build_app(web: WebApp) -> Starlette:
 
     async def operator_login(request: Request) -> Response:
         session, new = web.session(request)
-        form = await request.form()
+        form = await small_form(request)
         if not csrf_ok(session, form.get("csrf")):
             return web.refuse(request, 403, "the form expired: reload the page and try again")
         if not web.limiter.allow(web.client(request), "login"):
@@ -199,7 +200,7 @@ def build_app(web: WebApp) -> Starlette:
 
     async def operator_logout(request: Request) -> Response:
         session, _ = web.session(request)
-        form = await request.form()
+        form = await small_form(request)
         if csrf_ok(session, form.get("csrf")):
             session.operator_until = 0
         return web.finish(RedirectResponse("/", 303))
@@ -213,11 +214,12 @@ def build_app(web: WebApp) -> Starlette:
         origin = request.headers.get("origin")
         if origin and web.hosts and origin.split("://", 1)[-1] not in web.hosts:
             return web.refuse(request, 403, "request from another site refused")
-        if not web.limiter.allow(web.client(request), "action"):
+        # prepare is what costs (a trial fold); a submit needs a token from one, so it is bounded by it
+        if handler is do_prepare and not web.limiter.allow(web.client(request), "action"):
             return web.finish(JSONResponse({"error": "too many actions: wait a moment"}, 429,
                                            headers={"Retry-After": "2"}))
-        body = await request.body()
-        if len(body) > MAX_BODY:
+        body = await read_limited(request)
+        if body is None:
             return web.refuse(request, 413, f"request over {MAX_BODY} bytes")
         try:
             data = json.loads(body)
@@ -296,6 +298,24 @@ def build_app(web: WebApp) -> Starlette:
     ]
     app = Starlette(routes=routes)
     return HostGuard(app, web)
+
+
+async def read_limited(request: Request) -> bytes | None:
+    """The request body, or None once it passes MAX_BODY (read no further: a phone never sends more)."""
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY:
+            return None
+    return body
+
+
+async def small_form(request: Request) -> dict[str, str]:
+    """An urlencoded form of at most MAX_BODY bytes (the operator's two small forms)."""
+    body = await read_limited(request)
+    if body is None:
+        return {}
+    return {k: v[0] for k, v in urllib.parse.parse_qs(body.decode("utf-8", "replace"), max_num_fields=8).items()}
 
 
 class HostGuard:

@@ -83,7 +83,7 @@ def operator_status(node: WebNode) -> dict[str, Any]:
     refused.sort(key=lambda r: r["time"], reverse=True)
     with node.lock:
         store = {"entries": len(node.store), "pending": node.store.pending_count,
-                 "equivocations": len(node.store.equivocations())}
+                 "equivocations": len(node.store.equivocations)}
     running = node.status() if node.status is not None else None
     return {"store": store, "refused": refused[:REFUSED_ROWS], "refused_total": len(refused),
             "outboxes": _outboxes(node), "subscribers": _subscribers(node), "running": running}

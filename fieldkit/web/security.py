@@ -90,7 +90,7 @@ class Limit:
 # second or two; actions: a person taps, at most a few a second; logins: passphrase guesses.
 LIMITS = {
     "page": Limit(10.0, 60.0),
-    "action": Limit(1.0, 10.0),
+    "action": Limit(1.0, 20.0),
     "login": Limit(1 / 30, 5.0),
 }
 MAX_STREAMS_PER_CLIENT = 4

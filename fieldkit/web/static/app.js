@@ -55,9 +55,9 @@ function bind(root) {
       say(T.signing);
       try {
         const r = await act(form.dataset.action, args);
-        say(`${T.done}: ${r.kind} ${r.id.slice(0, 12)}`);
-        document.dispatchEvent(new CustomEvent('fk:done', { detail: r }));
         if (form.dataset.action !== 'join') await refresh();
+        document.dispatchEvent(new CustomEvent('fk:done', { detail: r }));
+        say(`${T.done}: ${r.kind} ${r.id.slice(0, 12)}`);
       } catch (e) { say(e.message, true); }
     });
   }
