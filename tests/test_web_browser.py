@@ -87,6 +87,18 @@ def test_two_phones_join_vote_and_answer_an_alert_live(world) -> None:
         assert code == f"{ana_id[:4]}-{ana_id[4:8]}"
         ana.screenshot(path=str(ARTIFACTS / "join.png"), full_page=True)
 
+        # -- the recovery words move Ana's key to another phone ---------------------------
+        words = ana.text_content("#words")
+        spare = browser.new_context(**PHONE)
+        spare.on("request", lambda r: requests.append(r.url))
+        new_phone = spare.new_page()
+        new_phone.goto(server.url + "/join")
+        new_phone.fill("#restore textarea", words.upper())
+        new_phone.click("#restore button")
+        new_phone.wait_for_selector("#keycard:not([hidden])")
+        assert new_phone.evaluate("localStorage.getItem('fk_pub')") == ana_pub
+        spare.close()
+
         # -- the CLI home vouches for Ana; Ana vouches for Bea with one tap on Bea's QR address
         alpha.ok("member", "vouch", assembly, ana_pub)
         # Entries fold by their claimed second, then by author: an act in the same second as the
