@@ -122,9 +122,13 @@ def build_app(web: WebApp) -> Starlette:
                 return web.refuse(request, 404, reason)
         return endpoint
 
+    def locked(fn, *args):
+        with web.node.lock:  # the state's rows are the store view's own: read them while nothing folds
+            return fn(*args)
+
     async def read(fn, *args):
         """Run a store read off the event loop (the store is synchronous, behind the node's lock)."""
-        return await asyncio.to_thread(fn, *args)
+        return await asyncio.to_thread(locked, fn, *args)
 
     @page
     async def home(request: Request) -> Response:

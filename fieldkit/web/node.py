@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from codec import Entry, kinds
-from fieldkit.domain.state import State, kid
+from fieldkit.domain.state import TABLES, State, kid
 from fieldkit.domain.view import VIEW_NAME
 from fieldkit.home import Home
 from fieldkit.nodestore import open_node_store
@@ -98,6 +98,14 @@ def events_for(entries: list[Entry]) -> list[Event]:
     return out
 
 
+def shared_state(tables: dict[str, list[dict[str, Any]]]) -> State:
+    """A State whose tables index the view's rows by key (each row keeps its "_key"), for reading only."""
+    state = State()
+    for name in TABLES:
+        state.tables[name] = {row["_key"]: row for row in tables.get(name, [])}
+    return state
+
+
 class WebNode:
     """The store, a lock around it, the state for pages, and the watcher feeding the streams."""
 
@@ -119,11 +127,16 @@ class WebNode:
         return int(self.clock())
 
     def state(self) -> State:
-        """The domain state for reading (shared: queries are pure, never mutate it)."""
+        """The domain state for reading: the view's own rows, not a copy.
+
+        Read it under ``self.lock`` only (pages do: app.py), because the store's view goes
+        on folding into those rows when new entries arrive; queries are pure and never
+        mutate it.  A copy of 100,000 entries' state costs the Pi tens of MB and a second.
+        """
         with self.lock:
             tables = self.store.view_tables(VIEW_NAME)
             if self._state is None or self._state[0] is not tables:
-                self._state = (tables, State.from_tables(tables))
+                self._state = (tables, shared_state(tables))
             return self._state[1]
 
     def scratch_state(self) -> State:

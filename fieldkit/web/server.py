@@ -12,6 +12,7 @@ import logging
 import socket
 import struct
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -60,9 +61,10 @@ def allowed_hosts(host: str, port: int, names: list[str]) -> list[str]:
 
 
 def make_app(home: Home, host: str, port: int, names: list[str] | None = None,
-             status: Callable[[], dict[str, Any]] | None = None) -> tuple[WebApp, Any]:
+             status: Callable[[], dict[str, Any]] | None = None,
+             clock: Callable[[], float] = time.time) -> tuple[WebApp, Any]:
     check_vendor()
-    node = WebNode(home, status=status)
+    node = WebNode(home, clock=clock, status=status)
     shown = names[0] if names else host
     base = f"http://{shown}" + ("" if port == 80 else f":{port}")
     web = WebApp(node, allowed_hosts(host, port, names or []), base)
@@ -75,9 +77,9 @@ def config_for(app: Any, host: str, port: int) -> uvicorn.Config:
 
 
 def serve(home: Home, host: str, port: int, names: list[str] | None = None,
-          ready: Callable[[str], None] | None = None) -> None:
+          ready: Callable[[str], None] | None = None, clock: Callable[[], float] = time.time) -> None:
     """Serve in the foreground until SIGTERM or Ctrl-C."""
-    web, app = make_app(home, host, port, names)
+    web, app = make_app(home, host, port, names, clock=clock)
     web.node.start()
     server = uvicorn.Server(config_for(app, host, port))
     if ready is not None:
