@@ -10,16 +10,20 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
+from http.cookiejar import CookieJar
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+from codec import KeyPair
 from fieldkit.cli import main
 
 CHROMIUM = Path(os.environ.get("FIELDKIT_CHROMIUM", "/usr/bin/chromium"))
@@ -100,3 +104,50 @@ class WebProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+
+
+class Phone:
+    """A phone's browser session: cookies, the CSRF token from a page, a key of its own."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.jar = CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
+        self.key = KeyPair.generate()
+        self.csrf = ""
+
+    def get(self, path: str, headers: dict[str, str] | None = None) -> tuple[int, str, dict[str, str]]:
+        req = urllib.request.Request(self.base + path, headers=headers or {})
+        try:
+            with self.opener.open(req, timeout=30) as r:
+                body = r.read().decode()
+                status, hdrs = r.status, dict(r.headers)
+        except urllib.error.HTTPError as e:
+            body, status, hdrs = e.read().decode(), e.code, dict(e.headers)
+        m = re.search(r'<meta name="csrf" content="([^"]+)"', body)
+        if m:
+            self.csrf = m.group(1)
+        return status, body, hdrs
+
+    def post(self, path: str, data: dict | bytes, csrf: str | None = None,
+             headers: dict[str, str] | None = None) -> tuple[int, dict]:
+        body = data if isinstance(data, bytes) else json.dumps(data).encode()
+        h = {"Content-Type": "application/json", "X-CSRF-Token": self.csrf if csrf is None else csrf, **(headers or {})}
+        req = urllib.request.Request(self.base + path, data=body, headers=h, method="POST")
+        try:
+            with self.opener.open(req, timeout=30) as r:
+                return r.status, json.loads(r.read())
+        except urllib.error.HTTPError as e:
+            return e.code, json.loads(e.read() or b"{}")
+
+    def prepare(self, action: str, **args) -> tuple[int, dict]:
+        return self.post("/api/prepare", {"action": action, "args": args, "public_key": self.key.public_key.hex()})
+
+    def act(self, action: str, **args) -> dict:
+        status, prep = self.prepare(action, **args)
+        assert status == 200, prep
+        status, done = self.post("/api/submit", {"token": prep["token"],
+                                                 "signature": self.key.sign(bytes.fromhex(prep["id"])).hex()})
+        assert status == 200, done
+        assert done["id"] == prep["id"]
+        return done
