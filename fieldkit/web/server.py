@@ -94,8 +94,8 @@ class BackgroundServer:
     """The web app in a thread (for `node run --web`, `demo --web` and tests)."""
 
     def __init__(self, home: Home, host: str, port: int, names: list[str] | None = None,
-                 status: Callable[[], dict[str, Any]] | None = None) -> None:
-        self.web, app = make_app(home, host, port, names, status)
+                 status: Callable[[], dict[str, Any]] | None = None, clock: Callable[[], float] = time.time) -> None:
+        self.web, app = make_app(home, host, port, names, status, clock)
         self.server = uvicorn.Server(config_for(app, host, port))
         self.thread = threading.Thread(target=self.server.run, name="fieldkit-web", daemon=True)
 
