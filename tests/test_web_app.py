@@ -256,3 +256,20 @@ def test_an_alert_from_the_cli_reaches_the_event_stream(node) -> None:
     assert "event: alert\n" in got
     data = json.loads(next(line for line in got if line.startswith("data:") and "Eviction" in line)[5:])
     assert data["id"] == raised and data["text"] == "Eviction at 12 Main St"
+
+
+def test_the_server_binds_to_the_node_network_only_by_default(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from fieldkit.cli import main
+    from fieldkit.web.server import allowed_hosts, default_host, interface_address
+
+    assert interface_address("lo") == "127.0.0.1"
+    assert interface_address("nosuchif0") is None
+    assert default_host() in ("127.0.0.1", interface_address("wlan0"))
+    assert "0.0.0.0" not in default_host()
+    CliHome(tmp_path / "h", "h")
+    result = CliRunner().invoke(main, ["--home", str(tmp_path / "h"), "web", "--host", "0.0.0.0"])
+    assert result.exit_code == 1 and "every interface" in result.output
+    assert allowed_hosts("10.42.0.1", 80, ["fieldkit.lan"]) == ["10.42.0.1:80", "10.42.0.1", "fieldkit.lan:80",
+                                                                 "fieldkit.lan"]

@@ -14,9 +14,11 @@ alerts are open as on a busy evening.
   files it references; target <= 100 KB.  ``external_requests``: requests to anywhere
   but the node during that load (target 0).
 * ``alert_to_browser_ms``: 50 event streams connected; `fieldkit alert raise` runs as a
-  process on the same home; from the moment it prints the alert's id (the alert is in
-  the log: the raiser is told it is sent) to the event in each stream; p95 <= 1,000 ms.
-  ``alert_from_command_start_ms`` adds the command's own start-up, for reference.
+  process on the same home; from the moment the alert's record reaches the log file
+  (watched every millisecond) to the event in each stream; p95 <= 1,000 ms.
+  ``alert_from_command_start_ms`` adds the command's own work before it writes (start-up,
+  loading the state, the domain check), for reference: at 100,000 entries that is the
+  CLI's load path, not the web's.
 * ``server_rss_mb``: the server process's resident memory with the 50 streams open,
   after the pages and the alert (target <= 80 MB).
 """
@@ -266,19 +268,32 @@ def _alert_latency(server: _Server, home: Path, now: str, assembly: str,
     connected.wait()
     time.sleep(0.5)  # every stream is registered with the server
     rss = server.rss_mb()
+    log_file = home / "store" / "log"
+    size0 = log_file.stat().st_size
+    written: list[float] = []
+    watching = threading.Event()
+
+    def watch_log() -> None:  # the moment the alert's record reaches the log (polled every millisecond)
+        while not watching.is_set():
+            if log_file.stat().st_size > size0:
+                written.append(time.perf_counter())
+                return
+            time.sleep(0.001)
+
+    watcher = threading.Thread(target=watch_log, daemon=True)
+    watcher.start()
     started = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "fieldkit", "--home", str(home), "--now", now, "alert", "raise",
                              assembly, "Eviction at 12 Calle Mayor, come now", "--json"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    assert proc.stdout is not None
-    out = proc.stdout.readline()  # `--json` prints the id once the alert is in the log
-    printed = time.perf_counter()
-    proc.wait(120)
-    if proc.returncode != 0 or not out:
-        raise RuntimeError(f"alert raise failed: {proc.stderr.read().decode() if proc.stderr else ''}")
+    out, err = proc.communicate(timeout=600)
+    watching.set()
+    watcher.join(5)
+    if proc.returncode != 0 or not out or not written:
+        raise RuntimeError(f"alert raise failed: {err.decode()}")
     for t in threads:
         t.join(30)
-    return [(a - printed) * 1000 for a in arrivals], [(a - started) * 1000 for a in arrivals], rss
+    return [(a - written[0]) * 1000 for a in arrivals], [(a - started) * 1000 for a in arrivals], rss
 
 
 def run(n: int = N, streams: int = STREAMS, rounds: int = ROUNDS) -> list[Figure]:
@@ -313,7 +328,7 @@ def _measure(server: _Server, home: Path, now: str, n: int, streams: int, rounds
     after_print, after_start, rss = _alert_latency(server, home, now, assembly, streams)
     params = {"streams": streams, "received": len(after_print), "entries": n}
     figures.append(Figure("alert_to_browser_ms", round(_p95(after_print), 1) if after_print else float("inf"), "ms",
-                          "<= 1000", {**params, "stat": "p95", "from": "alert raise prints the id"}))
+                          "<= 1000", {**params, "stat": "p95", "from": "the alert reaches the log"}))
     figures.append(Figure("alert_to_browser_p50_ms", round(statistics.median(after_print), 1) if after_print
                           else float("inf"), "ms", None, {**params, "stat": "p50"}))
     figures.append(Figure("alert_from_command_start_ms", round(_p95(after_start), 1) if after_start

@@ -255,6 +255,7 @@ def build_app(web: WebApp) -> Starlette:
     async def submit(request: Request) -> Response:
         return await api(request, do_submit)
 
+    @page
     async def whois(request: Request) -> Response:
         return web.finish(JSONResponse(await read(pages.whois, web.node, request.path_params["key"])))
 

@@ -69,7 +69,7 @@ async function refresh() {
   if (!r.ok) return;
   const doc = new DOMParser().parseFromString(await r.text(), 'text/html');
   const fresh = doc.getElementById('main'), main = $('#main');
-  if (fresh && main) { main.innerHTML = fresh.innerHTML; bind(main); }
+  if (fresh && main) { main.innerHTML = fresh.innerHTML; bind(main); showMe(); }
 }
 const soon = () => { clearTimeout(refreshing); refreshing = setTimeout(refresh, 300); };
 
@@ -105,6 +105,7 @@ async function showMe() {
     const w = await r.json();
     me.textContent = `${T.you}: ${w.name || ''} ${w.key_id.slice(0, 4)}-${w.key_id.slice(4, 8)}`;
     me.hidden = false;
+    for (const li of document.querySelectorAll(`[data-voter="${w.key_id}"]`)) li.classList.add('mine');
     return w;
   } catch (e) { return null; }
 }
