@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,11 +26,14 @@ from typing import Any
 from codec import Entry, kinds
 from fieldkit.domain.state import TABLES, State, kid
 from fieldkit.domain.view import VIEW_NAME
-from fieldkit.home import Home
+from fieldkit.home import STORE_DIR, Home
 from fieldkit.nodestore import open_node_store
-from sync.store import Store
+from sync.store import LOG_FILE, Store
+
+from .tail import LogTail
 
 POLL_S = 0.2  # how often new entries (CLI, radio, SMS) are looked for: CLI.md's "within a second"
+TOLD_KEPT = 10_000  # ids remembered so an entry seen in the log and again after the refresh is told once
 MAX_STREAM_QUEUE = 64  # events held for one slow stream before it is cut (a phone that stopped reading)
 
 
@@ -121,6 +125,8 @@ class WebNode:
         self._stop = threading.Event()
         self._watcher: threading.Thread | None = None
         self.identity = home.identity()
+        self.tail = LogTail(self.home.path / STORE_DIR / LOG_FILE)
+        self._told: OrderedDict[bytes, None] = OrderedDict()  # entries the streams were told of
         self.operator_passphrase: str | None = None  # for a home without one (operator.py)
 
     def now(self) -> int:
@@ -145,14 +151,24 @@ class WebNode:
             return State.from_tables(self.store.view_tables(VIEW_NAME))
 
     def poll(self) -> None:
-        """Pick up entries other processes (CLI, `node run`) appended, and tell the streams."""
+        """Pick up entries other processes (CLI, `node run`) appended, and tell the streams:
+        first straight from the log (tail.py), then after the store has folded them."""
+        self._publish(self.tail.read_new())
         with self.lock:
             fresh = self.store.refresh()
-        self.streams.publish(events_for(fresh))
+        self._publish(fresh)
 
     def added(self, entries: list[Entry]) -> None:
         """Entries this server itself added (a phone's signed entry)."""
-        self.streams.publish(events_for(entries))
+        self._publish(entries)
+
+    def _publish(self, entries: list[Entry]) -> None:
+        new = [e for e in entries if e.id not in self._told]
+        for e in new:
+            self._told[e.id] = None
+        while len(self._told) > TOLD_KEPT:
+            self._told.popitem(last=False)
+        self.streams.publish(events_for(new))
 
     def start(self) -> None:
         self._watcher = threading.Thread(target=self._watch, name="fieldkit-web-watch", daemon=True)
