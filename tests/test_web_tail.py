@@ -45,3 +45,25 @@ def test_the_tail_gives_up_on_what_it_cannot_read_and_follows_a_replaced_log(tmp
     log.write_bytes(b"x" * 100)
     assert tail.read_new() == [] and not tail.working  # the refresh path tells the phones instead
     assert node.key_id
+
+
+def test_a_bulk_arrival_is_told_in_a_few_events_and_old_alerts_ring_nothing() -> None:
+    from codec import AckStatus, KeyPair, sign_entry
+    from fieldkit.web.node import EVENTS_PER_KIND, MAX_STREAM_QUEUE, events_for
+
+    key = KeyPair(bytes(32))
+    entries, prev = [], None
+    now = 1_800_000_000
+    for i in range(3000):
+        body = (kinds.Ballot(bytes([i % 7]) * 6, 0) if i % 3 == 0 else
+                kinds.AlertAck(bytes([i % 5]) * 6, AckStatus.COMING, 0) if i % 3 == 1 else
+                kinds.AlertRaise(bytes(6), now + (60 if i % 2 else -60), f"alert {i}"))
+        e = sign_entry(key, i, prev, now - 3600 + i, body)
+        prev = e.id
+        entries.append(e)
+    events = events_for(entries, now)
+    assert len(events) < MAX_STREAM_QUEUE
+    names = [e.name for e in events]
+    assert names.count("ballot") == 7 and names.count("ack") == 5 and names.count("change") == 1
+    assert names.count("alert") == EVENTS_PER_KIND
+    assert all(e.data["expires"] > now for e in events if e.name == "alert")

@@ -35,6 +35,7 @@ from .tail import LogTail
 POLL_S = 0.2  # how often new entries (CLI, radio, SMS) are looked for: CLI.md's "within a second"
 TOLD_KEPT = 10_000  # ids remembered so an entry seen in the log and again after the refresh is told once
 MAX_STREAM_QUEUE = 64  # events held for one slow stream before it is cut (a phone that stopped reading)
+EVENTS_PER_KIND = 16  # per batch of new entries: well under MAX_STREAM_QUEUE, so a bulk import cuts no stream
 
 
 def open_home_store(home: Home) -> Store:
@@ -84,19 +85,28 @@ class Streams:
                     break
 
 
-def events_for(entries: list[Entry]) -> list[Event]:
-    """What phones are told about newly held entries: alerts in full, the rest as a nudge."""
-    out: list[Event] = []
+def events_for(entries: list[Entry], now: int) -> list[Event]:
+    """What phones are told about newly held entries: live alerts in full, the rest as nudges.
+
+    Coalesced per batch (a bundle import brings thousands at once): one ``ack`` per alert
+    and one ``ballot`` per proposal, at most EVENTS_PER_KIND of each, and one ``change``.
+    Alerts already expired (an old one arriving late) are not rung on phones."""
+    alerts: list[Event] = []
+    acks: dict[str, Event] = {}
+    ballots: dict[str, Event] = {}
     for e in entries:
         body = e.body
-        if isinstance(body, kinds.AlertRaise):
-            out.append(Event("alert", {"id": e.id.hex(), "assembly": body.assembly.hex(), "text": body.text,
-                                       "author": kid(e.author), "time": e.time, "expires": body.expires}))
+        if isinstance(body, kinds.AlertRaise) and body.expires > now:
+            alerts.append(Event("alert", {"id": e.id.hex(), "assembly": body.assembly.hex(), "text": body.text,
+                                          "author": kid(e.author), "time": e.time, "expires": body.expires}))
         elif isinstance(body, kinds.AlertAck):
-            out.append(Event("ack", {"alert": body.alert.hex(), "author": kid(e.author),
-                                     "status": body.status.name.lower(), "eta_minutes": body.eta_minutes}))
+            acks[body.alert.hex()] = Event("ack", {"alert": body.alert.hex(), "author": kid(e.author),
+                                                   "status": body.status.name.lower(),
+                                                   "eta_minutes": body.eta_minutes})
         elif isinstance(body, kinds.Ballot):
-            out.append(Event("ballot", {"proposal": body.proposal.hex()}))
+            ballots[body.proposal.hex()] = Event("ballot", {"proposal": body.proposal.hex()})
+    out = [*alerts[-EVENTS_PER_KIND:], *list(acks.values())[-EVENTS_PER_KIND:],
+           *list(ballots.values())[-EVENTS_PER_KIND:]]
     if entries:
         out.append(Event("change", {"entries": len(entries)}))
     return out
@@ -168,7 +178,7 @@ class WebNode:
             self._told[e.id] = None
         while len(self._told) > TOLD_KEPT:
             self._told.popitem(last=False)
-        self.streams.publish(events_for(new))
+        self.streams.publish(events_for(new, self.now()))
 
     def start(self) -> None:
         self._watcher = threading.Thread(target=self._watch, name="fieldkit-web-watch", daemon=True)
