@@ -12,7 +12,9 @@ import http.client
 import json
 import re
 import threading
+import time
 import urllib.request
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -46,8 +48,6 @@ def member(alpha: CliHome, assembly: str, server: BackgroundServer, name: str = 
     phone.get("/")
     phone.act("join", assembly=assembly, name=name)
     alpha.ok("member", "vouch", assembly, phone.key.public_key.hex())
-    import time
-
     time.sleep(1.1)  # an act in the vouch's own second may fold before it (derive.py's order)
     return phone
 
@@ -248,8 +248,6 @@ def test_an_alert_from_the_cli_reaches_the_event_stream(node) -> None:
     t = threading.Thread(target=listen, daemon=True)
     t.start()
     assert ready.wait(30)
-    import time
-
     time.sleep(0.3)
     raised = alpha.process("alert", "raise", assembly, "Eviction at 12 Main St")["id"]
     t.join(30)
@@ -273,3 +271,20 @@ def test_the_server_binds_to_the_node_network_only_by_default(tmp_path: Path) ->
     assert result.exit_code == 1 and "every interface" in result.output
     assert allowed_hosts("10.42.0.1", 80, ["fieldkit.lan"]) == ["10.42.0.1:80", "10.42.0.1", "fieldkit.lan:80",
                                                                  "fieldkit.lan"]
+
+
+def test_what_arrives_between_prepare_and_submit_is_checked_again(node) -> None:
+    alpha, assembly, server = node
+    ana = member(alpha, assembly, server)
+    newcomer = Phone(server.url)
+    newcomer.get("/")
+    newcomer.act("join", assembly=assembly, name="Bea")
+    _, prep = ana.prepare("vouch", assembly=assembly, newcomer=newcomer.key.public_key.hex())
+    # Bea is admitted meanwhile, by a vouch claiming the second before (entries fold by claimed time)
+    earlier = datetime.fromtimestamp(int(time.time()) - 1, UTC).isoformat()
+    alpha.ok("--now", earlier, "member", "vouch", assembly, newcomer.key.public_key.hex())
+    before = entries(server)
+    status, answer = ana.post("/api/submit", {"token": prep["token"],
+                                              "signature": ana.key.sign(bytes.fromhex(prep["id"])).hex()})
+    assert status == 422 and "already a member" in answer["error"]
+    assert entries(server) == before

@@ -30,7 +30,7 @@ from codec.entry import MAX_ENTRY_SIZE
 from codec.errors import VerifyError
 from codec.keys import verify_signature
 from fieldkit.domain import actions
-from fieldkit.domain.view import all_entries
+from fieldkit.domain.view import VIEW_NAME, all_entries
 from sync.api import Outcome
 
 from .node import WebNode
@@ -56,6 +56,7 @@ class Prepared:
     body: Any
     entry_id: bytes
     expires: float
+    tables: object  # the domain view's tables it was checked against: unchanged since, the check stands
 
 
 def _text(args: dict[str, Any], name: str) -> str:
@@ -158,9 +159,10 @@ class Signer:
             except EncodeError as exc:
                 raise actions.ActionRefused(exc.reason) from None
             self._check(entry)
+            tables = self.node.store.view_tables(VIEW_NAME)
         self._expire()
         p = Prepared(secrets.token_urlsafe(18), session, public_key, seq, prev, now, body, entry_id,
-                     time.monotonic() + PREPARED_TTL_S)
+                     time.monotonic() + PREPARED_TTL_S, tables)
         self._prepared[p.token] = p
         while len(self._prepared) > MAX_PREPARED:
             self._prepared.popitem(last=False)
@@ -186,7 +188,8 @@ class Signer:
         with self.node.lock:
             if self._place(p.author) != (p.seq, p.prev):
                 raise SigningRefused("this key signed something else in the meantime: try again")
-            self._check(entry)
+            if self.node.store.view_tables(VIEW_NAME) is not p.tables:  # something arrived since: check again
+                self._check(entry)
             raw = entry.encode(with_key=p.seq == 0)
             result = self.node.store.add(raw, self.node.now())
         if result.outcome is not Outcome.ADDED:
