@@ -35,7 +35,7 @@ from .security import (
     OPERATOR_IDLE_S,
     SECURITY_HEADERS,
     SESSION_COOKIE,
-    SESSION_IDLE_S,
+    SESSION_MAX_S,
     RateLimiter,
     Sessions,
     WebSession,
@@ -90,7 +90,8 @@ class WebApp:
         for k, v in SECURITY_HEADERS.items():
             response.headers.setdefault(k, v)
         if session is not None and new:
-            response.set_cookie(SESSION_COOKIE, session.sid, max_age=SESSION_IDLE_S, httponly=True, samesite="strict",
+            # the browser keeps it for the session's whole life; the server ends it after an idle hour
+            response.set_cookie(SESSION_COOKIE, session.sid, max_age=SESSION_MAX_S, httponly=True, samesite="strict",
                                 path="/")
         return response
 

@@ -75,6 +75,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "your_key": ("Your key", "Tu clave"),
     "show_code": ("Show this code or QR to members: they vouch for you with one tap.",
                   "Muestra este código o QR a integrantes: te avalan con un toque."),
+    "qr_alt": ("QR code of your key, for vouching", "Código QR de tu clave, para avalarte"),
     "recovery": ("Recovery words", "Palabras de recuperación"),
     "recovery_help": ("Write these words on paper. They move your key to another phone. Anyone holding them "
                       "can sign as you.", "Anota estas palabras en papel. Llevan tu clave a otro teléfono. "
