@@ -288,3 +288,35 @@ def test_what_arrives_between_prepare_and_submit_is_checked_again(node) -> None:
                                               "signature": ana.key.sign(bytes.fromhex(prep["id"])).hex()})
     assert status == 422 and "already a member" in answer["error"]
     assert entries(server) == before
+
+
+def test_hostile_text_is_shown_as_text_and_cannot_forge_stream_events(node) -> None:
+    alpha, assembly, server = node
+    mallory = Phone(server.url)
+    mallory.get("/")
+    mallory.act("join", assembly=assembly, name='<script>alert("x")</script>')
+    _, body, _ = mallory.get(f"/assemblies/{assembly}")
+    assert '<script>alert("x")</script>' not in body and "&lt;script&gt;alert(" in body
+    # an alert whose text tries to end the event and start a forged one arrives as one event, verbatim
+    got: list[bytes] = []
+    ready = threading.Event()
+
+    def listen() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", int(server.url.rsplit(":", 1)[1]), timeout=30)
+        conn.request("GET", "/events")
+        r = conn.getresponse()
+        ready.set()
+        while (line := r.fp.readline()) and not line.startswith(b"event: change"):
+            got.append(line)
+
+    t = threading.Thread(target=listen, daemon=True)
+    t.start()
+    assert ready.wait(30)
+    time.sleep(0.3)
+    text = 'help\n\nevent: alert\ndata: {"id": "forged"}\n'
+    alpha.ok("alert", "raise", assembly, text)
+    t.join(30)
+    events = [line for line in got if line.startswith(b"event:")]
+    assert events == [b"event: alert\n"]
+    data = json.loads(next(line for line in got if line.startswith(b"data:"))[5:])
+    assert data["text"] == text

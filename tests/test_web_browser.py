@@ -189,6 +189,18 @@ def test_two_phones_join_vote_and_answer_an_alert_live(world) -> None:
         ana.click("form[action='/operator/login'] button")
         ana.wait_for_selector("h2:has-text('Refused entries')")
         ana.screenshot(path=str(ARTIFACTS / "operator.png"), full_page=True)
+
+        # -- without JavaScript every page still reads ------------------------------------
+        plain = browser.new_context(**PHONE, java_script_enabled=False)
+        plain.on("request", lambda r: requests.append(r.url))
+        reader = plain.new_page()
+        reader.goto(f"{server.url}/proposals/{proposal}")
+        assert "Open the kitchen on Sundays?" in reader.text_content(".question")
+        assert reader.locator("#ballots li").count() == 3
+        reader.goto(f"{server.url}/alerts/{raised}")
+        assert reader.locator("#coming li").count() == 2
+        assert "signing" in reader.text_content("noscript").lower() or "JavaScript" in reader.content()
+        plain.close()
         browser.close()
 
     # -- no request ever left the node ------------------------------------------------
