@@ -32,7 +32,8 @@ from sync.store import LOG_FILE, Store
 
 from .tail import LogTail
 
-POLL_S = 0.2  # how often new entries (CLI, radio, SMS) are looked for: CLI.md's "within a second"
+POLL_S = 0.2  # how often new entries (CLI, radio, SMS) are folded for the pages: CLI.md's "within a second"
+TAIL_POLL_S = 0.1  # how often the log's tail is read for alerts (a stat() of one file)
 TOLD_KEPT = 10_000  # ids remembered so an entry seen in the log and again after the refresh is told once
 MAX_STREAM_QUEUE = 64  # events held for one slow stream before it is cut (a phone that stopped reading)
 EVENTS_PER_KIND = 16  # per batch of new entries: well under MAX_STREAM_QUEUE, so a bulk import cuts no stream
@@ -133,7 +134,8 @@ class WebNode:
         self.streams = Streams()
         self._state: tuple[object, State] | None = None
         self._stop = threading.Event()
-        self._watcher: threading.Thread | None = None
+        self._watchers: list[threading.Thread] = []
+        self._told_lock = threading.Lock()
         self.identity = home.identity()
         self.tail = LogTail(self.home.path / STORE_DIR / LOG_FILE)
         self._told: OrderedDict[bytes, None] = OrderedDict()  # entries the streams were told of
@@ -161,39 +163,46 @@ class WebNode:
             return State.from_tables(self.store.view_tables(VIEW_NAME))
 
     def poll(self) -> None:
-        """Pick up entries other processes (CLI, `node run`) appended, and tell the streams:
-        first straight from the log (tail.py), then after the store has folded them."""
-        self._publish(self.tail.read_new())
+        """Pick up entries other processes (CLI, `node run`) appended, fold them, and tell the streams."""
         with self.lock:
             fresh = self.store.refresh()
         self._publish(fresh)
+
+    def poll_tail(self) -> None:
+        """Tell the streams what reached the log before the store has folded it (tail.py)."""
+        self._publish(self.tail.read_new())
 
     def added(self, entries: list[Entry]) -> None:
         """Entries this server itself added (a phone's signed entry)."""
         self._publish(entries)
 
     def _publish(self, entries: list[Entry]) -> None:
-        new = [e for e in entries if e.id not in self._told]
-        for e in new:
-            self._told[e.id] = None
-        while len(self._told) > TOLD_KEPT:
-            self._told.popitem(last=False)
+        with self._told_lock:
+            new = [e for e in entries if e.id not in self._told]
+            for e in new:
+                self._told[e.id] = None
+            while len(self._told) > TOLD_KEPT:
+                self._told.popitem(last=False)
         self.streams.publish(events_for(new, self.now()))
 
     def start(self) -> None:
-        self._watcher = threading.Thread(target=self._watch, name="fieldkit-web-watch", daemon=True)
-        self._watcher.start()
+        # Two loops: the tail never waits behind a fold (a second or more at 100,000 entries).
+        for name, step, every in (("fold", self.poll, POLL_S), ("tail", self.poll_tail, TAIL_POLL_S)):
+            thread = threading.Thread(target=self._watch, args=(step, every), name=f"fieldkit-web-{name}",
+                                      daemon=True)
+            thread.start()
+            self._watchers.append(thread)
 
-    def _watch(self) -> None:
-        while not self._stop.wait(POLL_S):
+    def _watch(self, step: Callable[[], None], every: float) -> None:
+        while not self._stop.wait(every):
             try:
-                self.poll()
+                step()
             except Exception:  # a damaged tail etc.: keep serving what is held, retry next tick
                 time.sleep(1)
 
     def close(self) -> None:
         self._stop.set()
-        if self._watcher is not None:
-            self._watcher.join(timeout=2)
+        for thread in self._watchers:
+            thread.join(timeout=5)
         with self.lock:
             self.store.close()
