@@ -26,6 +26,7 @@ from fieldkit.cli import (
     sms,
     store,
     sync,
+    web,
 )
 from fieldkit.cli.common import FieldkitGroup, NodeContext, check_now
 
@@ -34,7 +35,7 @@ COMMANDS = [
     emulate.emulate, noderun.node_group,
     assembly.assembly, assembly.member, assembly.role, proposals.propose, proposals.vote, proposals.tally,
     proposals.proposals, proposals.seal, mandates.mandate, councils.council, alerts.alert, ledger.ledger,
-    ledger.minutes, ledger.verdicts, campaign.campaign, review.review, sms.sms, demo.demo, drill.drill,
+    ledger.minutes, ledger.verdicts, campaign.campaign, review.review, sms.sms, demo.demo, drill.drill, web.web,
 ]
 
 

@@ -25,9 +25,12 @@ def node_group() -> None:
 @click.option("--region", type=click.Choice(sorted(REGIONS)), help="LoRa region for airtime accounting.")
 @click.option("--sync-interval", type=click.IntRange(5, 86400), help="Seconds between reconciliations with a peer.")
 @click.option("-v", "--verbose", is_flag=True, help="Also log every frame sent and received.")
+@click.option("--web", "with_web", is_flag=True, help="Also serve the web app for members' phones (`fieldkit web`).")
+@click.option("--web-host", default=None, help="The web app's address (default: the Wi-Fi access point's).")
+@click.option("--web-port", type=click.IntRange(1, 65535), default=None, help="The web app's port (default 8080).")
 @now_option
 def run(links: tuple[str, ...], strict: bool | None, region: str | None, sync_interval: int | None,
-        verbose: bool) -> None:
+        verbose: bool, with_web: bool, web_host: str | None, web_port: int | None) -> None:
     """Run the node on its links until SIGTERM or Ctrl-C; settings from <home>/node.toml, flags win."""
     from fieldkit.node.runner import NodeRunner
 
@@ -54,8 +57,19 @@ def run(links: tuple[str, ...], strict: bool | None, region: str | None, sync_in
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    web = None
     try:
         runner.start()
+        if with_web:  # in this process, with a store of its own (fieldkit/web/node.py says why)
+            from fieldkit.web.nodestatus import RunnerStatus
+            from fieldkit.web.server import DEFAULT_PORT, BackgroundServer, default_host
+
+            status = RunnerStatus(runner)  # held here while the node runs (the bus holds it weakly)
+            web = BackgroundServer(home, web_host or default_host(), web_port or DEFAULT_PORT, status=status)
+            web.start()
+            logger.info("web app at %s", web.url)
         runner.run()
     finally:
+        if web is not None:
+            web.stop()
         runner.stop()
