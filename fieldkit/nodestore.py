@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fieldkit.domain.view import DomainView
-from fieldkit.home import STORE_DIR, Home
+from fieldkit.home import STORE_DIR, Home, unlock
 from sync.api import ViewProvider
 from sync.store import Store
 from sync.views import HeadsView
@@ -25,5 +25,5 @@ def view_providers() -> list[ViewProvider]:
 
 def open_node_store(home: Home) -> Store:
     """The store of an existing node (refuses with a clear reason if there is no node)."""
-    home.identity()  # a clear "run fieldkit init first" when there is no node here
-    return Store.open(store_path(home), views=view_providers())
+    sealer = unlock(home).sealer  # a clear "run fieldkit init first" when there is no node here
+    return Store.open(store_path(home), views=view_providers(), sealer=sealer)

@@ -14,7 +14,7 @@ def _tree(home: Path) -> dict[str, bytes]:
 
 def test_enrol_list_remove(tmp_path: Path) -> None:
     home = tmp_path / "node"
-    assert fieldkit(home, "init", "--name", "barrio").returncode == 0
+    assert fieldkit(home, "init", "--name", "barrio", "--no-passphrase").returncode == 0
     empty = fieldkit(home, "sms", "list", "--json")
     assert empty.returncode == 0 and json.loads(empty.stdout) == {"subscribers": []}
     made = fieldkit(home, "sms", "enrol", "+34 600 111 222", "--pin", "2468", "--language", "es", "--name", "Ana",

@@ -25,7 +25,7 @@ def test_node_run_serves_phones_over_the_modem(tmp_path: Path) -> None:
     modem = EmulatedModem(NODE, network)
     ana = network.add_phone(ANA)
     home = tmp_path / "base"
-    json_of(cli(home, "init", "--name", "Calle Mayor base", "--json"))
+    json_of(cli(home, "init", "--name", "Calle Mayor base", "--no-passphrase", "--json"))
     assembly = json_of(cli(home, "assembly", "create", "Eastside Tenants", "--need", "housing",
                            "--vouch-threshold", "1", "--json"))["id"]
     ana_key = json_of(cli(home, "sms", "enrol", ANA, "--pin", "4821", "--language", "en", "--assembly",

@@ -28,7 +28,8 @@ from fieldkit.cli import (
 from fieldkit.cli.common import FieldkitGroup, NodeContext
 
 COMMANDS = [
-    node.init, node.whoami, store.status, store.log_command, store.store_group, sync.sync_group, bench.bench,
+    node.init, node.whoami, node.unlock_command, node.panic, node.passphrase_group, node.key_file_group,
+    store.status, store.log_command, store.store_group, sync.sync_group, bench.bench,
     emulate.emulate, noderun.node_group,
     assembly.assembly, assembly.member, assembly.role, proposals.propose, proposals.vote, proposals.tally,
     proposals.proposals, mandates.mandate, councils.council, alerts.alert, ledger.ledger, ledger.minutes,
