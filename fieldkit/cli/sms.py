@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 
 import click
 
@@ -31,7 +32,7 @@ def _has_subscribers() -> bool:
 
 @sms.command()
 @click.argument("number")
-@click.option("--pin", help="4-8 digits the member adds to votes, alerts and reports (or FIELDKIT_SMS_PIN).")
+@click.option("--pin", hidden=True, help="Refused: a PIN on the command line lands in shell history and `ps`.")
 @click.option("--language", type=click.Choice(LANGUAGES), default="es", show_default=True, help="Reply language.")
 @click.option("--name", default="", help="How the member is called in join requests.")
 @click.option("--key", "public_key", help="The member's own public key (hex) if they have a device; "
@@ -44,8 +45,14 @@ def enrol(number: str, pin: str | None, language: str, name: str, public_key: st
           no_responder: bool, as_json: bool) -> None:
     """Enrol NUMBER (e.g. +34600111222) for a member."""
     ctx = node_context()
+    if pin is not None:
+        raise SubscriberError("--pin on the command line lands in shell history and `ps`: give the PIN at the "
+                              "prompt, or in FIELDKIT_SMS_PIN for a script")
     number = normalize_number(number)
-    pin = pin or os.environ.get("FIELDKIT_SMS_PIN") or click.prompt("PIN", hide_input=True, err=True)
+    pin = os.environ.get("FIELDKIT_SMS_PIN") or (
+        click.prompt("PIN", hide_input=True, confirmation_prompt=True, err=True) if sys.stdin.isatty() else None)
+    if not pin:
+        raise SubscriberError("no PIN: run on a terminal (it is asked) or set FIELDKIT_SMS_PIN")
     check_pin(pin)
     key = None
     if public_key:
@@ -58,7 +65,7 @@ def enrol(number: str, pin: str | None, language: str, name: str, public_key: st
     if assembly_id:
         with session() as s:
             assembly_id = actions.find(s.state, "assemblies", assembly_id, "assembly")
-    subscribers = Subscribers(ctx.home.path, ctx.keypair())
+    subscribers = Subscribers(ctx.home.path, ctx.keypair(), ctx.unlocked().sealer)
     try:
         sub = subscribers.enrol(number, pin, language, ctx.now, name=name, public_key=key, assembly=assembly_id,
                                 responder=not no_responder)
@@ -77,7 +84,7 @@ def list_(as_json: bool) -> None:
     """Enrolled numbers."""
     rows = []
     if _has_subscribers():
-        subscribers = Subscribers(node_context().home.path)
+        subscribers = Subscribers(node_context().home.path, sealer=node_context().unlocked().sealer)
         try:
             rows = [s.public() | {"enrolled": format_time(s.enrolled)} for s in subscribers.all()]
         finally:
@@ -103,7 +110,7 @@ def remove(number: str, as_json: bool) -> None:
     number = normalize_number(number)
     if not _has_subscribers():
         raise SubscriberError(f"{number} is not enrolled (see `fieldkit sms list`)")
-    subscribers = Subscribers(node_context().home.path)
+    subscribers = Subscribers(node_context().home.path, sealer=node_context().unlocked().sealer)
     try:
         sub = subscribers.remove(number)
     finally:
@@ -117,12 +124,13 @@ def remove(number: str, as_json: bool) -> None:
 @now_option
 def outbox(limit: int, as_json: bool) -> None:
     """SMS queued and sent by the node, with their delivery state."""
+    from fieldkit.sms.gateway import modem_sealer
     from radio.sms.queue import SendQueue
 
     path = node_context().home.path / SMS_DIR / "modem" / "outbox.sqlite"
     rows = []
     if path.exists():
-        queue = SendQueue(path)
+        queue = SendQueue(path, sealer=modem_sealer(node_context().unlocked().sealer))
         try:
             rows = queue.recent(limit)
         finally:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from codec import FieldkitError, KeyPair
 from codec.frames import LORA_MTU
-from fieldkit.home import Home
+from fieldkit.home import Home, unlock
 from fieldkit.nodestore import open_node_store
 from radio.meshtastic_link import MeshtasticLink
 from radio.outbox import Priority
@@ -89,6 +89,7 @@ class NodeRunner:
         self.clock = clock
         self.bus = NodeBus()
         self._readable = ReadableLog(self.bus, logger)  # kept: pypubsub holds listeners weakly
+        self.sealer = unlock(home).sealer  # unlocked already by the command: cached for this process
         self.store = open_node_store(home)
         for notice in self.store.notices:
             logger.warning("store: %s", notice)
@@ -109,7 +110,7 @@ class NodeRunner:
         spec = parse_link_spec(spec_text)
         name = str(spec)
         outbox = self.home.path / OUTBOX_DIR
-        outbox.mkdir(exist_ok=True)
+        outbox.mkdir(exist_ok=True, mode=0o700)
         if isinstance(spec, SmsSpec):
             from fieldkit.sms.gateway import SmsGateway
 
@@ -117,6 +118,7 @@ class NodeRunner:
                 self.home.path, self.key, self.store, ModemConfig(port=spec.path),
                 peers=self.config.sms_peers, on_frame=self._frame_handler(name),
                 limits=self.config.sms, clock=self.clock, store_lock=self.core.lock,
+                sealer=self.sealer,
             )
             self._gateways.append(gateway)
             self.core.add_link(name, SmsPort(gateway.link, self.config.sms_peers))
@@ -124,7 +126,7 @@ class NodeRunner:
         safe = "".join(c if c.isalnum() else "_" for c in name)
         link = MeshtasticLink(
             spec, Path(outbox) / f"{safe}.sqlite", self._frame_handler(name),
-            on_state=self._state_handler(name), clock=self.clock,
+            on_state=self._state_handler(name), clock=self.clock, sealer=self.sealer.derive("outbox"),
         )
         self._links.append(link)
         self.core.add_link(name, MeshtasticPort(link))

@@ -17,12 +17,13 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from codec import KeyPair
+from codec.sealing import Sealer
 from fieldkit.domain import queries
 from fieldkit.domain.state import State
 from fieldkit.domain.view import VIEW_NAME
 from radio.sms import GsmModem, InboundSms, ModemConfig
 from radio.sms.link import FrameHandler, SmsLink
-from sync.atomic import write_atomic
+from sync.atomic import read_sealed, write_sealed
 
 from .domain_actions import StoreSmsActions
 from .limits import Limits, LimitsConfig
@@ -31,6 +32,11 @@ from .subscribers import SMS_DIR, Subscribers
 
 log = logging.getLogger(__name__)
 FANNED_FILE = "alerts_fanned.json"
+
+
+def modem_sealer(sealer: Sealer | None) -> Sealer | None:
+    """The key of the modem's inbox, send queue and quarantine (also read by `fieldkit sms outbox`)."""
+    return None if sealer is None else sealer.derive("sms-modem")
 
 
 class SmsGateway:
@@ -45,22 +51,27 @@ class SmsGateway:
         limits: LimitsConfig | None = None,
         clock: Callable[[], float] = time.time,
         store_lock: threading.RLock | None = None,
+        sealer: Sealer | None = None,
     ) -> None:
         self.home_path = Path(home_path)
         self.store = store
         self.clock = clock
-        self.subscribers = Subscribers(self.home_path, node_key)
+        self._sealer = sealer
+        self.subscribers = Subscribers(self.home_path, node_key, sealer)
         spent = self.home_path / SMS_DIR / "spent_today.json"
         self.service = SmsService(self.subscribers, StoreSmsActions(store),
                                   Limits(limits or LimitsConfig(), spent))
         self.service.on_alert_raised = self._mark_fanned
-        self.modem = GsmModem(modem_config, self.home_path / SMS_DIR / "modem", self._on_message, clock=clock)
+        self.modem = GsmModem(modem_config, self.home_path / SMS_DIR / "modem", self._on_message, clock=clock,
+                              sealer=modem_sealer(sealer))
         self.link = SmsLink(self.modem, peers, on_frame or (lambda frame, sender: None), clock)
         # The modem worker thread acts on the store; pass the node's store lock so that the
         # node's own use of the store and ours never interleave (the store is not thread-safe).
         self._lock = store_lock or threading.RLock()
         self._fanned_path = self.home_path / SMS_DIR / FANNED_FILE
-        self._fanned: set[str] = set(json.loads(self._fanned_path.read_text())) if self._fanned_path.exists() else set()
+        self._files = None if sealer is None else sealer.derive("sms-files")
+        self._fanned: set[str] = (set(json.loads(read_sealed(self._fanned_path, self._files)))
+                                  if self._fanned_path.exists() else set())
 
     def start(self) -> None:
         self.modem.start()
@@ -82,7 +93,7 @@ class SmsGateway:
 
     def _mark_fanned(self, alert_id: str) -> None:
         self._fanned.add(alert_id)
-        write_atomic(self._fanned_path, json.dumps(sorted(self._fanned)).encode())
+        write_sealed(self._fanned_path, json.dumps(sorted(self._fanned)).encode(), self._files)
 
     def fan_out_new_alerts(self, now: int | None = None) -> int:
         """SMS every open alert not sent yet to the responders; how many alerts went out."""
