@@ -11,6 +11,7 @@ import click
 from fieldkit.cli.common import node_context, now_option
 from fieldkit.node.config import load_config
 from fieldkit.node.linkspec import parse_link_spec
+from fieldkit.node.redact import redact_handlers
 from radio.sim.presets import REGIONS
 
 
@@ -33,7 +34,6 @@ def run(links: tuple[str, ...], strict: bool | None, region: str | None, sync_in
 
     ctx = node_context()
     home = ctx.home
-    home.identity()
     config = load_config(home.path).with_overrides(
         links=links or None, strict=strict, region=region, sync_interval=sync_interval
     )
@@ -46,7 +46,9 @@ def run(links: tuple[str, ...], strict: bool | None, region: str | None, sync_in
         format="%(asctime)s %(levelname)-7s %(message)s",
     )
     logger = logging.getLogger("fieldkit.node")
-    runner = NodeRunner(home, config, ctx.keypair(), logger)
+    unlocked = ctx.unlocked()
+    redact_handlers(unlocked.sealer)  # from here on, no phone number reaches the log
+    runner = NodeRunner(home, config, unlocked.keypair, logger)
 
     def stop(signum: int, _frame: object) -> None:
         logger.info("received %s: stopping", signal.Signals(signum).name)

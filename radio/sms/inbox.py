@@ -98,7 +98,7 @@ class Inbox:
             if cur.rowcount == 0:
                 return False
             if concat is None:
-                self._db.execute("UPDATE parts SET used=1 WHERE key=?", (key,))
+                self._db.execute("UPDATE parts SET used=1, payload=NULL WHERE key=?", (key,))
                 self._insert_message(deliver.sender, deliver.scts, ud.encoding, payload, False, now)
             else:
                 self._try_complete(deliver.sender, ref, total, now)
@@ -128,7 +128,7 @@ class Inbox:
         ordered = [by_seq[s] for s in sorted(by_seq)]
         encoding = Encoding(ordered[0][3])
         payload = b"".join(r[4] for r in ordered)
-        self._db.executemany("UPDATE parts SET used=1 WHERE key=?", [(r[0],) for r in ordered])
+        self._db.executemany("UPDATE parts SET used=1, payload=NULL WHERE key=?", [(r[0],) for r in ordered])
         self._insert_message(sender, min(r[2] for r in ordered), encoding, payload, False, now)
 
     def expire(self, now: float) -> int:
