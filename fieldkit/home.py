@@ -194,9 +194,11 @@ class Home:
         return identity
 
 
-def unlock(home: Home, passphrase: str | None = None, prompt: Callable[[], str] | None = None) -> Unlocked:
+def unlock(home: Home, passphrase: str | None = None, prompt: Callable[[], str] | None = None,
+           data_key: bytes | None = None) -> Unlocked:
     """THE way a home is opened (CLI, `node run`, web): once per process, cached in memory only.
 
+    ``data_key``: a key handed over by `fieldkit unlock` to a node that started locked.
     Raises Panicked (the home was shredded), Locked (nothing to unlock it with), WrongPassphrase.
     """
     where = home.path.resolve()
@@ -204,7 +206,7 @@ def unlock(home: Home, passphrase: str | None = None, prompt: Callable[[], str] 
     if cached is not None:
         return cached
     vault = home.vault()
-    opened = vault.open_without_secret()
+    opened = vault.open_without_secret() if data_key is None else (data_key, "`fieldkit unlock`")
     if opened is not None:
         data_key, how = opened
     else:
@@ -261,3 +263,13 @@ def _ask(home: Path, prompt: Callable[[], str] | None) -> str | None:
         if done.returncode == 0:
             return done.stdout.rstrip("\n")
     return None
+
+
+def key_opens(home: Home, data_key: bytes) -> bool:
+    """Does ``data_key`` open this home (its sealed signing key)?  For a node waiting to be unlocked."""
+    try:
+        vault = home.vault()
+        Sealer(data_key).derive("signing").open(bytes.fromhex(vault.signing))
+    except (FieldkitError, ValueError):
+        return False
+    return True

@@ -14,6 +14,7 @@ Protocol: one line in, one line out.
 ``KEY``            -> ``OK <hex data key>`` or ``LOCKED``
 ``UNLOCK <hex>``   -> ``OK`` (the key opens this home) or ``NO``
 ``PANIC``          -> ``OK`` (the node shreds the home and stops)
+``SEND <hex>``     -> ``OK``: broadcast a frame on every link (a signed panic frame for another node)
 """
 
 from __future__ import annotations
@@ -85,7 +86,8 @@ class KeyAgent:
     """Serves the node's key to its own user's commands; takes ``unlock`` and ``panic``."""
 
     def __init__(self, home: Path, data_key: bytes | None, check: Callable[[bytes], bool],
-                 on_panic: Callable[[], None]) -> None:
+                 on_panic: Callable[[], None], on_send: Callable[[bytes], bool] | None = None) -> None:
+        self._on_send = on_send
         self.home = Path(home)
         self.path = agent_path(home)
         self._key = data_key
@@ -165,4 +167,15 @@ class KeyAgent:
             return "OK"
         if line == "PANIC":
             return "OK"
+        if line.startswith("SEND ") and self._on_send is not None and self._key is not None:
+            try:
+                frame = bytes.fromhex(line[5:])
+            except ValueError:
+                return "NO"
+            return "OK" if frame and self._on_send(frame) else "NO"
         return "NO"
+
+
+def send_frame(home: Path, frame: bytes) -> bool:
+    """Ask the running node of ``home`` to broadcast ``frame`` on its links."""
+    return _talk(home, f"SEND {frame.hex()}") == "OK"

@@ -94,9 +94,12 @@ def unlock_command(as_json: bool) -> None:
 
 @click.command()
 @click.option("--keep-files", is_flag=True, help="Only shred the keys; leave the (unreadable) files in place.")
+@click.option("--node", "remote", metavar="KEY_ID",
+              help="Instead: send a signed panic frame to another node (its key id) through this home's running "
+                   "node; it obeys if its operator named this node's key in [panic] keys.")
 @json_option
 @now_option
-def panic(keep_files: bool, as_json: bool) -> None:
+def panic(keep_files: bool, remote: str | None, as_json: bool) -> None:
     """Crypto-shred this node now: destroy every copy of its keys, then delete its files.
 
     Asks nothing and needs no passphrase: what remains after the first step is ciphertext
@@ -106,6 +109,9 @@ def panic(keep_files: bool, as_json: bool) -> None:
     from fieldkit.keyagent import send_panic
     from fieldkit.vault import shred, wipe_rest
 
+    if remote is not None:
+        _panic_remote(remote, as_json)
+        return
     home = node_context().home
     if not home.exists:
         raise Refused(f"no node at {home.path}")
@@ -187,3 +193,21 @@ def key_file_remove(path: str, as_json: bool) -> None:
         raise Refused("that is the only way into this node: set a passphrase first")
     vault.save()
     emit(as_json, {"removed": target}, f"the key file {target} no longer unlocks this node")
+
+
+def _panic_remote(remote: str, as_json: bool) -> None:
+    from codec.panic import encode_panic
+    from fieldkit.keyagent import send_frame
+
+    ctx = node_context()
+    try:
+        target = bytes.fromhex(remote)
+    except ValueError:
+        target = b""
+    if len(target) != 8:
+        raise Refused("--node takes the other node's key id: 16 hex digits (`fieldkit whoami` there)")
+    frame = encode_panic(ctx.keypair(), target, ctx.now)
+    if not send_frame(ctx.home.path, frame):
+        raise Refused(f"no running node at {ctx.home.path} took the frame: start `fieldkit node run` first")
+    emit(as_json, {"sent": True, "node": remote, "bytes": len(frame)},
+         f"panic frame for {remote} sent on every link of this node")

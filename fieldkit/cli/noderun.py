@@ -9,6 +9,7 @@ import sys
 import click
 
 from fieldkit.cli.common import node_context, now_option
+from fieldkit.home import Home, Locked, Unlocked, key_opens, unlock
 from fieldkit.node.config import load_config
 from fieldkit.node.linkspec import parse_link_spec
 from fieldkit.node.redact import redact_handlers
@@ -46,7 +47,10 @@ def run(links: tuple[str, ...], strict: bool | None, region: str | None, sync_in
         format="%(asctime)s %(levelname)-7s %(message)s",
     )
     logger = logging.getLogger("fieldkit.node")
-    unlocked = ctx.unlocked()
+    try:
+        unlocked = ctx.unlocked()
+    except Locked:
+        unlocked = _wait_until_unlocked(home, logger)
     redact_handlers(unlocked.sealer)  # from here on, no phone number reaches the log
     runner = NodeRunner(home, config, unlocked.keypair, logger)
 
@@ -61,3 +65,33 @@ def run(links: tuple[str, ...], strict: bool | None, region: str | None, sync_in
         runner.run()
     finally:
         runner.stop()
+
+
+def _wait_until_unlocked(home: Home, logger: logging.Logger) -> Unlocked:
+    """A node that boots with no way to unlock (no terminal, no stick, no agent answer) waits locked.
+
+    It listens on the key agent's socket for `fieldkit unlock` and looks for its key file's
+    stick every second; nothing is opened or written until then.
+    """
+    import threading
+
+    from fieldkit.keyagent import KeyAgent
+
+    stop = threading.Event()
+    agent = KeyAgent(home.path, None, lambda key: key_opens(home, key), stop.set)
+    if not agent.start():
+        raise click.ClickException(f"{home.path} is locked and its path is too long for `fieldkit unlock`")
+    logger.warning("%s is locked: waiting for `fieldkit unlock` or the key file's stick", home.path)
+    previous = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        while not stop.is_set():
+            if agent.unlocked.wait(1.0):
+                return unlock(home, data_key=agent.key)
+            opened = home.vault().open_without_secret()
+            if opened is not None:
+                return unlock(home)
+    finally:
+        agent.stop()
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    raise SystemExit(0)

@@ -77,6 +77,27 @@ def enrol(number: str, pin: str | None, language: str, name: str, public_key: st
          + (" held by this node" if sub.holds_key else ""))
 
 
+@sms.command()
+@click.argument("number")
+@json_option
+@now_option
+def duress(number: str, as_json: bool) -> None:
+    """Give NUMBER a duress PIN: any command sent with it shreds this node (asked, or FIELDKIT_SMS_DURESS_PIN)."""
+    ctx = node_context()
+    pin = os.environ.get("FIELDKIT_SMS_DURESS_PIN") or (
+        click.prompt("duress PIN", hide_input=True, confirmation_prompt=True, err=True) if sys.stdin.isatty()
+        else None)
+    if not pin:
+        raise SubscriberError("no duress PIN: run on a terminal (it is asked) or set FIELDKIT_SMS_DURESS_PIN")
+    subscribers = Subscribers(ctx.home.path, ctx.keypair(), ctx.unlocked().sealer)
+    try:
+        subscribers.set_duress(number, pin)
+    finally:
+        subscribers.close()
+    emit(as_json, {"number": normalize_number(number), "duress": True},
+         f"{normalize_number(number)} has a duress PIN: a command carrying it wipes this node")
+
+
 @sms.command("list")
 @json_option
 @now_option

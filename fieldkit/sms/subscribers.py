@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,7 +43,7 @@ CREATE TABLE IF NOT EXISTS subscribers (
     number TEXT PRIMARY KEY, name TEXT, language TEXT, key_id TEXT, public_key TEXT, sealed_seed BLOB,
     pin_hash BLOB, assembly TEXT, responder INTEGER, stopped INTEGER DEFAULT 0, notice_sent INTEGER DEFAULT 0,
     enrolled INTEGER, pin_fails INTEGER DEFAULT 0, locked_until INTEGER DEFAULT 0, lockouts INTEGER DEFAULT 0,
-    number_box BLOB);
+    number_box BLOB, duress_hash BLOB);
 """
 
 
@@ -95,6 +96,8 @@ class Subscribers:
         self._node_key = node_key
         self._rows = RowSealer(None if sealer is None else sealer.derive("sms-subscribers"))
         self._pepper = None if sealer is None else sealer.derive("pin-pepper")
+        # Called (with the number) when a message carries that member's duress PIN: the node panics.
+        self.on_duress: Callable[[str], None] | None = None
         self._lock = threading.Lock()
         self._db = open_durable_db(str(folder / "subscribers.sqlite"), _SCHEMA)
 
@@ -209,16 +212,35 @@ class Subscribers:
 
     # --- PIN checks with lockout ---
 
-    def verify_pin(self, number: str, pin: str) -> bool:
+    def set_duress(self, number: str, pin: str) -> None:
+        """A second PIN that, sent in any command from this number, makes the node panic (issue 17)."""
+        number = normalize_number(number)
+        check_pin(pin)
+        if self.get(number) is None:
+            raise SubscriberError(f"{number} is not enrolled (see `fieldkit sms list`)")
+        if self._pin_matches(number, "pin_hash", pin):
+            raise SubscriberError("the duress PIN must differ from the member's PIN")
+        duress = self._rows.seal(nacl.pwhash.argon2id.str(self._peppered(pin), PIN_OPS, PIN_MEM))
+        with self._lock, self._db:
+            self._db.execute("UPDATE subscribers SET duress_hash=? WHERE number=?", (duress, self._rows.tag(number)))
+
+    def _pin_matches(self, number: str, column: str, pin: str) -> bool:
         with self._lock:
-            row = self._db.execute("SELECT pin_hash FROM subscribers WHERE number=?",
+            row = self._db.execute(f"SELECT {column} FROM subscribers WHERE number=?",
                                    (self._rows.tag(number),)).fetchone()
-        if row is None:
+        if row is None or row[0] is None:
             return False
         try:
             return nacl.pwhash.verify(self._rows.open(row[0]), self._peppered(pin))
         except nacl.exceptions.InvalidkeyError:
             return False
+
+    def verify_pin(self, number: str, pin: str) -> bool:
+        if self._pin_matches(number, "duress_hash", pin):
+            if self.on_duress is not None:
+                self.on_duress(number)
+            return False
+        return self._pin_matches(number, "pin_hash", pin)
 
     def record_pin(self, number: str, ok: bool, now: int, max_fails: int, base_lock: int) -> int:
         """Count a PIN attempt; after ``max_fails`` wrong ones lock for base * 2^lockouts seconds.
