@@ -69,6 +69,8 @@ def test_bench_ingest_figures() -> None:
 
     figures = {f.name: f for f in ingest.run(n=3000)}
     assert set(figures) == {"ingest_per_s", "verify_per_s", "ingest_to_verify_ratio", "rebuild_100k_s",
-                            "peak_rss_mb"}
+                            "peak_rss_mb", "encrypted_ingest_ratio", "encrypted_open_ratio", "panic_s"}
+    assert figures["encrypted_ingest_ratio"].value > 0 and figures["encrypted_open_ratio"].value > 0
+    assert figures["panic_s"].value > 0 and figures["panic_s"].target == "<= 1"
     assert figures["ingest_per_s"].value > 0 and figures["peak_rss_mb"].value > 0
     assert figures["ingest_to_verify_ratio"].target == ">= 0.5"

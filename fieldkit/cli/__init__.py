@@ -5,10 +5,14 @@ Each module of this package holds one command group; ``COMMANDS`` lists them.
 
 from __future__ import annotations
 
-import click
+from fieldkit.cli.fastpanic import shred_early
 
-from fieldkit import __version__
-from fieldkit.cli import (
+shred_early()  # `fieldkit panic`: the keys go before anything else is imported
+
+import click  # noqa: E402
+
+from fieldkit import __version__  # noqa: E402
+from fieldkit.cli import (  # noqa: E402
     alerts,
     assembly,
     bench,
@@ -25,7 +29,7 @@ from fieldkit.cli import (
     store,
     sync,
 )
-from fieldkit.cli.common import FieldkitGroup, NodeContext
+from fieldkit.cli.common import FieldkitGroup, NodeContext  # noqa: E402
 
 COMMANDS = [
     node.init, node.whoami, node.unlock_command, node.panic, node.passphrase_group, node.key_file_group,

@@ -112,12 +112,17 @@ def panic(keep_files: bool, remote: str | None, as_json: bool) -> None:
     if remote is not None:
         _panic_remote(remote, as_json)
         return
+    from fieldkit.cli.fastpanic import EARLY
+
     home = node_context().home
     if not home.exists:
         raise Refused(f"no node at {home.path}")
-    started = time.perf_counter()
-    destroyed = shred(home.path)
-    shred_s = time.perf_counter() - started
+    if EARLY.get("home") == str(home.path.resolve()):  # shredded before the CLI was even imported
+        destroyed, shred_s = list(EARLY["destroyed"]), float(EARLY["shred_s"])  # type: ignore[arg-type]
+    else:
+        started = time.perf_counter()
+        destroyed = shred(home.path)
+        shred_s = time.perf_counter() - started
     forget(home)
     told = send_panic(home.path)  # the running node drops its key from memory and stops
     removed = 0 if keep_files else wipe_rest(home.path)
