@@ -143,3 +143,22 @@ def test_newer_home_format_is_refused(tmp_path: Path) -> None:
 
 def test_usage_error_is_exit_2(tmp_path: Path) -> None:
     assert fieldkit(tmp_path, "init").returncode == 2
+
+
+def test_a_service_without_terminal_asks_systemds_password_agent(tmp_path: Path) -> None:
+    """Under systemd (INVOCATION_ID set), no terminal: the passphrase comes from systemd-ask-password."""
+    home = tmp_path / "node"
+    assert fieldkit(home, "init", "--name", "svc", env=PASS).returncode == 0
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    asked = tmp_path / "asked"
+    agent = tools / "systemd-ask-password"  # stands in for the agent's answer; the real tool is a systemd binary
+    agent.write_text(f"#!/bin/sh\necho \"$@\" > {asked}\necho 'correct horse battery'\n")
+    agent.chmod(0o755)
+    env = {k: v for k, v in os.environ.items() if k not in ("FIELDKIT_PASSPHRASE", "FIELDKIT_HOME")}
+    env |= {"INVOCATION_ID": "0123456789abcdef", "PATH": f"{tools}:{env.get('PATH', '')}"}
+    who = subprocess.run([sys.executable, "-m", "fieldkit", "--home", str(home), "whoami", "--json"],
+                         capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL, timeout=60)
+    assert who.returncode == 0, who.stderr
+    assert json.loads(who.stdout)["name"] == "svc"
+    assert f"--id fieldkit:{home}" in asked.read_text()

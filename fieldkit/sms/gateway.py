@@ -25,6 +25,7 @@ from radio.sms import GsmModem, InboundSms, ModemConfig
 from radio.sms.link import FrameHandler, SmsLink
 from sync.atomic import read_sealed, write_sealed
 
+from . import grammar
 from .domain_actions import StoreSmsActions
 from .limits import Limits, LimitsConfig
 from .service import Reply, SmsService
@@ -83,9 +84,24 @@ class SmsGateway:
     def _on_message(self, message: InboundSms) -> None:
         if self.link.feed(message):
             return
+        self._scrub_pin(message)
         with self._lock:
             out = self.service.handle(message.sender, message.text, int(self.clock()), message.incomplete)
         self._send(out)
+
+    def _scrub_pin(self, message: InboundSms) -> None:
+        """Parsed: the stored copy of the text loses its PIN at once (issue 17: secrets never kept).
+
+        The text in memory keeps it for the PIN check; if the node dies before the message is
+        handled, the redelivered text asks the member for the PIN again, which is the price.
+        """
+        try:
+            command = grammar.parse(message.text)
+        except grammar.ParseError:
+            return
+        pin = getattr(command, "pin", None)
+        if pin:
+            self.modem.inbox.scrub(message.id, grammar.without_pin(message.text, pin))
 
     def _send(self, out: list[Reply]) -> None:
         for reply in out:
