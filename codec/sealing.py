@@ -26,6 +26,8 @@ import os
 
 import nacl.bindings
 import nacl.exceptions
+from nacl._sodium import ffi as _ffi
+from nacl._sodium import lib as _lib
 
 from .errors import FieldkitError
 
@@ -43,12 +45,14 @@ class SealError(FieldkitError):
 class Sealer:
     """One key, one purpose.  ``derive`` makes the subkey of a named purpose."""
 
-    __slots__ = ("_key", "purpose")
+    __slots__ = ("_key", "_key_c", "_out", "purpose")
 
     def __init__(self, key: bytes, purpose: str = "data") -> None:
         if len(key) != KEY_SIZE:
             raise ValueError(f"a sealing key is {KEY_SIZE} bytes, got {len(key)}")
         self._key = bytes(key)
+        self._key_c = _ffi.from_buffer(self._key)
+        self._out = _ffi.new("unsigned char[]", 4096)  # reused output buffer of try_open (not thread-safe: see Log)
         self.purpose = purpose
 
     def derive(self, purpose: str) -> Sealer:
@@ -69,14 +73,25 @@ class Sealer:
         except nacl.exceptions.CryptoError:
             raise SealError(f"{where} does not open with this node's key (another home's, or damaged)") from None
 
-    def try_open(self, blob: bytes) -> bytes | None:
-        """Like :meth:`open`, None instead of an error (the log's scan: a bad record is damage)."""
-        if len(blob) < OVERHEAD:
+    def try_open(self, blob: bytes | memoryview) -> bytes | None:
+        """Like :meth:`open`, None instead of an error (the log's scan: a bad record is damage).
+
+        The hot path of opening a sealed log (one call per record): libsodium's
+        ``crypto_secretbox_open_easy`` straight through PyNaCl's cffi handle, reading the
+        caller's buffer in place — ``nacl.bindings`` pads and copies each message twice, which
+        cost more than the decryption itself.  Same construction and bytes as :meth:`seal`.
+        """
+        size = len(blob) - OVERHEAD
+        if size < 0:
             return None
-        try:
-            return nacl.bindings.crypto_secretbox_open(bytes(blob[NONCE_SIZE:]), bytes(blob[:NONCE_SIZE]), self._key)
-        except nacl.exceptions.CryptoError:
+        view = memoryview(blob)
+        if size > len(self._out):
+            self._out = _ffi.new("unsigned char[]", size)
+        rc = _lib.crypto_secretbox_open_easy(self._out, _ffi.from_buffer(view[NONCE_SIZE:]), size + MAC_SIZE,
+                                             _ffi.from_buffer(view[:NONCE_SIZE]), self._key_c)
+        if rc != 0:
             return None
+        return _ffi.buffer(self._out, size)[:]
 
     def seal_file(self, data: bytes) -> bytes:
         """A whole file's bytes: magic, then the sealed contents."""
