@@ -55,3 +55,15 @@ def test_bench_sms_json(tmp_path: Path) -> None:
     assert figures["signed_vote_frame_bytes"]["met"] and figures["reply_parts_max"]["met"]
     assert figures["accented_reply_parts_folded"]["value"] < figures["accented_reply_parts_ucs2"]["value"]
     assert figures["burst_received"]["met"]
+
+
+def test_sms_peers_are_kept_sealed(tmp_path: Path) -> None:
+    home = tmp_path / "node"
+    assert fieldkit(home, "init", "--name", "barrio", "--no-passphrase").returncode == 0
+    added = fieldkit(home, "sms", "peer", "add", "+34 600 222 333", "--json")
+    assert added.returncode == 0, added.stderr
+    assert json.loads(added.stdout) == {"sms_peers": ["+34600222333"]}
+    assert json.loads(fieldkit(home, "sms", "peer", "list", "--json").stdout) == {"sms_peers": ["+34600222333"]}
+    assert all(b"600222333" not in data for data in _tree(home).values())
+    assert fieldkit(home, "sms", "peer", "remove", "+34600222333").returncode == 0
+    assert fieldkit(home, "sms", "peer", "remove", "+34600222333").returncode == 1

@@ -210,3 +210,21 @@ def test_duress_pin_by_sms_panics_the_node(tmp_path: Path) -> None:
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_pulling_the_key_stick_locks_the_running_node(tmp_path: Path, radios) -> None:
+    home, log, stick = tmp_path / "n", tmp_path / "n.log", tmp_path / "stick"
+    stick.mkdir()
+    json_of(cli(home, "init", "--name", "relay", "--key-file", str(stick / "relay.key"), "--json",
+                FIELDKIT_PASSPHRASE=PASS))
+    proc = start(home, radios[0].tcp_spec, log)  # no passphrase anywhere: the stick unlocks it
+    try:
+        assert wait_for(lambda: "running on" in log.read_text(), timeout=30), log.read_text()
+        (stick / "relay.key").rename(tmp_path / "pocket.key")  # the stick is pulled
+        assert proc.wait(timeout=30) == 0, log.read_text()
+        assert "pulled" in log.read_text()
+        locked = cli(home, "status")
+        assert locked.returncode == 1 and "locked" in locked.stderr
+    finally:
+        if proc.poll() is None:
+            proc.kill()

@@ -13,6 +13,7 @@ from fieldkit.home import Home, Locked, Unlocked, key_opens, unlock
 from fieldkit.node.config import load_config
 from fieldkit.node.linkspec import parse_link_spec
 from fieldkit.node.redact import redact_handlers
+from fieldkit.node.secrets import SealedSettings
 from radio.sim.presets import REGIONS
 
 
@@ -52,6 +53,10 @@ def run(links: tuple[str, ...], strict: bool | None, region: str | None, sync_in
     except Locked:
         unlocked = _wait_until_unlocked(home, logger)
     redact_handlers(unlocked.sealer)  # from here on, no phone number reaches the log
+    sealed_peers = SealedSettings(home.path, unlocked.sealer).sms_peers
+    if config.sms_peers:
+        logger.warning("node.toml lists sms_peers in plain text: move them with `fieldkit sms peer add NUMBER`")
+    config = config.with_overrides(sms_peers=tuple(dict.fromkeys((*config.sms_peers, *sealed_peers))) or None)
     runner = NodeRunner(home, config, unlocked.keypair, logger)
 
     def stop(signum: int, _frame: object) -> None:

@@ -167,3 +167,53 @@ def outbox(limit: int, as_json: bool) -> None:
             click.echo(f"{r['id']:>5} {r['state']:<9} {r['priority']:<6} {r['number']:<16} {what}")
 
     emit(as_json, {"messages": rows}, human)
+
+
+@sms.group("peer")
+def peer() -> None:
+    """Other fieldkit nodes reached by binary SMS (kept sealed, not in node.toml)."""
+
+
+def _settings():
+    from fieldkit.node.secrets import SealedSettings
+
+    ctx = node_context()
+    return SealedSettings(ctx.home.path, ctx.unlocked().sealer)
+
+
+@peer.command("add")
+@click.argument("number")
+@json_option
+@now_option
+def peer_add(number: str, as_json: bool) -> None:
+    """Add NUMBER, another node's SIM, as a peer of the node-to-node SMS link."""
+    number = normalize_number(number)
+    settings = _settings()
+    peers = list(settings.sms_peers)
+    if number not in peers:
+        settings.set_sms_peers([*peers, number])
+    emit(as_json, {"sms_peers": sorted({*peers, number})}, f"{number} is an SMS peer node")
+
+
+@peer.command("remove")
+@click.argument("number")
+@json_option
+@now_option
+def peer_remove(number: str, as_json: bool) -> None:
+    """Stop using NUMBER as an SMS peer node."""
+    number = normalize_number(number)
+    settings = _settings()
+    peers = list(settings.sms_peers)
+    if number not in peers:
+        raise SubscriberError(f"{number} is not an SMS peer (see `fieldkit sms peer list`)")
+    settings.set_sms_peers([p for p in peers if p != number])
+    emit(as_json, {"sms_peers": [p for p in peers if p != number]}, f"{number} is no longer an SMS peer")
+
+
+@peer.command("list")
+@json_option
+@now_option
+def peer_list(as_json: bool) -> None:
+    """The SMS peer nodes."""
+    peers = list(_settings().sms_peers)
+    emit(as_json, {"sms_peers": peers}, "\n".join(peers) or "no SMS peer nodes")

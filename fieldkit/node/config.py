@@ -28,6 +28,7 @@ region = "EU_868"
 preset = "LONG_FAST"
 
 # Phone numbers of other fieldkit nodes reachable by binary SMS (the link of last resort).
+# Better kept sealed with `fieldkit sms peer add NUMBER`: this file is plain text.
 sms_peers = []
 
 # Refuse to start when a link cannot be opened (otherwise it is retried in the background).
