@@ -51,7 +51,7 @@ class Sealer:
         if len(key) != KEY_SIZE:
             raise ValueError(f"a sealing key is {KEY_SIZE} bytes, got {len(key)}")
         self._key = bytes(key)
-        self._key_c = _ffi.from_buffer(self._key)
+        self._key_c = _ffi.from_buffer("unsigned char[]", self._key)
         self._out = _ffi.new("unsigned char[]", 4096)  # reused output buffer of try_open (not thread-safe: see Log)
         self.purpose = purpose
 
@@ -84,11 +84,10 @@ class Sealer:
         size = len(blob) - OVERHEAD
         if size < 0:
             return None
-        view = memoryview(blob)
         if size > len(self._out):
             self._out = _ffi.new("unsigned char[]", size)
-        rc = _lib.crypto_secretbox_open_easy(self._out, _ffi.from_buffer(view[NONCE_SIZE:]), size + MAC_SIZE,
-                                             _ffi.from_buffer(view[:NONCE_SIZE]), self._key_c)
+        whole = _ffi.from_buffer("unsigned char[]", blob)
+        rc = _lib.crypto_secretbox_open_easy(self._out, whole + NONCE_SIZE, size + MAC_SIZE, whole, self._key_c)
         if rc != 0:
             return None
         return _ffi.buffer(self._out, size)[:]
