@@ -230,6 +230,7 @@ def unlock(home: Home, passphrase: str | None = None, prompt: Callable[[], str] 
     key = KeyPair(seed)
     if key.public_key != identity.public_key:
         raise HomeError(f"{vault.path} does not belong to this node's identity")
+    tighten(home.path)  # 0700/0600 whatever made the files (a copy, an old fieldkit, a umask)
     done = Unlocked(sealer, key, identity, how, data_key)
     _UNLOCKED[where] = done
     return done

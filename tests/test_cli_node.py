@@ -162,3 +162,13 @@ def test_a_service_without_terminal_asks_systemds_password_agent(tmp_path: Path)
     assert who.returncode == 0, who.stderr
     assert json.loads(who.stdout)["name"] == "svc"
     assert f"--id fieldkit:{home}" in asked.read_text()
+
+
+def test_every_unlock_tightens_modes_whatever_made_the_files(tmp_path: Path) -> None:
+    home = tmp_path / "node"
+    assert fieldkit(home, "init", "--name", "n", "--no-passphrase").returncode == 0
+    os.chmod(home, 0o755)
+    os.chmod(home / "store" / "log", 0o644)
+    assert fieldkit(home, "status").returncode == 0
+    assert stat.S_IMODE(home.stat().st_mode) == 0o700
+    assert stat.S_IMODE((home / "store" / "log").stat().st_mode) == 0o600
