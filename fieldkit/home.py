@@ -46,6 +46,7 @@ from sync.store import create_store
 
 HOME_FORMAT = 2
 IDENTITY_FILE = "identity.json"
+LEGACY_SECRET_FILE = "secret.key"  # format 1 homes: a plain or passphrase-sealed seed, everything else in clear
 STORE_DIR = "store"  # the signed log and its views (sync/store.py)
 ASK_PASSWORD_TIMEOUT_S = 300  # systemd-ask-password waits this long for an agent to answer
 
@@ -149,6 +150,9 @@ class Home:
     def vault(self) -> Vault:
         if not self.exists:
             raise HomeError(f"no node at {self.path}: run `fieldkit init --name NAME` first")
+        if (self.path / LEGACY_SECRET_FILE).exists() and not (self.path / VAULT_FILE).exists():
+            raise HomeError(f"{self.path} was made by an older fieldkit that kept its log in clear: export its "
+                            "entries with that version (`sync export`), then `init` a new home and `sync import`")
         try:
             return Vault.load(self.path)
         except Panicked:
