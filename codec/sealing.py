@@ -120,11 +120,3 @@ class Sealer:
 def new_data_key() -> bytes:
     return os.urandom(KEY_SIZE)
 
-
-def maybe_seal(sealer: Sealer | None, data: bytes) -> bytes:
-    """Seal when a sealer is given (a home), keep as is when not (a simulation in memory)."""
-    return data if sealer is None else sealer.seal(data)
-
-
-def maybe_open(sealer: Sealer | None, blob: bytes, where: str = "a sealed value") -> bytes:
-    return bytes(blob) if sealer is None else sealer.open(bytes(blob), where)

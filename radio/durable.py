@@ -51,10 +51,6 @@ class RowSealer:
     def __init__(self, sealer: Sealer | None) -> None:
         self.sealer = sealer
 
-    @property
-    def sealed(self) -> bool:
-        return self.sealer is not None
-
     def seal(self, data: bytes) -> bytes:
         return data if self.sealer is None else self.sealer.seal(data)
 
