@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from fieldkit.domain.view import DomainView
-from fieldkit.home import STORE_DIR, Home
+from fieldkit.home import STORE_DIR, Home, unlock
 from sync.api import ViewProvider
 from sync.store import Store
 from sync.views import HeadsView
@@ -32,5 +32,5 @@ def open_node_store(home: Home, clock: Callable[[], int] | None = None) -> Store
 
     A running node and commands that take in others' entries pass their clock (the real
     one, or --now) so a forged far-future entry is held rather than folded."""
-    home.identity()  # a clear "run fieldkit init first" when there is no node here
-    return Store.open(store_path(home), views=view_providers(clock))
+    sealer = unlock(home).sealer  # a clear "run fieldkit init first" when there is no node here
+    return Store.open(store_path(home), views=view_providers(clock), sealer=sealer)

@@ -15,8 +15,9 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from codec.sealing import Sealer
 from sync.log import HEADER_SIZE, NO_KEY, RecordType, Salvage, StoreError, salvage
-from sync.store import LOG_FILE, VIEWS_FILE, Store
+from sync.store import LOG_FILE, VIEWS_FILE, Store, log_sealer
 
 
 @dataclass
@@ -37,12 +38,12 @@ class CheckReport:
                 "damage": self.damage, "torn_tail_bytes": self.torn_tail_bytes, "ok": self.ok}
 
 
-def check_log(store_dir: Path) -> CheckReport:
+def check_log(store_dir: Path, sealer: Sealer | None = None) -> CheckReport:
     path = Path(store_dir) / LOG_FILE
     if not path.exists():
         raise StoreError(f"no store at {store_dir}: run `fieldkit init` first")
     data = path.read_bytes()
-    found = salvage(data)
+    found = salvage(data, log_sealer(sealer))
     counts: dict[str, int] = {t.name.lower(): 0 for t in RecordType}
     for _offset, rec in found.records:
         counts[rec.type.name.lower()] += 1
@@ -66,7 +67,7 @@ class RepairReport:
                 "pending": self.pending, "refused": self.refused}
 
 
-def repair_log(store_dir: Path) -> RepairReport:
+def repair_log(store_dir: Path, sealer: Sealer | None = None) -> RepairReport:
     store_dir = Path(store_dir)
     path = store_dir / LOG_FILE
     if not path.exists():
@@ -78,12 +79,12 @@ def repair_log(store_dir: Path) -> RepairReport:
         # The append lock on the old file: a running node finishes its batch first, and
         # its next append sees the file replaced and refuses (Store checks the inode).
         fcntl.flock(fd, fcntl.LOCK_EX)
-        return _rebuild_from(store_dir, path, salvage(path.read_bytes()))
+        return _rebuild_from(store_dir, path, salvage(path.read_bytes(), log_sealer(sealer)), sealer)
     finally:
         os.close(fd)
 
 
-def _rebuild_from(store_dir: Path, path: Path, found: Salvage) -> RepairReport:
+def _rebuild_from(store_dir: Path, path: Path, found: Salvage, sealer: Sealer | None) -> RepairReport:
     settled = {rec.id for _o, rec in found.records if rec.type is RecordType.SETTLED}
     items = [
         (rec.data, rec.time)
@@ -98,7 +99,7 @@ def _rebuild_from(store_dir: Path, path: Path, found: Salvage) -> RepairReport:
         n += 1
     os.replace(path, backup)
     (store_dir / VIEWS_FILE).unlink(missing_ok=True)
-    store = Store.open(store_dir, views=[])
+    store = Store.open(store_dir, views=[], sealer=sealer)
     try:
         results = store._add_timed(items)  # the normal path: verified and chained again
         refused = [f"{raw.hex()[:16]}…: {r.reason}" for (raw, _t), r in zip(items, results, strict=True)

@@ -28,6 +28,7 @@ from pathlib import Path
 
 from codec import DecodeError, Entry, KeyPair, Origin, author_tag, decode_entry, link_to, sign_entry
 from codec.errors import VerifyError
+from codec.sealing import Sealer
 from sync.api import AddResult, Outcome, ViewProvider
 from sync.entries import entry_from_log, id_from_raw, receipt_of, signature_ok
 from sync.index import ChainGap, HeldIndex
@@ -43,7 +44,6 @@ from sync.log import (
     RecordType,
     StoreError,
     next_valid,
-    parse_record,
 )
 from sync.pending import Kept, PendingSet
 from sync.reading import Equivocation, StoreReading
@@ -57,19 +57,31 @@ VIEWS_FLUSH_EVERY = 512  # entries applied between views file writes; the log is
 _HELD = (RecordType.ENTRY, RecordType.EVIDENCE)
 
 
-def create_store(path: Path) -> None:
-    """An empty store in folder ``path`` (a log with a fresh store id; views come at first open)."""
-    FileLog(Path(path) / LOG_FILE, create=True).close()
+def create_store(path: Path, sealer: Sealer | None = None) -> None:
+    """An empty store in folder ``path`` (a log with a fresh store id; views come at first open).
+
+    With ``sealer`` (a home's data key) the log and the views file are sealed (sync/log.py).
+    """
+    FileLog(Path(path) / LOG_FILE, create=True, sealer=log_sealer(sealer)).close()
+
+
+def log_sealer(sealer: Sealer | None) -> Sealer | None:
+    return None if sealer is None else sealer.derive("log")
+
+
+def _views_sealer(sealer: Sealer | None) -> Sealer | None:
+    return None if sealer is None else sealer.derive("views")
 
 
 class Store(StoreReading):
     """Implements :class:`sync.api.EntryStore` over a file log or a memory log."""
 
-    def __init__(self, log: Log, views: Sequence[ViewProvider] | None, views_path: Path | None) -> None:
+    def __init__(self, log: Log, views: Sequence[ViewProvider] | None, views_path: Path | None,
+                 views_sealer: Sealer | None = None) -> None:
         from sync.views import HeadsView
 
         self._log = log
-        self._views = ViewSet(list(views) if views is not None else [HeadsView()], views_path)
+        self._views = ViewSet(list(views) if views is not None else [HeadsView()], views_path, views_sealer)
         self.notices: list[str] = []  # what open repaired or rebuilt, for the operator
         self._reopened_fresh: list[Entry] = []  # held after a reopen (store repair), not reported yet
         self._reset()
@@ -85,10 +97,16 @@ class Store(StoreReading):
     # --- construction -------------------------------------------------------------
 
     @classmethod
-    def open(cls, path: Path, views: Sequence[ViewProvider] | None = None, create: bool = True) -> Store:
-        """The store in folder ``path`` (``home/"store"``); created empty if missing and ``create``."""
+    def open(cls, path: Path, views: Sequence[ViewProvider] | None = None, create: bool = True,
+             sealer: Sealer | None = None) -> Store:
+        """The store in folder ``path`` (``home/"store"``); created empty if missing and ``create``.
+
+        ``sealer``: the home's data key; the log's records and the views file are sealed under
+        subkeys of it (a sealed log refuses to open without it: StoreLocked).
+        """
         path = Path(path)
-        return cls(FileLog(path / LOG_FILE, create), views, path / VIEWS_FILE)
+        return cls(FileLog(path / LOG_FILE, create, log_sealer(sealer)), views, path / VIEWS_FILE,
+                   _views_sealer(sealer))
 
     @classmethod
     def memory(cls, views: Sequence[ViewProvider] | None = None) -> Store:
@@ -97,7 +115,7 @@ class Store(StoreReading):
     def copy_to_memory(self, views: Sequence[ViewProvider] | None = None) -> Store:
         """An independent in-memory store holding exactly this log (no re-verification): forks a simulated node."""
         self._refresh()
-        log = MemoryLog()
+        log = MemoryLog(self._log.sealer)
         log.store_id = self._log.store_id
         log.load(self._log.read(0, self._position))
         return Store(log, views if views is not None else self._views.providers, None)
@@ -145,7 +163,7 @@ class Store(StoreReading):
         if self._position >= size:
             return
         rest = self._log.read(self._position, size - self._position)
-        resume = next_valid(rest, 1)
+        resume = next_valid(rest, 1, self._log.sealer)
         if resume is not None:
             raise LogDamaged(
                 f"{self._log.where} is damaged at byte {self._position} with intact records after it; "
@@ -300,7 +318,7 @@ class Store(StoreReading):
             self.notices = notices
 
     def _emit(self, rec: Record, entry: Entry | None = None) -> int:
-        blob = rec.encode()
+        blob = self._log.encode(rec)
         offset = self._position
         self._batch.append(blob)
         self._position += len(blob)
@@ -436,7 +454,7 @@ class Store(StoreReading):
     def _log_record(self, offset: int) -> Record:
         for blob_offset, blob in self._unwritten():
             if blob_offset == offset:
-                parsed = parse_record(blob, 0)
+                parsed = self._log.parse(blob, 0)
                 assert parsed is not None
                 return parsed[0]
         return self._log.read_at(offset)

@@ -24,8 +24,9 @@ from tinydb import TinyDB
 from tinydb.storages import Storage
 
 from codec import Entry
+from codec.sealing import Sealer, SealError
 from sync.api import EntryStore, ViewProvider
-from sync.atomic import write_atomic
+from sync.atomic import read_sealed, write_sealed
 
 VIEWS_FORMAT = 1
 META_TABLE = "_meta"
@@ -33,17 +34,24 @@ Tables = dict[str, list[dict[str, Any]]]
 
 
 class AtomicStorage(Storage):
-    """A TinyDB storage held in memory and written whole, atomically, on ``flush``."""
+    """A TinyDB storage held in memory and written whole, atomically, on ``flush``.
 
-    def __init__(self, path: Path | None) -> None:
+    With a ``sealer`` (a home's views key) the file on disk is the sealed JSON document
+    (codec/sealing.py); this is TinyDB's own extension seam (a custom Storage), so TinyDB
+    itself never sees ciphertext.  A file that does not open is treated as damaged: the
+    store rebuilds the views from the log, which is the truth.
+    """
+
+    def __init__(self, path: Path | None, sealer: Sealer | None = None) -> None:
         self.path = path
+        self.sealer = sealer
         self._data: dict[str, dict[str, Any]] | None = None
         self.dirty = False
         if path is not None and path.exists():
             try:
-                loaded = json.loads(path.read_bytes())
+                loaded = json.loads(read_sealed(path, sealer))
                 self._data = loaded if isinstance(loaded, dict) else None
-            except (OSError, ValueError):
+            except (OSError, ValueError, SealError):
                 self._data = None  # damaged: the store rebuilds it from the log
 
     def read(self) -> dict[str, dict[str, Any]] | None:
@@ -56,7 +64,7 @@ class AtomicStorage(Storage):
     def flush(self) -> None:
         if self.path is not None and self.dirty and self._data is not None:
             # No sort_keys: TinyDB's documents keep their insertion order ("10" after "9").
-            write_atomic(self.path, json.dumps(self._data, separators=(",", ":")).encode())
+            write_sealed(self.path, json.dumps(self._data, separators=(",", ":")).encode(), self.sealer)
         self.dirty = False
 
     def close(self) -> None:
@@ -75,12 +83,12 @@ def canonical_tables(tables: Tables) -> bytes:
 class ViewSet:
     """The views of one store: tables in memory, mirrored to TinyDB on flush."""
 
-    def __init__(self, providers: Sequence[ViewProvider], path: Path | None) -> None:
+    def __init__(self, providers: Sequence[ViewProvider], path: Path | None, sealer: Sealer | None = None) -> None:
         names = [p.name for p in providers]
         if len(set(names)) != len(names) or any(n.startswith("_") or "/" in n for n in names):
             raise ValueError(f"view names must be unique, not start with '_' and hold no '/': {names}")
         self.providers = list(providers)
-        self.storage = AtomicStorage(path)
+        self.storage = AtomicStorage(path, sealer)
         self.db = TinyDB(storage=lambda: self.storage)  # TinyDB calls this to build its storage
         self.tables: dict[str, Tables] = {}
         self.position = -1  # the log offset the in-memory tables reflect; -1: not built

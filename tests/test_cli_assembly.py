@@ -23,7 +23,7 @@ class Node:
     def __init__(self, root: Path, name: str) -> None:
         self.home = root / name
         self.runner = CliRunner()
-        made = self.ok("init", "--name", name, "--json")
+        made = self.ok("init", "--name", name, "--no-passphrase", "--json")
         self.key_id, self.public_key = made["key_id"], made["public_key"]
 
     def run(self, *args: str, now: str = NOW):

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from codec import KeyPair
 from codec.frames import FrameType
+from fieldkit.home import Home, unlock
 from fieldkit.sms.limits import Limits, LimitsConfig
 from fieldkit.sms.pairs import PairingError, link_pairs
 from radio.sms import InboundSms, Priority
@@ -145,9 +146,11 @@ def test_pairing_from_the_cli(tmp_path: Path) -> None:
     assert json.loads(done.stdout) == {"number": B, "public_key": keys[two]}
     listed = json.loads(fieldkit(one, "sms", "pairs", "--json").stdout)
     assert listed == {"pairs": [{"number": B, "public_key": keys[two]}]}
-    assert link_pairs(one, ()) == {B: bytes.fromhex(keys[two])}
+    sealer = unlock(Home(one)).sealer
+    assert link_pairs(one, (), sealer) == {B: bytes.fromhex(keys[two])}
     with pytest.raises(PairingError, match="not paired"):
-        link_pairs(one, (A,))
+        link_pairs(one, (A,), sealer)
+    assert all(b"600000002" not in p.read_bytes() for p in one.rglob("*") if p.is_file())  # sealed at rest
     own = fieldkit(one, "sms", "pair", A, keys[one])
     assert own.returncode == 1 and "itself" in own.stderr
     bad = fieldkit(one, "sms", "pair", A, "12ab")

@@ -9,13 +9,14 @@ from codec import key_id
 from fieldkit.home import Home
 from fieldkit.nodestore import open_node_store, store_path
 from sync.log import salvage
+from sync.store import log_sealer
 from tests.store_helpers import KEYS, T0, chain, wire
 from tests.test_cli_node import fieldkit
 
 
 def _node_with_entries(tmp_path: Path) -> tuple[Path, list]:
     home = tmp_path / "node"
-    assert fieldkit(home, "init", "--name", "n").returncode == 0
+    assert fieldkit(home, "init", "--name", "n", "--no-passphrase").returncode == 0
     es = chain(KEYS[0], 4) + chain(KEYS[1], 2)
     with open_node_store(Home(home)) as store:
         store.add_many([wire(e) for e in es], T0)
@@ -56,7 +57,7 @@ def test_damaged_log_refuses_then_check_and_repair(tmp_path: Path) -> None:
     home, _es = _node_with_entries(tmp_path)
     log = store_path(Home(home)) / "log"
     data = bytearray(log.read_bytes())
-    data[salvage(bytes(data)).records[2][0] + 20] ^= 0x01
+    data[salvage(bytes(data), log_sealer(Home(home).sealer())).records[2][0] + 20] ^= 0x01
     log.write_bytes(bytes(data))
     refused = fieldkit(home, "status")
     assert refused.returncode == 1 and "store repair" in refused.stderr and refused.stderr.count("\n") == 1
@@ -77,6 +78,8 @@ def test_bench_ingest_figures() -> None:
 
     figures = {f.name: f for f in ingest.run(n=3000)}
     assert set(figures) == {"ingest_per_s", "verify_per_s", "ingest_to_verify_ratio", "rebuild_100k_s",
-                            "peak_rss_mb"}
+                            "peak_rss_mb", "encrypted_ingest_ratio", "encrypted_open_ratio", "panic_s"}
+    assert figures["encrypted_ingest_ratio"].value > 0 and figures["encrypted_open_ratio"].value > 0
+    assert figures["panic_s"].value > 0 and figures["panic_s"].target == "<= 1"
     assert figures["ingest_per_s"].value > 0 and figures["peak_rss_mb"].value > 0
     assert figures["ingest_to_verify_ratio"].target == ">= 0.5"

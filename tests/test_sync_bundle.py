@@ -96,7 +96,7 @@ def test_cli_export_import_json(tmp_path) -> None:
     runner = CliRunner()
     a, b = tmp_path / "a", tmp_path / "b"
     for home, name in ((a, "alpha"), (b, "beta")):
-        r = runner.invoke(main, ["--home", str(home), "init", "--name", name])
+        r = runner.invoke(main, ["--home", str(home), "init", "--name", name, "--no-passphrase"])
         assert r.exit_code == 0, r.output
     from fieldkit.home import Home
     from fieldkit.nodestore import open_node_store

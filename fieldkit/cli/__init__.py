@@ -5,10 +5,14 @@ Each module of this package holds one command group; ``COMMANDS`` lists them.
 
 from __future__ import annotations
 
-import click
+from fieldkit.cli.fastpanic import shred_early
 
-from fieldkit import __version__
-from fieldkit.cli import (
+shred_early()  # `fieldkit panic`: the keys go before anything else is imported
+
+import click  # noqa: E402
+
+from fieldkit import __version__  # noqa: E402
+from fieldkit.cli import (  # noqa: E402
     alerts,
     assembly,
     bench,
@@ -28,10 +32,11 @@ from fieldkit.cli import (
     sync,
     web,
 )
-from fieldkit.cli.common import FieldkitGroup, NodeContext, check_now
+from fieldkit.cli.common import FieldkitGroup, NodeContext, check_now  # noqa: E402
 
 COMMANDS = [
-    node.init, node.whoami, store.status, store.log_command, store.store_group, sync.sync_group, bench.bench,
+    node.init, node.whoami, node.unlock_command, node.panic, node.passphrase_group, node.key_file_group,
+    store.status, store.log_command, store.store_group, sync.sync_group, bench.bench,
     emulate.emulate, noderun.node_group,
     assembly.assembly, assembly.member, assembly.role, proposals.propose, proposals.vote, proposals.tally,
     proposals.proposals, proposals.seal, mandates.mandate, councils.council, alerts.alert, ledger.ledger,

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,7 +11,7 @@ from typing import Any
 import click
 
 from codec import FieldkitError, KeyPair
-from fieldkit.home import Home, resolve_home
+from fieldkit.home import Home, Unlocked, resolve_home, unlock
 from fieldkit.timeparse import parse_time
 
 
@@ -50,12 +48,12 @@ class NodeContext:
         clock = int(time.time())
         return parse_time(self.now_option, clock) if self.now_option else clock
 
+    def unlocked(self) -> Unlocked:
+        """The home opened once for this process (fieldkit/home.py ``unlock``)."""
+        return unlock(self.home, prompt=lambda: click.prompt("passphrase", hide_input=True, err=True))
+
     def keypair(self) -> KeyPair:
-        home = self.home
-        passphrase = os.environ.get("FIELDKIT_PASSPHRASE")
-        if passphrase is None and home.encrypted and sys.stdin.isatty():
-            passphrase = click.prompt("passphrase", hide_input=True, err=True)
-        return home.keypair(passphrase)
+        return self.unlocked().keypair
 
 
 def node_context() -> NodeContext:

@@ -108,8 +108,7 @@ def check(as_json: bool) -> None:
     """Read the whole log and report intact records and any damage (changes nothing)."""
     from sync.repair import check_log
 
-    node_context().home.identity()
-    report = check_log(store_path(node_context().home))
+    report = check_log(store_path(node_context().home), node_context().unlocked().sealer)
 
     def human() -> None:
         click.echo(f"{report.path}: {report.size} bytes, " + ", ".join(f"{v} {k}" for k, v in report.records.items()))
@@ -133,8 +132,7 @@ def repair(as_json: bool) -> None:
     """Salvage every intact entry into a fresh log; the damaged one is kept as log.damaged-N."""
     from sync.repair import repair_log
 
-    node_context().home.identity()
-    report = repair_log(store_path(node_context().home))
+    report = repair_log(store_path(node_context().home), node_context().unlocked().sealer)
 
     def human() -> None:
         click.echo(f"salvaged {report.salvaged} entries: {report.held} held, {report.pending} kept aside, "

@@ -17,14 +17,16 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from codec import KeyPair
+from codec.sealing import Sealer
 from fieldkit.domain import queries
 from fieldkit.domain.state import State
 from fieldkit.domain.view import VIEW_NAME
 from radio.sms import GsmModem, InboundSms, ModemConfig
 from radio.sms.inbox import Inbox
 from radio.sms.link import FrameHandler, SmsLink
-from sync.atomic import write_atomic
+from sync.atomic import read_sealed, write_sealed
 
+from . import grammar
 from .domain_actions import StoreSmsActions, open_votes
 from .limits import Limits, LimitsConfig
 from .service import Reply, SmsService
@@ -34,6 +36,11 @@ log = logging.getLogger(__name__)
 FANNED_FILE = "alerts_fanned.json"
 NOTIFIED_FILE = "votes_notified.json"
 PAIR_COUNTERS_FILE = "pair_counters.sqlite"
+
+
+def modem_sealer(sealer: Sealer | None) -> Sealer | None:
+    """The key of the modem's inbox, send queue and quarantine (also read by `fieldkit sms outbox`)."""
+    return None if sealer is None else sealer.derive("sms-modem")
 
 
 class SmsGateway:
@@ -48,17 +55,20 @@ class SmsGateway:
         limits: LimitsConfig | None = None,
         clock: Callable[[], float] = time.time,
         store_lock: threading.RLock | None = None,
+        sealer: Sealer | None = None,
     ) -> None:
         self.home_path = Path(home_path)
         self.store = store
         self.clock = clock
-        self.subscribers = Subscribers(self.home_path, node_key)
+        self._sealer = sealer
+        self.subscribers = Subscribers(self.home_path, node_key, sealer)
         spent = self.home_path / SMS_DIR / "spent_today.json"
         self.actions = StoreSmsActions(store, self._names)
         self.service = SmsService(self.subscribers, self.actions, Limits(limits or LimitsConfig(), spent))
         self.service.on_alert_raised = self._alert_raised
         self._raised: list[str] = []  # alerts raised by the message being handled: marked once sent
-        self.modem = GsmModem(modem_config, self.home_path / SMS_DIR / "modem", self._on_message, clock=clock)
+        self.modem = GsmModem(modem_config, self.home_path / SMS_DIR / "modem", self._on_message, clock=clock,
+                              sealer=modem_sealer(sealer))
         # Node-to-node binary SMS: paired peers only, sealed, and from a daily budget of their own.
         self.link = SmsLink(self.modem, pairs or {}, node_key, on_frame or (lambda frame, sender: None),
                             state_path=self.home_path / SMS_DIR / PAIR_COUNTERS_FILE,
@@ -67,10 +77,12 @@ class SmsGateway:
         # node's own use of the store and ours never interleave (the store is not thread-safe).
         self._lock = store_lock or threading.RLock()
         self._fanned_path = self.home_path / SMS_DIR / FANNED_FILE
-        self._fanned: set[str] = set(json.loads(self._fanned_path.read_text())) if self._fanned_path.exists() else set()
+        self._files = None if sealer is None else sealer.derive("sms-files")
+        self._fanned: set[str] = (set(json.loads(read_sealed(self._fanned_path, self._files)))
+                                  if self._fanned_path.exists() else set())
         self._notified_path = self.home_path / SMS_DIR / NOTIFIED_FILE
-        self._notified: set[str] = set(json.loads(self._notified_path.read_text())) \
-            if self._notified_path.exists() else set()
+        self._notified: set[str] = (set(json.loads(read_sealed(self._notified_path, self._files)))
+                                    if self._notified_path.exists() else set())
 
     def start(self) -> None:
         self.modem.start()
@@ -94,6 +106,7 @@ class SmsGateway:
         """
         if self.link.feed(message):
             return
+        self._scrub_pin(message)
         with self._lock:
             self.actions.journal = _InboxJournal(self.modem.inbox, message.id)
             self._raised = []
@@ -111,13 +124,27 @@ class SmsGateway:
         self._raised.append(alert_id)
         return True
 
+    def _scrub_pin(self, message: InboundSms) -> None:
+        """Parsed: the stored copy of the text loses its PIN at once (issue 17: secrets never kept).
+
+        The text in memory keeps it for the PIN check; if the node dies before the message is
+        handled, the redelivered text asks the member for the PIN again, which is the price.
+        """
+        try:
+            command = grammar.parse(message.text)
+        except grammar.ParseError:
+            return
+        pin = getattr(command, "pin", None)
+        if pin:
+            self.modem.inbox.scrub(message.id, grammar.without_pin(message.text, pin))
+
     def _send(self, out: list[Reply]) -> None:
         for reply in out:
             self.modem.send_text(reply.number, reply.text, reply.priority)
 
     def _mark_fanned(self, alert_id: str) -> None:
         self._fanned.add(alert_id)
-        write_atomic(self._fanned_path, json.dumps(sorted(self._fanned)).encode())
+        write_sealed(self._fanned_path, json.dumps(sorted(self._fanned)).encode(), self._files)
 
     def fan_out_new_alerts(self, now: int | None = None) -> int:
         """SMS every open alert not sent yet to the responders; how many alerts went out."""
@@ -156,7 +183,7 @@ class SmsGateway:
                     continue
                 self._send(self.service.vote_notices(pid, facts, members, now))
                 self._notified.add(pid)
-                write_atomic(self._notified_path, json.dumps(sorted(self._notified)).encode())
+                write_sealed(self._notified_path, json.dumps(sorted(self._notified)).encode(), self._files)
                 sent += 1
         return sent
 

@@ -181,6 +181,12 @@ def parse(text: str) -> Command:
     return Report(lang, args[0], _without_last_word(text_part) if pin else text_part, pin)
 
 
+def without_pin(text: str, pin: str) -> str:
+    """The text with its PIN (the last word that equals ``pin``) taken out, for storage."""
+    at = text.rfind(pin)
+    return text if at < 0 else (text[:at] + "****" + text[at + len(pin) :])
+
+
 def _without_last_word(text: str) -> str:
     return re.sub(r"[\s,;:]+\S+\s*$", "", text.rstrip())
 
