@@ -117,10 +117,12 @@ class Home:
     def panicked(self) -> bool:
         return (self.path / PANIC_FILE).exists()
 
-    def create(self, name: str, passphrase: str | None) -> Identity:
+    def create(self, name: str, passphrase: str | None, key: KeyPair | None = None) -> Identity:
         """Make a new node: data key, key pair, sealed identity and empty sealed store.
 
         ``passphrase`` None means no passphrase (the caller has warned the operator).
+        ``key``: the node's key pair when it already has one (the demo's simulated nodes
+        living on as homes); a new one otherwise.
         Refuses a folder that holds a node, unless that node panicked: then it is cleared first.
         """
         name = name.strip()
@@ -135,7 +137,7 @@ class Home:
             raise HomeError(f"{self.path} exists and is not a folder")
         self.path.mkdir(parents=True, exist_ok=True, mode=0o700)
         tighten(self.path)
-        key = KeyPair.generate()
+        key = key or KeyPair.generate()
         _vault, data_key = create_vault(self.path, passphrase, key.seed)
         sealer = Sealer(data_key)
         identity = Identity(name, key.public_key)

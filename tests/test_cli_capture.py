@@ -27,7 +27,7 @@ class Site:
         self.root, self.name = root, name
         self.home = root / name
         self.runner = CliRunner()
-        made = self.ok("init", "--name", name)
+        made = self.ok("init", "--name", name, "--no-passphrase")
         self.key_id, self.public_key = made["key_id"], made["public_key"]
         self.bundles = 0
 

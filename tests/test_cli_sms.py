@@ -41,10 +41,12 @@ def test_enrol_list_remove(tmp_path: Path) -> None:
     # --key takes a key id or a unique prefix, like every other command, once the key is known here
     me = json.loads(fieldkit(home, "whoami", "--json").stdout)
     assert fieldkit(home, "assembly", "create", "Barrio", "--need", "housing").returncode == 0
-    by_id = fieldkit(home, "sms", "enrol", "+34600111444", "--pin", "2468", "--key", me["key_id"][:8], "--json")
+    by_id = fieldkit(home, "sms", "enrol", "+34600111444", "--key", me["key_id"][:8], "--json",
+                     env={"FIELDKIT_SMS_PIN": "2468"})
     assert by_id.returncode == 0, by_id.stderr
     assert json.loads(by_id.stdout)["public_key"] == me["public_key"]
-    unknown = fieldkit(home, "sms", "enrol", "+34600111555", "--pin", "2468", "--key", "0123456789abcdef")
+    unknown = fieldkit(home, "sms", "enrol", "+34600111555", "--key", "0123456789abcdef",
+                       env={"FIELDKIT_SMS_PIN": "2468"})
     assert unknown.returncode == 1 and "is not known on this node yet: give the full public key" in unknown.stderr
     fieldkit(home, "sms", "remove", "+34600111444")
     gone = fieldkit(home, "sms", "remove", "+34600111222", "--json")

@@ -139,7 +139,7 @@ def test_pairing_from_the_cli(tmp_path: Path) -> None:
     one, two = tmp_path / "one", tmp_path / "two"
     keys = {}
     for home in (one, two):
-        assert fieldkit(home, "init", "--name", home.name).returncode == 0
+        assert fieldkit(home, "init", "--name", home.name, "--no-passphrase").returncode == 0
         keys[home] = json.loads(fieldkit(home, "whoami", "--json").stdout)["public_key"]
     done = fieldkit(one, "sms", "pair", "+34 600 000 002", keys[two], "--json")
     assert done.returncode == 0, done.stderr
@@ -161,7 +161,7 @@ def test_pairing_from_the_cli(tmp_path: Path) -> None:
 
 def test_node_run_refuses_an_sms_peer_that_is_not_paired(tmp_path: Path) -> None:
     home = tmp_path / "n"
-    assert fieldkit(home, "init", "--name", "n").returncode == 0
+    assert fieldkit(home, "init", "--name", "n", "--no-passphrase").returncode == 0
     (home / "node.toml").write_text('sms_peers = ["+34600111222"]\n')
     result = fieldkit(home, "node", "run", "--link", "sms:/dev/null")
     assert result.returncode == 1

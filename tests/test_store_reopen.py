@@ -23,8 +23,8 @@ def _alert_ids(home: Path) -> set[str]:
 def test_node_keeps_working_after_store_repair_under_it(tmp_path: Path, emulator) -> None:  # noqa: F811
     dev_a, dev_b = emulator
     home_a, home_b = tmp_path / "a", tmp_path / "b"
-    json_of(cli(home_a, "init", "--name", "Calle Mayor base", "--json"))
-    json_of(cli(home_b, "init", "--name", "Portal 3", "--json"))
+    json_of(cli(home_a, "init", "--name", "Calle Mayor base", "--no-passphrase", "--json"))
+    json_of(cli(home_b, "init", "--name", "Portal 3", "--no-passphrase", "--json"))
     assembly = json_of(cli(home_a, "assembly", "create", "Eastside Tenants", "--need", "housing", "--json"))["id"]
     logs = tmp_path / "a.log", tmp_path / "b.log"
     nodes = [start_node(home_a, dev_a.tcp_spec, logs[0]), start_node(home_b, dev_b.tcp_spec, logs[1])]

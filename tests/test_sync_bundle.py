@@ -119,7 +119,7 @@ def test_cli_export_import_json(tmp_path) -> None:
         assert store.store_digest() == expected
     # a partly refused import exits 1, with the JSON report still printed
     c = tmp_path / "c"
-    assert runner.invoke(main, ["--home", str(c), "init", "--name", "gamma"]).exit_code == 0
+    assert runner.invoke(main, ["--home", str(c), "init", "--name", "gamma", "--no-passphrase"]).exit_code == 0
     tampered = bytearray(path.read_bytes())
     tampered[-20] ^= 0x01  # inside the last record's signature
     bad = tmp_path / "bad.fkb"

@@ -81,7 +81,7 @@ def test_a_phone_joins_votes_and_its_entries_verify(node) -> None:
     ana.act("vote", proposal=proposal[:10], option="no")
     ana.act("vote", proposal=proposal, option="YES")  # a later ballot replaces the earlier one
     assert alpha.ok("tally", proposal)["counts"] == {"yes": 1, "no": 0}
-    log = [r for r in alpha.ok("log") if r["author"] == ana.key.public_key.hex()]
+    log = [r for r in alpha.ok("log") if r["author_public_key"] == ana.key.public_key.hex()]
     assert [r["seq"] for r in log] == [0, 1, 2]
     _, body, _ = ana.get(f"/proposals/{proposal}")
     assert "Paint the door?" in body and f'data-voter="{key_id(ana.key.public_key).hex()}"' in body

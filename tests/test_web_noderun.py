@@ -21,8 +21,8 @@ from tests.web_support import Phone, free_port
 def test_a_phone_alert_through_node_run_web_reaches_the_other_node(tmp_path: Path, emulator) -> None:  # noqa: F811
     dev_a, dev_b = emulator
     home_a, home_b = tmp_path / "a", tmp_path / "b"
-    json_of(cli(home_a, "init", "--name", "Calle Mayor base", "--json"))
-    json_of(cli(home_b, "init", "--name", "Portal 3", "--json"))
+    json_of(cli(home_a, "init", "--name", "Calle Mayor base", "--no-passphrase", "--json"))
+    json_of(cli(home_b, "init", "--name", "Portal 3", "--no-passphrase", "--json"))
     assembly = json_of(cli(home_a, "assembly", "create", "Eastside", "--need", "housing",
                            "--vouch-threshold", "1", "--json"))["id"]
     port = free_port()

@@ -57,7 +57,7 @@ class CliHome:
     def __init__(self, path: Path, name: str) -> None:
         self.path = path
         self.runner = CliRunner()
-        made = self.ok("init", "--name", name)
+        made = self.ok("init", "--name", name, "--no-passphrase")
         self.key_id, self.public_key = made["key_id"], made["public_key"]
 
     def ok(self, *args: str) -> dict:

@@ -9,16 +9,13 @@ others, as after a sync.  The servers' clocks run on from the story's simulated 
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
-from fieldkit.home import HOME_FORMAT, IDENTITY_FILE, SECRET_FILE, STORE_DIR, Home
+from fieldkit.home import Home
 from fieldkit.nodestore import open_node_store
-from sync.atomic import write_atomic
-from sync.store import create_store
 
 from .server import BackgroundServer
 
@@ -29,15 +26,8 @@ def materialize(story: Any, folder: Path) -> list[tuple[str, Home]]:
     """A node home in ``folder`` for every node of the finished story."""
     homes = []
     for node in story.all_nodes():
-        path = folder / node.name
-        path.mkdir(parents=True, mode=0o700)
-        write_atomic(path / SECRET_FILE, json.dumps({"format": HOME_FORMAT, "encrypted": False,
-                                                      "seed": node.key.seed.hex()}).encode(), mode=0o600)
-        write_atomic(path / IDENTITY_FILE, json.dumps({"format": HOME_FORMAT, "name": node.name,
-                                                        "public_key": node.key.public_key.hex(),
-                                                        "key_id": node.key.key_id.hex()}).encode())
-        create_store(path / STORE_DIR)
-        home = Home(path)
+        home = Home(folder / node.name)
+        home.create(node.name, None, key=node.key)  # demo homes have no passphrase: the demo chooses so
         raws = [node.store.raw(e.id) for e in node.store.entries()]
         with open_node_store(home) as store:
             store.add_many(raws, story.world.now)
