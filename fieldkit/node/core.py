@@ -8,21 +8,34 @@ virtual time) and the tests.
 What it does:
 - ENTRY frames go to the store; entries that join the log are announced on the bus
   and pushed on the node's *other* links (a radio mesh floods broadcasts by itself).
+  A fresh alert raise that arrived by a session, or at the end of its flood (hop limit
+  spent), is flooded again on its own link; alert raises flood with a longer hop limit.
 - Entries that other processes on the same home append (the CLI while `node run`
   runs) are picked up on each tick and pushed at once, alerts first (CLI.md: "sent out
   by the running node within a second").
-- Every `sync_interval` seconds the node broadcasts a BEACON with its store digest
-  (9 bytes).  A node hearing a beacon whose digest differs from its own starts a sync
-  session with its sender, if its own digest is the smaller one: exactly one of the two
-  initiates.  On links with a fixed list of peers (node-to-node SMS) there are no
-  beacons; the node reconciles with each peer every interval instead.  A push that
-  reveals a gap (an entry kept aside) schedules a sync with its sender at once.
+- Sync yields to alerts (fieldkit/node/pacing.py): beacons every `sync_interval`,
+  staggered per node; a differing beacon starts a session only with a neighbour heard
+  more than once, at most one session started per interval (gap repairs of alerts
+  exempt), none while the radio has spent its sync share of the duty cycle or an alert
+  went by in the last seconds, and after an unanswered session the peer is left alone
+  for a while.  A node that hears a differing beacon it will not act on answers with
+  its own beacon, so the neighbour can.
+- Sync frames wait in the node's own queue (fieldkit/node/syncqueue.py), handed to the
+  radio only when it has nothing of ours queued: they expire, and a session's frames are
+  dropped when it ends.  The entries a session sends go out as one-hop broadcasts:
+  every neighbour keeps them (they are signed).
+- A push that reveals a gap (an entry kept aside) schedules a sync with a neighbour.
+  On links with a fixed list of peers (node-to-node SMS) there are no beacons; the node
+  reconciles with each peer every interval instead.
 - SYNC frames go to the session with that peer.  If both peers start at the same
-  moment, the HELLO with the smaller digest wins the same way, so one session remains.
+  moment, the HELLO with the smaller digest wins, so one session remains.
 """
 
 from __future__ import annotations
 
+import inspect
+import os
+import random
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -34,18 +47,27 @@ from radio.outbox import Priority
 from sync.api import Outcome
 from sync.messages import DIGEST_SIZE, FrameHead, Hello, MsgKind, decode_body, decode_frame_head
 from sync.plan import ALERT_KINDS
-from sync.session import Role, Session
+from sync.session import Role, Session, SyncError
 from sync.store import Store
 
 from .bus import NodeBus
+from .pacing import Pacing
+from .syncqueue import SyncQueue
 
 # Kinds whose authors a receiver may not know yet: send them with the full key.
 INTRODUCING_KINDS = frozenset({Kind.ASSEMBLY_FOUND, Kind.JOIN_REQUEST, Kind.KEY_REVOKE})
 PEER_FORGET_AFTER = 6 * 3600.0  # stop syncing with a peer not heard for this long
-GAP_SYNC_DELAY = 5.0  # after a push revealed a gap, sync with its sender this soon
-BEACON_AFTER_CHANGE = 15.0  # after the store changed, tell the neighbours this soon...
-MIN_BEACON_GAP = 30.0  # ...but never beacon more often than this (9 bytes, neighbours only)
+GAP_SYNC_DELAY = 5.0  # after a push revealed a gap, sync with a neighbour this soon
+MIN_BEACON_GAP = 30.0  # never beacon more often than this (9 bytes, neighbours only)
+FIRST_BEACON_S = 60.0  # a starting node beacons within this, at a place of its own in it
 MAX_QUICK_RESYNCS = 3  # after an unconverged session, retry this many times before the next beacon
+FRESH_ALERT_S = 300.0  # an alert raise younger than this is flooded again when it arrives late
+SETTLE_S = 20.0  # a store that changed this recently may differ only by floods still in flight
+ANSWER_BEACON_GAP_FACTOR = 0.5  # answer a differing beacon at most once per half interval
+SUPPRESS_AFTER = 2  # Trickle's k: skip our periodic beacon after hearing this many equal ones
+ALERT_REPEAT_S = 40.0  # the author floods its alert once more after this: who the first flood missed
+GIVE_UP_S = 60.0  # a session whose peer said nothing in this long is abandoned (and the peer left alone)
+ALERT_HOP_LIMIT = 7  # HOP_MAX: an alert flood costs the same on a small mesh and reaches further
 MAX_PEERS = 256  # bounded memory against a radio that spoofs many sender ids; least recent go first
 
 
@@ -56,6 +78,9 @@ class LinkPort(Protocol):
     sessions are between neighbours, and flooding them across the mesh (hop limit 3)
     drowned the channel in the drills; entries then travel on by the next neighbour's
     sync.  Pushed entries are flooded: an alert must not wait for that.
+
+    Optional: ``backlog()`` (own frames queued on the radio), ``duty_used_percent()`` and
+    ``duty_limit_percent`` (the rolling hour of TX), a ``hop_limit`` keyword on ``send``.
     """
 
     mtu: int
@@ -77,15 +102,26 @@ def push_frame(entry: Entry) -> bytes:
     return encode_frame(FrameType.ENTRY, entry.encode(with_key=with_key))
 
 
+def is_fresh_alert(entry: Entry, now: float) -> bool:
+    return entry.kind is Kind.ALERT_RAISE and now - entry.time <= FRESH_ALERT_S
+
+
 @dataclass
 class Peer:
     last_heard: float
     sync_due: float | None = None  # when a sync with this peer should start, if one should
     unconverged: int = 0  # sessions in a row that ended with the stores still different
+    heard: int = 0  # frames heard from it
+    neighbour: bool = False  # heard directly (a beacon or a session frame, hop limit 0)
+    urgent: bool = False  # the due sync repairs an alert's gap: exempt from the session budget
+    failed: int = 0  # sessions in a row it did not answer
+    quiet_until: float = float("-inf")  # no beacon-started session with it before this
+    reserved: bool = False  # the due sync already took this interval's session budget
+    planned_digest: bytes | None = None  # our digest when a differing beacon planned the sync
 
 
 class NodeCore:
-    def __init__(self, store: Store, bus: NodeBus, sync_interval: float = 300.0) -> None:
+    def __init__(self, store: Store, bus: NodeBus, sync_interval: float = 300.0, seed: bytes | None = None) -> None:
         self.store = store
         self.bus = bus
         self.sync_interval = sync_interval
@@ -94,57 +130,110 @@ class NodeCore:
         self._hellos: dict[tuple[str, str], bytes] = {}  # the HELLO that opened each responder session
         self._finished: dict[tuple[str, str], Session] = {}  # the last session reported per peer
         self.peers: dict[tuple[str, str], Peer] = {}
-        self._next_beacon = 0.0
+        # Beacon times and small delays are jittered so neighbours do not speak at once; a
+        # simulation passes a seed to stay deterministic.
+        self.rng = random.Random(seed if seed is not None else os.urandom(16))
+        self._next_beacon: float | None = None  # set on the first tick
         self._last_beacon = float("-inf")
+        self._consistent = 0  # beacons heard equal to our digest since our last beacon
+        self._changed_at = float("-inf")
+        self._now = float("-inf")  # the latest time we were told (publish_local is not told one)
+        self._started: dict[tuple[str, str], float] = {}  # when each initiated session started
+        self._repeats: list[tuple[float, Entry]] = []  # own alerts to flood once more, and when
+        self._next_sweep = float("-inf")
+        self.pacing = Pacing(sync_interval)
+        self.queues: dict[str, SyncQueue] = {}
+        self._hop_kw: dict[str, bool] = {}
         self.lock = threading.RLock()
-        self.counters: dict[str, int] = {"frames_in": 0, "refused": 0, "pushed": 0, "sessions": 0}
+        self.counters: dict[str, int] = {"frames_in": 0, "refused": 0, "pushed": 0, "sessions": 0,
+                                         "beacons": 0, "sync_frames_dropped": 0}
 
     def add_link(self, name: str, port: LinkPort) -> None:
         with self.lock:
             self.links[name] = port
+            self.queues[name] = SyncQueue()
+            try:
+                self._hop_kw[name] = "hop_limit" in inspect.signature(port.send).parameters
+            except (TypeError, ValueError):
+                self._hop_kw[name] = False
 
     # --- input ---------------------------------------------------------------------
 
-    def on_frame(self, link: str, sender: str, frame: bytes, now: float) -> None:
-        """A whole frame (already reassembled) from ``sender`` on ``link``."""
+    def on_frame(self, link: str, sender: str, frame: bytes, now: float, hops_left: int | None = None) -> None:
+        """A whole frame (already reassembled) from ``sender`` on ``link``; ``hops_left``, when
+        the link knows it, is what remained of the packet's hop limit (0: its flood ended here)."""
         with self.lock:
-            self.counters["frames_in"] += 1
-            key = (link, sender)
-            peer = self.peers.get(key)
-            if peer is None:
-                if len(self.peers) >= MAX_PEERS:
-                    self._forget(min(self.peers, key=lambda k: self.peers[k].last_heard))
-                peer = self.peers[key] = Peer(now)
-            peer.last_heard = now
+            self._now = max(self._now, now)
+            self._on_frame(link, sender, frame, now, hops_left)
+            self._drain(now)
+
+    def _on_frame(self, link: str, sender: str, frame: bytes, now: float, hops_left: int | None) -> None:
+        self.counters["frames_in"] += 1
+        key = (link, sender)
+        peer = self.peers.get(key)
+        if peer is None:
+            if len(self.peers) >= MAX_PEERS:
+                self._forget(min(self.peers, key=lambda k: self.peers[k].last_heard))
+            peer = self.peers[key] = Peer(now)
+        peer.last_heard = now
+        peer.heard += 1
+        try:
+            kind = frame_type(frame)
+        except DecodeError as exc:
+            return self._refused(link, sender, exc.reason)
+        self.bus.publish("frame_received", link=link, sender=sender, size=len(frame), kind=int(kind))
+        if kind == FrameType.ENTRY:
+            # Store it here first, whether a push or a session's entries: so it is announced,
+            # relayed on the other links and a refusal is reported either way.  The open
+            # session then sees duplicates, which only keep its counters and idle timer.
             try:
-                kind = frame_type(frame)
-            except DecodeError as exc:
-                return self._refused(link, sender, exc.reason)
-            self.bus.publish("frame_received", link=link, sender=sender, size=len(frame), kind=int(kind))
-            if kind == FrameType.ENTRY:
-                # Store it here first, whether a push or a session's entries: so it is announced,
-                # relayed on the other links and a refusal is reported either way.  The open
-                # session then sees duplicates, which only keep its counters and idle timer.
-                try:
-                    raws = split_entries(frame)  # one pushed entry, or several a session packed
-                except DecodeError:
-                    raws = [frame]  # the store refuses it and says why
-                session = self.sessions.get(key)
-                in_session = session is not None and not session.done and session.error is None
-                self._add(raws, link, sender, int(now), via_session=in_session)
-                if in_session:
-                    self._send_all(link, sender, session.receive(frame, now))
-            elif kind == FrameType.SYNC:
-                self._on_sync(link, sender, frame, now)
-            elif kind == FrameType.BEACON:
-                if len(frame) != 1 + DIGEST_SIZE:
-                    return self._refused(link, sender, f"beacon of {len(frame)} bytes")
-                mine = self.store.store_digest()[:DIGEST_SIZE]
-                if frame[1:] != mine and mine < frame[1:]:
-                    peer.sync_due = now
-            else:
-                self._refused(link, sender, f"unexpected {kind.name} frame (fragments are joined by the link)")
+                raws = split_entries(frame)  # one pushed entry, or several a session packed
+            except DecodeError:
+                raws = [frame]  # the store refuses it and says why
+            session = self.sessions.get(key)
+            in_session = session is not None and not session.done and session.error is None
+            # A fresh alert that came by a session, or whose flood ended here, is flooded again.
+            reflood = in_session or hops_left == 0
+            self._add(raws, link, sender, now, reflood=reflood)
+            if in_session:
+                assert session is not None
+                self._send_all(link, sender, session.receive(frame, now), session, now)
+        elif kind == FrameType.SYNC:
+            peer.neighbour = True
+            self._on_sync(link, sender, frame, now)
+        elif kind == FrameType.BEACON:
+            if len(frame) != 1 + DIGEST_SIZE:
+                return self._refused(link, sender, f"beacon of {len(frame)} bytes")
+            peer.neighbour = True
+            self._on_beacon(link, sender, peer, frame[1:], now)
+        else:
+            self._refused(link, sender, f"unexpected {kind.name} frame (fragments are joined by the link)")
         return None
+
+    def _on_beacon(self, link: str, sender: str, peer: Peer, digest: bytes, now: float) -> None:
+        """A neighbour's digest differs: sync with it if the pacing allows, else answer with
+        our own beacon so that it may start (it may have the budget we lack).  The same
+        digest counts towards suppressing our own next beacon (Trickle, RFC 6206): where
+        neighbours already said it, saying it again tells nobody anything."""
+        if digest == self.store.store_digest()[:DIGEST_SIZE]:
+            self._consistent += 1
+            return
+        key = (link, sender)
+        current = self.sessions.get(key)
+        if current is not None and not current.done and current.error is None:
+            return
+        if peer.sync_due is not None or now - self._changed_at < SETTLE_S:
+            return  # a sync is coming, or floods in flight may settle the difference by themselves
+        port = self.links[link]
+        if peer.heard >= 2 and now >= peer.quiet_until and self.pacing.may_start(port, now):
+            # Not at once: if the store changes meanwhile, floods in flight were the difference
+            # (checked when it is due); the jitter keeps both sides from starting together.
+            peer.sync_due = now + SETTLE_S + self.rng.uniform(0.0, 4.0)
+            peer.planned_digest = self.store.store_digest()
+        elif now - self._last_beacon >= max(MIN_BEACON_GAP, self.sync_interval * ANSWER_BEACON_GAP_FACTOR) \
+                and self.pacing.may_sync(port, now):
+            self._last_beacon = now
+            self._send_beacon(link, port)
 
     def _on_sync(self, link: str, sender: str, frame: bytes, now: float) -> None:
         key = (link, sender)
@@ -160,12 +249,14 @@ class NodeCore:
                 return  # both started at once: ours has the smaller digest, the peer will answer it
             repeat = active and session.role is Role.RESPONDER and self._hellos.get(key) == frame
             if not repeat:  # a new session from this peer replaces whatever was left of the last one
+                if session is not None:
+                    self._drop_frames(link, session)
                 session = self.sessions[key] = Session(self.store, self.links[link].mtu, Role.RESPONDER)
                 self._hellos[key] = frame
                 self.counters["sessions"] += 1
         elif session is None:
             return  # a stray frame of a session that ended here: nothing to answer
-        self._send_all(link, sender, session.receive(frame, now))
+        self._send_all(link, sender, session.receive(frame, now), session, now)
         self._after_session_step(link, sender, session, now)
 
     def _yield_to(self, head: FrameHead) -> bool:
@@ -191,54 +282,103 @@ class NodeCore:
         if session.error is not None:
             stats["error"] = session.error.reason
         self.bus.publish("sync_finished", link=link, peer=sender, stats=stats)
+        if session.role is Role.INITIATOR or session.error is not None:
+            self._drop_frames(link, session)  # nothing it queued matters any more
         peer = self.peers.get(key)
         if peer is None:
             return
+        if session.error is not None and session.role is Role.INITIATOR and session.stats.frames_received == 0:
+            # unanswered: leave this peer alone for a while, longer each time
+            peer.failed += 1
+            peer.quiet_until = now + self.sync_interval * min(2 ** peer.failed, 16)
+            peer.unconverged = 0
+            return
+        peer.failed = 0
         if session.converged or session.error is not None:
             peer.unconverged = 0
-        elif peer.unconverged < MAX_QUICK_RESYNCS:
-            peer.unconverged += 1
+        elif peer.unconverged < MAX_QUICK_RESYNCS and session.stats.entries_added:
+            peer.unconverged += 1  # it made progress: go on without waiting for the budget
             peer.sync_due = now + GAP_SYNC_DELAY
+            peer.urgent = True
 
     # --- time ----------------------------------------------------------------------
 
     def tick(self, now: float) -> None:
         with self.lock:
+            self._now = max(self._now, now)
+            while self._repeats and self._repeats[0][0] <= now:
+                _, entry = self._repeats.pop(0)
+                self._flood(entry, exclude=None)
             fresh = self.store.refresh()
             if fresh:
-                self._push(fresh, via="local", exclude=None)
-                self._changed(now)
+                self._push(fresh, via="local", exclude=None, now=now)
             for key, session in list(self.sessions.items()):
                 if session.done or session.error is not None:
                     continue
-                self._send_all(*key, session.tick(now))
+                if self._unanswered(key, session, now):
+                    continue
+                if self._waiting(key[0], session):
+                    continue  # its last frames have not left yet: a retry now would only pile up
+                self._send_all(*key, session.tick(now), session, now)
                 if session.done or session.error is not None:
                     self._after_session_step(*key, session, now)
+            if self._next_beacon is None:
+                self._next_beacon = now + self.rng.uniform(0.05, 1.0) * min(self.sync_interval, FIRST_BEACON_S)
             if now >= self._next_beacon:
-                self._next_beacon = now + self.sync_interval
-                self._last_beacon = now
-                self._beacon(now)
-            for key, peer in list(self.peers.items()):
-                if now - peer.last_heard > PEER_FORGET_AFTER:
+                if self.pacing.alert_quiet(now):
+                    self._next_beacon = self.pacing.quiet_until + self.rng.uniform(0.0, 10.0)
+                else:
+                    self._next_beacon = now + self.sync_interval * self.rng.uniform(0.85, 1.15)
+                    if self._consistent < SUPPRESS_AFTER:
+                        self._beacon(now)
+                    self._consistent = 0
+            if now >= self._next_sweep:
+                self._next_sweep = now + 60.0
+                for key in [k for k, p in self.peers.items() if now - p.last_heard > PEER_FORGET_AFTER]:
                     self._forget(key)
-                elif peer.sync_due is not None and now >= peer.sync_due:
-                    peer.sync_due = None
+            for key, peer in [(k, p) for k, p in self.peers.items() if p.sync_due is not None]:
+                if now >= peer.sync_due:
+                    port = self.links.get(key[0])
+                    if port is None:
+                        continue
+                    if peer.planned_digest is not None and peer.planned_digest != self.store.store_digest():
+                        peer.sync_due = peer.planned_digest = None  # our store moved: wait for the next beacon
+                        continue
+                    if not peer.urgent:
+                        if not self.pacing.may_sync(port, now):
+                            continue  # wait: an alert went by, or the radio spent its sync share
+                        if not peer.reserved:
+                            if not self.pacing.may_start(port, now):
+                                continue  # this interval's session was started already
+                            self.pacing.reserve(now)
+                    peer.sync_due = peer.planned_digest = None
+                    peer.urgent = peer.reserved = False
                     self.start_sync(*key, now)
+            self._drain(now)
 
     def _forget(self, key: tuple[str, str]) -> None:
-        for table in (self.peers, self.sessions, self._hellos, self._finished):
+        session = self.sessions.get(key)
+        if session is not None:
+            self._drop_frames(key[0], session)
+        for table in (self.peers, self.sessions, self._hellos, self._finished, self._started):
             table.pop(key, None)
 
     def _beacon(self, now: float) -> None:
-        frame = encode_frame(FrameType.BEACON, self.store.store_digest()[:DIGEST_SIZE])
         for name, port in self.links.items():
             fixed_peers = getattr(port, "peers", None)
             if fixed_peers is None:
-                port.send(frame, None, Priority.SYNC, False, local=True)
-                self.bus.publish("frame_sent", link=name, dest="broadcast", size=len(frame), kind=frame[0])
+                if self.pacing.may_sync(port, now):
+                    self._last_beacon = now
+                    self._send_beacon(name, port)
             else:
                 for peer in fixed_peers:
                     self.start_sync(name, peer, now)
+
+    def _send_beacon(self, name: str, port: LinkPort) -> None:
+        frame = encode_frame(FrameType.BEACON, self.store.store_digest()[:DIGEST_SIZE])
+        port.send(frame, None, Priority.SYNC, False, local=True)
+        self.counters["beacons"] += 1
+        self.bus.publish("frame_sent", link=name, dest="broadcast", size=len(frame), kind=frame[0])
 
     def start_sync(self, link: str, peer: str, now: float) -> None:
         with self.lock:
@@ -246,58 +386,144 @@ class NodeCore:
             current = self.sessions.get(key)
             if current is not None and not current.done and current.error is None:
                 return
+            if current is not None:
+                self._drop_frames(link, current)
             session = self.sessions[key] = Session(self.store, self.links[link].mtu, Role.INITIATOR)
+            self._started[key] = now
             self.counters["sessions"] += 1
-            self.peers.setdefault(key, Peer(now)).sync_due = None
-            self._send_all(link, peer, session.start(now))
+            planned = self.peers.setdefault(key, Peer(now))
+            planned.sync_due = planned.planned_digest = None
+            self._send_all(link, peer, session.start(now), session, now)
+            self._drain(now)
 
     # --- local entries ----------------------------------------------------------------
 
     def publish_local(self, entries: Iterable[Entry]) -> None:
         """Entries this process appended itself (SMS service, demo): announce and push them."""
         with self.lock:
-            self._push(list(entries), via="local", exclude=None)
+            self._push(list(entries), via="local", exclude=None, now=None)
 
     # --- helpers ----------------------------------------------------------------------
 
-    def _add(self, raws: list[bytes], link: str, sender: str, now: int, via_session: bool = False) -> None:
+    def _add(self, raws: list[bytes], link: str, sender: str, now: float, reflood: bool = False) -> None:
         """Entries from a peer.  A pushed entry was flooded on ``link`` already: it goes on to the
-        node's other links.  An alert that came by a sync session missed the flood around here:
-        it is flooded again on its own link too, so it does not crawl one sync hop at a time."""
-        for result in self.store.add_many(raws, now):
+        node's other links.  A fresh alert that missed the flood around here (it came by a
+        session, or its flood ended here) is flooded again on its own link too."""
+        for result in self.store.add_many(raws, int(now)):
             if result.outcome is Outcome.REFUSED:
                 self._refused(link, sender, result.reason)
             elif result.outcome is Outcome.PENDING:
-                peer = self.peers.get((link, sender))
-                if peer is not None and peer.sync_due is None:
-                    peer.sync_due = now + GAP_SYNC_DELAY
-            self._push(list(result.applied), via=link, exclude=link, reflood=via_session)
+                aside = next((e for e in self.store.pending_entries() if e.id == result.entry_id), None)
+                alert = aside is not None and aside.kind in ALERT_KINDS
+                if aside is not None and is_fresh_alert(aside, now):
+                    # verified but kept aside for a missing predecessor: an alert cannot wait for
+                    # the repair; it goes on to the other links at once (not yet in our log)
+                    self._relay_unconfirmed(aside, link)
+                self._gap(link, sender, now, urgent=alert)
+            self._push(list(result.applied), via=link, exclude=link, reflood=reflood, now=now)
             if result.applied:
-                self._changed(now)
+                self._changed_at = now
 
-    def _changed(self, now: float) -> None:
-        """The store changed: beacon soon (not at once: a session may bring more), so
-        neighbours that lack the news sync without waiting for the full interval."""
-        soon = max(now + BEACON_AFTER_CHANGE, self._last_beacon + MIN_BEACON_GAP)
-        self._next_beacon = min(self._next_beacon, soon)
-
-    def _push(self, entries: list[Entry], via: str, exclude: str | None, reflood: bool = False) -> None:
-        for entry in sorted(entries, key=lambda e: (-priority_of(e), e.time)):
-            self.bus.publish("entry_added", entry=entry, via=via)
-            frame = push_frame(entry)
-            for name, port in self.links.items():
-                if name == exclude and not (reflood and entry.kind in ALERT_KINDS):
-                    continue
-                want_ack = entry.kind in ALERT_KINDS
-                port.send(frame, None, priority_of(entry), want_ack)
+    def _relay_unconfirmed(self, entry: Entry, via: str) -> None:
+        frame = push_frame(entry)
+        for name, port in self.links.items():
+            if name != via:
+                port.send(frame, None, priority_of(entry), True)
                 self.counters["pushed"] += 1
                 self.bus.publish("frame_sent", link=name, dest="broadcast", size=len(frame), kind=frame[0])
 
-    def _send_all(self, link: str, dest: str, frames: list[bytes]) -> None:
-        port = self.links[link]
+    def _gap(self, link: str, sender: str, now: float, urgent: bool) -> None:
+        """A push revealed a gap: sync with a neighbour -- the sender if we hear it directly,
+        else the neighbour heard last (the originator of a flood may be hops away, and
+        sessions are between neighbours)."""
+        key = (link, sender)
+        peer = self.peers.get(key)
+        if peer is None or not peer.neighbour:
+            near = [k for k, p in self.peers.items() if k[0] == link and p.neighbour and now >= p.quiet_until]
+            if not near:
+                return
+            key = max(near, key=lambda k: self.peers[k].last_heard)
+            peer = self.peers[key]
+        if peer.sync_due is None:
+            peer.sync_due = now + GAP_SYNC_DELAY
+            peer.urgent = urgent
+
+    def _push(self, entries: list[Entry], via: str, exclude: str | None, reflood: bool = False,
+              now: float | None = None) -> None:
+        for entry in sorted(entries, key=lambda e: (-priority_of(e), e.time)):
+            self.bus.publish("entry_added", entry=entry, via=via)
+            fresh_alert = is_fresh_alert(entry, self._now if now is None else now)
+            if fresh_alert:
+                self.pacing.alert_seen(self._now if now is None else now)
+            if fresh_alert and via == "local":
+                self._repeats.append((self._now + ALERT_REPEAT_S, entry))
+            self._flood(entry, exclude=None if (reflood and fresh_alert) else exclude)
+
+    def _flood(self, entry: Entry, exclude: str | None) -> None:
+        frame = push_frame(entry)
+        fresh_alert = entry.kind is Kind.ALERT_RAISE
+        for name, port in self.links.items():
+            if name == exclude:
+                continue
+            want_ack = entry.kind in ALERT_KINDS
+            if fresh_alert and self._hop_kw.get(name):
+                port.send(frame, None, priority_of(entry), want_ack, hop_limit=ALERT_HOP_LIMIT)  # type: ignore[call-arg]
+            else:
+                port.send(frame, None, priority_of(entry), want_ack)
+            self.counters["pushed"] += 1
+            self.bus.publish("frame_sent", link=name, dest="broadcast", size=len(frame), kind=frame[0])
+
+    def _send_all(self, link: str, dest: str, frames: list[bytes], owner: object, now: float) -> None:
+        """A session's frames go to the link's sync queue.  Entries go as one-hop broadcasts:
+        every neighbour keeps them (they are signed), not only the session's peer."""
+        queue = self.queues[link]
         for frame in frames:
-            port.send(frame, dest, Priority.SYNC, False, local=True)
-            self.bus.publish("frame_sent", link=link, dest=dest, size=len(frame), kind=frame[0])
+            entries = frame[:1] != bytes((FrameType.SYNC,))
+            queue.put(frame, None if entries else dest, owner, now)
+
+    def _unanswered(self, key: tuple[str, str], session: Session, now: float) -> bool:
+        """Abandon a session the peer has not answered at all in GIVE_UP_S: on a busy channel
+        six more retries cost more air than waiting for the next beacon."""
+        started = self._started.get(key)
+        if session.role is not Role.INITIATOR or started is None or session.stats.frames_received:
+            return False
+        if now - started < GIVE_UP_S:
+            return False
+        session.error = SyncError(f"no answer in {GIVE_UP_S:.0f} s; the session can be resumed later")
+        session.done = True
+        self._after_session_step(*key, session, now)
+        return True
+
+    def _waiting(self, link: str, session: Session) -> bool:
+        """Are frames of ``session`` still queued here, or ours still queued on the radio?"""
+        queue = self.queues[link]
+        if queue.holds(session):
+            return True
+        backlog = getattr(self.links[link], "backlog", None)
+        return backlog is not None and backlog() > 0
+
+    def _drop_frames(self, link: str, owner: object) -> None:
+        queue = self.queues.get(link)
+        if queue is not None:
+            self.counters["sync_frames_dropped"] += queue.drop(owner)
+
+    def _drain(self, now: float) -> None:
+        """Hand queued sync frames to the links while their radios have room and sync may
+        use the air."""
+        for name, queue in self.queues.items():
+            if not len(queue):
+                continue
+            port = self.links[name]
+            backlog = getattr(port, "backlog", None)
+            if not self.pacing.may_sync(port, now):
+                continue
+            while len(queue) and (backlog is None or backlog() < 1):
+                q = queue.pop(now)
+                if q is None:
+                    break
+                port.send(q.frame, q.dest, Priority.SYNC, False, local=True)
+                self.bus.publish("frame_sent", link=name, dest=q.dest or "broadcast", size=len(q.frame),
+                                 kind=q.frame[0])
 
     def _refused(self, link: str, sender: str, reason: str) -> None:
         self.counters["refused"] += 1

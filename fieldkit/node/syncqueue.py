@@ -1,0 +1,80 @@
+"""The node's own queue of sync traffic for one link: bounded, expiring, yielding to alerts.
+
+Pushed entries (alerts first) go straight to the link, whose radio sends the most urgent
+frame first.  Sync frames -- beacons and session frames -- wait here instead and are handed
+to the link only while its radio has nothing of ours queued (``backlog()``, when the link
+can say) and sync may use the air at all (the core's pacing): so an alert never waits
+behind minutes of session frames, and what sync queued is not sent after it stopped
+mattering:
+- a session's frames are dropped when the session ends;
+- a frame waits at most ``FRAME_TTL_S`` (a session retries on its own, with fresh frames);
+- at most ``MAX_FRAMES`` wait; past that the oldest session's frames go first.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+FRAME_TTL_S = 30.0  # a session's RETRY_AFTER is 15 s: a frame older than two retries is stale
+MAX_FRAMES = 64  # about 15 KB: a few sessions' worth of entries at LORA_MTU
+
+
+@dataclass(frozen=True)
+class Queued:
+    frame: bytes
+    dest: str | None  # None: a one-hop broadcast
+    owner: object  # the session (or the beacon) the frame belongs to
+    expires: float
+
+
+class SyncQueue:
+    def __init__(self, max_frames: int = MAX_FRAMES, ttl_s: float = FRAME_TTL_S) -> None:
+        self.max_frames = max_frames
+        self.ttl_s = ttl_s
+        self._frames: deque[Queued] = deque()
+        self.expired = 0
+        self.dropped = 0
+
+    def __len__(self) -> int:
+        return len(self._frames)
+
+    def put(self, frame: bytes, dest: str | None, owner: object, now: float) -> bool:
+        """Queue a frame; False if the same frame of the same owner is waiting already (a
+        session repeating itself before its first copy even left)."""
+        for q in self._frames:
+            if q.owner is owner and q.frame == frame and q.dest == dest:
+                return False
+        self._frames.append(Queued(frame, dest, owner, now + self.ttl_s))
+        while len(self._frames) > self.max_frames:
+            self._frames.popleft()
+            self.dropped += 1
+        return True
+
+    def holds(self, owner: object) -> bool:
+        return any(q.owner is owner for q in self._frames)
+
+    def drop(self, owner: object) -> int:
+        """Forget every frame of ``owner`` (a session that ended)."""
+        before = len(self._frames)
+        self._frames = deque(q for q in self._frames if q.owner is not owner)
+        gone = before - len(self._frames)
+        self.dropped += gone
+        return gone
+
+    def drop_where(self, keep: object) -> int:
+        """Forget frames for which ``keep(queued)`` is false."""
+        before = len(self._frames)
+        self._frames = deque(q for q in self._frames if keep(q))  # type: ignore[operator]
+        gone = before - len(self._frames)
+        self.dropped += gone
+        return gone
+
+    def pop(self, now: float) -> Queued | None:
+        """The oldest frame still fresh, or None."""
+        while self._frames:
+            q = self._frames.popleft()
+            if q.expires >= now:
+                return q
+            self.expired += 1
+        return None
