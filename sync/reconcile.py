@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from codec import Entry
 from sync import plan, sketch
-from sync.api import EntryStore
+from sync.api import SyncReader
 from sync.messages import MAX_CAPACITY, AuthorState, Reply, Want
 
 FIRST_SYNDROMES = 3  # in HELLO: decodes one author with news, with one syndrome to spare
@@ -44,7 +44,7 @@ class Round:
     gap_out: list[Entry] = field(default_factory=list)  # what they asked for, to go with our next frames
 
     @classmethod
-    def begin(cls, store: EntryStore, number: int) -> Round:
+    def begin(cls, store: SyncReader, number: int) -> Round:
         aside = plan.kept_aside(store)
         states = plan.local_states(store, aside)
         return cls(number, states, plan.positions(number, states.values()), aside)
@@ -79,7 +79,7 @@ class Decoded:
         return not (self.wants or self.heads or self.records or self.locator)
 
 
-def decode(store: EntryStore, rnd: Round) -> Decoded | None:
+def decode(store: SyncReader, rnd: Round) -> Decoded | None:
     """Decode our syndromes against the peer's; None if they do not decode (yet)."""
     n = len(rnd.peer_syndromes)
     diff = [a ^ b for a, b in zip(rnd.syndromes(n), rnd.peer_syndromes, strict=True)]
@@ -105,12 +105,12 @@ def decode(store: EntryStore, rnd: Round) -> Decoded | None:
     return decoded
 
 
-def _above(store: EntryStore, rnd: Round, author: bytes, top: int) -> list[Entry]:
+def _above(store: SyncReader, rnd: Round, author: bytes, top: int) -> list[Entry]:
     """What we hold of ``author`` above seq ``top``."""
     return plan.entries_for(store, rnd.aside, author, AuthorState(rnd.states[author].tag, top))
 
 
-def serve(store: EntryStore, rnd: Round, msg: Reply) -> tuple[list[Entry], set[bytes], list[Want]]:
+def serve(store: SyncReader, rnd: Round, msg: Reply) -> tuple[list[Entry], set[bytes], list[Want]]:
     """Entries the peer asked for in a REPLY or FINISH; and what its records show we lack."""
     out, keyed = wanted(store, rnd, msg.wants)
     for pos, value in msg.heads:  # the peer's top there: send what follows it
@@ -135,7 +135,7 @@ def serve(store: EntryStore, rnd: Round, msg: Reply) -> tuple[list[Entry], set[b
 
 
 def wanted(
-    store: EntryStore, rnd: Round, wants: tuple[Want, ...], keyed: bool = True
+    store: SyncReader, rnd: Round, wants: tuple[Want, ...], keyed: bool = True
 ) -> tuple[list[Entry], set[bytes]]:
     """The entries in the ranges the peer asked for, and the authors whose key it may lack.
 
@@ -154,7 +154,7 @@ def wanted(
 
 
 def against_records(
-    store: EntryStore, rnd: Round, records: tuple[AuthorState, ...]
+    store: SyncReader, rnd: Round, records: tuple[AuthorState, ...]
 ) -> tuple[list[Entry], set[bytes], list[Want], set[bytes]]:
     """Entries the peer lacks and ranges this side wants, from the peer's full records."""
     out: list[Entry] = []

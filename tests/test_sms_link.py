@@ -18,6 +18,7 @@ from radio.sms.network import PhoneNetwork
 from radio.sms.pdu import Encoding
 from radio.sms.tpdu import UserData
 from sync.fixtures import author_keys, make_chains
+from sync.pair import store_events
 from sync.session import Role, Session
 from sync.store import Store
 from tests.sms_fixtures import fast_config, wait_until
@@ -121,19 +122,19 @@ def test_two_nodes_sync_over_sms(pair) -> None:
     now = time.time()
     ini, res = Session(store_a, SMS_MTU, Role.INITIATOR), Session(store_b, SMS_MTU, Role.RESPONDER)
     res.start(now)
-    for frame in ini.start(now):
+    for frame in ini.start(now).send:
         a.link.send(frame, B)
     deadline = time.monotonic() + 30
     while not (ini.done and res.done) and time.monotonic() < deadline:
-        for node, session, peer in ((a, ini, B), (b, res, A)):
+        for node, store, session, peer in ((a, store_a, ini, B), (b, store_b, res, A)):
             try:
                 frame, _ = node.frames.get(timeout=0.02)
             except queue.Empty:
                 continue
-            for out in session.receive(frame, time.time()):
+            for out in store_events(store, session, session.receive(frame, time.time()), time.time()):
                 node.link.send(out, peer)
         for node, session, peer in ((a, ini, B), (b, res, A)):
-            for out in session.tick(time.time()):
+            for out in session.tick(time.time()).send:
                 node.link.send(out, peer)
     assert ini.error is None and res.error is None
     assert ini.converged

@@ -45,9 +45,9 @@ from codec import DecodeError, Entry, Kind, split_entries
 from codec.frames import FrameType, encode_frame, frame_type
 from radio.outbox import Priority
 from sync.api import Outcome
-from sync.messages import DIGEST_SIZE, FrameHead, Hello, MsgKind, decode_body, decode_frame_head
+from sync.messages import DIGEST_SIZE
 from sync.plan import ALERT_KINDS
-from sync.session import Role, Session, SyncError
+from sync.session import Role, Route, Session, SyncError, open_responder, route_frame
 from sync.store import Store
 
 from .bus import NodeBus
@@ -127,7 +127,6 @@ class NodeCore:
         self.sync_interval = sync_interval
         self.links: dict[str, LinkPort] = {}
         self.sessions: dict[tuple[str, str], Session] = {}
-        self._hellos: dict[tuple[str, str], bytes] = {}  # the HELLO that opened each responder session
         self._finished: dict[tuple[str, str], Session] = {}  # the last session reported per peer
         self.peers: dict[tuple[str, str], Peer] = {}
         # Beacon times and small delays are jittered so neighbours do not speak at once; a
@@ -191,13 +190,13 @@ class NodeCore:
             except DecodeError:
                 raws = [frame]  # the store refuses it and says why
             session = self.sessions.get(key)
-            in_session = session is not None and not session.done and session.error is None
             # A fresh alert that came by a session, or whose flood ended here, is flooded again.
-            reflood = in_session or hops_left == 0
-            self._add(raws, link, sender, now, reflood=reflood)
-            if in_session:
-                assert session is not None
-                self._send_all(link, sender, session.receive(frame, now), session, now)
+            if session is not None and session.active:
+                events = session.receive(frame, now)  # the session's entries, for us to store
+                session.stored(*self._add(events.entries, link, sender, now, reflood=True))
+                self._send_all(link, sender, events.send, session, now)
+            else:
+                self._add(raws, link, sender, now, reflood=hops_left == 0)
         elif kind == FrameType.SYNC:
             peer.neighbour = True
             self._on_sync(link, sender, frame, now)
@@ -237,38 +236,24 @@ class NodeCore:
 
     def _on_sync(self, link: str, sender: str, frame: bytes, now: float) -> None:
         key = (link, sender)
+        session = self.sessions.get(key)
         try:
-            head = decode_frame_head(frame)
+            route = route_frame(session, frame, self.store)
         except DecodeError as exc:
             self._refused(link, sender, f"malformed sync frame: {exc.reason}")
             return
-        session = self.sessions.get(key)
-        active = session is not None and not session.done and session.error is None
-        if head.kind is MsgKind.HELLO and head.index == 0:  # later parts of a HELLO go to its session
-            if active and session.role is Role.INITIATOR and not self._yield_to(head):
-                return  # both started at once: ours has the smaller digest, the peer will answer it
-            repeat = active and session.role is Role.RESPONDER and self._hellos.get(key) == frame
-            if not repeat:  # a new session from this peer replaces whatever was left of the last one
-                if session is not None:
-                    self._drop_frames(link, session)
-                session = self.sessions[key] = Session(self.store, self.links[link].mtu, Role.RESPONDER)
-                self._hellos[key] = frame
-                self.counters["sessions"] += 1
-        elif session is None:
-            return  # a stray frame of a session that ended here: nothing to answer
-        self._send_all(link, sender, session.receive(frame, now), session, now)
+        if route is Route.DROP:
+            return  # a stray frame of a session that ended here, or the peer answers our HELLO
+        if route is Route.NEW_RESPONDER or session is None:
+            # a new session from this peer replaces whatever was left of the last one
+            if session is not None:
+                self._drop_frames(link, session)
+            session = self.sessions[key] = open_responder(self.store, self.links[link].mtu, frame)
+            self.counters["sessions"] += 1
+        events = session.receive(frame, now)
+        session.stored(*self._add(events.entries, link, sender, now, reflood=True))
+        self._send_all(link, sender, events.send, session, now)
         self._after_session_step(link, sender, session, now)
-
-    def _yield_to(self, head: FrameHead) -> bool:
-        """Both peers sent HELLO: the one whose digest is larger answers the other's."""
-        if head.last:
-            return True  # a multi-part HELLO: cannot compare before it is whole; answer it
-        try:
-            hello = decode_body(MsgKind.HELLO, head.chunk)
-        except DecodeError:
-            return True  # the responder session will refuse it with the reason
-        assert isinstance(hello, Hello)
-        return self.store.store_digest()[:DIGEST_SIZE] > hello.digest
 
     def _after_session_step(self, link: str, sender: str, session: Session, now: float) -> None:
         """Once per ended session: report it, and try again soon if it ended cleanly but the
@@ -319,7 +304,7 @@ class NodeCore:
                     continue
                 if self._waiting(key[0], session):
                     continue  # its last frames have not left yet: a retry now would only pile up
-                self._send_all(*key, session.tick(now), session, now)
+                self._send_all(*key, session.tick(now).send, session, now)
                 if session.done or session.error is not None:
                     self._after_session_step(*key, session, now)
             if self._next_beacon is None:
@@ -360,7 +345,7 @@ class NodeCore:
         session = self.sessions.get(key)
         if session is not None:
             self._drop_frames(key[0], session)
-        for table in (self.peers, self.sessions, self._hellos, self._finished, self._started):
+        for table in (self.peers, self.sessions, self._finished, self._started):
             table.pop(key, None)
 
     def _beacon(self, now: float) -> None:
@@ -384,7 +369,7 @@ class NodeCore:
         with self.lock:
             key = (link, peer)
             current = self.sessions.get(key)
-            if current is not None and not current.done and current.error is None:
+            if current is not None and current.active:
                 return
             if current is not None:
                 self._drop_frames(link, current)
@@ -393,7 +378,7 @@ class NodeCore:
             self.counters["sessions"] += 1
             planned = self.peers.setdefault(key, Peer(now))
             planned.sync_due = planned.planned_digest = None
-            self._send_all(link, peer, session.start(now), session, now)
+            self._send_all(link, peer, session.start(now).send, session, now)
             self._drain(now)
 
     # --- local entries ----------------------------------------------------------------
@@ -405,11 +390,17 @@ class NodeCore:
 
     # --- helpers ----------------------------------------------------------------------
 
-    def _add(self, raws: list[bytes], link: str, sender: str, now: float, reflood: bool = False) -> None:
+    def _add(self, raws: list[bytes], link: str, sender: str, now: float, reflood: bool = False) -> tuple[int, int]:
         """Entries from a peer.  A pushed entry was flooded on ``link`` already: it goes on to the
         node's other links.  A fresh alert that missed the flood around here (it came by a
-        session, or its flood ended here) is flooded again on its own link too."""
+        session, or its flood ended here) is flooded again on its own link too.
+        Returns (entries added to the log, entries refused)."""
+        added = refused = 0
+        if not raws:
+            return added, refused
         for result in self.store.add_many(raws, int(now)):
+            added += len(result.applied)
+            refused += result.outcome is Outcome.REFUSED
             if result.outcome is Outcome.REFUSED:
                 self._refused(link, sender, result.reason)
             elif result.outcome is Outcome.PENDING:
@@ -423,6 +414,7 @@ class NodeCore:
             self._push(list(result.applied), via=link, exclude=link, reflood=reflood, now=now)
             if result.applied:
                 self._changed_at = now
+        return added, refused
 
     def _relay_unconfirmed(self, entry: Entry, via: str) -> None:
         frame = push_frame(entry)
@@ -489,8 +481,7 @@ class NodeCore:
             return False
         if now - started < GIVE_UP_S:
             return False
-        session.error = SyncError(f"no answer in {GIVE_UP_S:.0f} s; the session can be resumed later")
-        session.done = True
+        session._fail(SyncError(f"no answer in {GIVE_UP_S:.0f} s; the session can be resumed later"))
         self._after_session_step(*key, session, now)
         return True
 
