@@ -43,6 +43,7 @@ from typing import Protocol
 
 from codec import DecodeError, Entry, Kind, split_entries
 from codec.frames import FrameType, encode_frame, frame_type
+from codec.wire import Reader, Writer
 from radio.outbox import Priority
 from sync.api import Outcome
 from sync.messages import DIGEST_SIZE
@@ -63,10 +64,15 @@ FIRST_BEACON_S = 60.0  # a starting node beacons within this, at a place of its 
 MAX_QUICK_RESYNCS = 3  # after an unconverged session, retry this many times before the next beacon
 FRESH_ALERT_S = 300.0  # an alert raise younger than this is flooded again when it arrives late
 SETTLE_S = 20.0  # a store that changed this recently may differ only by floods still in flight
-ANSWER_BEACON_GAP_FACTOR = 0.5  # answer a differing beacon at most once per half interval
+EARLY_BEACON_FACTOR = 0.5  # a beacon before its time (an answer, news from a session): at most once per
+# half interval, and it stands for the periodic one -- a busy hour measured 36 beacons a node with
+# answers once a minute (bench mesh), where one broadcast serves every neighbour anyway
+MAX_BEACON_COUNT = 0xFFFFFFFF
+BULK_PULL = 10  # a neighbour holding this many more entries is a merge, not floods in flight
+BEACON_AFTER_SYNC_S = 15.0  # after a session brought entries, tell the neighbours this soon...
 SUPPRESS_AFTER = 2  # Trickle's k: skip our periodic beacon after hearing this many equal ones
 ALERT_REPEAT_S = 40.0  # the author floods its alert once more after this: who the first flood missed
-GIVE_UP_S = 60.0  # a session whose peer said nothing in this long is abandoned (and the peer left alone)
+GIVE_UP_S = 40.0  # a session whose peer said nothing in this long is abandoned (and the peer left alone)
 ALERT_HOP_LIMIT = 7  # HOP_MAX: an alert flood costs the same on a small mesh and reaches further
 MAX_PEERS = 256  # bounded memory against a radio that spoofs many sender ids; least recent go first
 
@@ -102,6 +108,26 @@ def push_frame(entry: Entry) -> bytes:
     return encode_frame(FrameType.ENTRY, entry.encode(with_key=with_key))
 
 
+def encode_beacon(digest: bytes, count: int) -> bytes:
+    """BEACON: 0xBE | store digest (8) | entries held (varint): 10-12 bytes, neighbours only."""
+    w = Writer()
+    w.fixed(digest, DIGEST_SIZE, "beacon digest")
+    w.varint(min(count, MAX_BEACON_COUNT), MAX_BEACON_COUNT)
+    return encode_frame(FrameType.BEACON, w.getvalue())
+
+
+def decode_beacon(frame: bytes) -> tuple[bytes, int | None]:
+    """(digest, entries held); a beacon of the digest alone (older nodes) has no count."""
+    if len(frame) == 1 + DIGEST_SIZE:
+        return frame[1:], None
+    r = Reader(frame[1:])
+    digest = r.take(DIGEST_SIZE, "beacon digest")
+    count = r.varint("beacon entry count", MAX_BEACON_COUNT)
+    if r.remaining:
+        raise DecodeError(f"beacon of {len(frame)} bytes: {r.remaining} trailing")
+    return digest, count
+
+
 def is_fresh_alert(entry: Entry, now: float) -> bool:
     return entry.kind is Kind.ALERT_RAISE and now - entry.time <= FRESH_ALERT_S
 
@@ -118,6 +144,9 @@ class Peer:
     quiet_until: float = float("-inf")  # no beacon-started session with it before this
     reserved: bool = False  # the due sync already took this interval's session budget
     planned_digest: bytes | None = None  # our digest when a differing beacon planned the sync
+    bulk: bool = False  # the planned sync pulls many entries (a merge): not bound to the interval's budget
+    asked_again: bool = False  # we answered its first beacon to hear from it a second time
+    answered_at: float = float("-inf")  # when our beacon last answered one of its beacons
 
 
 class NodeCore:
@@ -201,22 +230,30 @@ class NodeCore:
             peer.neighbour = True
             self._on_sync(link, sender, frame, now)
         elif kind == FrameType.BEACON:
-            if len(frame) != 1 + DIGEST_SIZE:
-                return self._refused(link, sender, f"beacon of {len(frame)} bytes")
+            try:
+                digest, count = decode_beacon(frame)
+            except DecodeError as exc:
+                return self._refused(link, sender, exc.reason)
             peer.neighbour = True
-            self._on_beacon(link, sender, peer, frame[1:], now)
+            self._on_beacon(link, sender, peer, digest, count, now)
         else:
             self._refused(link, sender, f"unexpected {kind.name} frame (fragments are joined by the link)")
         return None
 
-    def _on_beacon(self, link: str, sender: str, peer: Peer, digest: bytes, now: float) -> None:
-        """A neighbour's digest differs: sync with it if the pacing allows, else answer with
-        our own beacon so that it may start (it may have the budget we lack).  The same
-        digest counts towards suppressing our own next beacon (Trickle, RFC 6206): where
-        neighbours already said it, saying it again tells nobody anything."""
-        if digest == self.store.store_digest()[:DIGEST_SIZE]:
+    def _on_beacon(self, link: str, sender: str, peer: Peer, digest: bytes, count: int | None,
+                   now: float) -> None:
+        """A neighbour's digest differs: the side that holds fewer entries (on a tie, the
+        smaller digest) pulls, if the pacing allows; otherwise we answer with our own beacon,
+        so that the neighbour may.  The same digest counts towards suppressing our own next
+        beacon (Trickle, RFC 6206): where neighbours already said it, saying it again tells
+        nobody anything."""
+        mine = self.store.store_digest()[:DIGEST_SIZE]
+        if digest == mine:
             self._consistent += 1
             return
+        self._consistent = 0  # Trickle: an inconsistency means our next beacon is not redundant
+        held = len(self.store)
+        we_pull = count is None or held < count or (held == count and mine < digest)
         key = (link, sender)
         current = self.sessions.get(key)
         if current is not None and not current.done and current.error is None:
@@ -224,15 +261,31 @@ class NodeCore:
         if peer.sync_due is not None or now - self._changed_at < SETTLE_S:
             return  # a sync is coming, or floods in flight may settle the difference by themselves
         port = self.links[link]
-        if peer.heard >= 2 and now >= peer.quiet_until and self.pacing.may_start(port, now):
+        bulk = count is not None and count - held >= BULK_PULL
+        if we_pull and peer.heard < 2 and not peer.asked_again and self.pacing.may_sync(port, now):
+            # a sender heard once may be a spoofed id: ask it to say so again (our beacon
+            # answers), and act on its next one
+            peer.asked_again = True
+            self._last_beacon = now
+            self._send_beacon(link, port)
+        elif we_pull and peer.heard >= 2 and now >= peer.quiet_until and (bulk or self.pacing.may_start(port, now)):
             # Not at once: if the store changes meanwhile, floods in flight were the difference
             # (checked when it is due); the jitter keeps both sides from starting together.
             peer.sync_due = now + SETTLE_S + self.rng.uniform(0.0, 4.0)
             peer.planned_digest = self.store.store_digest()
-        elif now - self._last_beacon >= max(MIN_BEACON_GAP, self.sync_interval * ANSWER_BEACON_GAP_FACTOR) \
+            peer.bulk = bulk
+        elif not we_pull and now - peer.answered_at >= self.sync_interval * EARLY_BEACON_FACTOR \
                 and self.pacing.may_sync(port, now):
-            self._last_beacon = now
-            self._send_beacon(link, port)
+            # the neighbour lacks what we hold: our beacon (with our count) tells it to pull;
+            # it stands for our next periodic one (soon, if we beaconed a moment ago)
+            peer.answered_at = now
+            if now - self._last_beacon >= self.sync_interval * EARLY_BEACON_FACTOR:
+                self._last_beacon = now
+                self._next_beacon = now + self.sync_interval * self.rng.uniform(0.85, 1.15)
+                self._send_beacon(link, port)
+            elif self._next_beacon is not None:
+                early = self._last_beacon + self.sync_interval * EARLY_BEACON_FACTOR
+                self._next_beacon = min(self._next_beacon, early)
 
     def _on_sync(self, link: str, sender: str, frame: bytes, now: float) -> None:
         key = (link, sender)
@@ -250,6 +303,7 @@ class NodeCore:
                 self._drop_frames(link, session)
             session = self.sessions[key] = open_responder(self.store, self.links[link].mtu, frame)
             self.counters["sessions"] += 1
+            self.pacing.reserve(now)  # a session answered is this interval's session: do not start another
         events = session.receive(frame, now)
         session.stored(*self._add(events.entries, link, sender, now, reflood=True))
         self._send_all(link, sender, events.send, session, now)
@@ -332,12 +386,12 @@ class NodeCore:
                     if not peer.urgent:
                         if not self.pacing.may_sync(port, now):
                             continue  # wait: an alert went by, or the radio spent its sync share
-                        if not peer.reserved:
+                        if not (peer.reserved or peer.bulk):
                             if not self.pacing.may_start(port, now):
                                 continue  # this interval's session was started already
                             self.pacing.reserve(now)
                     peer.sync_due = peer.planned_digest = None
-                    peer.urgent = peer.reserved = False
+                    peer.urgent = peer.reserved = peer.bulk = False
                     self.start_sync(*key, now)
             self._drain(now)
 
@@ -360,7 +414,7 @@ class NodeCore:
                     self.start_sync(name, peer, now)
 
     def _send_beacon(self, name: str, port: LinkPort) -> None:
-        frame = encode_frame(FrameType.BEACON, self.store.store_digest()[:DIGEST_SIZE])
+        frame = encode_beacon(self.store.store_digest()[:DIGEST_SIZE], len(self.store))
         port.send(frame, None, Priority.SYNC, False, local=True)
         self.counters["beacons"] += 1
         self.bus.publish("frame_sent", link=name, dest="broadcast", size=len(frame), kind=frame[0])
@@ -414,6 +468,10 @@ class NodeCore:
             self._push(list(result.applied), via=link, exclude=link, reflood=reflood, now=now)
             if result.applied:
                 self._changed_at = now
+        if added and reflood and self._next_beacon is not None:
+            # a session brought news: the neighbours beyond it learn of it by our beacon
+            soon = max(now + BEACON_AFTER_SYNC_S, self._last_beacon + self.sync_interval * EARLY_BEACON_FACTOR)
+            self._next_beacon = min(self._next_beacon, soon)
         return added, refused
 
     def _relay_unconfirmed(self, entry: Entry, via: str) -> None:

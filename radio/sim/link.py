@@ -13,7 +13,7 @@ What a node core may ask of it beyond `send` (all optional on a link):
   only when the radio has room (the core keeps its own sync queue, which can expire);
 - ``duty_used_percent()`` and ``duty_limit_percent``: the rolling hour of TX time;
 - the receive callback gets ``hops_left``, the packet's remaining hop limit: 0 means the
-  flood ended here.
+  flood ended here (None for a frame sent to neighbours only).
 """
 
 from __future__ import annotations
@@ -146,6 +146,7 @@ class SimLink:
                 return
             payload = whole
         if self._with_hops:
-            self.on_frame(payload, sender, hops_left=packet.hop_limit)
+            # a flood that ended here; a frame for neighbours only (hop start 0) never flooded
+            self.on_frame(payload, sender, hops_left=packet.hop_limit if packet.hop_start else None)
         else:
             self.on_frame(payload, sender)
