@@ -166,7 +166,7 @@ class NodeCore:
         self._consistent = 0  # beacons heard equal to our digest since our last beacon
         self._changed_at = float("-inf")
         self._now = float("-inf")  # the latest time we were told (publish_local is not told one)
-        self._started: dict[tuple[str, str], float] = {}  # when each initiated session started
+        self._first_out: dict[int, float] = {}  # id(session) -> when its first frame left for the radio
         self._repeats: list[tuple[float, Entry]] = []  # own alerts to flood once more, and when
         self._next_sweep = float("-inf")
         self.pacing = Pacing(sync_interval)
@@ -321,6 +321,7 @@ class NodeCore:
         if session.error is not None:
             stats["error"] = session.error.reason
         self.bus.publish("sync_finished", link=link, peer=sender, stats=stats)
+        self._first_out.pop(id(session), None)
         if session.role is Role.INITIATOR or session.error is not None:
             self._drop_frames(link, session)  # nothing it queued matters any more
         peer = self.peers.get(key)
@@ -399,7 +400,9 @@ class NodeCore:
         session = self.sessions.get(key)
         if session is not None:
             self._drop_frames(key[0], session)
-        for table in (self.peers, self.sessions, self._finished, self._started):
+        if session is not None:
+            self._first_out.pop(id(session), None)
+        for table in (self.peers, self.sessions, self._finished):
             table.pop(key, None)
 
     def _beacon(self, now: float) -> None:
@@ -428,7 +431,6 @@ class NodeCore:
             if current is not None:
                 self._drop_frames(link, current)
             session = self.sessions[key] = Session(self.store, self.links[link].mtu, Role.INITIATOR)
-            self._started[key] = now
             self.counters["sessions"] += 1
             planned = self.peers.setdefault(key, Peer(now))
             planned.sync_due = planned.planned_digest = None
@@ -534,9 +536,9 @@ class NodeCore:
     def _unanswered(self, key: tuple[str, str], session: Session, now: float) -> bool:
         """Abandon a session the peer has not answered at all in GIVE_UP_S: on a busy channel
         six more retries cost more air than waiting for the next beacon."""
-        started = self._started.get(key)
+        started = self._first_out.get(id(session))
         if session.role is not Role.INITIATOR or started is None or session.stats.frames_received:
-            return False
+            return False  # (not counted while its first frame waits: an alert, the duty cycle)
         if now - started < GIVE_UP_S:
             return False
         session._fail(SyncError(f"no answer in {GIVE_UP_S:.0f} s; the session can be resumed later"))
@@ -570,6 +572,8 @@ class NodeCore:
                 q = queue.pop(now)
                 if q is None:
                     break
+                if isinstance(q.owner, Session):
+                    self._first_out.setdefault(id(q.owner), now)
                 port.send(q.frame, q.dest, Priority.SYNC, False, local=True)
                 self.bus.publish("frame_sent", link=name, dest=q.dest or "broadcast", size=len(q.frame),
                                  kind=q.frame[0])
