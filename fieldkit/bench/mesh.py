@@ -16,6 +16,7 @@ from fieldkit.scenario.hour import CHECKPOINTS_S, HourRun, run_hour, run_line
 from fieldkit.scenario.merge import MergeRun, run_merge
 from radio.sim.scenario import percentile
 from radio.sim.scenario import run_hour as run_flood_hour
+from radio.sim.traffic import HOUR_S
 
 SEEDS = (1, 2, 3, 4, 5)
 NODES = 50
@@ -62,9 +63,9 @@ def _hour_figures(runs: list[HourRun], case: dict, prefix: str = "", targets: bo
     ]
 
 
-def _flood_figures(seeds: tuple[int, ...], case: dict) -> list[Figure]:
+def _flood_figures(seeds: tuple[int, ...], case: dict, nodes: int, duration_s: float) -> list[Figure]:
     """`bench sim`'s raw flood of the same hour and layout: the reference whole nodes are held to."""
-    results = [run_flood_hour(seed, NODES, PRESET, REGION) for seed in seeds]
+    results = [run_flood_hour(seed, nodes, PRESET, REGION, duration_s) for seed in seeds]
     pairs = sum(r.alert_pairs for r in results)
     latencies = [t for r in results for t in r.alert_latencies_s]
     out = [Figure(f"flood_alert_held_ratio_{int(w)}s", round(sum(t <= w for t in latencies) / pairs, 4), "ratio",
@@ -92,27 +93,30 @@ def _merge_figures(m: MergeRun, case: dict, converged_target: str | None) -> lis
     ]
 
 
-def run(seeds: tuple[int, ...] = SEEDS, big: tuple[int, ...] = BIG) -> list[Figure]:
-    case = {"nodes": NODES, "preset": PRESET, "region": REGION, "layout": "scatter 2.5 km",
+def run(seeds: tuple[int, ...] = SEEDS, big: tuple[int, ...] = BIG, nodes: int = NODES,
+        duration_s: float = HOUR_S, drill_n: int = 200, scatter_n: int = 50) -> list[Figure]:
+    """The bench's figures; the arguments shrink it for the tests (the CLI runs the defaults)."""
+    case = {"nodes": nodes, "preset": PRESET, "region": REGION, "layout": "scatter 2.5 km",
             "seeds": ",".join(map(str, seeds))}
-    runs = [run_hour(seed, NODES, PRESET, REGION) for seed in seeds]
-    figures = [Figure("whole_sim_hour_wall_s", round(max(r.wall_hour_s for r in runs), 2), "s", "<= 10", case)]
+    runs = [run_hour(seed, nodes, PRESET, REGION, duration_s) for seed in seeds]
+    figures = [Figure("whole_sim_hour_wall_s", round(max(r.wall_hour_s for r in runs) * HOUR_S / duration_s, 2),
+                      "s", "<= 10", case)]
     figures += _hour_figures(runs, case)
-    figures += _flood_figures(seeds, case)
+    figures += _flood_figures(seeds, case, nodes, duration_s)
     line = [run_line(seed) for seed in seeds]
     line_case = {"nodes": 10, "preset": PRESET, "region": REGION, "layout": "line, 9 hops",
                  "seeds": ",".join(map(str, seeds))}
     figures += _held_figures("", line, line_case, {60.0: ">= 1"})
     seed = seeds[0]
-    drill = run_merge("drill", seed, n=200, nodes=24, preset="SHORT_FAST", limit_s=MERGE_LIMIT_S)
+    drill = run_merge("drill", seed, n=drill_n, nodes=24, preset="SHORT_FAST", limit_s=MERGE_LIMIT_S)
     figures += _merge_figures(drill, {"nodes": 24, "preset": "SHORT_FAST", "region": REGION,
                                       "layout": "partition drill, two chains with chords", "seeds": str(seed)}, None)
-    scatter = run_merge("scatter", seed, n=50, nodes=NODES, preset=PRESET, limit_s=MERGE_LIMIT_S)
-    figures += _merge_figures(scatter, {"nodes": NODES, "preset": PRESET, "region": REGION,
+    scatter = run_merge("scatter", seed, n=scatter_n, nodes=nodes, preset=PRESET, limit_s=MERGE_LIMIT_S)
+    figures += _merge_figures(scatter, {"nodes": nodes, "preset": PRESET, "region": REGION,
                                         "layout": "scatter 2.5 km cut at x = 1250 m", "seeds": str(seed)}, "<= 900")
-    for nodes in big:
-        big_run = run_hour(seed, nodes, PRESET, REGION)
-        big_case = {**case, "nodes": nodes, "seeds": str(seed)}
+    for count in big:
+        big_run = run_hour(seed, count, PRESET, REGION, duration_s)
+        big_case = {**case, "nodes": count, "seeds": str(seed)}
         figures.append(Figure("whole_sim_hour_wall_s", round(big_run.wall_hour_s, 2), "s", None, big_case))
         figures += _hour_figures([big_run], big_case, targets=False)
     return figures
