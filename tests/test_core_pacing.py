@@ -227,3 +227,15 @@ def test_only_fresh_alert_raises_are_flooded_again() -> None:
     core.on_frame("radio", "!00000011", push_frame(fresh), now + 1, hops_left=0)
     resent = [extra for frame, _, _, extra in port.sent if frame == push_frame(fresh)]
     assert resent and resent[0]["hop_limit"] == 7
+
+
+def test_an_entry_broadcast_heard_from_a_neighbour_cancels_our_queued_copy() -> None:
+    _, _, made = other_store(3)
+    ours = made[1].encode() + made[2].encode()  # a packed entry frame of ours, waiting
+    q = SyncQueue()
+    session = object()
+    q.put(ours, None, session, 0.0)
+    q.put(b"\x5c\x07" + bytes(8), "!00000011", session, 0.0)  # its control message stays
+    assert q.cancel_heard({made[1].encode()}) == 0  # only part of it was heard: it still goes
+    assert q.cancel_heard({made[1].encode(), made[2].encode()}) == 1
+    assert len(q) == 1 and q.pop(0.0).dest == "!00000011"

@@ -23,7 +23,8 @@ What it does:
 - Sync frames wait in the node's own queue (fieldkit/node/syncqueue.py), handed to the
   radio only when it has nothing of ours queued: they expire, and a session's frames are
   dropped when it ends.  The entries a session sends go out as one-hop broadcasts:
-  every neighbour keeps them (they are signed).
+  every neighbour keeps them (they are signed), and a queued broadcast of entries a
+  neighbour was just heard sending is cancelled, as the firmware cancels a relay.
 - A push that reveals a gap (an entry kept aside) schedules a sync with a neighbour.
   On links with a fixed list of peers (node-to-node SMS) there are no beacons; the node
   reconciles with each peer every interval instead.
@@ -218,6 +219,8 @@ class NodeCore:
                 raws = split_entries(frame)  # one pushed entry, or several a session packed
             except DecodeError:
                 raws = [frame]  # the store refuses it and says why
+            # a neighbour just sent these entries to everyone around: our queued copies are redundant
+            self.counters["sync_frames_dropped"] += self.queues[link].cancel_heard(set(raws))
             session = self.sessions.get(key)
             # A fresh alert that came by a session, or whose flood ended here, is flooded again.
             if session is not None and session.active:

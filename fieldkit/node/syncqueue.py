@@ -8,13 +8,17 @@ behind minutes of session frames, and what sync queued is not sent after it stop
 mattering:
 - a session's frames are dropped when the session ends;
 - a frame waits at most ``FRAME_TTL_S`` (a session retries on its own, with fresh frames);
-- at most ``MAX_FRAMES`` wait; past that the oldest session's frames go first.
+- at most ``MAX_FRAMES`` wait; past that the oldest session's frames go first;
+- an entry broadcast a neighbour just made of the same entries cancels ours.
 """
 
 from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
+
+from codec import DecodeError, split_entries
+from codec.frames import FrameType
 
 FRAME_TTL_S = 30.0  # a session's RETRY_AFTER is 15 s: a frame older than two retries is stale
 MAX_FRAMES = 64  # about 15 KB: a few sessions' worth of entries at LORA_MTU
@@ -69,6 +73,20 @@ class SyncQueue:
         gone = before - len(self._frames)
         self.dropped += gone
         return gone
+
+    def cancel_heard(self, heard: set[bytes]) -> int:
+        """A neighbour just broadcast these entries: drop our queued entry broadcasts that
+        carry nothing else, as the firmware cancels a queued relay when it hears another
+        node relay the same packet (``perhapsCancelDupe``).  What the peer still lacks, the
+        session's closing digest check finds."""
+        def keep(q: Queued) -> bool:
+            if q.dest is not None or q.frame[:1] == bytes((FrameType.SYNC,)):
+                return True
+            try:
+                return not set(split_entries(q.frame)) <= heard
+            except DecodeError:
+                return True
+        return self.drop_where(keep)
 
     def pop(self, now: float) -> Queued | None:
         """The oldest frame still fresh, or None."""
