@@ -26,6 +26,7 @@ from fieldkit.node.pacing import ALERT_QUIET_S, SYNC_DUTY_SHARE
 from fieldkit.node.syncqueue import FRAME_TTL_S, SyncQueue
 from fieldkit.nodestore import view_providers
 from radio.outbox import Priority
+from sync.session import open_responder
 from sync.store import Store
 
 T0 = float(EPOCH + 500 * 86400)
@@ -239,3 +240,34 @@ def test_an_entry_broadcast_heard_from_a_neighbour_cancels_our_queued_copy() -> 
     assert q.cancel_heard({made[1].encode()}) == 0  # only part of it was heard: it still goes
     assert q.cancel_heard({made[1].encode(), made[2].encode()}) == 1
     assert len(q) == 1 and q.pop(0.0).dest == "!00000011"
+
+
+def test_many_spoofed_senders_heard_once_get_one_early_beacon_between_them() -> None:
+    core, port, _ = node()
+    core.tick(T0)
+    before = port.beacons()
+    for i in range(100):  # a radio inventing sender ids, each beaconing once
+        core.on_frame("radio", f"!{0x1000 + i:08x}", encode_beacon(bytes([i % 250 + 1]) * 8, 5), T0 + 1 + i * 0.1)
+    assert port.beacons() == before + 1
+
+
+def test_a_peer_whose_big_count_brought_nothing_is_not_pulled_outside_the_budget() -> None:
+    core, port, _ = node()
+    core.tick(T0)
+    liar = "!00000066"
+    liar_store = Store.memory(views=view_providers())  # holds nothing, beacons a huge count
+    beacon_from(core, liar, b"\x01" * 8, 10_000, T0 + 1)
+    for t in range(int(SETTLE_S) + 10):
+        core.tick(T0 + 3 + t)
+    assert port.hellos() == [liar]
+    hello = next(frame for frame, dest, _, _ in port.sent if dest == liar)
+    answer = open_responder(liar_store, 233, hello)
+    for frame in answer.receive(hello, T0 + 30).send:  # it answers, and brings nothing
+        core.on_frame("radio", liar, frame, T0 + 31)
+    assert core.sessions[("radio", liar)].done
+    assert core.peers[("radio", liar)].bulk_ok is False
+    core.pacing.reserve(T0 + 40)  # another session took this interval's budget
+    beacon_from(core, liar, b"\x02" * 8, 20_000, T0 + 50)
+    for t in range(int(SETTLE_S) + 10):
+        core.tick(T0 + 52 + t)
+    assert port.hellos() == [liar]  # no second session: its count alone buys nothing

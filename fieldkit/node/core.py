@@ -148,6 +148,7 @@ class Peer:
     bulk: bool = False  # the planned sync pulls many entries (a merge): not bound to the interval's budget
     asked_again: bool = False  # we answered its first beacon to hear from it a second time
     answered_at: float = float("-inf")  # when our beacon last answered one of its beacons
+    bulk_ok: bool = True  # its last session brought entries (or there was none): a big count is believed
 
 
 class NodeCore:
@@ -264,13 +265,14 @@ class NodeCore:
         if peer.sync_due is not None or now - self._changed_at < SETTLE_S:
             return  # a sync is coming, or floods in flight may settle the difference by themselves
         port = self.links[link]
-        bulk = count is not None and count - held >= BULK_PULL
+        # a count far ahead is a merge -- unless this peer's last session brought nothing (a
+        # liar's count must not buy it sessions outside the budget)
+        bulk = count is not None and count - held >= BULK_PULL and peer.bulk_ok
         if we_pull and peer.heard < 2 and not peer.asked_again and self.pacing.may_sync(port, now):
             # a sender heard once may be a spoofed id: ask it to say so again (our beacon
-            # answers), and act on its next one
+            # answers; one early beacon serves every new neighbour), and act on its next one
             peer.asked_again = True
-            self._last_beacon = now
-            self._send_beacon(link, port)
+            self._early_beacon(link, port, now)
         elif we_pull and peer.heard >= 2 and now >= peer.quiet_until and (bulk or self.pacing.may_start(port, now)):
             # Not at once: if the store changes meanwhile, floods in flight were the difference
             # (checked when it is due); the jitter keeps both sides from starting together.
@@ -282,13 +284,18 @@ class NodeCore:
             # the neighbour lacks what we hold: our beacon (with our count) tells it to pull;
             # it stands for our next periodic one (soon, if we beaconed a moment ago)
             peer.answered_at = now
-            if now - self._last_beacon >= self.sync_interval * EARLY_BEACON_FACTOR:
-                self._last_beacon = now
-                self._next_beacon = now + self.sync_interval * self.rng.uniform(0.85, 1.15)
-                self._send_beacon(link, port)
-            elif self._next_beacon is not None:
-                early = self._last_beacon + self.sync_interval * EARLY_BEACON_FACTOR
-                self._next_beacon = min(self._next_beacon, early)
+            self._early_beacon(link, port, now)
+
+    def _early_beacon(self, link: str, port: LinkPort, now: float) -> None:
+        """A beacon before its time, standing for the periodic one; at most one per half
+        interval (later ones are moved up instead), whoever asks."""
+        if now - self._last_beacon >= self.sync_interval * EARLY_BEACON_FACTOR:
+            self._last_beacon = now
+            self._next_beacon = now + self.sync_interval * self.rng.uniform(0.85, 1.15)
+            self._send_beacon(link, port)
+        elif self._next_beacon is not None:
+            early = self._last_beacon + self.sync_interval * EARLY_BEACON_FACTOR
+            self._next_beacon = min(self._next_beacon, early)
 
     def _on_sync(self, link: str, sender: str, frame: bytes, now: float) -> None:
         key = (link, sender)
@@ -337,6 +344,8 @@ class NodeCore:
             peer.unconverged = 0
             return
         peer.failed = 0
+        if session.role is Role.INITIATOR:
+            peer.bulk_ok = session.stats.entries_added > 0
         if session.converged or session.error is not None:
             peer.unconverged = 0
         elif peer.unconverged < MAX_QUICK_RESYNCS and session.stats.entries_added:
