@@ -14,7 +14,7 @@ What it does:
   runs) are picked up on each tick and pushed at once, alerts first (CLI.md: "sent out
   by the running node within a second").
 - Sync yields to alerts (fieldkit/node/pacing.py): beacons every `sync_interval`,
-  staggered per node; a differing beacon starts a session only with a neighbour heard
+  staggered per node (with the entry count, so the side behind pulls); a differing beacon starts a session only with a neighbour heard
   more than once, at most one session started per interval (gap repairs of alerts
   exempt), none while the radio has spent its sync share of the duty cycle or an alert
   went by in the last seconds, and after an unanswered session the peer is left alone
@@ -71,7 +71,6 @@ EARLY_BEACON_FACTOR = 0.5  # a beacon before its time (an answer, news from a se
 MAX_BEACON_COUNT = 0xFFFFFFFF
 BULK_PULL = 10  # a neighbour holding this many more entries is a merge, not floods in flight
 BEACON_AFTER_SYNC_S = 15.0  # after a session brought entries, tell the neighbours this soon...
-SUPPRESS_AFTER = 2  # Trickle's k: skip our periodic beacon after hearing this many equal ones
 ALERT_REPEAT_S = 40.0  # the author floods its alert once more after this: who the first flood missed
 GIVE_UP_S = 40.0  # a session whose peer said nothing in this long is abandoned (and the peer left alone)
 ALERT_HOP_LIMIT = 7  # HOP_MAX: an alert flood costs the same on a small mesh and reaches further
@@ -165,7 +164,6 @@ class NodeCore:
         self.rng = random.Random(seed if seed is not None else os.urandom(16))
         self._next_beacon: float | None = None  # set on the first tick
         self._last_beacon = float("-inf")
-        self._consistent = 0  # beacons heard equal to our digest since our last beacon
         self._changed_at = float("-inf")
         self._now = float("-inf")  # the latest time we were told (publish_local is not told one)
         self._first_out: dict[int, float] = {}  # id(session) -> when its first frame left for the radio
@@ -248,14 +246,12 @@ class NodeCore:
                    now: float) -> None:
         """A neighbour's digest differs: the side that holds fewer entries (on a tie, the
         smaller digest) pulls, if the pacing allows; otherwise we answer with our own beacon,
-        so that the neighbour may.  The same digest counts towards suppressing our own next
-        beacon (Trickle, RFC 6206): where neighbours already said it, saying it again tells
-        nobody anything."""
+        so that the neighbour may.  (Suppressing our beacon after hearing equal ones, as
+        Trickle does, made a node's beacons depend on when an emulated device's beacon
+        reached the air, a wall-clock matter: the demo stopped telling the same story.)"""
         mine = self.store.store_digest()[:DIGEST_SIZE]
         if digest == mine:
-            self._consistent += 1
             return
-        self._consistent = 0  # Trickle: an inconsistency means our next beacon is not redundant
         held = len(self.store)
         we_pull = count is None or held < count or (held == count and mine < digest)
         key = (link, sender)
@@ -381,9 +377,7 @@ class NodeCore:
                     self._next_beacon = self.pacing.quiet_until + self.rng.uniform(0.0, 10.0)
                 else:
                     self._next_beacon = now + self.sync_interval * self.rng.uniform(0.85, 1.15)
-                    if self._consistent < SUPPRESS_AFTER:
-                        self._beacon(now)
-                    self._consistent = 0
+                    self._beacon(now)
             if now >= self._next_sweep:
                 self._next_sweep = now + 60.0
                 for key in [k for k, p in self.peers.items() if now - p.last_heard > PEER_FORGET_AFTER]:
