@@ -14,12 +14,13 @@ What it does:
   runs) are picked up on each tick and pushed at once, alerts first (CLI.md: "sent out
   by the running node within a second").
 - Sync yields to alerts (fieldkit/node/pacing.py): beacons every `sync_interval`,
-  staggered per node (with the entry count, so the side behind pulls); a differing beacon starts a session only with a neighbour heard
-  more than once, at most one session started per interval (gap repairs of alerts
-  exempt), none while the radio has spent its sync share of the duty cycle or an alert
-  went by in the last seconds, and after an unanswered session the peer is left alone
-  for a while.  A node that hears a differing beacon it will not act on answers with
-  its own beacon, so the neighbour can.
+  staggered per node, with the entry count (fieldkit/node/beacon.py) so that the side
+  behind pulls; a differing beacon starts a session only with a neighbour heard more
+  than once, at most one session started per interval (gap repairs of alerts and
+  merges -- a neighbour far ahead -- exempt), none while the radio has spent its sync
+  share of the duty cycle or an alert went by in the last seconds, and after an
+  unanswered session the peer is left alone for a while.  A node that hears a
+  differing beacon it will not act on answers with its own, so the neighbour can.
 - Sync frames wait in the node's own queue (fieldkit/node/syncqueue.py), handed to the
   radio only when it has nothing of ours queued: they expire, and a session's frames are
   dropped when it ends.  The entries a session sends go out as one-hop broadcasts:
@@ -44,7 +45,6 @@ from typing import Protocol
 
 from codec import DecodeError, Entry, Kind, split_entries
 from codec.frames import FrameType, encode_frame, frame_type
-from codec.wire import Reader, Writer
 from radio.outbox import Priority
 from sync.api import Outcome
 from sync.messages import DIGEST_SIZE
@@ -52,6 +52,7 @@ from sync.plan import ALERT_KINDS
 from sync.session import Role, Route, Session, SyncError, open_responder, route_frame
 from sync.store import Store
 
+from .beacon import decode_beacon, encode_beacon
 from .bus import NodeBus
 from .pacing import Pacing
 from .syncqueue import SyncQueue
@@ -68,7 +69,6 @@ SETTLE_S = 20.0  # a store that changed this recently may differ only by floods 
 EARLY_BEACON_FACTOR = 0.5  # a beacon before its time (an answer, news from a session): at most once per
 # half interval, and it stands for the periodic one -- a busy hour measured 36 beacons a node with
 # answers once a minute (bench mesh), where one broadcast serves every neighbour anyway
-MAX_BEACON_COUNT = 0xFFFFFFFF
 BULK_PULL = 10  # a neighbour holding this many more entries is a merge, not floods in flight
 BEACON_AFTER_SYNC_S = 15.0  # after a session brought entries, tell the neighbours this soon...
 ALERT_REPEAT_S = 40.0  # the author floods its alert once more after this: who the first flood missed
@@ -106,26 +106,6 @@ def priority_of(entry: Entry) -> Priority:
 def push_frame(entry: Entry) -> bytes:
     with_key = entry.seq == 0 or entry.kind in INTRODUCING_KINDS
     return encode_frame(FrameType.ENTRY, entry.encode(with_key=with_key))
-
-
-def encode_beacon(digest: bytes, count: int) -> bytes:
-    """BEACON: 0xBE | store digest (8) | entries held (varint): 10-12 bytes, neighbours only."""
-    w = Writer()
-    w.fixed(digest, DIGEST_SIZE, "beacon digest")
-    w.varint(min(count, MAX_BEACON_COUNT), MAX_BEACON_COUNT)
-    return encode_frame(FrameType.BEACON, w.getvalue())
-
-
-def decode_beacon(frame: bytes) -> tuple[bytes, int | None]:
-    """(digest, entries held); a beacon of the digest alone (older nodes) has no count."""
-    if len(frame) == 1 + DIGEST_SIZE:
-        return frame[1:], None
-    r = Reader(frame[1:])
-    digest = r.take(DIGEST_SIZE, "beacon digest")
-    count = r.varint("beacon entry count", MAX_BEACON_COUNT)
-    if r.remaining:
-        raise DecodeError(f"beacon of {len(frame)} bytes: {r.remaining} trailing")
-    return digest, count
 
 
 def is_fresh_alert(entry: Entry, now: float) -> bool:
