@@ -271,3 +271,18 @@ def test_a_peer_whose_big_count_brought_nothing_is_not_pulled_outside_the_budget
     for t in range(int(SETTLE_S) + 10):
         core.tick(T0 + 52 + t)
     assert port.hellos() == [liar]  # no second session: its count alone buys nothing
+
+
+def test_a_long_answer_going_out_frame_by_frame_keeps_its_end() -> None:
+    q = SyncQueue()
+    session = object()
+    for i in range(10):  # entries, then the closing control message
+        q.put(bytes([0x10, i]), None, session, 0.0)
+    q.put(b"\x5c\x08", "!00000011", session, 0.0)
+    out, now = [], 0.0
+    while len(q):
+        now += 5.0  # one frame every 5 s: the last leaves long after FRAME_TTL_S
+        item = q.pop(now)
+        assert item is not None
+        out.append(item.frame)
+    assert now > FRAME_TTL_S and out[-1] == b"\x5c\x08" and q.expired == 0

@@ -7,7 +7,9 @@ can say) and sync may use the air at all (the core's pacing): so an alert never 
 behind minutes of session frames, and what sync queued is not sent after it stopped
 mattering:
 - a session's frames are dropped when the session ends;
-- a frame waits at most ``FRAME_TTL_S`` (a session retries on its own, with fresh frames);
+- a frame waits at most ``FRAME_TTL_S`` since its session's last frame left (a session
+  retries on its own, with fresh frames; a long answer going out frame by frame does not
+  lose its end -- measured: merges on LONG_FAST lost the closing message of most answers);
 - at most ``MAX_FRAMES`` wait; past that the oldest session's frames go first;
 - an entry broadcast a neighbour just made of the same entries cancels ours.
 """
@@ -93,6 +95,12 @@ class SyncQueue:
         while self._frames:
             q = self._frames.popleft()
             if q.expires >= now:
+                # its session is moving: the rest of its frames (a long answer) get a fresh TTL
+                fresh = now + self.ttl_s
+                self._frames = deque(
+                    Queued(o.frame, o.dest, o.owner, max(o.expires, fresh)) if o.owner is q.owner else o
+                    for o in self._frames
+                )
                 return q
             self.expired += 1
         return None
