@@ -133,7 +133,8 @@ def test_store_purge_cli_drops_only_unverifiable_entries(tmp_path: Path) -> None
     assert (status["pending"], status["unverifiable"]) == (1, 0)
     again = json.loads(fieldkit(home, "store", "purge", "--json").stdout)
     assert again == {"purged": 0, "pending": 1}
-    assert repair_log(store_path(Home(home)), unlock(Home(home)).sealer).pending == 1  # and repair does not bring them back
+    # and repair does not bring them back
+    assert repair_log(store_path(Home(home)), unlock(Home(home)).sealer).pending == 1
 
 
 def test_the_flood_through_a_whole_node_leaves_every_honest_alert_kept_aside() -> None:

@@ -11,7 +11,10 @@ from fieldkit.bench import report
 from fieldkit.cli.common import json_option, now_option
 
 # Each name is a module of fieldkit.bench whose run() returns its figures; imported only when run.
-BENCHES = ("wire", "ingest", "sync", "sim", "domain", "sms", "adversary", "web")
+BENCHES = ("wire", "ingest", "sync", "sim", "mesh", "domain", "sms", "adversary", "web")
+# `bench all` leaves out what takes many minutes: `mesh` simulates whole nodes for 8 hours
+# and more (five seeds, two merges, 100 and 200 nodes).
+LONG_BENCHES = ("mesh",)
 
 
 def run_bench(name: str) -> list[report.Figure]:
@@ -24,7 +27,7 @@ def run_bench(name: str) -> list[report.Figure]:
 @now_option
 def bench(name: str, as_json: bool) -> None:
     """Benchmarks: a table for people, --json for scripts."""
-    names = list(BENCHES) if name == "all" else [name]
+    names = [b for b in BENCHES if b not in LONG_BENCHES] if name == "all" else [name]
     results = [(n, run_bench(n)) for n in names]
     if not as_json:
         click.echo("\n\n".join(report.render_table(n, f) for n, f in results))

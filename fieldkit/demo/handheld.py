@@ -86,7 +86,7 @@ class Handheld:
                                  clock=self._clock, connect_timeout=10)
         store = Store.open(folder / name, views=view_providers(), sealer=world.sealer_for(name))  # as a home: sealed
         bus = NodeBus()
-        core = NodeCore(store, bus, world.sync_interval)
+        core = NodeCore(store, bus, world.sync_interval, seed=f"{world.seed}/{name}".encode())  # deterministic jitter
         core.add_link("radio", MeshtasticPort(self.link))
         self.node = SimNode(name, num, world.key_for(name), store, bus, core, world)
         self.num = num

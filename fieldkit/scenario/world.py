@@ -46,8 +46,8 @@ class SimNode:
     def link_name(self) -> str:
         return node_name(self.num)
 
-    def on_frame(self, frame: bytes, sender: str) -> None:
-        self.core.on_frame("radio", sender, frame, self.world.now)
+    def on_frame(self, frame: bytes, sender: str, hops_left: int | None = None) -> None:
+        self.core.on_frame("radio", sender, frame, self.world.now, hops_left)
 
     def act(self, body: Any, key: KeyPair | None = None, at: int | None = None) -> Entry:
         """Sign ``body`` as this node's next entry (or ``key``'s) and push it at once.
@@ -74,6 +74,8 @@ class World:
         self.sync_interval = sync_interval
         self.folder = folder
         self.nodes: dict[str, SimNode] = {}
+        self.by_num: dict[int, SimNode] = {}
+        self.keep: list[object] = []  # bus listeners (held weakly by the bus) that must live as long
 
     @property
     def now(self) -> int:
@@ -94,11 +96,13 @@ class World:
         else:
             store = Store.memory(views=view_providers())
         bus = NodeBus()
-        node = SimNode(name, num, self.key_for(name), store, bus, NodeCore(store, bus, self.sync_interval), self)
+        core = NodeCore(store, bus, self.sync_interval, seed=f"{self.seed}/{name}".encode())
+        node = SimNode(name, num, self.key_for(name), store, bus, core, self)
         self.mesh.add_node(num, position=position, role=role)
         node.link = SimLink(self.mesh, num, node.on_frame)
         node.core.add_link("radio", node.link)
         self.nodes[name] = node
+        self.by_num[num] = node
         return node
 
     def link(self, a: str, b: str, loss_db: float = 110.0) -> None:

@@ -16,6 +16,7 @@ collisions and the duty cycle (firmware ``RadioInterface.cpp``, ``RadioLibInterf
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 
 from radio.sim import airtime as at
 from radio.sim.channel import Channel
@@ -39,6 +40,9 @@ class RadioLayer:
         self.nodes: dict[int, Node] = {}
         self._airtime_cache: dict[int, float] = {}
         self._order = 0  # arrival order in TX queues, to break priority ties
+        # Called with (transmitting node number, packet) as each frame goes on the air: what
+        # benches use to charge airtime to the traffic that caused it.
+        self.on_transmit: Callable[[int, SimPacket], None] | None = None
 
     @property
     def now(self) -> float:
@@ -106,6 +110,8 @@ class RadioLayer:
         stats.tx_airtime_s += air
         if packet.sender != node.num:
             stats.relayed += 1
+        if self.on_transmit is not None:
+            self.on_transmit(node.num, packet)
         for rec in node.rx:  # half duplex: whatever it was hearing is gone
             if not rec.lost:
                 rec.lost = True

@@ -16,6 +16,30 @@ from radio.sim.presets import Role
 FIRST_NODE = 0x10  # node numbers 0x10, 0x11, ...: small and readable in reports
 
 
+def positions(
+    count: int,
+    *,
+    side_m: float = 2500.0,
+    routers: int = 3,
+    mutes: int = 5,
+    seed: int = 0,
+) -> list[tuple[tuple[float, float], str]]:
+    """Seeded places and roles in a square: the first ``routers`` are ROUTERs spread along
+    the diagonal (rooftops), the last ``mutes`` CLIENT_MUTE.  The whole-node bench
+    (fieldkit/bench/mesh.py) puts fieldkit nodes on the same places as ``scatter``."""
+    rng = random.Random(f"scatter:{seed}")
+    out = []
+    for i in range(count):
+        if i < routers:
+            # Rooftop routers spread along the diagonal, so each serves a part of the area.
+            frac = (i + 1) / (routers + 1)
+            out.append(((side_m * frac, side_m * frac), Role.ROUTER))
+        else:
+            position = (rng.uniform(0, side_m), rng.uniform(0, side_m))
+            out.append((position, Role.CLIENT_MUTE if i >= count - mutes else Role.CLIENT))
+    return out
+
+
 def scatter(
     mesh: Mesh,
     count: int,
@@ -25,20 +49,10 @@ def scatter(
     mutes: int = 5,
     seed: int = 0,
 ) -> list[int]:
-    """Add ``count`` nodes at seeded random positions in a square; the first ``routers`` are
-    ROUTERs spread along the diagonal (rooftops), the last ``mutes`` CLIENT_MUTE."""
-    rng = random.Random(f"scatter:{seed}")
+    """Add ``count`` nodes at seeded random positions in a square (``positions``)."""
     nums = []
-    for i in range(count):
+    for i, (position, role) in enumerate(positions(count, side_m=side_m, routers=routers, mutes=mutes, seed=seed)):
         num = FIRST_NODE + i
-        if i < routers:
-            # Rooftop routers spread along the diagonal, so each serves a part of the area.
-            frac = (i + 1) / (routers + 1)
-            position = (side_m * frac, side_m * frac)
-            role = Role.ROUTER
-        else:
-            position = (rng.uniform(0, side_m), rng.uniform(0, side_m))
-            role = Role.CLIENT_MUTE if i >= count - mutes else Role.CLIENT
         mesh.add_node(num, position, role)
         nums.append(num)
     return nums

@@ -1,0 +1,122 @@
+"""`bench mesh`: whole fieldkit nodes on the simulated mesh -- alerts and merges at
+neighbourhood scale, beside `bench sim`'s raw flood of the same hour.
+
+Every node is a `SimNode` of the scenario `World` (store, `NodeCore`, beacons, sessions) on
+`bench sim`'s 50-node LONG_FAST EU_868 layout and hour of assembly traffic
+(fieldkit/scenario/hour.py); five seeds with four alerts each.  Merges after a partition
+(fieldkit/scenario/merge.py) on the partition drill's shape at 24 nodes and on the 50-node
+layout cut down the middle, each beside its one-hop-broadcast floor.  100 and 200 nodes on
+the same square are reported without targets.  Deterministic per seed.
+"""
+
+from __future__ import annotations
+
+from fieldkit.bench.report import Figure
+from fieldkit.scenario.hour import CHECKPOINTS_S, HourRun, run_hour, run_line
+from fieldkit.scenario.merge import MergeRun, run_merge
+from radio.sim.scenario import percentile
+from radio.sim.scenario import run_hour as run_flood_hour
+from radio.sim.traffic import HOUR_S
+
+SEEDS = (1, 2, 3, 4, 5)
+NODES = 50
+PRESET, REGION = "LONG_FAST", "EU_868"
+DUTY_LIMIT = 10.0  # EU_868 g1 sub-band, percent of the hour (docs/research/meshtastic.md 2.2)
+HELD_TARGETS = {30.0: ">= 0.8", 300.0: ">= 0.99", 900.0: ">= 1"}
+MERGE_LIMIT_S = 3600.0  # how long a merge may run before it is reported unconverged
+BIG = (100, 200)
+
+
+def _held_figures(prefix: str, runs: list[HourRun], case: dict, targets: dict[float, str]) -> list[Figure]:
+    pairs = sum(len(r.alerts) * (r.nodes - 1) for r in runs)
+    out = []
+    for within in CHECKPOINTS_S:
+        held = sum(r.held_ratio(within) * len(r.alerts) * (r.nodes - 1) for r in runs)
+        out.append(Figure(f"{prefix}alert_held_ratio_{int(within)}s", round(held / pairs, 4) if pairs else 0.0,
+                          "ratio", targets.get(within), {**case, "alert_node_pairs": pairs}))
+    return out
+
+
+def _hour_figures(runs: list[HourRun], case: dict, prefix: str = "", targets: bool = True) -> list[Figure]:
+    latencies = [t for r in runs for t in r.latencies()]
+    air = sum(r.airtime_s for r in runs) / len(runs)
+    sync = sum(r.airtime_sync_s for r in runs) / len(runs)
+    over = sum(sum(p > DUTY_LIMIT for p in r.duty_peak_percent.values()) for r in runs) / len(runs)
+    classes: dict[str, float] = {}
+    for r in runs:
+        for k, v in r.airtime_by_class.items():
+            classes[k] = classes.get(k, 0.0) + v / len(runs)
+    t = (lambda s: s) if targets else (lambda s: None)
+    return [
+        *_held_figures(prefix, runs, case, HELD_TARGETS if targets else {}),
+        Figure(f"{prefix}alert_latency_p50_s", round(percentile(latencies, 0.5), 2), "s", None, case),
+        Figure(f"{prefix}alert_latency_p95_s", round(percentile(latencies, 0.95), 2), "s", t("<= 60"), case),
+        Figure(f"{prefix}alerts_never_sent", sum(len(r.alerts) - len(r.alert_on_air) for r in runs), "alerts",
+               t("<= 0"), {**case, "alerts": sum(len(r.alerts) for r in runs)}),
+        Figure(f"{prefix}airtime_per_hour_s", round(air, 1), "s", None,
+               {**case, **{f"{k}_s": round(v, 1) for k, v in sorted(classes.items())}}),
+        Figure(f"{prefix}sync_airtime_share", round(sync / air, 4) if air else 0.0, "ratio", t("<= 0.25"), case),
+        Figure(f"{prefix}radios_over_duty_cycle", round(over, 2), "radios", t("<= 0"),
+               {**case, "limit": "EU_868 10 %", "counts": "mean per run"}),
+        Figure(f"{prefix}sessions_per_hour", round(sum(r.sessions for r in runs) / len(runs)), "sessions", None,
+               case),
+    ]
+
+
+def _flood_figures(seeds: tuple[int, ...], case: dict, nodes: int, duration_s: float) -> list[Figure]:
+    """`bench sim`'s raw flood of the same hour and layout: the reference whole nodes are held to."""
+    results = [run_flood_hour(seed, nodes, PRESET, REGION, duration_s) for seed in seeds]
+    pairs = sum(r.alert_pairs for r in results)
+    latencies = [t for r in results for t in r.alert_latencies_s]
+    out = [Figure(f"flood_alert_held_ratio_{int(w)}s", round(sum(t <= w for t in latencies) / pairs, 4), "ratio",
+                  None, {**case, "model": "bench sim raw flood"}) for w in CHECKPOINTS_S]
+    out.append(Figure("flood_alert_latency_p95_s", round(percentile(latencies, 0.95), 2), "s", None, case))
+    out.append(Figure("flood_airtime_per_hour_s", round(sum(sum(r.airtime_s.values()) for r in results)
+                                                        / len(results), 1), "s", None, case))
+    return out
+
+
+def _merge_figures(m: MergeRun, case: dict, converged_target: str | None) -> list[Figure]:
+    case = {**case, "n": m.n, "new_entry_bytes": m.new_bytes, "sessions": m.sessions,
+            "converged": m.converged_s is not None, "wall_s": round(m.wall_s, 1)}
+    prefix = "merge_"
+    converged = m.converged_s if m.converged_s is not None else MERGE_LIMIT_S
+    return [
+        Figure(f"{prefix}bytes_per_new_byte", round(m.bytes_per_new_byte, 2), "ratio", "<= 6", case),
+        Figure(f"{prefix}floor_bytes_per_new_byte", round(m.floor_per_new_byte, 2), "ratio", None,
+               {**case, "model": "greedy one-hop-broadcast relay set"}),
+        Figure(f"{prefix}converged_s", converged, "s", converged_target,
+               {**case, "limit_s": MERGE_LIMIT_S}),
+        Figure(f"{prefix}airtime_s", round(m.merge_airtime_s, 1), "s", None, case),
+        Figure(f"{prefix}floor_airtime_s", round(m.floor_airtime_s, 1), "s", None,
+               {**case, "model": "greedy one-hop-broadcast relay set, full frames"}),
+    ]
+
+
+def run(seeds: tuple[int, ...] = SEEDS, big: tuple[int, ...] = BIG, nodes: int = NODES,
+        duration_s: float = HOUR_S, drill_n: int = 200, scatter_n: int = 50) -> list[Figure]:
+    """The bench's figures; the arguments shrink it for the tests (the CLI runs the defaults)."""
+    case = {"nodes": nodes, "preset": PRESET, "region": REGION, "layout": "scatter 2.5 km",
+            "seeds": ",".join(map(str, seeds))}
+    runs = [run_hour(seed, nodes, PRESET, REGION, duration_s) for seed in seeds]
+    figures = [Figure("whole_sim_hour_wall_s", round(max(r.wall_hour_s for r in runs) * HOUR_S / duration_s, 2),
+                      "s", "<= 10", case)]
+    figures += _hour_figures(runs, case)
+    figures += _flood_figures(seeds, case, nodes, duration_s)
+    line = [run_line(seed) for seed in seeds]
+    line_case = {"nodes": 10, "preset": PRESET, "region": REGION, "layout": "line, 9 hops",
+                 "seeds": ",".join(map(str, seeds))}
+    figures += _held_figures("", line, line_case, {60.0: ">= 1"})
+    seed = seeds[0]
+    drill = run_merge("drill", seed, n=drill_n, nodes=24, preset="SHORT_FAST", limit_s=MERGE_LIMIT_S)
+    figures += _merge_figures(drill, {"nodes": 24, "preset": "SHORT_FAST", "region": REGION,
+                                      "layout": "partition drill, two chains with chords", "seeds": str(seed)}, None)
+    scatter = run_merge("scatter", seed, n=scatter_n, nodes=nodes, preset=PRESET, limit_s=MERGE_LIMIT_S)
+    figures += _merge_figures(scatter, {"nodes": nodes, "preset": PRESET, "region": REGION,
+                                        "layout": "scatter 2.5 km cut at x = 1250 m", "seeds": str(seed)}, "<= 900")
+    for count in big:
+        big_run = run_hour(seed, count, PRESET, REGION, duration_s)
+        big_case = {**case, "nodes": count, "seeds": str(seed)}
+        figures.append(Figure("whole_sim_hour_wall_s", round(big_run.wall_hour_s, 2), "s", None, big_case))
+        figures += _hour_figures([big_run], big_case, targets=False)
+    return figures

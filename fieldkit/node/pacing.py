@@ -1,0 +1,48 @@
+"""When a node's sync may use the air: sync yields to alerts (issue 14, DESIGN.md).
+
+Measured with whole nodes (`fieldkit bench mesh`), unpaced sync took most of the airtime
+of a busy hour and starved alerts of it.  So:
+- a node starts at most one session per sync interval (repairs of an alert's gap are
+  exempt; the core decides which sessions those are);
+- no sync -- beacons, session frames, new sessions -- for ``ALERT_QUIET_S`` after a fresh
+  alert went by: its flood and retransmissions have the channel;
+- sync uses at most ``SYNC_DUTY_SHARE`` of the radio's duty cycle (EU_868: 10 % of the
+  hour), the rest is kept for alerts and pushes, so they are never refused by the duty
+  cycle because sync spent it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+ALERT_QUIET_S = 30.0  # an alert's flood over 3-5 hops at LONG_FAST, with the firmware's retries (bench mesh)
+SYNC_DUTY_SHARE = 0.5  # share of the duty cycle sync may use; the firmware's "polite" share (airtime.cpp)
+
+
+class Pacing:
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self.next_start = float("-inf")
+        self.quiet_until = float("-inf")
+
+    def alert_seen(self, now: float) -> None:
+        self.quiet_until = max(self.quiet_until, now + ALERT_QUIET_S)
+
+    def alert_quiet(self, now: float) -> bool:
+        return now < self.quiet_until
+
+    def duty_ok(self, port: Any) -> bool:
+        used = getattr(port, "duty_used_percent", None)
+        limit = getattr(port, "duty_limit_percent", None)
+        if used is None or limit is None or limit >= 100:
+            return True
+        return bool(used() < limit * SYNC_DUTY_SHARE)
+
+    def may_sync(self, port: Any, now: float) -> bool:
+        return not self.alert_quiet(now) and self.duty_ok(port)
+
+    def may_start(self, port: Any, now: float) -> bool:
+        return now >= self.next_start and self.may_sync(port, now)
+
+    def reserve(self, now: float) -> None:
+        self.next_start = now + self.interval

@@ -1,0 +1,106 @@
+"""The node's own queue of sync traffic for one link: bounded, expiring, yielding to alerts.
+
+Pushed entries (alerts first) go straight to the link, whose radio sends the most urgent
+frame first.  Sync frames -- beacons and session frames -- wait here instead and are handed
+to the link only while its radio has nothing of ours queued (``backlog()``, when the link
+can say) and sync may use the air at all (the core's pacing): so an alert never waits
+behind minutes of session frames, and what sync queued is not sent after it stopped
+mattering:
+- a session's frames are dropped when the session ends;
+- a frame waits at most ``FRAME_TTL_S`` since its session's last frame left (a session
+  retries on its own, with fresh frames; a long answer going out frame by frame does not
+  lose its end -- measured: merges on LONG_FAST lost the closing message of most answers);
+- at most ``MAX_FRAMES`` wait; past that the oldest session's frames go first;
+- an entry broadcast a neighbour just made of the same entries cancels ours.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+from codec import DecodeError, split_entries
+from codec.frames import FrameType
+
+FRAME_TTL_S = 30.0  # a session's RETRY_AFTER is 15 s: a frame older than two retries is stale
+MAX_FRAMES = 64  # about 15 KB: a few sessions' worth of entries at LORA_MTU
+
+
+@dataclass(frozen=True)
+class Queued:
+    frame: bytes
+    dest: str | None  # None: a one-hop broadcast
+    owner: object  # the session (or the beacon) the frame belongs to
+    expires: float
+
+
+class SyncQueue:
+    def __init__(self, max_frames: int = MAX_FRAMES, ttl_s: float = FRAME_TTL_S) -> None:
+        self.max_frames = max_frames
+        self.ttl_s = ttl_s
+        self._frames: deque[Queued] = deque()
+        self.expired = 0
+        self.dropped = 0
+
+    def __len__(self) -> int:
+        return len(self._frames)
+
+    def put(self, frame: bytes, dest: str | None, owner: object, now: float) -> bool:
+        """Queue a frame; False if the same frame of the same owner is waiting already (a
+        session repeating itself before its first copy even left)."""
+        for q in self._frames:
+            if q.owner is owner and q.frame == frame and q.dest == dest:
+                return False
+        self._frames.append(Queued(frame, dest, owner, now + self.ttl_s))
+        while len(self._frames) > self.max_frames:
+            self._frames.popleft()
+            self.dropped += 1
+        return True
+
+    def holds(self, owner: object) -> bool:
+        return any(q.owner is owner for q in self._frames)
+
+    def drop(self, owner: object) -> int:
+        """Forget every frame of ``owner`` (a session that ended)."""
+        before = len(self._frames)
+        self._frames = deque(q for q in self._frames if q.owner is not owner)
+        gone = before - len(self._frames)
+        self.dropped += gone
+        return gone
+
+    def drop_where(self, keep: object) -> int:
+        """Forget frames for which ``keep(queued)`` is false."""
+        before = len(self._frames)
+        self._frames = deque(q for q in self._frames if keep(q))  # type: ignore[operator]
+        gone = before - len(self._frames)
+        self.dropped += gone
+        return gone
+
+    def cancel_heard(self, heard: set[bytes]) -> int:
+        """A neighbour just broadcast these entries: drop our queued entry broadcasts that
+        carry nothing else, as the firmware cancels a queued relay when it hears another
+        node relay the same packet (``perhapsCancelDupe``).  What the peer still lacks, the
+        session's closing digest check finds."""
+        def keep(q: Queued) -> bool:
+            if q.dest is not None or q.frame[:1] == bytes((FrameType.SYNC,)):
+                return True
+            try:
+                return not set(split_entries(q.frame)) <= heard
+            except DecodeError:
+                return True
+        return self.drop_where(keep)
+
+    def pop(self, now: float) -> Queued | None:
+        """The oldest frame still fresh, or None."""
+        while self._frames:
+            q = self._frames.popleft()
+            if q.expires >= now:
+                # its session is moving: the rest of its frames (a long answer) get a fresh TTL
+                fresh = now + self.ttl_s
+                self._frames = deque(
+                    Queued(o.frame, o.dest, o.owner, max(o.expires, fresh)) if o.owner is q.owner else o
+                    for o in self._frames
+                )
+                return q
+            self.expired += 1
+        return None

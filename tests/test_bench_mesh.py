@@ -1,0 +1,34 @@
+"""`fieldkit bench mesh`: the CLI.md figures with their cases, on a small run of whole nodes
+(the CLI runs the full size; it takes many minutes, so `bench all` leaves it out)."""
+
+from __future__ import annotations
+
+from fieldkit.bench import mesh
+from fieldkit.cli.bench import BENCHES, LONG_BENCHES
+
+
+def test_bench_mesh_figures_and_their_cases() -> None:
+    figures = mesh.run(seeds=(1,), big=(), nodes=12, duration_s=900, drill_n=10, scatter_n=5)
+    names = [f.name for f in figures]
+    for name in ("whole_sim_hour_wall_s", "alert_held_ratio_12s", "alert_held_ratio_30s", "alert_held_ratio_60s",
+                 "alert_held_ratio_300s", "alert_held_ratio_900s", "alert_latency_p50_s", "alert_latency_p95_s",
+                 "alerts_never_sent", "airtime_per_hour_s", "sync_airtime_share", "radios_over_duty_cycle",
+                 "merge_bytes_per_new_byte", "merge_floor_bytes_per_new_byte", "merge_converged_s",
+                 "merge_airtime_s", "flood_alert_held_ratio_30s"):
+        assert name in names, name
+    for f in figures:
+        assert {"nodes", "preset", "layout", "seeds"} <= f.params.keys(), f.name
+        if f.name.startswith("merge_"):
+            assert "n" in f.params
+    held = [f for f in figures if f.name.startswith("alert_held_ratio_") and f.params["nodes"] == 12]
+    values = [f.value for f in held]
+    assert values == sorted(values) and all(0 <= v <= 1 for v in values)  # held only grows with time
+    line = [f for f in figures if f.name == "alert_held_ratio_60s" and f.params["nodes"] == 10]
+    assert line and line[0].target == ">= 1"
+    merges = [f for f in figures if f.name == "merge_converged_s"]
+    assert len(merges) == 2
+    drill = next(f for f in merges if f.params["nodes"] == 24)  # 12 scattered nodes may not all hear each other
+    assert drill.params["converged"] and drill.value <= drill.params["limit_s"]
+    floor = {f.params["layout"]: f.value for f in figures if f.name == "merge_floor_bytes_per_new_byte"}
+    assert all(v >= 1 for v in floor.values())
+    assert "mesh" in BENCHES and "mesh" in LONG_BENCHES
