@@ -124,7 +124,9 @@ def test_a_hostile_peer_gets_at_most_its_hourly_budget_whatever_it_sends() -> No
         t += HOUR_S / 400
     sent_out = sum(map(len, port.sent))
     budget = core.peers[("radio", attacker)].budget
-    assert budget.bytes_spent == sent_out
+    # charged as the session sends; the node's sync queue (fieldkit/node/syncqueue.py) may still
+    # hold some of it, or have dropped it when the session ended: never more than was charged
+    assert sent_out <= budget.bytes_spent
     assert sent_out <= 2 * budget.bytes_per_hour  # the first hour's budget and what the hour refilled
     assert lowest < 5  # it did run out of entries: beyond that the attacker got control messages only
     # an honest peer of the same node still gets its own budget

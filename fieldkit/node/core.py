@@ -407,7 +407,8 @@ class NodeCore:
         if session is not None:
             self._drop_frames(key[0], session)
             self._first_out.pop(id(session), None)
-        for table in (self.peers, self.sessions, self._finished, self._in_sync):
+        # _in_sync stays: fixed peers are few, and forgetting it would resync an idle paid link
+        for table in (self.peers, self.sessions, self._finished):
             table.pop(key, None)
 
     def _beacon(self, now: float) -> None:
