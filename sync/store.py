@@ -108,6 +108,11 @@ class Store(StoreReading):
         return cls(FileLog(path / LOG_FILE, create, log_sealer(sealer)), views, path / VIEWS_FILE,
                    _views_sealer(sealer))
 
+    @property
+    def record_sealer(self) -> Sealer | None:
+        """The sealer this store's log records are opened with (a reader of the log file beside it: web/tail.py)."""
+        return self._log.sealer
+
     @classmethod
     def memory(cls, views: Sequence[ViewProvider] | None = None) -> Store:
         return cls(MemoryLog(), views, None)
@@ -248,7 +253,9 @@ class Store(StoreReading):
             return  # under our own lock (append_own): the append below refuses, the caller retries
         path = getattr(self._log, "path", None)
         try:
-            new = FileLog(path, create=False)  # type: ignore[arg-type]
+            # The same sealer: the repaired log is sealed under the home's key as the old one was
+            # (sync/repair.py), and without it a sealed log refuses to open (StoreLocked) for ever.
+            new = FileLog(path, create=False, sealer=self._log.sealer)  # type: ignore[arg-type]
         except StoreError:
             return  # the repair is between moving the old log away and writing the new one: next time
         before = set(self._held.offsets)

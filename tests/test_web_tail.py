@@ -12,11 +12,19 @@ from sync.store import LOG_FILE
 from tests.web_support import CliHome
 
 
+def _record_sealer(home: Path):
+    """The sealer the home's store opens its log records with (the web server passes its store's)."""
+    with open_node_store(Home(home)) as store:
+        return store.record_sealer
+
+
 def test_the_tail_reads_held_entries_once_and_waits_for_a_whole_record(tmp_path: Path) -> None:
     node = CliHome(tmp_path / "n", "n")
     assembly = node.ok("assembly", "create", "Kitchen", "--need", "food")["id"]
     log = tmp_path / "n" / STORE_DIR / LOG_FILE
-    tail = LogTail(log)
+    sealer = _record_sealer(tmp_path / "n")
+    assert sealer is not None  # the home's log is sealed (issue 17): the tail must open what it reads
+    tail = LogTail(log, sealer)
     assert tail.read_new() == []
     raised = node.ok("alert", "raise", assembly, "Eviction at 12 Main St")["id"]
     seen = tail.read_new()
@@ -38,13 +46,26 @@ def test_the_tail_reads_held_entries_once_and_waits_for_a_whole_record(tmp_path:
 def test_the_tail_gives_up_on_what_it_cannot_read_and_follows_a_replaced_log(tmp_path: Path) -> None:
     node = CliHome(tmp_path / "n", "n")
     log = tmp_path / "n" / STORE_DIR / LOG_FILE
-    tail = LogTail(log)
+    tail = LogTail(log, _record_sealer(tmp_path / "n"))
     log.write_bytes(log.read_bytes()[:10])  # shorter: replaced by a repair
     assert tail.read_new() == [] and tail.pos == 10 and tail.working
     tail.path = tmp_path / "gone"
     log.write_bytes(b"x" * 100)
     assert tail.read_new() == [] and not tail.working  # the refresh path tells the phones instead
+    assert "gone" in tail.stopped
     assert node.key_id
+
+
+def test_a_tail_that_cannot_open_the_records_says_so_instead_of_waiting_for_ever(tmp_path: Path) -> None:
+    node = CliHome(tmp_path / "n", "n")
+    assembly = node.ok("assembly", "create", "Kitchen", "--need", "food")["id"]
+    log = tmp_path / "n" / STORE_DIR / LOG_FILE
+    other = CliHome(tmp_path / "o", "o")  # another home's key: whole records that will not open with it
+    for sealer in (None, _record_sealer(other.path)):
+        tail = LogTail(log, sealer)
+        node.ok("alert", "raise", assembly, "Eviction at 12 Main St")
+        assert tail.read_new() == [] and not tail.working
+        assert "does not open" in tail.stopped and tail.read_new() == []
 
 
 def test_a_bulk_arrival_is_told_in_a_few_events_and_old_alerts_ring_nothing() -> None:

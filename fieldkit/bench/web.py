@@ -26,7 +26,6 @@ alerts are open as on a busy evening.
 from __future__ import annotations
 
 import http.client
-import json
 import os
 import re
 import shutil
@@ -89,25 +88,14 @@ def build_home(folder: Path, n: int) -> int:
 
     raws = _raws(_cached_workload(n))
     home = Home(folder)
-    home.create("bench", None)
-    _become(home, KeyPair(bytes([1]) * 32))  # the workload's first key: founder of assembly A0 (bench/domain.py)
+    # The workload's first key is the founder of assembly A0 (bench/domain.py): the home takes that identity so
+    # it may raise an alert. No passphrase: the bench measures the web, not key stretching.
+    home.create("bench", None, key=KeyPair(bytes([1]) * 32))
     with open_node_store(home) as store:
         for start in range(0, len(raws), 2000):
             store.add_many(raws[start : start + 2000], int(time.time()))
         store.flush_views()
     return max(decode_entry(r).time for r in raws[-200:])
-
-
-def _become(home, key: KeyPair) -> None:
-    """Give a fresh bench home the identity of one of the workload's members, so it may raise an alert."""
-    from fieldkit.home import HOME_FORMAT, IDENTITY_FILE, SECRET_FILE
-    from sync.atomic import write_atomic
-
-    write_atomic(home.path / SECRET_FILE, json.dumps({"format": HOME_FORMAT, "encrypted": False,
-                                                       "seed": key.seed.hex()}).encode(), mode=0o600)
-    write_atomic(home.path / IDENTITY_FILE, json.dumps({"format": HOME_FORMAT, "name": "bench",
-                                                         "public_key": key.public_key.hex(),
-                                                         "key_id": key.key_id.hex()}).encode())
 
 
 def _free_port() -> int:

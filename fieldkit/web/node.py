@@ -137,7 +137,7 @@ class WebNode:
         self._watchers: list[threading.Thread] = []
         self._told_lock = threading.Lock()
         self.identity = home.identity()
-        self.tail = LogTail(self.home.path / STORE_DIR / LOG_FILE)
+        self.tail = LogTail(self.home.path / STORE_DIR / LOG_FILE, self.store.record_sealer)
         self._told: OrderedDict[bytes, None] = OrderedDict()  # entries the streams were told of
         self.operator_passphrase: str | None = None  # for a home without one (operator.py)
 
