@@ -32,12 +32,13 @@ def healthy() -> tuple[World, object, int]:
         _role(w, month % 6, asm, month % 6, t, t + 2 * D, t + 2 * D + MONTH, everyone)
         m = w.mandate(month % 6, asm, (month + 1) % 6, t + 100, t + D, t + D + 25 * D, report_every=7 * D,
                       voters=everyone)
-        for week in range(1, 4):
-            w.add((month + 1) % 6, kinds.MandateReport(m.ref, f"week {week}: met the landlord"),
-                  t + D + week * 7 * D - 3600)
+        # signed in time order: claimed times only move forward along each author's chain
         p = w.propose(month % 6, asm, t + 200, t + 3 * D, options=("yes", "no"))
         for v in range(5):
             w.vote(v, p, 0, t + 300 + v)
+        for week in range(1, 4):
+            w.add((month + 1) % 6, kinds.MandateReport(m.ref, f"week {week}: met the landlord"),
+                  t + D + week * 7 * D - 3600)
         w.add(month % 6, kinds.LedgerEntry(asm.ref, "food", f"kitchen month {month}"), t + 5 * D)
         w.add((month + 2) % 6, kinds.LedgerEntry(asm.ref, "housing", f"repairs month {month}"), t + 20 * D)
     return w, asm, T0 + 6 * MONTH
@@ -52,8 +53,9 @@ def creeping() -> tuple[World, object, int, dict]:
         w.vouch(0, asm, i, T0 + 10 + i)
     other = w.found(9, name="Westside", t=T0 + 30)
     behind: dict[str, set[str]] = {"rotation": set(), "concentration": set(), "small_share": set()}
-    w.add(0, kinds.LedgerEntry(asm.ref, "food", "the kitchen opened"), T0 + 2 * D)
     for month in range(6):
+        # member 0 signs all of a month's acts in time order: claimed times only move forward
+        # along an author's chain
         t = T0 + D + month * MONTH
         r = _role(w, 0, asm, 0, t, t + 2 * D, t + 2 * D + MONTH, [0, 1], renewal=month > 0)
         behind["rotation"].add(r.id.hex())
@@ -61,14 +63,16 @@ def creeping() -> tuple[World, object, int, dict]:
         m = w.mandate(0, asm, 0, t + 100, t + D, t + D + 28 * D, report_every=7 * D, voters=[0])
         behind["concentration"].add(m.id.hex())
         behind["small_share"].update({r.id.hex(), m.id.hex()})
-        w.add(0, kinds.MandateReport(m.ref, "all fine"), t + D + 20 * D)  # one late report a month
         p = w.propose(0, asm, t + 200, t + 3 * D, options=("yes", "no"))
         w.vote(0, p, 0, t + 300)
         behind["small_share"].add(p.id.hex())
+        if month == 0:  # the only ledger entry, ever
+            w.add(0, kinds.LedgerEntry(asm.ref, "food", "the kitchen opened"), T0 + 2 * D)
         if month == 1:
             council = w.add(0, kinds.CouncilConvene("a joint rent strike", t + 400 * D, (asm.ref, other.ref)),
                             t + D + 10)
             behind["councils"] = {council.id.hex()}
+        w.add(0, kinds.MandateReport(m.ref, "all fine"), t + D + 20 * D)  # one late report a month
     return w, asm, T0 + 6 * MONTH, behind
 
 

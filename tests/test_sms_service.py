@@ -240,8 +240,11 @@ def test_members_are_told_a_vote_opened_and_can_ask_what_it_is_about(world: Worl
     # a motion says whom it concerns, by name
     now = int(time.time())
     bea_key = bytes.fromhex(world.gateway.subscribers.get(BEA).key_id)
+    # a removal is a strict motion (fieldkit/domain/README.md): open a week at least, half the
+    # members voting (2 of the 3: the node's key, Ana and Bea), two thirds to pass
     removal = world.store.append_own(world.node_key, kinds.ProposeRemoval(
-        bytes.fromhex(world.assembly)[:6], now + 7200, 1, 50, bea_key, "never came"), now)
+        bytes.fromhex(world.assembly)[:6], now + 7 * 86400 + 7200, 2, 66, bea_key, "never came"), now)
+    assert world.state().verdict(removal.id) == "counted"
     assert world.gateway.notify_new_votes() == 1
     assert said(ana, f"Nueva votacion {removal.id.hex()[:6]} (Calle Mayor): dar de baja a Bea de Calle Mayor")
     # asking what it is about

@@ -30,6 +30,7 @@ from .report import DrillReport
 
 H, D = 3600, 86400
 STRANGERS = 5
+HEAR_WITHIN = 2 * H  # how long setup waits for a member's chain head to reach another node
 SHORT_HEX = 3  # the drill grinds a 12-bit look-alike (SMS short ids are 24-bit: same rule, 4096× the work)
 
 
@@ -60,7 +61,16 @@ def setup(world: World, east: Entry, south: Entry, north: Entry, cap: Capture) -
     n["ea"].act(kinds.Ballot(lax.ref, 0))
     cap.attempts.append(("single member removes another with lax terms (quorum 1, 1 %, a minute)", lax,
                          "refused: quorum 1 is below the constitution's floor for strict decisions"))
-    sb_keep = 1 + max(e.seq for e in n["sa"].store.entries() if e.author == n["sb"].key.public_key)
+    # The cut names how many of sb's entries the deciding members accept: all sb signed so far,
+    # as far as sa (who proposes it) has heard.  Let the mesh carry sb's chain head to sa first:
+    # it may still be on the air (a few minutes of LoRa airtime, more under load).
+    sb = n["sb"].key.public_key
+    head = max((e.seq for e in n["sb"].store.entries() if e.author == sb), default=-1)
+    deadline = world.now + HEAR_WITHIN
+    while world.now < deadline and _heard(world, "sa", sb) < head:
+        world.run_for(60, step=5)
+    sb_keep = 1 + _heard(world, "sa", sb)
+    now = world.now
     cap.removal = n["sa"].act(kinds.ProposeRemoval(south.ref, now + 7 * D, 1, 66,
                                                    key_id(n["sb"].key.public_key), "sold the list to the landlord",
                                                    sb_keep))
@@ -73,6 +83,11 @@ def setup(world: World, east: Entry, south: Entry, north: Entry, cap: Capture) -
         key = world.key_for(f"sybil-{i}")
         cap.strangers.append(key)
         n["nb"].act(kinds.AssemblyFound(f"Neighbours {i}", "housing", 1), key=key)
+
+
+def _heard(world: World, holder: str, author: bytes) -> int:
+    """The highest sequence number of ``author`` that ``holder``'s store holds (-1: none)."""
+    return max((e.seq for e in world.nodes[holder].store.entries() if e.author == author), default=-1)
 
 
 def alerts(world: World, east: Entry, cap: Capture) -> None:
