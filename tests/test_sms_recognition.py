@@ -43,3 +43,18 @@ def test_a_ground_short_id_does_not_shadow_the_subscribers_own_proposal(world: W
     assert said(ana, f"Voto contado: propuesta {world.proposal[:6]}")
     tally = queries.tally(world.state(), world.proposal, now + 60)
     assert tally["counts"] == {"sí": 1, "no": 0}
+
+
+def test_an_alert_raised_by_sms_goes_only_to_those_it_counts_for(world: World) -> None:  # noqa: F811
+    """Before: an alert raised by SMS went at once to every responder of the gateway, members
+    of unrelated assemblies included (the recognition filter ran only on the store watcher)."""
+    from tests.test_sms_service import BEA
+
+    carla = "+34600000013"  # enrolled here, but a member of no assembly the alert counts for
+    world.gateway.subscribers.enrol(carla, "4321", "es", int(time.time()) - 50, name="Carla")
+    ana, bea, other = world.phone(ANA), world.phone(BEA), world.phone(carla)
+    ana.send(NODE, "ALERTA Desalojo en Mayor 12, portal 3 1234")
+    assert said(ana, "Alerta ")
+    assert said(bea, "Desalojo en Mayor 12")
+    time.sleep(1.0)  # what was queued for Carla would have gone out with Bea's
+    assert not any("Desalojo" in m.text for m in other.received)

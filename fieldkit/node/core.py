@@ -46,7 +46,7 @@ import inspect
 import os
 import random
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -162,6 +162,9 @@ class NodeCore:
         self.pacing = Pacing(sync_interval)
         self.queues: dict[str, SyncQueue] = {}
         self._hop_kw: dict[str, bool] = {}
+        # Which alerts count here (fieldkit/node/duties.py: "counts", "unconfirmed" or "no");
+        # None (simulations, tests without a domain) treats every alert as counting.
+        self.alert_policy: Callable[[Entry], str] | None = None
         self.lock = threading.RLock()
         self._busy_turn = 0  # which busy session's slice this tick (round robin)
         self.counters: dict[str, int] = {"frames_in": 0, "refused": 0, "pushed": 0, "sessions": 0,
@@ -485,7 +488,17 @@ class NodeCore:
             self._next_beacon = min(self._next_beacon, soon)
         return added, refused
 
+    def _counts(self, entry: Entry) -> bool:
+        """Whether an alert counts here: a stranger's alert is kept and synced like any entry,
+        but never relayed at alert priority nor flooded again (issues 12 and 13)."""
+        return entry.kind is not Kind.ALERT_RAISE or self.alert_policy is None or self.alert_policy(entry) != "no"
+
+    def _priority(self, entry: Entry) -> Priority:
+        return priority_of(entry) if self._counts(entry) else Priority.OTHER
+
     def _relay_unconfirmed(self, entry: Entry, via: str) -> None:
+        if not self._counts(entry):
+            return
         frame = push_frame(entry)
         for name, port in self.links.items():
             if name != via:
@@ -513,7 +526,7 @@ class NodeCore:
               now: float | None = None) -> None:
         for entry in sorted(entries, key=lambda e: (-priority_of(e), e.time)):
             self.bus.publish("entry_added", entry=entry, via=via)
-            fresh_alert = is_fresh_alert(entry, self._now if now is None else now)
+            fresh_alert = is_fresh_alert(entry, self._now if now is None else now) and self._counts(entry)
             if fresh_alert:
                 self.pacing.alert_seen(self._now if now is None else now)
             if fresh_alert and via == "local":
@@ -522,15 +535,16 @@ class NodeCore:
 
     def _flood(self, entry: Entry, exclude: str | None) -> None:
         frame = push_frame(entry)
-        fresh_alert = entry.kind is Kind.ALERT_RAISE
+        priority = self._priority(entry)
+        fresh_alert = entry.kind is Kind.ALERT_RAISE and priority is Priority.ALERT
         for name, port in self.links.items():
             if name == exclude:
                 continue
             want_ack = entry.kind in ALERT_KINDS
             if fresh_alert and self._hop_kw.get(name):
-                port.send(frame, None, priority_of(entry), want_ack, hop_limit=ALERT_HOP_LIMIT)  # type: ignore[call-arg]
+                port.send(frame, None, priority, want_ack, hop_limit=ALERT_HOP_LIMIT)  # type: ignore[call-arg]
             else:
-                port.send(frame, None, priority_of(entry), want_ack)
+                port.send(frame, None, priority, want_ack)
             self.counters["pushed"] += 1
             self.bus.publish("frame_sent", link=name, dest="broadcast", size=len(frame), kind=frame[0])
 

@@ -32,6 +32,7 @@ from .airtime import AirtimeMeter
 from .bus import NodeBus, ReadableLog
 from .config import NodeConfig
 from .core import NodeCore
+from .duties import SEAL_EVERY_S, Duties
 from .linkspec import SmsSpec, parse_link_spec
 from .panicking import GpioButton, Panicker, PanicWatch
 
@@ -104,10 +105,13 @@ class NodeRunner:
                               lambda: self.panicker.trigger("`fieldkit panic`"), self._broadcast)
         self._panic_keys = [bytes.fromhex(k) for k in config.panic.keys]
         self._keyfiles = Vault.load(home.path).keyfile_paths() if self.unlocked.how == "key file" else []
-        self.store = open_node_store(home)
+        # the node's clock: entries claiming a time far beyond it are held until then (issue 12)
+        self.store = open_node_store(home, clock=lambda: int(self.clock()))
         for notice in self.store.notices:
             logger.warning("store: %s", notice)
         self.core = NodeCore(self.store, self.bus, float(config.sync_interval))
+        self.duties = Duties(self.store, key, self.clock)
+        self.core.alert_policy = self.duties.alert_policy  # strangers' alerts are not pushed as alerts
         self.meter = AirtimeMeter(config.region, config.preset)
         self.states: dict[str, LinkState] = {}
         self._links: list[MeshtasticLink] = []
@@ -209,9 +213,14 @@ class NodeRunner:
     def run(self) -> None:
         """Loop until stop_event is set (SIGTERM, Ctrl-C)."""
         next_airtime_log = self.clock() + AIRTIME_LOG_EVERY_S
+        next_seal = self.clock() + TICK_S  # soon after start: proposals may have closed while it was off
         while not self.stop_event.is_set():
             now = self.clock()
             self.core.tick(now)
+            if now >= next_seal:
+                next_seal = now + SEAL_EVERY_S
+                with self.core.lock:
+                    self.core.publish_local(self.duties.seal())
             for gateway in self._gateways:
                 with self.core.lock:
                     gateway.fan_out_new_alerts(int(now))

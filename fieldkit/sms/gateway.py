@@ -118,11 +118,24 @@ class SmsGateway:
             for alert_id in self._raised:
                 self._mark_fanned(alert_id)
 
-    def _alert_raised(self, alert_id: str) -> bool:
+    def _alert_raised(self, alert_id: str) -> set[str] | bool:
+        """An alert raised by SMS: False if fanned out already (a redelivery after a power cut),
+        else the numbers it must not go to -- those it does not count for (issue 12), as below."""
         if alert_id in self._fanned:
             return False
         self._raised.append(alert_id)
-        return True
+        now = int(self.clock())
+        state = State.from_tables(self.store.view_tables(VIEW_NAME))  # type: ignore[attr-defined]
+        responders = [s for s in self.subscribers.all() if s.responder and not s.stopped]
+        return self._not_counting(state, alert_id, responders, now)
+
+    @staticmethod
+    def _not_counting(state: State, alert_id: str, subscribers: list[Subscriber], now: int) -> set[str]:
+        """Numbers of ``subscribers`` the alert does not count for.  Alert priority only for
+        alerts of their own assemblies, of assemblies those recognize, or of a shared open
+        council: a stranger's alert ("DO NOT GO, meet at ...") reaches nobody this way."""
+        return {s.number for s in subscribers
+                if not queries.alert_counts(state, alert_id, _assemblies(state, s, now), now)}
 
     def _scrub_pin(self, message: InboundSms) -> None:
         """Parsed: the stored copy of the text loses its PIN at once (issue 17: secrets never kept).
@@ -156,11 +169,7 @@ class SmsGateway:
             for alert in queries.alert_list(state, now):
                 if alert["status"] != "open" or alert["id"] in self._fanned:
                     continue
-                # Alert priority only for alerts that count for the subscriber: of their own
-                # assemblies, of assemblies those recognize, or of a shared open council.  A
-                # stranger's alert ("DO NOT GO, meet at ...") reaches nobody this way.
-                others = {s.number for s in subscribers
-                          if not queries.alert_counts(state, alert["id"], _assemblies(state, s, now), now)}
+                others = self._not_counting(state, alert["id"], subscribers, now)
                 if len(others) == len(subscribers):
                     continue  # counts for nobody here (yet: a recognition may pass later)
                 self._send(self.service.alert_fanout(alert["id"], alert["text"], now, exclude=others))

@@ -111,8 +111,9 @@ class SmsService:
         self.actions = actions
         self.limits = limits
         # told the id of each alert raised by SMS; answers False if it was fanned out already
-        # (the same message delivered again after a power cut), so the fan-out is not repeated
-        self.on_alert_raised: Callable[[str], bool | None] | None = None
+        # (the same message delivered again after a power cut), so the fan-out is not repeated,
+        # or the numbers the alert must not go to (those it does not count for)
+        self.on_alert_raised: Callable[[str], bool | set[str] | None] | None = None
 
     # --- incoming ---
 
@@ -200,12 +201,13 @@ class SmsService:
                                   eta=command.eta_minutes)
         elif isinstance(command, grammar.Alert):
             raised = self.actions.raise_alert(member, command.text, now)
-            fan_out = self.on_alert_raised is None or self.on_alert_raised(raised.alert) is not False
+            decision = None if self.on_alert_raised is None else self.on_alert_raised(raised.alert)
             text = replies.render(lang, "alert_ok", alert=replies.short(raised.alert), text=raised.text)
             out = self._reply(sub, sub.number, text, now, priority=Priority.ALERT)
-            if not fan_out:
+            if decision is False:
                 return out
-            return out + self.alert_fanout(raised.alert, raised.text, now, exclude={sub.number})
+            exclude = {sub.number, *(decision if isinstance(decision, set) else ())}
+            return out + self.alert_fanout(raised.alert, raised.text, now, exclude=exclude)
         elif isinstance(command, grammar.Report):
             reported = self.actions.report(member, command.mandate, command.text, now)
             text = replies.render(lang, "report_ok", mandate=replies.short(reported.mandate))

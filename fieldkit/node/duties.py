@@ -1,0 +1,65 @@
+"""What a running node does for the assembly rules (issue 12), beside moving frames.
+
+- **Alert policy**: an alert is relayed at alert priority, re-flooded and fanned out only
+  when it counts for this node's assemblies (raised by a member of its own assembly, of
+  one it recognizes, or of a shared open council) -- or, kept aside while its author's
+  chain completes, when its author is a member of an assembly this node trusts
+  (``unconfirmed``).  A stranger's alert ("DO NOT GO, meet at ...") is an ordinary entry:
+  kept, synced, never pushed ahead of real alerts (fieldkit/domain/queries.alert_priority).
+- **Seals**: after a proposal closes, this node's key signs which ballots it held before
+  the close (fieldkit/domain/rules_seals.py).  The CLI seals after each command that writes;
+  a node that runs unattended seals here, every ``SEAL_EVERY_S``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from codec import Entry, KeyPair, sign_entry
+from fieldkit.domain import actions, queries
+from fieldkit.domain.state import State, kid
+from fieldkit.domain.view import VIEW_NAME, all_entries
+from sync.store import Store
+
+SEAL_EVERY_S = 600.0  # ten minutes: seals matter for ballots arriving late, not in seconds
+
+
+class Duties:
+    def __init__(self, store: Store, key: KeyPair, clock: Callable[[], float]) -> None:
+        self.store = store
+        self.key = key
+        self.clock = clock
+        self.me = kid(key.public_key)
+
+    def _state(self) -> State:
+        return State.from_tables(self.store.view_tables(VIEW_NAME))
+
+    def alert_policy(self, entry: Entry) -> str:
+        """``counts``, ``unconfirmed`` or ``no`` for an alert entry (queries.alert_priority)."""
+        state = self._state()
+        now = int(self.clock())
+        return queries.alert_priority(state, entry, queries.assemblies_of(state, self.me, now), now)
+
+    def seal(self) -> list[Entry]:
+        """Sign this node's due seals (each checked like any act); the entries it appended."""
+        now = int(self.clock())
+        state = self._state()
+        out = []
+        for pid in actions.due_seals(state, self.me, now):
+            body = actions.seal_body(state, pid, self._first_seen)
+            head = self.store.heads().get(self.key.public_key, -1)
+            previous = next(iter(self.store.entries_of(self.key.public_key, head - 1)), None) if head >= 0 else None
+            trial = sign_entry(self.key, head + 1, previous.id if previous else None, now, body)
+            try:
+                actions.require_counted(state, trial, lambda: all_entries(self.store), scratch=True)
+            except actions.ActionRefused:
+                continue  # e.g. this node's key was cut: it has nothing to seal with
+            out.append(self.store.append_own(self.key, body, now))
+            state = self._state()
+        return out
+
+    def _first_seen(self, entry_id: bytes) -> int | None:
+        try:
+            return self.store.first_seen(entry_id)
+        except KeyError:
+            return None
