@@ -56,6 +56,11 @@ RATE_LIMIT_WAIT = 2.0
 RETRY_BASE = 2.0
 RETRY_MAX = 300.0
 FATAL_REASONS = frozenset({"TOO_LARGE"})
+# At most this many frames wait (alerts excepted): 1,000 LONG_FAST frames are six hours of
+# the EU_868 10 % duty cycle (167 frames an hour, docs/research/meshtastic.md 2.2).  What
+# waits is a copy of entries the store holds, so a frame pushed out is not lost: sync
+# brings it to the neighbours later.  A flood of input cannot grow the file without bound.
+MAX_QUEUED = 1000
 CHECKPOINT_EVERY = 32  # deleted rows between WAL checkpoints: sent frames leave no copy in the WAL for long
 
 _SCHEMA = """
@@ -95,8 +100,10 @@ class Outbox:
     """Thread-safe; every change is one committed transaction."""
 
     def __init__(self, path: str | Path, ack_timeout: float = 90.0, confirm_timeout: float = 5.0,
-                 sealer: Sealer | None = None) -> None:
+                 sealer: Sealer | None = None, max_queued: int = MAX_QUEUED) -> None:
         self.path = Path(path)
+        self.max_queued = max_queued
+        self.dropped = 0  # frames refused or pushed out because the outbox was full
         self._rows = RowSealer(sealer)
         self._deleted = 0
         self.ack_timeout = ack_timeout  # beyond the firmware's own NAK after 3 tries (~26 s LONG_FAST)
@@ -116,8 +123,10 @@ class Outbox:
             return self._db.execute(sql, args)
 
     def put(self, payload: bytes, dest: str | None, priority: Priority, want_ack: bool,
-            hop_limit: int | None = None) -> int:
-        return self.put_many([payload], dest, priority, want_ack, hop_limit)[0]
+            hop_limit: int | None = None) -> int | None:
+        """The frame's id, or None if the outbox is full of frames at least as urgent."""
+        ids = self.put_many([payload], dest, priority, want_ack, hop_limit)
+        return ids[0] if ids else None
 
     def put_many(self, payloads: list[bytes], dest: str | None, priority: Priority, want_ack: bool,
                  hop_limit: int | None = None) -> list[int]:
@@ -127,10 +136,14 @@ class Outbox:
                 raise OutboxError("an empty frame cannot be sent")
             if len(payload) > LORA_MTU:
                 raise OutboxError(f"a frame of {len(payload)} bytes does not fit one packet ({LORA_MTU}); fragment it")
-        ids = []
+        ids: list[int] = []
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
+                if not self._make_room(len(payloads), priority):
+                    self._db.execute("COMMIT")
+                    self.dropped += len(payloads)
+                    return ids
                 for payload in payloads:
                     cur = self._db.execute(
                         "INSERT INTO frames (priority, dest, payload, want_ack, hop_limit) VALUES (?, ?, ?, ?, ?)",
@@ -141,7 +154,25 @@ class Outbox:
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
+            self._checkpoint_now()
         return ids
+
+    def _make_room(self, count: int, priority: Priority) -> bool:
+        """Room for ``count`` frames of ``priority``, pushing out less urgent queued frames
+        (the oldest of the lowest priority first); alerts always get in.  Inside a transaction."""
+        queued = self._db.execute("SELECT COUNT(*) FROM frames WHERE state='queued'").fetchone()[0]
+        excess = queued + count - self.max_queued
+        if excess <= 0:
+            return True
+        victims = self._db.execute(
+            "SELECT id FROM frames WHERE state='queued' AND priority<? ORDER BY priority, id LIMIT ?",
+            (int(priority), excess)).fetchall()
+        if len(victims) < excess and priority is not Priority.ALERT:
+            return False
+        self._db.executemany("DELETE FROM frames WHERE id=?", victims)
+        self.dropped += len(victims)
+        self._deleted += len(victims)  # secure_delete; the WAL is checkpointed with the others
+        return True
 
     def next_ready(self, now: float) -> OutboxFrame | None:
         """The most urgent queued frame whose retry time has come."""

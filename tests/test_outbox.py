@@ -160,3 +160,30 @@ def test_a_packet_the_device_never_confirmed_is_sent_again(outbox: Outbox) -> No
     assert outbox.expire(outbox.confirm_timeout + 1) == 1
     frame = outbox.next_ready(10)
     assert frame.id == fid and frame.last_error == "NOT_CONFIRMED"
+
+
+def test_the_outbox_is_bounded_and_pushes_out_the_least_urgent_first(tmp_path) -> None:
+    """Before: every frame a flood of input made the node queue stayed on disk, without end
+    (issue 13: 50 HAVEs queued 15,551 frames, 8 MB).  Alerts always get in."""
+    from radio.outbox import Outbox, Priority
+
+    box = Outbox(tmp_path / "bounded.sqlite", max_queued=5)
+    for i in range(5):
+        box.put(bytes([i]), None, Priority.OTHER, False)
+    assert box.put(b"x", None, Priority.OTHER, False) is None  # full of its equals: refused, counted
+    assert box.dropped == 1
+    box.put(b"sync", None, Priority.SYNC, False)  # more urgent: the oldest OTHER goes
+    box.put(b"ballot", None, Priority.BALLOT, False)
+    box.put(b"A0", None, Priority.ALERT, True)
+    box.put(b"A1", None, Priority.ALERT, True)
+    payloads = []
+    while (frame := box.next_ready(0.0)) is not None:
+        payloads.append(frame.payload)
+        box.handed(frame.id, frame.id + 1000, 0.0)
+    assert payloads == [b"A0", b"A1", b"ballot", b"sync", bytes([4])]  # the four oldest OTHERs went
+    assert box.dropped == 5
+    full = Outbox(tmp_path / "alerts.sqlite", max_queued=2)
+    for i in range(4):  # beyond the bound: an alert is never refused
+        assert full.put(bytes([0xA0 + i]), None, Priority.ALERT, True) is not None
+    full.close()
+    box.close()

@@ -58,3 +58,26 @@ def test_an_alert_raised_by_sms_goes_only_to_those_it_counts_for(world: World) -
     assert said(bea, "Desalojo en Mayor 12")
     time.sleep(1.0)  # what was queued for Carla would have gone out with Bea's
     assert not any("Desalojo" in m.text for m in other.received)
+
+
+def test_a_kept_aside_alert_goes_out_at_once_marked_unconfirmed_then_confirmed(world: World) -> None:  # noqa: F811
+    """Before: an alert verified but kept aside (its author's previous entry lost) was shown by
+    `alert list` but never fanned out by SMS until the chain completed (issue 13)."""
+    from sync.api import Outcome
+    from tests.test_sms_service import BEA
+
+    now = int(time.time())
+    key = world.node_key
+    last = max((e for e in world.store.entries() if e.author == key.public_key), key=lambda e: e.seq)
+    lost = sign_entry(key, last.seq + 1, last.id, now, kinds.Minutes(bytes.fromhex(world.assembly)[:6], "notes"))
+    alert = sign_entry(key, last.seq + 2, lost.id, now, kinds.AlertRaise(bytes.fromhex(world.assembly)[:6],
+                                                                         now + 3600, "Desalojo en Mayor 12"))
+    assert world.store.add(alert.encode(with_key=True), now).outcome is Outcome.PENDING
+    assert world.gateway.fan_out_new_alerts() == 1
+    short = alert.id.hex()[:6]
+    assert said(world.phone(ANA), f"ALERTA {short} (sin confirmar): Desalojo en Mayor 12")
+    assert said(world.phone(BEA), f"ALERT {short} (not yet confirmed): Desalojo en Mayor 12")
+    assert world.gateway.fan_out_new_alerts() == 0  # once while unconfirmed
+    world.store.add(lost.encode(with_key=True), now)  # the chain completes: the alert is folded
+    assert world.gateway.fan_out_new_alerts() == 1
+    assert said(world.phone(ANA), f"ALERTA {short}: Desalojo en Mayor 12 -- Responde RESP {short} VOY")

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from codec import KeyPair
+from codec import KeyPair, Kind
 from codec.sealing import Sealer
 from fieldkit.domain import queries
 from fieldkit.domain.state import State
@@ -35,6 +35,7 @@ from .subscribers import SMS_DIR, Subscriber, Subscribers
 log = logging.getLogger(__name__)
 FANNED_FILE = "alerts_fanned.json"
 NOTIFIED_FILE = "votes_notified.json"
+UNCONFIRMED_MARK = "unconfirmed:"  # in the fanned set: sent while kept aside, not yet confirmed
 PAIR_COUNTERS_FILE = "pair_counters.sqlite"
 
 
@@ -175,6 +176,28 @@ class SmsGateway:
                 self._send(self.service.alert_fanout(alert["id"], alert["text"], now, exclude=others))
                 self._mark_fanned(alert["id"])
                 sent += 1
+            sent += self._fan_out_unconfirmed(state, subscribers, now)
+        return sent
+
+    def _fan_out_unconfirmed(self, state: State, subscribers: list[Subscriber], now: int) -> int:
+        """Alerts verified but kept aside (their author's earlier entries have not arrived):
+        an alert cannot wait for the chain (docs/DESIGN.md, "Messages").  Each goes at once,
+        marked unconfirmed and without answer instructions (an answer needs the alert in the
+        log), to the responders whose assemblies trust its author (queries.alert_priority);
+        once the chain completes, the ordinary fan-out above sends it again, confirmed."""
+        sent = 0
+        for entry in self.store.pending_entries():  # type: ignore[attr-defined]
+            marker = UNCONFIRMED_MARK + entry.id.hex()
+            if entry.kind is not Kind.ALERT_RAISE or entry.body.expires <= now or marker in self._fanned:
+                continue
+            others = {s.number for s in subscribers
+                      if queries.alert_priority(state, entry, _assemblies(state, s, now), now) == "no"}
+            if len(others) == len(subscribers):
+                continue
+            self._send(self.service.alert_fanout(entry.id.hex(), entry.body.text, now, exclude=others,
+                                                 template="alert_fanout_unconfirmed"))
+            self._mark_fanned(marker)
+            sent += 1
         return sent
 
     def _names(self) -> dict[str, str]:

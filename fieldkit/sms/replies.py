@@ -47,6 +47,7 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "refused": "{what} not done: {reason}",
         "incomplete": "Part of your message was lost on the way. Please send it again.",
         "alert_fanout": "ALERT {alert}: {text} -- Reply ACK {alert} COMING, ACK {alert} NO or ACK {alert} ETA <min>",
+        "alert_fanout_unconfirmed": "ALERT {alert} (not yet confirmed): {text}",
         "status": "{alerts} open alert(s){alert_list}. {proposals} open vote(s){proposal_list}.",
     },
     "es": {
@@ -84,6 +85,7 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "refused": "{what} no hecho: {reason}",
         "incomplete": "Parte de tu mensaje se perdio. Envialo de nuevo, por favor.",
         "alert_fanout": "ALERTA {alert}: {text} -- Responde RESP {alert} VOY, RESP {alert} NO o RESP {alert} EN <min>",
+        "alert_fanout_unconfirmed": "ALERTA {alert} (sin confirmar): {text}",
         "status": "{alerts} alerta(s) abierta(s){alert_list}. {proposals} votacion(es) abierta(s){proposal_list}.",
     },
 }

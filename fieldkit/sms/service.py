@@ -252,13 +252,13 @@ class SmsService:
             out += self._reply(sub, sub.number, body, now)
         return out
 
-    def alert_fanout(self, alert_id: str, text: str, now: int, exclude: set[str] | frozenset[str] = frozenset()
-                     ) -> list[Reply]:
+    def alert_fanout(self, alert_id: str, text: str, now: int, exclude: set[str] | frozenset[str] = frozenset(),
+                     template: str = "alert_fanout") -> list[Reply]:
         """The alert SMS for every responder not stopped, at top priority."""
         out: list[Reply] = []
         for sub in self.subscribers.all():
             if sub.responder and not sub.stopped and sub.number not in exclude:
-                body = replies.render(sub.language, "alert_fanout", alert=replies.short(alert_id), text=text)
+                body = replies.render(sub.language, template, alert=replies.short(alert_id), text=text)
                 out += self._reply(sub, sub.number, body, now, priority=Priority.ALERT)
         return out
 
