@@ -79,3 +79,20 @@ def test_the_node_seals_a_closed_proposal_once(tmp_path: Path) -> None:
     assert sealed[0].body.ballots == (ballot.ref,)
     assert duties.seal() == []  # sealed once
     store.close()
+
+
+def test_an_alert_the_policy_cannot_judge_still_goes_out_as_an_alert(tmp_path: Path) -> None:
+    key, store, asm = _home(tmp_path)
+    real = store.append_own(key, kinds.AlertRaise(asm.ref, T0 + 3600, "Desalojo en Mayor 12, ahora"), T0 + 30)
+    core = NodeCore(store, NodeBus(), seed=b"duties")
+
+    def broken(entry: object) -> str:
+        raise RuntimeError("the view is being rebuilt")
+
+    core.alert_policy = broken
+    port = Port()
+    core.add_link("radio", port)
+    core.tick(T0 + 100)
+    core.publish_local([real])
+    assert (push_frame(real), Priority.ALERT) in port.sent
+    store.close()

@@ -491,7 +491,15 @@ class NodeCore:
     def _counts(self, entry: Entry) -> bool:
         """Whether an alert counts here: a stranger's alert is kept and synced like any entry,
         but never relayed at alert priority nor flooded again (issues 12 and 13)."""
-        return entry.kind is not Kind.ALERT_RAISE or self.alert_policy is None or self.alert_policy(entry) != "no"
+        if entry.kind is not Kind.ALERT_RAISE or self.alert_policy is None:
+            return True
+        try:
+            return self.alert_policy(entry) != "no"
+        except Exception as exc:  # the domain could not judge it (a store being repaired...): an alert
+            # sent at alert priority by mistake costs airtime; one held back could cost a home
+            self.bus.publish("entry_refused", via="local", sender="alert policy",
+                             reason=f"could not judge alert {entry.id.hex()[:12]}, sent as an alert: {exc}")
+            return True
 
     def _priority(self, entry: Entry) -> Priority:
         return priority_of(entry) if self._counts(entry) else Priority.OTHER
