@@ -1,18 +1,32 @@
-"""What the store keeps in memory about held entries: small indexes, never decoded entries.
+"""What the store knows about held entries and known keys, in its index database (sync/db.py).
 
-Per held entry: its record offset (by id), its place in its author's chain, its 6-byte
-ref, and its share of the store digest.  About 350 bytes each in CPython, so 100,000
-entries stay well inside the 150 MB budget (bench ingest measures it); entries are
-decoded from the log on demand.
+Per held entry: its record offset, its place in its author's chain, and its share of
+the store digest; per author: the next seq; per key: its 4-byte tag.  Rows live in
+SQLite, not in Python objects, so a store of a million entries opens without reading
+them and a process holds only the pages it touched (sync/db.py says why).  Entries
+are decoded from the log on demand.
 """
 
 from __future__ import annotations
 
 import hashlib
+import sqlite3
 
-from codec import LINK_SIZE, REF_SIZE
+from codec import LINK_SIZE
 
 _MOD = 1 << 256
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS held (id BLOB PRIMARY KEY, author BLOB NOT NULL, seq INTEGER NOT NULL,
+                                 offset INTEGER NOT NULL) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS held_chain ON held (author, seq);
+CREATE TABLE IF NOT EXISTS chains (author BLOB PRIMARY KEY, next INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS forked (author BLOB NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (author, seq))
+    WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS keys (key BLOB PRIMARY KEY, tag BLOB NOT NULL) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS keys_tag ON keys (tag);
+"""
+TABLES = ("held", "chains", "forked", "keys")
 
 
 class ChainGap(ValueError):
@@ -20,72 +34,77 @@ class ChainGap(ValueError):
 
 
 class HeldIndex:
-    def __init__(self) -> None:
-        self.offsets: dict[bytes, int] = {}  # entry id -> offset of its record in the log
-        self._chains: dict[bytes, list[bytes | tuple[bytes, ...]]] = {}  # author -> id(s) by seq
-        self._refs: dict[bytes, bytes | tuple[bytes, ...]] = {}  # 6-byte ref -> id(s)
-        self.forked: set[tuple[bytes, int]] = set()  # (author, seq) holding several entries
+    """Held entries by id and by (author, seq); the count and id sum behind the store digest.
+
+    The count and sum are kept in memory and saved with the store's meta row at each
+    commit (:meth:`totals` / :meth:`load_totals`).
+    """
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+        db.executescript(SCHEMA)
         self._count = 0
         self._sum = 0
+
+    def load_totals(self, count: int, total: int) -> None:
+        self._count, self._sum = count, total
+
+    def totals(self) -> tuple[int, int]:
+        return self._count, self._sum
 
     def __len__(self) -> int:
         return self._count
 
     def __contains__(self, entry_id: bytes) -> bool:
-        return entry_id in self.offsets
+        return self._db.execute("SELECT 1 FROM held WHERE id = ?", (entry_id,)).fetchone() is not None
+
+    def offset(self, entry_id: bytes) -> int | None:
+        row = self._db.execute("SELECT offset FROM held WHERE id = ?", (entry_id,)).fetchone()
+        return None if row is None else row[0]
 
     def hold(self, entry_id: bytes, author: bytes, seq: int, offset: int) -> None:
-        chain = self._chains.setdefault(author, [])
-        if seq == len(chain):
-            chain.append(entry_id)
-        elif seq < len(chain):
-            held = chain[seq]
-            chain[seq] = (*held, entry_id) if type(held) is tuple else (held, entry_id)
-            self.forked.add((author, seq))
+        following = self.next_seq(author)
+        if seq > following:
+            raise ChainGap(f"entry at seq {seq} of an author whose seq {following} is not held")
+        self._db.execute("INSERT INTO held VALUES (?, ?, ?, ?)", (entry_id, author, seq, offset))
+        if seq == following:
+            self._db.execute("INSERT OR REPLACE INTO chains VALUES (?, ?)", (author, seq + 1))
         else:
-            raise ChainGap(f"entry at seq {seq} of an author whose seq {len(chain)} is not held")
-        self.offsets[entry_id] = offset
+            self._db.execute("INSERT OR IGNORE INTO forked VALUES (?, ?)", (author, seq))
         self._count += 1
         self._sum = (self._sum + int.from_bytes(entry_id, "big")) % _MOD
-        ref = entry_id[:REF_SIZE]
-        other = self._refs.get(ref)
-        if other is None:
-            self._refs[ref] = entry_id
-        else:
-            self._refs[ref] = (*other, entry_id) if type(other) is tuple else (other, entry_id)
 
     def next_seq(self, author: bytes) -> int:
         """One past the highest seq held (held seqs always run from 0 without a gap)."""
-        chain = self._chains.get(author)
-        return 0 if chain is None else len(chain)
+        row = self._db.execute("SELECT next FROM chains WHERE author = ?", (author,)).fetchone()
+        return 0 if row is None else row[0]
 
     def ids_at(self, author: bytes, seq: int) -> list[bytes]:
-        chain = self._chains.get(author)
-        if chain is None or not 0 <= seq < len(chain):
-            return []
-        held = chain[seq]
-        return sorted(held) if type(held) is tuple else [held]
+        rows = self._db.execute("SELECT id FROM held WHERE author = ? AND seq = ?", (author, seq)).fetchall()
+        return sorted(r[0] for r in rows)
 
     def links_below(self, author: bytes, seq: int, link: bytes) -> bool:
         """Is an entry held at seq - 1 whose id ``link`` names?  (The hot path of every append.)"""
-        chain = self._chains.get(author)
-        if chain is None or seq > len(chain):
-            return False
-        below = chain[seq - 1]
-        if type(below) is bytes:
-            return below[:LINK_SIZE] == link
-        return any(i[:LINK_SIZE] == link for i in below)
+        return any(i[:LINK_SIZE] == link for i in self.ids_at(author, seq - 1))
 
     def heads(self) -> dict[bytes, int]:
-        return {author: len(chain) - 1 for author, chain in self._chains.items()}
+        return {a: n - 1 for a, n in self._db.execute("SELECT author, next FROM chains")}
+
+    @property
+    def forked(self) -> set[tuple[bytes, int]]:
+        """(author, seq) holding several entries."""
+        return {(a, s) for a, s in self._db.execute("SELECT author, seq FROM forked")}
 
     def by_ref(self, ref: bytes) -> list[bytes]:
-        """Held ids starting with ``ref`` (any length; a linear scan below 6 bytes, CLI use only)."""
-        if len(ref) < REF_SIZE:
-            return sorted(i for i in self.offsets if i.startswith(ref))
-        found = self._refs.get(ref[:REF_SIZE])
-        ids = () if found is None else found if type(found) is tuple else (found,)
-        return sorted(i for i in ids if i.startswith(ref))
+        """Held ids starting with ``ref`` (any length): a range over the id index."""
+        if not ref:
+            return [r[0] for r in self._db.execute("SELECT id FROM held ORDER BY id")]
+        upper = _after_prefix(ref)
+        if upper is None:
+            rows = self._db.execute("SELECT id FROM held WHERE id >= ? ORDER BY id", (ref,))
+        else:
+            rows = self._db.execute("SELECT id FROM held WHERE id >= ? AND id < ? ORDER BY id", (ref, upper))
+        return [r[0] for r in rows]
 
     def digest(self) -> bytes:
         """Equal exactly when two stores hold the same set of entries (kept-aside ones do not count).
@@ -101,3 +120,11 @@ class HeldIndex:
         h = hashlib.blake2b(digest_size=32, person=b"fieldkit-store")
         h.update(self._count.to_bytes(8, "big") + self._sum.to_bytes(32, "big"))
         return h.digest()
+
+
+def _after_prefix(prefix: bytes) -> bytes | None:
+    """The smallest byte string greater than every string starting with ``prefix``."""
+    trimmed = prefix.rstrip(b"\xff")
+    if not trimmed:
+        return None
+    return trimmed[:-1] + bytes([trimmed[-1] + 1])

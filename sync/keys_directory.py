@@ -10,11 +10,13 @@ trusting it: the tag only picks candidate keys, the signature decides.
 from __future__ import annotations
 
 import functools
+import sqlite3
 from collections.abc import Iterator
 from typing import Any
 
 from codec import author_tag
 from codec.schema import PUBKEY, FieldType, ListOf, Optional, fields_of
+from sync.index import SCHEMA
 
 
 def _holds_pubkeys(ftype: FieldType) -> bool:
@@ -56,25 +58,22 @@ def pubkeys_in(body: Any) -> list[bytes]:
 
 
 class KeysDirectory:
-    """Known keys by author tag (several keys may share a 4-byte tag)."""
+    """Known keys by author tag (several keys may share a 4-byte tag), in the index database."""
 
-    def __init__(self) -> None:
-        self._by_tag: dict[bytes, list[bytes]] = {}
-        self._all: set[bytes] = set()
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+        db.executescript(SCHEMA)  # the keys table is part of the index schema
 
     def add(self, key: bytes) -> bool:
         """Remember ``key``; True if it was new."""
-        if key in self._all:
-            return False
-        self._all.add(key)
-        self._by_tag.setdefault(author_tag(key), []).append(key)
-        return True
+        cur = self._db.execute("INSERT OR IGNORE INTO keys VALUES (?, ?)", (key, author_tag(key)))
+        return cur.rowcount > 0
 
     def for_tag(self, tag: bytes) -> list[bytes]:
-        return list(self._by_tag.get(tag, ()))
+        return [r[0] for r in self._db.execute("SELECT key FROM keys WHERE tag = ? ORDER BY key", (tag,))]
 
     def __contains__(self, key: bytes) -> bool:
-        return key in self._all
+        return self._db.execute("SELECT 1 FROM keys WHERE key = ?", (key,)).fetchone() is not None
 
     def __len__(self) -> int:
-        return len(self._all)
+        return self._db.execute("SELECT count(*) FROM keys").fetchone()[0]

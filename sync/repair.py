@@ -13,8 +13,9 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sync.db import remove_index
 from sync.log import HEADER_SIZE, RecordType, Salvage, StoreError, salvage
-from sync.store import LOG_FILE, VIEWS_FILE, Store
+from sync.store import LOG_FILE, Store
 
 
 @dataclass
@@ -93,7 +94,7 @@ def _rebuild_from(store_dir: Path, path: Path, found: Salvage) -> RepairReport:
     while (backup := store_dir / f"{LOG_FILE}.damaged-{n}").exists():
         n += 1
     os.replace(path, backup)
-    (store_dir / VIEWS_FILE).unlink(missing_ok=True)
+    remove_index(store_dir)
     store = Store.open(store_dir, views=[])
     try:
         results = store._add_timed(items)  # the normal path: verified and chained again
@@ -102,4 +103,4 @@ def _rebuild_from(store_dir: Path, path: Path, found: Salvage) -> RepairReport:
         return RepairReport(str(backup), len(items), len(store), store.pending_count, refused)
     finally:
         store.close()
-        (store_dir / VIEWS_FILE).unlink(missing_ok=True)  # the node's own views are rebuilt at next open
+        remove_index(store_dir)  # the node's own views are rebuilt at next open

@@ -1,22 +1,28 @@
-"""The domain as a store view (sync.api.ViewProvider): tables in TinyDB, rebuilt or updated.
+"""The domain as a store view (sync.api.ViewProvider): its tables in the store's index database.
 
-``update`` continues the fold when it can (see derive.py); the state object behind the
-tables this provider returned last is kept, so the common case — new entries arriving
-in time order — costs the fold of those entries plus writing the rows out.
+The view's :class:`State` has :class:`sync.views.RowTable` tables: the fold reads the
+records it needs (an assembly, a proposal) and the store writes back those it changed
+at the end of the batch, so an update costs the entries added, not the state.  When
+``derive.update`` has to rebuild (an entry that sorts before the last folded one, or a
+waiting reference completed), the rebuilt state replaces every row.
+
+Reads go through :func:`domain_state`: the same lazy state, so a command loads the
+rows it shows (one proposal, the open alerts), never the whole state.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from codec import Entry
-from sync.api import EntryStore
+from sync.api import EntryStore, ViewTables
 
 from . import derive
-from .state import State
+from .state import TABLES, State
 
 VIEW_NAME = "domain"
+INDEXES = ("refs", "collisions")  # derived from entry ids: kept with the view, never digested
 Tables = dict[str, list[dict[str, Any]]]
 
 
@@ -34,22 +40,56 @@ class DomainView:
     name = VIEW_NAME
 
     def __init__(self) -> None:
-        self._last: tuple[Tables, State] | None = None  # (the tables returned last, their state)
+        self._tables: ViewTables | None = None
+        self.state = State()
 
-    def _remember(self, state: State) -> Tables:
-        tables = state.to_tables()
-        self._last = (tables, state)
-        return tables
+    def attach(self, tables: ViewTables) -> None:
+        self._tables = tables
+        meta = tables.meta
+        last = meta.get("last")
+        self.state = State(
+            tables={t: tables.table(t) for t in TABLES},
+            last=(last[0], last[1], last[2], last[3], last[4]) if last else None,
+            waiting=set(meta.get("waiting", ())),
+            refs=tables.table(INDEXES[0], digested=False),
+            collisions=tables.table(INDEXES[1], digested=False),
+        )
 
-    def rebuild(self, entries: Iterable[Entry]) -> Tables:
-        return self._remember(derive.derive(entries))
+    def rebuild(self, entries: Iterable[Entry], store: EntryStore) -> None:
+        self._replace(derive.derive(entries))
 
-    def update(self, tables: Tables, added: Sequence[Entry], store: EntryStore) -> Tables:
-        reuse = self._last is not None and self._last[0] is tables
-        state = self._last[1] if self._last is not None and reuse else State.from_tables(tables)
-        return self._remember(derive.update(state, added, lambda: all_entries(store)))
+    def update(self, added: Sequence[Entry], store: EntryStore) -> None:
+        result = derive.update(self.state, added, lambda: all_entries(store))
+        if result is not self.state:
+            self._replace(result)
+        else:
+            self._save_meta(result)
+
+    def _replace(self, fresh: State) -> None:
+        """A state folded in memory becomes the view's rows."""
+        assert self._tables is not None, "attach() first"
+        for name in TABLES:
+            self._tables.table(name).replace_all(fresh.tables[name])
+        self._tables.table(INDEXES[0], digested=False).replace_all(fresh.refs)
+        self._tables.table(INDEXES[1], digested=False).replace_all(fresh.collisions)
+        self._save_meta(fresh)
+
+    def _save_meta(self, state: State) -> None:
+        assert self._tables is not None, "attach() first"
+        meta = self._tables.meta
+        meta["last"] = list(state.last) if state.last else None
+        meta["waiting"] = sorted(state.waiting)
+
+
+class _HasViews(Protocol):
+    def view(self, name: str) -> Any: ...
+
+
+def domain_state(store: _HasViews) -> State:
+    """The store's current domain state, read lazily (for commands, SMS, the web and tests)."""
+    return store.view(VIEW_NAME).state
 
 
 def state_of(tables: Tables) -> State:
-    """The state behind a view's tables, e.g. ``state_of(store.view_tables("domain"))``."""
+    """The state behind a view's tables as dumped by ``store.view_tables("domain")``."""
     return State.from_tables(tables)
