@@ -8,11 +8,11 @@ hands the store its projections as :class:`ViewProvider` objects.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from codec import Entry
+from codec import Entry, KeyPair, Origin
 
 if TYPE_CHECKING:
     from sync.views import RowTable
@@ -66,6 +66,23 @@ class EntryStore(Protocol):
     def state_digest(self) -> bytes: ...
 
     def __len__(self) -> int: ...
+
+
+class LocalStore(EntryStore, Protocol):
+    """A node's own store, as its commands, SMS service and web pages use it (sync/store.py)."""
+
+    notices: list[str]
+
+    def append_own(self, key: KeyPair, body: object, time: int, origin: Origin | None = None,
+                   check: Callable[[Entry], None] | None = None) -> Entry: ...  # signed once, checked, appended
+
+    def view(self, name: str) -> ViewProvider: ...
+
+    def entries(self) -> Iterator[Entry]: ...  # every held entry, in the order received
+
+    def refresh(self) -> list[Entry]: ...  # entries other processes added since we last looked
+
+    def close(self) -> None: ...
 
 
 class ViewTables(Protocol):

@@ -8,13 +8,16 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from codec import FieldkitError, KeyPair
-from fieldkit.home import Home, resolve_home
-from fieldkit.timeparse import parse_time
+if TYPE_CHECKING:
+    from codec import KeyPair
+    from fieldkit.home import Home
+
+# codec, the home and the store are imported by the commands that use them, not here:
+# `fieldkit --help` and every command start without them (fieldkit/cli/__init__.py).
 
 
 class Refused(click.ClickException):
@@ -29,8 +32,12 @@ class FieldkitGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except FieldkitError as exc:
-            raise Refused(exc.reason) from None
+        except Exception as exc:
+            from codec import FieldkitError
+
+            if isinstance(exc, FieldkitError):
+                raise Refused(exc.reason) from None
+            raise
 
 
 @dataclass
@@ -40,11 +47,15 @@ class NodeContext:
 
     @property
     def home(self) -> Home:
+        from fieldkit.home import Home, resolve_home
+
         return Home(resolve_home(self.home_option))
 
     @property
     def now(self) -> int:
         """Unix seconds: --now if given (ISO or relative to the real clock), else the clock."""
+        from fieldkit.timeparse import parse_time
+
         clock = int(time.time())
         return parse_time(self.now_option, clock) if self.now_option else clock
 

@@ -2,16 +2,18 @@
 
 Entries are signed with the key the node holds for the member and carry
 ``Origin(OriginChannel.SMS, keyed hash of the number)``.  Like the CLI, an action is
-check-then-sign: the entry is folded onto a copy of the state first and only written if
+check-then-sign through :func:`fieldkit.nodestore.act`, the CLI's own path: written only if
 every replica would count it; otherwise the domain's reason goes back to the phone.
 """
 
 from __future__ import annotations
 
-from codec import Entry, FieldkitError, kinds, sign_entry
+from codec import Entry, FieldkitError, kinds
 from fieldkit.domain import actions, judge, queries
 from fieldkit.domain.state import State, kid
-from fieldkit.domain.view import VIEW_NAME, all_entries
+from fieldkit.domain.view import domain_state
+from fieldkit.nodestore import act
+from sync.api import LocalStore
 
 from .grammar import fold
 from .service import AckDone, AlertDone, JoinDone, ReportDone, SmsMember, StatusSummary, VoteDone
@@ -26,21 +28,14 @@ class SmsActionRefused(FieldkitError):
 
 
 class StoreSmsActions:
-    def __init__(self, store: object) -> None:
+    def __init__(self, store: LocalStore) -> None:
         self.store = store
 
     def _state(self) -> State:
-        return State.from_tables(self.store.view_tables(VIEW_NAME))  # type: ignore[attr-defined]
+        return domain_state(self.store)
 
     def _act(self, state: State, member: SmsMember, body: object, now: int) -> Entry:
-        key = member.key
-        head = self.store.heads().get(key.public_key, -1)  # type: ignore[attr-defined]
-        previous = None
-        if head >= 0:
-            previous = next(iter(self.store.entries_of(key.public_key, head - 1)), None)  # type: ignore[attr-defined]
-        trial = sign_entry(key, head + 1, previous.id if previous else None, now, body, member.origin)
-        actions.require_counted(state, trial, lambda: all_entries(self.store))  # type: ignore[arg-type]
-        return self.store.append_own(key, body, now, member.origin)  # type: ignore[attr-defined]
+        return act(self.store, member.key, body, now, member.origin)
 
     def vote(self, member: SmsMember, proposal: str, option: str, now: int) -> VoteDone:
         state = self._state()
@@ -97,7 +92,7 @@ class StoreSmsActions:
 
     def status(self, member: SmsMember, now: int) -> StatusSummary:
         state = self._state()
-        alerts = [(a["id"], a["text"]) for a in queries.alert_list(state, now) if a["status"] == "open"]
+        alerts = [(a["id"], a["text"]) for a in queries.open_alerts(state, now)]
         me = member.subscriber.key_id
         mine = {a for a in state.assemblies if judge.is_member(state, a, me, now)}
         proposals = [(p["id"], "/".join(p["options"])) for p in queries.proposal_list(state, now)

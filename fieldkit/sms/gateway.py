@@ -18,10 +18,10 @@ from pathlib import Path
 
 from codec import KeyPair
 from fieldkit.domain import queries
-from fieldkit.domain.state import State
-from fieldkit.domain.view import VIEW_NAME
+from fieldkit.domain.view import domain_state
 from radio.sms import GsmModem, InboundSms, ModemConfig
 from radio.sms.link import FrameHandler, SmsLink
+from sync.api import LocalStore
 from sync.atomic import write_atomic
 
 from .domain_actions import StoreSmsActions
@@ -38,7 +38,7 @@ class SmsGateway:
         self,
         home_path: Path,
         node_key: KeyPair,
-        store: object,
+        store: LocalStore,
         modem_config: ModemConfig,
         peers: Iterable[str] = (),
         on_frame: FrameHandler | None = None,
@@ -87,11 +87,10 @@ class SmsGateway:
     def fan_out_new_alerts(self, now: int | None = None) -> int:
         """SMS every open alert not sent yet to the responders; how many alerts went out."""
         now = int(self.clock()) if now is None else now
-        state = State.from_tables(self.store.view_tables(VIEW_NAME))  # type: ignore[attr-defined]
         sent = 0
         with self._lock:
-            for alert in queries.alert_list(state, now):
-                if alert["status"] != "open" or alert["id"] in self._fanned:
+            for alert in queries.open_alerts(domain_state(self.store), now):
+                if alert["id"] in self._fanned:
                     continue
                 self._send(self.service.alert_fanout(alert["id"], alert["text"], now))
                 self._mark_fanned(alert["id"])
