@@ -68,8 +68,8 @@ class Home:
     def exists(self) -> bool:
         return (self.path / IDENTITY_FILE).exists()
 
-    def create(self, name: str, passphrase: str | None) -> Identity:
-        """Make a new key pair; refuses if this folder already holds a node."""
+    def create(self, name: str, passphrase: str | None, key: KeyPair | None = None) -> Identity:
+        """Make a new key pair (or take ``key``: benchmarks, tests); refuses if this folder already holds a node."""
         name = name.strip()
         if not name:
             raise HomeError("the node needs a non-empty --name")
@@ -78,7 +78,7 @@ class Home:
         if self.path.exists() and not self.path.is_dir():
             raise HomeError(f"{self.path} exists and is not a folder")
         self.path.mkdir(parents=True, exist_ok=True, mode=0o700)
-        key = KeyPair.generate()
+        key = key or KeyPair.generate()
         write_atomic(self.path / SECRET_FILE, _seal(key.seed, passphrase), mode=0o600)
         identity = Identity(name, key.public_key)
         record = {"format": HOME_FORMAT, "name": name, "public_key": key.public_key.hex(), "key_id": identity.key_id}

@@ -45,9 +45,12 @@ class HeldIndex:
         db.executescript(SCHEMA)
         self._count = 0
         self._sum = 0
+        self._next: dict[bytes, int] = {}  # next seq of the authors seen lately (the hot path of appends)
 
     def load_totals(self, count: int, total: int) -> None:
+        """The committed totals (at open, after a rollback, after another process wrote): caches dropped."""
         self._count, self._sum = count, total
+        self._next.clear()
 
     def totals(self) -> tuple[int, int]:
         return self._count, self._sum
@@ -69,6 +72,7 @@ class HeldIndex:
         self._db.execute("INSERT INTO held VALUES (?, ?, ?, ?)", (entry_id, author, seq, offset))
         if seq == following:
             self._db.execute("INSERT OR REPLACE INTO chains VALUES (?, ?)", (author, seq + 1))
+            self._next[author] = seq + 1
         else:
             self._db.execute("INSERT OR IGNORE INTO forked VALUES (?, ?)", (author, seq))
         self._count += 1
@@ -76,8 +80,14 @@ class HeldIndex:
 
     def next_seq(self, author: bytes) -> int:
         """One past the highest seq held (held seqs always run from 0 without a gap)."""
+        known = self._next.get(author)
+        if known is not None:
+            return known
         row = self._db.execute("SELECT next FROM chains WHERE author = ?", (author,)).fetchone()
-        return 0 if row is None else row[0]
+        if len(self._next) >= 100_000:  # bounded, whatever the number of authors
+            self._next.clear()
+        self._next[author] = following = 0 if row is None else row[0]
+        return following
 
     def ids_at(self, author: bytes, seq: int) -> list[bytes]:
         rows = self._db.execute("SELECT id FROM held WHERE author = ? AND seq = ?", (author, seq)).fetchall()

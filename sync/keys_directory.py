@@ -63,17 +63,34 @@ class KeysDirectory:
     def __init__(self, db: sqlite3.Connection) -> None:
         self._db = db
         db.executescript(SCHEMA)  # the keys table is part of the index schema
+        self._known: set[bytes] = set()  # keys seen lately; dropped with a rolled-back batch (reset)
+
+    def reset(self) -> None:
+        self._known.clear()
 
     def add(self, key: bytes) -> bool:
         """Remember ``key``; True if it was new."""
+        if key in self._known:
+            return False
         cur = self._db.execute("INSERT OR IGNORE INTO keys VALUES (?, ?)", (key, author_tag(key)))
+        self._remember(key)
         return cur.rowcount > 0
+
+    def _remember(self, key: bytes) -> None:
+        if len(self._known) >= 100_000:
+            self._known.clear()
+        self._known.add(key)
 
     def for_tag(self, tag: bytes) -> list[bytes]:
         return [r[0] for r in self._db.execute("SELECT key FROM keys WHERE tag = ? ORDER BY key", (tag,))]
 
     def __contains__(self, key: bytes) -> bool:
-        return self._db.execute("SELECT 1 FROM keys WHERE key = ?", (key,)).fetchone() is not None
+        if key in self._known:
+            return True
+        found = self._db.execute("SELECT 1 FROM keys WHERE key = ?", (key,)).fetchone() is not None
+        if found:
+            self._remember(key)
+        return found
 
     def __len__(self) -> int:
         return self._db.execute("SELECT count(*) FROM keys").fetchone()[0]

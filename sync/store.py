@@ -34,10 +34,13 @@ import json
 import sqlite3
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from codec import DecodeError, Entry, KeyPair, Origin, author_tag, decode_entry, link_to, sign_entry
+from codec.entry import FLAG_FULL_KEY
 from codec.errors import VerifyError
+from codec.keys import SIGNATURE_SIZE
 from sync.api import AddResult, Outcome, ViewProvider
 from sync.db import INDEX_FILE, open_index, remove_index
 from sync.entries import entry_from_log, id_from_raw, receipt_of, signature_ok
@@ -66,11 +69,33 @@ LOG_FILE = "log"
 VIEWS_FILE = INDEX_FILE  # the views live in the index database
 INDEX_FORMAT = 1
 TAIL_CHECK = 16  # bytes of the log just before the recorded position, to know it is the same log
+VERIFY_THREADS = 2  # the Pi Zero 2 has 4 cores; one stays with the fold
+VERIFY_CHUNK = 128  # signature checks per task
 _HELD = (RecordType.ENTRY, RecordType.EVIDENCE)
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS pending (receipt BLOB PRIMARY KEY, offset INTEGER NOT NULL) WITHOUT ROWID;
 """
+
+
+def _preverify(pool: ThreadPoolExecutor, raws: Sequence[bytes]
+               ) -> dict[bytes, tuple[bytes, bytes, Future[list[bool]], int]]:
+    """Start the signature checks of the entries that carry their full key (bundles, seq 0).
+
+    libsodium runs without the GIL (PyNaCl's cffi releases it), so the checks of a
+    batch run on other cores while this thread indexes and folds the entries before
+    them.  id -> (key, signature, future of its chunk's verdicts, place in the chunk);
+    the ingest still decides (a malformed entry is refused before its verdict is asked).
+    """
+    jobs = [(raw[2:34], id_from_raw(raw, raw[2:34]), raw[-SIGNATURE_SIZE:]) for raw in raws
+            if len(raw) > 2 + 32 + SIGNATURE_SIZE and raw[0] & FLAG_FULL_KEY]
+    out: dict[bytes, tuple[bytes, bytes, Future[list[bool]], int]] = {}
+    for at in range(0, len(jobs), VERIFY_CHUNK):
+        chunk = jobs[at : at + VERIFY_CHUNK]
+        future = pool.submit(lambda c: [signature_ok(k, i, sig) for k, i, sig in c], chunk)
+        for place, (key, entry_id, sig) in enumerate(chunk):
+            out[entry_id] = (key, sig, future, place)
+    return out
 
 
 def create_store(path: Path) -> None:
@@ -151,6 +176,7 @@ class Store(StoreReading):
         self._batch: list[bytes] = []
         self._applied: list[Entry] = []
         self._work: list[Entry | bytes] = []  # held entries and learned keys still to follow up
+        self._checked: dict[bytes, tuple[bytes, bytes, Future[list[bool]], int]] = {}  # see _preverify
 
     # --- the index: meta row, transactions, loading ----------------------------------
 
@@ -222,6 +248,7 @@ class Store(StoreReading):
         self._reset_memory()
         self._position = int(meta["position"])
         self._held.load_totals(int(meta["held_count"]), int(meta["held_sum"], 16))
+        self._keys.reset()
         for _receipt, offset in self._db.execute("SELECT receipt, offset FROM pending ORDER BY offset").fetchall():
             self._keep(self._log.read_at(offset), offset, learn=False)
         self._views.stale = meta.get("stale", "")
@@ -243,6 +270,7 @@ class Store(StoreReading):
 
         self._reset_memory()
         self._held.load_totals(0, 0)
+        self._keys.reset()
         self._begin()
         try:
             for table in (*TABLES, "pending", "meta"):
@@ -385,7 +413,17 @@ class Store(StoreReading):
         return self._add_timed([(bytes(r), now) for r in raws])
 
     def _add_timed(self, items: Sequence[tuple[bytes, int]]) -> list[AddResult]:
-        return self._batched(lambda: [self._ingest(raw, now) for raw, now in items])
+        def work() -> list[AddResult]:
+            if len(items) < VERIFY_CHUNK:  # a frame from the air: not worth a thread
+                return [self._ingest(raw, now) for raw, now in items]
+            with ThreadPoolExecutor(VERIFY_THREADS) as pool:
+                self._checked = _preverify(pool, [raw for raw, _ in items])
+                try:
+                    return [self._ingest(raw, now) for raw, now in items]
+                finally:
+                    self._checked = {}
+
+        return self._batched(work)
 
     def _batched(self, work: Callable[[], list[AddResult]], check: Callable[[], None] | None = None
                  ) -> list[AddResult]:
@@ -453,7 +491,12 @@ class Store(StoreReading):
                 return AddResult(Outcome.DUPLICATE, eid)
             if eid in self._pending.by_id:
                 return AddResult(Outcome.DUPLICATE, eid, "already kept aside")
-            if signature_ok(key, eid, u.signature):
+            checked = self._checked.get(eid)
+            if checked is not None and checked[0] == key and checked[1] == u.signature:
+                ok = checked[2].result()[checked[3]]
+            else:
+                ok = signature_ok(key, eid, u.signature)
+            if ok:
                 entry = Entry(key, u.seq, u.prev, u.time, u.body, u.signature, u.origin)
                 entry.__dict__["id"] = eid
                 break

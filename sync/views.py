@@ -29,6 +29,10 @@ from sync.api import EntryStore, ViewProvider
 
 _MOD = 1 << 256
 _GONE = object()  # a row deleted in this batch
+_UNKNOWN = "\0unknown"  # a row written before anyone asked what was stored under its key
+# Rows kept in memory between batches (clean after each flush): the assemblies, keys and
+# open proposals a stream of entries keeps touching.  A few MB at most.
+CACHE_ROWS = 4096
 Tables = dict[str, list[dict[str, Any]]]
 
 
@@ -70,20 +74,27 @@ class RowTable(MutableMapping[str, Any]):
         db.execute(f"CREATE TABLE IF NOT EXISTS {self.sql} (k TEXT PRIMARY KEY, time INTEGER, until INTEGER, "
                    "data TEXT NOT NULL)")
         db.execute(f'CREATE INDEX IF NOT EXISTS "v_{view}_{name}_time" ON {self.sql} (time, until)')
-        self._rows: dict[str, Any] = {}  # rows of this batch (possibly changed), or _GONE
+        self._rows: dict[str, Any] = {}  # rows read or written (possibly changed), or _GONE
         self._stored: dict[str, str | None] = {}  # their JSON as stored, None if not stored
+        self._touched: set[str] = set()  # rows handed out since the last flush: may have changed
+        self._absent: set[str] = set()  # keys known not to be stored (asked for and not found)
         self._dropped = (0, 0)  # (count, sum) of rows deleted wholesale by replace_all
 
     # --- the mapping -----------------------------------------------------------------
     def _load(self, key: str) -> Any:
         row = self._rows.get(key)
         if row is not None:
+            self._touched.add(key)
             return row
+        if key in self._absent:
+            return _GONE
         found = self._db.execute(f"SELECT data FROM {self.sql} WHERE k = ?", (key,)).fetchone()
         if found is None:
+            self._note_absent(key)
             return _GONE
         value = json.loads(found[0])
         self._rows[key], self._stored[key] = value, found[0]
+        self._touched.add(key)
         return value
 
     def __getitem__(self, key: str) -> Any:
@@ -92,24 +103,40 @@ class RowTable(MutableMapping[str, Any]):
             raise KeyError(key)
         return row
 
+    def get(self, key: str, default: Any = None) -> Any:
+        row = self._load(key)
+        return default if row is _GONE else row
+
     def __contains__(self, key: object) -> bool:
         if not isinstance(key, str):
             return False
         row = self._rows.get(key)
         if row is not None:
             return row is not _GONE
-        return self._db.execute(f"SELECT 1 FROM {self.sql} WHERE k = ?", (key,)).fetchone() is not None
+        if key in self._absent:
+            return False
+        found = self._db.execute(f"SELECT 1 FROM {self.sql} WHERE k = ?", (key,)).fetchone() is not None
+        if not found:
+            self._note_absent(key)
+        return found
+
+    def _note_absent(self, key: str) -> None:
+        if len(self._absent) >= 4 * CACHE_ROWS:
+            self._absent.clear()
+        self._absent.add(key)
 
     def __setitem__(self, key: str, value: Any) -> None:
-        if key not in self._stored:
-            found = self._db.execute(f"SELECT data FROM {self.sql} WHERE k = ?", (key,)).fetchone()
-            self._stored[key] = None if found is None else found[0]
+        if key not in self._stored:  # what was stored before: looked up at the flush, all at once
+            self._stored[key] = None if key in self._absent else _UNKNOWN
+        self._absent.discard(key)
         self._rows[key] = value
+        self._touched.add(key)
 
     def __delitem__(self, key: str) -> None:
         if self._load(key) is _GONE:
             raise KeyError(key)
         self._rows[key] = _GONE
+        self._touched.add(key)
 
     def _stored_keys(self) -> list[str]:
         return [r[0] for r in self._db.execute(f"SELECT k FROM {self.sql} ORDER BY k")]
@@ -123,7 +150,19 @@ class RowTable(MutableMapping[str, Any]):
                 yield key
         yield from new
 
+    def _resolve_unknown(self) -> None:
+        """What is stored under the keys written without a look (one query per 500 keys)."""
+        unknown = [k for k in self._touched if self._stored.get(k) is _UNKNOWN]
+        for at in range(0, len(unknown), 500):
+            part = unknown[at : at + 500]
+            for k in part:
+                self._stored[k] = None
+            marks = ",".join("?" * len(part))
+            for key, text in self._db.execute(f"SELECT k, data FROM {self.sql} WHERE k IN ({marks})", part):
+                self._stored[key] = text
+
     def __len__(self) -> int:
+        self._resolve_unknown()
         n = self._db.execute(f"SELECT count(*) FROM {self.sql}").fetchone()[0]
         for key, row in self._rows.items():
             was = self._stored.get(key) is not None
@@ -138,6 +177,7 @@ class RowTable(MutableMapping[str, Any]):
                 row = json.loads(text)
                 self._rows[key], self._stored[key] = row, text
             if row is not _GONE:
+                self._touched.add(key)
                 out.append((key, row))
         return out
 
@@ -174,6 +214,8 @@ class RowTable(MutableMapping[str, Any]):
         self._db.execute(f"DELETE FROM {self.sql}")
         self._rows = dict(rows)
         self._stored = dict.fromkeys(rows)
+        self._touched = set(rows)
+        self._absent.clear()
         self._dropped = (self._dropped[0] + count, self._dropped[1] + total)
 
     # --- the batch -------------------------------------------------------------------
@@ -181,12 +223,15 @@ class RowTable(MutableMapping[str, Any]):
         """Write the rows of this batch that changed; returns (count, sum) deltas of the digest."""
         dcount, dsum = -self._dropped[0], -self._dropped[1]
         self._dropped = (0, 0)
+        self._resolve_unknown()
         writes, deletes = [], []
-        for key, row in self._rows.items():
+        for key in self._touched:
+            row = self._rows[key]
             old = self._stored.get(key)
             new = None if row is _GONE else canonical(row)
             if new == old:
                 continue
+            self._stored[key] = new
             if old is not None:
                 dcount -= 1
                 dsum -= row_hash(self.name, key, old)
@@ -200,13 +245,20 @@ class RowTable(MutableMapping[str, Any]):
             self._db.executemany(f"DELETE FROM {self.sql} WHERE k = ?", deletes)
         if writes:
             self._db.executemany(f"INSERT OR REPLACE INTO {self.sql} VALUES (?, ?, ?, ?)", writes)
-        self.discard()
+        for key in [k for k in self._touched if self._rows[k] is _GONE]:
+            del self._rows[key], self._stored[key]
+        self._touched.clear()
+        if len(self._rows) > CACHE_ROWS:  # keep the most recently read rows (dicts keep insertion order)
+            for key in list(self._rows)[: len(self._rows) - CACHE_ROWS // 2]:
+                del self._rows[key], self._stored[key]
         return (dcount, dsum) if self.digested else (0, 0)
 
     def discard(self) -> None:
-        """Forget this batch's rows (after writing them, or to drop a failed batch)."""
+        """Forget every row held in memory (a failed batch, or another process wrote)."""
         self._rows.clear()
         self._stored.clear()
+        self._touched.clear()
+        self._absent.clear()
         self._dropped = (0, 0)
 
     def clear_all(self) -> None:
