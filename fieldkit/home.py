@@ -4,7 +4,7 @@ Layout::
 
     identity.json   format version, name, public key, key id (not secret)
     secret.key      the Ed25519 seed, mode 0600; plain or sealed with Argon2id + SecretBox
-    store/          the signed log and its TinyDB views (sync/store.py)
+    store/          the signed log and its index database of views (sync/store.py, sync/db.py)
     ...             the node config and outbox (later)
 """
 

@@ -114,36 +114,41 @@ class Store(StoreReading):
         self.notices: list[str] = []  # what open repaired or rebuilt, for the operator
         providers = list(views) if views is not None else [HeadsView()]
         self._in_tx = False
-        try:
-            self._connect(providers, db)
-        except BaseException:
-            log.close()
-            raise
-        self._reset_memory()
-        log.lock()
-        try:
-            self._open()
-        except BaseException:
-            log.unlock()
-            self.close()
-            raise
-        log.unlock()
-
-    def _connect(self, providers: list[ViewProvider], db: sqlite3.Connection | None) -> None:
         for attempt in (1, 2):
             try:
-                self._db = db if db is not None else open_index(self._index_path)
-                self._db.executescript(_SCHEMA)
-                self._held = HeldIndex(self._db)
-                self._keys = KeysDirectory(self._db)
-                self._views = ViewSet(providers, self._db)
+                self._connect(providers, db)
+                self._reset_memory()
+                log.lock()
+                try:
+                    self._open()
+                finally:
+                    log.unlock()
                 return
             except sqlite3.DatabaseError as exc:
-                if attempt == 2 or self._index_path is None:
-                    raise StoreError(f"cannot open the store index {self._index_path}: {exc}") from None
-                self._db.close()
-                remove_index(self._index_path.parent)
+                self._close_db()
+                if attempt == 2 or index_path is None:
+                    log.close()
+                    raise StoreError(f"cannot use the store index {index_path}: {exc}") from None
+                remove_index(index_path.parent)  # a cache of the log: rebuilt from it
                 self.notices.append(f"views rebuilt from the log: the index was damaged ({exc})")
+            except BaseException:
+                self._close_db()
+                log.close()
+                raise
+
+    def _connect(self, providers: list[ViewProvider], db: sqlite3.Connection | None) -> None:
+        self._db = db if db is not None else open_index(self._index_path)
+        self._db.executescript(_SCHEMA)
+        self._held = HeldIndex(self._db)
+        self._keys = KeysDirectory(self._db)
+        self._views = ViewSet(providers, self._db)
+
+    def _close_db(self) -> None:
+        db = getattr(self, "_db", None)
+        if db is not None:
+            db.close()
+            del self._db
+        self._in_tx = False
 
     # --- construction -------------------------------------------------------------
 
@@ -326,10 +331,7 @@ class Store(StoreReading):
 
     def close(self) -> None:
         try:
-            if self._in_tx:
-                self._db.execute("ROLLBACK")
-                self._in_tx = False
-            self._db.close()
+            self._close_db()  # an open transaction is rolled back
         finally:
             self._log.close()
 

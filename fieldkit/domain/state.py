@@ -93,7 +93,7 @@ class State:
         return hashlib.blake2b(count.to_bytes(8, "big") + total.to_bytes(32, "big"), digest_size=32,
                                person=b"fieldkit-state").digest()
 
-    # -- TinyDB form: {table: [rows]}, each row carrying its key in "_key" ----------------
+    # -- dumped form: {table: [rows]}, each row carrying its key in "_key" (tests, bench domain) --
     # Rows share nested objects with the state: the store replaces its tables with each
     # update's result, so the state may go on mutating what it returned before.
     def to_tables(self) -> dict[str, list[dict[str, Any]]]:
