@@ -640,7 +640,8 @@ class Store(StoreReading):
     def view(self, name: str) -> ViewProvider:
         """The view provider named ``name``, bound to the current rows (e.g. the domain's state)."""
         self._refresh()
-        self._views_current()
+        if not self._in_tx:  # within a batch (a check of our own entry) the views are what the batch made
+            self._views_current()
         for p in self._views.providers:
             if p.name == name:
                 return p
