@@ -64,6 +64,95 @@ def _bound(row: Any, *names: str) -> int | None:
     return None
 
 
+class _Mark:
+    """Set when anything inside one row changes (its tracked dicts and lists share it)."""
+
+    __slots__ = ("dirty",)
+
+    def __init__(self) -> None:
+        self.dirty = False
+
+
+class _TrackedDict(dict):
+    """A dict of a stored row that notes its changes: rows only read are not written back."""
+
+    __slots__ = ("_mark",)
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        self._mark.dirty = True
+        super().__setitem__(key, value)
+
+    def __delitem__(self, key: Any) -> None:
+        self._mark.dirty = True
+        super().__delitem__(key)
+
+    def __ior__(self, other: Any) -> _TrackedDict:
+        self._mark.dirty = True
+        return super().__ior__(other)
+
+    def setdefault(self, key: Any, default: Any = None) -> Any:
+        if key not in self:
+            self._mark.dirty = True
+        return super().setdefault(key, default)
+
+    def _changed(name: str):  # type: ignore[misc]  # noqa: N805 - builds methods below
+        method = getattr(dict, name)
+
+        def changed(self: Any, *args: Any, **kwargs: Any) -> Any:
+            self._mark.dirty = True
+            return method(self, *args, **kwargs)
+
+        return changed
+
+    pop = _changed("pop")
+    popitem = _changed("popitem")
+    clear = _changed("clear")
+    update = _changed("update")
+
+
+class _TrackedList(list):
+    __slots__ = ("_mark",)
+
+    def _changed(name: str):  # type: ignore[misc]  # noqa: N805
+        method = getattr(list, name)
+
+        def changed(self: Any, *args: Any, **kwargs: Any) -> Any:
+            self._mark.dirty = True
+            return method(self, *args, **kwargs)
+
+        return changed
+
+    __setitem__ = _changed("__setitem__")
+    __delitem__ = _changed("__delitem__")
+    __iadd__ = _changed("__iadd__")
+    __imul__ = _changed("__imul__")
+    append = _changed("append")
+    extend = _changed("extend")
+    insert = _changed("insert")
+    pop = _changed("pop")
+    remove = _changed("remove")
+    sort = _changed("sort")
+    reverse = _changed("reverse")
+    clear = _changed("clear")
+
+
+def _tracked(value: Any, mark: _Mark) -> Any:
+    if isinstance(value, dict):
+        out = _TrackedDict((k, _tracked(v, mark)) for k, v in value.items())
+        out._mark = mark
+        return out
+    if isinstance(value, list):
+        items = _TrackedList(_tracked(v, mark) for v in value)
+        items._mark = mark
+        return items
+    return value
+
+
+def _load_row(text: str) -> tuple[Any, _Mark]:
+    mark = _Mark()
+    return _tracked(json.loads(text), mark), mark
+
+
 class RowTable(MutableMapping[str, Any]):
     """One table of a view: rows loaded on demand, written back at the end of the batch."""
 
@@ -77,6 +166,7 @@ class RowTable(MutableMapping[str, Any]):
         self._rows: dict[str, Any] = {}  # rows read or written (possibly changed), or _GONE
         self._stored: dict[str, str | None] = {}  # their JSON as stored, None if not stored
         self._touched: set[str] = set()  # rows handed out since the last flush: may have changed
+        self._marks: dict[str, _Mark] = {}  # rows as loaded: their change mark (rows set anew have none)
         self._absent: set[str] = set()  # keys known not to be stored (asked for and not found)
         self._dropped = (0, 0)  # (count, sum) of rows deleted wholesale by replace_all
 
@@ -92,7 +182,7 @@ class RowTable(MutableMapping[str, Any]):
         if found is None:
             self._note_absent(key)
             return _GONE
-        value = json.loads(found[0])
+        value, self._marks[key] = _load_row(found[0])
         self._rows[key], self._stored[key] = value, found[0]
         self._touched.add(key)
         return value
@@ -130,12 +220,14 @@ class RowTable(MutableMapping[str, Any]):
             self._stored[key] = None if key in self._absent else _UNKNOWN
         self._absent.discard(key)
         self._rows[key] = value
+        self._marks.pop(key, None)  # a new value: written at the flush whatever it holds
         self._touched.add(key)
 
     def __delitem__(self, key: str) -> None:
         if self._load(key) is _GONE:
             raise KeyError(key)
         self._rows[key] = _GONE
+        self._marks.pop(key, None)
         self._touched.add(key)
 
     def _stored_keys(self) -> list[str]:
@@ -174,7 +266,7 @@ class RowTable(MutableMapping[str, Any]):
         for key, text in self._db.execute(f"SELECT k, data FROM {self.sql} {sql}", args):
             row = self._rows.get(key)
             if row is None:
-                row = json.loads(text)
+                row, self._marks[key] = _load_row(text)
                 self._rows[key], self._stored[key] = row, text
             if row is not _GONE:
                 self._touched.add(key)
@@ -214,6 +306,7 @@ class RowTable(MutableMapping[str, Any]):
         self._db.execute(f"DELETE FROM {self.sql}")
         self._rows = dict(rows)
         self._stored = dict.fromkeys(rows)
+        self._marks.clear()
         self._touched = set(rows)
         self._absent.clear()
         self._dropped = (self._dropped[0] + count, self._dropped[1] + total)
@@ -226,10 +319,21 @@ class RowTable(MutableMapping[str, Any]):
         self._resolve_unknown()
         writes, deletes = [], []
         for key in self._touched:
+            mark = self._marks.get(key)
+            if mark is not None and not mark.dirty:
+                continue  # read, never changed
             row = self._rows[key]
             old = self._stored.get(key)
             new = None if row is _GONE else canonical(row)
+            if new is not None:  # from now on tracked like a loaded row
+                self._marks.pop(key, None)
+                if len(writes) < CACHE_ROWS:
+                    self._rows[key], self._marks[key] = _load_row(new)
+                else:
+                    del self._rows[key]
             if new == old:
+                if new is not None and key not in self._rows:
+                    del self._stored[key]
                 continue
             self._stored[key] = new
             if old is not None:
@@ -245,12 +349,15 @@ class RowTable(MutableMapping[str, Any]):
             self._db.executemany(f"DELETE FROM {self.sql} WHERE k = ?", deletes)
         if writes:
             self._db.executemany(f"INSERT OR REPLACE INTO {self.sql} VALUES (?, ?, ?, ?)", writes)
-        for key in [k for k in self._touched if self._rows[k] is _GONE]:
-            del self._rows[key], self._stored[key]
+        for key in [k for k in self._touched if self._rows.get(k, _GONE) is _GONE]:
+            self._rows.pop(key, None)
+            self._stored.pop(key, None)
+            self._marks.pop(key, None)
         self._touched.clear()
         if len(self._rows) > CACHE_ROWS:  # keep the most recently read rows (dicts keep insertion order)
             for key in list(self._rows)[: len(self._rows) - CACHE_ROWS // 2]:
                 del self._rows[key], self._stored[key]
+                self._marks.pop(key, None)
         return (dcount, dsum) if self.digested else (0, 0)
 
     def discard(self) -> None:
@@ -258,6 +365,7 @@ class RowTable(MutableMapping[str, Any]):
         self._rows.clear()
         self._stored.clear()
         self._touched.clear()
+        self._marks.clear()
         self._absent.clear()
         self._dropped = (0, 0)
 
