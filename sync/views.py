@@ -30,6 +30,7 @@ from sync.api import EntryStore, ViewProvider
 _MOD = 1 << 256
 _GONE = object()  # a row deleted in this batch
 _UNKNOWN = "\0unknown"  # a row written before anyone asked what was stored under its key
+UNKNOWN = _UNKNOWN
 # Rows kept in memory between batches (clean after each flush): the assemblies, keys and
 # open proposals a stream of entries keeps touching.  A few MB at most.
 CACHE_ROWS = 4096
@@ -168,10 +169,36 @@ class RowTable(MutableMapping[str, Any]):
         self._touched: set[str] = set()  # rows handed out since the last flush: may have changed
         self._marks: dict[str, _Mark] = {}  # rows as loaded: their change mark (rows set anew have none)
         self._absent: set[str] = set()  # keys known not to be stored (asked for and not found)
+        # While a view journals (see :meth:`journal_into`): key -> the row as it was before the
+        # current step, JSON or None (absent); UNKNOWN until the flush looks it up.
+        self.before: dict[str, str | None] | None = None
         self._dropped = (0, 0)  # (count, sum) of rows deleted wholesale by replace_all
 
     # --- the mapping -----------------------------------------------------------------
+    def _note_before(self, key: str) -> None:
+        """The first time the current step reaches this row: remember it as it was."""
+        before = self.before
+        if before is None or key in before:
+            return
+        row = self._rows.get(key)
+        if row is None:
+            before[key] = None if key in self._absent else self._stored.get(key, UNKNOWN)
+        elif row is _GONE:
+            before[key] = None
+        else:
+            mark = self._marks.get(key)
+            before[key] = self._stored[key] if mark is not None and not mark.dirty else canonical(row)
+
+    def resolve_before(self, before: dict[str, str | None]) -> None:
+        """Fill in what was stored under keys written without a look (before this batch's flush)."""
+        self._resolve_unknown(list(before))
+        for key, text in before.items():
+            if text is UNKNOWN:
+                before[key] = self._stored.get(key)
+
     def _load(self, key: str) -> Any:
+        if self.before is not None:
+            self._note_before(key)
         row = self._rows.get(key)
         if row is not None:
             self._touched.add(key)
@@ -216,6 +243,8 @@ class RowTable(MutableMapping[str, Any]):
         self._absent.add(key)
 
     def __setitem__(self, key: str, value: Any) -> None:
+        if self.before is not None:
+            self._note_before(key)
         if key not in self._stored:  # what was stored before: looked up at the flush, all at once
             self._stored[key] = None if key in self._absent else _UNKNOWN
         self._absent.discard(key)
@@ -224,6 +253,8 @@ class RowTable(MutableMapping[str, Any]):
         self._touched.add(key)
 
     def __delitem__(self, key: str) -> None:
+        if self.before is not None:
+            self._note_before(key)
         if self._load(key) is _GONE:
             raise KeyError(key)
         self._rows[key] = _GONE
@@ -242,9 +273,9 @@ class RowTable(MutableMapping[str, Any]):
                 yield key
         yield from new
 
-    def _resolve_unknown(self) -> None:
+    def _resolve_unknown(self, keys: list[str] | None = None) -> None:
         """What is stored under the keys written without a look (one query per 500 keys)."""
-        unknown = [k for k in self._touched if self._stored.get(k) is _UNKNOWN]
+        unknown = [k for k in (self._touched if keys is None else keys) if self._stored.get(k) is _UNKNOWN]
         for at in range(0, len(unknown), 500):
             part = unknown[at : at + 500]
             for k in part:
@@ -264,6 +295,8 @@ class RowTable(MutableMapping[str, Any]):
     def _rows_where(self, sql: str, args: tuple) -> list[tuple[str, Any]]:
         out = []
         for key, text in self._db.execute(f"SELECT k, data FROM {self.sql} {sql}", args):
+            if self.before is not None:
+                self._note_before(key)
             row = self._rows.get(key)
             if row is None:
                 row, self._marks[key] = _load_row(text)
@@ -289,6 +322,26 @@ class RowTable(MutableMapping[str, Any]):
         known = set(stored)
         new = [k for k, r in self._rows.items() if r is not _GONE and k.startswith(prefix) and k not in known]
         return [k for k in stored if self._rows.get(k) is not _GONE] + sorted(new)
+
+    def keys_from(self, low: str) -> list[str]:
+        """Keys at or above ``low``, in order (stored or written in this batch)."""
+        stored = [r[0] for r in self._db.execute(f"SELECT k FROM {self.sql} WHERE k >= ? ORDER BY k", (low,))]
+        known = set(stored)
+        new = [k for k, r in self._rows.items() if r is not _GONE and k >= low and k not in known]
+        return sorted([k for k in stored if self._rows.get(k) is not _GONE] + new)
+
+    def keys_below(self, high: str, limit: int) -> list[str]:
+        """Up to ``limit`` stored keys below ``high``, smallest first."""
+        return [r[0] for r in self._db.execute(f"SELECT k FROM {self.sql} WHERE k < ? ORDER BY k LIMIT ?",
+                                               (high, limit)) if self._rows.get(r[0]) is not _GONE]
+
+    def keys_where_text(self, fragment: str) -> list[str]:
+        """Keys of the stored rows whose JSON contains ``fragment`` (a scan: for rare questions)."""
+        pattern = "%" + fragment.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        stored = [r[0] for r in self._db.execute(f"SELECT k FROM {self.sql} WHERE data LIKE ? ESCAPE '\\'",
+                                                 (pattern,))]
+        mine = [k for k, r in self._rows.items() if r is not _GONE and fragment in canonical(r)]
+        return sorted(set(stored) | set(mine))
 
     def live(self, now: int) -> list[tuple[str, Any]]:
         """Rows whose ``time`` is at or before ``now`` and whose ``until`` is after it (e.g. open alerts)."""

@@ -21,6 +21,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from codec import kinds
 from fieldkit.domain import derive, queries
 from fieldkit.domain.state import TABLES, sort_key
 from fieldkit.domain.view import VIEW_NAME, domain_state
@@ -92,3 +93,59 @@ def domain_digest(folder: Path) -> bytes:
 
         copy = State(tables={name: dict(state.tables[name].items()) for name in TABLES})
         return copy.digest()
+
+
+@settings(max_examples=20, deadline=None)
+@given(programs, st.integers(0, 2**32 - 1))
+def test_late_entries_rewind_instead_of_refolding_everything(program, seed) -> None:
+    """Entries arriving in any order are folded by undoing and refolding what sorts after
+    them: ``derive.derive`` (the whole log again) runs only for the empty store at open."""
+    w = build(*program)
+    rnd = random.Random(seed)
+    raws = [e.encode(with_key=True) for e in w.entries]
+    rnd.shuffle(raws)
+    calls = []
+    real = derive.derive
+
+    def counted(entries):
+        entries = list(entries)
+        calls.append(len(entries))
+        return real(entries)
+
+    derive.derive = counted
+    try:
+        store = Store.memory(views=view_providers())
+        for i in range(0, len(raws), 3):
+            store.add_many(raws[i : i + 3], RECEIVED)
+        state = domain_state(store)
+        assert _rows(state) == _rows(real(w.entries))
+    finally:
+        derive.derive = real
+    assert calls == [0]
+
+
+def test_an_entry_older_than_the_journal_refolds_everything() -> None:
+    from fieldkit.domain.view import JOURNAL_DAYS
+
+    w = build(4, [("found", 0, 0, 0, 0), ("propose", 1, 0, 0, 0), ("vote", 2, 0, 0, 0)])
+    late = w.add(3, kinds.Minutes(w.entries[0].ref, "late"), T0 - JOURNAL_DAYS * D - D)
+    recent = [e for e in w.entries if e is not late]
+    far = w.add(0, kinds.Minutes(w.entries[0].ref, "far"), T0 + 3 * JOURNAL_DAYS * D)
+    store = Store.memory(views=view_providers())
+    store.add_many([e.encode(with_key=True) for e in recent if e is not far], RECEIVED)
+    store.add_many([far.encode(with_key=True)], RECEIVED)  # months later: older journal records go
+    calls = []
+    real = derive.derive
+
+    def counted(entries):
+        entries = list(entries)
+        calls.append(len(entries))
+        return real(entries)
+
+    derive.derive = counted
+    try:
+        store.add_many([late.encode(with_key=True)], RECEIVED)
+    finally:
+        derive.derive = real
+    assert calls == [len(w.entries)]  # the journal no longer reaches that far back: one whole refold
+    assert _rows(domain_state(store)) == _rows(derive.derive(w.entries))

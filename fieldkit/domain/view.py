@@ -2,9 +2,8 @@
 
 The view's :class:`State` has :class:`sync.views.RowTable` tables: the fold reads the
 records it needs (an assembly, a proposal) and the store writes back those it changed
-at the end of the batch, so an update costs the entries added, not the state.  When
-``derive.update`` has to rebuild (an entry that sorts before the last folded one, or a
-waiting reference completed), the rebuilt state replaces every row.
+at the end of the batch, so an update costs the entries added, not the state.  Late
+entries are folded in by rewinding a journal (:class:`DomainView`), not by a rebuild.
 
 Reads go through :func:`domain_state`: the same lazy state, so a command loads the
 rows it shows (one proposal, the open alerts), never the whole state.
@@ -12,6 +11,7 @@ rows it shows (one proposal, the open alerts), never the whole state.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Protocol
 
@@ -19,7 +19,7 @@ from codec import Entry
 from sync.api import EntryStore, ViewTables
 
 from . import derive
-from .state import TABLES, State
+from .state import TABLES, State, sort_key
 
 VIEW_NAME = "domain"
 INDEXES = ("refs", "collisions")  # derived from entry ids: kept with the view, never digested
@@ -36,12 +36,37 @@ def all_entries(store: EntryStore) -> Iterator[Entry]:
         yield from store.entries_of(author)
 
 
+JOURNAL_DAYS = 30  # how far back in claimed time a late entry is folded in by rewinding, not by a rebuild
+PRUNE_STEP = 4096  # journal records dropped per batch at most
+
+
+def journal_key(key: tuple[int, int, str, int, str]) -> str:
+    """A text that sorts like ``sort_key`` (fixed widths: hex keys and ids, times below 10^12)."""
+    time, rank, author, seq, entry_id = key
+    return f"{time:012d}.{rank:02d}.{author}.{seq:010d}.{entry_id}"
+
+
 class DomainView:
+    """The domain state as view rows, kept by folding what arrives.
+
+    Entries that sort after everything folded continue the fold.  An entry that sorts
+    earlier (its claimed time is older: clocks differ, a partition heals) or that
+    completes a reference other entries wait on is folded by *rewinding*: every folded
+    entry keeps a journal record of the rows as they were before it (only the rows its
+    rules reached), so the entries after the new one are undone, newest first, and
+    folded again with it — cost proportional to what comes after it, not to the log.
+    Records older than ``JOURNAL_DAYS`` of claimed time are dropped; an entry older
+    than that, or a 6-byte ref collision, rebuilds the state from the log
+    (``derive.derive``, as ``derive.update`` would).  Rules are untouched: the fold of
+    each entry is ``derive``'s own.
+    """
+
     name = VIEW_NAME
 
     def __init__(self) -> None:
         self._tables: ViewTables | None = None
         self.state = State()
+        self._floor: str | None = None
 
     def attach(self, tables: ViewTables) -> None:
         self._tables = tables
@@ -54,24 +79,108 @@ class DomainView:
             refs=tables.table(INDEXES[0], digested=False),
             collisions=tables.table(INDEXES[1], digested=False),
         )
+        self._journal = tables.table("journal", digested=False)
+        # below the floor, folded entries have no journal record (a rebuild folded them)
+        self._floor = meta.get("floor", journal_key(self.state.last) if self.state.last else None)
 
     def rebuild(self, entries: Iterable[Entry], store: EntryStore) -> None:
         self._replace(derive.derive(entries))
 
     def update(self, added: Sequence[Entry], store: EntryStore) -> None:
-        result = derive.update(self.state, added, lambda: all_entries(store))
-        if result is not self.state:
-            self._replace(result)
-        else:
-            self._save_meta(result)
+        state = self.state
+        new = sorted({e.id: e for e in added if e.id.hex() not in state.entries}.values(), key=sort_key)
+        if not new:
+            return
+        if any(e.ref.hex() in state.refs for e in new):  # a 6-byte ref collision: as derive.update does
+            self._replace(derive.derive(all_entries(store)))
+            return
+        start = journal_key(sort_key(new[0]))
+        redo = []
+        for ref in {e.ref.hex() for e in new} & state.waiting:  # entries waiting on it count again
+            for waiting_id in state.entries.keys_where_text(f"waiting: refers to {ref} "):  # type: ignore[attr-defined]
+                entry = store.get(bytes.fromhex(waiting_id))
+                if entry is not None:
+                    redo.append(entry)
+                    start = min(start, journal_key(sort_key(entry)))
+        refold = list(new)
+        if state.last is not None and start <= journal_key(state.last):
+            if self._floor is not None and start <= self._floor:  # older than the journal: refold all
+                self._replace(derive.derive(all_entries(store)))
+                return
+            for undone in self._rewind(start):
+                entry = store.get(bytes.fromhex(undone))
+                if entry is None:
+                    raise LookupError(f"journal names entry {undone[:12]} which the store does not hold")
+                refold.append(entry)
+        for e in new:
+            state.index(derive._hex_id(e))
+        records = [self._fold(e) for e in sorted({e.id: e for e in refold}.values(), key=sort_key)]
+        for key, record in records:
+            for table, before in record["rows"].items():
+                state.tables[table].resolve_before(before)  # type: ignore[attr-defined]
+            self._journal[key] = record
+        self._prune()
+        self._save_meta(state)
+
+    def _fold(self, e: Entry) -> tuple[str, dict[str, Any]]:
+        """Fold one entry, noting every row its rules reach as it was before."""
+        state = self.state
+        for name in TABLES:
+            state.tables[name].before = {}  # type: ignore[attr-defined]
+        waiting, last = set(state.waiting), state.last
+        try:
+            derive._fold_one(state, e)
+        finally:
+            rows = {}
+            for name in TABLES:
+                table = state.tables[name]
+                if table.before:  # type: ignore[attr-defined]
+                    rows[name] = table.before  # type: ignore[attr-defined]
+                table.before = None  # type: ignore[attr-defined]
+        record = {"id": e.id.hex(), "last": list(last) if last else None,
+                  "waiting": sorted(state.waiting - waiting), "rows": rows}
+        return journal_key(sort_key(e)), record
+
+    def _rewind(self, start: str) -> list[str]:
+        """Undo every folded entry at or after ``start``, newest first; their ids."""
+        state = self.state
+        undone = []
+        for key in reversed(self._journal.keys_from(start)):  # type: ignore[attr-defined]
+            record = self._journal[key]
+            for name, rows in record["rows"].items():
+                table = state.tables[name]
+                for row_key, text in rows.items():
+                    if text is None:
+                        table.pop(row_key, None)
+                    else:
+                        table[row_key] = json.loads(text)
+            state.waiting -= set(record["waiting"])
+            last = record["last"]
+            state.last = (last[0], last[1], last[2], last[3], last[4]) if last else None
+            del self._journal[key]
+            undone.append(record["id"])
+        return undone
+
+    def _prune(self) -> None:
+        """Drop the journal records older than JOURNAL_DAYS of claimed time before the last fold."""
+        if self.state.last is None:
+            return
+        cutoff = f"{max(self.state.last[0] - JOURNAL_DAYS * 86400, 0):012d}"
+        old = self._journal.keys_below(cutoff, PRUNE_STEP)  # type: ignore[attr-defined]
+        for key in old:
+            del self._journal[key]
+        if old:
+            self._floor = max(self._floor or "", old[-1])
 
     def _replace(self, fresh: State) -> None:
-        """A state folded in memory becomes the view's rows."""
+        """A state folded in memory becomes the view's rows (no journal below its last entry)."""
         assert self._tables is not None, "attach() first"
         for name in TABLES:
             self._tables.table(name).replace_all(fresh.tables[name])
         self._tables.table(INDEXES[0], digested=False).replace_all(fresh.refs)
         self._tables.table(INDEXES[1], digested=False).replace_all(fresh.collisions)
+        self._tables.table("journal", digested=False).replace_all({})
+        self._floor = journal_key(fresh.last) if fresh.last else None
         self._save_meta(fresh)
 
     def _save_meta(self, state: State) -> None:
@@ -79,6 +188,7 @@ class DomainView:
         meta = self._tables.meta
         meta["last"] = list(state.last) if state.last else None
         meta["waiting"] = sorted(state.waiting)
+        meta["floor"] = self._floor
 
 
 class _HasViews(Protocol):
