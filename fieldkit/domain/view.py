@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from codec import Entry
 from sync.api import EntryStore, ViewTables
+from sync.views import RowTable
 
 from . import derive
 from .state import TABLES, State, sort_key
@@ -65,15 +66,17 @@ class DomainView:
 
     def __init__(self) -> None:
         self._tables: ViewTables | None = None
+        self._rows: dict[str, RowTable] = {}
         self.state = State()
         self._floor: str | None = None
 
     def attach(self, tables: ViewTables) -> None:
         self._tables = tables
+        self._rows = {t: tables.table(t) for t in TABLES}
         meta = tables.meta
         last = meta.get("last")
         self.state = State(
-            tables={t: tables.table(t) for t in TABLES},
+            tables=dict(self._rows),
             last=(last[0], last[1], last[2], last[3], last[4]) if last else None,
             waiting=set(meta.get("waiting", ())),
             refs=tables.table(INDEXES[0], digested=False),
@@ -97,7 +100,7 @@ class DomainView:
         start = journal_key(sort_key(new[0]))
         redo = []
         for ref in {e.ref.hex() for e in new} & state.waiting:  # entries waiting on it count again
-            for waiting_id in state.entries.keys_where_text(f"waiting: refers to {ref} "):  # type: ignore[attr-defined]
+            for waiting_id in self._rows["entries"].keys_where_text(f"waiting: refers to {ref} "):
                 entry = store.get(bytes.fromhex(waiting_id))
                 if entry is not None:
                     redo.append(entry)
@@ -117,7 +120,7 @@ class DomainView:
         records = [self._fold(e) for e in sorted({e.id: e for e in refold}.values(), key=sort_key)]
         for key, record in records:
             for table, before in record["rows"].items():
-                state.tables[table].resolve_before(before)  # type: ignore[attr-defined]
+                self._rows[table].resolve_before(before)
             self._journal[key] = record
         self._prune()
         self._save_meta(state)
@@ -126,17 +129,17 @@ class DomainView:
         """Fold one entry, noting every row its rules reach as it was before."""
         state = self.state
         for name in TABLES:
-            state.tables[name].before = {}  # type: ignore[attr-defined]
+            self._rows[name].before = {}
         waiting, last = set(state.waiting), state.last
         try:
             derive._fold_one(state, e)
         finally:
-            rows = {}
+            rows: dict[str, dict[str, str | None]] = {}
             for name in TABLES:
-                table = state.tables[name]
-                if table.before:  # type: ignore[attr-defined]
-                    rows[name] = table.before  # type: ignore[attr-defined]
-                table.before = None  # type: ignore[attr-defined]
+                table = self._rows[name]
+                if table.before:
+                    rows[name] = table.before
+                table.before = None
         record = {"id": e.id.hex(), "last": list(last) if last else None,
                   "waiting": sorted(state.waiting - waiting), "rows": rows}
         return journal_key(sort_key(e)), record
@@ -145,7 +148,7 @@ class DomainView:
         """Undo every folded entry at or after ``start``, newest first; their ids."""
         state = self.state
         undone = []
-        for key in reversed(self._journal.keys_from(start)):  # type: ignore[attr-defined]
+        for key in reversed(self._journal.keys_from(start)):
             record = self._journal[key]
             for name, rows in record["rows"].items():
                 table = state.tables[name]
@@ -166,7 +169,7 @@ class DomainView:
         if self.state.last is None:
             return
         cutoff = f"{max(self.state.last[0] - JOURNAL_DAYS * 86400, 0):012d}"
-        old = self._journal.keys_below(cutoff, PRUNE_STEP)  # type: ignore[attr-defined]
+        old = self._journal.keys_below(cutoff, PRUNE_STEP)
         for key in old:
             del self._journal[key]
         if old:
