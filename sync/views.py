@@ -66,12 +66,26 @@ def _bound(row: Any, *names: str) -> int | None:
 
 
 class _Mark:
-    """Set when anything inside one row changes (its tracked dicts and lists share it)."""
+    """One stored row's change note, shared by its tracked dicts and lists.
 
-    __slots__ = ("dirty",)
+    ``dirty``: changed since it was read (written back at the flush).  While the table
+    journals a step (:attr:`RowTable.before`), the first change of the step records the
+    row as it was just before, for the domain view's undo journal.
+    """
 
-    def __init__(self) -> None:
+    __slots__ = ("dirty", "key", "root", "step", "table")
+
+    def __init__(self, table: RowTable | None = None, key: str = "") -> None:
         self.dirty = False
+        self.table, self.key, self.root, self.step = table, key, None, -1
+
+    def change(self) -> None:
+        table = self.table
+        if table is not None and table.before is not None and self.step != table.step:
+            self.step = table.step
+            if self.key not in table.before:
+                table.before[self.key] = canonical(self.root) if self.dirty else table._stored.get(self.key)
+        self.dirty = True
 
 
 class _TrackedDict(dict):
@@ -80,27 +94,33 @@ class _TrackedDict(dict):
     __slots__ = ("_mark",)
 
     def __setitem__(self, key: Any, value: Any) -> None:
-        self._mark.dirty = True
-        super().__setitem__(key, value)
+        self._mark.change()
+        super().__setitem__(key, _tracked(value, self._mark))
 
     def __delitem__(self, key: Any) -> None:
-        self._mark.dirty = True
+        self._mark.change()
         super().__delitem__(key)
 
     def __ior__(self, other: Any) -> _TrackedDict:
-        self._mark.dirty = True
-        return super().__ior__(other)
+        self.update(other)
+        return self
 
     def setdefault(self, key: Any, default: Any = None) -> Any:
         if key not in self:
-            self._mark.dirty = True
-        return super().setdefault(key, default)
+            self._mark.change()
+            super().__setitem__(key, _tracked(default, self._mark))
+        return self[key]
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        self._mark.change()
+        for key, value in dict(*args, **kwargs).items():
+            super().__setitem__(key, _tracked(value, self._mark))
 
     def _changed(name: str):  # type: ignore[misc]  # noqa: N805 - builds methods below
         method = getattr(dict, name)
 
         def changed(self: Any, *args: Any, **kwargs: Any) -> Any:
-            self._mark.dirty = True
+            self._mark.change()
             return method(self, *args, **kwargs)
 
         return changed
@@ -108,7 +128,6 @@ class _TrackedDict(dict):
     pop = _changed("pop")
     popitem = _changed("popitem")
     clear = _changed("clear")
-    update = _changed("update")
 
 
 class _TrackedList(list):
@@ -118,18 +137,36 @@ class _TrackedList(list):
         method = getattr(list, name)
 
         def changed(self: Any, *args: Any, **kwargs: Any) -> Any:
-            self._mark.dirty = True
+            self._mark.change()
             return method(self, *args, **kwargs)
 
         return changed
 
-    __setitem__ = _changed("__setitem__")
+    def append(self, value: Any) -> None:
+        self._mark.change()
+        super().append(_tracked(value, self._mark))
+
+    def insert(self, index: Any, value: Any) -> None:
+        self._mark.change()
+        super().insert(index, _tracked(value, self._mark))
+
+    def extend(self, values: Any) -> None:
+        self._mark.change()
+        super().extend(_tracked(v, self._mark) for v in values)
+
+    def __iadd__(self, values: Any) -> _TrackedList:
+        self.extend(values)
+        return self
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        self._mark.change()
+        if isinstance(index, slice):
+            super().__setitem__(index, [_tracked(v, self._mark) for v in value])
+        else:
+            super().__setitem__(index, _tracked(value, self._mark))
+
     __delitem__ = _changed("__delitem__")
-    __iadd__ = _changed("__iadd__")
     __imul__ = _changed("__imul__")
-    append = _changed("append")
-    extend = _changed("extend")
-    insert = _changed("insert")
     pop = _changed("pop")
     remove = _changed("remove")
     sort = _changed("sort")
@@ -138,20 +175,19 @@ class _TrackedList(list):
 
 
 def _tracked(value: Any, mark: _Mark) -> Any:
+    """``value`` with every dict and list in it tracked under ``mark`` (scalars as they are)."""
     if isinstance(value, dict):
-        out = _TrackedDict((k, _tracked(v, mark)) for k, v in value.items())
+        out = _TrackedDict()
         out._mark = mark
+        for k, v in value.items():
+            dict.__setitem__(out, k, _tracked(v, mark))
         return out
     if isinstance(value, list):
-        items = _TrackedList(_tracked(v, mark) for v in value)
+        items = _TrackedList()
         items._mark = mark
+        list.extend(items, [_tracked(v, mark) for v in value])
         return items
     return value
-
-
-def _load_row(text: str) -> tuple[Any, _Mark]:
-    mark = _Mark()
-    return _tracked(json.loads(text), mark), mark
 
 
 class RowTable(MutableMapping[str, Any]):
@@ -169,25 +205,54 @@ class RowTable(MutableMapping[str, Any]):
         self._touched: set[str] = set()  # rows handed out since the last flush: may have changed
         self._marks: dict[str, _Mark] = {}  # rows as loaded: their change mark (rows set anew have none)
         self._absent: set[str] = set()  # keys known not to be stored (asked for and not found)
-        # While a view journals (see :meth:`journal_into`): key -> the row as it was before the
-        # current step, JSON or None (absent); UNKNOWN until the flush looks it up.
+        # While a view journals a step (the domain view, one entry): key -> the row as it was
+        # before the step, JSON or None (absent); UNKNOWN until resolve_before looks it up.
         self.before: dict[str, str | None] | None = None
+        self.step = 0  # counts the journaled steps, so each row notes its first change in each
+        self._set_in_step: set[str] = set()  # rows set whole since the last end_step
         self._dropped = (0, 0)  # (count, sum) of rows deleted wholesale by replace_all
 
     # --- the mapping -----------------------------------------------------------------
-    def _note_before(self, key: str) -> None:
-        """The first time the current step reaches this row: remember it as it was."""
+    def _load_row(self, key: str, text: str) -> tuple[Any, _Mark]:
+        mark = _Mark(self, key)
+        mark.root = row = _tracked(json.loads(text), mark)
+        return row, mark
+
+    def _note_before(self, key: str, replacing: bool = False) -> None:
+        """The current step reaches this row: remember it as it was, unless its own changes will.
+
+        A row read from the table notes its first change of the step itself (:class:`_Mark`);
+        a row set in this batch (not tracked), a deleted one, or one being replaced whole
+        is noted here.
+        """
         before = self.before
         if before is None or key in before:
             return
         row = self._rows.get(key)
         if row is None:
-            before[key] = None if key in self._absent else self._stored.get(key, UNKNOWN)
+            if replacing:
+                before[key] = None if key in self._absent else self._stored.get(key, UNKNOWN)
         elif row is _GONE:
             before[key] = None
         else:
             mark = self._marks.get(key)
-            before[key] = self._stored[key] if mark is not None and not mark.dirty else canonical(row)
+            if mark is None:
+                before[key] = canonical(row)
+            elif replacing:
+                before[key] = canonical(row) if mark.dirty else self._stored.get(key)
+
+    def end_step(self) -> None:
+        """The step is over: rows it set whole are tracked from now on (so later steps note their
+        changes themselves, instead of a copy each time they are reached)."""
+        for key in self._set_in_step:
+            row = self._rows.get(key)
+            if row is not None and row is not _GONE and key not in self._marks:
+                mark = _Mark(self, key)
+                mark.dirty = True  # not written yet
+                mark.root = self._rows[key] = _tracked(row, mark)
+                self._marks[key] = mark
+        self._set_in_step.clear()
+        self.before = None
 
     def resolve_before(self, before: dict[str, str | None]) -> None:
         """Fill in what was stored under keys written without a look (before this batch's flush)."""
@@ -209,7 +274,7 @@ class RowTable(MutableMapping[str, Any]):
         if found is None:
             self._note_absent(key)
             return _GONE
-        value, self._marks[key] = _load_row(found[0])
+        value, self._marks[key] = self._load_row(key, found[0])
         self._rows[key], self._stored[key] = value, found[0]
         self._touched.add(key)
         return value
@@ -244,7 +309,8 @@ class RowTable(MutableMapping[str, Any]):
 
     def __setitem__(self, key: str, value: Any) -> None:
         if self.before is not None:
-            self._note_before(key)
+            self._note_before(key, replacing=True)
+        self._set_in_step.add(key)
         if key not in self._stored:  # what was stored before: looked up at the flush, all at once
             self._stored[key] = None if key in self._absent else _UNKNOWN
         self._absent.discard(key)
@@ -254,7 +320,7 @@ class RowTable(MutableMapping[str, Any]):
 
     def __delitem__(self, key: str) -> None:
         if self.before is not None:
-            self._note_before(key)
+            self._note_before(key, replacing=True)
         if self._load(key) is _GONE:
             raise KeyError(key)
         self._rows[key] = _GONE
@@ -299,7 +365,7 @@ class RowTable(MutableMapping[str, Any]):
                 self._note_before(key)
             row = self._rows.get(key)
             if row is None:
-                row, self._marks[key] = _load_row(text)
+                row, self._marks[key] = self._load_row(key, text)
                 self._rows[key], self._stored[key] = row, text
             if row is not _GONE:
                 self._touched.add(key)
@@ -377,16 +443,12 @@ class RowTable(MutableMapping[str, Any]):
                 continue  # read, never changed
             row = self._rows[key]
             old = self._stored.get(key)
-            new = None if row is _GONE else canonical(row)
-            if new is not None:  # from now on tracked like a loaded row
+            # digested rows in canonical form; an index or journal row as it comes (same bytes each time)
+            new = None if row is _GONE else canonical(row) if self.digested else json.dumps(row, separators=(",", ":"))
+            if new is not None:  # read again from the table when next asked for, tracked like any row
                 self._marks.pop(key, None)
-                if len(writes) < CACHE_ROWS:
-                    self._rows[key], self._marks[key] = _load_row(new)
-                else:
-                    del self._rows[key]
+                del self._rows[key]
             if new == old:
-                if new is not None and key not in self._rows:
-                    del self._stored[key]
                 continue
             self._stored[key] = new
             if old is not None:
@@ -407,6 +469,7 @@ class RowTable(MutableMapping[str, Any]):
             self._stored.pop(key, None)
             self._marks.pop(key, None)
         self._touched.clear()
+        self._set_in_step.clear()
         if len(self._rows) > CACHE_ROWS:  # keep the most recently read rows (dicts keep insertion order)
             for key in list(self._rows)[: len(self._rows) - CACHE_ROWS // 2]:
                 del self._rows[key], self._stored[key]
@@ -420,6 +483,7 @@ class RowTable(MutableMapping[str, Any]):
         self._touched.clear()
         self._marks.clear()
         self._absent.clear()
+        self._set_in_step.clear()
         self._dropped = (0, 0)
 
     def clear_all(self) -> None:

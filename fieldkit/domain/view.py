@@ -39,6 +39,7 @@ def all_entries(store: EntryStore) -> Iterator[Entry]:
 
 JOURNAL_DAYS = 30  # how far back in claimed time a late entry is folded in by rewinding, not by a rebuild
 PRUNE_STEP = 4096  # journal records dropped per batch at most
+REWIND_LIMIT = 20_000  # undoing more entries than this costs more than folding the log again
 
 
 def journal_key(key: tuple[int, int, str, int, str]) -> str:
@@ -107,17 +108,26 @@ class DomainView:
                     start = min(start, journal_key(sort_key(entry)))
         refold = list(new)
         if state.last is not None and start <= journal_key(state.last):
-            if self._floor is not None and start <= self._floor:  # older than the journal: refold all
-                self._replace(derive.derive(all_entries(store)))
+            later = self._journal.keys_from(start)
+            if (self._floor is not None and start <= self._floor) or len(later) > REWIND_LIMIT:
+                self._replace(derive.derive(all_entries(store)))  # older than the journal: refold all
                 return
-            for undone in self._rewind(start):
+            for undone in self._rewind(later):
                 entry = store.get(bytes.fromhex(undone))
                 if entry is None:
                     raise LookupError(f"journal names entry {undone[:12]} which the store does not hold")
                 refold.append(entry)
         for e in new:
             state.index(derive._hex_id(e))
-        records = [self._fold(e) for e in sorted({e.id: e for e in refold}.values(), key=sort_key)]
+        # entries older than the journal will keep (a bundle of old history) are not journaled
+        newest = max([e.time for e in refold] + ([state.last[0]] if state.last else []))
+        records = []
+        for e in sorted({e.id: e for e in refold}.values(), key=sort_key):
+            if e.time < newest - JOURNAL_DAYS * 86400:
+                derive._fold_one(state, e)
+                self._floor = max(self._floor or "", journal_key(sort_key(e)))
+            else:
+                records.append(self._fold(e))
         for key, record in records:
             for table, before in record["rows"].items():
                 self._rows[table].resolve_before(before)
@@ -129,7 +139,10 @@ class DomainView:
         """Fold one entry, noting every row its rules reach as it was before."""
         state = self.state
         for name in TABLES:
-            self._rows[name].before = {}
+            table = self._rows[name]
+            table.end_step()  # rows set by folds before this one are tracked from here on
+            table.before = {}
+            table.step += 1
         waiting, last = set(state.waiting), state.last
         try:
             derive._fold_one(state, e)
@@ -139,16 +152,16 @@ class DomainView:
                 table = self._rows[name]
                 if table.before:
                     rows[name] = table.before
-                table.before = None
+                table.end_step()
         record = {"id": e.id.hex(), "last": list(last) if last else None,
                   "waiting": sorted(state.waiting - waiting), "rows": rows}
         return journal_key(sort_key(e)), record
 
-    def _rewind(self, start: str) -> list[str]:
-        """Undo every folded entry at or after ``start``, newest first; their ids."""
+    def _rewind(self, keys: list[str]) -> list[str]:
+        """Undo the folded entries of these journal keys, newest first; their ids."""
         state = self.state
         undone = []
-        for key in reversed(self._journal.keys_from(start)):
+        for key in reversed(keys):
             record = self._journal[key]
             for name, rows in record["rows"].items():
                 table = state.tables[name]
