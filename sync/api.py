@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from codec import Entry, KeyPair, Origin
 
 if TYPE_CHECKING:
-    from sync.views import RowTable
+    from sync.rows import RowTable
 
 
 class Outcome(enum.Enum):

@@ -34,8 +34,8 @@ import json
 import sqlite3
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from codec import DecodeError, Entry, KeyPair, Origin, author_tag, decode_entry, link_to, sign_entry
 from codec.entry import FLAG_FULL_KEY
@@ -62,6 +62,9 @@ from sync.log import (
 from sync.pending import Kept, PendingSet
 from sync.reading import Equivocation, StoreReading
 from sync.views import HeadsView, ViewSet
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future, ThreadPoolExecutor
 
 __all__ = ["INDEX_FILE", "LOG_FILE", "Equivocation", "Store", "StoreError", "create_store", "id_from_raw"]
 
@@ -418,6 +421,8 @@ class Store(StoreReading):
         def work() -> list[AddResult]:
             if len(items) < VERIFY_CHUNK:  # a frame from the air: not worth a thread
                 return [self._ingest(raw, now) for raw, now in items]
+            from concurrent.futures import ThreadPoolExecutor  # only batches need it: commands start faster
+
             with ThreadPoolExecutor(VERIFY_THREADS) as pool:
                 self._checked = _preverify(pool, [raw for raw, _ in items])
                 try:

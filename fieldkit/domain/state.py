@@ -1,7 +1,7 @@
 """The derived state: plain tables of clock-independent facts, and the entry verdicts.
 
 Every table maps a key (hex) to a JSON-ready record.  The tables are plain dicts for a
-state folded in memory (``derive.derive``) and :class:`sync.views.RowTable` objects for
+state folded in memory (``derive.derive``) and :class:`sync.rows.RowTable` objects for
 the store's view (``view.py``): rows read from the index database when asked for and
 written back when changed, so a fold or a query touches only the records it names.
 Records nest what belongs to them (a proposal holds its counted ballots, an assembly
@@ -85,7 +85,7 @@ class State:
         return None if row is None else row["verdict"]
 
     def digest(self) -> bytes:
-        """The additive row hash of every table (sync/views.py), as the store keeps it per batch.
+        """The additive row hash of every table (sync/rows.py), as the store keeps it per batch.
 
         Reads every row: for a state in memory (tests, ``bench domain``), not the store's view.
         """

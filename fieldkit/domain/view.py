@@ -1,6 +1,6 @@
 """The domain as a store view (sync.api.ViewProvider): its tables in the store's index database.
 
-The view's :class:`State` has :class:`sync.views.RowTable` tables: the fold reads the
+The view's :class:`State` has :class:`sync.rows.RowTable` tables: the fold reads the
 records it needs (an assembly, a proposal) and the store writes back those it changed
 at the end of the batch, so an update costs the entries added, not the state.  Late
 entries are folded in by rewinding a journal (:class:`DomainView`), not by a rebuild.
@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from codec import Entry
 from sync.api import EntryStore, ViewTables
-from sync.views import RowTable
+from sync.rows import RowTable
 
 from . import derive
 from .state import TABLES, State, sort_key
