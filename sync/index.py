@@ -46,11 +46,20 @@ class HeldIndex:
         self._count = 0
         self._sum = 0
         self._next: dict[bytes, int] = {}  # next seq of the authors seen lately (the hot path of appends)
+        self._unsaved: set[bytes] = set()  # authors whose next seq changed in this batch (saved by flush)
 
     def load_totals(self, count: int, total: int) -> None:
         """The committed totals (at open, after a rollback, after another process wrote): caches dropped."""
         self._count, self._sum = count, total
         self._next.clear()
+        self._unsaved.clear()
+
+    def flush(self) -> None:
+        """Write the chains this batch moved (the store calls it before each commit)."""
+        if self._unsaved:
+            self._db.executemany("INSERT OR REPLACE INTO chains VALUES (?, ?)",
+                                 [(a, self._next[a]) for a in self._unsaved])
+            self._unsaved.clear()
 
     def totals(self) -> tuple[int, int]:
         return self._count, self._sum
@@ -71,8 +80,8 @@ class HeldIndex:
             raise ChainGap(f"entry at seq {seq} of an author whose seq {following} is not held")
         self._db.execute("INSERT INTO held VALUES (?, ?, ?, ?)", (entry_id, author, seq, offset))
         if seq == following:
-            self._db.execute("INSERT OR REPLACE INTO chains VALUES (?, ?)", (author, seq + 1))
             self._next[author] = seq + 1
+            self._unsaved.add(author)
         else:
             self._db.execute("INSERT OR IGNORE INTO forked VALUES (?, ?)", (author, seq))
         self._count += 1
@@ -85,6 +94,7 @@ class HeldIndex:
             return known
         row = self._db.execute("SELECT next FROM chains WHERE author = ?", (author,)).fetchone()
         if len(self._next) >= 100_000:  # bounded, whatever the number of authors
+            self.flush()
             self._next.clear()
         self._next[author] = following = 0 if row is None else row[0]
         return following
@@ -98,7 +108,9 @@ class HeldIndex:
         return any(i[:LINK_SIZE] == link for i in self.ids_at(author, seq - 1))
 
     def heads(self) -> dict[bytes, int]:
-        return {a: n - 1 for a, n in self._db.execute("SELECT author, next FROM chains")}
+        heads = {a: n - 1 for a, n in self._db.execute("SELECT author, next FROM chains")}
+        heads.update((a, self._next[a] - 1) for a in self._unsaved)
+        return heads
 
     @property
     def forked(self) -> set[tuple[bytes, int]]:

@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING
 from codec import DecodeError, Entry, KeyPair, Origin, author_tag, decode_entry, link_to, sign_entry
 from codec.entry import FLAG_FULL_KEY
 from codec.errors import VerifyError
-from codec.keys import SIGNATURE_SIZE
+from codec.keys import AUTHOR_TAG_SIZE, SIGNATURE_SIZE
 from sync.api import AddResult, Outcome, ViewProvider
 from sync.db import INDEX_FILE, open_index, remove_index
 from sync.entries import entry_from_log, id_from_raw, receipt_of, signature_ok
@@ -79,26 +79,6 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS pending (receipt BLOB PRIMARY KEY, offset INTEGER NOT NULL) WITHOUT ROWID;
 """
-
-
-def _preverify(pool: ThreadPoolExecutor, raws: Sequence[bytes]
-               ) -> dict[bytes, tuple[bytes, bytes, Future[list[bool]], int]]:
-    """Start the signature checks of the entries that carry their full key (bundles, seq 0).
-
-    libsodium runs without the GIL (PyNaCl's cffi releases it), so the checks of a
-    batch run on other cores while this thread indexes and folds the entries before
-    them.  id -> (key, signature, future of its chunk's verdicts, place in the chunk);
-    the ingest still decides (a malformed entry is refused before its verdict is asked).
-    """
-    jobs = [(raw[2:34], id_from_raw(raw, raw[2:34]), raw[-SIGNATURE_SIZE:]) for raw in raws
-            if len(raw) > 2 + 32 + SIGNATURE_SIZE and raw[0] & FLAG_FULL_KEY]
-    out: dict[bytes, tuple[bytes, bytes, Future[list[bool]], int]] = {}
-    for at in range(0, len(jobs), VERIFY_CHUNK):
-        chunk = jobs[at : at + VERIFY_CHUNK]
-        future = pool.submit(lambda c: [signature_ok(k, i, sig) for k, i, sig in c], chunk)
-        for place, (key, entry_id, sig) in enumerate(chunk):
-            out[entry_id] = (key, sig, future, place)
-    return out
 
 
 def create_store(path: Path) -> None:
@@ -234,6 +214,7 @@ class Store(StoreReading):
         self._in_tx = True
 
     def _commit(self) -> None:
+        self._held.flush()
         self._save_meta()
         self._db.execute("COMMIT")
         self._in_tx = False
@@ -424,7 +405,7 @@ class Store(StoreReading):
             from concurrent.futures import ThreadPoolExecutor  # only batches need it: commands start faster
 
             with ThreadPoolExecutor(VERIFY_THREADS) as pool:
-                self._checked = _preverify(pool, [raw for raw, _ in items])
+                self._checked = self._preverify(pool, [raw for raw, _ in items])
                 try:
                     return [self._ingest(raw, now) for raw, now in items]
                 finally:
@@ -475,6 +456,38 @@ class Store(StoreReading):
             self._batch.pop()
         self._apply(rec, offset, entry)
         return offset
+
+    def _preverify(self, pool: ThreadPoolExecutor, raws: Sequence[bytes]
+                   ) -> dict[bytes, tuple[bytes, bytes, Future[list[bool]], int]]:
+        """Start the signature checks of a batch's entries whose key is known (full, or one key for the tag).
+
+        libsodium runs without the GIL (PyNaCl's cffi releases it), so the checks run on
+        other cores while this thread indexes and folds the entries before them.  Returns
+        id -> (key, signature, future of its chunk's verdicts, place in the chunk); the
+        ingest still decides (a malformed entry is refused before its verdict is asked).
+        """
+        keys_of: dict[bytes, list[bytes]] = {}
+        jobs = []
+        for raw in raws:
+            if len(raw) <= 2 + AUTHOR_TAG_SIZE + SIGNATURE_SIZE:
+                continue
+            if raw[0] & FLAG_FULL_KEY:
+                key = raw[2:34]
+            else:
+                tag = raw[2 : 2 + AUTHOR_TAG_SIZE]
+                if tag not in keys_of:
+                    keys_of[tag] = self._keys.for_tag(tag)
+                if len(keys_of[tag]) != 1:
+                    continue
+                key = keys_of[tag][0]
+            jobs.append((key, id_from_raw(raw, key), raw[-SIGNATURE_SIZE:]))
+        out: dict[bytes, tuple[bytes, bytes, Future[list[bool]], int]] = {}
+        for at in range(0, len(jobs), VERIFY_CHUNK):
+            chunk = jobs[at : at + VERIFY_CHUNK]
+            future = pool.submit(lambda c: [signature_ok(k, i, sig) for k, i, sig in c], chunk)
+            for place, (key, entry_id, sig) in enumerate(chunk):
+                out[entry_id] = (key, sig, future, place)
+        return out
 
     def _ingest(self, raw: bytes, now: int) -> AddResult:
         try:
