@@ -36,6 +36,8 @@ ALERT_TEXT = Text(400, min_bytes=1)
 PERCENT = UInt(100)
 QUORUM = UInt(100_000)
 MOTION_OPTIONS = ("yes", "no")
+SEQ = UInt(0xFFFFFFFF)  # a sequence number, as in the envelope (entry.MAX_SEQ)
+NO_CUT = 0xFFFFFFFF  # "keep" that cuts nothing
 
 
 class Kind(enum.IntEnum):
@@ -60,6 +62,18 @@ class Kind(enum.IntEnum):
     LEDGER_WITNESS = 19
     MINUTES = 20
     KEY_REVOKE = 21
+    # 22-39: rules no single member can capture (issue 12); 40-49 are campaigns'.
+    PROPOSE_REVOKE = 22
+    SUSPEND = 23
+    SEAL = 24
+    PROPOSE_RECOGNIZE = 25
+    PROPOSE_RULES = 26
+    # 22-39: rules (issue 12).  40-49: campaigns (issue 18).
+    PROPOSE_CAMPAIGN = 40
+    PROPOSE_CAMPAIGN_RENEW = 41
+    CAMPAIGN_ACT = 42
+    CAMPAIGN_REACHED = 43
+    CAMPAIGN_DEBRIEF = 44
 
     @property
     def label(self) -> str:
@@ -127,6 +141,67 @@ class ProposeMandate(ProposalTerms):
 class ProposeRemoval(ProposalTerms):
     member: Annotated[bytes, KEYREF]
     reason: Annotated[str, LONG_TEXT]
+    # The sequence cut: how many of the member's entries the deciding members accept (its
+    # entries 0..keep-1).  Once the removal passes, its later entries count for nothing,
+    # whatever time they claim (a varint: 1-3 bytes for any real chain).  Default: no cut.
+    keep: Annotated[int, SEQ] = NO_CUT
+
+
+@dataclass(frozen=True)
+class ProposeRevoke(ProposalTerms):
+    """Revoke a lost or seized member key: removal plus a sequence cut (see ProposeRemoval)."""
+
+    member: Annotated[bytes, KEYREF]
+    keep: Annotated[int, SEQ]
+    reason: Annotated[str, LONG_TEXT]
+
+
+@dataclass(frozen=True)
+class Suspend:
+    """One member's co-signature suspending a key at once, keeping its first ``keep`` entries.
+
+    Takes effect when as many members as the vouch threshold have co-signed (like
+    admission); lapses after a fortnight unless a removal or revocation confirms it.
+    """
+
+    assembly: Annotated[bytes, REF]
+    member: Annotated[bytes, KEYREF]
+    keep: Annotated[int, SEQ]
+
+
+@dataclass(frozen=True)
+class Seal:
+    """A member's node closing a proposal: the ballots it held when the close passed.
+
+    A ballot that no other member's node sealed is a late act (see domain/README.md)."""
+
+    proposal: Annotated[bytes, REF]
+    ballots: Annotated[tuple[bytes, ...], ListOf(REF, 255)]
+
+
+@dataclass(frozen=True)
+class ProposeRecognize(ProposalTerms):
+    """The target assembly recognizes ``other``: its members count as responders to alerts."""
+
+    other: Annotated[bytes, REF]
+
+
+class MotionClass(enum.IntEnum):
+    """Constitution classes: each has its own floors."""
+
+    ORDINARY = 0  # proposals, council close
+    MANDATE = 1  # mandates, recalls, renewals, roles, recognition
+    STRICT = 2  # removal, revocation, rule changes
+
+
+@dataclass(frozen=True)
+class ProposeRules(ProposalTerms):
+    """Change one class of the target assembly's constitution (a strict motion itself)."""
+
+    motion_class: Annotated[MotionClass, Choice(MotionClass)]
+    quorum_percent: Annotated[int, PERCENT]  # of members at the opening
+    threshold_floor: Annotated[int, UInt(100, minimum=50)]  # percent of ballots; never below a majority
+    period: Annotated[int, DURATION]  # minimum seconds between opening and close
 
 
 @dataclass(frozen=True)
@@ -225,6 +300,55 @@ class KeyRevoke:
     reason: Annotated[str, Text(400)]
 
 
+@dataclass(frozen=True)
+class LunarCycle(ProposalTerms):
+    """A campaign motion laid on one lunar cycle: new moon (the surge starts), first quarter,
+    full moon (the crest), last quarter, next new moon (renew or end).  The planner computes
+    the moments (fieldkit/domain/lunar.py); the fold only checks their order and spacing."""
+
+    new_moon: Annotated[int, TimeAfter()]
+    first_quarter: Annotated[int, TimeAfter()]
+    full_moon: Annotated[int, TimeAfter()]
+    last_quarter: Annotated[int, TimeAfter()]
+    ends: Annotated[int, TimeAfter()]
+
+
+@dataclass(frozen=True)
+class ProposeCampaign(LunarCycle):
+    objective: Annotated[str, Text(400, min_bytes=1)]
+
+
+@dataclass(frozen=True)
+class ProposeCampaignRenew(LunarCycle):
+    campaign: Annotated[bytes, REF]  # the PROPOSE_CAMPAIGN entry
+
+
+@dataclass(frozen=True)
+class CampaignAct:
+    """Something done for a campaign, optionally tagging an entry (an alert, a ledger entry...)."""
+
+    campaign: Annotated[bytes, REF]
+    text: Annotated[str, Text(400, min_bytes=1)]
+    tagged: Annotated[bytes | None, Optional(REF)]
+
+
+@dataclass(frozen=True)
+class CampaignReached:
+    """The objective is reached: a sovereignty ledger entry that members witness."""
+
+    campaign: Annotated[bytes, REF]
+    domain: Annotated[str, SHORT]
+    text: Annotated[str, Text(1500, min_bytes=1)]
+
+
+@dataclass(frozen=True)
+class CampaignDebrief:
+    """Minutes of the debrief, tied to the campaign."""
+
+    campaign: Annotated[bytes, REF]
+    text: Annotated[str, Text(1500, min_bytes=1)]
+
+
 BODY_TYPES: dict[Kind, type] = {
     Kind.ASSEMBLY_FOUND: AssemblyFound,
     Kind.JOIN_REQUEST: JoinRequest,
@@ -247,6 +371,16 @@ BODY_TYPES: dict[Kind, type] = {
     Kind.LEDGER_WITNESS: LedgerWitness,
     Kind.MINUTES: Minutes,
     Kind.KEY_REVOKE: KeyRevoke,
+    Kind.PROPOSE_REVOKE: ProposeRevoke,
+    Kind.SUSPEND: Suspend,
+    Kind.SEAL: Seal,
+    Kind.PROPOSE_RECOGNIZE: ProposeRecognize,
+    Kind.PROPOSE_RULES: ProposeRules,
+    Kind.PROPOSE_CAMPAIGN: ProposeCampaign,
+    Kind.PROPOSE_CAMPAIGN_RENEW: ProposeCampaignRenew,
+    Kind.CAMPAIGN_ACT: CampaignAct,
+    Kind.CAMPAIGN_REACHED: CampaignReached,
+    Kind.CAMPAIGN_DEBRIEF: CampaignDebrief,
 }
 KIND_OF: dict[type, Kind] = {t: k for k, t in BODY_TYPES.items()}
 PROPOSAL_KINDS = frozenset(k for k, t in BODY_TYPES.items() if issubclass(t, ProposalTerms))

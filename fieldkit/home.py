@@ -1,45 +1,62 @@
-"""The node's home folder: identity, secret key (optionally passphrase-encrypted), store.
+"""The node's home folder, and the one place it is unlocked (:func:`unlock`).
 
-Layout::
+Layout (every file 0600, every folder 0700, whatever existed before)::
 
-    identity.json   format version, name, public key, key id (not secret)
-    secret.key      the Ed25519 seed, mode 0600; plain or sealed with Argon2id + SecretBox
-    store/          the signed log and its index database of views (sync/store.py, sync/db.py)
-    ...             the node config and outbox (later)
+    vault.json      the wrapped copies of the data key and the sealed signing seed (fieldkit/vault.py)
+    identity.json   the node's name and public key, sealed under the data key
+    store/          the signed log, sealed record by record (sync/log.py), and its index database of
+                    views, sealed row by row (sync/db.py, sync/rows.py)
+    outbox/, sms/   radio outboxes, the SMS inbox, queue and subscribers, sealed row by row
+    node.toml       the operator's settings (not secret: sms peers' numbers belong in the sealed store)
+    PANICKED        only after `fieldkit panic`: when it happened
+
+Every command and ``node run`` unlock once per process through :func:`unlock` (the web
+app too, through :meth:`Home.unlock`); the result is cached for the process and never
+written anywhere.  Where the key comes from, in order: a ``none`` slot (``init
+--no-passphrase``), a key file on a stick that is plugged in, a running node of this home
+that is unlocked (fieldkit/keyagent.py), ``FIELDKIT_PASSPHRASE``, systemd's password agent
+(``systemd-ask-password``, for the service without a terminal), or a prompt on the terminal.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
-import nacl.exceptions
-import nacl.pwhash
-import nacl.secret
-import nacl.utils
-
 from codec import FieldkitError, KeyPair, key_id
+from codec.sealing import Sealer, SealError
+from fieldkit.vault import (
+    PANIC_FILE,
+    VAULT_FILE,
+    Locked,
+    Panicked,
+    Vault,
+    VaultError,
+    WrongPassphrase,
+    create_vault,
+    wipe_rest,
+)
 from sync.atomic import fsync_dir, write_atomic
 from sync.store import create_store
 
-HOME_FORMAT = 1
+HOME_FORMAT = 2
 IDENTITY_FILE = "identity.json"
-SECRET_FILE = "secret.key"
+LEGACY_SECRET_FILE = "secret.key"  # format 1 homes: a plain or passphrase-sealed seed, everything else in clear
 STORE_DIR = "store"  # the signed log and its views (sync/store.py)
-# Argon2id "interactive" limits: 64 MiB fits a Pi Zero 2 (512 MB) with room to spare,
-# where "moderate" (256 MiB) would not (libsodium crypto_pwhash docs).
-KDF_OPS = nacl.pwhash.argon2id.OPSLIMIT_INTERACTIVE
-KDF_MEM = nacl.pwhash.argon2id.MEMLIMIT_INTERACTIVE
+ASK_PASSWORD_TIMEOUT_S = 300  # systemd-ask-password waits this long for an agent to answer
+
+__all__ = ["HOME_FORMAT", "IDENTITY_FILE", "STORE_DIR", "Home", "HomeError", "Identity", "Locked", "Panicked",
+           "Unlocked", "WrongPassphrase", "resolve_home", "unlock"]
 
 
 class HomeError(FieldkitError):
     """The home folder is missing, damaged, of another format, or locked."""
-
-
-class WrongPassphrase(HomeError):
-    """The passphrase does not open the secret key."""
 
 
 @dataclass(frozen=True)
@@ -52,6 +69,20 @@ class Identity:
         return key_id(self.public_key).hex()
 
 
+@dataclass(frozen=True)
+class Unlocked:
+    """An open home: the data key's sealer, the signing key and the identity (memory only)."""
+
+    sealer: Sealer
+    keypair: KeyPair
+    identity: Identity
+    how: str  # "passphrase", "key file", "no passphrase", "running node", "created"
+    data_key: bytes = field(repr=False, default=b"")  # to wrap it again (passphrase set, key-file add)
+
+
+_UNLOCKED: dict[Path, Unlocked] = {}  # per process: unlock once
+
+
 def resolve_home(option: str | None) -> Path:
     """--home, else $FIELDKIT_HOME, else ~/.fieldkit (CLI.md)."""
     if option:
@@ -60,112 +91,193 @@ def resolve_home(option: str | None) -> Path:
     return Path(env).expanduser() if env else Path.home() / ".fieldkit"
 
 
+def tighten(path: Path) -> None:
+    """0700 folders and 0600 files under ``path``, whatever modes they were made with."""
+    path = Path(path)
+    if not path.exists():
+        return
+    os.chmod(path, 0o700)
+    for root, dirs, files in os.walk(path):
+        for name in dirs:
+            os.chmod(Path(root) / name, 0o700)
+        for name in files:
+            p = Path(root) / name
+            if not p.is_symlink():
+                os.chmod(p, 0o600)
+
+
 class Home:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
 
     @property
     def exists(self) -> bool:
-        return (self.path / IDENTITY_FILE).exists()
+        return any((self.path / f).exists() for f in (IDENTITY_FILE, VAULT_FILE, PANIC_FILE))
+
+    @property
+    def panicked(self) -> bool:
+        return (self.path / PANIC_FILE).exists()
 
     def create(self, name: str, passphrase: str | None, key: KeyPair | None = None) -> Identity:
-        """Make a new key pair (or take ``key``: benchmarks, tests); refuses if this folder already holds a node."""
+        """Make a new node: data key, key pair, sealed identity and empty sealed store.
+
+        ``passphrase`` None means no passphrase (the caller has warned the operator).
+        ``key``: the node's key pair when it already has one (the demo's simulated nodes
+        living on as homes); a new one otherwise.
+        Refuses a folder that holds a node, unless that node panicked: then it is cleared first.
+        """
         name = name.strip()
         if not name:
             raise HomeError("the node needs a non-empty --name")
-        if self.exists or (self.path / SECRET_FILE).exists():
+        if self.panicked:
+            wipe_rest(self.path)
+            (self.path / PANIC_FILE).unlink()
+        elif self.exists:
             raise HomeError(f"{self.path} already holds a node; refusing to overwrite it (choose another --home)")
         if self.path.exists() and not self.path.is_dir():
             raise HomeError(f"{self.path} exists and is not a folder")
         self.path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        tighten(self.path)
         key = key or KeyPair.generate()
-        write_atomic(self.path / SECRET_FILE, _seal(key.seed, passphrase), mode=0o600)
+        _vault, data_key = create_vault(self.path, passphrase, key.seed)
+        sealer = Sealer(data_key)
         identity = Identity(name, key.public_key)
-        record = {"format": HOME_FORMAT, "name": name, "public_key": key.public_key.hex(), "key_id": identity.key_id}
-        write_atomic(self.path / IDENTITY_FILE, json.dumps(record, indent=1).encode())
-        create_store(self.path / STORE_DIR)
+        record = {"name": name, "public_key": key.public_key.hex()}
+        sealed = sealer.derive("identity").seal(json.dumps(record).encode())
+        write_atomic(self.path / IDENTITY_FILE, json.dumps({"format": HOME_FORMAT, "sealed": sealed.hex()}).encode())
+        create_store(self.path / STORE_DIR, sealer)
         fsync_dir(self.path)
+        _UNLOCKED[self.path.resolve()] = Unlocked(sealer, key, identity, "created", data_key)
         return identity
 
-    def identity(self) -> Identity:
-        data = self._read_json(IDENTITY_FILE)
+    def vault(self) -> Vault:
+        if not self.exists:
+            raise HomeError(f"no node at {self.path}: run `fieldkit init --name NAME` first")
+        if (self.path / LEGACY_SECRET_FILE).exists() and not (self.path / VAULT_FILE).exists():
+            raise HomeError(f"{self.path} was made by an older fieldkit that kept its log in clear: export its "
+                            "entries with that version (`sync export`), then `init` a new home and `sync import`")
         try:
-            identity = Identity(str(data["name"]), bytes.fromhex(data["public_key"]))
-        except (KeyError, ValueError, TypeError):
-            raise HomeError(f"{self.path / IDENTITY_FILE} is damaged") from None
-        if len(identity.public_key) != 32:
-            raise HomeError(f"{self.path / IDENTITY_FILE} holds no valid public key")
-        return identity
+            return Vault.load(self.path)
+        except Panicked:
+            raise
+        except VaultError as exc:
+            raise HomeError(exc.reason) from None
 
     @property
     def encrypted(self) -> bool:
-        return bool(self._read_json(SECRET_FILE).get("encrypted"))
+        """Is the data key behind a passphrase (not merely sealed with a key lying next to it)?"""
+        return self.vault().needs_passphrase
 
-    def keypair(self, passphrase: str | None) -> KeyPair:
-        """The node's signing key; ``passphrase`` is needed only when it is encrypted."""
-        data = self._read_json(SECRET_FILE)
-        seed = _unseal(data, passphrase, self.path / SECRET_FILE)
-        key = KeyPair(seed)
-        if key.public_key != self.identity().public_key:
-            raise HomeError(f"{self.path / SECRET_FILE} does not belong to this node's identity")
-        return key
+    def unlock(self, passphrase: str | None = None, prompt: Callable[[], str] | None = None) -> Unlocked:
+        return unlock(self, passphrase, prompt)
 
-    def _read_json(self, filename: str) -> dict:
-        path = self.path / filename
-        if not path.exists():
-            raise HomeError(f"no node at {self.path}: run `fieldkit init --name NAME` first")
+    def identity(self, passphrase: str | None = None) -> Identity:
+        return self.unlock(passphrase).identity
+
+    def keypair(self, passphrase: str | None = None) -> KeyPair:
+        """The node's signing key (unlocks the home if this process has not yet)."""
+        return self.unlock(passphrase).keypair
+
+    def sealer(self, passphrase: str | None = None) -> Sealer:
+        return self.unlock(passphrase).sealer
+
+    def _read_identity(self, sealer: Sealer) -> Identity:
+        path = self.path / IDENTITY_FILE
         try:
-            data = json.loads(path.read_bytes())
-        except (OSError, ValueError) as exc:
-            raise HomeError(f"cannot read {path}: {exc}") from None
-        if not isinstance(data, dict):
-            raise HomeError(f"{path} is damaged")
-        fmt = data.get("format")
-        if not isinstance(fmt, int) or fmt < 1:
-            raise HomeError(f"{path} is damaged (no format version)")
-        if fmt > HOME_FORMAT:
-            raise HomeError(f"{path} is format {fmt}, newer than this fieldkit reads ({HOME_FORMAT}); upgrade fieldkit")
-        return data
+            outer = json.loads(path.read_bytes())
+            fmt = outer.get("format") if isinstance(outer, dict) else None
+            if not isinstance(fmt, int) or fmt < HOME_FORMAT:
+                raise HomeError(f"{path} is from an older fieldkit that kept it in clear: re-initialise this node")
+            if fmt > HOME_FORMAT:
+                raise HomeError(f"{path} is format {fmt}, newer than this fieldkit reads ({HOME_FORMAT}); upgrade")
+            inner = json.loads(sealer.derive("identity").open(bytes.fromhex(outer["sealed"]), str(path)))
+            identity = Identity(str(inner["name"]), bytes.fromhex(inner["public_key"]))
+        except FileNotFoundError:
+            raise HomeError(f"no node at {self.path}: run `fieldkit init --name NAME` first") from None
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, SealError):
+            raise HomeError(f"{path} is damaged") from None
+        if len(identity.public_key) != 32:
+            raise HomeError(f"{path} holds no valid public key")
+        return identity
 
 
-def _seal(seed: bytes, passphrase: str | None) -> bytes:
-    if not passphrase:
-        return json.dumps({"format": HOME_FORMAT, "encrypted": False, "seed": seed.hex()}).encode()
-    salt = nacl.utils.random(nacl.pwhash.argon2id.SALTBYTES)
-    box_key = nacl.pwhash.argon2id.kdf(nacl.secret.SecretBox.KEY_SIZE, passphrase.encode(), salt, KDF_OPS, KDF_MEM)
-    sealed = nacl.secret.SecretBox(box_key).encrypt(seed)
-    record = {
-        "format": HOME_FORMAT,
-        "encrypted": True,
-        "kdf": "argon2id",
-        "salt": salt.hex(),
-        "opslimit": KDF_OPS,
-        "memlimit": KDF_MEM,
-        "box": bytes(sealed).hex(),
-    }
-    return json.dumps(record).encode()
+def unlock(home: Home, passphrase: str | None = None, prompt: Callable[[], str] | None = None,
+           data_key: bytes | None = None) -> Unlocked:
+    """THE way a home is opened (CLI, `node run`, web): once per process, cached in memory only.
 
+    ``data_key``: a key handed over by `fieldkit unlock` to a node that started locked.
+    Raises Panicked (the home was shredded), Locked (nothing to unlock it with), WrongPassphrase.
+    """
+    where = home.path.resolve()
+    cached = _UNLOCKED.get(where)
+    if cached is not None:
+        return cached
+    vault = home.vault()
+    opened = vault.open_without_secret() if data_key is None else (data_key, "`fieldkit unlock`")
+    if opened is not None:
+        data_key, how = opened
+    else:
+        from fieldkit.keyagent import ask_running_node
 
-def _unseal(data: dict, passphrase: str | None, path: Path) -> bytes:
+        data_key, how = ask_running_node(home.path), "running node"
+        if data_key is None:
+            secret = passphrase or os.environ.get("FIELDKIT_PASSPHRASE") or _ask(home.path, prompt)
+            if not secret:
+                raise Locked(
+                    f"{home.path} is locked: give the passphrase on a terminal, in FIELDKIT_PASSPHRASE, "
+                    "through systemd's password agent, plug in the key file's stick, or `fieldkit unlock` "
+                    "a running node")
+            data_key, how = vault.open_with_passphrase(secret), "passphrase"
+    sealer = Sealer(data_key)
     try:
-        if not data.get("encrypted"):
-            seed = bytes.fromhex(data["seed"])
-        else:
-            if not passphrase:
-                raise HomeError("the secret key is passphrase-protected: set FIELDKIT_PASSPHRASE or run on a terminal")
-            box_key = nacl.pwhash.argon2id.kdf(
-                nacl.secret.SecretBox.KEY_SIZE,
-                passphrase.encode(),
-                bytes.fromhex(data["salt"]),
-                int(data["opslimit"]),
-                int(data["memlimit"]),
-            )
-            try:
-                seed = nacl.secret.SecretBox(box_key).decrypt(bytes.fromhex(data["box"]))
-            except nacl.exceptions.CryptoError:
-                raise WrongPassphrase("wrong passphrase for this node's secret key") from None
-    except (KeyError, ValueError, TypeError, nacl.exceptions.ValueError):
-        raise HomeError(f"{path} is damaged") from None
-    if len(seed) != 32:
-        raise HomeError(f"{path} is damaged")
-    return seed
+        seed = sealer.derive("signing").open(bytes.fromhex(vault.signing), str(vault.path))
+    except (ValueError, SealError):
+        raise HomeError(f"{vault.path} holds no signing key this data key opens (damaged)") from None
+    identity = home._read_identity(sealer)
+    key = KeyPair(seed)
+    if key.public_key != identity.public_key:
+        raise HomeError(f"{vault.path} does not belong to this node's identity")
+    tighten(home.path)  # 0700/0600 whatever made the files (a copy, an old fieldkit, a umask)
+    done = Unlocked(sealer, key, identity, how, data_key)
+    _UNLOCKED[where] = done
+    return done
+
+
+def forget(home: Home) -> None:
+    """Drop this process's cached key for ``home`` (after panic, in tests)."""
+    _UNLOCKED.pop(home.path.resolve(), None)
+
+
+def _ask(home: Path, prompt: Callable[[], str] | None) -> str | None:
+    """A terminal prompt when there is a terminal; else systemd's password agent under systemd."""
+    if sys.stdin.isatty():
+        if prompt is not None:
+            return prompt()
+        import getpass
+
+        return getpass.getpass(f"passphrase for {home}: ")
+    # Under systemd (INVOCATION_ID is set for every unit's processes, systemd.exec(5)) a
+    # service has no terminal: systemd-ask-password hands the question to whichever
+    # password agent runs (the console's, or `systemd-tty-ask-password-agent` in a shell).
+    tool = shutil.which("systemd-ask-password")
+    if os.environ.get("INVOCATION_ID") and tool:
+        try:
+            done = subprocess.run(
+                [tool, "--id", f"fieldkit:{home}", "--timeout", str(ASK_PASSWORD_TIMEOUT_S),
+                 f"Passphrase for the fieldkit node at {home}:"],
+                capture_output=True, text=True, timeout=ASK_PASSWORD_TIMEOUT_S + 10, check=False)
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        if done.returncode == 0:
+            return done.stdout.rstrip("\n")
+    return None
+
+
+def key_opens(home: Home, data_key: bytes) -> bool:
+    """Does ``data_key`` open this home (its sealed signing key)?  For a node waiting to be unlocked."""
+    try:
+        vault = home.vault()
+        Sealer(data_key).derive("signing").open(bytes.fromhex(vault.signing))
+    except (FieldkitError, ValueError):
+        return False
+    return True

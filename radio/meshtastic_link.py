@@ -31,6 +31,7 @@ from pubsub import pub
 
 from codec.fragment import Fragmenter, Reassembler
 from codec.frames import LORA_MTU, FrameType
+from codec.sealing import Sealer
 from radio.interfaces import open_interface
 from radio.outbox import Outbox, OutboxFrame, Priority
 from radio.ownership import RadioLock
@@ -65,9 +66,10 @@ class MeshtasticLink:
         confirm_timeout: float = 5.0,
         probe_interval: float = 60.0,
         probe_timeout: float = 20.0,
+        sealer: Sealer | None = None,
     ) -> None:
         self.spec = spec if isinstance(spec, MeshtasticSpec) else parse_spec(spec)
-        self.outbox = Outbox(outbox_path, confirm_timeout=confirm_timeout)
+        self.outbox = Outbox(outbox_path, confirm_timeout=confirm_timeout, sealer=sealer)
         self._radio_lock = RadioLock(str(self.spec))
         self.on_frame = on_frame
         self.on_state = on_state

@@ -14,6 +14,10 @@ A power cut at any point leaves each frame in one of these states; on the next s
 ``requeue_unconfirmed`` turns handed and inflight frames back into queued ones. Delivery
 is therefore at least once: a frame whose ACK was lost in a crash is sent again, and
 receivers deduplicate by entry id (DESIGN.md). Time is passed in (unix seconds).
+
+In a home the payload (a frame: entries, alert text) is sealed row by row under the
+home's data key (radio/durable.py ``RowSealer``: why not SQLCipher); a sent frame's row
+is deleted, and ``secure_delete`` plus a WAL checkpoint leave no copy of it behind.
 """
 
 from __future__ import annotations
@@ -26,7 +30,8 @@ from pathlib import Path
 
 from codec.errors import FieldkitError
 from codec.frames import LORA_MTU
-from radio.durable import open_durable_db
+from codec.sealing import Sealer
+from radio.durable import RowSealer, forget_deleted, open_durable_db
 
 
 class Priority(enum.IntEnum):
@@ -51,6 +56,7 @@ RATE_LIMIT_WAIT = 2.0
 RETRY_BASE = 2.0
 RETRY_MAX = 300.0
 FATAL_REASONS = frozenset({"TOO_LARGE"})
+CHECKPOINT_EVERY = 32  # deleted rows between WAL checkpoints: sent frames leave no copy in the WAL for long
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS frames (
@@ -88,8 +94,11 @@ class OutboxFrame:
 class Outbox:
     """Thread-safe; every change is one committed transaction."""
 
-    def __init__(self, path: str | Path, ack_timeout: float = 90.0, confirm_timeout: float = 5.0) -> None:
+    def __init__(self, path: str | Path, ack_timeout: float = 90.0, confirm_timeout: float = 5.0,
+                 sealer: Sealer | None = None) -> None:
         self.path = Path(path)
+        self._rows = RowSealer(sealer)
+        self._deleted = 0
         self.ack_timeout = ack_timeout  # beyond the firmware's own NAK after 3 tries (~26 s LONG_FAST)
         # The device answers every packet with a queueStatus at once (firmware PhoneAPI).
         # Without it the packet went into a dead connection: the library does not keep
@@ -125,7 +134,7 @@ class Outbox:
                 for payload in payloads:
                     cur = self._db.execute(
                         "INSERT INTO frames (priority, dest, payload, want_ack, hop_limit) VALUES (?, ?, ?, ?, ?)",
-                        (int(priority), dest, bytes(payload), int(want_ack), hop_limit),
+                        (int(priority), dest, self._rows.seal(bytes(payload)), int(want_ack), hop_limit),
                     )
                     ids.append(int(cur.lastrowid or 0))
                 self._db.execute("COMMIT")
@@ -140,7 +149,7 @@ class Outbox:
             "SELECT * FROM frames WHERE state = 'queued' AND not_before <= ? ORDER BY priority DESC, id LIMIT 1",
             (now,),
         ).fetchone()
-        return _frame(row) if row else None
+        return self._frame(row) if row else None
 
     def next_wakeup(self) -> float | None:
         row = self._tx("SELECT MIN(not_before) FROM frames WHERE state = 'queued'").fetchone()
@@ -155,17 +164,28 @@ class Outbox:
     def confirmed(self, packet_id: int, now: float) -> None:
         """The device queued the packet: done unless an ACK was asked for."""
         with self._lock:
-            self._db.execute(
+            self._deleted += self._db.execute(
                 "DELETE FROM frames WHERE packet_id = ? AND state = 'handed' AND want_ack = 0", (packet_id,)
-            )
+            ).rowcount
+            self._checkpoint_now()
             self._db.execute(
                 "UPDATE frames SET state = 'inflight', handed_at = ? WHERE packet_id = ? AND state = 'handed'",
                 (now, packet_id),
             )
 
     def acked(self, packet_id: int) -> bool:
-        cur = self._tx("DELETE FROM frames WHERE packet_id = ? AND state IN ('handed', 'inflight')", (packet_id,))
+        with self._lock:
+            cur = self._db.execute("DELETE FROM frames WHERE packet_id = ? AND state IN ('handed', 'inflight')",
+                                   (packet_id,))
+            self._deleted += cur.rowcount
+            self._checkpoint_now()
         return cur.rowcount > 0
+
+    def _checkpoint_now(self) -> None:
+        """Under the lock: every so many deleted rows, fold the WAL in and truncate it."""
+        if self._deleted >= CHECKPOINT_EVERY:
+            forget_deleted(self._db)
+            self._deleted = 0
 
     def nak(self, packet_id: int, reason: str, now: float) -> OutboxFrame | None:
         """Schedule a retry or fail the frame; returns it (None if unknown)."""
@@ -174,7 +194,7 @@ class Outbox:
         ).fetchone()
         if row is None:
             return None
-        frame = _frame(row)
+        frame = self._frame(row)
         if reason in FATAL_REASONS:
             self._tx("UPDATE frames SET state = 'failed', last_error = ? WHERE id = ?", (reason, frame.id))
         else:
@@ -214,10 +234,15 @@ class Outbox:
     def pending(self) -> list[OutboxFrame]:
         """Every frame not yet sent (queued, handed, inflight), most urgent first."""
         rows = self._tx("SELECT * FROM frames WHERE state != 'failed' ORDER BY priority DESC, id").fetchall()
-        return [_frame(r) for r in rows]
+        return [self._frame(r) for r in rows]
 
     def failed(self) -> list[OutboxFrame]:
-        return [_frame(r) for r in self._tx("SELECT * FROM frames WHERE state = 'failed' ORDER BY id").fetchall()]
+        return [self._frame(r) for r in self._tx("SELECT * FROM frames WHERE state = 'failed' ORDER BY id").fetchall()]
+
+    def _frame(self, row: tuple) -> OutboxFrame:
+        fid, priority, dest, payload, want_ack, state, _packet_id, _handed_at, attempts, _nb, last_error, hops = row
+        return OutboxFrame(fid, Priority(priority), dest, self._rows.open(payload), bool(want_ack), attempts, state,
+                           last_error, hops)
 
 
 def retry_delay(reason: str, attempts: int) -> float:
@@ -227,7 +252,3 @@ def retry_delay(reason: str, attempts: int) -> float:
         return RATE_LIMIT_WAIT
     return min(RETRY_MAX, RETRY_BASE * 2 ** max(0, attempts - 1))
 
-
-def _frame(row: tuple) -> OutboxFrame:
-    fid, priority, dest, payload, want_ack, state, _packet_id, _handed_at, attempts, _nb, last_error, hops = row
-    return OutboxFrame(fid, Priority(priority), dest, bytes(payload), bool(want_ack), attempts, state, last_error, hops)

@@ -94,6 +94,28 @@ class ViewTables(Protocol):
     def meta(self) -> dict[str, Any]: ...
 
 
+class SyncReader(Protocol):
+    """What a sync session reads of a store -- and all it may touch: it never writes.
+
+    The session returns the entries it receives (sync/session.py ``Events``); the caller
+    stores them.  Every method here is a read; ``EntryStore`` satisfies it.
+    """
+
+    def store_digest(self) -> bytes: ...
+
+    def heads(self) -> dict[bytes, int]: ...  # author key -> highest seq held contiguously from 0
+
+    def gaps(self) -> dict[bytes, list[tuple[int, int]]]: ...  # author -> missing seq ranges [lo, hi]
+
+    def entries_of(self, author: bytes, after_seq: int = -1) -> Iterator[Entry]: ...  # in seq order
+
+    def pending_entries(self) -> list[Entry]: ...  # verified entries kept aside for a missing predecessor
+
+    def keys_for_tag(self, tag: bytes) -> list[bytes]: ...  # known public keys with this 4-byte tag
+
+    def __len__(self) -> int: ...
+
+
 class ViewProvider(Protocol):
     """A derived view the store keeps in its index database and can always rebuild from the log.
 

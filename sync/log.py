@@ -2,11 +2,20 @@
 
 Layout::
 
-    header  32 bytes: magic b"FKLOG\\x00\\r\\n", u16 format, u16 reserved (0),
-            16-byte random store id, u32 CRC-32 of the 28 bytes before it
+    header  32 bytes: magic b"FKLOG\\x00\\r\\n", u16 format, u16 flags,
+            16-byte random store id, u32 check of the 28 bytes before it
     record  u32 length of the content, u32 CRC-32 of the content, content:
             u8 type, u64 local receive time (unix s), 32-byte id, 32-byte author,
             u32 seq, then the data (the exact signed bytes, or a reason)
+
+A *sealed* log (flag bit 0, every log of a home: issue 17) stores each record's content
+sealed under the log's key (:class:`codec.sealing.Sealer`, secretbox with a random
+nonce: 40 bytes more per record), and its header check is a keyed hash instead of a
+CRC-32, so a wrong key is told at once — never mistaken for a torn tail to cut off.
+The CRC-32 covers the sealed bytes: torn writes are still found without the key.
+Records seal one by one, not as a stream, because the store reads them at offsets.
+Nothing of a sealed record is readable without the key: not its type, time, id,
+author or seq; only its length shows.
 
 All integers little-endian.  CRC-32 (zlib) is enough here: it guards against torn
 writes and bit rot, not against an attacker (the entries inside are signed, and the
@@ -32,6 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from codec import FieldkitError
+from codec.sealing import OVERHEAD, Sealer
 
 MAGIC = b"FKLOG\x00\r\n"
 LOG_FORMAT = 1
@@ -42,6 +52,7 @@ FIELDS = struct.Struct("<BQ32s32sI")  # type, receive time, id, author, seq
 MAX_DATA = 4096  # an entry is at most 2048 bytes (codec.MAX_ENTRY_SIZE); reasons are short
 MAX_CONTENT = FIELDS.size + MAX_DATA
 NO_KEY = bytes(32)
+FLAG_SEALED = 1
 
 
 class RecordType(enum.IntEnum):
@@ -64,6 +75,10 @@ class StoreFormatError(StoreError):
     """Not a fieldkit log, or a newer format than this fieldkit reads."""
 
 
+class StoreLocked(StoreError):
+    """A sealed log opened without its key, or with another key."""
+
+
 @dataclass(frozen=True, slots=True)
 class Record:
     type: RecordType
@@ -73,39 +88,69 @@ class Record:
     seq: int
     data: bytes
 
-    def encode(self) -> bytes:
+    def encode(self, sealer: Sealer | None = None) -> bytes:
         content = FIELDS.pack(self.type, self.time, self.id, self.author, self.seq) + self.data
+        if sealer is not None:
+            content = sealer.seal(content)
         return PREFIX.pack(len(content), zlib.crc32(content)) + content
 
 
-def encode_header(store_id: bytes) -> bytes:
-    head = HEADER.pack(MAGIC, LOG_FORMAT, 0, store_id)
-    return head + struct.pack("<I", zlib.crc32(head))
+def _header_check(head: bytes, sealer: Sealer | None) -> int:
+    if sealer is None:
+        return zlib.crc32(head)
+    return int.from_bytes(sealer.mac(head, 4), "little")
 
 
-def decode_header(data: bytes, where: str) -> bytes:
-    """The store id; raises StoreFormatError for anything that is not our header."""
+def encode_header(store_id: bytes, sealer: Sealer | None = None) -> bytes:
+    head = HEADER.pack(MAGIC, LOG_FORMAT, FLAG_SEALED if sealer is not None else 0, store_id)
+    return head + struct.pack("<I", _header_check(head, sealer))
+
+
+def header_sealed(data: bytes) -> bool:
+    """Does this header say the records are sealed (whether or not the key is at hand)?"""
+    return len(data) >= HEADER.size and data.startswith(MAGIC[:5]) and bool(HEADER.unpack_from(data)[2] & FLAG_SEALED)
+
+
+def decode_header(data: bytes, where: str, sealer: Sealer | None = None) -> bytes:
+    """The store id; raises StoreFormatError for anything that is not our header, StoreLocked for a key problem."""
     if len(data) < HEADER_SIZE or not data.startswith(MAGIC[:5]):
         raise StoreFormatError(f"{where} is not a fieldkit log (no header)")
-    magic, fmt, _reserved, store_id = HEADER.unpack_from(data)
-    (crc,) = struct.unpack_from("<I", data, HEADER.size)
-    if magic != MAGIC or crc != zlib.crc32(data[: HEADER.size]):
+    magic, fmt, flags, store_id = HEADER.unpack_from(data)
+    (check,) = struct.unpack_from("<I", data, HEADER.size)
+    sealed = bool(flags & FLAG_SEALED)
+    if magic != MAGIC:
         raise StoreFormatError(f"{where} has a damaged header: run `fieldkit store check`")
     if fmt > LOG_FORMAT:
         raise StoreFormatError(f"{where} is log format {fmt}, newer than this fieldkit reads ({LOG_FORMAT}); upgrade")
+    if sealed and sealer is None:
+        raise StoreLocked(f"{where} is encrypted: unlock the home first (passphrase, key file or `fieldkit unlock`)")
+    if not sealed and sealer is not None:
+        raise StoreLocked(f"{where} is not encrypted, but this home expects it to be: refusing to write plain records")
+    if check != _header_check(data[: HEADER.size], sealer if sealed else None):
+        if sealed:
+            raise StoreLocked(f"{where} does not open with this home's key (another home's log, or a damaged header)")
+        raise StoreFormatError(f"{where} has a damaged header: run `fieldkit store check`")
     return store_id
 
 
-def parse_record(buf: bytes | memoryview, pos: int) -> tuple[Record, int] | None:
+def parse_record(buf: bytes | memoryview, pos: int, sealer: Sealer | None = None) -> tuple[Record, int] | None:
     """The record at ``pos`` and the offset after it, or None if incomplete or damaged."""
     if pos + PREFIX.size > len(buf):
         return None
     length, crc = PREFIX.unpack_from(buf, pos)
     end = pos + PREFIX.size + length
-    if length < FIELDS.size or length > MAX_CONTENT or end > len(buf):
+    extra = 0 if sealer is None else OVERHEAD
+    if length < FIELDS.size + extra or length > MAX_CONTENT + extra or end > len(buf):
         return None
     content = buf[pos + PREFIX.size : end]
-    if zlib.crc32(content) != crc:
+    if sealer is not None:
+        # With the key, the MAC decides (it catches everything the CRC would, and forgeries);
+        # the CRC over the sealed bytes is for finding torn writes without the key.
+        opened = sealer.try_open(content)
+        if opened is None:
+            return None
+        content = opened
+    elif zlib.crc32(content) != crc:
         return None
     rtype, time, rid, author, seq = FIELDS.unpack_from(content)
     try:
@@ -115,10 +160,10 @@ def parse_record(buf: bytes | memoryview, pos: int) -> tuple[Record, int] | None
     return Record(kind, time, bytes(rid), bytes(author), seq, bytes(content[FIELDS.size :])), end
 
 
-def next_valid(buf: bytes | memoryview, start: int) -> int | None:
+def next_valid(buf: bytes | memoryview, start: int, sealer: Sealer | None = None) -> int | None:
     """The first offset at or after ``start`` where a valid record begins (slow; damage only)."""
     for pos in range(start, len(buf) - PREFIX.size - FIELDS.size + 1):
-        if parse_record(buf, pos) is not None:
+        if parse_record(buf, pos, sealer) is not None:
             return pos
     return None
 
@@ -140,22 +185,31 @@ class Salvage:
     torn_tail: Damage | None  # damage at the very end: a write cut short by a crash
 
 
-def salvage(data: bytes) -> Salvage:
-    """Every intact record of a whole log image, and every damaged stretch between them."""
+def salvage(data: bytes, sealer: Sealer | None = None) -> Salvage:
+    """Every intact record of a whole log image, and every damaged stretch between them.
+
+    A sealed log needs its key (StoreLocked without it): a record that does not open is damage.
+    """
+    if sealer is None and header_sealed(data):
+        raise StoreLocked("the log is encrypted: unlock the home first")
     try:
-        store_id = decode_header(data, "the log")
+        store_id = decode_header(data, "the log", sealer)
         pos = HEADER_SIZE
+    except StoreLocked:
+        if sealer is None:
+            raise
+        store_id, pos = None, 0  # a damaged sealed header: its records may still open
     except StoreFormatError:
         store_id, pos = None, 0
     records: list[tuple[int, Record]] = []
     damage: list[Damage] = []
     while pos < len(data):
-        parsed = parse_record(data, pos)
+        parsed = parse_record(data, pos, sealer)
         if parsed is not None:
             records.append((pos, parsed[0]))
             pos = parsed[1]
             continue
-        resume = next_valid(data, pos + 1)
+        resume = next_valid(data, pos + 1, sealer)
         damage.append(Damage(pos, len(data) if resume is None else resume))
         if resume is None:
             break
@@ -169,6 +223,13 @@ class Log:
 
     store_id: bytes
     where: str
+    sealer: Sealer | None = None  # set: records are sealed (a home's log)
+
+    def encode(self, record: Record) -> bytes:
+        return record.encode(self.sealer)
+
+    def parse(self, buf: bytes | memoryview, pos: int) -> tuple[Record, int] | None:
+        return parse_record(buf, pos, self.sealer)
 
     def size(self) -> int:
         raise NotImplementedError
@@ -199,7 +260,7 @@ class Log:
     def read_at(self, offset: int) -> Record:
         head = self.read(offset, PREFIX.size)
         length, _ = PREFIX.unpack(head)
-        parsed = parse_record(self.read(offset, PREFIX.size + length), 0)
+        parsed = parse_record(self.read(offset, PREFIX.size + length), 0, self.sealer)
         if parsed is None:
             raise LogDamaged(f"{self.where}: the record at byte {offset} no longer checks; run `fieldkit store check`, "
                              "then `fieldkit store repair` to salvage every intact entry")
@@ -227,7 +288,7 @@ class Log:
             view = memoryview(buf)
             at = 0
             while True:
-                parsed = parse_record(view, at)
+                parsed = parse_record(view, at, self.sealer)
                 if parsed is None:
                     break
                 record, nxt = parsed
@@ -244,14 +305,15 @@ class Log:
 class MemoryLog(Log):
     """A log in a bytearray: the same records, for simulations of many nodes in one process."""
 
-    def __init__(self) -> None:
+    def __init__(self, sealer: Sealer | None = None) -> None:
         self.store_id = secrets.token_bytes(16)
         self.where = "memory log"
-        self._buf = bytearray(encode_header(self.store_id))
+        self.sealer = sealer
+        self._buf = bytearray(encode_header(self.store_id, sealer))
 
     def load(self, image: bytes) -> None:
         """Replace the contents with a whole log image (header included), e.g. a copy of another log."""
-        self.store_id = decode_header(image, self.where)
+        self.store_id = decode_header(image, self.where, self.sealer)
         self._buf = bytearray(image)
 
     def size(self) -> int:
@@ -272,12 +334,13 @@ class MemoryLog(Log):
 class FileLog(Log):
     """A log file; appends are fsync'd before ``append`` returns."""
 
-    def __init__(self, path: Path, create: bool) -> None:
+    def __init__(self, path: Path, create: bool, sealer: Sealer | None = None) -> None:
         import fcntl  # POSIX only, like the Pi it runs on
 
         self._fcntl = fcntl
         self.path = Path(path)
         self.where = str(self.path)
+        self.sealer = sealer
         if not self.path.exists():
             if not create:
                 raise StoreError(f"no store at {self.path.parent}: run `fieldkit init` first")
@@ -287,7 +350,7 @@ class FileLog(Log):
         except OSError as exc:
             raise StoreError(f"cannot open {self.path}: {exc.strerror}") from None
         try:
-            self.store_id = decode_header(self.read(0, HEADER_SIZE), self.where)
+            self.store_id = decode_header(self.read(0, HEADER_SIZE), self.where, sealer)
         except StoreError:
             os.close(self._fd)
             raise
@@ -296,11 +359,11 @@ class FileLog(Log):
     def _create(self) -> None:
         from sync.atomic import write_atomic
 
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         # A fresh log appears whole or not at all: two processes racing to create it
         # would each write a header with its own store id, so the rename must not clobber.
         tmp = self.path.with_name(f".{self.path.name}.new-{os.getpid()}")
-        write_atomic(tmp, encode_header(secrets.token_bytes(16)))
+        write_atomic(tmp, encode_header(secrets.token_bytes(16), self.sealer), mode=0o600)
         try:
             os.link(tmp, self.path)
         except FileExistsError:

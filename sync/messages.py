@@ -12,15 +12,21 @@ starts with the sender's *gap wants* (the seq ranges it lacks below entries it k
 aside, as WANT records): any message can ask for them, so each side asks in its first
 message of a round and the peer sends them with its next answer.  Entries travel outside these
 messages as ENTRY frames (codec/frames.py): as many whole entries back to back as fit
-the MTU (codec.split_entries cuts them apart), an entry larger than the MTU alone and
-fragmented.
+the MTU (codec.split_entries cuts them apart), an entry larger than the MTU alone, in a
+frame the link fragments (codec/fragment.py).  The parts here carry no message id: they
+never share an id space with the link's fragments, and a part that does not belong makes
+the message malformed or wrong, which the session treats as it treats any hostile frame.
+Each message class encodes and decodes its own body (``write`` / ``read``) and is found
+by its kind in the ``MESSAGES`` registry, as codec/kinds.py does for entry kinds.
 Every decoder here raises only :class:`codec.DecodeError`.
 """
 
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from codec import DecodeError
 from codec.frames import FrameType
@@ -55,6 +61,27 @@ class MsgKind(enum.IntEnum):
 Range = tuple[int, int]  # inclusive [lo, hi] of seq numbers
 
 
+# --- the registry: each message class encodes and decodes its own body ---------------
+
+_M = TypeVar("_M")
+MESSAGES: dict[MsgKind, type[Message]] = {}
+KIND_OF_MESSAGE: dict[type, MsgKind] = {}
+
+
+def message(kind: MsgKind) -> Callable[[type[_M]], type[_M]]:
+    """Class decorator: register a message class under its kind (as codec's kinds do)."""
+
+    def register(cls: type[_M]) -> type[_M]:
+        if kind in MESSAGES:
+            raise AssertionError(f"two message classes for {kind.name}")
+        MESSAGES[kind] = cls  # type: ignore[assignment]  # each registered class is a Message
+        KIND_OF_MESSAGE[cls] = kind
+        return cls
+
+    return register
+
+
+@message(MsgKind.HELLO)
 @dataclass(frozen=True)
 class Hello:
     digest: bytes
@@ -62,21 +89,65 @@ class Hello:
     parity: int = 0  # 56-bit parity map of the initiator's (position, value) pairs
     syndromes: tuple[int, ...] = ()  # the first syndromes of the initiator's sketch
 
+    def write(self, w: Writer) -> None:
+        w.fixed(self.digest, DIGEST_SIZE, "digest")
+        w.varint(self.entries, MAX_COUNT)
+        w.raw(self.parity.to_bytes(PARITY_SIZE, "big"))
+        for v in self.syndromes:  # the rest of the message: no count needed
+            w.raw(v.to_bytes(2, "big"))
 
+    @classmethod
+    def read(cls, r: Reader) -> Hello:
+        return cls(r.take(DIGEST_SIZE, "digest"), r.varint("entries", MAX_COUNT),
+                   int.from_bytes(r.take(PARITY_SIZE, "parity map"), "big"), _rest_syndromes(r))
+
+
+@message(MsgKind.EQUAL)
 @dataclass(frozen=True)
 class Equal:
-    pass
+    def write(self, w: Writer) -> None:
+        pass
+
+    @classmethod
+    def read(cls, r: Reader) -> Equal:
+        return cls()
 
 
+@message(MsgKind.SKETCH)
 @dataclass(frozen=True)
 class Sketch:
     offset: int
     syndromes: tuple[int, ...]
 
+    def write(self, w: Writer) -> None:
+        w.varint(self.offset, MAX_CAPACITY)
+        if self.offset + len(self.syndromes) > MAX_CAPACITY:
+            raise ValueError("sketch larger than MAX_CAPACITY")
+        for v in self.syndromes:
+            w.raw(v.to_bytes(2, "big"))
 
+    @classmethod
+    def read(cls, r: Reader) -> Sketch:
+        offset = r.varint("sketch offset", MAX_CAPACITY)
+        if r.remaining % 2:
+            raise DecodeError("sketch has an odd number of bytes")
+        count = r.remaining // 2
+        if offset + count > MAX_CAPACITY or count == 0:
+            raise DecodeError(f"sketch of {offset + count} syndromes, 1..{MAX_CAPACITY} allowed")
+        return cls(offset, tuple(int.from_bytes(r.take(2, "syndrome"), "big") for _ in range(count)))
+
+
+@message(MsgKind.MORE)
 @dataclass(frozen=True)
 class More:
     capacity: int
+
+    def write(self, w: Writer) -> None:
+        w.varint(self.capacity, MAX_CAPACITY)
+
+    @classmethod
+    def read(cls, r: Reader) -> More:
+        return cls(r.varint("capacity", MAX_CAPACITY))
 
 
 @dataclass(frozen=True)
@@ -94,10 +165,20 @@ class AuthorState:
             object.__setattr__(self, "top", floor)
 
 
+@message(MsgKind.HAVE)
 @dataclass(frozen=True)
 class Have:
     peer_elements: int  # how many of the responder's elements are in the difference
     records: tuple[AuthorState, ...]
+
+    def write(self, w: Writer) -> None:
+        w.varint(self.peer_elements, MAX_CAPACITY)
+        _records(w, self.records)
+
+    @classmethod
+    def read(cls, r: Reader) -> Have:
+        peer = r.varint("peer element count", MAX_CAPACITY)
+        return cls(peer, _read_records(r))
 
 
 @dataclass(frozen=True)
@@ -106,6 +187,7 @@ class Want:
     ranges: tuple[Range, ...]
 
 
+@message(MsgKind.REPLY)
 @dataclass(frozen=True)
 class Reply:
     wants: tuple[Want, ...] = ()
@@ -115,12 +197,45 @@ class Reply:
     # (position, value) of authors where the initiator is ahead: "send me what follows my head"
     heads: tuple[tuple[int, int], ...] = ()
 
+    def write(self, w: Writer) -> None:
+        flags = 2 if self.digest is not None else 0
+        flags |= (4 if self.wants else 0) | (8 if self.locator else 0) | (16 if self.records else 0)
+        flags |= 32 if self.heads else 0
+        if flags:  # an empty REPLY or FINISH is an empty body: no flags byte
+            w.u8(flags)
+        if self.digest is not None:
+            w.fixed(self.digest, CHECK_SIZE, "digest")
+        if self.wants:
+            _wants(w, self.wants)
+        if self.locator:
+            _syndromes(w, self.locator)
+        if self.records:
+            _records(w, self.records)
+        if self.heads:  # the last field: its count is the rest of the body / 4
+            _heads(w, self.heads)
 
+    @classmethod
+    def read(cls, r: Reader) -> Reply:
+        flag = r.u8("reply flags") if r.remaining else 0
+        if flag > 63 or flag & 1:
+            raise DecodeError(f"unknown reply flags 0x{flag:02x}")
+        if flag == 0 and r.position:
+            raise DecodeError("an empty reply is an empty body, not a zero flags byte")
+        digest = r.take(CHECK_SIZE, "digest") if flag & 2 else None
+        wants = _read_wants(r) if flag & 4 else ()
+        locator = _read_syndromes(r, 1) if flag & 8 else ()
+        records = _read_records(r) if flag & 16 else ()
+        heads = _read_heads(r) if flag & 32 else ()
+        return cls(wants, digest, locator, records, heads)
+
+
+@message(MsgKind.FINISH)
 @dataclass(frozen=True)
 class Finish(Reply):
-    """Initiator, after its entries: the same fields as REPLY (the digest stays None)."""
+    """Initiator, after its entries: the same fields and layout as REPLY (the digest stays None)."""
 
 
+@message(MsgKind.HEADS)
 @dataclass(frozen=True)
 class Heads(Reply):
     """A REPLY that only says "send me what follows my head" for some positions."""
@@ -129,19 +244,30 @@ class Heads(Reply):
         if not self.heads or self.wants or self.digest is not None or self.locator or self.records:
             raise ValueError("HEADS carries one or more heads and nothing else")
 
+    def write(self, w: Writer) -> None:
+        _heads(w, self.heads)
 
+    @classmethod
+    def read(cls, r: Reader) -> Heads:
+        return cls(heads=_read_heads(r))
+
+
+@message(MsgKind.DONE)
 @dataclass(frozen=True)
 class Done:
     digest: bytes
 
+    def write(self, w: Writer) -> None:
+        w.fixed(self.digest, CHECK_SIZE, "digest")
+
+    @classmethod
+    def read(cls, r: Reader) -> Done:
+        return cls(r.take(CHECK_SIZE, "digest"))
+
 
 Message = Hello | Equal | Sketch | More | Have | Reply | Finish | Heads | Done
-
-KIND_OF_MESSAGE: dict[type, MsgKind] = {
-    Hello: MsgKind.HELLO, Equal: MsgKind.EQUAL, Sketch: MsgKind.SKETCH, More: MsgKind.MORE,
-    Have: MsgKind.HAVE, Reply: MsgKind.REPLY, Finish: MsgKind.FINISH, Done: MsgKind.DONE,
-    Heads: MsgKind.HEADS,
-}
+if set(MESSAGES) != set(MsgKind):  # pragma: no cover - checked at import
+    raise AssertionError("every message kind needs its class")
 
 
 def _ranges(w: Writer, ranges: tuple[Range, ...]) -> None:
@@ -242,87 +368,13 @@ def _read_heads(r: Reader) -> tuple[tuple[int, int], ...]:
 
 def encode_body(msg: Message) -> bytes:
     w = Writer()
-    if isinstance(msg, Hello):
-        w.fixed(msg.digest, DIGEST_SIZE, "digest")
-        w.varint(msg.entries, MAX_COUNT)
-        w.raw(msg.parity.to_bytes(PARITY_SIZE, "big"))
-        for v in msg.syndromes:  # the rest of the message: no count needed
-            w.raw(v.to_bytes(2, "big"))
-    elif isinstance(msg, Sketch):
-        w.varint(msg.offset, MAX_CAPACITY)
-        if msg.offset + len(msg.syndromes) > MAX_CAPACITY:
-            raise ValueError("sketch larger than MAX_CAPACITY")
-        for s in msg.syndromes:
-            w.raw(s.to_bytes(2, "big"))
-    elif isinstance(msg, More):
-        w.varint(msg.capacity, MAX_CAPACITY)
-    elif isinstance(msg, Have):
-        w.varint(msg.peer_elements, MAX_CAPACITY)
-        _records(w, msg.records)
-    elif isinstance(msg, Heads):
-        _heads(w, msg.heads)
-    elif isinstance(msg, Reply):  # and Finish, which has the same layout
-        flags = 2 if msg.digest is not None else 0
-        flags |= (4 if msg.wants else 0) | (8 if msg.locator else 0) | (16 if msg.records else 0)
-        flags |= 32 if msg.heads else 0
-        if flags:  # an empty REPLY or FINISH is an empty body: no flags byte
-            w.u8(flags)
-        if msg.digest is not None:
-            w.fixed(msg.digest, CHECK_SIZE, "digest")
-        if msg.wants:
-            _wants(w, msg.wants)
-        if msg.locator:
-            _syndromes(w, msg.locator)
-        if msg.records:
-            _records(w, msg.records)
-        if msg.heads:  # the last field: its count is the rest of the body / 4
-            _heads(w, msg.heads)
-    elif isinstance(msg, Done):
-        w.fixed(msg.digest, CHECK_SIZE, "digest")
+    msg.write(w)
     return w.getvalue()
 
 
 def decode_body(kind: MsgKind, body: bytes) -> Message:
     r = Reader(body)
-    msg: Message
-    if kind == MsgKind.HELLO:
-        msg = Hello(r.take(DIGEST_SIZE, "digest"), r.varint("entries", MAX_COUNT),
-                    int.from_bytes(r.take(PARITY_SIZE, "parity map"), "big"), _rest_syndromes(r))
-    elif kind == MsgKind.EQUAL:
-        msg = Equal()
-    elif kind == MsgKind.SKETCH:
-        offset = r.varint("sketch offset", MAX_CAPACITY)
-        if r.remaining % 2:
-            raise DecodeError("sketch has an odd number of bytes")
-        count = r.remaining // 2
-        if offset + count > MAX_CAPACITY or count == 0:
-            raise DecodeError(f"sketch of {offset + count} syndromes, 1..{MAX_CAPACITY} allowed")
-        msg = Sketch(offset, tuple(int.from_bytes(r.take(2, "syndrome"), "big") for _ in range(count)))
-    elif kind == MsgKind.MORE:
-        msg = More(r.varint("capacity", MAX_CAPACITY))
-    elif kind == MsgKind.HAVE:
-        peer = r.varint("peer element count", MAX_CAPACITY)
-        msg = Have(peer, _read_records(r))
-    elif kind in (MsgKind.REPLY, MsgKind.FINISH):
-        flag = r.u8("reply flags") if r.remaining else 0
-        if flag > 63 or flag & 1:
-            raise DecodeError(f"unknown reply flags 0x{flag:02x}")
-        if flag == 0 and body:
-            raise DecodeError("an empty reply is an empty body, not a zero flags byte")
-        digest = r.take(CHECK_SIZE, "digest") if flag & 2 else None
-        wants = _read_wants(r) if flag & 4 else ()
-        locator = _read_syndromes(r, 1) if flag & 8 else ()
-        records = _read_records(r) if flag & 16 else ()
-        heads: tuple[tuple[int, int], ...] = ()
-        if flag & 32:
-            heads = _read_heads(r)
-        msg = (Reply if kind == MsgKind.REPLY else Finish)(wants, digest, locator, records, heads)
-    elif kind == MsgKind.HEADS:
-        msg = Heads(heads=_read_heads(r))
-    elif kind == MsgKind.DONE:
-        msg = Done(r.take(CHECK_SIZE, "digest"))
-    else:  # pragma: no cover - MsgKind is exhaustive
-        raise DecodeError(f"unknown sync message kind {kind}")
+    msg = MESSAGES[kind].read(r)
     r.end(f"the {kind.name} message")
     return msg
 

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from codec import Entry, Kind, author_tag
-from sync.api import EntryStore
+from sync.api import SyncReader
 from sync.messages import MAX_SEQ, AuthorState, Range, Want
 
 ALERT_KINDS = frozenset({Kind.ALERT_RAISE, Kind.ALERT_ACK, Kind.ALERT_RESOLVE})
@@ -67,6 +67,17 @@ def held_ranges(head: int, gaps: tuple[Range, ...], top: int) -> list[Range]:
     return merged
 
 
+def merge_ranges(ranges: Iterable[Range]) -> list[Range]:
+    """Ranges sorted, overlapping and adjacent ones joined."""
+    merged: list[Range] = []
+    for lo, hi in sorted(r for r in ranges if r[0] <= r[1]):
+        if merged and lo <= merged[-1][1] + 1:
+            merged[-1] = (merged[-1][0], max(hi, merged[-1][1]))
+        else:
+            merged.append((lo, hi))
+    return merged
+
+
 def complement(ranges: list[Range], limit: int = MAX_SEQ) -> list[Range]:
     out: list[Range] = []
     cursor = 0
@@ -97,7 +108,7 @@ def record_held(rec: AuthorState) -> list[Range]:
     return held_ranges(rec.head, rec.gaps, rec.top)
 
 
-def kept_aside(store: EntryStore) -> dict[bytes, list[Entry]]:
+def kept_aside(store: SyncReader) -> dict[bytes, list[Entry]]:
     """Verified entries the store keeps aside, per author (they can be passed on too)."""
     out: dict[bytes, list[Entry]] = {}
     for e in store.pending_entries():
@@ -105,7 +116,7 @@ def kept_aside(store: EntryStore) -> dict[bytes, list[Entry]]:
     return out
 
 
-def local_states(store: EntryStore, aside: dict[bytes, list[Entry]]) -> dict[bytes, LocalState]:
+def local_states(store: SyncReader, aside: dict[bytes, list[Entry]]) -> dict[bytes, LocalState]:
     heads = store.heads()
     gaps = store.gaps()
     out = {}
@@ -130,7 +141,7 @@ def estimate_difference(parity_xor: int) -> float | None:
 
 
 def entries_for(
-    store: EntryStore, aside: dict[bytes, list[Entry]], author: bytes, rec: AuthorState | None
+    store: SyncReader, aside: dict[bytes, list[Entry]], author: bytes, rec: AuthorState | None
 ) -> list[Entry]:
     """The entries of ``author`` held here that the peer behind ``rec`` lacks (all if no record)."""
     after = -1 if rec is None else rec.head
@@ -150,7 +161,7 @@ def wants_from(mine: LocalState | None, rec: AuthorState) -> tuple[Range, ...]:
 
 
 def entries_in(
-    store: EntryStore, aside: dict[bytes, list[Entry]], author: bytes, ranges: Iterable[Range]
+    store: SyncReader, aside: dict[bytes, list[Entry]], author: bytes, ranges: Iterable[Range]
 ) -> Iterator[Entry]:
     ranges = list(ranges)
     if not ranges:

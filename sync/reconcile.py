@@ -3,6 +3,12 @@
 A :class:`Round` holds one side's version vector for one salt; :func:`decode` turns
 the peer's syndromes into what to send and what to ask for; :func:`serve` answers
 what the peer asked for.  Pure functions of the store and the messages.
+
+What a peer asks for is merged and deduplicated before it is served: wants by author tag
+(their ranges joined), heads by position, records by tag, so 330 copies of one want cost
+what one does (issue 13: they cost 44.7 s of CPU).  A locator can be no longer than the
+sketch it was decoded from allows.  The costly parts (our syndromes, the decode) come as
+``*_steps`` generators a session runs in slices of bounded work (sync/sketch.py).
 """
 
 from __future__ import annotations
@@ -12,8 +18,9 @@ from dataclasses import dataclass, field
 
 from codec import Entry
 from sync import plan, sketch
-from sync.api import EntryStore
-from sync.messages import MAX_CAPACITY, AuthorState, Reply, Want
+from sync.api import SyncReader
+from sync.messages import MAX_CAPACITY, AuthorState, Range, Reply, Want
+from sync.sketch import Steps
 
 FIRST_SYNDROMES = 3  # in HELLO: decodes one author with news, with one syndrome to spare
 # Beyond 2 syndromes per author, one spare for small differences: with 2t syndromes a
@@ -39,20 +46,24 @@ class Round:
     peer_entries: int = 0
     peer_parity: int = 0
     sent: int = 0  # syndromes of ours the peer holds
+    asked: int = 0  # syndromes of the peer's we asked for (MORE): a longer sketch is refused
     gaps_asked: bool = False  # our gap wants went out this round
     gaps_served: bool = False  # the peer's gap wants were taken this round
     gap_out: list[Entry] = field(default_factory=list)  # what they asked for, to go with our next frames
 
     @classmethod
-    def begin(cls, store: EntryStore, number: int) -> Round:
+    def begin(cls, store: SyncReader, number: int) -> Round:
         aside = plan.kept_aside(store)
         states = plan.local_states(store, aside)
         return cls(number, states, plan.positions(number, states.values()), aside)
 
     def syndromes(self, count: int) -> list[int]:
         """Our first ``count`` syndromes (computed once per size asked)."""
+        return sketch.run(self.syndromes_steps(count))
+
+    def syndromes_steps(self, count: int) -> Steps[list[int]]:
         if len(self.own_syndromes) < count:
-            self.own_syndromes = sketch.weighted_sketch(self.pairs(), count)
+            self.own_syndromes = yield from sketch.weighted_sketch_steps(self.pairs(), count)
         return self.own_syndromes[:count]
 
     def pairs(self) -> list[tuple[int, int]]:
@@ -79,13 +90,18 @@ class Decoded:
         return not (self.wants or self.heads or self.records or self.locator)
 
 
-def decode(store: EntryStore, rnd: Round) -> Decoded | None:
+def decode(store: SyncReader, rnd: Round) -> Decoded | None:
     """Decode our syndromes against the peer's; None if they do not decode (yet)."""
+    return sketch.run(decode_steps(store, rnd))
+
+
+def decode_steps(store: SyncReader, rnd: Round) -> Steps[Decoded | None]:
     n = len(rnd.peer_syndromes)
-    diff = [a ^ b for a, b in zip(rnd.syndromes(n), rnd.peer_syndromes, strict=True)]
+    own = yield from rnd.syndromes_steps(n)
+    diff = [a ^ b for a, b in zip(own, rnd.peer_syndromes, strict=True)]
     if not any(diff):
         return Decoded()  # equal vectors (the digests differ by gaps, forks or a collision)
-    result = sketch.decode_weighted(diff, rnd.positions)
+    result = yield from sketch.decode_weighted_steps(diff, rnd.positions)
     if result is None or 2 * result.size + spare(result.size) > n:
         return None
     decoded = Decoded(locator=tuple(sketch.divide_out(result.locator, result.values)[1:]))
@@ -105,26 +121,40 @@ def decode(store: EntryStore, rnd: Round) -> Decoded | None:
     return decoded
 
 
-def _above(store: EntryStore, rnd: Round, author: bytes, top: int) -> list[Entry]:
+def _above(store: SyncReader, rnd: Round, author: bytes, top: int) -> list[Entry]:
     """What we hold of ``author`` above seq ``top``."""
     return plan.entries_for(store, rnd.aside, author, AuthorState(rnd.states[author].tag, top))
 
 
-def serve(store: EntryStore, rnd: Round, msg: Reply) -> tuple[list[Entry], set[bytes], list[Want]]:
-    """Entries the peer asked for in a REPLY or FINISH; and what its records show we lack."""
+class ServeError(ValueError):
+    """A request no honest peer could have made (the session ends with the reason)."""
+
+
+def serve(store: SyncReader, rnd: Round, msg: Reply) -> tuple[list[Entry], set[bytes], list[Want]]:
+    """Entries the peer asked for in a REPLY or FINISH; and what its records show we lack.
+
+    Raises ServeError for a locator longer than the syndromes we sent allow (a decoded
+    difference of t authors leaves a locator of degree at most t <= sent / 2).
+    """
+    if len(msg.locator) > rnd.sent // 2:
+        raise ServeError(f"a locator of degree {len(msg.locator)} from {rnd.sent} syndromes")
     out, keyed = wanted(store, rnd, msg.wants)
-    for pos, value in msg.heads:  # the peer's top there: send what follows it
+    tops: dict[bytes, int] = {}  # per author, the lowest top the peer claims there
+    for pos, value in set(msg.heads):  # the peer's top there: send what follows it
         for author in rnd.positions.get(pos, ()):
             peer_top = plan.top_from_value(value, rnd.states[author].top)
-            out.extend(_above(store, rnd, author, peer_top))
-            if peer_top < 0:
-                keyed.add(author)
+            tops[author] = min(peer_top, tops.get(author, peer_top))
+    for author, peer_top in tops.items():
+        out.extend(_above(store, rnd, author, peer_top))
+        if peer_top < 0:
+            keyed.add(author)
     if msg.locator:  # positions the peer does not know: it lacks those authors
         loc = [1, *msg.locator]
         for pos, authors in rnd.positions.items():
             if sketch.is_member(loc, pos):
                 for author in authors:
-                    out.extend(plan.entries_for(store, rnd.aside, author, None))
+                    if author not in tops:
+                        out.extend(plan.entries_for(store, rnd.aside, author, None))
                     keyed.add(author)
     wants: list[Want] = []
     if msg.records:
@@ -135,7 +165,7 @@ def serve(store: EntryStore, rnd: Round, msg: Reply) -> tuple[list[Entry], set[b
 
 
 def wanted(
-    store: EntryStore, rnd: Round, wants: tuple[Want, ...], keyed: bool = True
+    store: SyncReader, rnd: Round, wants: tuple[Want, ...], keyed: bool = True
 ) -> tuple[list[Entry], set[bytes]]:
     """The entries in the ranges the peer asked for, and the authors whose key it may lack.
 
@@ -144,24 +174,36 @@ def wanted(
     """
     out: list[Entry] = []
     with_key: set[bytes] = set()
-    for want in wants:
-        for author in store.keys_for_tag(want.tag):
+    for tag, ranges in merge_wants(wants).items():
+        for author in store.keys_for_tag(tag):
             if author in rnd.states:
-                out.extend(plan.entries_in(store, rnd.aside, author, want.ranges))
-                if keyed and want.ranges and want.ranges[0][0] == 0:
+                out.extend(plan.entries_in(store, rnd.aside, author, ranges))
+                if keyed and ranges and ranges[0][0] == 0:
                     with_key.add(author)  # the peer holds nothing of this author: it may lack the key
     return out, with_key
 
 
+def merge_wants(wants: tuple[Want, ...]) -> dict[bytes, tuple[Range, ...]]:
+    """The wants per author tag, their ranges sorted and joined (at most MAX_RANGES_PER_AUTHOR)."""
+    by_tag: dict[bytes, list[Range]] = {}
+    for want in wants:
+        by_tag.setdefault(want.tag, []).extend(want.ranges)
+    return {tag: tuple(plan.merge_ranges(ranges)[: plan.MAX_RANGES_PER_AUTHOR]) for tag, ranges in by_tag.items()}
+
+
 def against_records(
-    store: EntryStore, rnd: Round, records: tuple[AuthorState, ...]
+    store: SyncReader, rnd: Round, records: tuple[AuthorState, ...]
 ) -> tuple[list[Entry], set[bytes], list[Want], set[bytes]]:
     """Entries the peer lacks and ranges this side wants, from the peer's full records."""
     out: list[Entry] = []
     keyed: set[bytes] = set()
     wants: list[Want] = []
     mentioned: set[bytes] = set()
+    seen: set[bytes] = set()
     for rec in records:
+        if rec.tag in seen:
+            continue  # one record per author tag: a repeated one is not served again
+        seen.add(rec.tag)
         mine = [a for a in store.keys_for_tag(rec.tag) if a in rnd.states]
         for author in mine:
             mentioned.add(author)

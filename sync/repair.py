@@ -1,10 +1,12 @@
 """`store check` and `store repair`: find every intact record of a damaged log and keep it.
 
 Check only reads.  Repair moves the damaged log aside (``log.damaged-N``, kept, never
-deleted), then adds every intact entry of it — accepted, evidence and kept-aside, with
+deleted), then adds every intact entry of it — accepted, evidence and verified kept-aside, with
 their original receive times — to a fresh log through the normal append path, so
 signatures and chains are checked again: an entry whose predecessor was lost in
-the damage is kept aside, not dropped.  The views are rebuilt at the next open.
+the damage is kept aside, not dropped.  Unverifiable kept-aside entries (no known key)
+are left behind in the damaged copy: they are what a flood is made of (sync/pending.py).
+The views are rebuilt at the next open.
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from codec.sealing import Sealer
 from sync.db import remove_index
-from sync.log import HEADER_SIZE, RecordType, Salvage, StoreError, salvage
-from sync.store import LOG_FILE, Store
+from sync.log import HEADER_SIZE, NO_KEY, RecordType, Salvage, StoreError, salvage
+from sync.store import LOG_FILE, Store, log_sealer
 
 
 @dataclass
@@ -36,12 +39,12 @@ class CheckReport:
                 "damage": self.damage, "torn_tail_bytes": self.torn_tail_bytes, "ok": self.ok}
 
 
-def check_log(store_dir: Path) -> CheckReport:
+def check_log(store_dir: Path, sealer: Sealer | None = None) -> CheckReport:
     path = Path(store_dir) / LOG_FILE
     if not path.exists():
         raise StoreError(f"no store at {store_dir}: run `fieldkit init` first")
     data = path.read_bytes()
-    found = salvage(data)
+    found = salvage(data, log_sealer(sealer))
     counts: dict[str, int] = {t.name.lower(): 0 for t in RecordType}
     for _offset, rec in found.records:
         counts[rec.type.name.lower()] += 1
@@ -65,7 +68,7 @@ class RepairReport:
                 "pending": self.pending, "refused": self.refused}
 
 
-def repair_log(store_dir: Path) -> RepairReport:
+def repair_log(store_dir: Path, sealer: Sealer | None = None) -> RepairReport:
     store_dir = Path(store_dir)
     path = store_dir / LOG_FILE
     if not path.exists():
@@ -77,25 +80,27 @@ def repair_log(store_dir: Path) -> RepairReport:
         # The append lock on the old file: a running node finishes its batch first, and
         # its next append sees the file replaced and refuses (Store checks the inode).
         fcntl.flock(fd, fcntl.LOCK_EX)
-        return _rebuild_from(store_dir, path, salvage(path.read_bytes()))
+        return _rebuild_from(store_dir, path, salvage(path.read_bytes(), log_sealer(sealer)), sealer)
     finally:
         os.close(fd)
 
 
-def _rebuild_from(store_dir: Path, path: Path, found: Salvage) -> RepairReport:
+def _rebuild_from(store_dir: Path, path: Path, found: Salvage, sealer: Sealer | None) -> RepairReport:
     settled = {rec.id for _o, rec in found.records if rec.type is RecordType.SETTLED}
     items = [
         (rec.data, rec.time)
         for _o, rec in found.records
         if rec.type in (RecordType.ENTRY, RecordType.EVIDENCE)
-        or (rec.type is RecordType.PENDING and rec.id not in settled)
+        # unverifiable kept-aside entries (no key: author NO_KEY) are not carried over: anyone can
+        # forge them by the thousand, and a peer that knows the key sends them again (pending.py)
+        or (rec.type is RecordType.PENDING and rec.id not in settled and rec.author != NO_KEY)
     ]
     n = 0
     while (backup := store_dir / f"{LOG_FILE}.damaged-{n}").exists():
         n += 1
     os.replace(path, backup)
     remove_index(store_dir)
-    store = Store.open(store_dir, views=[])
+    store = Store.open(store_dir, views=[], sealer=sealer)
     try:
         results = store._add_timed(items)  # the normal path: verified and chained again
         refused = [f"{raw.hex()[:16]}…: {r.reason}" for (raw, _t), r in zip(items, results, strict=True)

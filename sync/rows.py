@@ -12,6 +12,12 @@ Each row also carries two numbers for range queries: ``time`` (its ``time`` fiel
 ``until`` (its ``expires``, ``until`` or ``closes`` field), so "the open alerts at
 now" is one indexed query.  A new table needs nothing but a name.
 
+At rest (issue 17) every row's JSON is sealed under the store's index key (codec/sealing.py,
+a subkey of the home's data key): the ``data`` column holds ciphertext, the key and the two
+numbers stay clear (ids and times, never a name, a text or a ballot).  A sealed row that
+does not open is damage: :class:`RowDamaged` (an ``sqlite3.DatabaseError``), and the store
+rebuilds its index from the log.
+
 While the domain view folds an entry it journals the step (:attr:`RowTable.before`):
 each row's first change in the step records the row as it was, for undoing it later.
 """
@@ -22,7 +28,10 @@ import hashlib
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator, MutableMapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from codec.sealing import Sealer
 
 _MOD = 1 << 256
 _GONE = object()  # a row deleted in this batch
@@ -32,6 +41,10 @@ UNKNOWN = _UNKNOWN
 # open proposals a stream of entries keeps touching.  A few MB at most.
 CACHE_ROWS = 4096
 Tables = dict[str, list[dict[str, Any]]]
+
+
+class RowDamaged(sqlite3.DatabaseError):
+    """A sealed row of the index that does not open (another key, or damage): rebuild the index."""
 
 
 def canonical(row: Any) -> str:
@@ -190,12 +203,14 @@ def _tracked(value: Any, mark: _Mark) -> Any:
 class RowTable(MutableMapping[str, Any]):
     """One table of a view: rows loaded on demand, written back at the end of the batch."""
 
-    def __init__(self, db: sqlite3.Connection, view: str, name: str, digested: bool) -> None:
+    def __init__(self, db: sqlite3.Connection, view: str, name: str, digested: bool,
+                 sealer: Sealer | None = None) -> None:
         self._db = db
+        self._sealer = sealer
         self.view, self.name, self.digested = view, name, digested
         self.sql = f'"v_{view}_{name}"'
         db.execute(f"CREATE TABLE IF NOT EXISTS {self.sql} (k TEXT PRIMARY KEY, time INTEGER, until INTEGER, "
-                   "data TEXT NOT NULL)")
+                   "data BLOB NOT NULL)")
         db.execute(f'CREATE INDEX IF NOT EXISTS "v_{view}_{name}_time" ON {self.sql} (time, until)')
         self._rows: dict[str, Any] = {}  # rows read or written (possibly changed), or _GONE
         self._stored: dict[str, str | None] = {}  # their JSON as stored, None if not stored
@@ -208,6 +223,19 @@ class RowTable(MutableMapping[str, Any]):
         self.step = 0  # counts the journaled steps, so each row notes its first change in each
         self._set_in_step: set[str] = set()  # rows set whole since the last end_step
         self._dropped = (0, 0)  # (count, sum) of rows deleted wholesale by replace_all
+
+    # --- at rest ---------------------------------------------------------------------
+    def _text(self, data: str | bytes) -> str:
+        """A row's JSON from its ``data`` column (opened when sealed)."""
+        if self._sealer is None:
+            return data if isinstance(data, str) else bytes(data).decode("utf-8")
+        opened = self._sealer.try_open(bytes(data)) if isinstance(data, bytes | memoryview) else None
+        if opened is None:
+            raise RowDamaged(f"a sealed row of {self.sql} does not open with this home's key")
+        return opened.decode("utf-8")
+
+    def _data(self, text: str) -> str | bytes:
+        return text if self._sealer is None else self._sealer.seal(text.encode("utf-8"))
 
     # --- the mapping -----------------------------------------------------------------
     def _load_row(self, key: str, text: str) -> tuple[Any, _Mark]:
@@ -271,8 +299,9 @@ class RowTable(MutableMapping[str, Any]):
         if found is None:
             self._note_absent(key)
             return _GONE
-        value, self._marks[key] = self._load_row(key, found[0])
-        self._rows[key], self._stored[key] = value, found[0]
+        text = self._text(found[0])
+        value, self._marks[key] = self._load_row(key, text)
+        self._rows[key], self._stored[key] = value, text
         self._touched.add(key)
         return value
 
@@ -344,8 +373,8 @@ class RowTable(MutableMapping[str, Any]):
             for k in part:
                 self._stored[k] = None
             marks = ",".join("?" * len(part))
-            for key, text in self._db.execute(f"SELECT k, data FROM {self.sql} WHERE k IN ({marks})", part):
-                self._stored[key] = text
+            for key, data in self._db.execute(f"SELECT k, data FROM {self.sql} WHERE k IN ({marks})", part):
+                self._stored[key] = self._text(data)
 
     def __len__(self) -> int:
         self._resolve_unknown()
@@ -357,7 +386,8 @@ class RowTable(MutableMapping[str, Any]):
 
     def _rows_where(self, sql: str, args: tuple) -> list[tuple[str, Any]]:
         out = []
-        for key, text in self._db.execute(f"SELECT k, data FROM {self.sql} {sql}", args):
+        for key, data in self._db.execute(f"SELECT k, data FROM {self.sql} {sql}", args):
+            text = self._text(data)
             if self.before is not None:
                 self._note_before(key)
             row = self._rows.get(key)
@@ -400,9 +430,13 @@ class RowTable(MutableMapping[str, Any]):
 
     def keys_where_text(self, fragment: str) -> list[str]:
         """Keys of the stored rows whose JSON contains ``fragment`` (a scan: for rare questions)."""
-        pattern = "%" + fragment.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        stored = [r[0] for r in self._db.execute(f"SELECT k FROM {self.sql} WHERE data LIKE ? ESCAPE '\\'",
-                                                 (pattern,))]
+        if self._sealer is not None:  # sealed rows: opened one by one
+            stored = [k for k, data in self._db.execute(f"SELECT k, data FROM {self.sql}")
+                      if fragment in self._text(data)]
+        else:
+            pattern = "%" + fragment.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            stored = [r[0] for r in self._db.execute(f"SELECT k FROM {self.sql} WHERE data LIKE ? ESCAPE '\\'",
+                                                     (pattern,))]
         mine = [k for k, r in self._rows.items() if r is not _GONE and fragment in canonical(r)]
         return sorted(set(stored) | set(mine))
 
@@ -417,8 +451,8 @@ class RowTable(MutableMapping[str, Any]):
     def replace_all(self, rows: dict[str, Any]) -> None:
         """Every row replaced by ``rows`` (a rebuild's result), written at the next flush."""
         count = total = 0
-        for key, text in self._db.execute(f"SELECT k, data FROM {self.sql}"):
-            count, total = count + 1, (total + row_hash(self.name, key, text)) % _MOD
+        for key, data in self._db.execute(f"SELECT k, data FROM {self.sql}"):
+            count, total = count + 1, (total + row_hash(self.name, key, self._text(data))) % _MOD
         self._db.execute(f"DELETE FROM {self.sql}")
         self._rows = dict(rows)
         self._stored = dict.fromkeys(rows)
@@ -456,7 +490,7 @@ class RowTable(MutableMapping[str, Any]):
             else:
                 dcount += 1
                 dsum += row_hash(self.name, key, new)
-                writes.append((key, _bound(row, "time"), _bound(row, "expires", "until", "closes"), new))
+                writes.append((key, _bound(row, "time"), _bound(row, "expires", "until", "closes"), self._data(new)))
         if deletes:
             self._db.executemany(f"DELETE FROM {self.sql} WHERE k = ?", deletes)
         if writes:

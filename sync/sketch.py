@@ -9,12 +9,31 @@ locator polynomial, which always decodes when the difference has at most c eleme
 elements for roots: each side only asks which of *its own* elements are roots, and
 checks that the locator splits into distinct roots (it divides x^(2^16) - x), which
 is how a difference larger than c is recognised.
+
+The costly functions come in two forms: ``*_steps`` generators that yield the work done
+(field multiplications, roughly) as they go and return the result, and plain functions
+that run them to the end (:func:`run`).  A sync session drives the generators in slices
+of bounded work, so decoding a hostile 2 KB sketch never holds its node for long
+(sync/session.py, issue 13).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Generator, Iterable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
+
+T = TypeVar("T")
+Steps = Generator[int, None, T]  # yields units of work done, returns the result
+
+
+def run(steps: Steps[T]) -> T:
+    """Run a ``*_steps`` generator to its end and return its result."""
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
 
 FIELD_BITS = 16
 ORDER = (1 << FIELD_BITS) - 1  # size of the multiplicative group
@@ -98,12 +117,17 @@ def berlekamp_massey(syn: Sequence[int]) -> list[int] | None:
 
     None when it is longer than n/2: then no set of at most n/2 positions explains them.
     """
+    return run(berlekamp_massey_steps(syn))
+
+
+def berlekamp_massey_steps(syn: Sequence[int]) -> Steps[list[int] | None]:
     current = [1]
     previous = [1]
     length = 0
     shift = 1
     prev_disc = 1
     for n in range(len(syn)):
+        yield 1 + 2 * length
         disc = syn[n]
         for i in range(1, min(length, len(current) - 1) + 1):
             if current[i]:
@@ -138,6 +162,10 @@ def berlekamp_massey(syn: Sequence[int]) -> list[int] | None:
 
 def weighted_sketch(pairs: Iterable[tuple[int, int]], count: int) -> list[int]:
     """S_1..S_count of the (position, value) pairs; positions nonzero, values 16-bit."""
+    return run(weighted_sketch_steps(pairs, count))
+
+
+def weighted_sketch_steps(pairs: Iterable[tuple[int, int]], count: int) -> Steps[list[int]]:
     sums = [0] * count
     exp, log = EXP, LOG
     for pos, value in pairs:
@@ -145,6 +173,7 @@ def weighted_sketch(pairs: Iterable[tuple[int, int]], count: int) -> list[int]:
             raise ValueError("weighted sketch needs a nonzero position and a 16-bit value")
         if value == 0:
             continue
+        yield count
         lp, lv = log[pos], log[value]
         power = (lp + lv) % ORDER
         for i in range(count):
@@ -178,13 +207,20 @@ class WeightedDecode:
 
 def decode_weighted(syn: Sequence[int], candidates: Iterable[int]) -> WeightedDecode | None:
     """Which candidate positions differ and by what (XOR of values); None if it does not decode."""
-    loc = berlekamp_massey(syn)
-    if loc is None or not splits(loc):
+    return run(decode_weighted_steps(syn, candidates))
+
+
+def decode_weighted_steps(syn: Sequence[int], candidates: Iterable[int]) -> Steps[WeightedDecode | None]:
+    loc = yield from berlekamp_massey_steps(syn)
+    if loc is None:
+        return None
+    if not (yield from splits_steps(loc)):
         return None
     n = len(syn)
     # Omega(z) = S(z) * Lambda(z) mod z^n, with S(z) = sum S_{j+1} z^j
     omega = [0] * n
     for i, li in enumerate(loc):
+        yield n - i
         if li:
             for j in range(n - i):
                 if syn[j]:
@@ -194,6 +230,7 @@ def decode_weighted(syn: Sequence[int], candidates: Iterable[int]) -> WeightedDe
     for pos in set(candidates):
         if pos == 0:
             continue
+        yield len(loc)
         x_inv = inv(pos)
         if evaluate(loc, x_inv) != 0:
             continue
@@ -218,11 +255,12 @@ def divide_out(loc: Sequence[int], positions: Iterable[int]) -> list[int]:
     return poly or [1]
 
 
-def _polymod(a: list[int], m: list[int]) -> list[int]:
+def _polymod(a: list[int], m: list[int]) -> Steps[list[int]]:
     """a mod m for monic m (both low degree first)."""
     a = a[:]
     dm = len(m) - 1
     for i in range(len(a) - 1, dm - 1, -1):
+        yield dm
         coef = a[i]
         if coef:
             lc = LOG[coef]
@@ -240,6 +278,10 @@ def splits(loc: Sequence[int]) -> bool:
 
     The reversed polynomial R(x) = prod (x - x_i) must divide x^(2^16) - x.
     """
+    return run(splits_steps(loc))
+
+
+def splits_steps(loc: Sequence[int]) -> Steps[bool]:
     degree = len(loc) - 1
     if degree == 0:
         return True
@@ -249,14 +291,15 @@ def splits(loc: Sequence[int]) -> bool:
     rev = list(reversed(loc))
     lead_inv = inv(rev[-1])
     monic = [mul(x, lead_inv) for x in rev]
-    power = _polymod([0, 1], monic)  # x mod R
+    power = yield from _polymod([0, 1], monic)  # x mod R
     for _ in range(FIELD_BITS):
         squared = [0] * (2 * len(power) - 1)
+        yield len(power)
         for i, coef in enumerate(power):
             if coef:
                 squared[2 * i] = mul(coef, coef)
-        power = _polymod(squared, monic)
-    x_mod = _polymod([0, 1], monic)
+        power = yield from _polymod(squared, monic)
+    x_mod = yield from _polymod([0, 1], monic)
     width = max(len(power), len(x_mod))
     power += [0] * (width - len(power))
     x_mod += [0] * (width - len(x_mod))
@@ -278,6 +321,6 @@ def is_member(loc: Sequence[int], element: int) -> bool:
 def decode_members(odd_sums: Sequence[int], candidates: Iterable[int]) -> tuple[int, set[int]] | None:
     """(size of the difference, which candidates are in it), or None if it does not decode."""
     loc = locator(odd_sums)
-    if loc is None or not splits(loc):
+    if loc is None or not run(splits_steps(loc)):
         return None
     return len(loc) - 1, {x for x in set(candidates) if is_member(loc, x)}

@@ -41,6 +41,7 @@ from codec import DecodeError, Entry, KeyPair, Origin, author_tag, decode_entry,
 from codec.entry import FLAG_FULL_KEY
 from codec.errors import VerifyError
 from codec.keys import AUTHOR_TAG_SIZE, SIGNATURE_SIZE
+from codec.sealing import Sealer
 from sync.api import AddResult, Outcome, ViewProvider
 from sync.db import INDEX_FILE, open_index, remove_index
 from sync.entries import entry_from_log, id_from_raw, receipt_of, signature_ok
@@ -57,7 +58,6 @@ from sync.log import (
     RecordType,
     StoreError,
     next_valid,
-    parse_record,
 )
 from sync.pending import Kept, PendingSet
 from sync.reading import Equivocation, StoreReading
@@ -81,17 +81,30 @@ CREATE TABLE IF NOT EXISTS pending (receipt BLOB PRIMARY KEY, offset INTEGER NOT
 """
 
 
-def create_store(path: Path) -> None:
-    """An empty store in folder ``path`` (a log with a fresh store id; the index comes at first open)."""
-    FileLog(Path(path) / LOG_FILE, create=True).close()
+def create_store(path: Path, sealer: Sealer | None = None) -> None:
+    """An empty store in folder ``path`` (a log with a fresh store id; the index comes at first open).
+
+    With ``sealer`` (a home's data key) the log and the index rows are sealed (sync/log.py, sync/rows.py).
+    """
+    FileLog(Path(path) / LOG_FILE, create=True, sealer=log_sealer(sealer)).close()
+
+
+def log_sealer(sealer: Sealer | None) -> Sealer | None:
+    return None if sealer is None else sealer.derive("log")
+
+
+def _index_sealer(sealer: Sealer | None) -> Sealer | None:
+    return None if sealer is None else sealer.derive("index")
 
 
 class Store(StoreReading):
     """Implements :class:`sync.api.EntryStore` over a file log or a memory log."""
 
     def __init__(self, log: Log, views: Sequence[ViewProvider] | None, index_path: Path | None,
-                 db: sqlite3.Connection | None = None) -> None:
+                 db: sqlite3.Connection | None = None, index_sealer: Sealer | None = None) -> None:
         self._log = log
+        self._index_sealer = index_sealer
+        self._reopened_fresh: list[Entry] = []  # held after a reopen (store repair), not reported yet
         self._index_path = index_path
         self._shared = isinstance(log, FileLog)  # other processes may append to it
         self.notices: list[str] = []  # what open repaired or rebuilt, for the operator
@@ -124,7 +137,7 @@ class Store(StoreReading):
         self._db.executescript(_SCHEMA)
         self._held = HeldIndex(self._db)
         self._keys = KeysDirectory(self._db)
-        self._views = ViewSet(providers, self._db)
+        self._views = ViewSet(providers, self._db, self._index_sealer)
 
     def _close_db(self) -> None:
         db = getattr(self, "_db", None)
@@ -136,10 +149,16 @@ class Store(StoreReading):
     # --- construction -------------------------------------------------------------
 
     @classmethod
-    def open(cls, path: Path, views: Sequence[ViewProvider] | None = None, create: bool = True) -> Store:
-        """The store in folder ``path`` (``home/"store"``); created empty if missing and ``create``."""
+    def open(cls, path: Path, views: Sequence[ViewProvider] | None = None, create: bool = True,
+             sealer: Sealer | None = None) -> Store:
+        """The store in folder ``path`` (``home/"store"``); created empty if missing and ``create``.
+
+        ``sealer``: the home's data key; the log's records and the views file are sealed under
+        subkeys of it (a sealed log refuses to open without it: StoreLocked).
+        """
         path = Path(path)
-        return cls(FileLog(path / LOG_FILE, create), views, path / INDEX_FILE)
+        return cls(FileLog(path / LOG_FILE, create, log_sealer(sealer)), views, path / INDEX_FILE,
+                   index_sealer=_index_sealer(sealer))
 
     @classmethod
     def memory(cls, views: Sequence[ViewProvider] | None = None) -> Store:
@@ -148,13 +167,13 @@ class Store(StoreReading):
     def copy_to_memory(self, views: Sequence[ViewProvider] | None = None) -> Store:
         """An independent in-memory store holding exactly this log and index: forks a simulated node."""
         self._refresh()
-        log = MemoryLog()
+        log = MemoryLog(self._log.sealer)
         log.store_id = self._log.store_id
         log.load(self._log.read(0, self._position))
         db = open_index(None)
         self._db.backup(db)
         fresh = views if views is not None else [type(p)() for p in self._views.providers]
-        return Store(log, fresh, None, db)
+        return Store(log, fresh, None, db, self._index_sealer)
 
     def _reset_memory(self) -> None:
         self._pending = PendingSet()
@@ -176,8 +195,13 @@ class Store(StoreReading):
         tail = self._log_bytes(self._position - TAIL_CHECK, TAIL_CHECK) if self._position > HEADER_SIZE else b""
         meta = {"format": str(INDEX_FORMAT), "store_id": self._log.store_id.hex(), "position": str(self._position),
                 "tail": tail.hex(), "held_count": str(count), "held_sum": f"{total:064x}",
-                "views": json.dumps(self._views.names), "stale": self._views.stale}
+                "views": json.dumps(self._views.names), "stale": self._views.stale, "key": self._key_check()}
         self._db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", list(meta.items()))
+
+    def _key_check(self) -> str:
+        """Which key seals the index rows: a keyed hash of a constant, or "" (not sealed)."""
+        sealer = self._index_sealer
+        return "" if sealer is None else sealer.mac(b"fieldkit index key check").hex()
 
     def _log_bytes(self, offset: int, size: int) -> bytes:
         """Bytes of the log, including this batch's records not yet appended."""
@@ -196,6 +220,8 @@ class Store(StoreReading):
             return f"the index is format {meta.get('format')!r}, this fieldkit writes {INDEX_FORMAT}"
         if meta.get("store_id") != self._log.store_id.hex():
             return "the index belongs to another store"
+        if meta.get("key", "") != self._key_check():
+            return "the index is sealed under another key (or not sealed)"
         if meta.get("views") != json.dumps(self._views.names):
             return "the index holds another set of views"
         try:
@@ -303,7 +329,7 @@ class Store(StoreReading):
         if self._position >= size:
             return
         rest = self._log.read(self._position, size - self._position)
-        resume = next_valid(rest, 1)
+        resume = next_valid(rest, 1, self._log.sealer)
         if resume is not None:
             raise LogDamaged(
                 f"{self._log.where} is damaged at byte {self._position} with intact records after it; "
@@ -384,8 +410,37 @@ class Store(StoreReading):
                 for _o, rec, _end in self._log.scan_to(before, self._position) if rec.type in _HELD]
 
     def refresh(self) -> list[Entry]:
-        """Entries other processes on this home added since we last looked (e.g. for `node run`)."""
-        return self._refresh()
+        """Entries other processes on this home added since we last looked (e.g. for `node run`).
+
+        If `fieldkit store repair` replaced the log file meanwhile, the store reopens itself on
+        the new file first, and the entries it holds that this store did not hold before count as
+        new (what the CLI added after the repair): a node keeps running across a repair.
+        """
+        self._reopen_if_replaced()
+        fresh, self._reopened_fresh = self._reopened_fresh, []
+        return fresh + self._refresh()
+
+    def _reopen_if_replaced(self) -> None:
+        """Not under the lock.  After a repair: open the new log and rebuild every index from it."""
+        if getattr(self._log, "_locked", 0) or not self._log.replaced():
+            return  # under our own lock (append_own): the append below refuses, the caller retries
+        path = getattr(self._log, "path", None)
+        try:
+            new = FileLog(path, create=False, sealer=self._log.sealer)  # type: ignore[arg-type]
+        except StoreError:
+            return  # the repair is between moving the old log away and writing the new one: next time
+        before = set(self._held.by_ref(b""))
+        old, self._log = self._log, new
+        old.close()
+        notices, reported = self.notices, self._reopened_fresh
+        self._reset_memory()
+        new.lock()
+        try:
+            self._open()
+        finally:
+            new.unlock()
+        self.notices = [*notices, f"reopened {new.where}: it was replaced (by `fieldkit store repair`)"]
+        self._reopened_fresh = reported + [e for e in self.entries() if e.id not in before]
 
     # --- adding ------------------------------------------------------------------------
 
@@ -399,7 +454,10 @@ class Store(StoreReading):
         return self._add_timed([(bytes(r), now) for r in raws])
 
     def _add_timed(self, items: Sequence[tuple[bytes, int]]) -> list[AddResult]:
+        self._reopen_if_replaced()
+
         def work() -> list[AddResult]:
+            self._settle_kept(self._pending.expired(max((t for _r, t in items), default=0)), b"expired")
             if len(items) < VERIFY_CHUNK:  # a frame from the air: not worth a thread
                 return [self._ingest(raw, now) for raw, now in items]
             from concurrent.futures import ThreadPoolExecutor  # only batches need it: commands start faster
@@ -419,8 +477,8 @@ class Store(StoreReading):
         then the log is appended (one fsync) and the index committed.  All or nothing."""
         self._log.lock()
         try:
-            if self._log.replaced():
-                raise StoreError(f"{self._log.where} was replaced (by `fieldkit store repair`?): reopen the store")
+            if self._log.replaced():  # a repair is moving it right now: the caller may try again
+                raise StoreError(f"{self._log.where} is being replaced by `fieldkit store repair`: try again")
             self._refresh(locked=True)
             start = self._position
             self._batch = []
@@ -447,7 +505,7 @@ class Store(StoreReading):
             self._log.unlock()
 
     def _emit(self, rec: Record, entry: Entry | None = None) -> int:
-        blob = rec.encode()
+        blob = self._log.encode(rec)
         offset = self._position
         self._batch.append(blob)
         self._position += len(blob)
@@ -499,9 +557,10 @@ class Store(StoreReading):
             receipt = receipt_of(raw)
             if receipt in self._pending:
                 return AddResult(Outcome.DUPLICATE, None, "already kept aside")
-            full = self._pending.full(u.author)
+            full = self._pending.full(u.author, verified=False)
             if full:
                 return AddResult(Outcome.REFUSED, None, full)
+            self._settle_kept(self._pending.evictable(1), b"evicted", now)  # never a verified one (pending.py)
             self._emit(Record(RecordType.PENDING, now, receipt, NO_KEY, u.seq, raw))
             return AddResult(Outcome.PENDING, None, "author key not known yet: kept aside until it is")
         entry = None
@@ -593,10 +652,37 @@ class Store(StoreReading):
         if not duplicate:
             self._place(entry, raw, kept.time)
 
+    def _settle_kept(self, kept: list[Kept], why: bytes, now: int = 0) -> None:
+        """Drop kept-aside entries (expired, evicted, purged): a SETTLED record each, under the lock."""
+        for k in kept:
+            self._emit(Record(RecordType.SETTLED, max(now, k.time), k.receipt, NO_KEY, k.seq, why))
+
+    def purge_unverifiable(self, now: int) -> int:
+        """`fieldkit store purge`: drop every kept-aside entry no known key can verify; how many."""
+        self._reopen_if_replaced()
+        self._log.lock()
+        try:
+            if self._log.replaced():
+                raise StoreError(f"{self._log.where} was replaced (by `fieldkit store repair`?): reopen the store")
+            self._refresh(locked=True)
+            start, self._batch = self._position, []
+            dropped = self._pending.unverified()
+            try:
+                self._settle_kept(dropped, b"purged", now)
+                if self._batch:
+                    self._log.append(b"".join(self._batch))
+            except BaseException:
+                self._reload(start)
+                raise
+            return len(dropped)
+        finally:
+            self._batch = []
+            self._log.unlock()
+
     def _log_record(self, offset: int) -> Record:
         for blob_offset, blob in self._unwritten():
             if blob_offset == offset:
-                parsed = parse_record(blob, 0)
+                parsed = self._log.parse(blob, 0)
                 assert parsed is not None
                 return parsed[0]
         return self._log.read_at(offset)
@@ -616,6 +702,7 @@ class Store(StoreReading):
         nothing at all is written.
         """
         made: list[Entry] = []
+        self._reopen_if_replaced()
 
         def work() -> list[AddResult]:
             seq = self._held.next_seq(key.public_key)
@@ -638,7 +725,7 @@ class Store(StoreReading):
             if rec.type in _HELD:
                 yield entry_from_log(rec.author, rec.data, rec.id)
         for _offset, blob in list(self._unwritten()):
-            parsed = parse_record(blob, 0)
+            parsed = self._log.parse(blob, 0)
             if parsed is not None and parsed[0].type in _HELD:
                 yield entry_from_log(parsed[0].author, parsed[0].data, parsed[0].id)
 

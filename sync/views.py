@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from codec import Entry
+from codec.sealing import Sealer
 from sync.api import EntryStore, ViewProvider
 from sync.rows import _MOD, RowTable, Tables, canonical, digest_rows, row_hash
 
@@ -24,17 +25,17 @@ __all__ = ["HeadsView", "RowTable", "Tables", "ViewSet", "ViewTables", "canonica
 class ViewTables:
     """The tables and the small meta record of one view."""
 
-    def __init__(self, db: sqlite3.Connection, view: str) -> None:
-        self._db, self.view = db, view
+    def __init__(self, db: sqlite3.Connection, view: str, sealer: Sealer | None = None) -> None:
+        self._db, self.view, self._sealer = db, view, sealer
         self.tables: dict[str, RowTable] = {}
-        self._meta = RowTable(db, view, "_meta", digested=False)
+        self._meta = RowTable(db, view, "_meta", digested=False, sealer=sealer)
 
     def table(self, name: str, digested: bool = True) -> RowTable:
         """The view's table ``name`` (created if new); ``digested=False`` for indexes the digest skips."""
         if name not in self.tables:
             if name.startswith("_") or not name.replace("_", "").isalnum():
                 raise ValueError(f"table names are letters, digits and inner underscores: {name!r}")
-            self.tables[name] = RowTable(self._db, self.view, name, digested)
+            self.tables[name] = RowTable(self._db, self.view, name, digested, self._sealer)
         return self.tables[name]
 
     @property
@@ -67,7 +68,9 @@ class ViewTables:
 class ViewSet:
     """The views of one store, in the store's index database and transaction."""
 
-    def __init__(self, providers: Sequence[ViewProvider], db: sqlite3.Connection) -> None:
+    def __init__(self, providers: Sequence[ViewProvider], db: sqlite3.Connection, sealer: Sealer | None = None
+                 ) -> None:
+        """``sealer``: every row's JSON is sealed under it (sync/rows.py); None for memory stores."""
         names = [p.name for p in providers]
         if len(set(names)) != len(names) or any(not n.isidentifier() or n.startswith("_") for n in names):
             raise ValueError(f"view names must be unique identifiers not starting with '_': {names}")
@@ -75,7 +78,7 @@ class ViewSet:
         self.db = db
         db.execute("CREATE TABLE IF NOT EXISTS view_digest (view TEXT PRIMARY KEY, count INTEGER NOT NULL, "
                    "total TEXT NOT NULL)")
-        self.tables = {p.name: ViewTables(db, p.name) for p in self.providers}
+        self.tables = {p.name: ViewTables(db, p.name, sealer) for p in self.providers}
         self.stale = ""  # why the views cannot be trusted until rebuilt, or ""
 
     @property
@@ -141,7 +144,11 @@ class ViewSet:
         return h.digest()
 
     def dump(self, name: str) -> Tables:
-        return {t: rows.dump() for t, rows in sorted(self.tables[name].tables.items()) if rows.digested}
+        out = {t: rows.dump() for t, rows in sorted(self.tables[name].tables.items()) if rows.digested}
+        meta = next((getattr(p, "dump_meta", None) for p in self.providers if p.name == name), None)
+        if meta is not None:  # the view's own small record (the domain's high-water mark, held entries)
+            out["meta"] = [meta()]
+        return out
 
 
 def view_digest(tables: Iterable[tuple[str, Iterable[tuple[str, Any]]]]) -> tuple[int, int]:

@@ -43,3 +43,14 @@ def wait_until(predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
             return True
         time.sleep(0.02)
     return predicate()
+
+
+# Node keys for tests of the node-to-node SMS link (pairing: radio/sms/seal.py).
+from codec import KeyPair  # noqa: E402
+
+NODE_KEYS = {"+34600000001": KeyPair(b"\x31" * 32), "+34600000002": KeyPair(b"\x32" * 32)}
+
+
+def pairs_for(number: str, *peers: str) -> dict[str, bytes]:
+    """What `fieldkit sms pair` gives the node at ``number``: each peer's public key."""
+    return {p: NODE_KEYS[p].public_key for p in peers}

@@ -1,6 +1,8 @@
 """Appends to a store forever, printing each acknowledgement; tests/test_store_crash.py kills it.
 
-Usage: python store_crash_writer.py STORE_DIR SEED
+Usage: python store_crash_writer.py STORE_DIR SEED [DATA_KEY_HEX]
+
+With a data key the store is sealed (an encrypted home's store, issue 17).
 
 Each line ``ack <id hex> <outcome>`` is printed only after ``add_many`` (or
 ``append_own``) returned, i.e. after the batch was fsync'd.  The entries are
@@ -16,6 +18,7 @@ from pathlib import Path
 
 from codec import EPOCH, KeyPair, sign_entry
 from codec.kinds import Ballot, Minutes
+from codec.sealing import Sealer
 from sync.store import Store
 
 OWN = [KeyPair(bytes([0xA0 + i]) * 32) for i in range(2)]  # this node's keys: append_own
@@ -39,7 +42,8 @@ def next_remote(store: Store, key: KeyPair, count: int) -> list[bytes]:
 def main() -> None:
     store_dir, seed = Path(sys.argv[1]), int(sys.argv[2])
     rng = random.Random(seed)
-    store = Store.open(store_dir)
+    sealer = Sealer(bytes.fromhex(sys.argv[3])) if len(sys.argv) > 3 else None
+    store = Store.open(store_dir, sealer=sealer)
     print("ready", flush=True)
     n = 0
     while True:

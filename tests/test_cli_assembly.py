@@ -23,7 +23,7 @@ class Node:
     def __init__(self, root: Path, name: str) -> None:
         self.home = root / name
         self.runner = CliRunner()
-        made = self.ok("init", "--name", name, "--json")
+        made = self.ok("init", "--name", name, "--no-passphrase", "--json")
         self.key_id, self.public_key = made["key_id"], made["public_key"]
 
     def run(self, *args: str, now: str = NOW):
@@ -139,17 +139,20 @@ def test_alerts_ledger_minutes_roles_and_ambiguous_ids(nodes) -> None:
     assert listed[0]["coming"] == [bob.key_id] and listed[0]["eta_minutes"] == {bob.key_id: 15}
     alice.ok("alert", "resolve", alert[:8], "--note", "landlord backed off", now="2026-12-01T11:00Z")
     assert "already resolved" in alice.refused("alert", "ack", alert[:8], now="2026-12-01T11:30Z")
-    entry = alice.ok("ledger", "add", asm[:8], "--domain", "food", "kitchen feeds 40")["id"]
+    # claimed times only move forward along alice's chain: her next entries come after 11:00
+    entry = alice.ok("ledger", "add", asm[:8], "--domain", "food", "kitchen feeds 40",
+                     now="2026-12-01T11:00Z")["id"]
     alice.send_to(bob)
-    bob.ok("ledger", "witness", entry[:8], now="2026-12-01T10:05Z")
-    assert "cannot witness" in alice.refused("ledger", "witness", entry[:8])
-    review = alice.ok("ledger", "review", now="2027-01-15T10:00Z")
+    bob.ok("ledger", "witness", entry[:8], now="2026-12-01T11:05Z")
+    assert "cannot witness" in alice.refused("ledger", "witness", entry[:8], now="2026-12-01T11:10Z")
+    assert "claimed times only move forward" in alice.refused("ledger", "witness", entry[:8])
+    review = alice.ok("ledger", "review", now="2027-01-15T11:00Z")
     assert review["per_domain"] == {"food": 1} and review["per_month"] == {"2026-12": 1}
     assert review["warnings"] == ["45 days without a ledger entry since 2026-12-01"]
-    assert "current facilitator" in alice.refused("minutes", "add", asm[:8], "we met")
+    assert "current facilitator" in alice.refused("minutes", "add", asm[:8], "we met", now="2026-12-01T11:10Z")
     role = alice.ok("role", "assign", asm[:8], "facilitator", alice.key_id, "--from", "+2h", "--until", "+7d",
-                    "--closes", "+1h")["id"]
-    alice.ok("vote", role[:8], "yes", now="2026-12-01T10:10Z")
+                    "--closes", "+1h", now="2026-12-01T11:10Z")["id"]
+    alice.ok("vote", role[:8], "yes", now="2026-12-01T11:20Z")
     alice.ok("minutes", "add", asm[:8], "we met", now="2026-12-02T10:00Z")
     assert len(alice.ok("minutes", "list", now="2026-12-03T10:00Z")["minutes"]) == 1
     refused = alice.ok("verdicts", "--refused")["entries"]
@@ -235,10 +238,19 @@ def test_join_request_then_vouch_by_key_id_renew_and_remove(nodes) -> None:
     alice.ok("vote", renew[:8], "yes", now="2026-12-02T10:01Z")
     shown = alice.ok("mandate", "show", mid[:8], now="2026-12-05T10:00Z")
     assert shown["status"] == "live" and shown["expires"] == "2026-12-20T00:00:00Z"
-    removal = alice.ok("member", "remove", asm[:8], bob.key_id, "--reason", "moved away", "--closes", "+1h",
+    # a removal is a strict motion: a week's notice, two thirds, a majority of members voting
+    why = alice.refused("member", "remove", asm[:8], bob.key_id, "--closes", "+1h", now="2026-12-06T10:00Z")
+    assert "below the constitution's floor for strict decisions: 7 days" in why
+    assert "not a fraction in (0, 1]" in alice.refused("member", "remove", asm[:8], bob.key_id, "--threshold", "1.5",
+                                                       now="2026-12-06T10:00Z")
+    why = alice.refused("member", "remove", asm[:8], bob.key_id, "--threshold", "0.3", now="2026-12-06T10:00Z")
+    assert "threshold 30 % is below the constitution's floor for strict decisions: 66 %" in why
+    removal = alice.ok("member", "remove", asm[:8], bob.key_id, "--reason", "moved away",
                        now="2026-12-06T10:00Z")["id"]
     alice.ok("vote", removal[:8], "yes", now="2026-12-06T10:01Z")
-    after = alice.ok("assembly", "show", asm[:8], now="2026-12-06T12:00Z")
+    assert alice.ok("assembly", "show", asm[:8], now="2026-12-12T12:00Z")["members"] == sorted(
+        [alice.key_id, bob.key_id])  # notice runs for a week
+    after = alice.ok("assembly", "show", asm[:8], now="2026-12-13T12:00Z")
     assert after["members"] == [alice.key_id]
-    assert alice.ok("mandate", "show", mid[:8], now="2026-12-06T12:00Z")["status"] == "recalled"
+    assert alice.ok("mandate", "show", mid[:8], now="2026-12-13T12:00Z")["status"] == "recalled"
     assert carol  # the third node is not needed here

@@ -5,7 +5,7 @@ from __future__ import annotations
 from codec import kinds
 from fieldkit.domain import judge, queries
 
-from .domain_world import T0, H, World
+from .domain_world import T0, D, H, World
 
 
 def test_founder_is_first_member_and_vouching_admits_at_k() -> None:
@@ -78,27 +78,35 @@ def test_threshold_and_pass() -> None:
 
 
 def test_removal_by_passed_proposal() -> None:
+    """A removal by a real two-thirds majority, with a week's notice, cuts the member's chain."""
     w = World()
     asm = w.found(0)
     w.admit(asm, 0, [1, 2], T0 + 10)
-    r = w.motion(0, kinds.ProposeRemoval, asm, T0 + H, T0 + 2 * H, quorum=2, member=w.kid(2), reason="sold us out")
-    w.vote(0, r, 0, T0 + H + 1)
-    w.vote(1, r, 0, T0 + H + 2)
     p = w.propose(0, asm, T0 + H, T0 + 5 * H)
     before = w.vote(2, p, 0, T0 + 2 * H - 1)
-    after = w.vote(2, p, 1, T0 + 2 * H + 1)
+    r = w.motion(0, kinds.ProposeRemoval, asm, T0 + 3 * H, T0 + 3 * H + 7 * D, quorum=2, threshold=66,
+                 member=w.kid(2), reason="sold us out", keep=before.seq + 1)
+    w.vote(0, r, 0, T0 + 3 * H + 1)
+    w.vote(1, r, 0, T0 + 3 * H + 2)
+    # signed after the removal passed, dated before it (and before p's close): its seq gives it away
+    backdated = w.vote(2, p, 1, T0 + 4 * H)
+    q = w.propose(0, asm, T0 + 8 * D, T0 + 9 * D)
+    after = w.vote(2, q, 1, T0 + 8 * D + 1)
     s = w.state()
     assert s.verdict(after.id) == f"refused: removed from Eastside Tenants by decision {r.id.hex()[:12]}"
     assert s.verdict(before.id) == "counted"
-    assert w.hex(2) not in queries.assembly_show(s, asm.id.hex(), T0 + 3 * H)["members"]
+    assert s.verdict(backdated.id).startswith(f"refused: {w.hex(2)} was cut by decision {r.id.hex()[:12]}: "
+                                              f"only its first {before.seq + 1} entries count")
+    assert queries.tally(s, p.id.hex(), T0 + 6 * H)["counts"] == {"a": 1, "b": 0}
+    assert w.hex(2) not in queries.assembly_show(s, asm.id.hex(), T0 + 8 * D)["members"]
 
 
 def test_refs_unknown_wait_and_later_claimed_refused() -> None:
     w = World()
     asm = w.found(0)
     early = w.add(0, kinds.Ballot(b"\x01" * 6, 0), T0 + 5)
-    p = w.propose(0, asm, T0 + 100, T0 + 200)
-    before_proposal = w.vote(0, p, 0, T0 + 50)  # claims a time before the proposal existed
+    p = w.propose(0, asm, T0 + 100, T0 + 100 + H)
+    before_proposal = w.vote(1, p, 0, T0 + 50)  # claims a time before the proposal existed
     s = w.state()
     assert s.verdict(early.id).startswith("waiting: refers to 010101010101")
     assert s.verdict(before_proposal.id) == f"refused: refers to {p.ref.hex()}, an entry claimed later than this one"

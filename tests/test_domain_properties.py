@@ -19,7 +19,9 @@ from fieldkit.domain import queries
 from .domain_world import T0, D, H, World
 
 OPS = ("found", "vouch", "vouch", "propose", "vote", "vote", "vote", "mandate", "report", "recall", "role",
-       "minutes", "convene", "join", "council_close", "alert", "ack", "resolve", "ledger", "witness", "revoke")
+       "minutes", "convene", "join", "council_close", "alert", "ack", "resolve", "ledger", "witness", "revoke",
+       # issue 12: cuts, suspensions, seals, recognition, rule changes, backdating
+       "remove", "suspend", "suspend", "seal", "recognize", "rules", "backdate")
 
 op = st.tuples(st.sampled_from(OPS), st.integers(0, 5), st.integers(0, 50), st.integers(0, 4 * H), st.integers(0, 3))
 
@@ -32,10 +34,14 @@ def build(n_authors: int, program: list[tuple[str, int, int, int, int]]) -> Worl
         items = made.get(kind) or []
         return items[i % len(items)] if items else None
 
+    last: dict[int, int] = {}
     for step, (name, who, idx, dt, small) in enumerate(program):
         who %= n_authors
-        # mostly in creation order, with jitter of up to 4 h so claimed times cross
+        # mostly in creation order, with jitter of up to 4 h so claimed times cross between
+        # authors; along one author's chain times only move forward, except a "backdate"
         t = T0 + step * H + dt % (4 * H)
+        t = t - 3 * H if name == "backdate" else max(t, last.get(who, t))
+        made_before = len(w.entries)
         other = (who + 1 + small) % n_authors
         asm, prop, man = pick("asm", idx), pick("prop", idx), pick("mandate", idx)
         coun, alert, led = pick("council", idx), pick("alert", idx), pick("ledger", idx)
@@ -48,7 +54,8 @@ def build(n_authors: int, program: list[tuple[str, int, int, int, int]]) -> Worl
         elif name == "vouch":
             e = w.vouch(who, asm, other, t)
         elif name == "propose":
-            e = w.propose(who, coun if (coun and small == 0) else asm, t, t + H * (1 + small), quorum=small % 3)
+            e = w.propose(who, coun if (coun and small == 0) else asm, t, t + H * (1 + small), quorum=small % 3,
+                          options=("a", "a") if idx == 49 else ("a", "b"))
             made.setdefault("prop", []).append(e)
         elif name == "vote" and prop is not None:
             e = w.vote(who, prop, small % 2, t)
@@ -92,7 +99,34 @@ def build(n_authors: int, program: list[tuple[str, int, int, int, int]]) -> Worl
             e = w.add(who, kinds.LedgerWitness(led.ref), t)
         elif name == "revoke" and small == 3 and idx % 4 == 0:
             e = w.add(who, kinds.KeyRevoke(None, "lost"), t)
+        elif name == "backdate" and prop is not None:
+            e = w.vote(who, prop, small % 2, t)
+        elif name == "remove":
+            cls = kinds.ProposeRevoke if small % 2 else kinds.ProposeRemoval
+            extra = {"reason": ""}
+            e = w.motion(who, cls, asm, t, t + (7 * D if small < 2 else H), quorum=1 + small % 2,
+                         threshold=66, member=w.kid(other), keep=idx % 4, **extra)
+            made.setdefault("prop", []).append(e)
+        elif name == "suspend":
+            e = w.add(who, kinds.Suspend(asm.ref, w.kid(other), idx % 4), t)
+        elif name == "seal" and prop is not None:
+            ballots = tuple(b.ref for b in w.entries if isinstance(b.body, kinds.Ballot)
+                            and b.body.proposal == prop.ref)[: small + 1]
+            e = w.add(who, kinds.Seal(prop.ref, ballots), t + small * H)
+            last[who] = t + small * H
+        elif name == "recognize" and len(made["asm"]) > 1:
+            other_asm = made["asm"][(idx + 1) % len(made["asm"])]
+            e = w.motion(who, kinds.ProposeRecognize, asm, t, t + H, other=other_asm.ref)
+            made.setdefault("prop", []).append(e)
+        elif name == "rules":
+            e = w.motion(who, kinds.ProposeRules, asm, t, t + 7 * D, quorum=1, threshold=66,
+                         motion_class=kinds.MotionClass(small % 3), quorum_percent=idx, threshold_floor=50 + idx,
+                         period=H * small)
+            made.setdefault("prop", []).append(e)
         del e
+        for e in w.entries[made_before:]:
+            i = next(j for j, k in enumerate(w.keys) if k.public_key == e.author)
+            last[i] = max(last.get(i, e.time), e.time)
     return w
 
 
@@ -151,9 +185,33 @@ def test_random_programs_exercise_counted_and_refused() -> None:
     """Guard against a generator that only makes refusals: a fixed program counts plenty."""
     import random
 
-    rnd = random.Random(4)
+    rnd = random.Random(6)
     program = [(rnd.choice(OPS), rnd.randrange(6), rnd.randrange(50), rnd.randrange(4 * H), rnd.randrange(4))
                for _ in range(300)]
     s = dv.derive(build(5, program).entries)
     verdicts = [r["verdict"].split(":")[0] for r in s.entries.values()]
     assert verdicts.count("counted") > 60 and verdicts.count("refused") > 20
+    counted = {r["kind"] for r in s.entries.values() if r["verdict"] == "counted"}
+    assert {"suspend", "seal", "propose_rules", "propose_recognize", "propose_removal"} <= counted
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(programs, st.randoms(use_true_random=False), st.data())
+def test_horizon_holds_far_future_entries_alike_in_any_order(program, rnd, data) -> None:
+    """With a node's horizon: entries beyond it are held, the rest folds the same in any order,
+    in one go or incrementally; moving the horizon past them gives the full fold's state."""
+    w = build(*program)
+    future = w.add(0, kinds.LedgerEntry(w.entries[0].ref, "food", "from the future"), T0 + 100 * 365 * D)
+    horizon = T0 + 200 * H
+    reference = dv.derive(w.entries, horizon)
+    assert future.id.hex() in reference.future
+    shuffled = w.entries + [rnd.choice(w.entries) for _ in range(len(w.entries) // 4)]
+    rnd.shuffle(shuffled)
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(shuffled)), max_size=4)))
+    state, seen = dv.derive([], horizon), []
+    for lo, hi in zip([0, *cuts], [*cuts, len(shuffled)], strict=True):
+        seen.extend(shuffled[lo:hi])
+        state = dv.update(state, shuffled[lo:hi], lambda: list(seen), horizon)
+    assert state.digest() == reference.digest() and set(state.future) == set(reference.future)
+    later = dv.update(state, [], lambda: list(seen), T0 + 101 * 365 * D)
+    assert later.digest() == dv.derive(w.entries).digest()

@@ -46,6 +46,13 @@ def test_cooptation_via_cli_json_passes_and_names_every_attempt() -> None:
         for check in hits:
             assert findings[check]["observed"].endswith("(same on 6 nodes)") or attempt == "forged ballot"
     assert findings["all nodes reached the same state"]["ok"]
+    # issue 12: every capture attempt is a scenario, judged alike on every node
+    for check in ("single member removes another with lax terms", "removed key vouches for a newcomer",
+                  "sybil responder 0", "backdated ballot after the close: judged late, tally contested",
+                  "stranger's alert goes out at alert priority", "ground short id", "far-future entry",
+                  "control: removal by a real majority", "removal by a real majority takes effect"):
+        hits = [c for c in findings if c.startswith(check)]
+        assert hits and all(findings[c]["ok"] for c in hits), check
     assert "refused: council dissolved at its end time" in \
         findings["council acts after dissolution: a delegate proposes"]["observed"]
 
@@ -81,6 +88,7 @@ def test_partition_converges_after_a_day_apart() -> None:
     summary = report.summary
     assert summary["merge_bytes_sent"] > summary["new_entries_bytes"] > 0
     assert summary["merge_airtime_s"] > 0 and summary["merge_converged_s"] is not None
+    _readable(report)
 
 
 def test_squeeze_reports_every_phase_and_the_sms_path() -> None:
@@ -98,3 +106,16 @@ def test_squeeze_reports_every_phase_and_the_sms_path() -> None:
     assert findings["SMS modem unplugged: no alert text goes out, all wait in the queue"]["ok"]
     assert findings["SMS modem plugged back: the held alert texts go out"]["ok"]
     assert "[modem simulated]" in findings["SMS fan-out with the modem present"]["expected"]
+    text = _readable(report)
+    assert f"{len(report.summary['lost'])} nodes were switched off" in text
+    assert f"{report.summary['duty_spent_node']} had spent its duty cycle" in text
+
+
+def _readable(report) -> str:
+    """The report for people: sentences with the figures, never a Python dict; what broke is told."""
+    text = report.text()
+    assert "{" not in text and "': " not in text, text
+    assert report.story and all(any(c.isdigit() for c in line) for line in report.story)
+    assert report.as_dict()["what_broke"] == report.what_broke and report.what_broke
+    assert "What broke:\n  - " in text
+    return text

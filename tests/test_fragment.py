@@ -9,7 +9,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from codec import DecodeError, EncodeError
-from codec.fragment import HEADER_SIZE, MAX_FRAGMENTS, Fragmenter, Reassembler, max_message_size
+from codec.fragment import (
+    CHECK_SIZE,
+    HEADER_SIZE,
+    MAX_FRAGMENTS,
+    MAX_TRIES,
+    MAX_VARIANTS,
+    Fragmenter,
+    Reassembler,
+    max_message_size,
+    piece_sizes,
+)
 from codec.frames import LORA_MTU, SMS_MTU, FrameType, decode_frame, encode_frame
 
 
@@ -28,6 +38,7 @@ def test_reassembles_under_duplication_and_reordering(size: int, mtu: int, seed:
         return
     pieces = Fragmenter(mtu, first_id=rng.randrange(65536)).split(frame)
     assert all(len(p) <= mtu for p in pieces)
+    assert [len(p) for p in pieces] == piece_sizes(len(frame), mtu)
     if len(pieces) == 1:
         assert pieces == [frame]
         return
@@ -104,17 +115,95 @@ def test_memory_is_bounded_against_a_flood_of_partials() -> None:
     assert r.dropped > 0
 
 
-def test_contradicting_header_restarts_the_message() -> None:
+def test_a_contradicting_header_does_not_wipe_the_genuine_message() -> None:
+    frame = encode_frame(FrameType.SYNC, bytes(range(200)) * 2)
+    pieces = Fragmenter(SMS_MTU, first_id=7).split(frame)
     r = Reassembler()
-    assert r.feed("a", b"\xf1\x00\x07\x01AAA", 0) is None
-    assert r.feed("a", b"\xf1\x00\x07\x02BBB", 0) is None  # same id, now 3 fragments
-    assert r.feed("a", b"\xf1\x00\x07\x12CCC", 0) is None
-    assert r.feed("a", b"\xf1\x00\x07\x22DDD", 0) == b"BBBCCCDDD"
+    assert r.feed("a", pieces[0], 0) is None
+    assert r.feed("a", b"\xf1\x00\x07\x11" + b"spoof", 0) is None  # same id, another piece count
+    assert [r.feed("a", p, 0) for p in pieces[1:]][-1] == frame
+
+
+def _spoof(piece: bytes, rng: random.Random) -> bytes:
+    """The same header, other bytes: what a keyholder on the channel can inject."""
+    body = bytearray(piece[HEADER_SIZE:])
+    body[rng.randrange(len(body))] ^= 1 + rng.randrange(255)
+    return piece[:HEADER_SIZE] + bytes(body)
+
+
+@pytest.mark.parametrize("index", [0, 1, 3])
+def test_a_spoofed_piece_before_the_genuine_one_does_not_poison_the_message(index: int) -> None:
+    """Issue 13: one spoofed fragment used to corrupt a long alert, whose retransmissions
+    were then dropped as "already delivered"."""
+    rng = random.Random(index)
+    frame = encode_frame(FrameType.SYNC, rng.randbytes(500))
+    pieces = Fragmenter(SMS_MTU, first_id=99).split(frame)
+    r = Reassembler()
+    assert r.feed("a", _spoof(pieces[index], rng), 0) is None
+    results = [r.feed("a", p, 1) for p in pieces]
+    assert [x for x in results if x is not None] == [frame]
+
+
+def test_a_complete_spoofed_set_is_rejected_and_the_retransmission_gets_through() -> None:
+    rng = random.Random(5)
+    frame = encode_frame(FrameType.SYNC, rng.randbytes(400))
+    pieces = Fragmenter(SMS_MTU, first_id=3).split(frame)
+    r = Reassembler()
+    poisoned = [*pieces[:-1], _spoof(pieces[-1], rng)]
+    assert [r.feed("a", p, 0) for p in poisoned] == [None] * len(pieces)
+    assert r.rejected == 1
+    # the sender retransmits (its outbox, or the next session): the genuine last piece completes it
+    assert r.feed("a", pieces[-1], 5) == frame
+    assert [r.feed("a", p, 6) for p in pieces] == [None] * len(pieces)  # late duplicates: once only
+
+
+def test_a_restarted_sender_reusing_an_id_is_not_taken_for_a_duplicate() -> None:
+    one = encode_frame(FrameType.SYNC, b"1" * 300)
+    two = encode_frame(FrameType.SYNC, b"2" * 300)
+    r = Reassembler()
+    assert [r.feed("a", p, 0) for p in Fragmenter(SMS_MTU, first_id=40).split(one)][-1] == one
+    assert [r.feed("a", p, 1) for p in Fragmenter(SMS_MTU, first_id=40).split(two)][-1] == two
+
+
+def test_a_flood_of_variants_costs_bounded_work() -> None:
+    rng = random.Random(8)
+    frame = encode_frame(FrameType.SYNC, rng.randbytes(MAX_FRAGMENTS * (SMS_MTU - HEADER_SIZE) - 40))
+    pieces = Fragmenter(SMS_MTU).split(frame)
+    assert len(pieces) == MAX_FRAGMENTS
+    r = Reassembler(max_chunk=SMS_MTU)
+    for p in pieces[:-1]:
+        r.feed("a", p, 0)
+    fed = 0
+    for _ in range(50):
+        for p in pieces[:-1]:
+            r.feed("a", _spoof(p, rng), 0)
+            fed += 1
+    assert r.checks == 0  # incomplete: nothing to check yet
+    for _ in range(20):
+        r.feed("a", _spoof(pieces[-1], rng), 0)
+        fed += 1
+    assert r.checks <= 20 * MAX_TRIES
+    assert r.pending_bytes() <= MAX_VARIANTS * len(frame) + MAX_VARIANTS * MAX_FRAGMENTS * CHECK_SIZE
+
+
+@settings(max_examples=200, deadline=None)
+@given(seed=st.integers(0, 2**32), spoofs=st.integers(0, 8), size=st.integers(300, 2000))
+def test_whatever_is_spoofed_only_the_genuine_frame_is_ever_delivered(seed: int, spoofs: int, size: int) -> None:
+    rng = random.Random(seed)
+    frame = encode_frame(FrameType.SYNC, rng.randbytes(size))
+    pieces = Fragmenter(SMS_MTU, first_id=rng.randrange(65536)).split(frame)
+    spoofed_at = rng.sample(range(len(pieces)), min(spoofs, len(pieces)))
+    delivery = pieces + [_spoof(pieces[i], rng) for i in spoofed_at]
+    rng.shuffle(delivery)
+    r = Reassembler()
+    done = [x for x in (r.feed("x", p, 0) for p in delivery) if x is not None]
+    assert done == [frame]  # one spoof per index at most: the genuine piece is kept beside it
 
 
 def test_too_many_fragments_is_an_encode_error() -> None:
     with pytest.raises(EncodeError, match="fragments"):
-        Fragmenter(SMS_MTU).split(b"x" * (MAX_FRAGMENTS * (SMS_MTU - HEADER_SIZE) + 1))
+        Fragmenter(SMS_MTU).split(b"x" * (max_message_size(SMS_MTU) + 1))
+    assert len(Fragmenter(SMS_MTU).split(b"x" * max_message_size(SMS_MTU))) == MAX_FRAGMENTS
 
 
 def test_frame_types() -> None:

@@ -65,8 +65,8 @@ def emulator():
 def test_two_running_nodes_exchange_what_the_cli_adds(tmp_path: Path, emulator) -> None:
     dev_a, dev_b = emulator
     home_a, home_b = tmp_path / "a", tmp_path / "b"
-    json_of(cli(home_a, "init", "--name", "Calle Mayor base", "--json"))
-    json_of(cli(home_b, "init", "--name", "Portal 3", "--json"))
+    json_of(cli(home_a, "init", "--name", "Calle Mayor base", "--no-passphrase", "--json"))
+    json_of(cli(home_b, "init", "--name", "Portal 3", "--no-passphrase", "--json"))
     assembly = json_of(cli(home_a, "assembly", "create", "Eastside Tenants", "--need", "housing", "--json"))["id"]
     logs = tmp_path / "a.log", tmp_path / "b.log"
     nodes = [start_node(home_a, dev_a.tcp_spec, logs[0]), start_node(home_b, dev_b.tcp_spec, logs[1])]
@@ -96,14 +96,14 @@ def test_two_running_nodes_exchange_what_the_cli_adds(tmp_path: Path, emulator) 
 
 
 def test_bad_link_spec_is_refused_before_anything_starts(tmp_path: Path) -> None:
-    json_of(cli(tmp_path / "n", "init", "--name", "n", "--json"))
+    json_of(cli(tmp_path / "n", "init", "--name", "n", "--no-passphrase", "--json"))
     result = cli(tmp_path / "n", "node", "run", "--link", "lora:/dev/x")
     assert result.returncode == 1
     assert "unknown link" in result.stderr
 
 
 def test_strict_mode_exits_when_the_only_link_is_down(tmp_path: Path) -> None:
-    json_of(cli(tmp_path / "n", "init", "--name", "n", "--json"))
+    json_of(cli(tmp_path / "n", "init", "--name", "n", "--no-passphrase", "--json"))
     result = subprocess.run(
         [sys.executable, "-m", "fieldkit", "--home", str(tmp_path / "n"), "node", "run", "--strict",
          "--link", "meshtastic:tcp:127.0.0.1:9"], capture_output=True, text=True, timeout=90)

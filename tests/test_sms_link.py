@@ -16,11 +16,13 @@ from radio.sms.emulator import EmulatedModem
 from radio.sms.link import SmsLink
 from radio.sms.network import PhoneNetwork
 from radio.sms.pdu import Encoding
+from radio.sms.seal import INNER_MTU
 from radio.sms.tpdu import UserData
 from sync.fixtures import author_keys, make_chains
+from sync.pair import store_events
 from sync.session import Role, Session
 from sync.store import Store
-from tests.sms_fixtures import fast_config, wait_until
+from tests.sms_fixtures import NODE_KEYS, fast_config, pairs_for, wait_until
 
 A, B = "+34600000001", "+34600000002"
 
@@ -31,7 +33,9 @@ class LinkNode:
         self.frames: queue.Queue[tuple[bytes, str]] = queue.Queue()
         self.texts: list[InboundSms] = []
         self.modem = GsmModem(fast_config(self.emulator.port), state_dir, self._on_message)
-        self.link = SmsLink(self.modem, [peer], lambda frame, sender: self.frames.put((frame, sender)))
+        self.link = SmsLink(self.modem, pairs_for(number, peer), NODE_KEYS[number],
+                            lambda frame, sender: self.frames.put((frame, sender)),
+                            state_path=state_dir / "pairs.sqlite")
         if start:
             self.modem.start()
 
@@ -67,13 +71,13 @@ def pair(tmp_path: Path) -> Iterator[tuple[PhoneNetwork, LinkNode, LinkNode]]:
 def test_frames_cross_intact_one_sms_each_or_fragmented(pair) -> None:
     network, a, b = pair
     rng = random.Random(7)
-    frames = [bytes((FrameType.ENTRY,)) + rng.randbytes(n) for n in (10, SMS_MTU - 1, 600)]
+    frames = [bytes((FrameType.ENTRY,)) + rng.randbytes(n) for n in (10, INNER_MTU - 1, 600)]
     for frame in frames:
         a.link.send(frame, B)
     assert b.received(3) == frames
     binary = [s for sender, s in network.submitted if sender == A]
     assert all(s.user_data.encoding is Encoding.BINARY and len(s.user_data.data) <= SMS_MTU for s in binary)
-    assert len(binary) == 1 + 1 + 5  # 601 B -> 5 fragments of at most 140 B
+    assert len(binary) == 1 + 1 + 6  # 601 B -> 6 fragments of at most 120 B, each sealed into 140 B
     assert all(s.user_data.concat is None for s in binary)  # fragments are frames, not SMS concatenation
 
 
@@ -119,24 +123,24 @@ def test_two_nodes_sync_over_sms(pair) -> None:
     store_b = _store(e for i, e in enumerate(entries) if i not in only_a)
     assert store_a.store_digest() != store_b.store_digest()
     now = time.time()
-    ini, res = Session(store_a, SMS_MTU, Role.INITIATOR), Session(store_b, SMS_MTU, Role.RESPONDER)
+    ini, res = Session(store_a, INNER_MTU, Role.INITIATOR), Session(store_b, INNER_MTU, Role.RESPONDER)
     res.start(now)
-    for frame in ini.start(now):
+    for frame in ini.start(now).send:
         a.link.send(frame, B)
     deadline = time.monotonic() + 30
     while not (ini.done and res.done) and time.monotonic() < deadline:
-        for node, session, peer in ((a, ini, B), (b, res, A)):
+        for node, store, session, peer in ((a, store_a, ini, B), (b, store_b, res, A)):
             try:
                 frame, _ = node.frames.get(timeout=0.02)
             except queue.Empty:
                 continue
-            for out in session.receive(frame, time.time()):
+            for out in store_events(store, session, session.receive(frame, time.time()), time.time()):
                 node.link.send(out, peer)
         for node, session, peer in ((a, ini, B), (b, res, A)):
-            for out in session.tick(time.time()):
+            for out in session.tick(time.time()).send:
                 node.link.send(out, peer)
     assert ini.error is None and res.error is None
     assert ini.converged
     assert store_a.store_digest() == store_b.store_digest()
     assert len(store_a) == len(entries)
-    assert max(ini.stats.largest_frame, res.stats.largest_frame) <= SMS_MTU
+    assert max(ini.stats.largest_frame, res.stats.largest_frame) <= INNER_MTU

@@ -135,3 +135,13 @@ def test_at_lines_are_classified_and_never_raise() -> None:
     assert parse_list_header("+CMGL: 3,1,,24") == (3, 1)
     for raw in (bytes(range(256)), b"\x80OK", b"+CME ERROR: x"):
         classify(raw)
+
+
+def test_a_lone_escape_travels_as_ucs2() -> None:
+    # hypothesis found it: '\x1b' and '\x1b0' did not survive GSM 7-bit (ESC starts an escape)
+    for text in ("\x1b", "\x1b0", "a\x1bb"):
+        parts = split_text(text, 7)
+        assert len(parts) == 1
+        delivered = decode_received(Deliver("+15551234567", 1_700_000_000, parts[0]).encode())
+        assert isinstance(delivered, Deliver)
+        assert delivered.user_data.text == text

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from codec import Kind, OriginChannel, kinds
+from codec import KeyPair, Kind, OriginChannel, kinds
 from fieldkit.domain import actions, queries
 from fieldkit.domain.state import State
 from fieldkit.domain.view import domain_state
@@ -27,6 +27,7 @@ ANA = "+34600000011"
 BEA = "+34600000012"
 STRANGER = "+34699999999"
 PEER = "+34600000002"  # another node's modem
+PEER_KEY = KeyPair(b"\x52" * 32)  # that node's key, paired with ours
 
 
 @dataclass
@@ -61,7 +62,7 @@ def world(tmp_path: Path) -> Iterator[World]:
     network = PhoneNetwork()
     emulator = EmulatedModem(NODE, network)
     frames: list[tuple[bytes, str]] = []
-    gateway = SmsGateway(home.path, key, store, fast_config(emulator.port), peers=[PEER],
+    gateway = SmsGateway(home.path, key, store, fast_config(emulator.port), pairs={PEER: PEER_KEY.public_key},
                          on_frame=lambda frame, sender: frames.append((frame, sender)), limits=LimitsConfig())
     for number, name, lang in ((ANA, "Ana", "es"), (BEA, "Bea", "en")):
         sub = gateway.subscribers.enrol(number, "1234", lang, now - 90, name=name)
@@ -180,7 +181,7 @@ def test_stop_start_join_status_and_unknown(world: World) -> None:
     ana.send(NODE, "bailar salsa")
     assert said(ana, "No entendido")
     ana.send(NODE, "unirme Calle Mayor")  # the domain's refusal comes back, restating the command
-    assert said(ana, "Unirme no hecho: join request would not count: already a member of Calle Mayor")
+    assert said(ana, "Unirme no hecho: ya eres miembro")  # in her language, without the command line's words
     carla = "+34600000013"
     world.gateway.subscribers.enrol(carla, "4321", "en", int(time.time()), name="Carla")
     world.phone(carla).send(NODE, "JOIN calle mayor")
@@ -215,7 +216,7 @@ def test_one_modem_serves_phones_and_a_peer_node(world: World, tmp_path: Path) -
 
     peer_emulator = EmulatedModem(PEER, world.network)
     peer_modem = GsmModem(fast_config(peer_emulator.port), tmp_path / "peer", lambda m: None)
-    peer_link = SmsLink(peer_modem, [NODE], lambda frame, sender: None)
+    peer_link = SmsLink(peer_modem, {NODE: world.node_key.public_key}, PEER_KEY, lambda frame, sender: None)
     peer_modem.start()
     try:
         frame = bytes((0xE1,)) + bytes(range(200))  # fragmented into two binary SMS
@@ -227,3 +228,50 @@ def test_one_modem_serves_phones_and_a_peer_node(world: World, tmp_path: Path) -
     finally:
         peer_modem.stop()
         peer_emulator.close()
+
+
+def test_members_are_told_a_vote_opened_and_can_ask_what_it_is_about(world: World) -> None:
+    ana, bea = world.phone(ANA), world.phone(BEA)
+    pid = world.proposal[:6]
+    assert world.gateway.notify_new_votes() == 1
+    assert world.gateway.notify_new_votes() == 0  # once per vote
+    assert said(ana, f"Nueva votacion {pid} (Calle Mayor): Rent strike from December?. Opciones si/no, cierra ")
+    assert said(bea, f"New vote {pid} (Calle Mayor): Rent strike from December?. Options si/no, closes ")
+    # a motion says whom it concerns, by name
+    now = int(time.time())
+    bea_key = bytes.fromhex(world.gateway.subscribers.get(BEA).key_id)
+    removal = world.store.append_own(world.node_key, kinds.ProposeRemoval(
+        bytes.fromhex(world.assembly)[:6], now + 7200, 1, 50, bea_key, "never came"), now)
+    assert world.gateway.notify_new_votes() == 1
+    assert said(ana, f"Nueva votacion {removal.id.hex()[:6]} (Calle Mayor): dar de baja a Bea de Calle Mayor")
+    # asking what it is about
+    ana.send(NODE, f"QUE {removal.id.hex()[:6]}")
+    assert said(ana, f"{removal.id.hex()[:6]}: dar de baja a Bea de Calle Mayor. Opciones: si/no. Cierra ")
+    bea.send(NODE, f"ABOUT {pid}")
+    assert said(bea, f"{pid}: Rent strike from December?. Options: si/no. Closes ")
+    # within a daily allowance: the third notice of the day is the last
+    for i in range(2):
+        world.store.append_own(world.node_key, kinds.Proposal(bytes.fromhex(world.assembly)[:6], now + 7200, 1, 50,
+                                                              ("yes", "no"), f"question {i}"), now + 1 + i)
+    assert world.gateway.notify_new_votes(now + 5) == 2
+    assert said(ana, "question 0")
+    time.sleep(1.0)
+    assert not any("question 1" in t for t in ana.texts())
+    assert sum("Nueva votacion" in t for t in ana.texts()) == 3
+
+
+def test_refusals_reach_a_phone_in_its_language_without_cli_advice(world: World) -> None:
+    ana = world.phone(ANA)
+    carla = "+34600000013"
+    world.gateway.subscribers.enrol(carla, "4321", "es", int(time.time()), name="Carla")  # enrolled, not vouched
+    phone = world.phone(carla)
+    phone.send(NODE, f"VOTO {world.proposal[:6]} si 4321")
+    assert said(phone, "Voto no hecho: aun no eres miembro de Calle Mayor: te deben avalar"), phone.texts()
+    ana.send(NODE, f"VOTO {world.proposal[:6]} quizas 1234")
+    assert said(ana, "Voto no hecho: no hay opcion 'quizas': elige si, no")
+    ana.send(NODE, "VOTO ffffff si 1234")
+    assert said(ana, "Voto no hecho: no hay votacion con numero 'ffffff'")
+    ana.send(NODE, "HOLA")
+    assert said(ana, "No entendido (comando desconocido 'HOLA')")
+    texts = ana.texts() + phone.texts()
+    assert not any("fieldkit" in t or "not a member" in t or "choose one" in t for t in texts), texts

@@ -18,19 +18,22 @@ from pathlib import Path
 
 import pytest
 
+from codec.sealing import Sealer
+from sync.log import StoreLocked
 from sync.store import Store
 
 WRITER = Path(__file__).with_name("store_crash_writer.py")
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _kill_and_check(store_dir: Path, rounds: int, seed: int) -> None:
+def _kill_and_check(store_dir: Path, rounds: int, seed: int, sealer: Sealer | None = None,
+                    key_hex: str = "") -> None:
     rng = random.Random(seed)
     acked: dict[str, str] = {}
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     for round_no in range(rounds):
         writer = subprocess.Popen(
-            [sys.executable, str(WRITER), str(store_dir), str(seed * 1000 + round_no)],
+            [sys.executable, str(WRITER), str(store_dir), str(seed * 1000 + round_no), *([key_hex] if key_hex else [])],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
         )
         time.sleep(rng.uniform(0.05, 0.45))  # sometimes while it is still opening the store
@@ -44,7 +47,7 @@ def _kill_and_check(store_dir: Path, rounds: int, seed: int) -> None:
                 assert outcome in ("added", "pending", "duplicate"), line
                 if entry_id:
                     acked.setdefault(entry_id, outcome)
-        with Store.open(store_dir) as store:
+        with Store.open(store_dir, sealer=sealer) as store:
             pending = {e.id.hex() for e in store.pending_entries()}
             missing = [i for i in acked if i not in pending and bytes.fromhex(i) not in store]
             assert not missing, f"round {round_no}: acknowledged entries lost: {missing[:3]}"
@@ -59,6 +62,15 @@ def _kill_and_check(store_dir: Path, rounds: int, seed: int) -> None:
 
 def test_sigkill_at_random_moments_loses_no_acknowledged_entry(tmp_path: Path) -> None:
     _kill_and_check(tmp_path / "store", rounds=60, seed=1)
+
+
+def test_sigkill_in_an_encrypted_store_loses_no_acknowledged_entry(tmp_path: Path) -> None:
+    key = bytes(range(32))
+    _kill_and_check(tmp_path / "store", rounds=40, seed=3, sealer=Sealer(key), key_hex=key.hex())
+    with pytest.raises(StoreLocked):  # and it stayed sealed: no key, no store
+        Store.open(tmp_path / "store")
+    with pytest.raises(StoreLocked, match="does not open"):
+        Store.open(tmp_path / "store", sealer=Sealer(bytes(32)))
 
 
 @pytest.mark.slow

@@ -122,13 +122,14 @@ def test_damaged_header_refuses_and_repair_salvages_everything(tmp_path: Path) -
         assert store.store_digest() == digest
 
 
-def test_a_store_open_during_repair_refuses_to_append_to_the_old_file(tmp_path: Path) -> None:
+def test_a_store_open_during_repair_appends_to_the_new_file_not_the_old(tmp_path: Path) -> None:
     es = chain(KEYS[0], 3)
     running = Store.open(tmp_path)  # as `node run` would hold it
     running.add(wire(es[0]), T0)
     repair_log(tmp_path)
-    with pytest.raises(StoreError, match="replaced"):
-        running.add(wire(es[1]), T0)
-    running._log.close()
+    old_copy = (tmp_path / "log.damaged-0").read_bytes()
+    assert running.add(wire(es[1]), T0).outcome.value == "added"  # reopened on the repaired log
+    running.close()
+    assert (tmp_path / "log.damaged-0").read_bytes() == old_copy  # nothing went to the old file
     with Store.open(tmp_path) as store:
-        assert len(store) == 1
+        assert len(store) == 2

@@ -134,8 +134,9 @@ def test_refusals_store_nothing() -> None:
 def test_pending_is_bounded_with_a_store_full_refusal(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(pending_module, "MAX_PENDING_PER_AUTHOR", 3)
     store = Store.memory()
-    es = chain(KEYS[0], 6)
-    results = store.add_many([wire(e) for e in es[1:]], T0)
+    es = chain(KEYS[0], 7)
+    store.add(wire(es[0]), T0)  # the key is known: what follows is verified, waiting for seq 1
+    results = store.add_many([wire(e) for e in es[2:]], T0)
     assert [r.outcome for r in results] == [Outcome.PENDING] * 3 + [Outcome.REFUSED] * 2
     assert "store full" in results[-1].reason and store.pending_count == 3
 

@@ -96,7 +96,7 @@ def test_cli_export_import_json(tmp_path) -> None:
     runner = CliRunner()
     a, b = tmp_path / "a", tmp_path / "b"
     for home, name in ((a, "alpha"), (b, "beta")):
-        r = runner.invoke(main, ["--home", str(home), "init", "--name", name])
+        r = runner.invoke(main, ["--home", str(home), "init", "--name", name, "--no-passphrase"])
         assert r.exit_code == 0, r.output
     from fieldkit.home import Home
     from fieldkit.nodestore import open_node_store
@@ -117,6 +117,16 @@ def test_cli_export_import_json(tmp_path) -> None:
     assert second["added"] == 0 and second["duplicates"] == first["added"]
     with open_node_store(Home(b)) as store:
         assert store.store_digest() == expected
+    # a partly refused import exits 1, with the JSON report still printed
+    c = tmp_path / "c"
+    assert runner.invoke(main, ["--home", str(c), "init", "--name", "gamma", "--no-passphrase"]).exit_code == 0
+    tampered = bytearray(path.read_bytes())
+    tampered[-20] ^= 0x01  # inside the last record's signature
+    bad = tmp_path / "bad.fkb"
+    bad.write_bytes(bytes(tampered))
+    r = runner.invoke(main, ["--home", str(c), "sync", "import", str(bad), "--json"])
+    report = json.loads(r.stdout)
+    assert r.exit_code == 1 and len(report["refused"]) == 1 and report["added"] >= 59
     recent = tmp_path / "recent.fkb"
     r = runner.invoke(main, ["--home", str(a), "--now", "2026-06-01T00:00", "sync", "export", str(recent),
                              "--since", "-1d", "--json"])

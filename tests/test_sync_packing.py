@@ -1,11 +1,11 @@
-"""Entries into session frames: whole entries back to back, alerts first, large ones fragmented."""
+"""Entries into session frames: whole entries back to back, alerts first, large ones alone."""
 
 from __future__ import annotations
 
 import random
 
 from codec import KeyPair, sign_entry, split_entries
-from codec.fragment import Fragmenter, Reassembler
+from codec.fragment import CHECK_SIZE, HEADER_SIZE, Fragmenter, Reassembler
 from codec.frames import LORA_MTU, SMS_MTU, FrameType, frame_type
 from codec.kinds import AlertRaise, Ballot
 from sync.fixtures import BASE_TIME, wire
@@ -27,16 +27,16 @@ def _chain(count: int, long_alert_every: int = 5):
 
 
 def _unpack(frames: list[bytes], mtu: int) -> list[bytes]:
-    joined, reassembler = [], Reassembler(max_chunk=mtu)
-    for f in frames:
-        assert len(f) <= mtu
-        if frame_type(f) is FrameType.FRAGMENT:
-            whole = reassembler.feed("peer", f, 0)
-            if whole is None:
-                continue
-            f = whole
-        assert frame_type(f) is FrameType.ENTRY  # no header: the first entry's version byte
-        joined.extend(split_entries(f))
+    """Through a link's fragmentation, as on the air (the session itself never fragments)."""
+    joined, fragmenter, reassembler = [], Fragmenter(mtu), Reassembler(max_chunk=mtu)
+    for frame in frames:
+        assert frame_type(frame) is FrameType.ENTRY  # no header: the first entry's version byte
+        assert len(frame) <= mtu or len(split_entries(frame)) == 1  # a large entry goes alone
+        for piece in fragmenter.split(frame):
+            assert len(piece) <= mtu
+            whole = reassembler.feed("peer", piece, 0) if frame_type(piece) is FrameType.FRAGMENT else piece
+            if whole is not None:
+                joined.extend(split_entries(whole))
     return joined
 
 
@@ -44,13 +44,14 @@ def test_packed_frames_hold_whole_entries_alerts_first_and_large_ones_fragmented
     chain = _chain(20)
     assert max(len(e.encode()) for e in chain) > SMS_MTU  # the long alerts need fragments over SMS
     for mtu in (SMS_MTU, LORA_MTU):
-        packed = pack_entries(reversed(chain), {KEY.public_key}, mtu, Fragmenter(mtu))
+        packed = pack_entries(reversed(chain), {KEY.public_key}, mtu)
         raws = _unpack(packed.frames, mtu)
         alerts = [e for e in chain if isinstance(e.body, AlertRaise)]
         assert raws == [e.encode(with_key=e is alerts[0]) for e in [*alerts, *(e for e in chain if e not in alerts)]]
         assert packed.entries == 20 and packed.entry_bytes == sum(len(e.encode()) for e in chain)
-        if mtu == SMS_MTU:  # one ~91-byte ballot per SMS, each alert in two fragments
-            assert packed.framing_bytes > 0 and len(packed.frames) == 16 + 2 * len(alerts)
+        if mtu == SMS_MTU:  # one ~91-byte ballot per SMS, each alert alone (the link sends it in two)
+            assert packed.framing_bytes == len(alerts) * (2 * HEADER_SIZE + CHECK_SIZE)
+            assert len(packed.frames) == 16 + len(alerts)
         else:  # two ballots share a LoRa frame, an alert goes whole
             assert packed.framing_bytes == 0 and len(packed.frames) < 16
 

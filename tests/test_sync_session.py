@@ -9,11 +9,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from codec.entry import VERSION
 from codec.frames import LORA_MTU, SMS_MTU, FrameType
 from sync.fixtures import author_keys, make_chains
-from sync.pair import LinkFaults, run_pair
-from sync.session import Role, Session, SyncError
+from sync.pair import LinkFaults, run_pair, store_events
+from sync.session import MAX_ROUNDS, MAX_SESSION_BYTES, Events, Role, Session, State, SyncError
 from sync.store import Store
 
 LOSSY = LinkFaults(loss=0.2, duplicate=0.2, reorder=0.2)
@@ -115,51 +114,88 @@ def rng_total(seed: int) -> int:
     return 20 + seed % 120
 
 
-def test_fuzz_random_and_mutated_frames_end_with_a_typed_error_and_change_nothing() -> None:
-    rng, entries = _world(5, 6, 80)
-    a = _store(entries[:50])
-    b = _store(entries[20:])
-    # collect a real transcript to mutate
+def _transcript() -> tuple[list[bytes], list]:
+    """A real session's frames both ways (entries included), to mutate."""
+    _, entries = _world(5, 6, 80)
+    a, b = _store(entries[:50]), _store(entries[20:])
     frames: list[bytes] = []
     ini = Session(a, LORA_MTU, Role.INITIATOR)
     res = Session(b, LORA_MTU, Role.RESPONDER)
-    out = ini.start(0)
+    out = ini.start(0).send
     for _ in range(20):
         frames += out
-        back = [f2 for f in out for f2 in res.receive(f, 0)]
+        back = [f2 for f in out for f2 in store_events(b, res, res.receive(f, 0), 0)]
         frames += back
-        out = [f2 for f in back for f2 in ini.receive(f, 0)]
+        out = [f2 for f in back for f2 in store_events(a, ini, ini.receive(f, 0), 0)]
         if not out:
             break
-    victim_entries = entries[:30]
-    for trial in range(600):
-        victim = _store(victim_entries)
-        before = victim.store_digest()
-        role = Role.INITIATOR if trial % 2 else Role.RESPONDER
-        s = Session(victim, rng.choice([LORA_MTU, SMS_MTU, 4000]), role)
-        s.start(0)
-        for _ in range(rng.randint(1, 6)):
-            if rng.random() < 0.3:
-                frame = bytes(rng.randrange(256) for _ in range(rng.randint(0, 300)))
-            else:
-                frame = bytearray(rng.choice(frames))
-                for _ in range(rng.randint(1, 4)):
-                    op = rng.random()
-                    if op < 0.5 and frame:
-                        frame[rng.randrange(len(frame))] = rng.randrange(256)
-                    elif op < 0.75 and frame:
-                        del frame[rng.randrange(len(frame)) :]
-                    else:
-                        frame += bytes(rng.randrange(256) for _ in range(rng.randint(1, 8)))
-                frame = bytes(frame)
-            s.receive(frame, rng.random() * 100)  # must never raise
-            s.tick(rng.random() * 1000)
+    return frames, entries
+
+
+TRANSCRIPT, FUZZ_ENTRIES = _transcript()
+SYNC_FRAMES = [f for f in TRANSCRIPT if f[0] == FrameType.SYNC]
+
+
+@st.composite
+def _mutated(draw, pool: list[bytes]) -> bytes:
+    frame = bytearray(draw(st.sampled_from(pool)))
+    for _ in range(draw(st.integers(0, 4))):
+        op = draw(st.sampled_from(["flip", "cut", "grow"]))
+        if op == "flip" and len(frame) > 1:
+            frame[draw(st.integers(1, len(frame) - 1))] = draw(st.integers(0, 255))
+        elif op == "cut" and len(frame) > 2:
+            del frame[draw(st.integers(2, len(frame) - 1)) :]
+        else:
+            frame += draw(st.binary(min_size=1, max_size=8))
+    return bytes(frame)
+
+
+def _frames(pool: list[bytes], garbage: bool):
+    one = _mutated(pool)
+    if garbage:
+        one = st.one_of(one, st.binary(max_size=300))
+    return st.lists(st.tuples(one, st.floats(0, 1000)), min_size=1, max_size=12)
+
+
+def _victim(role: Role, mtu: int) -> tuple[Store, Session]:
+    victim = _store(FUZZ_ENTRIES[:30])
+    session = Session(victim, mtu, role)
+    return victim, session
+
+
+@settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", "300")), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(role=st.sampled_from(list(Role)), mtu=st.sampled_from([LORA_MTU, SMS_MTU, 4000]),
+       sequence=_frames(TRANSCRIPT, garbage=True))
+def test_fuzz_any_frames_raise_nothing_and_end_only_with_a_typed_error(role: Role, mtu: int, sequence) -> None:
+    victim, s = _victim(role, mtu)
+    before = victim.store_digest()
+    s.start(0)
+    for frame, t in sequence:
+        events = s.receive(frame, t)  # must never raise
+        assert all(isinstance(f, bytes) for f in events.send + s.tick(t * 2).send)
         assert s.error is None or isinstance(s.error, SyncError)
-        if not any(f and f[0] >> 4 == VERSION for f in frames):  # no entry frame among them
-            assert victim.store_digest() == before
-        # only entries that verified may have been added: every held entry is one of ours
-        ids = {e.id for e in entries}
-        assert all(e.id in ids for e in victim.entries())
+    assert victim.store_digest() == before  # the session never writes: only its caller stores
+
+
+@settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", "300")), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(mtu=st.sampled_from([LORA_MTU, SMS_MTU]), sequence=_frames(SYNC_FRAMES, garbage=False))
+def test_fuzz_sync_frames_alone_hand_the_responder_no_entries_and_bounded_sends(mtu: int, sequence) -> None:
+    """Only sync messages, however mutated or repeated: the responder receives no entries,
+    and what it sends stays within what honest answers to these requests cost."""
+    _, s = _victim(Role.RESPONDER, mtu)
+    received: list[bytes] = []
+    for frame, t in sequence:
+        events = s.receive(frame, t)
+        received += events.entries
+        s.tick(t)
+    assert received == []
+    assert s.stats.entries_received == 0
+    # each entry goes out at most once per round, and a responder answers at most MAX_ROUNDS rounds
+    held = sum(len(e.encode(with_key=True)) for e in FUZZ_ENTRIES[:30])
+    assert s.stats.entry_bytes_sent <= MAX_ROUNDS * held
+    assert s.budget.bytes_spent == s.stats.bytes_sent <= min(MAX_SESSION_BYTES, s.budget.bytes_per_hour)
 
 
 def test_garbage_frame_ends_session_with_typed_error() -> None:
@@ -168,7 +204,7 @@ def test_garbage_frame_ends_session_with_typed_error() -> None:
     s.start(0)
     s.receive(bytes((FrameType.SYNC, 0x01, 0xFF)), 0)  # HELLO too short
     assert isinstance(s.error, SyncError) and s.done
-    assert s.receive(b"\x00", 1) == []
+    assert s.receive(b"\x00", 1) == Events()
 
 
 def test_vanished_peer_times_out_and_a_later_session_resumes() -> None:
@@ -181,6 +217,7 @@ def test_vanished_peer_times_out_and_a_later_session_resumes() -> None:
     while not s.done:
         t += 5
         s.tick(t)
+    assert s.state is State.FAILED
     assert isinstance(s.error, SyncError)
     sa, _ = run_pair(a, b, LORA_MTU)
     assert sa.converged and a.store_digest() == b.store_digest()
@@ -235,10 +272,10 @@ def test_entries_travel_packed_whole_and_pushed_single_entry_frames_still_apply(
     late = _store(entries[:-1])
     session = Session(late, LORA_MTU, Role.RESPONDER)
     session.start(0.0)
-    session.receive(entries[-1].encode(), 0.0)
+    store_events(late, session, session.receive(entries[-1].encode(), 0.0), 0.0)
     assert session.stats.entries_added == 1 and session.error is None
-    # a damaged packed frame is refused by the store and the session goes on
-    session.receive(entries[0].encode() + b"\x00", 0.0)
+    # a damaged packed frame is refused by the caller's store and the session goes on
+    store_events(late, session, session.receive(entries[0].encode() + b"\x00", 0.0), 0.0)
     assert session.stats.entries_refused == 1 and session.error is None
 
 

@@ -8,6 +8,14 @@ store with its index deleted: index the log and rebuild every view a node keeps,
 domain's included; target <= 10)
 and ``peak_rss_mb`` (target <= 150: a Pi Zero 2 has 512 MB).
 
+Encryption at rest (issue 17, DESIGN.md "encryption at rest"), all in the same run:
+``encrypted_ingest_ratio`` — one child ingests the same entries into a plain store and
+into a real home's sealed store, alternating chunk by chunk so both see the same load
+(target >= 0.85); ``encrypted_open_ratio`` — open time of the plain store over the
+sealed one, as every command opens it (views file present), best of a few alternating
+opens in fresh processes (target >= 0.8); ``panic_s`` — `fieldkit panic` started as a
+process on that home of ``n`` entries, until no wrapped key is left on disk (target <= 1).
+
 Signing is not what is measured: the entries (1,000 authors, 100 each, the kinds a
 busy assembly writes) are generated once and cached in the temp folder.  The ingest
 and the reopen each run in a fresh child process, and peak RSS is the larger of the
@@ -36,6 +44,7 @@ AUTHORS = 1_000
 BATCH = 1_000  # entries per add_many: one fsync each, like a bundle import or a busy sync
 CHUNK = 5_000  # verify and ingest alternate in chunks of this size
 CACHE_VERSION = 1
+OPEN_REPEATS = 3  # alternating plain/encrypted opens, best of each: the machine's load varies
 
 
 def _keys() -> list[KeyPair]:
@@ -117,6 +126,66 @@ def _child_ingest(cache: Path, store_dir: Path) -> dict:
             "rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}
 
 
+def _child_ingest_pair(cache: Path, plain_dir: Path, home_dir: Path) -> dict:
+    """Plain and sealed ingest of the same entries, alternating chunks; the sealed store is a real home's."""
+    from fieldkit.home import STORE_DIR, Home
+    from sync.store import Store
+
+    raws = [raw for _a, raw in _load(cache)]
+    home = Home(home_dir)
+    home.create("bench", None)
+    stores = {"plain": Store.open(plain_dir), "sealed": Store.open(home_dir / STORE_DIR, sealer=home.sealer())}
+    spent = {"plain": 0.0, "sealed": 0.0}
+    for i, start in enumerate(range(0, len(raws), CHUNK)):
+        order = ("plain", "sealed") if i % 2 == 0 else ("sealed", "plain")
+        for name in order:
+            t = time.perf_counter()
+            for b in range(start, min(start + CHUNK, len(raws)), BATCH):
+                stores[name].add_many(raws[b : min(b + BATCH, start + CHUNK)], EPOCH + 300 * 86400)
+            spent[name] += time.perf_counter() - t
+    held = {name: len(store) for name, store in stores.items()}
+    for store in stores.values():
+        store.close()
+    return {"plain_s": spent["plain"], "sealed_s": spent["sealed"], "held": held}
+
+
+def _child_open_as_used(store_dir: Path, home_dir: str) -> dict:
+    """Open as a command does (views file present); sealed when ``home_dir`` is given."""
+    from sync.store import Store
+
+    sealer = None
+    if home_dir:
+        from fieldkit.home import Home
+
+        sealer = Home(Path(home_dir)).sealer()  # unlocking is outside the timing: once per process
+    t = time.perf_counter()
+    store = Store.open(store_dir, sealer=sealer)
+    opened = time.perf_counter() - t
+    held = len(store)
+    store.close()
+    return {"open_s": opened, "held": held}
+
+
+def _panic_s(home_dir: Path) -> float:
+    """From starting `fieldkit panic` to the moment no wrapped key is left in the home."""
+    from fieldkit.vault import VAULT_FILE
+
+    vault = home_dir / VAULT_FILE
+    assert vault.exists()
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])}
+    env.pop("FIELDKIT_HOME", None)
+    t = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "fieldkit", "--home", str(home_dir), "panic", "--json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    while vault.exists() and proc.poll() is None:
+        time.sleep(0.001)
+    gone = time.perf_counter() - t
+    _out, err = proc.communicate(timeout=60)
+    if proc.returncode != 0 or vault.exists():
+        raise RuntimeError(f"bench ingest: panic failed: {err.decode().strip()}")
+    return gone
+
+
 def _child_open(store_dir: Path) -> dict:
     from fieldkit.nodestore import view_providers
     from sync.db import remove_index
@@ -147,8 +216,16 @@ def run(n: int = N) -> list[Figure]:
         store_dir = Path(tmp) / "store"
         ing = _run_child("ingest", str(cache), str(store_dir))
         reopen = _run_child("open", str(store_dir))
-    if ing["held"] != n or reopen["held"] != n:
-        raise RuntimeError(f"bench ingest: expected {n} entries held, got {ing['held']} / {reopen['held']}")
+        plain_dir, home_dir = Path(tmp) / "plain", Path(tmp) / "home"
+        pair = _run_child("pair", str(cache), str(plain_dir), str(home_dir))
+        opens: dict[str, list[float]] = {"plain": [], "sealed": []}
+        for _ in range(OPEN_REPEATS):
+            opens["plain"].append(_run_child("open-as-used", str(plain_dir), "")["open_s"])
+            opens["sealed"].append(_run_child("open-as-used", str(home_dir / "store"), str(home_dir))["open_s"])
+        panic_s = _panic_s(home_dir)
+    if ing["held"] != n or reopen["held"] != n or set(pair["held"].values()) != {n}:
+        raise RuntimeError(f"bench ingest: expected {n} entries held, got {ing['held']} / {reopen['held']} / "
+                           f"{pair['held']}")
     params = {"n": n, "authors": AUTHORS, "batch": BATCH}
     ingest_per_s = n / ing["ingest_s"]
     verify_per_s = n / ing["verify_s"]
@@ -161,10 +238,23 @@ def run(n: int = N) -> list[Figure]:
         Figure("peak_rss_mb", round(rss_mb, 1), "MB", "<= 150",
                {**params, "ingest_rss_mb": round(ing["rss_kb"] / 1024, 1),
                 "open_rss_mb": round(reopen["rss_kb"] / 1024, 1)}),
+        Figure("encrypted_ingest_ratio", round(pair["plain_s"] / pair["sealed_s"], 3), "ratio", ">= 0.85",
+               {**params, "plain_per_s": round(n / pair["plain_s"]), "encrypted_per_s": round(n / pair["sealed_s"])}),
+        Figure("encrypted_open_ratio", round(min(opens["plain"]) / min(opens["sealed"]), 3), "ratio", ">= 0.8",
+               {"n": n, "views": "heads", "repeats": OPEN_REPEATS, "plain_open_s": round(min(opens["plain"]), 3),
+                "encrypted_open_s": round(min(opens["sealed"]), 3)}),
+        Figure("panic_s", round(panic_s, 3), "s", "<= 1", {"n": n, "from": "process start", "to": "vault.json gone"}),
     ]
 
 
 if __name__ == "__main__":
     role = sys.argv[1]
-    result = _child_ingest(Path(sys.argv[2]), Path(sys.argv[3])) if role == "ingest" else _child_open(Path(sys.argv[2]))
+    if role == "ingest":
+        result = _child_ingest(Path(sys.argv[2]), Path(sys.argv[3]))
+    elif role == "pair":
+        result = _child_ingest_pair(Path(sys.argv[2]), Path(sys.argv[3]), Path(sys.argv[4]))
+    elif role == "open-as-used":
+        result = _child_open_as_used(Path(sys.argv[2]), sys.argv[3])
+    else:
+        result = _child_open(Path(sys.argv[2]))
     print(json.dumps(result))

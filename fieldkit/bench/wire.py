@@ -9,9 +9,9 @@ codec/frames.py).  A Meshtastic radio adds its own
 
 from __future__ import annotations
 
-from codec import EPOCH, KeyPair, Kind, sign_entry
+from codec import EPOCH, KeyPair, Kind, kinds, sign_entry
 from codec.fragment import Fragmenter
-from codec.frames import LORA_MTU, SMS_MTU, FrameType, encode_frame
+from codec.frames import LORA_MTU, FrameType, encode_frame
 from codec.kinds import (
     AckStatus,
     AlertAck,
@@ -19,6 +19,9 @@ from codec.kinds import (
     AlertResolve,
     AssemblyFound,
     Ballot,
+    CampaignAct,
+    CampaignDebrief,
+    CampaignReached,
     CouncilConvene,
     CouncilJoin,
     JoinRequest,
@@ -28,6 +31,8 @@ from codec.kinds import (
     MandateReport,
     Minutes,
     Proposal,
+    ProposeCampaign,
+    ProposeCampaignRenew,
     ProposeCouncilClose,
     ProposeMandate,
     ProposeRecall,
@@ -39,6 +44,8 @@ from codec.kinds import (
 )
 from codec.schema import ListOf, Text, fields_of
 from fieldkit.bench.report import Figure
+from radio.sms.seal import INNER_MTU as SEALED_SMS_MTU  # a node-to-node SMS is sealed: 120 of its 140 B
+from radio.sms.seal import OVERHEAD as SEAL_OVERHEAD
 
 MESHTASTIC_HEADER = 16  # firmware src/mesh/RadioInterface.h MESHTASTIC_HEADER_LENGTH
 TYPICAL_SEQ = 5000  # a busy author's log after a year: a 2-byte varint
@@ -58,6 +65,9 @@ def sample_bodies(text_chars: int) -> dict[Kind, object]:
     t = NOW
     terms = {"target": ref, "closes": t + 3 * 86400, "quorum": 12, "threshold": 50}
     options = ("yes", "no", "later")
+    day = 86400
+    cycle = {"new_moon": t + 7 * day, "first_quarter": t + 14 * day + 20_000, "full_moon": t + 22 * day,
+             "last_quarter": t + 29 * day + 40_000, "ends": t + 36 * day + 60_000}
     return {
         Kind.ASSEMBLY_FOUND: AssemblyFound(_text(min(64, text_chars - 7)), "housing", 2),
         Kind.JOIN_REQUEST: JoinRequest(ref, _text(min(64, text_chars))),
@@ -65,7 +75,7 @@ def sample_bodies(text_chars: int) -> dict[Kind, object]:
         Kind.PROPOSAL: Proposal(**terms, options=options, text=_text(text_chars - sum(map(len, options)))),
         Kind.PROPOSE_MANDATE: ProposeMandate(**terms, delegate=key, scope=_text(text_chars),
                                              expires=t + 90 * 86400, report_every=14 * 86400),
-        Kind.PROPOSE_REMOVAL: ProposeRemoval(**terms, member=key, reason=_text(text_chars)),
+        Kind.PROPOSE_REMOVAL: ProposeRemoval(**terms, member=key, reason=_text(text_chars), keep=TYPICAL_SEQ),
         Kind.PROPOSE_RECALL: ProposeRecall(**terms, mandate=ref, reason=_text(text_chars)),
         Kind.PROPOSE_RENEW: ProposeRenew(**terms, mandate=ref, expires=t + 90 * 86400),
         Kind.PROPOSE_ROLE: ProposeRole(**terms, role=Role.FACILITATOR, holder=key, term_start=t + 86400,
@@ -82,6 +92,20 @@ def sample_bodies(text_chars: int) -> dict[Kind, object]:
         Kind.LEDGER_WITNESS: LedgerWitness(ref),
         Kind.MINUTES: Minutes(ref, _text(text_chars)),
         Kind.KEY_REVOKE: KeyRevoke(pub, _text(text_chars)),
+        # issue 12: revocation, suspension, closing seal (20 ballots), recognition, rule change
+        Kind.PROPOSE_REVOKE: kinds.ProposeRevoke(**terms, member=key, keep=TYPICAL_SEQ,
+                                                 reason=_text(text_chars)),
+        Kind.SUSPEND: kinds.Suspend(ref, key, TYPICAL_SEQ),
+        Kind.SEAL: kinds.Seal(ref, tuple(bytes([i]) * 6 for i in range(20))),
+        Kind.PROPOSE_RECOGNIZE: kinds.ProposeRecognize(**terms, other=ref),
+        Kind.PROPOSE_RULES: kinds.ProposeRules(**terms, motion_class=kinds.MotionClass.STRICT, quorum_percent=50,
+                                               threshold_floor=66, period=7 * 86400),
+        # a lunar cycle planned a week ahead (moments as in fieldkit/domain/lunar.py)
+        Kind.PROPOSE_CAMPAIGN: ProposeCampaign(**terms, **cycle, objective=_text(text_chars)),
+        Kind.PROPOSE_CAMPAIGN_RENEW: ProposeCampaignRenew(**terms, **cycle, campaign=ref),
+        Kind.CAMPAIGN_ACT: CampaignAct(ref, _text(text_chars), ref[::-1]),
+        Kind.CAMPAIGN_REACHED: CampaignReached(ref, "housing", _text(text_chars - 7)),
+        Kind.CAMPAIGN_DEBRIEF: CampaignDebrief(ref, _text(text_chars)),
     }
 
 
@@ -115,7 +139,8 @@ def run() -> list[Figure]:
     figures: list[Figure] = []
     ballot = frame_bytes(Ballot(bytes(6), 1), key)
     figures.append(Figure("ballot_bytes", len(ballot), "B", "<= 96", {"link": "lora", "seq": TYPICAL_SEQ}))
-    figures.append(Figure("ballot_sms_bytes", len(ballot), "B", f"<= {SMS_MTU}", {"link": "sms"}))
+    figures.append(Figure("ballot_sms_bytes", len(ballot), "B", f"<= {SEALED_SMS_MTU}",
+                          {"link": "sms", "sealed_sms_bytes": len(ballot) + SEAL_OVERHEAD}))
     figures.append(Figure("ballot_lora_packet_bytes", lora_packet_bytes(ballot), "B", None,
                           {"includes": "meshtastic 16 B header + Data protobuf"}))
     alert = frame_bytes(AlertRaise(bytes(6), NOW + 6 * 3600, _text(120)), key)
@@ -129,7 +154,7 @@ def run() -> list[Figure]:
         if kind is Kind.BALLOT:
             continue  # ballot_bytes above, with the stricter target
         fits_lora = len(Fragmenter(LORA_MTU).split(frame_bytes(body, key))) == 1
-        fits_sms = len(Fragmenter(SMS_MTU).split(frame_bytes(body, key))) == 1
+        fits_sms = len(Fragmenter(SEALED_SMS_MTU).split(frame_bytes(body, key))) == 1
         figures.append(Figure(f"{kind.label}_bytes", size, "B", f"<= {LORA_MTU}",
                               {"text_chars": text_chars(body), "one_lora_frame": fits_lora, "one_sms": fits_sms}))
         if size > largest:

@@ -9,17 +9,26 @@ lines here against the commands' own help.
 
 from __future__ import annotations
 
-import importlib
+from fieldkit.cli.fastpanic import shred_early
 
-import click
+shred_early()  # `fieldkit panic`: the keys go before anything else is imported
 
-from fieldkit import __version__
-from fieldkit.cli.common import FieldkitGroup, NodeContext
+import importlib  # noqa: E402
+
+import click  # noqa: E402
+
+from fieldkit import __version__  # noqa: E402
+from fieldkit.cli.common import FieldkitGroup, NodeContext, check_now  # noqa: E402
 
 # (name, module of fieldkit.cli, attribute, the line --help shows)
 COMMANDS: list[tuple[str, str, str, str]] = [
     ('init', 'node', 'init', "Create this node's key pair and empty store."),
     ('whoami', 'node', 'whoami', "This node's identity."),
+    ('unlock', 'node', 'unlock_command',
+     'Give the key to a running node that started locked (kept in its memory only).'),
+    ('panic', 'node', 'panic', 'Crypto-shred this node now: destroy every copy of its keys, then delete its files.'),
+    ('passphrase', 'node', 'passphrase_group', 'The passphrase that wraps the data key.'),
+    ('key-file', 'node', 'key_file_group', 'Key files on removable sticks that unlock the node while plugged in.'),
     ('status', 'store', 'status', 'The store at a glance.'),
     ('log', 'store', 'log_command', 'The entries of the log, in the order this node received them.'),
     ('store', 'store', 'store_group', 'Upkeep of the signed log: check it, salvage it.'),
@@ -34,6 +43,7 @@ COMMANDS: list[tuple[str, str, str, str]] = [
     ('vote', 'proposals', 'vote', "Cast (or replace) this node's ballot before the close."),
     ('tally', 'proposals', 'tally', 'Counts per option, quorum, and the outcome once closed.'),
     ('proposals', 'proposals', 'proposals', 'Every proposal and motion with its current tally.'),
+    ('seal', 'proposals', 'seal', 'Seal closed proposals: sign which ballots this node held when they closed.'),
     ('mandate', 'mandates', 'mandate', 'Written mandates for delegates: scope, expiry, report-back.'),
     ('council', 'councils', 'council', 'Time-bound federation councils of mandated delegates.'),
     ('alert', 'alerts', 'alert', 'Urgent calls and the responders on their way.'),
@@ -41,10 +51,16 @@ COMMANDS: list[tuple[str, str, str, str]] = [
     ('minutes', 'ledger', 'minutes', 'Public minutes, signed by the current facilitator.'),
     ('verdicts', 'ledger', 'verdicts',
      "Every entry's verdict (counted, refused or waiting, and why), with late-arrival flags."),
+    ('campaign', 'campaign', 'campaign',
+     'Campaigns laid on the lunar cycle: surge, crest, pause, debrief; renew or end.'),
+    ('review', 'review', 'review',
+     "Signals that hierarchy is creeping in: rotation, concentration, report-backs, councils, participation, "
+     "small-share decisions, the sovereignty ledger's rate and gaps."),
     ('sms', 'sms', 'sms', 'People with basic phones: enrolment of their numbers.'),
     ('demo', 'demo', 'demo', 'Three assemblies on a simulated town mesh and basic phones: founding, votes, a mandate, '
      'an eviction alert, a cut link, a carried node, the merge, a council, the ledger.'),
     ('drill', 'drill', 'drill', 'Run a drill on the simulated mesh and report what held and what broke.'),
+    ('web', 'web', 'web', "Serve the web app for members' phones (keys stay on the phones) until Ctrl-C."),
 ]
 _BY_NAME = {name: (module, attr, line) for name, module, attr, line in COMMANDS}
 
@@ -82,4 +98,5 @@ def main(ctx: click.Context, home: str | None, now: str | None) -> None:
     """fieldkit: a low-connectivity mesh and SMS field kit for neighborhood assemblies."""
     obj = ctx.ensure_object(NodeContext)
     obj.home_option = home
+    check_now(now)  # every command refuses a bad --now, even those that never read the clock
     obj.now_option = now

@@ -7,6 +7,7 @@ import click
 from codec import kinds
 from fieldkit.cli.common import emit, json_option, now_option
 from fieldkit.cli.domain_common import session, with_iso_times
+from fieldkit.cli.humanize import clean, duration, names, relative, when, who
 from fieldkit.domain import actions, queries
 from fieldkit.domain.state import kid
 from fieldkit.timeparse import parse_time
@@ -74,15 +75,35 @@ def list_(show_all: bool, as_json: bool) -> None:
     with session() as s:
         rows = queries.alert_list(s.state, s.now) if show_all or as_json else queries.open_alerts(s.state, s.now)
         rows += _held_aside(s)
+        lines = [line for r in rows for line in alert_lines(s.state, r, s.now)]
 
     def human() -> None:
-        if not rows:
-            click.echo("no open alerts")
-        for r in rows:
-            click.echo(f"{r['id'][:12]}  {r['status']:<11} {r['text'][:60]}")
-            click.echo(f"    coming: {len(r['coming'])} {', '.join(r['coming'])}".rstrip())
+        click.echo("\n".join(lines) if lines else "no open alerts")
 
     emit(as_json, {"alerts": with_iso_times(rows)}, human)
+
+
+def alert_lines(state, r: dict, now: int) -> list[str]:
+    """An alert for people: the whole text (the address is never cut), who raised it and
+    when, who is coming and when they expect to arrive."""
+    status = {"open": f"open, lapses {when(r['expires'])}", "unconfirmed": "unconfirmed (not yet verified in order)"}
+    out = [f"{r['id'][:12]}  {status.get(r['status'], r['status'])}",
+           f"    {clean(r['text'])}",
+           f"    raised by {who(state, r['author'])} at {when(r['time'])} ({relative(r['time'], now)})"]
+    etas = r.get("eta_minutes", {})
+    coming = [f"{who(state, k)}" + (f" in {duration(etas[k] * 60)} (by {when(_acked(r, k, etas))})"
+                                    if k in etas else "") for k in r["coming"]]
+    out.append(f"    coming ({len(coming)}): {'; '.join(coming)}" if coming else "    nobody has answered coming yet")
+    if r["not_coming"]:
+        out.append(f"    not coming: {names(state, r['not_coming'])}")
+    if r.get("resolved"):
+        note = f": {clean(r['resolved']['note'])}" if r["resolved"].get("note") else ""
+        out.append(f"    resolved by {who(state, r['resolved']['by'])} at {when(r['resolved']['time'])}{note}")
+    return out
+
+
+def _acked(r: dict, key: str, etas: dict) -> int:
+    return int(r.get("ack_times", {}).get(key, r["time"])) + etas[key] * 60
 
 
 def _held_aside(s) -> list[dict]:

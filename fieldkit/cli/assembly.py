@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import click
 
-from codec import Role, kinds
+from codec import Kind, Role, kinds
+from codec.kinds import MotionClass
 from fieldkit.cli.common import emit, json_option, now_option
 from fieldkit.cli.domain_common import session, with_iso_times
+from fieldkit.cli.humanize import names, proposed, who
 from fieldkit.cli.motions import motion_options, terms
 from fieldkit.domain import actions, queries
-from fieldkit.timeparse import parse_time
+from fieldkit.timeparse import parse_duration, parse_time
 
 
 @click.group()
@@ -52,14 +54,22 @@ def show(assembly_id: str, as_json: bool) -> None:
     """Members, candidates waiting for vouches, and roles of an assembly."""
     with session() as s:
         row = queries.assembly_show(s.state, s.find("assemblies", assembly_id, "assembly"), s.now)
+        state = s.state
 
     def human() -> None:
         click.echo(f"{row['name']} ({row['need']})  {row['id']}")
-        click.echo(f"members ({len(row['members'])}): {', '.join(row['members'])}")
+        click.echo(f"members ({len(row['members'])}): {names(state, row['members'])}")
         for c in row["candidates"]:
-            click.echo(f"waiting: {c['key']} {c['name']} — {c['vouches']} of {c['needed']} vouches")
+            click.echo(f"waiting: {who(state, c['key'])} — {c['vouches']} of {c['needed']} vouches")
         for role, holder in row["roles"].items():
-            click.echo(f"{role}: {holder}")
+            click.echo(f"{role}: {who(state, holder)}")
+        for key in row["suspended"]:
+            click.echo(f"suspended: {who(state, key)}")
+        for cls, f in row["constitution"].items():
+            click.echo(f"{cls} decisions: at least {f['quorum_percent']} % of members voting, {f['threshold']} % "
+                       f"of ballots, open {f['period'] // 3600} h or more")
+        if row["recognizes"]:
+            click.echo(f"recognizes: {', '.join(a[:12] for a in row['recognizes'])}")
 
     emit(as_json, with_iso_times(row), human)
 
@@ -101,21 +111,123 @@ def join(assembly_id: str, name: str, as_json: bool) -> None:
     emit(as_json, {"id": entry.id.hex()}, f"asked to join: {entry.id.hex()}\nask members to vouch for your key")
 
 
+def _keep(s, key_id: bytes, public: bytes | None, given: int | None) -> int:
+    """The cut: --keep if given, else every entry of the key this node holds (its head + 1)."""
+    if given is not None:
+        return given
+    if public is None:
+        return 0
+    return s.store.heads().get(public, -1) + 1
+
+
 @member.command("remove")
 @click.argument("assembly_id")
 @click.argument("key")
 @click.option("--reason", default="", help="Why.")
+@click.option("--keep", type=click.IntRange(0, 0xFFFFFFFF), default=None,
+              help="How many of the member's entries the assembly accepts: its entries 0..N-1 "
+                   "(default: all this node holds).")
 @motion_options
 @json_option
 @now_option
-def remove(assembly_id: str, key: str, reason: str, closes: str, quorum: int, threshold: str,
-           as_json: bool) -> None:
-    """Propose removing a member (takes effect if the proposal passes)."""
+def remove(assembly_id: str, key: str, reason: str, keep: int | None, closes: str | None, quorum: int | None,
+           threshold: str | None, as_json: bool) -> None:
+    """Propose removing a member: a strict motion (two thirds, a majority voting, a week's notice by default)."""
     with session() as s:
         aid = s.find("assemblies", assembly_id, "assembly")
-        kid, _ = actions.member_key(s.state, key)
-        entry = s.act(kinds.ProposeRemoval(**terms(s, aid, closes, quorum, threshold), member=kid, reason=reason))
-    emit(as_json, {"id": entry.id.hex()}, f"proposed removal of {kid.hex()}: {entry.id.hex()}")
+        kid, public = actions.member_key(s.state, key)
+        cut = _keep(s, kid, public, keep)
+        entry = s.act(kinds.ProposeRemoval(**terms(s, aid, closes, quorum, threshold, Kind.PROPOSE_REMOVAL),
+                                           member=kid, reason=reason, keep=cut))
+        text = proposed(s.state, entry.id.hex())
+    emit(as_json, {"id": entry.id.hex(), "keep": cut}, f"{text} (its entries from {cut} on void if it passes)")
+
+
+@member.command("revoke")
+@click.argument("assembly_id")
+@click.argument("key")
+@click.option("--reason", default="key lost or seized", show_default=True, help="Why.")
+@click.option("--keep", type=click.IntRange(0, 0xFFFFFFFF), default=None,
+              help="How many of the key's entries the assembly still trusts: its entries 0..N-1 "
+                   "(default: all this node holds).")
+@motion_options
+@json_option
+@now_option
+def revoke(assembly_id: str, key: str, reason: str, keep: int | None, closes: str | None, quorum: int | None,
+           threshold: str | None, as_json: bool) -> None:
+    """Propose revoking a lost or seized key: once passed, only its first --keep entries count here."""
+    with session() as s:
+        aid = s.find("assemblies", assembly_id, "assembly")
+        kid, public = actions.member_key(s.state, key)
+        cut = _keep(s, kid, public, keep)
+        entry = s.act(kinds.ProposeRevoke(**terms(s, aid, closes, quorum, threshold, Kind.PROPOSE_REVOKE),
+                                          member=kid, keep=cut, reason=reason))
+    emit(as_json, {"id": entry.id.hex(), "keep": cut},
+         f"proposed revocation of {kid.hex()} from its entry {cut} on: {entry.id.hex()}")
+
+
+@member.command("suspend")
+@click.argument("assembly_id")
+@click.argument("key")
+@click.option("--keep", type=click.IntRange(0, 0xFFFFFFFF), default=None,
+              help="How many of the key's entries you still trust: its entries 0..N-1 "
+                   "(default: all this node holds).")
+@json_option
+@now_option
+def suspend(assembly_id: str, key: str, keep: int | None, as_json: bool) -> None:
+    """Co-sign the suspension of a lost or seized key: in effect at once when enough members co-sign
+    (the vouch threshold); lapses after 14 days unless a removal or revocation passes."""
+    with session() as s:
+        aid = s.find("assemblies", assembly_id, "assembly")
+        kid, public = actions.member_key(s.state, key)
+        cut = _keep(s, kid, public, keep)
+        entry = s.act(kinds.Suspend(actions.ref(aid), kid, cut))
+        shown = queries.assembly_show(s.reload(), aid, s.now)
+    done = kid.hex() in shown["suspended"]
+    emit(as_json, {"id": entry.id.hex(), "assembly": aid, "member": kid.hex(), "keep": cut, "suspended": done},
+         f"co-signed the suspension of {kid.hex()} from its entry {cut} on: "
+         + ("suspended now" if done else "more members must co-sign"))
+
+
+@assembly.command("recognize")
+@click.argument("assembly_id")
+@click.argument("other_id")
+@motion_options
+@json_option
+@now_option
+def recognize(assembly_id: str, other_id: str, closes: str | None, quorum: int | None, threshold: str | None,
+              as_json: bool) -> None:
+    """Propose that ASSEMBLY recognizes OTHER: its members then count as responders to ASSEMBLY's alerts."""
+    with session() as s:
+        aid = s.find("assemblies", assembly_id, "assembly")
+        oid = s.find("assemblies", other_id, "assembly")
+        entry = s.act(kinds.ProposeRecognize(**terms(s, aid, closes, quorum, threshold, Kind.PROPOSE_RECOGNIZE),
+                                             other=actions.ref(oid)))
+    emit(as_json, {"id": entry.id.hex()}, f"proposed recognizing {oid[:12]}: {entry.id.hex()}")
+
+
+@assembly.command("rules")
+@click.argument("assembly_id")
+@click.option("--class", "motion_class", required=True, type=click.Choice([c.name.lower() for c in MotionClass]),
+              help="Which class of decisions the new floors are for.")
+@click.option("--quorum-percent", type=click.IntRange(0, 100), required=True,
+              help="Fewest voters, as a percent of the members at the opening.")
+@click.option("--threshold-floor", type=click.IntRange(50, 100), required=True,
+              help="Percent of ballots the leading option needs (50 or more).")
+@click.option("--period", required=True, help="Shortest voting period (e.g. 1h, 7d).")
+@motion_options
+@json_option
+@now_option
+def rules(assembly_id: str, motion_class: str, quorum_percent: int, threshold_floor: int, period: str,
+          closes: str | None, quorum: int | None, threshold: str | None, as_json: bool) -> None:
+    """Propose changing the constitution's floors for one class (itself a strict motion)."""
+    with session() as s:
+        aid = s.find("assemblies", assembly_id, "assembly")
+        entry = s.act(kinds.ProposeRules(**terms(s, aid, closes, quorum, threshold, Kind.PROPOSE_RULES),
+                                         motion_class=MotionClass[motion_class.upper()],
+                                         quorum_percent=quorum_percent, threshold_floor=threshold_floor,
+                                         period=parse_duration(period)))
+    emit(as_json, {"id": entry.id.hex()}, f"proposed new floors for {motion_class} decisions: {entry.id.hex()}")
 
 
 @click.group()
@@ -133,13 +245,15 @@ def role() -> None:
 @motion_options
 @json_option
 @now_option
-def assign(assembly_id: str, role_name: str, holder: str, start: str, end: str, renewal: bool, closes: str,
-           quorum: int, threshold: str, as_json: bool) -> None:
+def assign(assembly_id: str, role_name: str, holder: str, start: str, end: str, renewal: bool, closes: str | None,
+           quorum: int | None, threshold: str | None, as_json: bool) -> None:
     """Propose a role assignment for a term."""
     with session() as s:
         aid = s.find("assemblies", assembly_id, "assembly")
         kid, _ = actions.member_key(s.state, holder)
-        entry = s.act(kinds.ProposeRole(**terms(s, aid, closes, quorum, threshold), role=Role[role_name.upper()],
+        entry = s.act(kinds.ProposeRole(**terms(s, aid, closes, quorum, threshold, Kind.PROPOSE_ROLE),
+                                        role=Role[role_name.upper()],
                                         holder=kid, term_start=parse_time(start, s.now),
                                         term_end=parse_time(end, s.now), renewal=renewal))
-    emit(as_json, {"id": entry.id.hex()}, f"proposed {role_name} {kid.hex()}: {entry.id.hex()}")
+        text = proposed(s.state, entry.id.hex())
+    emit(as_json, {"id": entry.id.hex()}, text)

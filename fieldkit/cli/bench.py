@@ -11,7 +11,7 @@ from fieldkit.bench import report
 from fieldkit.cli.common import json_option, now_option
 
 # Each name is a module of fieldkit.bench whose run() returns its figures; imported only when run.
-BENCHES = ("wire", "ingest", "store", "sync", "sim", "domain", "sms")
+BENCHES = ("wire", "ingest", "store", "sync", "sim", "domain", "sms", "adversary", "web")
 SIZED = ("ingest", "store")  # benches whose run() takes the number of entries, n
 
 

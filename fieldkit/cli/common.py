@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,7 +12,7 @@ import click
 
 if TYPE_CHECKING:
     from codec import KeyPair
-    from fieldkit.home import Home
+    from fieldkit.home import Home, Unlocked
 
 # codec, the home and the store are imported by the commands that use them, not here:
 # `fieldkit --help` and every command start without them (fieldkit/cli/__init__.py).
@@ -36,7 +34,9 @@ class FieldkitGroup(click.Group):
             from codec import FieldkitError
 
             if isinstance(exc, FieldkitError):
-                raise Refused(exc.reason) from None
+                from fieldkit.cli.humanize import readable  # raw Unix times in a domain reason, as dates
+
+                raise Refused(readable(exc.reason)) from None
             raise
 
 
@@ -59,20 +59,31 @@ class NodeContext:
         clock = int(time.time())
         return parse_time(self.now_option, clock) if self.now_option else clock
 
+    def unlocked(self) -> Unlocked:
+        """The home opened once for this process (fieldkit/home.py ``unlock``)."""
+        from fieldkit.home import unlock
+
+        return unlock(self.home, prompt=lambda: click.prompt("passphrase", hide_input=True, err=True))
+
     def keypair(self) -> KeyPair:
-        home = self.home
-        passphrase = os.environ.get("FIELDKIT_PASSPHRASE")
-        if passphrase is None and home.encrypted and sys.stdin.isatty():
-            passphrase = click.prompt("passphrase", hide_input=True, err=True)
-        return home.keypair(passphrase)
+        return self.unlocked().keypair
 
 
 def node_context() -> NodeContext:
     return click.get_current_context().find_object(NodeContext)
 
 
+def check_now(value: str | None) -> None:
+    """Refuse a --now that cannot be read, whether or not the command reads the clock."""
+    if value is not None:
+        from fieldkit.timeparse import parse_time
+
+        parse_time(value, int(time.time()))
+
+
 def _set_now(ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
     if value is not None:
+        check_now(value)
         ctx.ensure_object(NodeContext).now_option = value
     return value
 

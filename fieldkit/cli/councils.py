@@ -7,6 +7,7 @@ import click
 from codec import kinds
 from fieldkit.cli.common import emit, json_option, now_option
 from fieldkit.cli.domain_common import session, with_iso_times
+from fieldkit.cli.humanize import assembly_name, clean, describe, names, outcome_words, proposed, when, who
 from fieldkit.cli.motions import motion_options, terms
 from fieldkit.domain import actions, queries
 from fieldkit.timeparse import parse_time
@@ -51,12 +52,24 @@ def join(council_id: str, as_json: bool) -> None:
 def show(council_id: str, as_json: bool) -> None:
     """A council: objective, member assemblies, delegates, open or closed and why."""
     with session() as s:
-        row = queries.council_show(s.state, s.find("councils", council_id, "council"), s.now)
+        cid = s.find("councils", council_id, "council")
+        row = queries.council_show(s.state, cid, s.now)
+        decisions = [queries.tally(s.state, pid, s.now) for pid, p in
+                     sorted(s.state.proposals.items(), key=lambda kv: kv[1]["time"]) if p["target"] == cid]
+        row["decision_list"] = decisions
+        lines = [f"{clean(row['objective'])}  ({row['status']}{': ' + row['reason'] if row['reason'] else ''})",
+                 f"convened by {who(s.state, row['convener'])}; "
+                 + (f"dissolves by itself {when(row['until'])}" if row["open"]
+                    else f"ended; end date {when(row['until'])}"),
+                 f"assemblies: {', '.join(assembly_name(s.state, a) for a in row['assemblies'])}",
+                 f"delegates: {names(s.state, row['participants'])}",
+                 "decisions:" if decisions else "decisions: none yet"]
+        for d in decisions:
+            lines.append(f"  {d['id'][:12]}  {describe(s.state, d['id'])}")
+            lines.append(f"                {outcome_words(d)}")
 
     def human() -> None:
-        click.echo(f"{row['objective']}  ({row['status']}{': ' + row['reason'] if row['reason'] else ''})")
-        click.echo(f"assemblies: {', '.join(a[:12] for a in row['assemblies'])}")
-        click.echo(f"delegates: {', '.join(row['participants'])}")
+        click.echo("\n".join(lines))
 
     emit(as_json, with_iso_times(row), human)
 
@@ -69,7 +82,7 @@ def list_(as_json: bool) -> None:
     with session() as s:
         rows = [queries.council_show(s.state, c, s.now) for c in sorted(s.state.councils)]
     emit(as_json, {"councils": with_iso_times(rows)},
-         lambda: [click.echo(f"{r['id'][:12]}  {r['status']:<7} {r['objective'][:60]}") for r in rows])
+         lambda: [click.echo(f"{r['id'][:12]}  {r['status']:<7} {clean(r['objective'])}") for r in rows])
 
 
 @council.command("close")
@@ -83,4 +96,5 @@ def close(council_id: str, reason: str, closes: str, quorum: int, threshold: str
     with session() as s:
         cid = s.find("councils", council_id, "council")
         entry = s.act(kinds.ProposeCouncilClose(**terms(s, cid, closes, quorum, threshold), reason=reason))
-    emit(as_json, {"id": entry.id.hex()}, f"close proposed: {entry.id.hex()}")
+        text = proposed(s.state, entry.id.hex())
+    emit(as_json, {"id": entry.id.hex()}, text)

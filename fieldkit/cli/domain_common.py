@@ -15,7 +15,7 @@ from typing import Any
 
 from codec import Entry
 from fieldkit.cli.common import node_context
-from fieldkit.domain import actions
+from fieldkit.domain import actions, derive
 from fieldkit.domain.state import State
 from fieldkit.domain.timeflags import late_entries
 from fieldkit.domain.view import all_entries, domain_state
@@ -33,8 +33,9 @@ class Session:
 
     @property
     def state(self) -> State:
-        """The domain state as the store holds it now (rows are read when asked for)."""
-        return domain_state(self.store)
+        """The domain state as the store holds it now (rows are read when asked for), with
+        held far-future entries whose time has come by ``now`` folded in."""
+        return due_state(self.store, self.now)
 
     def find(self, table: str, prefix: str, what: str) -> str:
         return actions.find(self.state, table, prefix, what)
@@ -75,11 +76,22 @@ class Session:
 @contextmanager
 def session() -> Iterator[Session]:
     ctx = node_context()
-    store = open_node_store(ctx.home)
+    now = ctx.now
+    store = open_node_store(ctx.home, clock=lambda: now)
     try:
-        yield Session(store, ctx.now)
+        yield Session(store, now)
     finally:
         store.close()
+
+
+def due_state(store: Any, now: int) -> State:
+    """The domain state, with held far-future entries whose time has come by ``now`` folded
+    in (in memory, by a refold: rare; the view folds them itself at its next update)."""
+    state = domain_state(store)
+    horizon = now + derive.FUTURE_SKEW
+    if any(t <= horizon for t in state.future.values()):
+        state = derive.derive(all_entries(store), horizon)
+    return state
 
 
 def with_iso_times(value: Any) -> Any:

@@ -7,7 +7,9 @@ import click
 from codec import kinds
 from fieldkit.cli.common import emit, json_option, now_option
 from fieldkit.cli.domain_common import session, with_iso_times
+from fieldkit.cli.humanize import clean, duration, names, readable, when, who
 from fieldkit.domain import actions, queries
+from fieldkit.domain.state import kid
 
 
 @click.group()
@@ -48,9 +50,11 @@ def list_(as_json: bool) -> None:
     """Every ledger entry with its witnesses."""
     with session() as s:
         rows = queries.ledger_list(s.state, s.now)
-    emit(as_json, {"entries": with_iso_times(rows)},
-         lambda: [click.echo(f"{r['id'][:12]}  {r['domain']:<10} {len(r['witnesses'])} witnesses  {r['text'][:50]}")
-                  for r in rows])
+        lines = [f"{r['id'][:12]}  {when(r['time'])}  {clean(r['domain'])}: {clean(r['text'])}\n"
+                 f"              by {who(s.state, r['author'])}; witnessed by "
+                 f"{names(s.state, [w['key'] for w in r['witnesses']])}"
+                 + (f"; objective of campaign {r['campaign'][:12]}" if r.get("campaign") else "") for r in rows]
+    emit(as_json, {"entries": with_iso_times(rows)}, "\n".join(lines) if lines else "no ledger entry yet")
 
 
 @ledger.command("review")
@@ -102,8 +106,11 @@ def minutes_list(assembly_id: str | None, as_json: bool) -> None:
     with session() as s:
         aid = s.find("assemblies", assembly_id, "assembly") if assembly_id else None
         rows = queries.minutes_list(s.state, s.now, aid)
-    emit(as_json, {"minutes": with_iso_times(rows)},
-         lambda: [click.echo(f"{r['id'][:12]}  {r['author']}\n{r['text']}\n") for r in rows])
+        lines = [f"{r['id'][:12]}  {when(r['time'])}  by {who(s.state, r['author'])}"
+                 + (f" (debrief of campaign {r['campaign'][:12]})" if r.get("campaign") else "")
+                 + f"\n{clean(r['text'], oneline=False)}\n"
+                 for r in rows]
+    emit(as_json, {"minutes": with_iso_times(rows)}, "\n".join(lines) if lines else "no minutes yet")
 
 
 @click.command()
@@ -117,8 +124,12 @@ def verdicts(refused: bool, as_json: bool) -> None:
         rows = [{"id": k, **v, "late_s": late.get(k)} for k, v in
                 sorted(s.state.entries.items(), key=lambda kv: (kv[1]["time"], kv[0]))
                 if not refused or v["verdict"] != "counted"]
+        for held in queries.held_future(s.state, s.now):  # far-future entries, held until their time
+            e = s.store.get(bytes.fromhex(held["id"]))
+            rows.append({**held, "kind": e.kind.label if e else "?", "author": kid(e.author) if e else "?",
+                         "late_s": None})
     emit(as_json, {"entries": with_iso_times(rows)},
-         lambda: [click.echo(f"{r['id'][:12]}  {r['kind']:<22} {r['verdict']}"
+         lambda: [click.echo(f"{r['id'][:12]}  {r['kind']:<22} {readable(r['verdict'])}"
                              + _time_flag(r["late_s"]))
                   for r in rows])
 
@@ -127,5 +138,5 @@ def _time_flag(late_s: int | None) -> str:
     if late_s is None:
         return ""
     if late_s > 0:
-        return f"  [arrived {late_s // 60} min after the time it claims]"
-    return f"  [claims a time {-late_s // 60} min after it arrived]"
+        return f"  [arrived {duration(late_s)} after the time it claims]"
+    return f"  [claims a time {duration(-late_s)} after it arrived]"

@@ -7,6 +7,7 @@ import click
 from codec import kinds
 from fieldkit.cli.common import emit, json_option, now_option
 from fieldkit.cli.domain_common import session, with_iso_times
+from fieldkit.cli.humanize import clean, duration, proposed, relative, when, who
 from fieldkit.cli.motions import motion_options, terms
 from fieldkit.domain import actions, queries
 from fieldkit.timeparse import parse_duration, parse_time
@@ -35,13 +36,34 @@ def issue(assembly_id: str, delegate: str, scope: str, expires: str, report_ever
         every = 0 if report_every.strip() == "0" else parse_duration(report_every)
         entry = s.act(kinds.ProposeMandate(**terms(s, aid, closes, quorum, threshold), delegate=kid, scope=scope,
                                            expires=parse_time(expires, s.now), report_every=every))
-    emit(as_json, {"id": entry.id.hex(), "status": "proposed"},
-         f"mandate proposed: {entry.id.hex()}\n"
-         f"it is live once the proposal passes (fieldkit vote {entry.id.hex()[:12]} yes)")
+        text = proposed(s.state, entry.id.hex())
+    emit(as_json, {"id": entry.id.hex(), "status": "proposed"}, text)
 
 
-def _show_human(row: dict) -> None:
-    click.echo(f"{row['id'][:12]}  {row['status']:<9} delegate {row['delegate']}  {row['scope'][:60]}")
+def _line(state, row: dict) -> str:
+    return f"{row['id'][:12]}  {row['status']:<9} {who(state, row['delegate'])}: {clean(row['scope'])}"
+
+
+STATUS_WORDS = {
+    "proposed": "under vote until {closes}",
+    "rejected": "the proposal did not pass",
+    "live": "live until {expires}",
+    "review": "in review: the report-back was due {due}; a report by the delegate brings it back to live",
+    "expired": "expired {expires}",
+    "recalled": "recalled",
+}
+
+
+def status_words(row: dict) -> str:
+    """The status in words with readable times (the judge's detail carries epoch seconds)."""
+    due = when(row["report_due"]) if row.get("report_due") else "earlier"
+    words = STATUS_WORDS.get(row["status"], row["status"]).format(
+        closes=when(row["closes"]), expires=when(row["expires"]), due=due)
+    if row["status"] == "recalled" and "no longer a member" in row["detail"]:
+        words += ": the delegate is no longer a member"
+    elif row["status"] == "recalled":
+        words += " by decision " + row["detail"].rsplit(" ", 1)[-1]
+    return words
 
 
 @mandate.command("list")
@@ -51,7 +73,8 @@ def list_(as_json: bool) -> None:
     """Every mandate and its status now."""
     with session() as s:
         rows = queries.mandate_list(s.state, s.now)
-    emit(as_json, {"mandates": with_iso_times(rows)}, lambda: [_show_human(r) for r in rows])
+        lines = [_line(s.state, r) for r in rows]
+    emit(as_json, {"mandates": with_iso_times(rows)}, "\n".join(lines) if lines else "no mandate yet")
 
 
 @mandate.command("show")
@@ -62,12 +85,16 @@ def show(mandate_id: str, as_json: bool) -> None:
     """A mandate: status (proposed, live, review, expired, recalled), scope, report-back."""
     with session() as s:
         row = queries.mandate_show(s.state, _find(s, mandate_id), s.now)
+        lines = [_line(s.state, row), status_words(row)]
+        if row["report_every"]:
+            lines.append(f"reports back every {duration(row['report_every'])}"
+                         + (f"; next report due {when(row['report_due'])} ({relative(row['report_due'], s.now)})"
+                            if row["report_due"] else ""))
+        lines.append(f"reports ({len(row['report_texts'])}):" if row["report_texts"] else "no report yet")
+        lines += [f"  {when(r['time'])}: {clean(r['text'])}" for r in row["report_texts"]]
 
     def human() -> None:
-        _show_human(row)
-        click.echo(f"{row['detail']}")
-        if row["report_due"]:
-            click.echo(f"next report due {with_iso_times({'time': row['report_due']})['time']}")
+        click.echo("\n".join(lines))
 
     emit(as_json, with_iso_times(row), human)
 
@@ -89,7 +116,7 @@ def report(mandate_id: str, text: str, as_json: bool) -> None:
     with session() as s:
         mid = _find(s, mandate_id)
         entry = s.act(kinds.MandateReport(actions.ref(mid), text))
-    emit(as_json, {"id": entry.id.hex()}, f"reported: {entry.id.hex()}")
+    emit(as_json, {"id": entry.id.hex()}, f"reported on mandate {mid[:12]}: {entry.id.hex()}\n{text}")
 
 
 @mandate.command("recall")
@@ -105,7 +132,8 @@ def recall(mandate_id: str, reason: str, closes: str, quorum: int, threshold: st
         aid = s.state.proposals[mid]["target"]
         entry = s.act(kinds.ProposeRecall(**terms(s, aid, closes, quorum, threshold), mandate=actions.ref(mid),
                                           reason=reason))
-    emit(as_json, {"id": entry.id.hex()}, f"recall proposed: {entry.id.hex()}")
+        text = proposed(s.state, entry.id.hex())
+    emit(as_json, {"id": entry.id.hex()}, text)
 
 
 @mandate.command("renew")
@@ -121,4 +149,5 @@ def renew(mandate_id: str, expires: str, closes: str, quorum: int, threshold: st
         aid = s.state.proposals[mid]["target"]
         entry = s.act(kinds.ProposeRenew(**terms(s, aid, closes, quorum, threshold), mandate=actions.ref(mid),
                                          expires=parse_time(expires, s.now)))
-    emit(as_json, {"id": entry.id.hex()}, f"renewal proposed: {entry.id.hex()}")
+        text = proposed(s.state, entry.id.hex())
+    emit(as_json, {"id": entry.id.hex()}, text)

@@ -5,10 +5,12 @@ from __future__ import annotations
 import click
 
 from codec import kinds
-from fieldkit.cli.common import emit, json_option, now_option
-from fieldkit.cli.domain_common import session, with_iso_times
-from fieldkit.cli.motions import DEFAULT_QUORUM, DEFAULT_THRESHOLD, terms
+from fieldkit.cli.common import emit, json_option, node_context, now_option
+from fieldkit.cli.domain_common import Session, session, with_iso_times
+from fieldkit.cli.humanize import describe, outcome_words
+from fieldkit.cli.motions import terms
 from fieldkit.domain import actions, queries
+from fieldkit.domain.state import kid
 
 
 @click.command()
@@ -16,21 +18,72 @@ from fieldkit.domain import actions, queries
 @click.argument("text")
 @click.option("--option", "options", multiple=True, required=True, help="An option (give two or more).")
 @click.option("--closes", required=True, help="When voting closes (ISO 8601 or +2h).")
-@click.option("--quorum", type=click.IntRange(0, 100_000), default=DEFAULT_QUORUM, show_default=True,
-              help="Minimum number of voters.")
-@click.option("--threshold", default=DEFAULT_THRESHOLD, show_default=True,
-              help="Fraction of ballots the leading option needs.")
+@click.option("--quorum", type=click.IntRange(1, 100_000), default=None,
+              help="Minimum number of voters (default: the constitution's floor).")
+@click.option("--threshold", default=None,
+              help="Share of ballots the leading option needs: 0.5, 0.66 or 66% (default: the constitution's floor).")
 @json_option
 @now_option
-def propose(target_id: str, text: str, options: tuple[str, ...], closes: str, quorum: int, threshold: str,
-            as_json: bool) -> None:
+def propose(target_id: str, text: str, options: tuple[str, ...], closes: str, quorum: int | None,
+            threshold: str | None, as_json: bool) -> None:
     """Open a proposal in an assembly (or, by mandated delegates, in a council)."""
     if len(options) < 2:
         raise actions.ActionRefused("a proposal needs at least two options: --option A --option B")
+    seen: set[str] = set()
+    for option in options:
+        if option.strip().casefold() in seen:
+            raise actions.ActionRefused(f"option {option!r} is given twice: give each option once")
+        seen.add(option.strip().casefold())
     with session() as s:
         _, tid = s.target(target_id)
         entry = s.act(kinds.Proposal(**terms(s, tid, closes, quorum, threshold), options=options, text=text))
+        seal_due(s)
     emit(as_json, {"id": entry.id.hex()}, entry.id.hex())
+
+
+def seal_due(s: Session) -> list[str]:
+    """Seal every proposal that closed (within 30 days) and this node's key has not sealed yet.
+
+    A seal lists the ballots this node had first received before the close; ballots no
+    other member's node sealed are late (see fieldkit/domain/rules_seals.py)."""
+    me = kid(node_context().keypair().public_key)
+    sealed = []
+    for pid in actions.due_seals(s.state, me, s.now):
+        body = actions.seal_body(s.state, pid, s._first_seen)
+        try:
+            s.act(body)
+        except actions.ActionRefused:
+            continue  # e.g. this node's key was cut: nothing to seal with
+        sealed.append(pid)
+    return sealed
+
+
+@click.command()
+@click.argument("proposal_id", metavar="PROPOSAL", required=False)
+@json_option
+@now_option
+def seal(proposal_id: str | None, as_json: bool) -> None:
+    """Seal closed proposals: sign which ballots this node held when they closed.
+
+    Run it (or any command that writes) after a close on every member's node; a running
+    node does it by itself.  Ballots that no other member's node sealed are shown by
+    `tally` as late and do not count."""
+    with session() as s:
+        if proposal_id is not None:
+            pid = s.find("proposals", proposal_id, "proposal")
+            me = kid(node_context().keypair().public_key)
+            if pid not in actions.due_seals(s.state, me, s.now):
+                p = s.state.proposals[pid]
+                why = ("it has not closed yet" if s.now < p["closes"] else
+                       "this node already sealed it" if me in p.get("seals", {}) else
+                       "this node's key is not a member of its assembly, or it closed over 30 days ago")
+                raise actions.ActionRefused(f"nothing to seal for proposal {pid[:12]}: {why}")
+            s.act(actions.seal_body(s.state, pid, s._first_seen))
+            sealed = [pid]
+        else:
+            sealed = seal_due(s)
+    emit(as_json, {"sealed": sealed},
+         "\n".join(f"sealed {p}" for p in sealed) or "nothing to seal")
 
 
 @click.command()
@@ -45,6 +98,7 @@ def vote(proposal_id: str, option: str, as_json: bool) -> None:
         body = actions.ballot(s.state, pid, option)
         entry = s.act(body)
         chosen = s.state.proposals[pid]["options"][body.option]
+        seal_due(s)
     emit(as_json, {"id": entry.id.hex(), "proposal": pid, "option": chosen}, f"voted {chosen!r}: {entry.id.hex()}")
 
 
@@ -59,19 +113,21 @@ def tally(proposal_id: str, as_json: bool) -> None:
         row = queries.tally(s.state, pid, s.now)
         ballots = [b["id"] for b in s.state.proposals[pid]["ballots"].values()]
         row["late_ballots"] = sorted(s.late(ballots))
+        what = describe(s.state, pid)
+        row["what"] = what
 
     def human() -> None:
-        click.echo(row["text"])
+        click.echo(what)
         for option, n in row["counts"].items():
             click.echo(f"  {option}: {n}")
         click.echo(f"voters {row['voters']}, quorum {row['quorum']} {'met' if row['quorum_met'] else 'not met'}")
-        out = row["outcome"]
-        if out is None:
-            click.echo("open")
-        else:
-            click.echo(f"passed: {out}" if row["passed"] else out)
+        click.echo(outcome_words(row))
         for b in row["late_ballots"]:
             click.echo(f"warning: ballot {b[:12]} reached this node over an hour away from the time it claims")
+        for b in row["late"]:
+            click.echo(f"late: ballot {b['id'][:12]} by {b['voter']} for {b['option']!r}: {b['judged']}")
+        if row["contested"]:
+            click.echo("CONTESTED: counting the late ballots would change the outcome")
 
     emit(as_json, with_iso_times(row), human)
 
@@ -83,6 +139,7 @@ def proposals(as_json: bool) -> None:
     """Every proposal and motion with its current tally."""
     with session() as s:
         rows = queries.proposal_list(s.state, s.now)
-    emit(as_json, {"proposals": with_iso_times(rows)},
-         lambda: [click.echo(f"{r['id'][:12]}  {r['kind']:<22} {'closed' if r['closed'] else 'open':<7}"
-                             f"{r['text'][:50]}") for r in rows])
+        for r in rows:
+            r["what"] = describe(s.state, r["id"])
+        lines = [f"{r['id'][:12]}  {describe(s.state, r['id'])}\n              {outcome_words(r)}" for r in rows]
+    emit(as_json, {"proposals": with_iso_times(rows)}, "\n".join(lines) if lines else "no proposal yet")

@@ -1,13 +1,22 @@
-"""`status`, `log`, `store check`, `store repair`: the store at a glance and its upkeep."""
+"""`status`, `log`, `store check|repair|purge`: the store at a glance and its upkeep."""
 
 from __future__ import annotations
 
 import click
 
-from codec import FieldkitError, Kind, key_id
+from codec import Entry, FieldkitError, Kind, key_id
 from fieldkit.cli.common import emit, json_option, node_context, now_option
+from fieldkit.cli.humanize import when
 from fieldkit.nodestore import open_node_store, store_path
-from fieldkit.timeparse import format_time
+from fieldkit.timeparse import format_time, parse_time
+
+# What a node pushes on the radio (fieldkit/node/core.py, push_frame): the full key on an
+# author's first entry and on the kinds that introduce a key, an 8-byte tag otherwise.
+INTRODUCING_KINDS = frozenset({Kind.ASSEMBLY_FOUND, Kind.JOIN_REQUEST, Kind.KEY_REVOKE})
+
+
+def on_air(entry: Entry) -> bytes:
+    return entry.encode(with_key=entry.seq == 0 or entry.kind in INTRODUCING_KINDS)
 
 
 class NotFound(FieldkitError):
@@ -30,6 +39,7 @@ def status(as_json: bool) -> None:
             "entries": len(store),
             "authors": len(store.heads()),
             "pending": store.pending_count,
+            "unverifiable": store.unverifiable_count,
             "equivocations": len(store.flagged_keys),
             "store_digest": store.store_digest().hex(),
             "state_digest": store.state_digest().hex(),
@@ -68,15 +78,20 @@ def log_command(author: str | None, kind: str | None, as_json: bool) -> None:
                 continue
             if kind is not None and entry.kind.label != kind:
                 continue
-            raw = store.raw(entry.id)
-            rows.append({"id": entry.id.hex(), "author": entry.author.hex(), "seq": entry.seq,
-                         "kind": entry.kind.label, "time": format_time(entry.time), "size": len(raw),
-                         "raw": raw.hex()})
+            stored = store.raw(entry.id)
+            air = on_air(entry)
+            kid = key_id(entry.author).hex()
+            row = {"id": entry.id.hex(), "author": kid, "author_key_id": kid,
+                   "author_public_key": entry.author.hex(), "seq": entry.seq, "kind": entry.kind.label,
+                   "time": format_time(entry.time), "size": len(air), "raw": air.hex()}
+            if stored != air:  # e.g. came by bundle with the full key where the air carries a tag
+                row["stored"] = stored.hex()
+            rows.append(row)
 
     def human() -> None:
         for r in rows:
-            click.echo(f"{r['id'][:12]}  {key_id(bytes.fromhex(r['author'])).hex()}  #{r['seq']:<5} "
-                       f"{r['kind']:<22} {r['time']}  {r['size']} B")
+            click.echo(f"{r['id'][:12]}  {r['author_key_id']}  #{r['seq']:<5} "
+                       f"{r['kind']:<22} {when(int(parse_time(r['time'], 0)))}  {r['size']} B")
 
     emit(as_json, rows, human)
 
@@ -93,8 +108,7 @@ def check(as_json: bool) -> None:
     """Read the whole log and report intact records and any damage (changes nothing)."""
     from sync.repair import check_log
 
-    node_context().home.identity()
-    report = check_log(store_path(node_context().home))
+    report = check_log(store_path(node_context().home), node_context().unlocked().sealer)
 
     def human() -> None:
         click.echo(f"{report.path}: {report.size} bytes, " + ", ".join(f"{v} {k}" for k, v in report.records.items()))
@@ -118,8 +132,7 @@ def repair(as_json: bool) -> None:
     """Salvage every intact entry into a fresh log; the damaged one is kept as log.damaged-N."""
     from sync.repair import repair_log
 
-    node_context().home.identity()
-    report = repair_log(store_path(node_context().home))
+    report = repair_log(store_path(node_context().home), node_context().unlocked().sealer)
 
     def human() -> None:
         click.echo(f"salvaged {report.salvaged} entries: {report.held} held, {report.pending} kept aside, "
@@ -128,3 +141,17 @@ def repair(as_json: bool) -> None:
             click.echo(f"refused {line}")
 
     emit(as_json, report.as_json(), human)
+
+
+@store_group.command()
+@json_option
+@now_option
+def purge(as_json: bool) -> None:
+    """Drop every kept-aside entry that no known key can verify (a flood's leftovers)."""
+    ctx = node_context()
+    with open_node_store(ctx.home) as store:
+        _warn(store.notices)
+        purged = store.purge_unverifiable(ctx.now)
+        data = {"purged": purged, "pending": store.pending_count}
+    emit(as_json, data, f"dropped {purged} unverifiable kept-aside entries; {data['pending']} still kept aside "
+                        "(verified, waiting for an earlier entry)")

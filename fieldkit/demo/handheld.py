@@ -84,7 +84,7 @@ class Handheld:
         self._frames: queue.SimpleQueue[tuple[bytes, str]] = queue.SimpleQueue()
         self.link = CountingLink(self.device.tcp_spec or "", folder / f"outbox-{name}.db", self._on_frame,
                                  clock=self._clock, connect_timeout=10)
-        store = Store.open(folder / name, views=view_providers())
+        store = Store.open(folder / name, views=view_providers(), sealer=world.sealer_for(name))  # as a home: sealed
         bus = NodeBus()
         core = NodeCore(store, bus, world.sync_interval)
         core.add_link("radio", MeshtasticPort(self.link))

@@ -187,8 +187,27 @@ def tell(story: Story) -> dict[str, Any]:
                                          "Negotiate the Mill St repairs with the landlord and speak for the union "
                                          "at the federation council", w.now + 30 * D, 7 * D),
                     "proposes a mandate for Dani (negotiate repairs, 30 days, report weekly)")
+    # Trust before scale: the union lets the coop's and the depot's members answer its alerts,
+    # and the coop lets the union's alerts reach its phones (fieldkit assembly recognize).
+    recognitions = [
+        ("tenants-hall", "Ana", s.act("tenants-hall", "Ana", kinds.ProposeRecognize(tenants.ref, closes, 1, 50,
+                                                                                    other.ref),
+                                      f"proposes that the union recognizes {name} (they answer our alerts)"))
+        for other, name in ((coop, "the food coop"), (works, "the depot workers"))]
+    recognitions.append(("coop-pantry", "Bruno", s.act(
+        "coop-pantry", "Bruno", kinds.ProposeRecognize(coop.ref, closes, 1, 50, tenants.ref),
+        "proposes that the coop recognizes the tenants' union (its alerts reach our phones)")))
+    # a mandate is open at least an hour (the constitution's floor): it closes with the others
+    coop_mandate = s.act("coop-pantry", "Bruno",
+                         kinds.ProposeMandate(coop.ref, closes, 1, 50, s.kid("Bruno"),
+                                              "Speak for the coop at the federation council", w.now + 7 * D, 0),
+                         "proposes himself as the coop's council delegate (closes in 1 h)")
+    recognitions.append(("coop-pantry", "Bruno", coop_mandate))
     s.run(20)
     s.act("coop-pantry", "Bruno", kinds.Ballot(prop.ref, 0), "votes yes (fieldkit vote)")
+    for where, who, motion in recognitions:
+        s.act(where, who, kinds.Ballot(motion.ref, 0), "votes yes on the recognition" if motion is not coop_mandate
+              else "votes yes")
     short = prop.id.hex()[:6]
     for number, name, pin in ((ROSA, "Rosa", "2468"), (TOMAS, "Tomás", "1357")):
         text = f"VOTE {short} yes {pin}"
@@ -207,13 +226,8 @@ def tell(story: Story) -> dict[str, Any]:
     f["proposal"] = {"id": prop.id.hex(), "outcome": tally["outcome"], "passed": tally["passed"],
                      "counts": tally["counts"], "voters": tally["voters"], "sms_ballots": 2}
     f["mandate"] = {"id": mandate.id.hex(), "status": shown["status"], "delegate": shown["delegate"]}
-    coop_mandate = s.act("coop-pantry", "Bruno",
-                         kinds.ProposeMandate(coop.ref, w.now + 600, 1, 50, s.kid("Bruno"),
-                                              "Speak for the coop at the federation council", w.now + 7 * D, 0),
-                         "proposes himself as the coop's council delegate (closes in 10 min)")
-    s.act("coop-pantry", "Bruno", kinds.Ballot(coop_mandate.ref, 0), "votes yes")
     s.run(660, step=10.0)
-    s.traffic("the coop's mandate closes")
+    s.traffic("the mesh goes quiet")
 
     # 3. The eviction alert: radio and SMS fan-out, answers from responders ----------------
     alert = s.act("tenants-hall", "Eli", actions.alert_raise(tenants.id.hex(), "Eviction at 14 Mill St, bailiffs at "
@@ -231,6 +245,7 @@ def tell(story: Story) -> dict[str, Any]:
            len(fan_text.encode()) * len(reached))
     answers = [s.act("tenants-van", "Dani", actions.ack(alert.id.hex(), "coming"), "answers: coming"),
                s.act("works-depot", "Farid", actions.ack(alert.id.hex(), eta_minutes=20), "answers: there in 20 min")]
+    s.run(10)  # the radio answers go out before the phones' answers are pushed
     for number, name, word in ((ROSA, "Rosa", "COMING"), (TOMAS, "Tomás", "NO")):
         text = f"ACK {ashort} {word}"
         answer, new = phones.text(number, text, ashort)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,8 @@ from fieldkit.scenario.world import DEFAULT_START
 from .story import Story, tell
 
 
-def run_demo(seed: int = 1, start: int = DEFAULT_START) -> dict[str, Any]:
+def run_demo(seed: int = 1, start: int = DEFAULT_START,
+             at_end: Callable[[Story], None] | None = None) -> dict[str, Any]:
     """Play the story in a temporary folder (removed afterwards) and return the result.
 
     ``start`` is the simulated Unix time the story begins at: a fixed moment by default, so
@@ -28,6 +30,8 @@ def run_demo(seed: int = 1, start: int = DEFAULT_START) -> dict[str, Any]:
             facts = tell(story)
             nodes = [_node_row(story, n.name) for n in story.all_nodes()]
             summary = _summary(story, facts)
+            if at_end is not None:  # `demo --web`: the nodes go on as homes with the web app
+                at_end(story)
         finally:
             story.close()
     converged = len({(n["store_digest"], n["state_digest"]) for n in nodes}) == 1

@@ -14,7 +14,8 @@ from typing import Any
 
 from codec import REF_SIZE, AckStatus, Entry, FieldkitError, key_id, kinds
 
-from . import derive
+from . import derive, judge
+from .rules_seals import SEAL_WINDOW
 from .state import COUNTED, State
 
 
@@ -151,3 +152,37 @@ def mandate_report(mandate_id: str, text: str) -> kinds.MandateReport:
 
 def ledger_entry(assembly_id: str, domain: str, text: str) -> kinds.LedgerEntry:
     return kinds.LedgerEntry(ref(assembly_id), domain, text)
+
+
+def seal_body(state: State, proposal_id: str, first_seen: Callable[[bytes], int | None]) -> kinds.Seal:
+    """This node's seal of a closed proposal: the ballots it had first received before the close.
+
+    ``first_seen(entry_id)`` is the store's own receipt time (None if unknown: not sealed).
+    A seal lists at most 255 ballots (the wire limit), the earliest received first."""
+    p = state.proposals[proposal_id]
+    held = []
+    for b in p["ballots"].values():
+        for ballot in (b, *b.get("earlier", ())):
+            seen = first_seen(bytes.fromhex(ballot["id"]))
+            if seen is not None and seen < p["closes"]:
+                held.append((seen, ballot["id"]))
+    refs = sorted(ref(i) for _, i in sorted(held)[:255])
+    return kinds.Seal(ref(proposal_id), tuple(refs))
+
+
+def due_seals(state: State, me: str, now: int) -> list[str]:
+    """Proposals this node's key (``me``) should seal now: closed within SEAL_WINDOW, not
+    sealed by it yet, in an assembly it belongs to (or a council it takes part in).
+
+    The node service calls this periodically and signs ``seal_body`` for each; the CLI
+    does it after every command that writes."""
+    out = []
+    for pid, p in state.proposals.items():
+        if not p["closes"] <= now < p["closes"] + SEAL_WINDOW or me in p.get("seals", {}):
+            continue
+        if p["target_type"] == "council":
+            if me in state.councils[p["target"]]["participants"]:
+                out.append(pid)
+        elif judge.is_member(state, p["target"], me, p["closes"]):
+            out.append(pid)
+    return sorted(out, key=lambda i: (state.proposals[i]["closes"], i))

@@ -1,49 +1,95 @@
 """Fold a set of entries into the domain state, deterministically.
 
 Entries are folded in canonical order (claimed time, kind rank, author, seq, id), so
-the state and every verdict are a pure function of the *set* of entries: arrival order, duplicates and the
-local clock change nothing.  Each entry gets a verdict: ``counted``, ``refused: why``
-(it stays in the log and counts for nothing) or ``waiting: why`` (it names an entry this
-node has not seen; it may count once that arrives, which triggers a rebuild).
+the state and every verdict are a pure function of the *set* of entries: arrival
+order, duplicates and the local clock change nothing.  Each entry gets a verdict:
+``counted``, ``refused: why`` (it stays in the log and counts for nothing) or
+``waiting: why`` (it names an entry this node has not seen; it may count once that
+arrives, which triggers a rebuild).
 
-Incremental update: when every new entry sorts after the last folded one, names no ref
-that was waiting and collides with no known ref, the fold simply continues; otherwise
-the state is rebuilt from all entries (O(n) per rebuild: a late-arriving old entry
-costs a full fold, which the store's ingest benchmark measures at 100k entries).
+Time that cannot be rewritten (see README.md):
 
-Trust in time: entry times are claimed by their authors.  A member can backdate a
-ballot to before a proposal's close, after seeing how others voted, and every replica
-will count it: the fold has no other clock to trust.  What a node can do is notice: see
-:func:`fieldkit.domain.timeflags.late_entries`, a local flag (never part of the state
-digest) for entries first seen long after the time they claim.
+- claimed times are monotonic along each author's chain: an entry claiming a time
+  before one of its author's earlier entries is refused (and so is a reference to an
+  entry claimed later, in ``Context.resolve``);
+- sequence cuts (rules_cuts.py) void a key's entries past a decided sequence number,
+  whatever time they claim: the fold runs again with the cuts in effect until the set
+  of cuts is stable;
+- with a ``horizon`` (the node's clock plus ``FUTURE_SKEW``), entries claiming a time
+  beyond it are held out of the fold until their time comes (``State.future``): a
+  forged far-future entry cannot move the fold's high-water mark.
+
+Incremental update: when every new entry sorts after the last entry that counted (or
+waits), names no ref that was waiting, collides with no known ref and changes no cut,
+the fold simply continues; refused entries sorting later are re-judged after the new
+ones (they changed nothing, so this equals a refold).  Otherwise the state is rebuilt
+from all entries (O(n)).
 """
 
 from __future__ import annotations
 
+import copy
 import sys
 from collections.abc import Callable, Iterable
+from typing import Any
 
-from codec import Entry, Kind
+from codec import LINK_SIZE, REF_SIZE, Entry, Kind
 
-from . import judge, rules_acts, rules_people
+from . import campaigns, judge, rules_acts, rules_cuts, rules_people, rules_seals
 from .rules_common import Context, Refuse, Wait
 from .state import COUNTED, State, kid, sort_key
 
 HANDLERS: dict[Kind, Callable[[State, Entry, Context], None]] = {
     **rules_people.HANDLERS,
     **rules_acts.HANDLERS,
+    **campaigns.HANDLERS,
+    Kind.SUSPEND: rules_cuts.suspend,
+    Kind.SEAL: rules_seals.seal,
 }
 
+# How far ahead of the node's clock an entry may claim to be and still be folded now.
+# An hour, as timeflags.LATE_AFTER: LoRa and SMS deliver in minutes, and a Pi without a
+# real-time clock that got its time from a phone or GPS is off by seconds, not hours.
+FUTURE_SKEW = 3600
+MAX_CUT_PASSES = 8  # cuts depend on cuts only through a cut key's own votes: 2-3 passes in practice
 
-def derive(entries: Iterable[Entry]) -> State:
-    """The state of a set of entries (a full rebuild)."""
+
+def derive(entries: Iterable[Entry], horizon: int | None = None) -> State:
+    """The state of a set of entries (a full rebuild); ``horizon``: hold later-claimed entries out."""
     unique = {e.id: e for e in entries}
-    state = State()
-    for e in unique.values():
-        state.index(_hex_id(e))
-    for e in sorted(unique.values(), key=sort_key):
-        _fold_one(state, e)
+    cuts: dict[str, Any] = {}
+    tried: list[dict[str, Any]] = []
+    state = _fold_all(unique, cuts, horizon)
+    for _ in range(MAX_CUT_PASSES):
+        found = rules_cuts.effective(state)
+        if found == cuts or found in tried:  # stable (or cycling: stop, deterministically)
+            break
+        tried.append(cuts)
+        cuts = found
+        state = _fold_all(unique, cuts, horizon)
     return state
+
+
+def _fold_all(unique: dict[bytes, Entry], cuts: dict[str, Any], horizon: int | None) -> State:
+    state = State()
+    state.tables["cuts"] = copy.deepcopy(cuts)
+    folded = []
+    for e in unique.values():
+        if horizon is not None and e.time > horizon:
+            _hold_future(state, e)
+            continue
+        state.index(_hex_id(e))
+        folded.append(e)
+    floors = _chain_floors(folded, state)
+    for e in sorted(folded, key=sort_key):
+        _fold_one(state, e, floors.get(e.id))
+    return state
+
+
+def _hold_future(state: State, e: Entry) -> None:
+    key = _hex_id(e)
+    state.future[key] = e.time
+    state.held[key] = e
 
 
 def needs_rebuild(state: State, added: Iterable[Entry]) -> bool:
@@ -59,18 +105,85 @@ def needs_rebuild(state: State, added: Iterable[Entry]) -> bool:
     return False
 
 
-def update(state: State, added: Iterable[Entry], all_entries: Callable[[], Iterable[Entry]]) -> State:
+def update(state: State, added: Iterable[Entry], all_entries: Callable[[], Iterable[Entry]],
+           horizon: int | None = None) -> State:
     """``state`` plus ``added``: continue the fold, or rebuild from ``all_entries()``."""
-    new = {e.id: e for e in added if e.id.hex() not in state.entries}
+    new = {_hex_id(e): e for e in added if e.id.hex() not in state.entries and e.id.hex() not in state.future}
+    if horizon is not None:
+        for key, e in list(new.items()):
+            if e.time > horizon:
+                _hold_future(state, e)
+                del new[key]
+        due = [k for k, t in state.future.items() if t <= horizon]
+        if due and not _recall_held(state, due, all_entries):
+            return derive(all_entries(), horizon)
+        for k in due:
+            del state.future[k]
+            new[k] = state.held.pop(k)
     if not new:
         return state
     if needs_rebuild(state, new.values()):
-        return derive(all_entries())
+        return derive(all_entries(), horizon)
+    first = min(sort_key(e) for e in new.values())
+    rejudge = [k for k, sk in state.tail.items() if tuple(sk) > first]
+    if rejudge and not _recall_held(state, rejudge, all_entries):
+        return derive(all_entries(), horizon)
+    for k in rejudge:  # refused entries sorting after the new ones: judged again after them
+        del state.tail[k], state.entries[k]
+        new[k] = state.held.pop(k)
     for e in new.values():
         state.index(_hex_id(e))
+    floors = _chain_floors(new.values(), state)
     for e in sorted(new.values(), key=sort_key):
-        _fold_one(state, e)
+        _fold_one(state, e, floors.get(e.id))
+    if rules_cuts.effective(state) != state.cuts:
+        return derive(all_entries(), horizon)
     return state
+
+
+def _recall_held(state: State, keys: list[str], all_entries: Callable[[], Iterable[Entry]]) -> bool:
+    """Make sure the entries behind ``keys`` are in memory (after a reload only ids survive)."""
+    missing = {k for k in keys if k not in state.held}
+    if missing:
+        for e in all_entries():
+            if e.id.hex() in missing:
+                state.held[_hex_id(e)] = e
+    return all(k in state.held for k in keys)
+
+
+def _chain_floors(batch: Iterable[Entry], state: State) -> dict[bytes, int]:
+    """For each entry of ``batch`` claiming a time before one of its author's earlier entries:
+    the latest time claimed before it along its chain (followed by the hash links)."""
+    by_author: dict[bytes, list[Entry]] = {}
+    for e in batch:
+        by_author.setdefault(e.author, []).append(e)
+    out: dict[bytes, int] = {}
+    for es in by_author.values():
+        es.sort(key=lambda e: e.seq)
+        latest: dict[tuple[int, bytes], int] = {}  # (seq, link) -> latest time up to that entry
+        for e in es:
+            before = None if e.seq == 0 else latest.get((e.seq - 1, e.prev))
+            if before is None and e.seq > 0:
+                before = _folded_latest(state, e)
+                if before is None:  # the previous entry is not in the set: judge it again when it comes
+                    state.waiting.add(e.prev[:REF_SIZE].hex())
+            if before is not None and before > e.time:
+                out[e.id] = before
+            latest[(e.seq, e.id[:LINK_SIZE])] = e.time if before is None else max(before, e.time)
+    return out
+
+
+def _folded_latest(state: State, e: Entry) -> int | None:
+    link = e.prev.hex()
+    author = kid(e.author)
+    for i in state.ids_for(link[:12]):
+        row = state.entries.get(i)
+        if i.startswith(link) and row is not None and row["author"] == author:
+            return row.get("chain_time", row["time"])
+    for i, t in state.future.items():
+        if i.startswith(link):
+            return t
+    return None
 
 
 def _hex_id(entry: Entry) -> str:
@@ -78,19 +191,34 @@ def _hex_id(entry: Entry) -> str:
     return sys.intern(entry.id.hex())
 
 
-def _fold_one(state: State, entry: Entry) -> None:
+def _fold_one(state: State, entry: Entry, chain_floor: int | None = None) -> None:
     key = _hex_id(entry)
     author = kid(entry.author)
     state.keys.setdefault(author, {"public_key": entry.author.hex(), "revoked": None})
-    row = {"kind": sys.intern(entry.kind.label), "author": author, "time": entry.time, "verdict": COUNTED}
+    row: dict[str, Any] = {"kind": sys.intern(entry.kind.label), "author": author, "time": entry.time,
+                           "verdict": COUNTED}
     state.entries[key] = row
     try:
+        if chain_floor is not None:
+            row["chain_time"] = chain_floor  # what this author's later entries are held to
+            raise Refuse(f"claims a time {chain_floor - entry.time} s before an earlier entry of its author: "
+                         "claimed times only move forward along a chain")
         if entry.kind != Kind.KEY_REVOKE and judge.is_revoked(state, author, entry.time):
             raise Refuse("key revoked by its owner")
         HANDLERS[entry.kind](state, entry, Context(state, entry))
     except Refuse as r:
         row["verdict"] = f"refused: {r.reason}"
+        # A refused entry changed nothing: it does not move the high-water mark.
+        position = sort_key(entry)
+        if state.last is None or position > state.last:
+            state.tail[key] = list(position)
+            state.held[key] = entry
+        return
     except Wait as w:
         row["verdict"] = f"waiting: refers to {w.ref} which this node has not seen yet"
         state.waiting.add(w.ref)
     state.last = sort_key(entry)
+    if state.tail:  # folding in order: every refused entry so far sorts before this one
+        for k in state.tail:
+            state.held.pop(k, None)
+        state.tail.clear()

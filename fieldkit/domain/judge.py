@@ -15,6 +15,7 @@ from codec import Role
 from .state import State
 
 YES = 0  # option index of "yes" in a motion
+FINAL = 1 << 62  # "at the end of time": a decision as every entry held judges it
 
 
 @dataclass(frozen=True)
@@ -28,12 +29,56 @@ class Outcome:
 
 
 def ballots_at(proposal: dict[str, Any], at: int) -> dict[str, dict[str, Any]]:
-    return {v: b for v, b in proposal["ballots"].items() if b["time"] <= at}
+    """The ballot that counts per voter at ``at`` (late ballots left out: see rules_seals.py)."""
+    return judged_ballots(proposal, at)[0]
+
+
+def _witnessed(seals: dict[str, Any], voter: str, ballot_id: str, at: int) -> bool:
+    ref = ballot_id[:12]
+    return any(s["time"] <= at and sealer != voter and ref in s["ballots"] for sealer, s in seals.items())
+
+
+def judged_ballots(proposal: dict[str, Any], at: int) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:
+    """(counted ballot per voter, late ballots with how they were judged) at ``at``.
+
+    A voter's ballot is late when another member's node sealed the proposal at its close
+    without it, and no other member's seal lists it (rules_seals.py).  Before the close,
+    or while no other member's seal is visible at ``at``, every ballot cast by ``at``
+    counts."""
+    ballots = {v: b for v, b in proposal["ballots"].items() if b["time"] <= at}
+    seals = proposal.get("seals")
+    if not seals or at < proposal["closes"]:
+        return ballots, []
+    sealers = {k for k, s in seals.items() if s["time"] <= at}
+    if not sealers:
+        return ballots, []
+    counted: dict[str, dict[str, Any]] = {}
+    late: list[dict[str, Any]] = []
+    for voter, latest in sorted(ballots.items()):
+        if not sealers - {voter}:  # only the voter's own node sealed: nothing contradicts it
+            counted[voter] = latest
+            continue
+        chain = [latest, *reversed(latest.get("earlier", []))]
+        for b in chain:
+            if _witnessed(seals, voter, b["id"], at):
+                counted[voter] = b
+                break
+        for b in chain:
+            if b is counted.get(voter):
+                break
+            late.append({"id": b["id"], "voter": voter, "option": b["option"], "time": b["time"],
+                         "judged": "not counted: other members' nodes sealed the close without it"
+                         + (" (their earlier sealed ballot counts)" if voter in counted else "")})
+    return counted, late
 
 
 def outcome(proposal: dict[str, Any], at: int) -> Outcome:
     """Counts, quorum, and once ``at`` has reached the close, the derived result."""
-    ballots = ballots_at(proposal, at)
+    return outcome_of(proposal, ballots_at(proposal, at), at)
+
+
+def outcome_of(proposal: dict[str, Any], ballots: dict[str, dict[str, Any]], at: int) -> Outcome:
+    """The outcome if exactly ``ballots`` counted (for judging what late ballots would change)."""
     counts = [0] * len(proposal["options"])
     for b in ballots.values():
         counts[b["option"]] += 1
@@ -61,8 +106,11 @@ def is_revoked(state: State, key: str, at: int) -> bool:
     return row is not None and row.get("revoked") is not None and row["revoked"] <= at
 
 
-def membership(state: State, assembly_id: str, key: str, at: int) -> tuple[bool, str]:
-    """(member?, why not) for key id ``key`` in the assembly at ``at``."""
+def membership(state: State, assembly_id: str, key: str, at: int, seq: int | None = None) -> tuple[bool, str]:
+    """(member?, why not) for key id ``key`` in the assembly at ``at``.
+
+    With ``seq`` (the sequence number of the key's entry being judged), an entry past a
+    sequence cut of this assembly is refused whatever time it claims (rules_cuts.py)."""
     asm = state.assemblies.get(assembly_id)
     if asm is None:
         return False, "unknown assembly"
@@ -81,11 +129,41 @@ def membership(state: State, assembly_id: str, key: str, at: int) -> tuple[bool,
             return False, f"removed from {name} by decision {pid[:12]}"
     if is_revoked(state, key, at):
         return False, "key revoked by its owner"
+    if state.cuts:
+        if seq is not None:
+            cut = cut_refusal(state, assembly_id, key, seq, at)
+            if cut:
+                return False, cut
+        why = suspended(state, assembly_id, key, at)
+        if why:
+            return False, f"{key} is {why}"
     return True, ""
 
 
-def is_member(state: State, assembly_id: str, key: str, at: int) -> bool:
-    return membership(state, assembly_id, key, at)[0]
+def is_member(state: State, assembly_id: str, key: str, at: int, seq: int | None = None) -> bool:
+    return membership(state, assembly_id, key, at, seq)[0]
+
+
+# -- sequence cuts and suspensions (the cuts in effect come from rules_cuts.effective) ---
+def cut_refusal(state: State, assembly_id: str, key: str, seq: int, at: int) -> str | None:
+    """Why entry ``seq`` of ``key`` is past a cut in this assembly, or None."""
+    for c in state.cuts.get(key, {}).get("cuts", ()):
+        if c["assembly"] == assembly_id and seq >= c["keep"] and (c["until"] is None or at < c["until"]):
+            how = "suspension" if "from" in c else "decision"
+            return (f"{key} was cut by {how} {c['by'][:12]}: only its first {c['keep']} entries count in this "
+                    f"assembly, its entry {seq} counts for nothing whatever time it claims")
+    return None
+
+
+def suspended(state: State, assembly_id: str, key: str, at: int) -> str | None:
+    """Why ``key`` is suspended in the assembly at ``at``, or None."""
+    for c in state.cuts.get(key, {}).get("cuts", ()):
+        if c["assembly"] != assembly_id or "from" not in c:
+            continue
+        if c["from"] <= at and (c["until"] is None or at < c["until"]):
+            return f"suspended by {c['cosigners']} co-signing members (decision {c['by'][:12]})"
+    return None
+
 
 
 def members_at(state: State, assembly_id: str, at: int) -> list[str]:
@@ -161,12 +239,16 @@ def role_assignments(state: State, assembly_id: str, role: int, at: int) -> list
     passed.sort(key=lambda p: (p["term_start"], p["closes"], p["id"]))
     out: list[tuple[str, bool, str]] = []
     previous: str | None = None
+    previous_end = None
     for p in passed:
         if p["holder"] == previous and not p["renewal"]:
             out.append((p["id"], False, "same holder for a consecutive term without a renewal"))
             continue
+        if previous_end is not None and p["term_start"] < previous_end:  # both passed while pending
+            out.append((p["id"], False, "overlaps the previous accepted term"))
+            continue
         out.append((p["id"], True, ""))
-        previous = p["holder"]
+        previous, previous_end = p["holder"], p["term_end"]
     return out
 
 

@@ -10,15 +10,25 @@ from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
-from . import judge
-from .state import State
+from . import judge, rules_constitution, rules_recognition
+from .state import State, kid
 
 LEDGER_SILENCE = 30 * 86400  # the review warns after 30 days without an entry (DESIGN.md)
 
 
 def tally(state: State, proposal_id: str, now: int) -> dict[str, Any]:
+    """Counts, quorum and outcome at ``now``; ``late``: ballots no other member's node sealed
+    at the close (not counted, with how they were judged); ``contested``: counting them
+    would change the outcome (rules_seals.py)."""
     p = state.proposals[proposal_id]
-    o = judge.outcome(p, now)
+    counted, late = judge.judged_ballots(p, now)
+    o = judge.outcome_of(p, counted, now)
+    with_late = dict(counted)
+    for row in reversed(late):  # the latest late ballot of each voter last, so it wins
+        if row["voter"] not in counted or row["time"] > counted[row["voter"]]["time"]:
+            with_late[row["voter"]] = row
+    other = judge.outcome_of(p, with_late, now)
+    contested = bool(late) and (other.passed, other.failed) != (o.passed, o.failed)
     # outcome: the passed option's name, "failed: quorum|threshold|tie", or None while open
     if not o.closed:
         result, passed = None, None
@@ -32,6 +42,8 @@ def tally(state: State, proposal_id: str, now: int) -> dict[str, Any]:
         "quorum": p["quorum"], "threshold": p["threshold"], "quorum_met": o.quorum_met,
         "closes": p["closes"], "closed": o.closed, "outcome": result, "passed": passed,
         "passed_index": o.passed, "failed": o.failed,
+        "late": [{**row, "option": p["options"][row["option"]]} for row in late], "contested": contested,
+        "sealed_by": sorted(k for k, v in p.get("seals", {}).items() if v["time"] <= now),
     }
 
 
@@ -53,9 +65,15 @@ def assembly_show(state: State, assembly_id: str, now: int) -> dict[str, Any]:
             p = state.proposals[pid]
             assignments.append({"id": pid, "role": p["role_name"], "holder": p["holder"], "term_start":
                                 p["term_start"], "term_end": p["term_end"], "accepted": ok, "reason": why})
+    suspended = sorted(k for k in asm["members"] if judge.suspended(state, assembly_id, k, now))
     return {"id": assembly_id, "name": asm["name"], "need": asm["need"], "vouch_threshold": asm["k"],
             "founder": asm["founder"], "members": members, "candidates": candidates,
-            "roles": judge.roles_at(state, assembly_id, now), "role_assignments": assignments}
+            "roles": judge.roles_at(state, assembly_id, now), "role_assignments": assignments,
+            "constitution": rules_constitution.constitution_at(state, assembly_id, now),
+            "recognizes": sorted(rules_recognition.recognized(state, assembly_id, now)),
+            "suspended": suspended,
+            "cuts": [{"key": k, **c} for k, row in sorted(state.cuts.items()) for c in row["cuts"]
+                     if c["assembly"] == assembly_id]}
 
 
 def assembly_list(state: State, now: int) -> list[dict[str, Any]]:
@@ -75,7 +93,9 @@ def mandate_show(state: State, mandate_id: str, now: int) -> dict[str, Any]:
         due = since + m["report_every"]
     return {"id": mandate_id, "assembly": m["target"], "delegate": m["delegate"], "scope": m["scope"],
             "status": status, "detail": detail, "expires": expires, "report_every": m["report_every"],
-            "report_due": due, "reports": len(reports), "recalls": m["recalls"], "renews": m["renews"]}
+            "report_due": due, "reports": len(reports), "recalls": m["recalls"], "renews": m["renews"],
+            "closes": m["closes"], "author": m["author"],
+            "report_texts": [r for r in m.get("report_texts", []) if r["time"] <= now]}
 
 
 def mandate_list(state: State, now: int) -> list[dict[str, Any]]:
@@ -99,6 +119,7 @@ def alert_show(state: State, alert_id: str, now: int) -> dict[str, Any]:
             "expires": a["expires"], "text": a["text"], "status": judge.alert_status(a, now),
             "coming": coming, "not_coming": sorted(k for k, v in acks.items() if v["status"] == "not_coming"),
             "eta_minutes": {k: v["eta_minutes"] for k, v in acks.items() if v["status"] == "eta"},
+            "ack_times": {k: v["time"] for k, v in acks.items()},
             "resolved": a["resolved"]}
 
 
@@ -151,3 +172,66 @@ def ledger_list(state: State, now: int) -> list[dict[str, Any]]:
 def minutes_list(state: State, now: int, assembly_id: str | None = None) -> list[dict[str, Any]]:
     return [{"id": k, **v} for k, v in sorted(state.minutes.items(), key=lambda kv: kv[1]["time"])
             if v["time"] <= now and (assembly_id is None or v["assembly"] == assembly_id)]
+
+
+# -- for the node's relay and the SMS gateway: which alerts count, and for whom -------------
+def alert_counts(state: State, alert_id: str, assemblies: list[str] | set[str], now: int) -> bool:
+    """Whether an alert counts for a node or subscriber belonging to ``assemblies``: raised by a
+    member of its assembly, and that assembly is theirs, recognized by theirs, or shares an
+    open council with theirs.  Only such alerts go out at alert priority (radio and SMS)."""
+    return rules_recognition.alert_counts(state, alert_id, assemblies, now)
+
+
+def alert_priority(state: State, entry: Any, assemblies: list[str] | set[str], now: int) -> str:
+    """How a node should relay or fan out an alert entry for ``assemblies`` (its own):
+
+    - ``"counts"``: folded and it counts for them (alert priority);
+    - ``"unconfirmed"``: not folded yet (its author's chain is incomplete on this node),
+      but its author is a member of an assembly they trust: relay at alert priority,
+      shown as unconfirmed until the chain completes;
+    - ``"no"``: anything else (a stranger's alert): ordinary priority, no SMS fan-out.
+
+    The node core (radio relay) and the SMS gateway call this; it is pure."""
+    alert_id = entry.id.hex()
+    if alert_id in state.alerts:
+        return "counts" if alert_counts(state, alert_id, assemblies, now) else "no"
+    ref = entry.body.assembly.hex()
+    author = kid(entry.author)
+    for aid in assemblies:
+        if aid not in state.assemblies:
+            continue
+        for trusted in sorted(rules_recognition.trusted(state, aid, now)):
+            if trusted.startswith(ref) and judge.is_member(state, trusted, author, now):
+                return "unconfirmed"
+    return "no"
+
+
+def assemblies_of(state: State, key: str, now: int) -> list[str]:
+    """The assemblies ``key`` (a hex key id) is a member of at ``now``."""
+    return rules_recognition.assemblies_of(state, key, now)
+
+
+def resolve_short(state: State, table: str, prefix: str, assemblies: list[str] | set[str]) -> list[str]:
+    """Ids in ``table`` starting with ``prefix``, those of ``assemblies`` first.
+
+    A short id (6 hex digits over SMS) can be ground to collide with a real one; within
+    the subscriber's own assemblies, a stranger's look-alike never shadows the real one.
+    Returns the hits in ``assemblies`` if there are any, else all hits."""
+    p = prefix.strip().lower()
+    hits = sorted(k for k in state.tables[table] if p and k.startswith(p))
+    own = [k for k in hits if _owner(state, table, k) in assemblies]
+    return own or hits
+
+
+def _owner(state: State, table: str, record_id: str) -> str | None:
+    if table == "assemblies":
+        return record_id
+    row = state.tables[table][record_id]
+    return row.get("assembly") or row.get("target")
+
+
+def held_future(state: State, now: int) -> list[dict[str, Any]]:
+    """Entries held out of the fold because they claim a time beyond this node's clock (derive.FUTURE_SKEW)."""
+    return [{"id": k, "time": t, "verdict": f"waiting: claims a time {(t - now) // 86400} days "
+             f"{(t - now) % 86400 // 3600} h ahead of this node's clock; held until then"}
+            for k, t in sorted(state.future.items(), key=lambda kv: (kv[1], kv[0]))]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from codec import AckStatus, Entry, Kind, kinds
 
-from . import judge
+from . import judge, rules_recognition
 from .rules_common import Context, Refuse
 from .state import State
 
@@ -19,7 +19,10 @@ def mandate_report(state: State, e: Entry, ctx: Context) -> None:
     status, detail = judge.mandate_status(state, mid, ctx.at)
     if status not in ("live", "review"):
         raise Refuse(f"mandate {mid[:12]} is {status} ({detail}): a report needs a live mandate")
+    ctx.require_uncut(m["target"])
     m["reports"].append(e.time)
+    # the words too, so `mandate show` can print them (issue 18): the times above stay the clock's input
+    m.setdefault("report_texts", []).append({"id": ctx.id, "time": e.time, "text": b.text})
 
 
 def council_convene(state: State, e: Entry, ctx: Context) -> None:
@@ -38,6 +41,7 @@ def council_convene(state: State, e: Entry, ctx: Context) -> None:
     if mandate is None:
         raise Refuse("only a mandated delegate of a listed assembly convenes a council: "
                      + judge.mandate_refusal(state, ctx.author, assemblies, ctx.at))
+    ctx.require_uncut(state.proposals[mandate]["target"])
     state.councils[ctx.id] = {
         "objective": b.objective, "until": b.until, "assemblies": assemblies, "convener": ctx.author,
         "time": e.time, "closes": [],
@@ -56,6 +60,7 @@ def council_join(state: State, e: Entry, ctx: Context) -> None:
     if mandate is None:
         raise Refuse("not a mandated delegate of a member assembly: "
                      + judge.mandate_refusal(state, ctx.author, c["assemblies"], ctx.at))
+    ctx.require_uncut(state.proposals[mandate]["target"])
     if ctx.author in c["participants"]:
         raise Refuse("already takes part in this council")
     c["participants"][ctx.author] = {"assembly": state.proposals[mandate]["target"], "mandate": mandate,
@@ -78,16 +83,14 @@ def _open_alert(state: State, ctx: Context, ref: bytes) -> tuple[str, dict]:
     return alert_id, alert
 
 
-def _member_of_any(state: State, ctx: Context) -> bool:
-    return any(judge.is_member(state, aid, ctx.author, ctx.at) for aid in state.assemblies)
-
-
 def alert_ack(state: State, e: Entry, ctx: Context) -> None:
     b: kinds.AlertAck = e.body
     _, alert = _open_alert(state, ctx, b.alert)
-    # Responders may come from any assembly of the federation: solidarity crosses borders.
-    if not _member_of_any(state, ctx):
-        raise Refuse("only members of an assembly answer alerts")
+    # Responders come from the alert's assembly, the assemblies it recognizes, or those it
+    # shares an open council with: solidarity crosses borders, strangers' keys do not.
+    why = rules_recognition.responder_refusal(state, alert["assembly"], ctx.author, ctx.entry.seq, ctx.at)
+    if why:
+        raise Refuse(why)
     if b.status != AckStatus.ETA and b.eta_minutes:
         raise Refuse("an ETA is only given with the ETA status")
     previous = alert["acks"].get(ctx.author)

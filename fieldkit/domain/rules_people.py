@@ -6,7 +6,7 @@ from typing import Any
 
 from codec import Entry, Kind, Role, kinds, options_of
 
-from . import judge
+from . import judge, rules_constitution, rules_recognition
 from .rules_common import Context, Refuse
 from .state import State, kid
 
@@ -19,7 +19,8 @@ def found(state: State, e: Entry, ctx: Context) -> None:
     state.assemblies[ctx.id] = {
         "name": b.name, "need": b.need, "k": b.vouch_threshold, "founder": me, "time": e.time,
         "members": {me: {"admitted": e.time, "vouchers": [], "name": ""}},
-        "removals": [], "roles": [],
+        "removals": [], "roles": [], "constitution": rules_constitution.initial(), "rules": [],
+        "recognitions": [],
     }
 
 
@@ -69,10 +70,14 @@ def propose(state: State, e: Entry, ctx: Context) -> None:
     }
     if b.closes <= e.time:
         raise Refuse("the proposal closes before it opens")
+    _check_options(record["options"])
     if e.kind in (Kind.PROPOSAL, Kind.PROPOSE_COUNCIL_CLOSE) and b.target.hex() in _council_refs(state):
         cid, council = ctx.resolve(b.target, "councils", "a council")
         _require_council_actor(state, ctx, cid, council)
+        if b.closes > council["until"]:  # a decision of a council that no longer exists decides nothing
+            raise Refuse(f"the decision would close after council {cid[:12]} ends")
         record |= {"target": cid, "target_type": "council"}
+        rules_constitution.check_terms(state, e, ctx, record)
         if e.kind == Kind.PROPOSE_COUNCIL_CLOSE:
             council["closes"].append(ctx.id)
     else:
@@ -81,9 +86,22 @@ def propose(state: State, e: Entry, ctx: Context) -> None:
         aid, asm = ctx.resolve(b.target, "assemblies", "an assembly")
         ctx.require_member(aid)
         record |= {"target": aid, "target_type": "assembly"}
+        rules_constitution.check_terms(state, e, ctx, record)
         _motion_fields(state, e, ctx, aid, asm, record)
-    record["text"] = getattr(b, "text", "") or getattr(b, "reason", "") or getattr(b, "scope", "")
+    record["text"] = getattr(b, "text", "") or getattr(b, "reason", "") or getattr(b, "scope", "") \
+        or _motion_text(record)
     state.proposals[ctx.id] = record
+
+
+def _check_options(options: list[str]) -> None:
+    seen: set[str] = set()
+    for option in options:
+        folded = option.strip().casefold()
+        if not folded:
+            raise Refuse("an option must not be blank")
+        if folded in seen:
+            raise Refuse(f"option {option!r} is listed twice: each option once")
+        seen.add(folded)
 
 
 def _council_refs(state: State) -> set[str]:
@@ -100,16 +118,28 @@ def _motion_fields(state: State, e: Entry, ctx: Context, aid: str, asm: dict, re
         record |= {"delegate": delegate, "scope": b.scope, "expires": b.expires,
                    "report_every": b.report_every, "recalls": [], "renews": [], "reports": []}
         state.delegates.setdefault(delegate, {"mandates": []})["mandates"].append(pid)
-    elif e.kind == Kind.PROPOSE_REMOVAL:
-        ctx.require_member(aid, b.member.hex())
-        record |= {"member": b.member.hex()}
+    elif e.kind in (Kind.PROPOSE_REMOVAL, Kind.PROPOSE_REVOKE):
+        member = b.member.hex()
+        ok, why = judge.membership(state, aid, member, ctx.at)
+        if not ok and "suspended" not in why:
+            raise Refuse(why)
+        if member == ctx.author and e.kind == Kind.PROPOSE_REMOVAL:
+            raise Refuse("propose your own removal? sign a key_revoke, or ask another member")
+        record |= {"member": member, "keep": b.keep}
         asm["removals"].append(pid)
+    elif e.kind == Kind.PROPOSE_RECOGNIZE:
+        rules_recognition.recognize_motion(state, ctx, aid, asm, record)
+    elif e.kind == Kind.PROPOSE_RULES:
+        rules_constitution.rules_motion(e, record, asm, pid)
     elif e.kind in (Kind.PROPOSE_RECALL, Kind.PROPOSE_RENEW):
         mid, mandate = ctx.resolve(b.mandate, "proposals", "a mandate")
         if mandate["kind"] != Kind.PROPOSE_MANDATE.label or mandate["target"] != aid:
             raise Refuse(f"{b.mandate.hex()} is not a mandate of {asm['name']}")
         record |= {"mandate": mid}
         if e.kind == Kind.PROPOSE_RENEW:
+            status, detail = judge.mandate_status(state, mid, ctx.at)
+            if status in ("recalled", "rejected"):  # renewing it would be accepted and do nothing
+                raise Refuse(f"mandate {mid[:12]} is {status} ({detail}): it cannot be renewed; issue a new one")
             record["expires"] = b.expires
             mandate["renews"].append(pid)
         else:
@@ -123,6 +153,11 @@ def _motion_fields(state: State, e: Entry, ctx: Context, aid: str, asm: dict, re
         if before and before[-1]["holder"] == b.holder.hex() and not b.renewal:
             raise Refuse(f"{b.holder.hex()} holds the previous {Role(b.role).name.lower()} term: "
                          "a consecutive term needs the renewal flag")
+        overlap = [state.proposals[pid] for pid, ok, _ in judge.role_assignments(state, aid, int(b.role), ctx.at)
+                   if ok and state.proposals[pid]["term_start"] < b.term_end
+                   and b.term_start < state.proposals[pid]["term_end"]]
+        if overlap:  # one holder per role at a time: two accepted terms would both claim it
+            raise Refuse(f"the term overlaps the accepted {Role(b.role).name.lower()} term of {overlap[0]['holder']}")
         record |= {"role": int(b.role), "role_name": Role(b.role).name.lower(), "holder": b.holder.hex(),
                    "term_start": b.term_start, "term_end": b.term_end, "renewal": b.renewal}
         asm["roles"].append(pid)
@@ -132,9 +167,11 @@ def _require_council_actor(state: State, ctx: Context, cid: str, council: dict) 
     is_open, why = judge.council_status(state, cid, ctx.at)
     if not is_open:
         raise Refuse(why)
-    if judge.live_mandate(state, ctx.author, council["assemblies"], ctx.at) is None:
+    mandate = judge.live_mandate(state, ctx.author, council["assemblies"], ctx.at)
+    if mandate is None:
         raise Refuse("not a mandated delegate of a member assembly: "
                      + judge.mandate_refusal(state, ctx.author, council["assemblies"], ctx.at))
+    ctx.require_uncut(state.proposals[mandate]["target"])
 
 
 def ballot(state: State, e: Entry, ctx: Context) -> None:
@@ -149,19 +186,32 @@ def ballot(state: State, e: Entry, ctx: Context) -> None:
     else:
         ctx.require_member(p["target"])
     previous = p["ballots"].get(ctx.author)
+    record: dict[str, Any] = {"option": b.option, "time": e.time, "id": ctx.id}
     if previous is not None:
         state.entries[previous["id"]]["verdict"] = f"replaced by a later ballot {ctx.id[:12]}"
-    p["ballots"][ctx.author] = {"option": b.option, "time": e.time, "id": ctx.id}
+        # kept: if this one turns out late (rules_seals.py), the earlier sealed one counts
+        record["earlier"] = [*previous.pop("earlier", []), previous]
+    p["ballots"][ctx.author] = record
 
 
 def minutes(state: State, e: Entry, ctx: Context) -> None:
     b: kinds.Minutes = e.body
     aid, asm = ctx.resolve(b.assembly, "assemblies", "an assembly")
     holder = judge.role_holder(state, aid, int(Role.FACILITATOR), ctx.at)
+    ctx.require_uncut(aid)
     if holder != ctx.author:
         who = f"{holder} is" if holder else "nobody is"
         raise Refuse(f"minutes must be signed by the current facilitator of {asm['name']} ({who} facilitator now)")
     state.minutes[ctx.id] = {"assembly": aid, "author": ctx.author, "time": e.time, "text": b.text}
+
+
+def _motion_text(record: dict[str, Any]) -> str:
+    if "motion_class" in record:
+        return (f"{record['motion_class']} decisions need at least {record['quorum_percent']} % of members voting, "
+                f"{record['threshold_floor']} % of ballots and {record['period']} s open")
+    if "other" in record:
+        return f"recognize assembly {record['other'][:12]}"
+    return ""
 
 
 HANDLERS = {
@@ -172,5 +222,6 @@ HANDLERS = {
     Kind.BALLOT: ballot,
     Kind.MINUTES: minutes,
     **{k: propose for k in (Kind.PROPOSAL, Kind.PROPOSE_MANDATE, Kind.PROPOSE_REMOVAL, Kind.PROPOSE_RECALL,
-                            Kind.PROPOSE_RENEW, Kind.PROPOSE_ROLE, Kind.PROPOSE_COUNCIL_CLOSE)},
+                            Kind.PROPOSE_RENEW, Kind.PROPOSE_ROLE, Kind.PROPOSE_COUNCIL_CLOSE,
+                            Kind.PROPOSE_REVOKE, Kind.PROPOSE_RECOGNIZE, Kind.PROPOSE_RULES)},
 }

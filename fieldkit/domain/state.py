@@ -31,6 +31,8 @@ TABLES = (
     "ledger",  # ledger entry id -> {assembly, domain, text, author, time, witnesses[]}
     "minutes",  # minutes id -> {assembly, author, time, text}
     "keys",  # key id -> {public_key, revoked}
+    "cuts",  # key id -> {cuts: [{assembly, keep, until, by}]}: sequence cuts in effect (rules_cuts.py)
+    "campaigns",  # campaign id -> {assembly, objective, cycles[], acts[], reached, debriefs[]} (campaigns.py)
 )
 
 COUNTED = "counted"
@@ -47,7 +49,9 @@ def kid(public_key: bytes) -> str:
 _RANK = {Kind.ASSEMBLY_FOUND: 0, Kind.KEY_REVOKE: 0, Kind.JOIN_REQUEST: 1, Kind.VOUCH: 1,
          Kind.COUNCIL_CONVENE: 2, Kind.PROPOSAL: 3, Kind.PROPOSE_MANDATE: 3, Kind.PROPOSE_REMOVAL: 3,
          Kind.PROPOSE_ROLE: 3, Kind.ALERT_RAISE: 3, Kind.LEDGER_ENTRY: 3, Kind.PROPOSE_RECALL: 4,
-         Kind.PROPOSE_RENEW: 4, Kind.PROPOSE_COUNCIL_CLOSE: 4}
+         Kind.PROPOSE_RENEW: 4, Kind.PROPOSE_COUNCIL_CLOSE: 4,
+         Kind.SUSPEND: 1, Kind.PROPOSE_REVOKE: 3, Kind.PROPOSE_RECOGNIZE: 3, Kind.PROPOSE_RULES: 3, Kind.SEAL: 6,
+         Kind.PROPOSE_CAMPAIGN: 3, Kind.PROPOSE_CAMPAIGN_RENEW: 4}
 
 
 def sort_key(entry: Entry) -> tuple[int, int, str, int, str]:
@@ -68,6 +72,14 @@ class State:
     # an index, not a table: derived from the entry ids, so never digested.
     refs: MutableMapping[str, str] = field(default_factory=dict)
     collisions: MutableMapping[str, list[str]] = field(default_factory=dict)  # further ids behind one ref
+    # Entries claiming a time beyond the node's horizon (its clock plus derive.FUTURE_SKEW):
+    # kept out of the fold until their time comes, so they never move ``last`` (id -> time).
+    future: dict[str, int] = field(default_factory=dict)
+    # Refused entries sorting after ``last`` (id -> sort key): they changed nothing, so they
+    # do not move the high-water mark; an entry sorting before one of them gets it re-judged
+    # after itself instead of a refold.
+    tail: dict[str, list] = field(default_factory=dict)
+    held: dict[str, Entry] = field(default_factory=dict)  # the entries behind future/tail, in memory only
 
     def index(self, entry_id: str) -> None:
         ref = entry_id[:12]
@@ -101,7 +113,8 @@ class State:
             name: [{"_key": k, **rows[k]} for k in sorted(rows)] for name, rows in self.tables.items()
         }
         out["meta"] = [{"_key": "meta", "last": list(self.last) if self.last else None,
-                         "waiting": sorted(self.waiting)}]
+                         "waiting": sorted(self.waiting), "future": dict(sorted(self.future.items())),
+                         "tail": {k: list(v) for k, v in sorted(self.tail.items())}}]
         return out
 
     @classmethod
@@ -114,6 +127,8 @@ class State:
         last = meta.get("last")
         state.last = (last[0], last[1], last[2], last[3], last[4]) if last else None
         state.waiting = set(meta.get("waiting", []))
+        state.future = dict(meta.get("future") or {})
+        state.tail = {k: list(v) for k, v in (meta.get("tail") or {}).items()}
         for entry_id in state.tables["entries"]:
             state.index(entry_id)
         return state
@@ -128,3 +143,5 @@ class State:
     ledger = property(lambda self: self.tables["ledger"])
     minutes = property(lambda self: self.tables["minutes"])
     keys = property(lambda self: self.tables["keys"])
+    cuts = property(lambda self: self.tables["cuts"])
+    campaigns = property(lambda self: self.tables["campaigns"])

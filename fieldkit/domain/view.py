@@ -12,14 +12,14 @@ rows it shows (one proposal, the open alerts), never the whole state.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Protocol
 
 from codec import Entry
 from sync.api import EntryStore, ViewTables
 from sync.rows import RowTable
 
-from . import derive
+from . import derive, rules_cuts
 from .state import TABLES, State, sort_key
 
 VIEW_NAME = "domain"
@@ -58,18 +58,29 @@ class DomainView:
     rules reached), so the entries after the new one are undone, newest first, and
     folded again with it — cost proportional to what comes after it, not to the log.
     Records older than ``JOURNAL_DAYS`` of claimed time are dropped; an entry older
-    than that, or a 6-byte ref collision, rebuilds the state from the log
-    (``derive.derive``, as ``derive.update`` would).  Rules are untouched: the fold of
-    each entry is ``derive``'s own.
+    than that, a 6-byte ref collision, an entry that completes a waiting reference, a
+    change of the cuts in effect (``rules_cuts``: the fold must run to its fixpoint), or
+    an entry sorting before a refused entry a rebuild left after the high-water mark,
+    rebuilds the state from the log (``derive.derive``, as ``derive.update`` would).
+    Rules are untouched: the fold of each entry is ``derive``'s own.
+
+    ``clock``: the node's time (Unix seconds); entries claiming more than
+    ``derive.FUTURE_SKEW`` beyond it are held out of the fold until their time comes
+    (``State.future``, kept in the view's meta).  Without a clock (tests of the pure
+    fold) nothing is held.
     """
 
     name = VIEW_NAME
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], int] | None = None) -> None:
+        self.clock = clock
         self._tables: ViewTables | None = None
         self._rows: dict[str, RowTable] = {}
         self.state = State()
         self._floor: str | None = None
+
+    def horizon(self) -> int | None:
+        return None if self.clock is None else int(self.clock()) + derive.FUTURE_SKEW
 
     def attach(self, tables: ViewTables) -> None:
         self._tables = tables
@@ -82,38 +93,58 @@ class DomainView:
             waiting=set(meta.get("waiting", ())),
             refs=tables.table(INDEXES[0], digested=False),
             collisions=tables.table(INDEXES[1], digested=False),
+            future=dict(meta.get("future") or {}),
+            tail={k: list(v) for k, v in (meta.get("tail") or {}).items()},
         )
         self._journal = tables.table("journal", digested=False)
         # below the floor, folded entries have no journal record (a rebuild folded them)
         self._floor = meta.get("floor", journal_key(self.state.last) if self.state.last else None)
 
     def rebuild(self, entries: Iterable[Entry], store: EntryStore) -> None:
-        self._replace(derive.derive(entries))
+        self._replace(derive.derive(entries, self.horizon()))
+
+    def _refold(self, store: EntryStore) -> None:
+        self._replace(derive.derive(all_entries(store), self.horizon()))
 
     def update(self, added: Sequence[Entry], store: EntryStore) -> None:
         state = self.state
-        new = sorted({e.id: e for e in added if e.id.hex() not in state.entries}.values(), key=sort_key)
+        horizon = self.horizon()
+        fresh = {derive._hex_id(e): e for e in added
+                 if e.id.hex() not in state.entries and e.id.hex() not in state.future}
+        held_changed = False
+        if horizon is not None:
+            for key, e in list(fresh.items()):
+                if e.time > horizon:  # held out of the fold until its time comes (derive._hold_future)
+                    state.future[key] = e.time
+                    state.held[key] = e
+                    del fresh[key]
+                    held_changed = True
+            for key in [k for k, t in state.future.items() if t <= horizon]:
+                e = state.held.pop(key, None) or store.get(bytes.fromhex(key))
+                if e is None:
+                    self._refold(store)
+                    return
+                del state.future[key]
+                fresh[key] = e
+                held_changed = True
+        new = sorted(fresh.values(), key=sort_key)
         if not new:
+            if held_changed:
+                self._save_meta(state)
             return
-        if any(e.ref.hex() in state.refs for e in new):  # a 6-byte ref collision: as derive.update does
-            self._replace(derive.derive(all_entries(store)))
+        # a 6-byte ref collision, or an entry others wait on (a reference or a chain link): as derive.update
+        if any(e.ref.hex() in state.refs or e.ref.hex() in state.waiting for e in new):
+            self._refold(store)
             return
         start = journal_key(sort_key(new[0]))
-        redo = []
-        for ref in {e.ref.hex() for e in new} & state.waiting:  # entries waiting on it count again
-            for waiting_id in self._rows["entries"].keys_where_text(f"waiting: refers to {ref} "):
-                entry = store.get(bytes.fromhex(waiting_id))
-                if entry is not None:
-                    redo.append(entry)
-                    start = min(start, journal_key(sort_key(entry)))
         refold = list(new)
-        if state.last is not None and start <= journal_key(state.last):
-            later = self._journal.keys_from(start)
-            if (self._floor is not None and start <= self._floor) or len(later) > REWIND_LIMIT:
-                self._replace(derive.derive(all_entries(store)))  # older than the journal: refold all
-                return
+        later = self._journal.keys_from(start)
+        if (self._floor is not None and start <= self._floor) or len(later) > REWIND_LIMIT:
+            self._refold(store)  # older than the journal (or than a rebuild's refused tail): refold all
+            return
+        if later:
             for undone in self._rewind(later):
-                entry = store.get(bytes.fromhex(undone))
+                entry = state.held.pop(undone, None) or store.get(bytes.fromhex(undone))
                 if entry is None:
                     raise LookupError(f"journal names entry {undone[:12]} which the store does not hold")
                 refold.append(entry)
@@ -121,13 +152,21 @@ class DomainView:
             state.index(derive._hex_id(e))
         # entries older than the journal will keep (a bundle of old history) are not journaled
         newest = max([e.time for e in refold] + ([state.last[0]] if state.last else []))
+        waiting = set(state.waiting)
+        ordered = sorted({e.id: e for e in refold}.values(), key=sort_key)
+        floors = derive._chain_floors(ordered, state)  # may add waiting chain links: journaled below
         records = []
-        for e in sorted({e.id: e for e in refold}.values(), key=sort_key):
+        for e in ordered:
             if e.time < newest - JOURNAL_DAYS * 86400:
-                derive._fold_one(state, e)
+                derive._fold_one(state, e, floors.get(e.id))
                 self._floor = max(self._floor or "", journal_key(sort_key(e)))
+                waiting = set(state.waiting)
             else:
-                records.append(self._fold(e))
+                records.append(self._fold(e, floors.get(e.id), waiting))
+                waiting = set(state.waiting)
+        if rules_cuts.effective(state) != dict(state.cuts.items()):
+            self._refold(store)  # the cuts changed: the fold runs again to its fixpoint (derive.derive)
+            return
         for key, record in records:
             for table, before in record["rows"].items():
                 self._rows[table].resolve_before(before)
@@ -135,17 +174,18 @@ class DomainView:
         self._prune()
         self._save_meta(state)
 
-    def _fold(self, e: Entry) -> tuple[str, dict[str, Any]]:
-        """Fold one entry, noting every row its rules reach as it was before."""
+    def _fold(self, e: Entry, chain_floor: int | None, waiting: set[str]) -> tuple[str, dict[str, Any]]:
+        """Fold one entry, noting every row its rules reach as it was before (and the refs it
+        made wait, the refused tail it cleared or joined, from ``waiting`` before it)."""
         state = self.state
         for name in TABLES:
             table = self._rows[name]
             table.end_step()  # rows set by folds before this one are tracked from here on
             table.before = {}
             table.step += 1
-        waiting, last = set(state.waiting), state.last
+        last, tail = state.last, dict(state.tail)
         try:
-            derive._fold_one(state, e)
+            derive._fold_one(state, e, chain_floor)
         finally:
             rows: dict[str, dict[str, str | None]] = {}
             for name in TABLES:
@@ -153,8 +193,10 @@ class DomainView:
                 if table.before:
                     rows[name] = table.before
                 table.end_step()
-        record = {"id": e.id.hex(), "last": list(last) if last else None,
-                  "waiting": sorted(state.waiting - waiting), "rows": rows}
+        key = derive._hex_id(e)
+        record = {"id": key, "last": list(last) if last else None,
+                  "waiting": sorted(state.waiting - waiting), "rows": rows,
+                  "untail": {k: v for k, v in tail.items() if k not in state.tail}}
         return journal_key(sort_key(e)), record
 
     def _rewind(self, keys: list[str]) -> list[str]:
@@ -173,6 +215,8 @@ class DomainView:
             state.waiting -= set(record["waiting"])
             last = record["last"]
             state.last = (last[0], last[1], last[2], last[3], last[4]) if last else None
+            state.tail.pop(record["id"], None)
+            state.tail.update((k, list(v)) for k, v in record.get("untail", {}).items())
             del self._journal[key]
             undone.append(record["id"])
         return undone
@@ -196,8 +240,14 @@ class DomainView:
         self._tables.table(INDEXES[0], digested=False).replace_all(fresh.refs)
         self._tables.table(INDEXES[1], digested=False).replace_all(fresh.collisions)
         self._tables.table("journal", digested=False).replace_all({})
-        self._floor = journal_key(fresh.last) if fresh.last else None
+        # refused entries after the high-water mark have no journal record either
+        marks = [journal_key(fresh.last)] if fresh.last else []
+        marks += [journal_key((v[0], v[1], v[2], v[3], v[4])) for v in fresh.tail.values()]
+        self._floor = max(marks) if marks else None
         self._save_meta(fresh)
+        self.state.future, self.state.tail = dict(fresh.future), dict(fresh.tail)
+        self.state.held = dict(fresh.held)
+        self.state.last, self.state.waiting = fresh.last, set(fresh.waiting)
 
     def _save_meta(self, state: State) -> None:
         assert self._tables is not None, "attach() first"
@@ -205,6 +255,15 @@ class DomainView:
         meta["last"] = list(state.last) if state.last else None
         meta["waiting"] = sorted(state.waiting)
         meta["floor"] = self._floor
+        meta["future"] = dict(sorted(state.future.items()))
+        meta["tail"] = {k: list(v) for k, v in sorted(state.tail.items())}
+
+    def dump_meta(self) -> dict[str, Any]:
+        """The meta row of ``State.to_tables`` (``store.view_tables`` gives it with the tables)."""
+        state = self.state
+        return {"_key": "meta", "last": list(state.last) if state.last else None,
+                "waiting": sorted(state.waiting), "future": dict(sorted(state.future.items())),
+                "tail": {k: list(v) for k, v in sorted(state.tail.items())}}
 
 
 class _HasViews(Protocol):

@@ -138,5 +138,18 @@ def run(seed: int = 1) -> DrillReport:
         "store_digest": n["w1"].digests()[0][:16], "state_digest": n["w1"].digests()[1][:16],
         "peak_duty_cycle_percent": round(peak, 3),
     }
+    made_w, made_e = len(made["west"]), len(made["east"])
+    report.story = [
+        f"{len(names)} nodes in two neighbourhoods of 5, cut apart for {D // 3600} hours.",
+        f"While apart, the west side made {made_w} entries and the east side {made_e} "
+        f"({entry_bytes} bytes of entries in all); each side kept deciding on its own.",
+        (f"After the heal, every node held the same log within {took / 60:.0f} minutes" if took is not None
+         else f"After the heal, the nodes had not converged within {MERGE_LIMIT_S / 60:.0f} minutes")
+        + f": the merge sent {merge_bytes} bytes in {merge_frames} radio frames, {merge_air:.0f} s on the air "
+        f"({report.summary['merge_bytes_per_new_entry_byte']} bytes sent per byte of new entries).",
+        f"The busiest radio used {peak:.2f} % of its hour (the limit is {DUTY_LIMIT} %).",
+    ]
+    report.degraded = [f"For {D // 3600} hours neither side saw the other's entries ({made_w} west, "
+                       f"{made_e} east): the shared proposal's tally differed across the cut until the heal."]
     world.close()
     return report

@@ -22,7 +22,11 @@ class DrillReport:
     name: str
     seed: int
     findings: list[Finding] = field(default_factory=list)
-    summary: dict[str, Any] = field(default_factory=dict)
+    summary: dict[str, Any] = field(default_factory=dict)  # the figures, for --json and scripts
+    story: list[str] = field(default_factory=list)  # the figures in sentences, for people
+    # What the drill took away or saw degrade, in sentences (a failed check is always here
+    # too): what a member would have met, even where every check held.
+    degraded: list[str] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
@@ -37,9 +41,18 @@ class DrillReport:
         self.findings.append(finding)
         return finding
 
+    @property
+    def what_held(self) -> list[str]:
+        return [f.check for f in self.findings if f.ok]
+
+    @property
+    def what_broke(self) -> list[str]:
+        return [f"{f.check}: expected {f.expected}, observed {f.observed}" for f in self.failed] + self.degraded
+
     def as_dict(self) -> dict[str, Any]:
         return {"drill": self.name, "seed": self.seed, "passed": self.passed,
-                "findings": [f.as_dict() for f in self.findings], "summary": self.summary}
+                "findings": [f.as_dict() for f in self.findings], "summary": self.summary,
+                "what_held": self.what_held, "what_broke": self.what_broke, "story": self.story}
 
     def text(self) -> str:
         """A table for people: one line per finding, then the summary."""
@@ -50,8 +63,11 @@ class DrillReport:
             lines.append(f"{mark} {f.check:<{width}}  observed: {f.observed}")
             if not f.ok:
                 lines.append(f"     {'':<{width}}  expected: {f.expected}")
-        if self.summary:
+        if self.story:
             lines.append("")
-            for key, value in self.summary.items():
-                lines.append(f"{key}: {value}")
+            lines.extend(self.story)
+        lines.append("")
+        broke = self.what_broke
+        lines.append("What broke:" if broke else "What broke: nothing — every check held and nothing degraded.")
+        lines.extend(f"  - {b}" for b in broke)
         return "\n".join(lines)

@@ -171,6 +171,42 @@ def _phase(report: DrillReport, title: str, results: list[dict]) -> dict:
     return summary
 
 
+PHASE_WORDS = {"baseline": "With the whole mesh up", "nodes_lost": "With {lost} nodes off",
+               "links_cut": "With {cut} links cut as well",
+               "duty_cycle_spent": "While one radio had spent its duty cycle",
+               "sms_modem_gone": "With the SMS modem unplugged", "sms_modem_hung": "With the SMS modem hung"}
+
+
+def _tell(report: DrillReport, sq: Squeeze, lost: list[str], cut: int, spent: str, waited: float) -> None:
+    """The figures in sentences, and what degraded (what members would have met)."""
+    s = report.summary
+    story = [f"{NODES} nodes on {PRESET} ({s['region']}), one assembly, {len(RESPONDERS)} phones behind the "
+             f"SMS gateway; {s['virtual_minutes']:.0f} virtual minutes."]
+    degraded = [f"{len(lost)} nodes were switched off ({', '.join(sorted(lost))}): their members got no alert "
+                "until they came back."]
+    for key, ph in s["phases"].items():
+        lead = PHASE_WORDS[key].format(lost=len(lost), cut=cut)
+        story.append(f"{lead}, {ph['alerts']} alert{'s' if ph['alerts'] != 1 else ''} reached "
+                     f"{ph['delivered_pairs']} of {ph['reachable_pairs']} reachable nodes "
+                     f"({ph['delivery_ratio']:.0%}); half arrived within {ph['latency_p50_s']} s and 95 % within "
+                     f"{ph['latency_p95_s']} s.")
+        missed = ph["reachable_pairs"] - ph["delivered_pairs"]
+        if missed:
+            degraded.append(f"{PHASE_WORDS[key].format(lost=len(lost), cut=cut).lower()}, {missed} of "
+                            f"{ph['reachable_pairs']} deliveries to reachable nodes did not happen within "
+                            f"{WINDOW_S // 60} minutes.")
+    degraded.append(f"{spent} had spent its duty cycle: its alert did not go out over the air for "
+                    f"{waited / 60:.0f} minutes, until the rolling hour freed the radio.")
+    degraded.append(f"With the SMS modem unplugged or hung, the alert texts waited in the queue "
+                    f"(up to {HANG_S // 60} minutes while hung) before they reached the phones.")
+    if s["sms"]["given_up"]:
+        degraded.append(f"{s['sms']['given_up']} text{'s' if s['sms']['given_up'] != 1 else ''} never reached "
+                        "a phone: the durable queue gave up.")
+    story.append(f"The SMS gateway sent {s['sms']['texts_out']} texts in all (the modem is simulated); the busiest "
+                 f"other radio used {s['peak_duty_cycle_percent_other_nodes']} % of its hour.")
+    report.story, report.degraded = story, degraded
+
+
 def run(seed: int = 1) -> DrillReport:
     report = DrillReport("squeeze", seed)
     sq = Squeeze(seed)
@@ -260,7 +296,9 @@ def run(seed: int = 1) -> DrillReport:
         "virtual_minutes": round((w.now - w.start) / 60, 1),
         "what_still_worked": [k for k, v in phases.items() if v["delivery_ratio"] >= NEED_RATIO],
         "what_did_not": [k for k, v in phases.items() if v["delivery_ratio"] < NEED_RATIO],
+        "held_alert_delay_s": waited,
     }
+    _tell(report, sq, lost, cut, spent, waited)
     sq.sms.close()
     w.close()
     return report

@@ -28,6 +28,7 @@ region = "EU_868"
 preset = "LONG_FAST"
 
 # Phone numbers of other fieldkit nodes reachable by binary SMS (the link of last resort).
+# Each must be paired first (`fieldkit sms pair NUMBER PUBLIC_KEY`); empty means every paired node.
 sms_peers = []
 
 # Refuse to start when a link cannot be opened (otherwise it is retried in the background).
@@ -47,14 +48,34 @@ loop_window = 600
 # SMS parts sent per UTC day, all numbers together (the cost cap), and the share kept for alerts.
 daily_parts = 500
 alert_reserve = 0.2
+# Of daily_parts, the most that binary SMS to paired peer nodes may use (alerts keep their share).
+daily_binary_parts = 200
 # Wrong PINs before a number is locked out; the lockout doubles each time in a row.
 pin_max_fails = 3
 pin_lock_seconds = 900
+
+[panic]
+# Public keys (hex) of trusted nodes whose signed panic frame, heard over the radio, shreds this node.
+keys = []
+# A panic button: the GPIO value file to watch (hardware.md §6), the value while pressed, how long to hold.
+gpio = ""
+gpio_active = 0
+gpio_hold_s = 2.0
 """
 
 
 class ConfigError(FieldkitError):
     """node.toml could not be read or holds a value that makes no sense."""
+
+
+@dataclass(frozen=True)
+class PanicConfig:
+    """[panic] in node.toml: the triggers beyond `fieldkit panic` (hardware.md §6)."""
+
+    keys: tuple[str, ...] = ()  # public keys (hex) whose signed panic frame shreds this node
+    gpio: str = ""  # a GPIO value file, e.g. /sys/class/gpio/gpio17/value (hardware.md §6)
+    gpio_active: int = 0  # the value while the button is pressed (0: a button to ground with the pull-up)
+    gpio_hold_s: float = 2.0  # held this long: a knock against the case does not wipe the node
 
 
 @dataclass(frozen=True)
@@ -66,6 +87,7 @@ class NodeConfig:
     strict: bool = False
     sync_interval: int = 300
     sms: LimitsConfig = field(default_factory=LimitsConfig)
+    panic: PanicConfig = field(default_factory=lambda: PanicConfig())
 
     def with_overrides(self, **overrides: Any) -> NodeConfig:
         """Flags win over the file; None means "not given"."""
@@ -88,6 +110,7 @@ def parse_config(data: dict[str, Any], where: str = CONFIG_FILE) -> NodeConfig:
     sms_data = data.get("sms", {})
     if not isinstance(sms_data, dict):
         raise ConfigError(f"{where}: [sms] must be a table")
+    panic = _panic_config(data.get("panic", {}), where)
     _check_keys(data, {f.name for f in fields(NodeConfig)}, where)
     _check_keys(sms_data, {f.name for f in fields(LimitsConfig)}, f"{where} [sms]")
     links = data.get("links", [])
@@ -107,7 +130,33 @@ def parse_config(data: dict[str, Any], where: str = CONFIG_FILE) -> NodeConfig:
     if not isinstance(strict, bool):
         raise ConfigError(f"{where}: strict must be true or false")
     interval = _positive_int(data.get("sync_interval", 300), "sync_interval", where)
-    return NodeConfig(tuple(links), region, preset, tuple(peers), strict, interval, sms)
+    return NodeConfig(tuple(links), region, preset, tuple(peers), strict, interval, sms, panic)
+
+
+def _panic_config(data: object, where: str) -> PanicConfig:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: [panic] must be a table")
+    _check_keys(data, {f.name for f in fields(PanicConfig)}, f"{where} [panic]")
+    keys = data.get("keys", [])
+    if not isinstance(keys, list) or not all(isinstance(k, str) and _is_key_hex(k) for k in keys):
+        raise ConfigError(f"{where} [panic]: keys must be a list of public keys, 64 hex digits each")
+    gpio = data.get("gpio", "")
+    active = data.get("gpio_active", 0)
+    hold = data.get("gpio_hold_s", 2.0)
+    if not isinstance(gpio, str):
+        raise ConfigError(f"{where} [panic]: gpio must be the path of a GPIO value file")
+    if active not in (0, 1):
+        raise ConfigError(f"{where} [panic]: gpio_active must be 0 or 1")
+    if not isinstance(hold, (int, float)) or not 0 <= hold <= 60:
+        raise ConfigError(f"{where} [panic]: gpio_hold_s must be between 0 and 60 seconds")
+    return PanicConfig(tuple(k.lower() for k in keys), gpio, int(active), float(hold))
+
+
+def _is_key_hex(text: str) -> bool:
+    try:
+        return len(bytes.fromhex(text)) == 32
+    except ValueError:
+        return False
 
 
 def _check_keys(data: dict[str, Any], known: set[str], where: str) -> None:

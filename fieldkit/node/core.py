@@ -15,26 +15,34 @@ What it does:
   (9 bytes).  A node hearing a beacon whose digest differs from its own starts a sync
   session with its sender, if its own digest is the smaller one: exactly one of the two
   initiates.  On links with a fixed list of peers (node-to-node SMS) there are no
-  beacons; the node reconciles with each peer every interval instead.  A push that
-  reveals a gap (an entry kept aside) schedules a sync with its sender at once.
-- SYNC frames go to the session with that peer.  If both peers start at the same
-  moment, the HELLO with the smaller digest wins the same way, so one session remains.
+  beacons; the node reconciles with a peer only while its store digest differs from the
+  last one it knows that peer shares (after a local change, and once at start): two idle
+  in-sync nodes send nothing (paid SMS, issue 13).  A push that reveals a gap (an entry
+  kept aside) schedules a sync with its sender at once.
+- SYNC frames go to the session with that peer (sync.session.route_frame: a HELLO opens a
+  responder session; if both peers start at the same moment, the HELLO with the smaller
+  digest wins the same way, so one session remains; equal digests both answer EQUAL and
+  are done).  A session returns the frames to send and the entries it received; the core
+  stores them (once) and reports the outcome back, so ``sync_finished`` says how many
+  entries were really added.  Each peer has a budget (sync.budget.PeerBudget) its
+  sessions spend; sessions decoding a sketch get one slice of work a tick between them.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from codec import DecodeError, Entry, Kind, split_entries
 from codec.frames import FrameType, encode_frame, frame_type
 from radio.outbox import Priority
 from sync.api import Outcome
-from sync.messages import DIGEST_SIZE, FrameHead, Hello, MsgKind, decode_body, decode_frame_head
+from sync.budget import PeerBudget
+from sync.messages import DIGEST_SIZE
 from sync.plan import ALERT_KINDS
-from sync.session import Role, Session
+from sync.session import Role, Route, Session, open_responder, route_frame
 from sync.store import Store
 
 from .bus import NodeBus
@@ -82,6 +90,7 @@ class Peer:
     last_heard: float
     sync_due: float | None = None  # when a sync with this peer should start, if one should
     unconverged: int = 0  # sessions in a row that ended with the stores still different
+    budget: PeerBudget = field(default_factory=PeerBudget)  # what its sessions may cost us per hour
 
 
 class NodeCore:
@@ -91,12 +100,13 @@ class NodeCore:
         self.sync_interval = sync_interval
         self.links: dict[str, LinkPort] = {}
         self.sessions: dict[tuple[str, str], Session] = {}
-        self._hellos: dict[tuple[str, str], bytes] = {}  # the HELLO that opened each responder session
         self._finished: dict[tuple[str, str], Session] = {}  # the last session reported per peer
+        self._in_sync: dict[tuple[str, str], bytes] = {}  # digest last known shared with a fixed peer
         self.peers: dict[tuple[str, str], Peer] = {}
         self._next_beacon = 0.0
         self._last_beacon = float("-inf")
         self.lock = threading.RLock()
+        self._busy_turn = 0  # which busy session's slice this tick (round robin)
         self.counters: dict[str, int] = {"frames_in": 0, "refused": 0, "pushed": 0, "sessions": 0}
 
     def add_link(self, name: str, port: LinkPort) -> None:
@@ -122,18 +132,20 @@ class NodeCore:
                 return self._refused(link, sender, exc.reason)
             self.bus.publish("frame_received", link=link, sender=sender, size=len(frame), kind=int(kind))
             if kind == FrameType.ENTRY:
-                # Store it here first, whether a push or a session's entries: so it is announced,
-                # relayed on the other links and a refusal is reported either way.  The open
-                # session then sees duplicates, which only keep its counters and idle timer.
-                try:
-                    raws = split_entries(frame)  # one pushed entry, or several a session packed
-                except DecodeError:
-                    raws = [frame]  # the store refuses it and says why
+                # Stored here, once, whether a push or a session's entries (an open session hands
+                # them back as events): so it is announced, relayed on the other links and a
+                # refusal is reported either way, and the session hears what its store took.
                 session = self.sessions.get(key)
-                in_session = session is not None and not session.done and session.error is None
-                self._add(raws, link, sender, int(now), via_session=in_session)
-                if in_session:
-                    self._send_all(link, sender, session.receive(frame, now))
+                if session is not None and session.active:
+                    events = session.receive(frame, now)  # the session's entries, for us to store
+                    session.stored(*self._add(events.entries, link, sender, int(now), via_session=True))
+                    self._send_all(link, sender, events.send)
+                else:
+                    try:
+                        raws = split_entries(frame)  # one pushed entry, or several a session packed
+                    except DecodeError:
+                        raws = [frame]  # the store refuses it and says why
+                    self._add(raws, link, sender, int(now))
             elif kind == FrameType.SYNC:
                 self._on_sync(link, sender, frame, now)
             elif kind == FrameType.BEACON:
@@ -148,36 +160,23 @@ class NodeCore:
 
     def _on_sync(self, link: str, sender: str, frame: bytes, now: float) -> None:
         key = (link, sender)
+        session = self.sessions.get(key)
         try:
-            head = decode_frame_head(frame)
+            route = route_frame(session, frame, self.store)
         except DecodeError as exc:
             self._refused(link, sender, f"malformed sync frame: {exc.reason}")
             return
-        session = self.sessions.get(key)
-        active = session is not None and not session.done and session.error is None
-        if head.kind is MsgKind.HELLO and head.index == 0:  # later parts of a HELLO go to its session
-            if active and session.role is Role.INITIATOR and not self._yield_to(head):
-                return  # both started at once: ours has the smaller digest, the peer will answer it
-            repeat = active and session.role is Role.RESPONDER and self._hellos.get(key) == frame
-            if not repeat:  # a new session from this peer replaces whatever was left of the last one
-                session = self.sessions[key] = Session(self.store, self.links[link].mtu, Role.RESPONDER)
-                self._hellos[key] = frame
-                self.counters["sessions"] += 1
-        elif session is None:
-            return  # a stray frame of a session that ended here: nothing to answer
-        self._send_all(link, sender, session.receive(frame, now))
+        if route is Route.DROP:
+            return  # a stray frame of a session that ended here, or the peer answers our HELLO
+        if route is Route.NEW_RESPONDER or session is None:
+            # a new session from this peer replaces whatever was left of the last one
+            peer = self.peers.setdefault(key, Peer(now))
+            session = self.sessions[key] = open_responder(self.store, self.links[link].mtu, frame, peer.budget)
+            self.counters["sessions"] += 1
+        events = session.receive(frame, now)
+        session.stored(*self._add(events.entries, link, sender, int(now), via_session=True))
+        self._send_all(link, sender, events.send)
         self._after_session_step(link, sender, session, now)
-
-    def _yield_to(self, head: FrameHead) -> bool:
-        """Both peers sent HELLO: the one whose digest is larger answers the other's."""
-        if head.last:
-            return True  # a multi-part HELLO: cannot compare before it is whole; answer it
-        try:
-            hello = decode_body(MsgKind.HELLO, head.chunk)
-        except DecodeError:
-            return True  # the responder session will refuse it with the reason
-        assert isinstance(hello, Hello)
-        return self.store.store_digest()[:DIGEST_SIZE] > hello.digest
 
     def _after_session_step(self, link: str, sender: str, session: Session, now: float) -> None:
         """Once per ended session: report it, and try again soon if it ended cleanly but the
@@ -186,6 +185,8 @@ class NodeCore:
         if not (session.done or session.error is not None) or self._finished.get(key) is session:
             return
         self._finished[key] = session
+        if session.converged and getattr(self.links.get(link), "peers", None) is not None:  # fixed peers only
+            self._in_sync[key] = self.store.store_digest()[:DIGEST_SIZE]
         stats = dict(vars(session.stats))
         stats["converged"] = session.converged
         if session.error is not None:
@@ -208,11 +209,17 @@ class NodeCore:
             if fresh:
                 self._push(fresh, via="local", exclude=None)
                 self._changed(now)
+            # Sessions decoding a sketch (busy) get one slice a tick between them, in turn: work
+            # done under the lock stays one slice (sync.session.WORK_SLICE) however many peers
+            # send sketches at once, so an alert waits a slice, not their sum.
+            busy = [k for k, s in self.sessions.items() if s.busy]
+            turn = busy[self._busy_turn % len(busy)] if busy else None
+            self._busy_turn += 1
             for key, session in list(self.sessions.items()):
-                if session.done or session.error is not None:
+                if session.done or (session.busy and key != turn):
                     continue
-                self._send_all(*key, session.tick(now))
-                if session.done or session.error is not None:
+                self._send_all(*key, session.tick(now).send)
+                if session.done:
                     self._after_session_step(*key, session, now)
             if now >= self._next_beacon:
                 self._next_beacon = now + self.sync_interval
@@ -226,7 +233,7 @@ class NodeCore:
                     self.start_sync(*key, now)
 
     def _forget(self, key: tuple[str, str]) -> None:
-        for table in (self.peers, self.sessions, self._hellos, self._finished):
+        for table in (self.peers, self.sessions, self._finished):
             table.pop(key, None)
 
     def _beacon(self, now: float) -> None:
@@ -236,20 +243,23 @@ class NodeCore:
             if fixed_peers is None:
                 port.send(frame, None, Priority.SYNC, False, local=True)
                 self.bus.publish("frame_sent", link=name, dest="broadcast", size=len(frame), kind=frame[0])
-            else:
+            else:  # paid links: only while the stores may differ (after a change, or not known yet)
                 for peer in fixed_peers:
-                    self.start_sync(name, peer, now)
+                    if self._in_sync.get((name, peer)) != frame[1:]:
+                        self.start_sync(name, peer, now)
 
     def start_sync(self, link: str, peer: str, now: float) -> None:
         with self.lock:
             key = (link, peer)
             current = self.sessions.get(key)
-            if current is not None and not current.done and current.error is None:
+            if current is not None and current.active:
                 return
-            session = self.sessions[key] = Session(self.store, self.links[link].mtu, Role.INITIATOR)
+            known = self.peers.setdefault(key, Peer(now))
+            known.sync_due = None
+            session = self.sessions[key] = Session(self.store, self.links[link].mtu, Role.INITIATOR,
+                                                   budget=known.budget)
             self.counters["sessions"] += 1
-            self.peers.setdefault(key, Peer(now)).sync_due = None
-            self._send_all(link, peer, session.start(now))
+            self._send_all(link, peer, session.start(now).send)
 
     # --- local entries ----------------------------------------------------------------
 
@@ -260,11 +270,17 @@ class NodeCore:
 
     # --- helpers ----------------------------------------------------------------------
 
-    def _add(self, raws: list[bytes], link: str, sender: str, now: int, via_session: bool = False) -> None:
+    def _add(self, raws: list[bytes], link: str, sender: str, now: int, via_session: bool = False) -> tuple[int, int]:
         """Entries from a peer.  A pushed entry was flooded on ``link`` already: it goes on to the
         node's other links.  An alert that came by a sync session missed the flood around here:
-        it is flooded again on its own link too, so it does not crawl one sync hop at a time."""
+        it is flooded again on its own link too, so it does not crawl one sync hop at a time.
+        Returns (entries added to the log, entries refused)."""
+        added = refused = 0
+        if not raws:
+            return added, refused
         for result in self.store.add_many(raws, now):
+            added += len(result.applied)
+            refused += result.outcome is Outcome.REFUSED
             if result.outcome is Outcome.REFUSED:
                 self._refused(link, sender, result.reason)
             elif result.outcome is Outcome.PENDING:
@@ -274,6 +290,7 @@ class NodeCore:
             self._push(list(result.applied), via=link, exclude=link, reflood=via_session)
             if result.applied:
                 self._changed(now)
+        return added, refused
 
     def _changed(self, now: float) -> None:
         """The store changed: beacon soon (not at once: a session may bring more), so

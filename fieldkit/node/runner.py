@@ -14,10 +14,13 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from codec import FieldkitError, KeyPair
+from codec import DecodeError, FieldkitError, KeyPair, VerifyError, key_id
 from codec.frames import LORA_MTU
-from fieldkit.home import Home
+from codec.panic import is_panic_frame, verify_panic
+from fieldkit.home import Home, unlock
+from fieldkit.keyagent import KeyAgent
 from fieldkit.nodestore import open_node_store
+from fieldkit.vault import Vault
 from radio.meshtastic_link import MeshtasticLink
 from radio.outbox import Priority
 from radio.sms.link import SmsLink
@@ -30,6 +33,7 @@ from .bus import NodeBus, ReadableLog
 from .config import NodeConfig
 from .core import NodeCore
 from .linkspec import SmsSpec, parse_link_spec
+from .panicking import GpioButton, Panicker, PanicWatch
 
 TICK_S = 0.2  # how often the loop looks for new local entries: CLI.md asks for "within a second"
 AIRTIME_LOG_EVERY_S = 300.0
@@ -89,6 +93,17 @@ class NodeRunner:
         self.clock = clock
         self.bus = NodeBus()
         self._readable = ReadableLog(self.bus, logger)  # kept: pypubsub holds listeners weakly
+        self.unlocked = unlock(home)  # unlocked already by the command: cached for this process
+        self.sealer = self.unlocked.sealer
+        self.panicker = Panicker(home.path, logger)
+        button = None
+        if config.panic.gpio:
+            button = GpioButton(Path(config.panic.gpio), config.panic.gpio_active, config.panic.gpio_hold_s)
+        self.panic_watch = PanicWatch(self.panicker, button)
+        self.agent = KeyAgent(home.path, self.unlocked.data_key, lambda key: key == self.unlocked.data_key,
+                              lambda: self.panicker.trigger("`fieldkit panic`"), self._broadcast)
+        self._panic_keys = [bytes.fromhex(k) for k in config.panic.keys]
+        self._keyfiles = Vault.load(home.path).keyfile_paths() if self.unlocked.how == "key file" else []
         self.store = open_node_store(home)
         for notice in self.store.notices:
             logger.warning("store: %s", notice)
@@ -109,31 +124,53 @@ class NodeRunner:
         spec = parse_link_spec(spec_text)
         name = str(spec)
         outbox = self.home.path / OUTBOX_DIR
-        outbox.mkdir(exist_ok=True)
+        outbox.mkdir(exist_ok=True, mode=0o700)
         if isinstance(spec, SmsSpec):
             from fieldkit.sms.gateway import SmsGateway
+            from fieldkit.sms.pairs import link_pairs
 
             gateway = SmsGateway(
                 self.home.path, self.key, self.store, ModemConfig(port=spec.path),
-                peers=self.config.sms_peers, on_frame=self._frame_handler(name),
+                pairs=link_pairs(self.home.path, self.config.sms_peers, self.sealer),
+                on_frame=self._frame_handler(name),
                 limits=self.config.sms, clock=self.clock, store_lock=self.core.lock,
+                sealer=self.sealer,
             )
+            gateway.subscribers.on_duress = lambda who: self.panicker.trigger("duress PIN by SMS")
             self._gateways.append(gateway)
-            self.core.add_link(name, SmsPort(gateway.link, self.config.sms_peers))
+            self.core.add_link(name, SmsPort(gateway.link, tuple(sorted(gateway.link.peers))))
             return
         safe = "".join(c if c.isalnum() else "_" for c in name)
         link = MeshtasticLink(
             spec, Path(outbox) / f"{safe}.sqlite", self._frame_handler(name),
-            on_state=self._state_handler(name), clock=self.clock,
+            on_state=self._state_handler(name), clock=self.clock, sealer=self.sealer.derive("outbox"),
         )
         self._links.append(link)
         self.core.add_link(name, MeshtasticPort(link))
 
     def _frame_handler(self, name: str) -> Callable[[bytes, str], None]:
         def handle(frame: bytes, sender: str) -> None:
+            if is_panic_frame(frame):
+                self._panic_frame(frame)
+                return
             self.core.on_frame(name, sender, frame, self.clock())
 
         return handle
+
+    def _panic_frame(self, frame: bytes) -> None:
+        try:
+            key = verify_panic(frame, self._panic_keys, self.key.public_key, int(self.clock()))
+        except (DecodeError, VerifyError) as exc:
+            self.log.warning("panic frame ignored: %s", exc.reason)
+            return
+        self.panicker.trigger(f"signed panic frame from key {key_id(key).hex()}")
+
+    def _broadcast(self, frame: bytes) -> bool:
+        """A frame from `fieldkit panic --node` on this home: out on every link at once."""
+        with self.core.lock:
+            for port in self.core.links.values():
+                port.send(frame, None, Priority.ALERT)
+        return bool(self.core.links)
 
     def _state_handler(self, name: str) -> Callable[[LinkState], None]:
         def handle(state: LinkState) -> None:
@@ -149,6 +186,9 @@ class NodeRunner:
     # --- running -------------------------------------------------------------------------
 
     def start(self) -> None:
+        if not self.agent.start():
+            self.log.warning("no key agent: the home's path is too long for a unix socket")
+        self.panic_watch.start()
         for link in self._links:
             link.start()
         for gateway in self._gateways:
@@ -175,6 +215,11 @@ class NodeRunner:
             for gateway in self._gateways:
                 with self.core.lock:
                     gateway.fan_out_new_alerts(int(now))
+                    gateway.notify_new_votes(int(now))
+            if self._keyfiles and not any(p.exists() for p in self._keyfiles):
+                self.log.warning("the key file's stick was pulled: locking (stopping the node)")
+                self.stop_event.set()
+                break
             if self._links and now >= next_airtime_log:
                 self.bus.publish("airtime", link="radio", used_fraction=self.meter.used_fraction(now))
                 next_airtime_log = now + AIRTIME_LOG_EVERY_S
@@ -186,6 +231,8 @@ class NodeRunner:
         if self._stopped:
             return
         self._stopped = True
+        self.agent.stop()
+        self.panic_watch.stop()
         for link in self._links:
             link.stop()
         for gateway in self._gateways:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from codec import EPOCH, Entry, KeyPair
+from codec.sealing import Sealer
 from fieldkit.domain.state import State
 from fieldkit.domain.view import domain_state
 from fieldkit.node.bus import NodeBus
@@ -82,10 +83,14 @@ class World:
         """A key derived from the seed and a label: the same world gets the same keys."""
         return KeyPair(hashlib.blake2b(f"{self.seed}/{label}".encode(), digest_size=32).digest())
 
+    def sealer_for(self, label: str) -> Sealer:
+        """A node's data key, derived from the seed and a label like its signing key."""
+        return Sealer(hashlib.blake2b(f"{self.seed}/data-key/{label}".encode(), digest_size=32).digest())
+
     def add_node(self, name: str, position: tuple[float, float] | None = None, role: str = Role.CLIENT) -> SimNode:
         num = len(self.nodes) + 1
-        if self.folder is not None:
-            store = Store.open(self.folder / f"node{num}", views=view_providers())
+        if self.folder is not None:  # on disk as a home keeps it: sealed (issue 17)
+            store = Store.open(self.folder / f"node{num}", views=view_providers(), sealer=self.sealer_for(name))
         else:
             store = Store.memory(views=view_providers())
         bus = NodeBus()

@@ -13,24 +13,35 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from codec import KeyPair
+from codec.sealing import Sealer
 from fieldkit.domain import queries
+from fieldkit.domain.state import State
 from fieldkit.domain.view import domain_state
 from radio.sms import GsmModem, InboundSms, ModemConfig
+from radio.sms.inbox import Inbox
 from radio.sms.link import FrameHandler, SmsLink
 from sync.api import LocalStore
-from sync.atomic import write_atomic
+from sync.atomic import read_sealed, write_sealed
 
-from .domain_actions import StoreSmsActions
+from . import grammar
+from .domain_actions import StoreSmsActions, open_votes
 from .limits import Limits, LimitsConfig
 from .service import Reply, SmsService
-from .subscribers import SMS_DIR, Subscribers
+from .subscribers import SMS_DIR, Subscriber, Subscribers
 
 log = logging.getLogger(__name__)
 FANNED_FILE = "alerts_fanned.json"
+NOTIFIED_FILE = "votes_notified.json"
+PAIR_COUNTERS_FILE = "pair_counters.sqlite"
+
+
+def modem_sealer(sealer: Sealer | None) -> Sealer | None:
+    """The key of the modem's inbox, send queue and quarantine (also read by `fieldkit sms outbox`)."""
+    return None if sealer is None else sealer.derive("sms-modem")
 
 
 class SmsGateway:
@@ -40,41 +51,93 @@ class SmsGateway:
         node_key: KeyPair,
         store: LocalStore,
         modem_config: ModemConfig,
-        peers: Iterable[str] = (),
+        pairs: Mapping[str, bytes] | None = None,
         on_frame: FrameHandler | None = None,
         limits: LimitsConfig | None = None,
         clock: Callable[[], float] = time.time,
         store_lock: threading.RLock | None = None,
+        sealer: Sealer | None = None,
     ) -> None:
         self.home_path = Path(home_path)
         self.store = store
         self.clock = clock
-        self.subscribers = Subscribers(self.home_path, node_key)
+        self._sealer = sealer
+        self.subscribers = Subscribers(self.home_path, node_key, sealer)
         spent = self.home_path / SMS_DIR / "spent_today.json"
-        self.service = SmsService(self.subscribers, StoreSmsActions(store),
-                                  Limits(limits or LimitsConfig(), spent))
-        self.service.on_alert_raised = self._mark_fanned
-        self.modem = GsmModem(modem_config, self.home_path / SMS_DIR / "modem", self._on_message, clock=clock)
-        self.link = SmsLink(self.modem, peers, on_frame or (lambda frame, sender: None), clock)
+        self.actions = StoreSmsActions(store, self._names)
+        self.service = SmsService(self.subscribers, self.actions, Limits(limits or LimitsConfig(), spent))
+        self.service.on_alert_raised = self._alert_raised
+        self._raised: list[str] = []  # alerts raised by the message being handled: marked once sent
+        self.modem = GsmModem(modem_config, self.home_path / SMS_DIR / "modem", self._on_message, clock=clock,
+                              sealer=modem_sealer(sealer))
+        # Node-to-node binary SMS: paired peers only, sealed, and from a daily budget of their own.
+        self.link = SmsLink(self.modem, pairs or {}, node_key, on_frame or (lambda frame, sender: None),
+                            state_path=self.home_path / SMS_DIR / PAIR_COUNTERS_FILE,
+                            allow_send=self._allow_binary, clock=clock)
         # The modem worker thread acts on the store; pass the node's store lock so that the
         # node's own use of the store and ours never interleave (the store is not thread-safe).
         self._lock = store_lock or threading.RLock()
         self._fanned_path = self.home_path / SMS_DIR / FANNED_FILE
-        self._fanned: set[str] = set(json.loads(self._fanned_path.read_text())) if self._fanned_path.exists() else set()
+        self._files = None if sealer is None else sealer.derive("sms-files")
+        self._fanned: set[str] = (set(json.loads(read_sealed(self._fanned_path, self._files)))
+                                  if self._fanned_path.exists() else set())
+        self._notified_path = self.home_path / SMS_DIR / NOTIFIED_FILE
+        self._notified: set[str] = (set(json.loads(read_sealed(self._notified_path, self._files)))
+                                    if self._notified_path.exists() else set())
 
     def start(self) -> None:
         self.modem.start()
 
     def stop(self) -> None:
         self.modem.stop()
+        self.link.close()
         self.subscribers.close()
 
+    def _allow_binary(self, parts: int, alert: bool) -> bool:
+        return self.service.limits.spend_binary(parts, int(self.clock()), alert)
+
     def _on_message(self, message: InboundSms) -> None:
+        """One inbox message, applied exactly once even across a power cut.
+
+        The modem marks the message handled only after this returns; a power cut before
+        that delivers it again.  The entry it becomes is noted in the inbox first
+        (``applying``), so the second delivery finds it in the log instead of signing
+        another (an SMS ALERT raised twice, before).  Replies and the fan-out are queued
+        before an alert counts as fanned out: after a cut they may go twice, never not at all.
+        """
         if self.link.feed(message):
             return
+        self._scrub_pin(message)
         with self._lock:
-            out = self.service.handle(message.sender, message.text, int(self.clock()), message.incomplete)
-        self._send(out)
+            self.actions.journal = _InboxJournal(self.modem.inbox, message.id)
+            self._raised = []
+            try:
+                out = self.service.handle(message.sender, message.text, int(self.clock()), message.incomplete)
+            finally:
+                self.actions.journal = None
+            self._send(out)
+            for alert_id in self._raised:
+                self._mark_fanned(alert_id)
+
+    def _alert_raised(self, alert_id: str) -> bool:
+        if alert_id in self._fanned:
+            return False
+        self._raised.append(alert_id)
+        return True
+
+    def _scrub_pin(self, message: InboundSms) -> None:
+        """Parsed: the stored copy of the text loses its PIN at once (issue 17: secrets never kept).
+
+        The text in memory keeps it for the PIN check; if the node dies before the message is
+        handled, the redelivered text asks the member for the PIN again, which is the price.
+        """
+        try:
+            command = grammar.parse(message.text)
+        except grammar.ParseError:
+            return
+        pin = getattr(command, "pin", None)
+        if pin:
+            self.modem.inbox.scrub(message.id, grammar.without_pin(message.text, pin))
 
     def _send(self, out: list[Reply]) -> None:
         for reply in out:
@@ -82,17 +145,65 @@ class SmsGateway:
 
     def _mark_fanned(self, alert_id: str) -> None:
         self._fanned.add(alert_id)
-        write_atomic(self._fanned_path, json.dumps(sorted(self._fanned)).encode())
+        write_sealed(self._fanned_path, json.dumps(sorted(self._fanned)).encode(), self._files)
 
     def fan_out_new_alerts(self, now: int | None = None) -> int:
         """SMS every open alert not sent yet to the responders; how many alerts went out."""
         now = int(self.clock()) if now is None else now
         sent = 0
         with self._lock:
-            for alert in queries.open_alerts(domain_state(self.store), now):
+            state = domain_state(self.store)
+            subscribers = [s for s in self.subscribers.all() if s.responder and not s.stopped]
+            for alert in queries.open_alerts(state, now):
                 if alert["id"] in self._fanned:
                     continue
-                self._send(self.service.alert_fanout(alert["id"], alert["text"], now))
+                # Alert priority only for alerts that count for the subscriber: of their own
+                # assemblies, of assemblies those recognize, or of a shared open council.  A
+                # stranger's alert ("DO NOT GO, meet at ...") reaches nobody this way.
+                others = {s.number for s in subscribers
+                          if not queries.alert_counts(state, alert["id"], _assemblies(state, s, now), now)}
+                if len(others) == len(subscribers):
+                    continue  # counts for nobody here (yet: a recognition may pass later)
+                self._send(self.service.alert_fanout(alert["id"], alert["text"], now, exclude=others))
                 self._mark_fanned(alert["id"])
                 sent += 1
         return sent
+
+    def _names(self) -> dict[str, str]:
+        return {sub.key_id: sub.name for sub in self.subscribers.all() if sub.name}
+
+    def notify_new_votes(self, now: int | None = None) -> int:
+        """Text the enrolled members of an assembly once when one of its votes opens (each
+        within their daily notice allowance); how many votes were announced."""
+        now = int(self.clock()) if now is None else now
+        state = domain_state(self.store)
+        sent = 0
+        with self._lock:
+            for pid, facts, members in open_votes(state, now, self._names()):
+                if pid in self._notified:
+                    continue
+                self._send(self.service.vote_notices(pid, facts, members, now))
+                self._notified.add(pid)
+                write_sealed(self._notified_path, json.dumps(sorted(self._notified)).encode(), self._files)
+                sent += 1
+        return sent
+
+
+def _assemblies(state: State, subscriber: Subscriber, now: int) -> set[str]:
+    """The assemblies a subscriber belongs to (and the one set as theirs for alerts)."""
+    mine = set(queries.assemblies_of(state, subscriber.key_id, now))
+    if subscriber.assembly:
+        mine.update(a for a in state.assemblies if a.startswith(subscriber.assembly.lower()))
+    return mine
+
+class _InboxJournal:
+    """The ``applying`` row of one inbox message (fieldkit/sms/domain_actions.py ApplyJournal)."""
+
+    def __init__(self, inbox: Inbox, message_id: int) -> None:
+        self.inbox, self.message_id = inbox, message_id
+
+    def recorded(self) -> tuple[bytes, int] | None:
+        return self.inbox.applying(self.message_id)
+
+    def record(self, author: bytes, seq: int) -> None:
+        self.inbox.begin_apply(self.message_id, author, seq)

@@ -38,6 +38,7 @@ KEYWORDS: dict[str, dict[str, tuple[str, ...]]] = {
     "ALERT": {"en": ("ALERT",), "es": ("ALERTA",)},
     "STATUS": {"en": ("STATUS",), "es": ("ESTADO",)},
     "REPORT": {"en": ("REPORT",), "es": ("INFORME", "REPORTE")},
+    "ABOUT": {"en": ("ABOUT", "WHAT", "DETAILS"), "es": ("QUE", "DETALLE", "SOBRE")},
 }
 ALIASES: dict[str, tuple[str, str]] = {
     alias: (keyword, lang) for keyword, langs in KEYWORDS.items() for lang, words in langs.items() for alias in words
@@ -110,6 +111,13 @@ class Status(Command):
 
 
 @dataclass(frozen=True)
+class About(Command):
+    """What a vote is about (no PIN: it changes nothing)."""
+
+    proposal: str
+
+
+@dataclass(frozen=True)
 class Report(Command):
     mandate: str
     text: str
@@ -151,6 +159,8 @@ def parse(text: str) -> Command:
     body = stripped[len(words[0]) :].lstrip(" ,;:\t\r\n")
     if keyword == "JOIN":
         return Join(lang, " ".join(rest))
+    if keyword == "ABOUT":
+        return About(lang, rest[0])
     if keyword == "VOTE":
         args, pin = _split_pin(rest)
         if len(args) < 2:
@@ -169,6 +179,12 @@ def parse(text: str) -> Command:
         raise ParseError("REPORT needs a mandate number and a text", topic="REPORT", lang=lang)
     text_part = body[len(rest[0]) :].lstrip(" ,;:\t")
     return Report(lang, args[0], _without_last_word(text_part) if pin else text_part, pin)
+
+
+def without_pin(text: str, pin: str) -> str:
+    """The text with its PIN (the last word that equals ``pin``) taken out, for storage."""
+    at = text.rfind(pin)
+    return text if at < 0 else (text[:at] + "****" + text[at + len(pin) :])
 
 
 def _without_last_word(text: str) -> str:

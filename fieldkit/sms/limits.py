@@ -25,6 +25,10 @@ class LimitsConfig:
     loop_window: int = 600  # seconds
     daily_parts: int = 500  # SMS parts per UTC day (the cost cap)
     alert_reserve: float = 0.2  # share of the cap only alerts may use
+    notices_per_day: int = 3  # "a vote opened" texts to one number per UTC day; more wait for STATUS
+    # Of daily_parts, what node-to-node binary SMS may use at most (they count in daily_parts
+    # too): a peer node, or someone spoofing one, can never spend the phones' replies.
+    daily_binary_parts: int = 200
     pin_max_fails: int = 3
     pin_lock_seconds: int = 15 * 60  # doubled on each lockout in a row
 
@@ -37,14 +41,17 @@ class Limits:
         self._inbound: dict[str, deque[int]] = defaultdict(deque)
         self._replies: dict[str, deque[int]] = defaultdict(deque)
         self._texts: dict[str, deque[tuple[int, str]]] = defaultdict(deque)
+        self._notices: dict[str, tuple[int, int]] = {}  # number -> (UTC day, notices sent that day)
         self._day = -1
         self._parts_today = 0
+        self._binary_today = 0
         if spent_path is not None and spent_path.exists():
             try:
                 saved = json.loads(spent_path.read_text())
                 self._day, self._parts_today = int(saved["day"]), int(saved["parts"])
-            except (ValueError, KeyError, TypeError):
-                self._day, self._parts_today = -1, 0  # damaged: start counting again
+                self._binary_today = int(saved.get("binary", 0))
+            except (ValueError, KeyError, TypeError, AttributeError):
+                self._day, self._parts_today, self._binary_today = -1, 0, 0  # damaged: start counting again
 
     @staticmethod
     def _trim(times: deque, now: int, window: int) -> None:
@@ -72,20 +79,55 @@ class Limits:
         times.append(now)
         return True
 
-    def spend(self, parts: int, now: int, alert: bool = False) -> bool:
-        """Take ``parts`` from today's budget; False (nothing taken) if the cap forbids it."""
+    def allow_notice(self, number: str, now: int) -> bool:
+        """One more unrequested notice (a vote opened) to ``number`` today?"""
+        day = now // 86400
+        last_day, count = self._notices.get(number, (day, 0))
+        if last_day != day:
+            count = 0
+        if count >= self.config.notices_per_day:
+            return False
+        self._notices[number] = (day, count + 1)
+        return True
+
+    def _new_day(self, now: int) -> int:
         day = now // 86400
         if day != self._day:
-            self._day, self._parts_today = day, 0
-        cap = self.config.daily_parts
-        if not alert:
-            cap = int(cap * (1 - self.config.alert_reserve))
-        if self._parts_today + parts > cap:
+            self._day, self._parts_today, self._binary_today = day, 0, 0
+        return day
+
+    def _cap(self, total: int, alert: bool) -> int:
+        return total if alert else int(total * (1 - self.config.alert_reserve))
+
+    def spend(self, parts: int, now: int, alert: bool = False) -> bool:
+        """Take ``parts`` from today's budget; False (nothing taken) if the cap forbids it."""
+        self._new_day(now)
+        if self._parts_today + parts > self._cap(self.config.daily_parts, alert):
             return False
         self._parts_today += parts
-        if self._spent_path is not None:
-            write_atomic(self._spent_path, json.dumps({"day": day, "parts": self._parts_today}).encode())
+        self._save()
         return True
+
+    def spend_binary(self, parts: int, now: int, alert: bool = False) -> bool:
+        """Binary SMS to a peer node: from their own budget *and* the daily cap; False takes nothing."""
+        self._new_day(now)
+        if self._binary_today + parts > self._cap(self.config.daily_binary_parts, alert):
+            return False
+        if self._parts_today + parts > self._cap(self.config.daily_parts, alert):
+            return False
+        self._binary_today += parts
+        self._parts_today += parts
+        self._save()
+        return True
+
+    def _save(self) -> None:
+        if self._spent_path is not None:
+            data = {"day": self._day, "parts": self._parts_today, "binary": self._binary_today}
+            write_atomic(self._spent_path, json.dumps(data).encode())
+
+    @property
+    def binary_today(self) -> int:
+        return self._binary_today
 
     @property
     def parts_today(self) -> int:

@@ -69,6 +69,12 @@ class JoinDone:
 
 
 @dataclass(frozen=True)
+class AboutDone:
+    proposal: str  # full id
+    facts: dict  # what the vote is about (domain_actions.proposal_facts)
+
+
+@dataclass(frozen=True)
 class StatusSummary:
     alerts: list[tuple[str, str]] = field(default_factory=list)  # (id, text) of open alerts
     proposals: list[tuple[str, str]] = field(default_factory=list)  # (id, options joined) of open votes
@@ -89,6 +95,8 @@ class SmsActions(Protocol):
 
     def status(self, member: SmsMember, now: int) -> StatusSummary: ...
 
+    def about(self, member: SmsMember, proposal: str, now: int) -> AboutDone: ...
+
 
 @dataclass(frozen=True)
 class Reply:
@@ -102,7 +110,9 @@ class SmsService:
         self.subscribers = subscribers
         self.actions = actions
         self.limits = limits
-        self.on_alert_raised: Callable[[str], None] | None = None  # told the id of each alert raised by SMS
+        # told the id of each alert raised by SMS; answers False if it was fanned out already
+        # (the same message delivered again after a power cut), so the fan-out is not repeated
+        self.on_alert_raised: Callable[[str], bool | None] | None = None
 
     # --- incoming ---
 
@@ -124,7 +134,8 @@ class SmsService:
             if incomplete:
                 return self._reply(sub, sender, replies.render(lang, "incomplete"), now)
             help_part = replies.help_text(lang, exc.topic) if exc.topic else replies.render(lang, "send_help")
-            return self._reply(sub, sender, replies.render(lang, "unknown", reason=exc.reason, help=help_part), now)
+            why = replies.parse_reason(lang, exc.reason)
+            return self._reply(sub, sender, replies.render(lang, "unknown", reason=why, help=help_part), now)
         if sub is None:
             lang = command.lang
             if isinstance(command, grammar.Help):
@@ -160,7 +171,8 @@ class SmsService:
         try:
             return self._act(member, command, now)
         except FieldkitError as exc:
-            return self._reply(sub, sub.number, replies.render(lang, "refused", what=what, reason=exc.reason), now)
+            return self._reply(sub, sub.number, replies.render(lang, "refused", what=what,
+                                                               reason=replies.reason(lang, exc.reason)), now)
 
     def _check_pin(self, sub: Subscriber, pin: str | None, keyword: str, what: str, now: int) -> str | None:
         lang = sub.language
@@ -188,14 +200,17 @@ class SmsService:
                                   eta=command.eta_minutes)
         elif isinstance(command, grammar.Alert):
             raised = self.actions.raise_alert(member, command.text, now)
-            if self.on_alert_raised is not None:
-                self.on_alert_raised(raised.alert)
+            fan_out = self.on_alert_raised is None or self.on_alert_raised(raised.alert) is not False
             text = replies.render(lang, "alert_ok", alert=replies.short(raised.alert), text=raised.text)
             out = self._reply(sub, sub.number, text, now, priority=Priority.ALERT)
+            if not fan_out:
+                return out
             return out + self.alert_fanout(raised.alert, raised.text, now, exclude={sub.number})
         elif isinstance(command, grammar.Report):
             reported = self.actions.report(member, command.mandate, command.text, now)
             text = replies.render(lang, "report_ok", mandate=replies.short(reported.mandate))
+        elif isinstance(command, grammar.About):
+            text = self.about_text(lang, self.actions.about(member, command.proposal, now), now)
         elif isinstance(command, grammar.Join):
             joined = self.actions.join(member, command.assembly, now)
             text = replies.render(lang, "join_ok", assembly=joined.name or replies.short(joined.assembly))
@@ -207,7 +222,33 @@ class SmsService:
                                   proposals=len(summary.proposals), proposal_list=proposal_list)
         return self._reply(sub, sub.number, text, now)
 
+    @staticmethod
+    def about_text(lang: str, done: AboutDone, now: int) -> str:
+        f = done.facts
+        when = replies.sms_time(f["closes"])
+        closes = replies.render(lang, "closed_at", when=when, outcome=replies.outcome(lang, f)) if f["closed"] \
+            else replies.render(lang, "closes_at", when=when)
+        return replies.render_fit(lang, "about", replies.describe(lang, f), id=replies.short(done.proposal),
+                                  options=replies.options(lang, f["options"]), closes=closes)
+
     # --- outgoing ---
+
+    def vote_notices(self, proposal: str, facts: dict, members: set[str], now: int) -> list[Reply]:
+        """Tell the enrolled members of the proposal's assembly (``members``: key ids) that a vote
+        opened, each within their daily notice allowance and the reply limits."""
+        out: list[Reply] = []
+        for sub in self.subscribers.all():
+            if sub.stopped or sub.key_id not in members:
+                continue
+            if not self.limits.allow_notice(sub.number, now):
+                continue
+            lang = sub.language
+            body = replies.render_fit(lang, "vote_open", replies.describe(lang, facts), id=replies.short(proposal),
+                                      assembly=str(facts.get("assembly", ""))[:24],
+                                      options=replies.options(lang, facts["options"])[:30],
+                                      when=replies.sms_time(facts["closes"]))
+            out += self._reply(sub, sub.number, body, now)
+        return out
 
     def alert_fanout(self, alert_id: str, text: str, now: int, exclude: set[str] | frozenset[str] = frozenset()
                      ) -> list[Reply]:

@@ -15,12 +15,15 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from codec.sealing import Sealer
 
 from .at import AtCommandError, Line, LineKind, ModemError, ModemTimeout, PortGone, parse_list_header, parse_mr
 from .atport import AtPort
@@ -54,6 +57,10 @@ class ModemConfig:
     max_bad_reads: int = 3
     retry_backoff: float = 30.0  # first retry of a failed send; doubles each attempt
     max_attempts: int = 5  # a stored PDU that never decodes is quarantined after this many sweeps
+    # Handled SMS and finished outbox rows are deleted this long after (issue 17: secrets never
+    # kept).  Long enough to drop a part the SIM hands over twice (a sweep cut between the
+    # commit and AT+CMGD, an SMSC resend: the reassembly timeout bounds both), no longer.
+    retention: float = 900.0
 
 
 @dataclass
@@ -90,14 +97,17 @@ class GsmModem:
         on_message: MessageHandler,
         on_report: ReportHandler | None = None,
         clock: Callable[[], float] = time.time,
+        sealer: Sealer | None = None,
     ) -> None:
         self.config = config
+        self._sealer = sealer
         self.clock = clock
         state_dir = Path(state_dir)
-        state_dir.mkdir(parents=True, exist_ok=True)
+        state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.quarantine_path = state_dir / "quarantine.log"
-        self.inbox = Inbox(state_dir / "inbox.sqlite", timeout=config.reassembly_timeout)
-        self.outbox = SendQueue(state_dir / "outbox.sqlite", config.max_attempts, config.retry_backoff)
+        self.inbox = Inbox(state_dir / "inbox.sqlite", timeout=config.reassembly_timeout, sealer=sealer)
+        self.outbox = SendQueue(state_dir / "outbox.sqlite", config.max_attempts, config.retry_backoff, sealer=sealer)
+        self._next_prune = 0.0
         self.on_message = on_message
         self.on_report = on_report
         self.stats = ModemStats()
@@ -179,6 +189,7 @@ class GsmModem:
                     last_ok = time.monotonic()
                 self.inbox.expire(self.clock())
                 self._deliver_inbox()
+                self._prune()
                 if time.monotonic() >= next_send:
                     item = self.outbox.next_ready(self.clock())
                     if item is not None:
@@ -296,6 +307,15 @@ class GsmModem:
                 self.stats.duplicates += 1
             self._port.command(f"AT+CMGD={index}", self.config.command_timeout)
 
+    def _prune(self) -> None:
+        """Forget handled SMS and finished sends older than the retention window (once a minute)."""
+        now = self.clock()
+        if now < self._next_prune:
+            return
+        self._next_prune = now + 60.0
+        self.inbox.prune(now - self.config.retention)
+        self.outbox.prune(now - self.config.retention)
+
     def _bad_read(self, index: int, hex_pdu: str | None, exc: PduError) -> None:
         count = self._bad_reads.get(index, 0) + 1
         self._bad_reads[index] = count
@@ -303,8 +323,13 @@ class GsmModem:
         if count < self.config.max_bad_reads or hex_pdu is None:
             return
         digest = hashlib.sha256((hex_pdu or "").encode()).hexdigest()[:16]
-        with open(self.quarantine_path, "a", encoding="ascii") as f:
-            f.write(f"{self.clock():.0f} slot={index} sha={digest} reason={exc.reason!r} pdu={hex_pdu}\n")
+        # The whole PDU holds the sender's number and text: sealed in a home (issue 17).
+        pdu = hex_pdu if self._sealer is None else "sealed:" + self._sealer.seal(hex_pdu.encode()).hex()
+        if self._sealer is not None:
+            digest = self._sealer.mac(hex_pdu.encode(), 8).hex()
+        fd = os.open(self.quarantine_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        with os.fdopen(fd, "a", encoding="ascii") as f:
+            f.write(f"{self.clock():.0f} slot={index} sha={digest} reason={exc.reason!r} pdu={pdu}\n")
             f.flush()
         self._port.command(f"AT+CMGD={index}", self.config.command_timeout)
         self._bad_reads.pop(index, None)

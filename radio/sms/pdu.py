@@ -206,8 +206,16 @@ def parse_udh(udh: bytes) -> Concat | None:
 
 # --- septets (TS 23.038 6.1.2.1) ---
 
+# 0x1B is the escape to the extension table (TS 23.038 6.2.1.1), not a character: the codec
+# passes a lone ESC through, and the receiver then reads it as the start of the next
+# character's escape.  Text holding ESC does not fit the 7-bit alphabet (UCS-2 carries it).
+ESCAPE = "\x1b"
+
+
 def encode_gsm7(text: str) -> bytes:
     """Septet values (one per byte, escapes included); raises PduError if not in GSM 03.38."""
+    if ESCAPE in text:
+        raise PduError("an escape character (0x1B) is not a GSM 7-bit character")
     try:
         return text.encode(GSM)
     except UnicodeEncodeError as exc:
@@ -224,6 +232,8 @@ def decode_gsm7(septets: bytes) -> str:
 
 
 def gsm7_fits(text: str) -> bool:
+    if ESCAPE in text:
+        return False
     try:
         text.encode(GSM)
     except UnicodeEncodeError:

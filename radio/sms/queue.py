@@ -4,6 +4,11 @@ A message is a row until it is delivered or has failed for good, so nothing queu
 across a restart; a message caught mid-send by a crash goes back to ``queued`` (it may then
 go out twice: at least once, as for the inbox).  Each part sent records its message
 reference (TP-MR) so a status report is matched by (recipient, MR), newest first.
+
+In a home (a ``sealer`` given) the number and the text are sealed row by row
+(radio/durable.py ``RowSealer``); ``number`` columns then hold a keyed hash of the number,
+which is all a status report needs to be matched.  Finished rows are deleted by
+:meth:`SendQueue.prune` after a short window.
 """
 
 from __future__ import annotations
@@ -13,7 +18,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from radio.durable import open_durable_db
+from codec.sealing import Sealer
+from radio.durable import RowSealer, forget_deleted, open_durable_db
 
 from .pdu import Encoding
 
@@ -38,7 +44,7 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
     id INTEGER PRIMARY KEY AUTOINCREMENT, number TEXT, encoding TEXT, payload BLOB, priority INTEGER,
     state TEXT, attempts INTEGER DEFAULT 0, next_try REAL, created REAL, error TEXT DEFAULT '',
-    parts INTEGER DEFAULT 0, reports INTEGER DEFAULT 0, ref INTEGER DEFAULT 0);
+    parts INTEGER DEFAULT 0, reports INTEGER DEFAULT 0, ref INTEGER DEFAULT 0, number_box BLOB);
 CREATE INDEX IF NOT EXISTS outbox_ready ON outbox(state, priority, id);
 CREATE TABLE IF NOT EXISTS sent_parts (
     outbox_id INTEGER, seq INTEGER, number TEXT, mr INTEGER, sent REAL, status INTEGER DEFAULT -1);
@@ -48,6 +54,7 @@ CREATE INDEX IF NOT EXISTS sent_parts_mr ON sent_parts(number, mr);
 
 ALERT_RETRY_S = 6 * 3600.0  # an alert older than this is stale news: stop retrying it
 MAX_BACKOFF_S = 300.0  # never wait more than 5 minutes between two tries
+REPORT_WAIT_S = 24 * 3600.0  # a sent message whose status report never came is forgotten after this
 
 
 @dataclass(frozen=True)
@@ -66,7 +73,8 @@ class Outgoing:
 
 
 class SendQueue:
-    def __init__(self, path: Path, max_attempts: int = 5, backoff: float = 30.0) -> None:
+    def __init__(self, path: Path, max_attempts: int = 5, backoff: float = 30.0, sealer: Sealer | None = None) -> None:
+        self._rows = RowSealer(sealer)
         self.max_attempts = max_attempts
         self.backoff = backoff
         self._lock = threading.Lock()
@@ -89,9 +97,10 @@ class SendQueue:
             ref = self._next_ref
             self._next_ref = (ref + 1) & 0xFF
             cur = self._db.execute(
-                "INSERT INTO outbox (number, encoding, payload, priority, state, next_try, created, ref)"
-                " VALUES (?,?,?,?,?,?,?,?)",
-                (number, encoding.value, payload, int(priority), State.QUEUED.value, now, now, ref),
+                "INSERT INTO outbox (number, encoding, payload, priority, state, next_try, created, ref, number_box)"
+                " VALUES (?,?,?,?,?,?,?,?,?)",
+                (self._rows.tag(number), encoding.value, self._rows.seal(payload), int(priority), State.QUEUED.value,
+                 now, now, ref, self._rows.seal_text(number)),
             )
             return int(cur.lastrowid)
 
@@ -99,13 +108,14 @@ class SendQueue:
         """The highest-priority, oldest message due now."""
         with self._lock:
             row = self._db.execute(
-                "SELECT id, number, encoding, payload, priority, attempts, ref FROM outbox"
+                "SELECT id, number_box, encoding, payload, priority, attempts, ref FROM outbox"
                 " WHERE state=? AND next_try<=? ORDER BY priority DESC, id LIMIT 1",
                 (State.QUEUED.value, now),
             ).fetchone()
         if row is None:
             return None
-        return Outgoing(row[0], row[1], Encoding(row[2]), bytes(row[3]), Priority(row[4]), row[5], row[6])
+        return Outgoing(row[0], self._rows.open_text(row[1]), Encoding(row[2]), self._rows.open(row[3]),
+                        Priority(row[4]), row[5], row[6])
 
     def mark_sent(self, item: Outgoing, mrs: list[int], now: float) -> None:
         with self._lock, self._db:
@@ -116,7 +126,7 @@ class SendQueue:
             )
             self._db.executemany(
                 "INSERT INTO sent_parts (outbox_id, seq, number, mr, sent) VALUES (?,?,?,?,?)",
-                [(item.id, i + 1, item.number, mr, now) for i, mr in enumerate(mrs)],
+                [(item.id, i + 1, self._rows.tag(item.number), mr, now) for i, mr in enumerate(mrs)],
             )
 
     def mark_retry(self, item: Outgoing, error: str, now: float, transient: bool = True) -> State:
@@ -147,7 +157,7 @@ class SendQueue:
             row = self._db.execute(
                 "SELECT rowid, outbox_id FROM sent_parts WHERE number=? AND mr=? ORDER BY sent DESC, rowid DESC"
                 " LIMIT 1",
-                (number, mr),
+                (self._rows.tag(number), mr),
             ).fetchone()
             if row is None:
                 return None
@@ -183,15 +193,34 @@ class SendQueue:
         """The newest messages with their state, for a visible outbox (docs/research/sms.md 2.5)."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT id, number, encoding, payload, priority, state, attempts, created, error, parts FROM outbox"
+                "SELECT id, number_box, encoding, payload, priority, state, attempts, created, error, parts FROM outbox"
                 " ORDER BY id DESC LIMIT ?",
                 (limit,),
             ).fetchall()
         out = []
         for r in rows:
             binary = r[2] == Encoding.BINARY.value
-            out.append({"id": r[0], "number": r[1], "binary": binary,
-                        "text": "" if binary else bytes(r[3]).decode("utf-8", errors="replace"),
-                        "bytes": len(r[3]), "priority": Priority(r[4]).name.lower(), "state": r[5],
+            payload = self._rows.open(r[3])
+            out.append({"id": r[0], "number": self._rows.open_text(r[1]), "binary": binary,
+                        "text": "" if binary else payload.decode("utf-8", errors="replace"),
+                        "bytes": len(payload), "priority": Priority(r[4]).name.lower(), "state": r[5],
                         "attempts": r[6], "created": int(r[7]), "error": r[8], "parts": r[9]})
         return out
+
+    def prune(self, before: float) -> int:
+        """Delete delivered and failed messages finished before ``before`` (and sends whose report
+        never came after a day), with their parts; returns how many messages."""
+        with self._lock:
+            with self._db:
+                self._db.execute("BEGIN IMMEDIATE")
+                ids = [r[0] for r in self._db.execute(
+                    "SELECT id FROM outbox WHERE (state IN (?, ?) AND MAX(created, next_try,"
+                    " COALESCE((SELECT MAX(sent) FROM sent_parts WHERE outbox_id=outbox.id), 0)) < ?)"
+                    " OR (state=? AND created < ?)",
+                    (State.DELIVERED.value, State.FAILED.value, before, State.SENT.value, before - REPORT_WAIT_S),
+                ).fetchall()]
+                self._db.executemany("DELETE FROM sent_parts WHERE outbox_id=?", [(i,) for i in ids])
+                self._db.executemany("DELETE FROM outbox WHERE id=?", [(i,) for i in ids])
+            if ids:
+                forget_deleted(self._db)
+        return len(ids)

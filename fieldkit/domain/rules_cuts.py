@@ -1,0 +1,94 @@
+"""Sequence cuts: removal, revocation and suspension end a key's chain at a sequence number.
+
+Claimed times can be forged, sequence numbers cannot be reordered: an author's entry
+n+1 signs a link to entry n.  So a decision about a key names the last of its entries
+the deciding members accept (``keep``: its entries 0..keep-1), and every later one counts
+for nothing *in that assembly*, whatever time it claims.  A removed key, or a thief
+holding it, cannot sign a vouch or a ballot "dated before the removal": its sequence
+number gives it away.
+
+Where cuts come from (each per assembly):
+
+- a passed removal (``member remove``) or revocation (``member revoke``): for good;
+- a suspension: as many members as the vouch threshold, at least two (or every other
+  member, if fewer) co-sign ``member suspend`` naming how many entries they trust.  It takes effect at
+  once — at the co-signature that completes it — without a vote, and lapses after
+  ``SUSPEND_FOR`` unless a removal or revocation of the key passes.  The cut is the
+  *highest* count the co-signers named, so one hostile co-signer cannot cut deeper.
+
+Because a cut reaches back to entries folded before the decision, the fold cannot
+apply it on the way: ``derive`` folds once without cuts, collects the cuts that are in
+effect, folds again with them, and repeats until the set of cuts no longer changes
+(a removal that passed only thanks to a cut key's own votes is undone that way).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from codec import Entry, kinds
+from codec.kinds import NO_CUT
+
+from . import judge
+from .rules_common import Context, Refuse
+from .state import State
+
+SUSPEND_FOR = 14 * 86400  # two weeks: time for a removal (seven days' notice) to pass
+
+# key id -> {"cuts": [{assembly, keep, until, by[, from, cosigners]}]}
+Cuts = dict[str, dict[str, list[dict[str, Any]]]]
+
+
+def suspend(state: State, e: Entry, ctx: Context) -> None:
+    b: kinds.Suspend = e.body
+    aid, asm = ctx.resolve(b.assembly, "assemblies", "an assembly")
+    ctx.require_member(aid)
+    key = b.member.hex()
+    if key == ctx.author:
+        raise Refuse("a member cannot suspend themselves (sign a key_revoke instead)")
+    ok, why = judge.membership(state, aid, key, ctx.at)
+    if not ok and "suspended" not in why:
+        raise Refuse(f"{key} is not a member of {asm['name']} ({why})")
+    sigs = asm.setdefault("suspensions", {}).setdefault(key, [])
+    if any(s["by"] == ctx.author for s in sigs):
+        raise Refuse(f"already co-signed the suspension of {key}")
+    sigs.append({"by": ctx.author, "time": e.time, "keep": b.keep, "id": ctx.id})
+
+
+def suspension(state: State, assembly_id: str, key: str) -> dict[str, Any] | None:
+    """When the suspension of ``key`` took effect and where it cuts, or None if it never did."""
+    asm = state.assemblies[assembly_id]
+    sigs = sorted(asm.get("suspensions", {}).get(key, []), key=lambda s: (s["time"], s["by"]))
+    counted: list[dict[str, Any]] = []
+    for s in sigs:
+        counted.append(s)
+        others = [m for m in judge.members_at(state, assembly_id, s["time"]) if m != key]
+        # as many as the vouch threshold, and never fewer than two when two others exist:
+        # one member alone never silences another (a vouch threshold of 1 included)
+        need = max(1, min(asm["k"], len(others)), min(2, len(others)))
+        if len(counted) >= need:
+            return {"time": s["time"], "keep": max(c["keep"] for c in counted),
+                    "by": [c["by"] for c in counted], "id": s["id"]}
+    return None
+
+
+def effective(state: State) -> Cuts:
+    """Every cut the state puts in effect: passed removals and revocations, effective suspensions."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for aid, asm in state.assemblies.items():
+        confirmed: dict[str, int] = {}
+        for pid in asm["removals"]:
+            p = state.proposals[pid]
+            if judge.outcome(p, judge.FINAL).passed == judge.YES:
+                out.setdefault(p["member"], []).append(
+                    {"assembly": aid, "keep": p.get("keep", NO_CUT), "until": None, "by": pid})
+                confirmed[p["member"]] = min(confirmed.get(p["member"], p["closes"]), p["closes"])
+        for key in asm.get("suspensions", {}):
+            s = suspension(state, aid, key)
+            if s is None:
+                continue
+            lapse = s["time"] + SUSPEND_FOR
+            until = None if confirmed.get(key, lapse + 1) <= lapse else lapse
+            out.setdefault(key, []).append({"assembly": aid, "keep": s["keep"], "until": until,
+                                            "by": s["id"], "from": s["time"], "cosigners": len(s["by"])})
+    return {key: {"cuts": sorted(rows, key=lambda r: (r["assembly"], r["by"]))} for key, rows in sorted(out.items())}
