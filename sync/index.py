@@ -11,22 +11,63 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+from typing import TYPE_CHECKING
 
 from codec import LINK_SIZE
 
-_MOD = 1 << 256
+if TYPE_CHECKING:
+    from codec.sealing import Sealer
 
+_MOD = 1 << 256
+PRE = 2  # bytes of an id behind its prefix bucket: 65,536 buckets, ~15 ids each at a million
+
+# Public keys are who takes part, ids link entries to them: at rest (issue 17) the ``id``,
+# ``author``, ``key`` and ``tag`` columns hold keyed hashes (:class:`Blind`, as
+# radio/durable.py's blind indexes) and ``who`` the sealed key or id itself, for the questions
+# that must answer with them (heads, tags, forks, ids at a seq).  ``pre``: the keyed hash of
+# an id's first 2 bytes, the bucket a prefix lookup (a 6-byte ref, 4 hex digits) opens.
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS held (id BLOB PRIMARY KEY, author BLOB NOT NULL, seq INTEGER NOT NULL,
-                                 offset INTEGER NOT NULL) WITHOUT ROWID;
+                                 offset INTEGER NOT NULL, pre BLOB NOT NULL, who BLOB NOT NULL) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS held_chain ON held (author, seq);
-CREATE TABLE IF NOT EXISTS chains (author BLOB PRIMARY KEY, next INTEGER NOT NULL) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS forked (author BLOB NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (author, seq))
-    WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS keys (key BLOB PRIMARY KEY, tag BLOB NOT NULL) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS held_pre ON held (pre);
+CREATE TABLE IF NOT EXISTS chains (author BLOB PRIMARY KEY, next INTEGER NOT NULL, who BLOB NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS forked (author BLOB NOT NULL, seq INTEGER NOT NULL, who BLOB NOT NULL,
+                                   PRIMARY KEY (author, seq)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS keys (key BLOB PRIMARY KEY, tag BLOB NOT NULL, who BLOB NOT NULL) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS keys_tag ON keys (tag);
 """
 TABLES = ("held", "chains", "forked", "keys")
+
+
+class Blind:
+    """Keyed hashes for lookup columns and sealed copies for values read back; the identity
+    without a sealer (memory stores, simulations)."""
+
+    def __init__(self, sealer: Sealer | None) -> None:
+        self._sealer = sealer
+        self._names: dict[bytes, bytes] = {}
+
+    def name(self, value: bytes) -> bytes:
+        if self._sealer is None:
+            return value
+        found = self._names.get(value)
+        if found is None:
+            if len(self._names) >= 100_000:
+                self._names.clear()
+            found = self._names[value] = self._sealer.mac(value, 16)
+        return found
+
+    def seal(self, value: bytes) -> bytes:
+        return value if self._sealer is None else self._sealer.seal(value)
+
+    def open(self, blob: bytes) -> bytes:
+        if self._sealer is None:
+            return bytes(blob)
+        opened = self._sealer.try_open(bytes(blob))
+        if opened is None:
+            raise sqlite3.DatabaseError("a sealed key of the index does not open with this home's key")
+        return opened
 
 
 class ChainGap(ValueError):
@@ -40,8 +81,9 @@ class HeldIndex:
     commit (:meth:`totals` / :meth:`load_totals`).
     """
 
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(self, db: sqlite3.Connection, blind: Blind | None = None) -> None:
         self._db = db
+        self._blind = blind or Blind(None)
         db.executescript(SCHEMA)
         self._count = 0
         self._sum = 0
@@ -57,8 +99,9 @@ class HeldIndex:
     def flush(self) -> None:
         """Write the chains this batch moved (the store calls it before each commit)."""
         if self._unsaved:
-            self._db.executemany("INSERT OR REPLACE INTO chains VALUES (?, ?)",
-                                 [(a, self._next[a]) for a in self._unsaved])
+            b = self._blind
+            self._db.executemany("INSERT OR REPLACE INTO chains VALUES (?, ?, ?)",
+                                 [(b.name(a), self._next[a], b.seal(a)) for a in self._unsaved])
             self._unsaved.clear()
 
     def totals(self) -> tuple[int, int]:
@@ -68,22 +111,25 @@ class HeldIndex:
         return self._count
 
     def __contains__(self, entry_id: bytes) -> bool:
-        return self._db.execute("SELECT 1 FROM held WHERE id = ?", (entry_id,)).fetchone() is not None
+        return self._db.execute("SELECT 1 FROM held WHERE id = ?", (self._blind.name(entry_id),)).fetchone() is not None
 
     def offset(self, entry_id: bytes) -> int | None:
-        row = self._db.execute("SELECT offset FROM held WHERE id = ?", (entry_id,)).fetchone()
+        row = self._db.execute("SELECT offset FROM held WHERE id = ?", (self._blind.name(entry_id),)).fetchone()
         return None if row is None else row[0]
 
     def hold(self, entry_id: bytes, author: bytes, seq: int, offset: int) -> None:
         following = self.next_seq(author)
         if seq > following:
             raise ChainGap(f"entry at seq {seq} of an author whose seq {following} is not held")
-        self._db.execute("INSERT INTO held VALUES (?, ?, ?, ?)", (entry_id, author, seq, offset))
+        b = self._blind
+        self._db.execute("INSERT INTO held VALUES (?, ?, ?, ?, ?, ?)",
+                         (b.name(entry_id), b.name(author), seq, offset, b.name(entry_id[:PRE]), b.seal(entry_id)))
         if seq == following:
             self._next[author] = seq + 1
             self._unsaved.add(author)
         else:
-            self._db.execute("INSERT OR IGNORE INTO forked VALUES (?, ?)", (author, seq))
+            self._db.execute("INSERT OR IGNORE INTO forked VALUES (?, ?, ?)",
+                             (self._blind.name(author), seq, self._blind.seal(author)))
         self._count += 1
         self._sum = (self._sum + int.from_bytes(entry_id, "big")) % _MOD
 
@@ -92,7 +138,7 @@ class HeldIndex:
         known = self._next.get(author)
         if known is not None:
             return known
-        row = self._db.execute("SELECT next FROM chains WHERE author = ?", (author,)).fetchone()
+        row = self._db.execute("SELECT next FROM chains WHERE author = ?", (self._blind.name(author),)).fetchone()
         if len(self._next) >= 100_000:  # bounded, whatever the number of authors
             self.flush()
             self._next.clear()
@@ -100,33 +146,31 @@ class HeldIndex:
         return following
 
     def ids_at(self, author: bytes, seq: int) -> list[bytes]:
-        rows = self._db.execute("SELECT id FROM held WHERE author = ? AND seq = ?", (author, seq)).fetchall()
-        return sorted(r[0] for r in rows)
+        rows = self._db.execute("SELECT who FROM held WHERE author = ? AND seq = ?",
+                                (self._blind.name(author), seq)).fetchall()
+        return sorted(self._blind.open(r[0]) for r in rows)
 
     def links_below(self, author: bytes, seq: int, link: bytes) -> bool:
         """Is an entry held at seq - 1 whose id ``link`` names?  (The hot path of every append.)"""
         return any(i[:LINK_SIZE] == link for i in self.ids_at(author, seq - 1))
 
     def heads(self) -> dict[bytes, int]:
-        heads = {a: n - 1 for a, n in self._db.execute("SELECT author, next FROM chains")}
+        heads = {self._blind.open(w): n - 1 for w, n in self._db.execute("SELECT who, next FROM chains")}
         heads.update((a, self._next[a] - 1) for a in self._unsaved)
         return heads
 
     @property
     def forked(self) -> set[tuple[bytes, int]]:
         """(author, seq) holding several entries."""
-        return {(a, s) for a, s in self._db.execute("SELECT author, seq FROM forked")}
+        return {(self._blind.open(w), s) for w, s in self._db.execute("SELECT who, seq FROM forked")}
 
     def by_ref(self, ref: bytes) -> list[bytes]:
-        """Held ids starting with ``ref`` (any length): a range over the id index."""
-        if not ref:
-            return [r[0] for r in self._db.execute("SELECT id FROM held ORDER BY id")]
-        upper = _after_prefix(ref)
-        if upper is None:
-            rows = self._db.execute("SELECT id FROM held WHERE id >= ? ORDER BY id", (ref,))
+        """Held ids starting with ``ref`` (any length): the bucket of its first 2 bytes, opened."""
+        if len(ref) < PRE:
+            rows = self._db.execute("SELECT who FROM held")
         else:
-            rows = self._db.execute("SELECT id FROM held WHERE id >= ? AND id < ? ORDER BY id", (ref, upper))
-        return [r[0] for r in rows]
+            rows = self._db.execute("SELECT who FROM held WHERE pre = ?", (self._blind.name(ref[:PRE]),))
+        return sorted(i for i in (self._blind.open(r[0]) for r in rows) if i.startswith(ref))
 
     def digest(self) -> bytes:
         """Equal exactly when two stores hold the same set of entries (kept-aside ones do not count).
@@ -142,11 +186,3 @@ class HeldIndex:
         h = hashlib.blake2b(digest_size=32, person=b"fieldkit-store")
         h.update(self._count.to_bytes(8, "big") + self._sum.to_bytes(32, "big"))
         return h.digest()
-
-
-def _after_prefix(prefix: bytes) -> bytes | None:
-    """The smallest byte string greater than every string starting with ``prefix``."""
-    trimmed = prefix.rstrip(b"\xff")
-    if not trimmed:
-        return None
-    return trimmed[:-1] + bytes([trimmed[-1] + 1])

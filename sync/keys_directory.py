@@ -16,7 +16,7 @@ from typing import Any
 
 from codec import author_tag
 from codec.schema import PUBKEY, FieldType, ListOf, Optional, fields_of
-from sync.index import SCHEMA
+from sync.index import SCHEMA, Blind
 
 
 def _holds_pubkeys(ftype: FieldType) -> bool:
@@ -60,8 +60,9 @@ def pubkeys_in(body: Any) -> list[bytes]:
 class KeysDirectory:
     """Known keys by author tag (several keys may share a 4-byte tag), in the index database."""
 
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(self, db: sqlite3.Connection, blind: Blind | None = None) -> None:
         self._db = db
+        self._blind = blind or Blind(None)
         db.executescript(SCHEMA)  # the keys table is part of the index schema
         self._known: set[bytes] = set()  # keys seen lately; dropped with a rolled-back batch (reset)
 
@@ -72,7 +73,9 @@ class KeysDirectory:
         """Remember ``key``; True if it was new."""
         if key in self._known:
             return False
-        cur = self._db.execute("INSERT OR IGNORE INTO keys VALUES (?, ?)", (key, author_tag(key)))
+        b = self._blind
+        cur = self._db.execute("INSERT OR IGNORE INTO keys VALUES (?, ?, ?)",
+                               (b.name(key), b.name(author_tag(key)), b.seal(key)))
         self._remember(key)
         return cur.rowcount > 0
 
@@ -82,12 +85,13 @@ class KeysDirectory:
         self._known.add(key)
 
     def for_tag(self, tag: bytes) -> list[bytes]:
-        return [r[0] for r in self._db.execute("SELECT key FROM keys WHERE tag = ? ORDER BY key", (tag,))]
+        return sorted(self._blind.open(r[0]) for r in self._db.execute("SELECT who FROM keys WHERE tag = ?",
+                                                                        (self._blind.name(tag),)))
 
     def __contains__(self, key: bytes) -> bool:
         if key in self._known:
             return True
-        found = self._db.execute("SELECT 1 FROM keys WHERE key = ?", (key,)).fetchone() is not None
+        found = self._db.execute("SELECT 1 FROM keys WHERE key = ?", (self._blind.name(key),)).fetchone() is not None
         if found:
             self._remember(key)
         return found

@@ -45,7 +45,7 @@ from codec.sealing import Sealer
 from sync.api import AddResult, Outcome, ViewProvider
 from sync.db import INDEX_FILE, open_index, remove_index
 from sync.entries import entry_from_log, id_from_raw, receipt_of, signature_ok
-from sync.index import ChainGap, HeldIndex
+from sync.index import Blind, ChainGap, HeldIndex
 from sync.keys_directory import KeysDirectory, names_keys, pubkeys_in
 from sync.log import (
     HEADER_SIZE,
@@ -70,7 +70,7 @@ __all__ = ["INDEX_FILE", "LOG_FILE", "Equivocation", "Store", "StoreError", "cre
 
 LOG_FILE = "log"
 VIEWS_FILE = INDEX_FILE  # the views live in the index database
-INDEX_FORMAT = 1
+INDEX_FORMAT = 2  # 2: public keys blinded and sealed, view rows sealed (issue 17)
 TAIL_CHECK = 16  # bytes of the log just before the recorded position, to know it is the same log
 VERIFY_THREADS = 2  # the Pi Zero 2 has 4 cores; one stays with the fold
 VERIFY_CHUNK = 128  # signature checks per task
@@ -135,8 +135,9 @@ class Store(StoreReading):
     def _connect(self, providers: list[ViewProvider], db: sqlite3.Connection | None) -> None:
         self._db = db if db is not None else open_index(self._index_path)
         self._db.executescript(_SCHEMA)
-        self._held = HeldIndex(self._db)
-        self._keys = KeysDirectory(self._db)
+        blind = Blind(self._index_sealer)
+        self._held = HeldIndex(self._db, blind)
+        self._keys = KeysDirectory(self._db, blind)
         self._views = ViewSet(providers, self._db, self._index_sealer)
 
     def _close_db(self) -> None:

@@ -37,7 +37,7 @@ def _modules_after(*args: str, home: Path) -> set[str]:
 
 def test_help_and_everyday_commands_import_no_radio_library(tmp_path: Path) -> None:
     home = tmp_path / "home"
-    assert CliRunner().invoke(main, ["--home", str(home), "init", "--name", "n"]).exit_code == 0
+    assert CliRunner().invoke(main, ["--home", str(home), "init", "--name", "n", "--no-passphrase"]).exit_code == 0
     for args in (["--help"], ["status"], ["alert", "list"], ["proposals"]):
         loaded = _modules_after(*args, home=home)
         assert "fieldkit.cli" in loaded, args

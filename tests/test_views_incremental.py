@@ -107,10 +107,10 @@ def test_late_entries_rewind_instead_of_refolding_everything(program, seed) -> N
     calls = []
     real = derive.derive
 
-    def counted(entries):
+    def counted(entries, *rest):
         entries = list(entries)
         calls.append(len(entries))
-        return real(entries)
+        return real(entries, *rest)
 
     derive.derive = counted
     try:
@@ -137,10 +137,10 @@ def test_an_entry_older_than_the_journal_refolds_everything() -> None:
     calls = []
     real = derive.derive
 
-    def counted(entries):
+    def counted(entries, *rest):
         entries = list(entries)
         calls.append(len(entries))
-        return real(entries)
+        return real(entries, *rest)
 
     derive.derive = counted
     try:

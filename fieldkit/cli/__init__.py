@@ -22,7 +22,7 @@ from fieldkit.cli.common import FieldkitGroup, NodeContext, check_now  # noqa: E
 
 # (name, module of fieldkit.cli, attribute, the line --help shows)
 COMMANDS: list[tuple[str, str, str, str]] = [
-    ('init', 'node', 'init', "Create this node's key pair and empty store."),
+    ('init', 'node', 'init', "Create this node's keys and empty encrypted store."),
     ('whoami', 'node', 'whoami', "This node's identity."),
     ('unlock', 'node', 'unlock_command',
      'Give the key to a running node that started locked (kept in its memory only).'),
@@ -56,7 +56,8 @@ COMMANDS: list[tuple[str, str, str, str]] = [
     ('review', 'review', 'review',
      "Signals that hierarchy is creeping in: rotation, concentration, report-backs, councils, participation, "
      "small-share decisions, the sovereignty ledger's rate and gaps."),
-    ('sms', 'sms', 'sms', 'People with basic phones: enrolment of their numbers.'),
+    ('sms', 'sms', 'sms',
+     'People with basic phones (enrolment of their numbers), and pairing with other nodes by SMS.'),
     ('demo', 'demo', 'demo', 'Three assemblies on a simulated town mesh and basic phones: founding, votes, a mandate, '
      'an eviction alert, a cut link, a carried node, the merge, a council, the ledger.'),
     ('drill', 'drill', 'drill', 'Run a drill on the simulated mesh and report what held and what broke.'),

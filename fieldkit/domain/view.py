@@ -132,12 +132,22 @@ class DomainView:
             if held_changed:
                 self._save_meta(state)
             return
-        # a 6-byte ref collision, or an entry others wait on (a reference or a chain link): as derive.update
-        if any(e.ref.hex() in state.refs or e.ref.hex() in state.waiting for e in new):
+        if any(e.ref.hex() in state.refs for e in new):  # a 6-byte ref collision: as derive.update does
             self._refold(store)
             return
         start = journal_key(sort_key(new[0]))
         refold = list(new)
+        for ref in {e.ref.hex() for e in new} & state.waiting:  # entries waiting on it are judged again
+            waiting_ids = self._rows["entries"].keys_where_text(f"waiting: refers to {ref} ")
+            if not waiting_ids:  # a chain link waits on it (derive._chain_floors): refold, as derive.update
+                self._refold(store)
+                return
+            for waiting_id in waiting_ids:
+                entry = store.get(bytes.fromhex(waiting_id))
+                if entry is None:
+                    self._refold(store)
+                    return
+                start = min(start, journal_key(sort_key(entry)))
         later = self._journal.keys_from(start)
         if (self._floor is not None and start <= self._floor) or len(later) > REWIND_LIMIT:
             self._refold(store)  # older than the journal (or than a rebuild's refused tail): refold all
@@ -171,7 +181,7 @@ class DomainView:
             for table, before in record["rows"].items():
                 self._rows[table].resolve_before(before)
             self._journal[key] = record
-        self._prune()
+        self._prune(newest)
         self._save_meta(state)
 
     def _fold(self, e: Entry, chain_floor: int | None, waiting: set[str]) -> tuple[str, dict[str, Any]]:
@@ -221,11 +231,10 @@ class DomainView:
             undone.append(record["id"])
         return undone
 
-    def _prune(self) -> None:
-        """Drop the journal records older than JOURNAL_DAYS of claimed time before the last fold."""
-        if self.state.last is None:
-            return
-        cutoff = f"{max(self.state.last[0] - JOURNAL_DAYS * 86400, 0):012d}"
+    def _prune(self, newest: int) -> None:
+        """Drop the journal records older than JOURNAL_DAYS of claimed time before the newest
+        entry folded (counted or refused: a refused one does not move ``last``)."""
+        cutoff = f"{max(newest - JOURNAL_DAYS * 86400, 0):012d}"
         old = self._journal.keys_below(cutoff, PRUNE_STEP)
         for key in old:
             del self._journal[key]
