@@ -17,7 +17,10 @@ and its WAL journal makes each batch one atomic commit: `fieldkit bench store` a
 in 2 ms (and 0.13 s, 27 MB for commands at 1,000,000 entries).
 
 Every read and write of the file goes through :func:`open_index` and
-:func:`remove_index`, so encryption at rest can wrap them in one place.
+:func:`remove_index`.  At rest (issue 17) nothing in it is plaintext of an entry: view
+rows are sealed one by one (sync/rows.py), ids and public keys are keyed hashes with
+sealed copies (sync/index.py ``Blind``), all under the store's ``index`` subkey of the
+home's data key; a row that does not open is damage, and the index is rebuilt.
 """
 
 from __future__ import annotations
