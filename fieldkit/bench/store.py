@@ -51,7 +51,7 @@ NODE = ASSEMBLIES  # the author the node under test signs as: the first member w
 EXTRA = 500  # entries made after the history: the frames of the view update figure
 FRAME = 10  # entries per pushed frame
 SPAN = 3 * 365 * 86400  # three years of claimed time
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: proposals meet the constitution's quorum floor (issue 12)
 CHUNK = 5_000  # verify and import alternate in chunks of this size
 TARGETS = {100_000: ("<= 0.5", "<= 120"), 1_000_000: ("<= 1", "<= 200")}
 
@@ -137,7 +137,8 @@ class History:
             return raw
         if pick < 0.88 or not asm.proposals:
             closes = now + 14 * 86400
-            raw = self.sign(who, kinds.Proposal(asm.ref, closes, 3, 50, ("yes", "no"),
+            quorum = max(3, -(-len(asm.members) // 10))  # the constitution's floor: 10 % of the members
+            raw = self.sign(who, kinds.Proposal(asm.ref, closes, quorum, 50, ("yes", "no"),
                                                 f"Rota for the kitchen, week {rng.randrange(52)}"))
             asm.proposals.append((self.last_ref, closes))
             if asm.ref == self.node_assembly:
