@@ -4,7 +4,8 @@ Layout (every file 0600, every folder 0700, whatever existed before)::
 
     vault.json      the wrapped copies of the data key and the sealed signing seed (fieldkit/vault.py)
     identity.json   the node's name and public key, sealed under the data key
-    store/          the signed log and its views, sealed record by record (sync/log.py, sync/views.py)
+    store/          the signed log, sealed record by record (sync/log.py), and its index database of
+                    views, sealed row by row (sync/db.py, sync/rows.py)
     outbox/, sms/   radio outboxes, the SMS inbox, queue and subscribers, sealed row by row
     node.toml       the operator's settings (not secret: sms peers' numbers belong in the sealed store)
     PANICKED        only after `fieldkit panic`: when it happened

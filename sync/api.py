@@ -8,11 +8,14 @@ hands the store its projections as :class:`ViewProvider` objects.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from codec import Entry
+from codec import Entry, KeyPair, Origin
+
+if TYPE_CHECKING:
+    from sync.rows import RowTable
 
 
 class Outcome(enum.Enum):
@@ -65,6 +68,32 @@ class EntryStore(Protocol):
     def __len__(self) -> int: ...
 
 
+class LocalStore(EntryStore, Protocol):
+    """A node's own store, as its commands, SMS service and web pages use it (sync/store.py)."""
+
+    notices: list[str]
+
+    def append_own(self, key: KeyPair, body: object, time: int, origin: Origin | None = None,
+                   check: Callable[[Entry], None] | None = None) -> Entry: ...  # signed once, checked, appended
+
+    def view(self, name: str) -> ViewProvider: ...
+
+    def entries(self) -> Iterator[Entry]: ...  # every held entry, in the order received
+
+    def refresh(self) -> list[Entry]: ...  # entries other processes added since we last looked
+
+    def close(self) -> None: ...
+
+
+class ViewTables(Protocol):
+    """What a view gets from the store: its tables (see sync/views.py)."""
+
+    def table(self, name: str, digested: bool = True) -> RowTable: ...
+
+    @property
+    def meta(self) -> dict[str, Any]: ...
+
+
 class SyncReader(Protocol):
     """What a sync session reads of a store -- and all it may touch: it never writes.
 
@@ -88,18 +117,20 @@ class SyncReader(Protocol):
 
 
 class ViewProvider(Protocol):
-    """A derived view the store keeps in TinyDB and can always rebuild from the log.
+    """A derived view the store keeps in its index database and can always rebuild from the log.
 
     Views hold facts that do not depend on the clock; judgements that do (is a mandate
     live now?) are computed at query time with ``now`` passed in.  ``rebuild`` and
     ``update`` must agree: update(rebuild(A), B) == rebuild(A + B) for any split, and
-    the result must not depend on the order entries were added in.
+    the result must not depend on the order entries were added in.  A view works on
+    the tables :meth:`attach` hands it (rows are read on demand and written back by the
+    store at the end of each batch), so an update costs what it touches.
     """
 
     name: str
 
-    def rebuild(self, entries: Iterable[Entry]) -> dict[str, list[dict[str, Any]]]: ...
+    def attach(self, tables: ViewTables) -> None: ...  # bind tables; again after a rollback or a rebuild
 
-    def update(
-        self, tables: dict[str, list[dict[str, Any]]], added: Sequence[Entry], store: EntryStore
-    ) -> dict[str, list[dict[str, Any]]]: ...
+    def rebuild(self, entries: Iterable[Entry], store: EntryStore) -> None: ...  # into empty tables
+
+    def update(self, added: Sequence[Entry], store: EntryStore) -> None: ...

@@ -23,7 +23,10 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from codec import MAX_ENTRY_SIZE, Entry, FieldkitError
+from codec import LINK_SIZE, MAX_ENTRY_SIZE, DecodeError, Entry, FieldkitError
+from codec.entry import FLAG_FULL_KEY
+from codec.keys import AUTHOR_TAG_SIZE, PUBLIC_KEY_SIZE
+from codec.wire import Reader
 from sync.api import EntryStore, Outcome
 from sync.plan import kept_aside
 
@@ -32,7 +35,7 @@ VERSION = 1
 HEADER = struct.Struct(">8sBQQ")
 RECORD = struct.Struct(">II")
 MAX_RECORD = MAX_ENTRY_SIZE + 32  # an entry with its full key instead of the 4-byte tag
-BATCH = 512  # entries per store.add_many (one fsync each)
+BATCH = 4096  # entries per store.add_many: one transaction and one fsync each, rows touched once
 
 
 class BundleError(FieldkitError):
@@ -150,12 +153,28 @@ def scan_records(data: bytes, report: ImportReport) -> list[tuple[int, bytes]]:
     return good
 
 
+def claimed_time(raw: bytes) -> int:
+    """The time an entry claims, read from its header without decoding it (0 if unreadable)."""
+    try:
+        r = Reader(raw)
+        flags = r.u8("version") & 0x0F
+        r.take(1 + (PUBLIC_KEY_SIZE if flags & FLAG_FULL_KEY else AUTHOR_TAG_SIZE), "kind and author")
+        if r.varint("seq"):
+            r.take(LINK_SIZE, "link")
+        return r.varint("time")
+    except DecodeError:
+        return 0
+
+
 def import_bundle(
     store: EntryStore, data: bytes, now: int, progress: Callable[[int], None] | None = None
 ) -> ImportReport:
     """Verify every record and merge what verifies; raises BundleError only for a non-bundle."""
     report = ImportReport()
-    good = scan_records(data, report)
+    # In claimed-time order, as the domain folds (an export runs author by author): the views
+    # continue their fold instead of undoing it for every author; a chain whose later entry
+    # comes first waits aside for a moment (store.py), nothing is lost.
+    good = sorted(scan_records(data, report), key=lambda item: (claimed_time(item[1]), item[0]))
     for start in range(0, len(good), BATCH):
         chunk = good[start : start + BATCH]
         for (index, _), result in zip(chunk, store.add_many([raw for _, raw in chunk], now), strict=True):

@@ -1,18 +1,73 @@
-"""What the store keeps in memory about held entries: small indexes, never decoded entries.
+"""What the store knows about held entries and known keys, in its index database (sync/db.py).
 
-Per held entry: its record offset (by id), its place in its author's chain, its 6-byte
-ref, and its share of the store digest.  About 350 bytes each in CPython, so 100,000
-entries stay well inside the 150 MB budget (bench ingest measures it); entries are
-decoded from the log on demand.
+Per held entry: its record offset, its place in its author's chain, and its share of
+the store digest; per author: the next seq; per key: its 4-byte tag.  Rows live in
+SQLite, not in Python objects, so a store of a million entries opens without reading
+them and a process holds only the pages it touched (sync/db.py says why).  Entries
+are decoded from the log on demand.
 """
 
 from __future__ import annotations
 
 import hashlib
+import sqlite3
+from typing import TYPE_CHECKING
 
-from codec import LINK_SIZE, REF_SIZE
+from codec import LINK_SIZE
+
+if TYPE_CHECKING:
+    from codec.sealing import Sealer
 
 _MOD = 1 << 256
+PRE = 2  # bytes of an id behind its prefix bucket: 65,536 buckets, ~15 ids each at a million
+
+# Public keys are who takes part, ids link entries to them: at rest (issue 17) the ``id``,
+# ``author``, ``key`` and ``tag`` columns hold keyed hashes (:class:`Blind`, as
+# radio/durable.py's blind indexes) and ``who`` the sealed key or id itself, for the questions
+# that must answer with them (heads, tags, forks, ids at a seq).  ``pre``: the keyed hash of
+# an id's first 2 bytes, the bucket a prefix lookup (a 6-byte ref, 4 hex digits) opens.
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS held (id BLOB PRIMARY KEY, author BLOB NOT NULL, seq INTEGER NOT NULL,
+                                 offset INTEGER NOT NULL, pre BLOB NOT NULL, who BLOB NOT NULL) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS held_chain ON held (author, seq);
+CREATE INDEX IF NOT EXISTS held_pre ON held (pre);
+CREATE TABLE IF NOT EXISTS chains (author BLOB PRIMARY KEY, next INTEGER NOT NULL, who BLOB NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS forked (author BLOB NOT NULL, seq INTEGER NOT NULL, who BLOB NOT NULL,
+                                   PRIMARY KEY (author, seq)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS keys (key BLOB PRIMARY KEY, tag BLOB NOT NULL, who BLOB NOT NULL) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS keys_tag ON keys (tag);
+"""
+TABLES = ("held", "chains", "forked", "keys")
+
+
+class Blind:
+    """Keyed hashes for lookup columns and sealed copies for values read back; the identity
+    without a sealer (memory stores, simulations)."""
+
+    def __init__(self, sealer: Sealer | None) -> None:
+        self._sealer = sealer
+        self._names: dict[bytes, bytes] = {}
+
+    def name(self, value: bytes) -> bytes:
+        if self._sealer is None:
+            return value
+        found = self._names.get(value)
+        if found is None:
+            if len(self._names) >= 100_000:
+                self._names.clear()
+            found = self._names[value] = self._sealer.mac(value, 16)
+        return found
+
+    def seal(self, value: bytes) -> bytes:
+        return value if self._sealer is None else self._sealer.seal(value)
+
+    def open(self, blob: bytes) -> bytes:
+        if self._sealer is None:
+            return bytes(blob)
+        opened = self._sealer.try_open(bytes(blob))
+        if opened is None:
+            raise sqlite3.DatabaseError("a sealed key of the index does not open with this home's key")
+        return opened
 
 
 class ChainGap(ValueError):
@@ -20,72 +75,102 @@ class ChainGap(ValueError):
 
 
 class HeldIndex:
-    def __init__(self) -> None:
-        self.offsets: dict[bytes, int] = {}  # entry id -> offset of its record in the log
-        self._chains: dict[bytes, list[bytes | tuple[bytes, ...]]] = {}  # author -> id(s) by seq
-        self._refs: dict[bytes, bytes | tuple[bytes, ...]] = {}  # 6-byte ref -> id(s)
-        self.forked: set[tuple[bytes, int]] = set()  # (author, seq) holding several entries
+    """Held entries by id and by (author, seq); the count and id sum behind the store digest.
+
+    The count and sum are kept in memory and saved with the store's meta row at each
+    commit (:meth:`totals` / :meth:`load_totals`).
+    """
+
+    def __init__(self, db: sqlite3.Connection, blind: Blind | None = None) -> None:
+        self._db = db
+        self._blind = blind or Blind(None)
+        db.executescript(SCHEMA)
         self._count = 0
         self._sum = 0
+        self._next: dict[bytes, int] = {}  # next seq of the authors seen lately (the hot path of appends)
+        self._unsaved: set[bytes] = set()  # authors whose next seq changed in this batch (saved by flush)
+
+    def load_totals(self, count: int, total: int) -> None:
+        """The committed totals (at open, after a rollback, after another process wrote): caches dropped."""
+        self._count, self._sum = count, total
+        self._next.clear()
+        self._unsaved.clear()
+
+    def flush(self) -> None:
+        """Write the chains this batch moved (the store calls it before each commit)."""
+        if self._unsaved:
+            b = self._blind
+            self._db.executemany("INSERT OR REPLACE INTO chains VALUES (?, ?, ?)",
+                                 [(b.name(a), self._next[a], b.seal(a)) for a in self._unsaved])
+            self._unsaved.clear()
+
+    def totals(self) -> tuple[int, int]:
+        return self._count, self._sum
 
     def __len__(self) -> int:
         return self._count
 
     def __contains__(self, entry_id: bytes) -> bool:
-        return entry_id in self.offsets
+        return self._db.execute("SELECT 1 FROM held WHERE id = ?", (self._blind.name(entry_id),)).fetchone() is not None
+
+    def offset(self, entry_id: bytes) -> int | None:
+        row = self._db.execute("SELECT offset FROM held WHERE id = ?", (self._blind.name(entry_id),)).fetchone()
+        return None if row is None else row[0]
 
     def hold(self, entry_id: bytes, author: bytes, seq: int, offset: int) -> None:
-        chain = self._chains.setdefault(author, [])
-        if seq == len(chain):
-            chain.append(entry_id)
-        elif seq < len(chain):
-            held = chain[seq]
-            chain[seq] = (*held, entry_id) if type(held) is tuple else (held, entry_id)
-            self.forked.add((author, seq))
+        following = self.next_seq(author)
+        if seq > following:
+            raise ChainGap(f"entry at seq {seq} of an author whose seq {following} is not held")
+        b = self._blind
+        self._db.execute("INSERT INTO held VALUES (?, ?, ?, ?, ?, ?)",
+                         (b.name(entry_id), b.name(author), seq, offset, b.name(entry_id[:PRE]), b.seal(entry_id)))
+        if seq == following:
+            self._next[author] = seq + 1
+            self._unsaved.add(author)
         else:
-            raise ChainGap(f"entry at seq {seq} of an author whose seq {len(chain)} is not held")
-        self.offsets[entry_id] = offset
+            self._db.execute("INSERT OR IGNORE INTO forked VALUES (?, ?, ?)",
+                             (self._blind.name(author), seq, self._blind.seal(author)))
         self._count += 1
         self._sum = (self._sum + int.from_bytes(entry_id, "big")) % _MOD
-        ref = entry_id[:REF_SIZE]
-        other = self._refs.get(ref)
-        if other is None:
-            self._refs[ref] = entry_id
-        else:
-            self._refs[ref] = (*other, entry_id) if type(other) is tuple else (other, entry_id)
 
     def next_seq(self, author: bytes) -> int:
         """One past the highest seq held (held seqs always run from 0 without a gap)."""
-        chain = self._chains.get(author)
-        return 0 if chain is None else len(chain)
+        known = self._next.get(author)
+        if known is not None:
+            return known
+        row = self._db.execute("SELECT next FROM chains WHERE author = ?", (self._blind.name(author),)).fetchone()
+        if len(self._next) >= 100_000:  # bounded, whatever the number of authors
+            self.flush()
+            self._next.clear()
+        self._next[author] = following = 0 if row is None else row[0]
+        return following
 
     def ids_at(self, author: bytes, seq: int) -> list[bytes]:
-        chain = self._chains.get(author)
-        if chain is None or not 0 <= seq < len(chain):
-            return []
-        held = chain[seq]
-        return sorted(held) if type(held) is tuple else [held]
+        rows = self._db.execute("SELECT who FROM held WHERE author = ? AND seq = ?",
+                                (self._blind.name(author), seq)).fetchall()
+        return sorted(self._blind.open(r[0]) for r in rows)
 
     def links_below(self, author: bytes, seq: int, link: bytes) -> bool:
         """Is an entry held at seq - 1 whose id ``link`` names?  (The hot path of every append.)"""
-        chain = self._chains.get(author)
-        if chain is None or seq > len(chain):
-            return False
-        below = chain[seq - 1]
-        if type(below) is bytes:
-            return below[:LINK_SIZE] == link
-        return any(i[:LINK_SIZE] == link for i in below)
+        return any(i[:LINK_SIZE] == link for i in self.ids_at(author, seq - 1))
 
     def heads(self) -> dict[bytes, int]:
-        return {author: len(chain) - 1 for author, chain in self._chains.items()}
+        heads = {self._blind.open(w): n - 1 for w, n in self._db.execute("SELECT who, next FROM chains")}
+        heads.update((a, self._next[a] - 1) for a in self._unsaved)
+        return heads
+
+    @property
+    def forked(self) -> set[tuple[bytes, int]]:
+        """(author, seq) holding several entries."""
+        return {(self._blind.open(w), s) for w, s in self._db.execute("SELECT who, seq FROM forked")}
 
     def by_ref(self, ref: bytes) -> list[bytes]:
-        """Held ids starting with ``ref`` (any length; a linear scan below 6 bytes, CLI use only)."""
-        if len(ref) < REF_SIZE:
-            return sorted(i for i in self.offsets if i.startswith(ref))
-        found = self._refs.get(ref[:REF_SIZE])
-        ids = () if found is None else found if type(found) is tuple else (found,)
-        return sorted(i for i in ids if i.startswith(ref))
+        """Held ids starting with ``ref`` (any length): the bucket of its first 2 bytes, opened."""
+        if len(ref) < PRE:
+            rows = self._db.execute("SELECT who FROM held")
+        else:
+            rows = self._db.execute("SELECT who FROM held WHERE pre = ?", (self._blind.name(ref[:PRE]),))
+        return sorted(i for i in (self._blind.open(r[0]) for r in rows) if i.startswith(ref))
 
     def digest(self) -> bytes:
         """Equal exactly when two stores hold the same set of entries (kept-aside ones do not count).

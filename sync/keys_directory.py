@@ -10,11 +10,13 @@ trusting it: the tag only picks candidate keys, the signature decides.
 from __future__ import annotations
 
 import functools
+import sqlite3
 from collections.abc import Iterator
 from typing import Any
 
 from codec import author_tag
 from codec.schema import PUBKEY, FieldType, ListOf, Optional, fields_of
+from sync.index import SCHEMA, Blind
 
 
 def _holds_pubkeys(ftype: FieldType) -> bool:
@@ -56,25 +58,43 @@ def pubkeys_in(body: Any) -> list[bytes]:
 
 
 class KeysDirectory:
-    """Known keys by author tag (several keys may share a 4-byte tag)."""
+    """Known keys by author tag (several keys may share a 4-byte tag), in the index database."""
 
-    def __init__(self) -> None:
-        self._by_tag: dict[bytes, list[bytes]] = {}
-        self._all: set[bytes] = set()
+    def __init__(self, db: sqlite3.Connection, blind: Blind | None = None) -> None:
+        self._db = db
+        self._blind = blind or Blind(None)
+        db.executescript(SCHEMA)  # the keys table is part of the index schema
+        self._known: set[bytes] = set()  # keys seen lately; dropped with a rolled-back batch (reset)
+
+    def reset(self) -> None:
+        self._known.clear()
 
     def add(self, key: bytes) -> bool:
         """Remember ``key``; True if it was new."""
-        if key in self._all:
+        if key in self._known:
             return False
-        self._all.add(key)
-        self._by_tag.setdefault(author_tag(key), []).append(key)
-        return True
+        b = self._blind
+        cur = self._db.execute("INSERT OR IGNORE INTO keys VALUES (?, ?, ?)",
+                               (b.name(key), b.name(author_tag(key)), b.seal(key)))
+        self._remember(key)
+        return cur.rowcount > 0
+
+    def _remember(self, key: bytes) -> None:
+        if len(self._known) >= 100_000:
+            self._known.clear()
+        self._known.add(key)
 
     def for_tag(self, tag: bytes) -> list[bytes]:
-        return list(self._by_tag.get(tag, ()))
+        return sorted(self._blind.open(r[0]) for r in self._db.execute("SELECT who FROM keys WHERE tag = ?",
+                                                                        (self._blind.name(tag),)))
 
     def __contains__(self, key: bytes) -> bool:
-        return key in self._all
+        if key in self._known:
+            return True
+        found = self._db.execute("SELECT 1 FROM keys WHERE key = ?", (self._blind.name(key),)).fetchone() is not None
+        if found:
+            self._remember(key)
+        return found
 
     def __len__(self) -> int:
-        return len(self._all)
+        return self._db.execute("SELECT count(*) FROM keys").fetchone()[0]

@@ -262,8 +262,22 @@ class Log:
         length, _ = PREFIX.unpack(head)
         parsed = parse_record(self.read(offset, PREFIX.size + length), 0, self.sealer)
         if parsed is None:
-            raise LogDamaged(f"{self.where}: the record at byte {offset} no longer checks; run `fieldkit store check`")
+            raise LogDamaged(f"{self.where}: the record at byte {offset} no longer checks; run `fieldkit store check`, "
+                             "then `fieldkit store repair` to salvage every intact entry")
         return parsed[0]
+
+    def scan_to(self, start: int, end: int) -> Iterator[tuple[int, Record, int]]:
+        """Like :meth:`scan` up to ``end``, a position known to be a record boundary: a record
+        that does not check before it is damage, and raises (never a silently shorter read)."""
+        pos = start
+        for _offset, record, after in self.scan(start):
+            if after > end:
+                break
+            yield _offset, record, after
+            pos = after
+        if pos < end:
+            raise LogDamaged(f"{self.where} is damaged at byte {pos}: run `fieldkit store check`, then "
+                             "`fieldkit store repair` to salvage every intact entry")
 
     def scan(self, start: int, chunk: int = 1 << 20) -> Iterator[tuple[int, Record, int]]:
         """(offset, record, end) of each complete valid record from ``start``; stops at the first that is not."""

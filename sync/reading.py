@@ -62,7 +62,7 @@ class StoreReading:
         if entry is not None:
             self._cache.move_to_end(entry_id)
             return entry
-        offset = self._held.offsets.get(entry_id)
+        offset = self._held.offset(entry_id)
         if offset is None:
             return None
         rec = self._log_record(offset)
@@ -75,7 +75,7 @@ class StoreReading:
     def raw(self, entry_id: bytes) -> bytes:
         """The exact signed bytes as first received; KeyError if not held."""
         self._refresh()
-        offset = self._held.offsets.get(entry_id)
+        offset = self._held.offset(entry_id)
         if offset is None:
             raise KeyError(entry_id.hex())
         return self._log_record(offset).data
@@ -83,7 +83,7 @@ class StoreReading:
     def first_seen(self, entry_id: bytes) -> int:
         """Local receive time (unix s) of a held entry (of its first copy, if it was kept aside first)."""
         self._refresh()
-        offset = self._held.offsets.get(entry_id)
+        offset = self._held.offset(entry_id)
         if offset is None:
             raise KeyError(entry_id.hex())
         return self._log_record(offset).time
@@ -134,23 +134,10 @@ class StoreReading:
                 if entry is not None:
                     yield entry
 
-    def entries(self) -> Iterator[Entry]:
-        """Every held entry, in the order this store received them (read from the log, one at a time)."""
-        self._refresh()
-        end = self._position
-        for _offset, rec, rec_end in self._log.scan(HEADER_SIZE):
-            if rec_end > end:
-                break
-            if rec.type in _HELD:
-                yield entry_from_log(rec.author, rec.data, rec.id)
-
     def records(self) -> Iterator[tuple[int, Record]]:
         """Every record of the log with its offset (for `fieldkit log` and checks)."""
         self._refresh()
-        end = self._position
-        for offset, rec, rec_end in self._log.scan(HEADER_SIZE):
-            if rec_end > end:
-                break
+        for offset, rec, _end in self._log.scan_to(HEADER_SIZE, self._position):
             yield offset, rec
 
     def gaps(self) -> dict[bytes, list[tuple[int, int]]]:

@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from codec.sealing import Sealer
+from sync.db import remove_index
 from sync.log import HEADER_SIZE, NO_KEY, RecordType, Salvage, StoreError, salvage
-from sync.store import LOG_FILE, VIEWS_FILE, Store, log_sealer
+from sync.store import LOG_FILE, Store, log_sealer
 
 
 @dataclass
@@ -98,7 +99,7 @@ def _rebuild_from(store_dir: Path, path: Path, found: Salvage, sealer: Sealer | 
     while (backup := store_dir / f"{LOG_FILE}.damaged-{n}").exists():
         n += 1
     os.replace(path, backup)
-    (store_dir / VIEWS_FILE).unlink(missing_ok=True)
+    remove_index(store_dir)
     store = Store.open(store_dir, views=[], sealer=sealer)
     try:
         results = store._add_timed(items)  # the normal path: verified and chained again
@@ -107,4 +108,4 @@ def _rebuild_from(store_dir: Path, path: Path, found: Salvage, sealer: Sealer | 
         return RepairReport(str(backup), len(items), len(store), store.pending_count, refused)
     finally:
         store.close()
-        (store_dir / VIEWS_FILE).unlink(missing_ok=True)  # the node's own views are rebuilt at next open
+        remove_index(store_dir)  # the node's own views are rebuilt at next open

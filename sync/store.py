@@ -1,4 +1,12 @@
-"""The store: a crash-safe signed log (sync/log.py) with derived views (sync/views.py).
+"""The store: a crash-safe signed log (sync/log.py), its index and derived views (sync/db.py).
+
+The log is the truth.  The index database holds what the store knows about it (held
+ids and chains, known keys, kept-aside records) and every view, at a log position it
+records with the bytes just before it: opening reads that position and catches up
+from it (nothing, unless a crash came between a log append and the index commit), so
+a command never rescans the log.  Each batch is one transaction: entries are checked,
+views updated, the log appended and fsync'd, then the index committed.  An index of
+another store, of another format or damaged is deleted and rebuilt from the log.
 
 Verdicts on an entry (author A, seq n, link L), deterministic for honest authors
 whatever the arrival order:
@@ -22,16 +30,22 @@ set is a function of the set of entries received (minus refusals), not of their 
 
 from __future__ import annotations
 
+import json
+import sqlite3
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from codec import DecodeError, Entry, KeyPair, Origin, author_tag, decode_entry, link_to, sign_entry
+from codec.entry import FLAG_FULL_KEY
 from codec.errors import VerifyError
+from codec.keys import AUTHOR_TAG_SIZE, SIGNATURE_SIZE
 from codec.sealing import Sealer
 from sync.api import AddResult, Outcome, ViewProvider
+from sync.db import INDEX_FILE, open_index, remove_index
 from sync.entries import entry_from_log, id_from_raw, receipt_of, signature_ok
-from sync.index import ChainGap, HeldIndex
+from sync.index import Blind, ChainGap, HeldIndex
 from sync.keys_directory import KeysDirectory, names_keys, pubkeys_in
 from sync.log import (
     HEADER_SIZE,
@@ -47,20 +61,30 @@ from sync.log import (
 )
 from sync.pending import Kept, PendingSet
 from sync.reading import Equivocation, StoreReading
-from sync.views import ViewSet
+from sync.views import HeadsView, ViewSet
 
-__all__ = ["LOG_FILE", "VIEWS_FILE", "Equivocation", "Store", "StoreError", "create_store", "id_from_raw"]
+if TYPE_CHECKING:
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+__all__ = ["INDEX_FILE", "LOG_FILE", "Equivocation", "Store", "StoreError", "create_store", "id_from_raw"]
 
 LOG_FILE = "log"
-VIEWS_FILE = "views.json"
-VIEWS_FLUSH_EVERY = 512  # entries applied between views file writes; the log is the truth
+VIEWS_FILE = INDEX_FILE  # the views live in the index database
+INDEX_FORMAT = 2  # 2: public keys blinded and sealed, view rows sealed (issue 17)
+TAIL_CHECK = 16  # bytes of the log just before the recorded position, to know it is the same log
+VERIFY_THREADS = 2  # the Pi Zero 2 has 4 cores; one stays with the fold
+VERIFY_CHUNK = 128  # signature checks per task
 _HELD = (RecordType.ENTRY, RecordType.EVIDENCE)
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS pending (receipt BLOB PRIMARY KEY, offset INTEGER NOT NULL) WITHOUT ROWID;
+"""
 
 
 def create_store(path: Path, sealer: Sealer | None = None) -> None:
-    """An empty store in folder ``path`` (a log with a fresh store id; views come at first open).
+    """An empty store in folder ``path`` (a log with a fresh store id; the index comes at first open).
 
-    With ``sealer`` (a home's data key) the log and the views file are sealed (sync/log.py).
+    With ``sealer`` (a home's data key) the log and the index rows are sealed (sync/log.py, sync/rows.py).
     """
     FileLog(Path(path) / LOG_FILE, create=True, sealer=log_sealer(sealer)).close()
 
@@ -69,30 +93,59 @@ def log_sealer(sealer: Sealer | None) -> Sealer | None:
     return None if sealer is None else sealer.derive("log")
 
 
-def _views_sealer(sealer: Sealer | None) -> Sealer | None:
-    return None if sealer is None else sealer.derive("views")
+def _index_sealer(sealer: Sealer | None) -> Sealer | None:
+    return None if sealer is None else sealer.derive("index")
 
 
 class Store(StoreReading):
     """Implements :class:`sync.api.EntryStore` over a file log or a memory log."""
 
-    def __init__(self, log: Log, views: Sequence[ViewProvider] | None, views_path: Path | None,
-                 views_sealer: Sealer | None = None) -> None:
-        from sync.views import HeadsView
-
+    def __init__(self, log: Log, views: Sequence[ViewProvider] | None, index_path: Path | None,
+                 db: sqlite3.Connection | None = None, index_sealer: Sealer | None = None) -> None:
         self._log = log
-        self._views = ViewSet(list(views) if views is not None else [HeadsView()], views_path, views_sealer)
-        self.notices: list[str] = []  # what open repaired or rebuilt, for the operator
+        self._index_sealer = index_sealer
         self._reopened_fresh: list[Entry] = []  # held after a reopen (store repair), not reported yet
-        self._reset()
-        log.lock()
-        try:
-            self._open()
-        except BaseException:
-            log.unlock()
-            log.close()
-            raise
-        log.unlock()
+        self._index_path = index_path
+        self._shared = isinstance(log, FileLog)  # other processes may append to it
+        self.notices: list[str] = []  # what open repaired or rebuilt, for the operator
+        providers = list(views) if views is not None else [HeadsView()]
+        self._in_tx = False
+        for attempt in (1, 2):
+            try:
+                self._connect(providers, db)
+                self._reset_memory()
+                log.lock()
+                try:
+                    self._open()
+                finally:
+                    log.unlock()
+                return
+            except sqlite3.DatabaseError as exc:
+                self._close_db()
+                if attempt == 2 or index_path is None:
+                    log.close()
+                    raise StoreError(f"cannot use the store index {index_path}: {exc}") from None
+                remove_index(index_path.parent)  # a cache of the log: rebuilt from it
+                self.notices.append(f"views rebuilt from the log: the index was damaged ({exc})")
+            except BaseException:
+                self._close_db()
+                log.close()
+                raise
+
+    def _connect(self, providers: list[ViewProvider], db: sqlite3.Connection | None) -> None:
+        self._db = db if db is not None else open_index(self._index_path)
+        self._db.executescript(_SCHEMA)
+        blind = Blind(self._index_sealer)
+        self._held = HeldIndex(self._db, blind)
+        self._keys = KeysDirectory(self._db, blind)
+        self._views = ViewSet(providers, self._db, self._index_sealer)
+
+    def _close_db(self) -> None:
+        db = getattr(self, "_db", None)
+        if db is not None:
+            db.close()
+            del self._db
+        self._in_tx = False
 
     # --- construction -------------------------------------------------------------
 
@@ -105,8 +158,8 @@ class Store(StoreReading):
         subkeys of it (a sealed log refuses to open without it: StoreLocked).
         """
         path = Path(path)
-        return cls(FileLog(path / LOG_FILE, create, log_sealer(sealer)), views, path / VIEWS_FILE,
-                   _views_sealer(sealer))
+        return cls(FileLog(path / LOG_FILE, create, log_sealer(sealer)), views, path / INDEX_FILE,
+                   index_sealer=_index_sealer(sealer))
 
     @property
     def record_sealer(self) -> Sealer | None:
@@ -118,49 +171,163 @@ class Store(StoreReading):
         return cls(MemoryLog(), views, None)
 
     def copy_to_memory(self, views: Sequence[ViewProvider] | None = None) -> Store:
-        """An independent in-memory store holding exactly this log (no re-verification): forks a simulated node."""
+        """An independent in-memory store holding exactly this log and index: forks a simulated node."""
         self._refresh()
         log = MemoryLog(self._log.sealer)
         log.store_id = self._log.store_id
         log.load(self._log.read(0, self._position))
-        return Store(log, views if views is not None else self._views.providers, None)
+        db = open_index(None)
+        self._db.backup(db)
+        fresh = views if views is not None else [type(p)() for p in self._views.providers]
+        return Store(log, fresh, None, db, self._index_sealer)
 
-    def _reset(self) -> None:
-        self._held = HeldIndex()
-        self._keys = KeysDirectory()
+    def _reset_memory(self) -> None:
         self._pending = PendingSet()
         self._position = HEADER_SIZE
         self._cache: OrderedDict[bytes, Entry] = OrderedDict()
-        self._fresh: list[Entry] | None = None  # entries applied since the views were last updated
-        self._unflushed = 0
+        self._fresh: list[Entry] | None = None  # entries held in this batch, for the views
         self._batch: list[bytes] = []
         self._applied: list[Entry] = []
         self._work: list[Entry | bytes] = []  # held entries and learned keys still to follow up
+        self._checked: dict[bytes, tuple[bytes, bytes, Future[list[bool]], int]] = {}  # see _preverify
+
+    # --- the index: meta row, transactions, loading ----------------------------------
+
+    def _meta(self) -> dict[str, str]:
+        return dict(self._db.execute("SELECT k, v FROM meta").fetchall())
+
+    def _save_meta(self) -> None:
+        count, total = self._held.totals()
+        tail = self._log_bytes(self._position - TAIL_CHECK, TAIL_CHECK) if self._position > HEADER_SIZE else b""
+        meta = {"format": str(INDEX_FORMAT), "store_id": self._log.store_id.hex(), "position": str(self._position),
+                "tail": tail.hex(), "held_count": str(count), "held_sum": f"{total:064x}",
+                "views": json.dumps(self._views.names), "stale": self._views.stale, "key": self._key_check()}
+        self._db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", list(meta.items()))
+
+    def _key_check(self) -> str:
+        """Which key seals the index rows: a keyed hash of a constant, or "" (not sealed)."""
+        sealer = self._index_sealer
+        return "" if sealer is None else sealer.mac(b"fieldkit index key check").hex()
+
+    def _log_bytes(self, offset: int, size: int) -> bytes:
+        """Bytes of the log, including this batch's records not yet appended."""
+        written = self._position - sum(len(b) for b in self._batch)
+        data = self._log.read(offset, max(0, min(size, written - offset)))
+        if len(data) < size:
+            data += b"".join(self._batch)[max(0, offset - written) : offset + size - written]
+        return data
+
+    def _why_not_current(self) -> str:
+        """Why the index cannot be used as it is, or ""."""
+        meta = self._meta()
+        if not meta:
+            return "no views file"
+        if meta.get("format") != str(INDEX_FORMAT):
+            return f"the index is format {meta.get('format')!r}, this fieldkit writes {INDEX_FORMAT}"
+        if meta.get("store_id") != self._log.store_id.hex():
+            return "the index belongs to another store"
+        if meta.get("key", "") != self._key_check():
+            return "the index is sealed under another key (or not sealed)"
+        if meta.get("views") != json.dumps(self._views.names):
+            return "the index holds another set of views"
+        try:
+            position = int(meta["position"])
+            tail = bytes.fromhex(meta["tail"])
+            int(meta["held_count"]), int(meta["held_sum"], 16)
+        except (KeyError, ValueError):
+            return "the index is damaged"
+        if not HEADER_SIZE <= position <= self._log.size() or (
+                position > HEADER_SIZE and self._log.read(position - TAIL_CHECK, TAIL_CHECK) != tail):
+            return "the views file names a log position this log does not have"
+        return ""
+
+    def _begin(self) -> None:
+        self._db.execute("BEGIN IMMEDIATE")
+        self._in_tx = True
+
+    def _commit(self) -> None:
+        self._held.flush()
+        self._save_meta()
+        self._db.execute("COMMIT")
+        self._in_tx = False
+
+    def _rollback(self, start: int) -> None:
+        """After a failed batch: the index as it was, nothing of the batch left in the log."""
+        self._batch = []
+        try:
+            if self._in_tx:
+                self._db.execute("ROLLBACK")
+            self._in_tx = False
+            if self._log.size() > start:
+                self._log.truncate(start)
+        finally:
+            self._load_memory()
+
+    def _load_memory(self) -> None:
+        """What this process keeps in memory, from the committed index."""
+        meta = self._meta()
+        self._reset_memory()
+        self._position = int(meta["position"])
+        self._held.load_totals(int(meta["held_count"]), int(meta["held_sum"], 16))
+        self._keys.reset()
+        for _receipt, offset in self._db.execute("SELECT receipt, offset FROM pending ORDER BY offset").fetchall():
+            self._keep(self._log.read_at(offset), offset, learn=False)
+        self._views.stale = meta.get("stale", "")
+        self._views.attach()
 
     def _open(self) -> None:
-        position, why = self._views.load(self._log.store_id)
-        self._fresh = None
-        catch_up_from = None
-        for offset, record, end in self._log.scan(HEADER_SIZE):
-            if offset == position:
-                catch_up_from = offset
-                self._fresh = []
-            self._apply(record, offset)
-            self._position = end
-        if position == self._position and catch_up_from is None:
-            self._fresh = []  # the views file is exactly up to date
-        self._settle_tail()
-        if self._fresh is not None:
-            self._views.update(self._fresh, self, self._position)
-            self._unflushed += len(self._fresh) or (VIEWS_FLUSH_EVERY if self._views.storage.dirty else 0)
-        else:
-            if why == "" and position >= 0:
-                why = "the views file names a log position this log does not have"
-            if len(self._held) or why != "no views file":
+        why = self._why_not_current()
+        if why:
+            if self._log.size() > HEADER_SIZE or why != "no views file":
                 self.notices.append(f"views rebuilt from the log: {why}")
-            self.rebuild_views()
-        self._fresh = []
-        self._flush_views()
+            self._rebuild_all()
+            return
+        self._load_memory()
+        self._catch_up()
+
+    def _rebuild_all(self) -> None:
+        """Index every record of the log and derive every view again (under the lock)."""
+        from sync.index import TABLES
+
+        self._reset_memory()
+        self._held.load_totals(0, 0)
+        self._keys.reset()
+        self._begin()
+        try:
+            for table in (*TABLES, "pending", "meta"):
+                self._db.execute(f"DELETE FROM {table}")
+            for offset, record, end in self._log.scan(HEADER_SIZE):
+                self._apply(record, offset)
+                self._position = end
+            self._settle_tail()
+            self._views.rebuild(self.entries, self)
+            self._commit()
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            self._in_tx = False
+            raise
+        self._views.attach()
+
+    def _catch_up(self) -> list[Entry]:
+        """Under the lock: index the records after the index's position (a crash left them behind)."""
+        if self._log.size() == self._position:
+            return []
+        start = self._position
+        self._begin()
+        self._fresh = fresh = []
+        try:
+            for offset, record, end in self._log.scan(self._position):
+                self._apply(record, offset)
+                self._position = end
+            self._settle_tail()
+            self._views.update(fresh, self)
+            self._commit()
+        except BaseException:
+            self._rollback(start)
+            raise
+        finally:
+            self._fresh = None
+        return fresh
 
     def _settle_tail(self) -> None:
         """Under the lock: bytes after the last valid record are a torn write, or damage."""
@@ -179,13 +346,9 @@ class Store(StoreReading):
         self.notices.append(f"cut off a torn write of {size - self._position} bytes at the end of the log")
 
     def close(self) -> None:
-        self._log.lock()
         try:
-            if not self._log.replaced():  # after a repair the views belong to the new log
-                self._refresh(locked=True)
-                self._flush_views(force=True)
+            self._close_db()  # an open transaction is rolled back
         finally:
-            self._log.unlock()
             self._log.close()
 
     def __enter__(self) -> Store:
@@ -194,7 +357,7 @@ class Store(StoreReading):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # --- replay: one code path for open, tail-follow and our own appends ----------
+    # --- replay: one code path for open, catch-up and our own appends --------------
 
     def _apply(self, rec: Record, offset: int, entry: Entry | None = None) -> None:
         rtype = rec.type
@@ -203,16 +366,22 @@ class Store(StoreReading):
             if self._fresh is not None:
                 self._fresh.append(entry if entry is not None else entry_from_log(rec.author, rec.data, rec.id))
         elif rtype is RecordType.PENDING:
-            u = decode_entry(rec.data)
-            author = None if rec.author == NO_KEY else rec.author
-            entry_id = None if author is None else entry_from_log(author, rec.data).id
-            if author is not None:
-                self._keys.add(author)
-            self._pending.add(Kept(rec.id, offset, rec.time, u.author_tag, author, entry_id, u.seq, u.prev))
+            self._db.execute("INSERT OR IGNORE INTO pending VALUES (?, ?)", (rec.id, offset))
+            self._keep(rec, offset, learn=True)
         elif rtype is RecordType.SETTLED:
+            self._db.execute("DELETE FROM pending WHERE receipt = ?", (rec.id,))
             self._pending.remove(rec.id)
         elif rtype is RecordType.KEY:
             self._keys.add(rec.author)
+
+    def _keep(self, rec: Record, offset: int, learn: bool) -> None:
+        """A PENDING record into the in-memory pending set (``learn``: and its key into the index)."""
+        u = decode_entry(rec.data)
+        author = None if rec.author == NO_KEY else rec.author
+        entry_id = None if author is None else entry_from_log(author, rec.data).id
+        if author is not None and learn:
+            self._keys.add(author)
+        self._pending.add(Kept(rec.id, offset, rec.time, u.author_tag, author, entry_id, u.seq, u.prev))
 
     def _hold(self, entry_id: bytes, author: bytes, seq: int, offset: int) -> None:
         try:
@@ -222,19 +391,29 @@ class Store(StoreReading):
         self._keys.add(author)
 
     def _refresh(self, locked: bool = False) -> list[Entry]:
-        """Pick up records other processes appended (tail-follow); returns the entries newly held."""
-        if self._log.size() == self._position:
+        """Pick up what other processes committed, and what a crash left unindexed; returns the new entries."""
+        if self._in_tx:
+            return []  # our own batch: the index already answers with it
+        before = self._position
+        if self._shared:
+            row = self._db.execute("SELECT v FROM meta WHERE k = 'position'").fetchone()
+            if row is not None and int(row[0]) != self._position:
+                self._load_memory()  # another process committed a batch
+            if self._log.size() > self._position:
+                if not locked:
+                    self._log.lock()
+                try:
+                    row = self._db.execute("SELECT v FROM meta WHERE k = 'position'").fetchone()
+                    if row is not None and int(row[0]) != self._position:
+                        self._load_memory()
+                    self._catch_up()
+                finally:
+                    if not locked:
+                        self._log.unlock()
+        if self._position == before:
             return []
-        self._fresh = fresh = []
-        for offset, record, end in self._log.scan(self._position):
-            self._apply(record, offset)
-            self._position = end
-        if locked:
-            self._settle_tail()
-        self._views.update(fresh, self, self._position)
-        self._unflushed += len(fresh)
-        self._fresh = []
-        return fresh
+        return [entry_from_log(rec.author, rec.data, rec.id)
+                for _o, rec, _end in self._log.scan_to(before, self._position) if rec.type in _HELD]
 
     def refresh(self) -> list[Entry]:
         """Entries other processes on this home added since we last looked (e.g. for `node run`).
@@ -258,11 +437,11 @@ class Store(StoreReading):
             new = FileLog(path, create=False, sealer=self._log.sealer)  # type: ignore[arg-type]
         except StoreError:
             return  # the repair is between moving the old log away and writing the new one: next time
-        before = set(self._held.offsets)
+        before = set(self._held.by_ref(b""))
         old, self._log = self._log, new
         old.close()
         notices, reported = self.notices, self._reopened_fresh
-        self._reset()
+        self._reset_memory()
         new.lock()
         try:
             self._open()
@@ -284,6 +463,26 @@ class Store(StoreReading):
 
     def _add_timed(self, items: Sequence[tuple[bytes, int]]) -> list[AddResult]:
         self._reopen_if_replaced()
+
+        def work() -> list[AddResult]:
+            self._settle_kept(self._pending.expired(max((t for _r, t in items), default=0)), b"expired")
+            if len(items) < VERIFY_CHUNK:  # a frame from the air: not worth a thread
+                return [self._ingest(raw, now) for raw, now in items]
+            from concurrent.futures import ThreadPoolExecutor  # only batches need it: commands start faster
+
+            with ThreadPoolExecutor(VERIFY_THREADS) as pool:
+                self._checked = self._preverify(pool, [raw for raw, _ in items])
+                try:
+                    return [self._ingest(raw, now) for raw, now in items]
+                finally:
+                    self._checked = {}
+
+        return self._batched(work)
+
+    def _batched(self, work: Callable[[], list[AddResult]], check: Callable[[], None] | None = None
+                 ) -> list[AddResult]:
+        """One batch: ``work`` places entries, the views fold them, ``check`` may still refuse,
+        then the log is appended (one fsync) and the index committed.  All or nothing."""
         self._log.lock()
         try:
             if self._log.replaced():  # a repair is moving it right now: the caller may try again
@@ -292,37 +491,26 @@ class Store(StoreReading):
             start = self._position
             self._batch = []
             self._fresh = []
+            self._begin()
             try:
-                self._settle_kept(self._pending.expired(max((t for _r, t in items), default=0)), b"expired")
-                results = [self._ingest(raw, now) for raw, now in items]
+                results = work()
+                self._views.update(self._fresh, self)
+                if check is not None:
+                    check()
                 if self._batch:
-                    blob = b"".join(self._batch)
-                    at = self._log.append(blob)
+                    at = self._log.append(b"".join(self._batch))
                     if at != start:
                         raise StoreError(f"{self._log.where} changed under the append lock")
+                self._commit()
+                self._batch = []
             except BaseException:
-                self._reload(start)  # the in-memory indexes ran ahead of the log: rebuild them from it
+                self._rollback(start)
                 raise
-            self._views.update(self._fresh, self, self._position)
-            self._unflushed += len(self._fresh)
-            self._fresh = []
-            self._flush_views()
             return results
         finally:
             self._batch = []
+            self._fresh = None
             self._log.unlock()
-
-    def _reload(self, start: int) -> None:
-        """After a failed batch: drop whatever part of it reached the log, rebuild the indexes."""
-        self._batch = []
-        try:
-            if self._log.size() > start:
-                self._log.truncate(start)
-        finally:
-            notices = self.notices
-            self._reset()
-            self._open()
-            self.notices = notices
 
     def _emit(self, rec: Record, entry: Entry | None = None) -> int:
         blob = self._log.encode(rec)
@@ -334,6 +522,38 @@ class Store(StoreReading):
             self._batch.pop()
         self._apply(rec, offset, entry)
         return offset
+
+    def _preverify(self, pool: ThreadPoolExecutor, raws: Sequence[bytes]
+                   ) -> dict[bytes, tuple[bytes, bytes, Future[list[bool]], int]]:
+        """Start the signature checks of a batch's entries whose key is known (full, or one key for the tag).
+
+        libsodium runs without the GIL (PyNaCl's cffi releases it), so the checks run on
+        other cores while this thread indexes and folds the entries before them.  Returns
+        id -> (key, signature, future of its chunk's verdicts, place in the chunk); the
+        ingest still decides (a malformed entry is refused before its verdict is asked).
+        """
+        keys_of: dict[bytes, list[bytes]] = {}
+        jobs = []
+        for raw in raws:
+            if len(raw) <= 2 + AUTHOR_TAG_SIZE + SIGNATURE_SIZE:
+                continue
+            if raw[0] & FLAG_FULL_KEY:
+                key = raw[2:34]
+            else:
+                tag = raw[2 : 2 + AUTHOR_TAG_SIZE]
+                if tag not in keys_of:
+                    keys_of[tag] = self._keys.for_tag(tag)
+                if len(keys_of[tag]) != 1:
+                    continue
+                key = keys_of[tag][0]
+            jobs.append((key, id_from_raw(raw, key), raw[-SIGNATURE_SIZE:]))
+        out: dict[bytes, tuple[bytes, bytes, Future[list[bool]], int]] = {}
+        for at in range(0, len(jobs), VERIFY_CHUNK):
+            chunk = jobs[at : at + VERIFY_CHUNK]
+            future = pool.submit(lambda c: [signature_ok(k, i, sig) for k, i, sig in c], chunk)
+            for place, (key, entry_id, sig) in enumerate(chunk):
+                out[entry_id] = (key, sig, future, place)
+        return out
 
     def _ingest(self, raw: bytes, now: int) -> AddResult:
         try:
@@ -358,12 +578,21 @@ class Store(StoreReading):
                 return AddResult(Outcome.DUPLICATE, eid)
             if eid in self._pending.by_id:
                 return AddResult(Outcome.DUPLICATE, eid, "already kept aside")
-            if signature_ok(key, eid, u.signature):
+            checked = self._checked.get(eid)
+            if checked is not None and checked[0] == key and checked[1] == u.signature:
+                ok = checked[2].result()[checked[3]]
+            else:
+                ok = signature_ok(key, eid, u.signature)
+            if ok:
                 entry = Entry(key, u.seq, u.prev, u.time, u.body, u.signature, u.origin)
                 entry.__dict__["id"] = eid
                 break
         if entry is None:
             return AddResult(Outcome.REFUSED, None, "signature does not verify for the author's key")
+        return self._accept(entry, raw, now)
+
+    def _accept(self, entry: Entry, raw: bytes, now: int) -> AddResult:
+        """A verified entry: held or kept aside, then whatever it unblocks."""
         self._applied = []
         new_key = entry.author not in self._keys
         outcome, reason = self._place(entry, raw, now)
@@ -472,21 +701,41 @@ class Store(StoreReading):
             yield pos, blob
             pos += len(blob)
 
-    def append_own(self, key: KeyPair, body: object, time: int, origin: Origin | None = None) -> Entry:
-        """Sign and add the next entry of this node's own log (full key on seq 0, tag after)."""
+    def append_own(self, key: KeyPair, body: object, time: int, origin: Origin | None = None,
+                   check: Callable[[Entry], None] | None = None) -> Entry:
+        """Sign and add the next entry of this node's own log (full key on seq 0, tag after).
+
+        Signed once, by us, so never verified again; ``check`` (e.g. "would the domain
+        count it?") runs after the views folded it and may raise to refuse: then
+        nothing at all is written.
+        """
+        made: list[Entry] = []
         self._reopen_if_replaced()
-        self._log.lock()
-        try:
-            self._refresh(locked=True)
+
+        def work() -> list[AddResult]:
             seq = self._held.next_seq(key.public_key)
             previous = self._held.ids_at(key.public_key, seq - 1)[0] if seq else None
             entry = sign_entry(key, seq, previous, time, body, origin)
-            result = self.add(entry.encode(with_key=entry.seq == 0), time)
-        finally:
-            self._log.unlock()
-        if result.outcome is not Outcome.ADDED:
-            raise StoreError(f"could not add this node's own entry: {result.outcome.value} {result.reason}")
-        return entry
+            made.append(entry)
+            result = self._accept(entry, entry.encode(with_key=seq == 0), time)
+            if result.outcome is not Outcome.ADDED:
+                raise StoreError(f"could not add this node's own entry: {result.outcome.value} {result.reason}")
+            return [result]
+
+        self._batched(work, None if check is None else lambda: check(made[0]))
+        return made[0]
+
+    def entries(self) -> Iterator[Entry]:
+        """Every held entry, in the order this store received them (this batch's included)."""
+        self._refresh()
+        written = self._position - sum(len(b) for b in self._batch)
+        for _offset, rec, _end in self._log.scan_to(HEADER_SIZE, written):
+            if rec.type in _HELD:
+                yield entry_from_log(rec.author, rec.data, rec.id)
+        for _offset, blob in list(self._unwritten()):
+            parsed = self._log.parse(blob, 0)
+            if parsed is not None and parsed[0].type in _HELD:
+                yield entry_from_log(parsed[0].author, parsed[0].data, parsed[0].id)
 
     # --- digests and views --------------------------------------------------------
 
@@ -496,21 +745,29 @@ class Store(StoreReading):
         return self._held.digest()
 
     def state_digest(self) -> bytes:
-        """BLAKE2b over the canonical JSON of every view's tables (cached until they change)."""
+        """An additive hash over every view's rows (sync/views.py), kept up to date per batch."""
         self._refresh()
         self._views_current()
         return self._views.state_digest()
 
-    def view_tables(self, name: str) -> dict[str, list[dict]]:
+    def view(self, name: str) -> ViewProvider:
+        """The view provider named ``name``, bound to the current rows (e.g. the domain's state)."""
         self._refresh()
-        self._views_current()
-        if name not in self._views.tables:
-            raise KeyError(f"no view named {name!r}")
-        return self._views.tables[name]
+        if not self._in_tx:  # within a batch (a check of our own entry) the views are what the batch made
+            self._views_current()
+        for p in self._views.providers:
+            if p.name == name:
+                return p
+        raise KeyError(f"no view named {name!r}")
+
+    def view_tables(self, name: str) -> dict[str, list[dict]]:
+        """Every row of a view (tests and debugging: reads the whole view)."""
+        self.view(name)
+        return self._views.dump(name)
 
     @property
     def view_names(self) -> list[str]:
-        return [p.name for p in self._views.providers]
+        return self._views.names
 
     def _views_current(self) -> None:
         if self._views.stale:
@@ -519,19 +776,20 @@ class Store(StoreReading):
 
     def rebuild_views(self) -> None:
         """Derive every view again from the log (no signature is checked again)."""
-        self._views.rebuild(self.entries, self._position)
-        self._unflushed = VIEWS_FLUSH_EVERY
-
-    def flush_views(self) -> None:
         self._log.lock()
         try:
             self._refresh(locked=True)
-            self._flush_views(force=True)
+            self._begin()
+            try:
+                self._views.rebuild(self.entries, self)
+                self._commit()
+            except BaseException:
+                self._rollback(self._position)
+                raise
+            self._views.attach()
         finally:
             self._log.unlock()
 
-    def _flush_views(self, force: bool = False) -> None:
-        """Write the views file (under the lock) once enough has changed; a crash just means catching up."""
-        if force or self._unflushed >= VIEWS_FLUSH_EVERY:
-            self._views.flush(self._log.store_id)
-            self._unflushed = 0
+    def flush_views(self) -> None:
+        """Every batch commits its views; this only picks up what others wrote."""
+        self._refresh()

@@ -1,187 +1,159 @@
-"""Derived views in TinyDB, written atomically, and the built-in per-author heads view.
+"""Derived views as tables of rows in the index database, updated by what changed.
 
-The views file is a cache of what the log implies, never the truth.  It carries the
-store id of its log and the log position it reflects, so on open a views file from
-another store (or damaged, or of unknown format) is rebuilt from the log, and one
-that lags behind (a crash between a log append and the next views flush, or another
-process appending) is caught up from that position.
-
-TinyDB's stock JSONStorage rewrites the file in place on every insert, so a crash
-can leave half a file.  :class:`AtomicStorage` keeps the document in memory and
-writes it only on :meth:`AtomicStorage.flush`, through ``write_atomic`` (temporary
-file, fsync, rename): many TinyDB writes become one atomic file write.
+A view keeps its facts in :class:`sync.rows.RowTable` objects and the store writes back
+the rows a batch changed, in the batch's transaction (:meth:`ViewSet.update`): an update
+costs the entries added and the rows they touch, never the size of the state, and a
+read loads the rows it shows (sync/db.py says why SQLite and not TinyDB).  The state
+digest is the rows' additive set hash (sync/rows.py), kept per view.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
+import sqlite3
 from collections.abc import Callable, Iterable, Sequence
-from pathlib import Path
 from typing import Any
 
-from tinydb import TinyDB
-from tinydb.storages import Storage
-
 from codec import Entry
-from codec.sealing import Sealer, SealError
+from codec.sealing import Sealer
 from sync.api import EntryStore, ViewProvider
-from sync.atomic import read_sealed, write_sealed
+from sync.rows import _MOD, RowTable, Tables, canonical, digest_rows, row_hash
 
-VIEWS_FORMAT = 1
-META_TABLE = "_meta"
-Tables = dict[str, list[dict[str, Any]]]
+__all__ = ["HeadsView", "RowTable", "Tables", "ViewSet", "ViewTables", "canonical", "row_hash", "view_digest"]
 
 
-class AtomicStorage(Storage):
-    """A TinyDB storage held in memory and written whole, atomically, on ``flush``.
+class ViewTables:
+    """The tables and the small meta record of one view."""
 
-    With a ``sealer`` (a home's views key) the file on disk is the sealed JSON document
-    (codec/sealing.py); this is TinyDB's own extension seam (a custom Storage), so TinyDB
-    itself never sees ciphertext.  A file that does not open is treated as damaged: the
-    store rebuilds the views from the log, which is the truth.
-    """
+    def __init__(self, db: sqlite3.Connection, view: str, sealer: Sealer | None = None) -> None:
+        self._db, self.view, self._sealer = db, view, sealer
+        self.tables: dict[str, RowTable] = {}
+        self._meta = RowTable(db, view, "_meta", digested=False, sealer=sealer)
 
-    def __init__(self, path: Path | None, sealer: Sealer | None = None) -> None:
-        self.path = path
-        self.sealer = sealer
-        self._data: dict[str, dict[str, Any]] | None = None
-        self.dirty = False
-        if path is not None and path.exists():
-            try:
-                loaded = json.loads(read_sealed(path, sealer))
-                self._data = loaded if isinstance(loaded, dict) else None
-            except (OSError, ValueError, SealError):
-                self._data = None  # damaged: the store rebuilds it from the log
+    def table(self, name: str, digested: bool = True) -> RowTable:
+        """The view's table ``name`` (created if new); ``digested=False`` for indexes the digest skips."""
+        if name not in self.tables:
+            if name.startswith("_") or not name.replace("_", "").isalnum():
+                raise ValueError(f"table names are letters, digits and inner underscores: {name!r}")
+            self.tables[name] = RowTable(self._db, self.view, name, digested, self._sealer)
+        return self.tables[name]
 
-    def read(self) -> dict[str, dict[str, Any]] | None:
-        return self._data
+    @property
+    def meta(self) -> dict[str, Any]:
+        """A small JSON record the view keeps between batches (written with its tables)."""
+        if "meta" not in self._meta:
+            self._meta["meta"] = {}
+        return self._meta["meta"]
 
-    def write(self, data: dict[str, dict[str, Any]]) -> None:
-        self._data = data
-        self.dirty = True
+    def flush(self) -> tuple[int, int]:
+        count = total = 0
+        for t in self.tables.values():
+            c, s = t.flush()
+            count, total = count + c, total + s
+        self._meta.flush()
+        return count, total
 
-    def flush(self) -> None:
-        if self.path is not None and self.dirty and self._data is not None:
-            # No sort_keys: TinyDB's documents keep their insertion order ("10" after "9").
-            write_sealed(self.path, json.dumps(self._data, separators=(",", ":")).encode(), self.sealer)
-        self.dirty = False
+    def discard(self) -> None:
+        for t in self.tables.values():
+            t.discard()
+        self._meta.discard()
 
-    def close(self) -> None:
-        pass
-
-
-def canonical_tables(tables: Tables) -> bytes:
-    """Canonical JSON of a view's tables: sorted keys, rows sorted, so order never matters."""
-    canon = {
-        name: sorted(json.dumps(row, sort_keys=True, separators=(",", ":")) for row in rows)
-        for name, rows in tables.items()
-    }
-    return json.dumps(canon, sort_keys=True, separators=(",", ":")).encode()
+    def clear_all(self) -> None:
+        for t in self.tables.values():
+            t.clear_all()
+        self._meta.clear_all()
+        self.tables.clear()
 
 
 class ViewSet:
-    """The views of one store: tables in memory, mirrored to TinyDB on flush."""
+    """The views of one store, in the store's index database and transaction."""
 
-    def __init__(self, providers: Sequence[ViewProvider], path: Path | None, sealer: Sealer | None = None) -> None:
+    def __init__(self, providers: Sequence[ViewProvider], db: sqlite3.Connection, sealer: Sealer | None = None
+                 ) -> None:
+        """``sealer``: every row's JSON is sealed under it (sync/rows.py); None for memory stores."""
         names = [p.name for p in providers]
-        if len(set(names)) != len(names) or any(n.startswith("_") or "/" in n for n in names):
-            raise ValueError(f"view names must be unique, not start with '_' and hold no '/': {names}")
+        if len(set(names)) != len(names) or any(not n.isidentifier() or n.startswith("_") for n in names):
+            raise ValueError(f"view names must be unique identifiers not starting with '_': {names}")
         self.providers = list(providers)
-        self.storage = AtomicStorage(path, sealer)
-        self.db = TinyDB(storage=lambda: self.storage)  # TinyDB calls this to build its storage
-        self.tables: dict[str, Tables] = {}
-        self.position = -1  # the log offset the in-memory tables reflect; -1: not built
-        self.stale = ""  # why the tables cannot be trusted until rebuilt, or ""
-        self._digest: bytes | None = None
+        self.db = db
+        db.execute("CREATE TABLE IF NOT EXISTS view_digest (view TEXT PRIMARY KEY, count INTEGER NOT NULL, "
+                   "total TEXT NOT NULL)")
+        self.tables = {p.name: ViewTables(db, p.name, sealer) for p in self.providers}
+        self.stale = ""  # why the views cannot be trusted until rebuilt, or ""
 
-    def load(self, store_id: bytes) -> tuple[int, str]:
-        """Read the views file; returns (position, "") or (-1, why it cannot be used)."""
-        data = self.storage.read()
-        if data is None:
-            return -1, "no views file" if self.storage.path is None or not self.storage.path.exists() else (
-                "the views file is damaged")
-        metas = data.get(META_TABLE)
-        meta = next(iter(metas.values()), None) if isinstance(metas, dict) and len(metas) == 1 else None
-        if not isinstance(meta, dict):
-            return -1, "the views file has no header"
-        if meta.get("format") != VIEWS_FORMAT:
-            return -1, f"the views file is format {meta.get('format')!r}, this fieldkit writes {VIEWS_FORMAT}"
-        if meta.get("store_id") != store_id.hex():
-            return -1, "the views file belongs to another store"
-        if meta.get("views") != [p.name for p in self.providers]:
-            return -1, "the views file holds another set of views"
-        try:
-            for p in self.providers:
-                self.tables[p.name] = {
-                    t: [dict(d) for d in sorted(self.db.table(f"{p.name}/{t}").all(), key=lambda d: d.doc_id)]
-                    for t in meta["tables"][p.name]
-                }
-            position = int(meta["position"])
-        except (KeyError, TypeError, ValueError, AttributeError):
-            self.tables.clear()
-            return -1, "the views file is damaged"
-        self.position = position
-        self.stale = ""
-        self._digest = None
-        return position, ""
+    @property
+    def names(self) -> list[str]:
+        return [p.name for p in self.providers]
 
-    def rebuild(self, entries: Callable[[], Iterable[Entry]], position: int) -> None:
+    def attach(self) -> None:
+        """Bind every provider to its tables (at open, after a rollback, after another process wrote)."""
+        for p in self.providers:
+            self.tables[p.name].discard()
+            p.attach(self.tables[p.name])
+
+    def rebuild(self, entries: Callable[[], Iterable[Entry]], store: EntryStore) -> None:
         """Every view from scratch; ``entries`` gives a fresh pass over the log for each view."""
-        self.tables = {p.name: p.rebuild(entries()) for p in self.providers}
+        self.db.execute("DELETE FROM view_digest")
+        for p in self.providers:
+            self.tables[p.name].clear_all()
+            p.attach(self.tables[p.name])
+            p.rebuild(entries(), store)
+            self._flush_view(p.name)
+            p.attach(self.tables[p.name])
         self.stale = ""
-        self.position = position
-        self._digest = None
-        self.storage.dirty = True
 
-    def update(self, added: Sequence[Entry], store: EntryStore, position: int) -> None:
-        """Fold newly held entries into every view, all or nothing.
+    def update(self, added: Sequence[Entry], store: EntryStore) -> None:
+        """Fold newly held entries into every view and write the rows they touched.
 
         If a provider raises, no view changes and the set turns ``stale``: reads rebuild
-        it from the log, and nothing stale is written to the views file meanwhile.
+        it from the log (the entries themselves are kept).
         """
-        if self.stale:
+        if self.stale or not added:
             return
-        if added:
-            try:
-                new = {p.name: p.update(self.tables[p.name], added, store) for p in self.providers}
-            except Exception as exc:
-                self.stale = f"a view failed to update ({type(exc).__name__}: {exc})"
-                return
-            self.tables.update(new)
-            self._digest = None
-            self.storage.dirty = True
-        if position != self.position:
-            self.position = position
-            self.storage.dirty = True
-
-    def flush(self, store_id: bytes) -> None:
-        """Mirror the tables into TinyDB and write the file once, atomically."""
-        if not self.storage.dirty or self.storage.path is None or self.stale:
+        try:
+            for p in self.providers:
+                p.update(added, store)
+        except Exception as exc:
+            self.attach()
+            self.stale = f"a view failed to update ({type(exc).__name__}: {exc})"
             return
-        self.db.drop_tables()  # start from an empty document: dropped tables must not linger
         for p in self.providers:
-            for t, rows in self.tables[p.name].items():
-                self.db.table(f"{p.name}/{t}").insert_multiple(rows)
-        meta = {
-            "format": VIEWS_FORMAT,
-            "store_id": store_id.hex(),
-            "position": self.position,
-            "views": [p.name for p in self.providers],
-            "tables": {p.name: sorted(self.tables[p.name]) for p in self.providers},
-        }
-        self.db.table(META_TABLE).insert(meta)
-        self.db.clear_cache()
-        self.storage.flush()
+            self._flush_view(p.name)
+            p.attach(self.tables[p.name])
+
+    def _flush_view(self, name: str) -> None:
+        dcount, dsum = self.tables[name].flush()
+        if dcount or dsum:
+            count, total = self._totals(name)
+            self.db.execute("INSERT OR REPLACE INTO view_digest VALUES (?, ?, ?)",
+                            (name, count + dcount, f"{(total + dsum) % _MOD:064x}"))
+
+    def _totals(self, name: str) -> tuple[int, int]:
+        row = self.db.execute("SELECT count, total FROM view_digest WHERE view = ?", (name,)).fetchone()
+        return (0, 0) if row is None else (row[0], int(row[1], 16))
+
+    def discard(self) -> None:
+        """Drop what a failed batch left in memory and bind the providers to the stored rows again."""
+        self.attach()
 
     def state_digest(self) -> bytes:
-        if self._digest is None:
-            h = hashlib.blake2b(digest_size=32, person=b"fieldkit-state")
-            for p in sorted(self.providers, key=lambda v: v.name):
-                h.update(p.name.encode() + b"\0")
-                h.update(canonical_tables(self.tables[p.name]))
-            self._digest = h.digest()
-        return self._digest
+        h = hashlib.blake2b(digest_size=32, person=b"fieldkit-state")
+        for name in sorted(self.names):
+            count, total = self._totals(name)
+            h.update(name.encode() + b"\0" + count.to_bytes(8, "big") + total.to_bytes(32, "big"))
+        return h.digest()
+
+    def dump(self, name: str) -> Tables:
+        out = {t: rows.dump() for t, rows in sorted(self.tables[name].tables.items()) if rows.digested}
+        meta = next((getattr(p, "dump_meta", None) for p in self.providers if p.name == name), None)
+        if meta is not None:  # the view's own small record (the domain's high-water mark, held entries)
+            out["meta"] = [meta()]
+        return out
+
+
+def view_digest(tables: Iterable[tuple[str, Iterable[tuple[str, Any]]]]) -> tuple[int, int]:
+    """(count, sum) over in-memory tables given as (table name, (key, row) pairs)."""
+    return digest_rows((name, key, row) for name, rows in tables for key, row in rows)
 
 
 class HeadsView:
@@ -190,53 +162,45 @@ class HeadsView:
     A pure function of the set of held entries (order never matters): an author's
     held entries always run contiguously from seq 0 (the store accepts seq n only on
     top of a held n-1), so the head is the highest seq; ``entries`` exceeds
-    ``head + 1`` exactly when the author equivocated.
+    ``head + 1`` exactly when the author equivocated.  Rows are keyed by the author
+    (hex) and by author:seq, so an update touches one row per author it names.
     """
 
     name = "heads"
 
-    def rebuild(self, entries: Iterable[Entry]) -> Tables:
-        heads: dict[bytes, list[int]] = {}
-        # One packed 32-byte slot per seq and author (seqs are dense from 0): ~3 MB for
-        # 100,000 entries, where a dict of ids would take ~25 MB during the rebuild.
-        slots: dict[bytes, bytearray] = {}
-        forks: dict[tuple[bytes, int], list[str]] = {}
-        empty = bytes(32)
-        for e in entries:
-            row = heads.setdefault(e.author, [-1, 0])
-            row[0] = max(row[0], e.seq)
-            row[1] += 1
-            packed = slots.setdefault(e.author, bytearray())
-            at = e.seq * 32
-            if len(packed) < at + 32:
-                packed.extend(bytes(at + 32 - len(packed)))
-            held = bytes(packed[at : at + 32])
-            if held == empty:
-                packed[at : at + 32] = e.id
-            else:
-                forks.setdefault((e.author, e.seq), [held.hex()]).append(e.id.hex())
-        return self._tables(heads, forks)
+    def attach(self, tables: ViewTables) -> None:
+        self.heads = tables.table("heads")
+        self.equivocations = tables.table("equivocations")
 
-    def update(self, tables: Tables, added: Sequence[Entry], store: EntryStore) -> Tables:
-        heads = {bytes.fromhex(r["author"]): [r["head"], r["entries"]] for r in tables["heads"]}
-        forks = {(bytes.fromhex(r["author"]), r["seq"]): r["ids"] for r in tables["equivocations"]}
+    def rebuild(self, entries: Iterable[Entry], store: EntryStore) -> None:
+        seen: dict[bytes, bytearray] = {}  # one bit per (author, seq): 125 kB per million entries
+        forks: set[tuple[bytes, int]] = set()
+        for e in entries:
+            self._count(e)
+            bits = seen.setdefault(e.author, bytearray())
+            byte, bit = divmod(e.seq, 8)
+            if len(bits) <= byte:
+                bits.extend(bytes(byte + 1 - len(bits)))
+            if bits[byte] >> bit & 1:
+                forks.add((e.author, e.seq))
+            bits[byte] |= 1 << bit
+        for author, seq in sorted(forks):
+            self.equivocations[f"{author.hex()}:{seq}"] = {"author": author.hex(), "seq": seq,
+                                                           "ids": [i.hex() for i in store.ids_at(author, seq)]}
+
+    def _count(self, e: Entry) -> None:
+        key = e.author.hex()
+        row = self.heads.get(key) or {"author": key, "head": -1, "entries": 0}
+        row["head"] = max(row["head"], e.seq)
+        row["entries"] += 1
+        self.heads[key] = row
+
+    def update(self, added: Sequence[Entry], store: EntryStore) -> None:
         for e in added:
-            row = heads.setdefault(e.author, [-1, 0])
-            row[0] = max(row[0], e.seq)
-            row[1] += 1
-        for author, seq in {(e.author, e.seq) for e in added}:
-            head, count = heads[author]
-            if count > head + 1:  # more entries than seqs: this author forked somewhere
+            self._count(e)
+        for author, seq in sorted({(e.author, e.seq) for e in added}):
+            row = self.heads[author.hex()]
+            if row["entries"] > row["head"] + 1:  # more entries than seqs: this author forked somewhere
                 ids = [i.hex() for i in store.ids_at(author, seq)]
                 if len(ids) > 1:
-                    forks[(author, seq)] = ids
-        return self._tables(heads, forks)
-
-    @staticmethod
-    def _tables(heads: dict[bytes, list[int]], forks: dict[tuple[bytes, int], list[str]]) -> Tables:
-        return {
-            "heads": [{"author": a.hex(), "head": h, "entries": n} for a, (h, n) in sorted(heads.items())],
-            "equivocations": [
-                {"author": a.hex(), "seq": s, "ids": sorted(ids)} for (a, s), ids in sorted(forks.items())
-            ],
-        }
+                    self.equivocations[f"{author.hex()}:{seq}"] = {"author": author.hex(), "seq": seq, "ids": ids}

@@ -18,8 +18,8 @@ from sync.store import Store
 _append_own = Store.append_own
 
 
-def _append_then_lose_power(self, key, body, time, origin=None):  # type: ignore[no-untyped-def]
-    entry = _append_own(self, key, body, time, origin)
+def _append_then_lose_power(self, key, body, time, origin=None, **kwargs):  # type: ignore[no-untyped-def]
+    entry = _append_own(self, key, body, time, origin, **kwargs)  # kwargs: check (fieldkit/nodestore.py act)
     if origin is not None:
         os.kill(os.getpid(), signal.SIGKILL)
     return entry

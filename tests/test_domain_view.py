@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 
 from hypothesis import given, settings
@@ -14,7 +15,7 @@ from .test_domain_properties import build, programs
 
 
 def _canon(tables: dict) -> dict:
-    return {name: sorted(map(repr, rows)) for name, rows in tables.items()}
+    return {name: sorted(json.dumps(r, sort_keys=True) for r in rows) for name, rows in tables.items()}
 
 
 @settings(max_examples=25, deadline=None)

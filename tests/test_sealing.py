@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from codec.sealing import OVERHEAD, Sealer, SealError
+from sync.db import remove_index
 from sync.log import PREFIX, LogDamaged, StoreLocked, salvage
 from sync.store import LOG_FILE, VIEWS_FILE, Store, log_sealer
 from tests.store_helpers import KEYS, T0, chain, wire
@@ -63,7 +64,7 @@ def test_a_sealed_store_shows_nothing_and_reopens(tmp_path: Path) -> None:
 
 
 def test_a_tampered_sealed_record_is_damage_and_a_torn_one_is_cut(tmp_path: Path) -> None:
-    _sealed_store(tmp_path)
+    ids = _sealed_store(tmp_path)
     log = tmp_path / LOG_FILE
     image = log.read_bytes()
     offsets = [o for o, _r in salvage(image, log_sealer(KEY)).records]
@@ -73,6 +74,10 @@ def test_a_tampered_sealed_record_is_damage_and_a_torn_one_is_cut(tmp_path: Path
     length, _crc = PREFIX.unpack_from(tampered, at)
     PREFIX.pack_into(tampered, at, length, zlib.crc32(tampered[at + PREFIX.size : at + PREFIX.size + length]))
     log.write_bytes(bytes(tampered))
+    # Open reads only the index, not the log: the tampered record refuses when it is read.
+    with Store.open(tmp_path, sealer=KEY) as store, pytest.raises(LogDamaged):
+        [store.get(i) for i in ids]
+    remove_index(tmp_path)  # without an index, open reads the whole log, and refuses
     with pytest.raises(LogDamaged):
         Store.open(tmp_path, sealer=KEY)
     log.write_bytes(image[: offsets[-1] + 30])  # the last record cut short by a crash

@@ -13,7 +13,7 @@ import pytest
 from codec import KeyPair, Kind, OriginChannel, kinds
 from fieldkit.domain import actions, queries
 from fieldkit.domain.state import State
-from fieldkit.domain.view import VIEW_NAME
+from fieldkit.domain.view import domain_state
 from fieldkit.home import Home
 from fieldkit.nodestore import open_node_store
 from fieldkit.sms.gateway import SmsGateway
@@ -42,7 +42,7 @@ class World:
     frames: list
 
     def state(self) -> State:
-        return State.from_tables(self.store.view_tables(VIEW_NAME))
+        return domain_state(self.store)
 
     def entries(self, kind: Kind) -> list:
         return [e for e in self.store.entries() if e.kind is kind]

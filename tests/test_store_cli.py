@@ -59,7 +59,8 @@ def test_damaged_log_refuses_then_check_and_repair(tmp_path: Path) -> None:
     data = bytearray(log.read_bytes())
     data[salvage(bytes(data), log_sealer(Home(home).sealer())).records[2][0] + 20] ^= 0x01
     log.write_bytes(bytes(data))
-    refused = fieldkit(home, "status")
+    # `status` answers from the index without reading the log; `log` reads every record
+    refused = fieldkit(home, "log")
     assert refused.returncode == 1 and "store repair" in refused.stderr and refused.stderr.count("\n") == 1
     assert log.read_bytes() == bytes(data)  # the refusal changed nothing
     check = fieldkit(home, "store", "check", "--json")

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from sync.db import remove_index
 from sync.log import HEADER_SIZE, LogDamaged, StoreError, StoreFormatError, salvage
 from sync.repair import check_log, repair_log
-from sync.store import LOG_FILE, VIEWS_FILE, Store
+from sync.store import INDEX_FILE, LOG_FILE, Store
 from tests.store_helpers import KEYS, T0, chain, wire
 
 
@@ -45,11 +46,15 @@ def test_garbage_tail_after_a_crash_is_cut(tmp_path: Path) -> None:
 
 
 def test_damage_in_the_middle_refuses_and_changes_nothing(tmp_path: Path) -> None:
-    _filled(tmp_path)
+    ids, _ = _filled(tmp_path)
     path = tmp_path / LOG_FILE
     data = bytearray(path.read_bytes())
     data[HEADER_SIZE + 200] ^= 0x40  # a flipped bit in an early record
     path.write_bytes(bytes(data))
+    # Open reads only the index, not the log: the damaged record refuses when it is read.
+    with Store.open(tmp_path) as store, pytest.raises(LogDamaged, match="store check"):
+        [store.get(i) for i in ids]
+    remove_index(tmp_path)  # without an index, open reads the whole log, and refuses
     with pytest.raises(LogDamaged, match="store repair"):
         Store.open(tmp_path)
     assert path.read_bytes() == bytes(data)
@@ -96,10 +101,9 @@ def test_newer_format_and_foreign_files_are_refused(tmp_path: Path) -> None:
         Store.open(tmp_path / "nowhere", create=False)
 
 
-def test_views_file_is_written_atomically_and_never_half(tmp_path: Path) -> None:
+def test_index_is_written_and_no_temporary_file_is_left(tmp_path: Path) -> None:
     _filled(tmp_path, 3)
-    views = tmp_path / VIEWS_FILE
-    assert views.exists()
+    assert (tmp_path / INDEX_FILE).exists()
     assert not list(tmp_path.glob(".*tmp*"))  # no temporary file left behind
 
 

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from codec import sign_entry
 from codec.kinds import Minutes, Vouch
+from sync.db import remove_index
 from sync.store import Store
 from tests.store_helpers import KEYS, T0, chain, wire
 
@@ -87,7 +88,7 @@ def test_rebuild_from_a_deleted_views_file_is_identical(tmp_path: Path) -> None:
         store.add_many(universe(), T0)
         state, digest = store.state_digest(), store.store_digest()
         tables = store.view_tables("heads")
-    (tmp_path / "views.json").unlink()
+    remove_index(tmp_path)
     with Store.open(tmp_path) as store:
         assert (store.state_digest(), store.store_digest()) == (state, digest)
         assert store.view_tables("heads") == tables

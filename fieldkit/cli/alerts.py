@@ -73,7 +73,7 @@ def resolve(alert_id: str, note: str, as_json: bool) -> None:
 def list_(show_all: bool, as_json: bool) -> None:
     """Alerts with who is coming."""
     with session() as s:
-        rows = [r for r in queries.alert_list(s.state, s.now) if show_all or as_json or r["status"] == "open"]
+        rows = queries.alert_list(s.state, s.now) if show_all or as_json else queries.open_alerts(s.state, s.now)
         rows += _held_aside(s)
         lines = [line for r in rows for line in alert_lines(s.state, r, s.now)]
 

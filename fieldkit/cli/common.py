@@ -6,13 +6,16 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from codec import FieldkitError, KeyPair
-from fieldkit.home import Home, Unlocked, resolve_home, unlock
-from fieldkit.timeparse import parse_time
+if TYPE_CHECKING:
+    from codec import KeyPair
+    from fieldkit.home import Home, Unlocked
+
+# codec, the home and the store are imported by the commands that use them, not here:
+# `fieldkit --help` and every command start without them (fieldkit/cli/__init__.py).
 
 
 class Refused(click.ClickException):
@@ -27,10 +30,14 @@ class FieldkitGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except FieldkitError as exc:
-            from fieldkit.cli.humanize import readable  # raw Unix times in a domain reason, as dates
+        except Exception as exc:
+            from codec import FieldkitError
 
-            raise Refused(readable(exc.reason)) from None
+            if isinstance(exc, FieldkitError):
+                from fieldkit.cli.humanize import readable  # raw Unix times in a domain reason, as dates
+
+                raise Refused(readable(exc.reason)) from None
+            raise
 
 
 @dataclass
@@ -40,16 +47,22 @@ class NodeContext:
 
     @property
     def home(self) -> Home:
+        from fieldkit.home import Home, resolve_home
+
         return Home(resolve_home(self.home_option))
 
     @property
     def now(self) -> int:
         """Unix seconds: --now if given (ISO or relative to the real clock), else the clock."""
+        from fieldkit.timeparse import parse_time
+
         clock = int(time.time())
         return parse_time(self.now_option, clock) if self.now_option else clock
 
     def unlocked(self) -> Unlocked:
         """The home opened once for this process (fieldkit/home.py ``unlock``)."""
+        from fieldkit.home import unlock
+
         return unlock(self.home, prompt=lambda: click.prompt("passphrase", hide_input=True, err=True))
 
     def keypair(self) -> KeyPair:
@@ -63,6 +76,8 @@ def node_context() -> NodeContext:
 def check_now(value: str | None) -> None:
     """Refuse a --now that cannot be read, whether or not the command reads the clock."""
     if value is not None:
+        from fieldkit.timeparse import parse_time
+
         parse_time(value, int(time.time()))
 
 

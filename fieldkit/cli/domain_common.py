@@ -1,7 +1,8 @@
 """What the assembly commands share: the node's store and domain state, id lookup, acting.
 
-Acting is check-then-sign: the body is signed as this node's next entry, folded onto
-a copy of the state, and only written when every replica would count it.  A refused
+The state is the store's domain view, read lazily: a command loads the records it
+shows.  Acting is :func:`fieldkit.nodestore.act`: signed once, folded once by the
+store's view update, written only when every replica would count it.  A refused
 command writes nothing and says why.
 """
 
@@ -12,23 +13,29 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from codec import Entry, KeyPair, sign_entry
+from codec import Entry
 from fieldkit.cli.common import node_context
 from fieldkit.domain import actions, derive
 from fieldkit.domain.state import State
 from fieldkit.domain.timeflags import late_entries
-from fieldkit.domain.view import VIEW_NAME, all_entries
-from fieldkit.nodestore import open_node_store
+from fieldkit.domain.view import all_entries, domain_state
+from fieldkit.nodestore import act, open_node_store
 from fieldkit.timeparse import format_time
+from sync.api import LocalStore
 
 TIME_KEYS = {"time", "closes", "expires", "until", "report_due", "term_start", "term_end", "admitted"}
 
 
 @dataclass
 class Session:
-    store: Any
-    state: State
+    store: LocalStore
     now: int
+
+    @property
+    def state(self) -> State:
+        """The domain state as the store holds it now (rows are read when asked for), with
+        held far-future entries whose time has come by ``now`` folded in."""
+        return due_state(self.store, self.now)
 
     def find(self, table: str, prefix: str, what: str) -> str:
         return actions.find(self.state, table, prefix, what)
@@ -36,7 +43,8 @@ class Session:
     def target(self, prefix: str) -> tuple[str, str]:
         """An assembly or a council named by an id prefix: (kind, full id)."""
         p = prefix.strip().lower()
-        hits = [(t, k) for t in ("assemblies", "councils") for k in self.state.tables[t] if p and k.startswith(p)]
+        hits = [(t, k) for t in ("assemblies", "councils") for k in actions.keys_with_prefix(self.state.tables[t], p)
+                ] if p else []
         if len(hits) != 1:
             raise actions.UnknownId(f"{'ambiguous' if hits else 'no'} assembly or council with id {prefix!r}: "
                                     "see `fieldkit assembly list`")
@@ -44,24 +52,10 @@ class Session:
 
     def act(self, body: object) -> Entry:
         """Sign ``body`` as this node's next entry if the domain would count it; else refuse."""
-        key: KeyPair = node_context().keypair()
-        trial = self._next_entry(key, body)
-        # the loaded state is a scratch copy: the trial folds onto it, then it is reloaded
-        actions.require_counted(self.state, trial, lambda: all_entries(self.store), scratch=True)
-        entry = self.store.append_own(key, body, self.now)
-        self.reload()
-        return entry
-
-    def _next_entry(self, key: KeyPair, body: object) -> Entry:
-        head = self.store.heads().get(key.public_key, -1)
-        previous = None
-        if head >= 0:
-            previous = next(iter(self.store.entries_of(key.public_key, head - 1)), None)
-        return sign_entry(key, head + 1, previous.id if previous else None, self.now, body)
+        return act(self.store, node_context().keypair(), body, self.now)
 
     def reload(self) -> State:
-        """The state again from the store (after this node added an entry)."""
-        self.state = State.from_tables(self.store.view_tables(VIEW_NAME))
+        """The state again from the store (it is always current: kept for callers that ask)."""
         return self.state
 
     def late(self, ids: list[str] | None = None) -> dict[str, int]:
@@ -85,18 +79,18 @@ def session() -> Iterator[Session]:
     now = ctx.now
     store = open_node_store(ctx.home, clock=lambda: now)
     try:
-        yield Session(store, due_state(store, now), now)
+        yield Session(store, now)
     finally:
         store.close()
 
 
 def due_state(store: Any, now: int) -> State:
     """The domain state, with held far-future entries whose time has come by ``now`` folded
-    in (in memory: the view folds them itself at its next update)."""
-    state = State.from_tables(store.view_tables(VIEW_NAME))
+    in (in memory, by a refold: rare; the view folds them itself at its next update)."""
+    state = domain_state(store)
     horizon = now + derive.FUTURE_SKEW
     if any(t <= horizon for t in state.future.values()):
-        state = derive.update(state, [], lambda: all_entries(store), horizon)
+        state = derive.derive(all_entries(store), horizon)
     return state
 
 

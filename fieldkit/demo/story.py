@@ -12,9 +12,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from codec import Entry, FieldkitError, KeyPair, key_id, kinds, sign_entry
+from codec import Entry, FieldkitError, KeyPair, key_id, kinds
 from fieldkit.domain import actions, queries
-from fieldkit.domain.view import all_entries
+from fieldkit.nodestore import act as checked_act
 from fieldkit.scenario.world import DEFAULT_START, SimNode, World
 from radio.sim.presets import Role
 
@@ -114,12 +114,8 @@ class Story:
     # --- acting like the CLI: check with the domain, then sign and push -------------------
     def act(self, where: str, who: str, body: Any, what: str) -> Entry:
         node = self.node(where)
-        key = self.world.key_for(who)
-        head = node.store.heads().get(key.public_key, -1)
-        previous = next(iter(node.store.entries_of(key.public_key, head - 1)), None) if head >= 0 else None
-        trial = sign_entry(key, head + 1, previous.id if previous else None, self.world.now, body)
-        actions.require_counted(node.state(), trial, lambda: all_entries(node.store))
-        entry = node.act(body, key=key)
+        entry = checked_act(node.store, self.world.key_for(who), body, self.world.now)  # the CLI's own path
+        node.core.publish_local([entry])
         link = "radio (meshtastic)" if self.hh is not None and node is self.hh.node else "radio"
         self.tl.entry(f"{who} @{where}", what, entry, link)
         return entry

@@ -17,5 +17,6 @@ Modules:
   ``resolve_short`` for SMS short ids.
 - ``actions``: body builders and ``require_counted`` (refuse before signing), id lookup.
 - ``timeflags``: the local flag for entries seen far from the time they claim.
-- ``view``: :class:`DomainView`, the store's ViewProvider (view name ``"domain"``).
+- ``view``: :class:`DomainView`, the store's ViewProvider (view name ``"domain"``): rows in
+  the store's index database, read on demand; ``domain_state(store)`` for commands.
 """

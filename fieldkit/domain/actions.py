@@ -9,7 +9,8 @@ the state: the local refusal is then exactly the refusal every replica would giv
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 from codec import REF_SIZE, AckStatus, Entry, FieldkitError, key_id, kinds
 
@@ -33,12 +34,18 @@ def ref(entry_id: str) -> bytes:
 def find(state: State, table: str, prefix: str, what: str) -> str:
     """The full id in ``table`` starting with ``prefix`` (hex, as abbreviated by people)."""
     p = prefix.strip().lower()
-    hits = [k for k in state.tables[table] if k.startswith(p)] if p else []
+    hits = keys_with_prefix(state.tables[table], p) if p else []
     if not hits:
         raise UnknownId(f"no {what} with id {prefix!r}: see the list command for ids")
     if len(hits) > 1:
         raise UnknownId(f"{what} id {prefix!r} is ambiguous ({len(hits)} match): give more characters")
     return hits[0]
+
+
+def keys_with_prefix(rows: Mapping[str, Any], prefix: str) -> list[str]:
+    """Keys of a state table starting with ``prefix`` (the store's tables answer with one range query)."""
+    with_prefix = getattr(rows, "with_prefix", None)
+    return with_prefix(prefix) if with_prefix is not None else [k for k in rows if k.startswith(prefix)]
 
 
 def member_key(state: State, text: str) -> tuple[bytes, bytes | None]:
@@ -109,7 +116,12 @@ HINTS = (
 def require_counted(state: State, entry: Entry, all_entries: Callable[[], Iterable[Entry]],
                     scratch: bool = False) -> None:
     """Raise ActionRefused, with the domain's reason and a hint, unless ``entry`` would count."""
-    verdict = verdict_of(state, entry, all_entries, scratch)
+    require_verdict(entry, verdict_of(state, entry, all_entries, scratch))
+
+
+def require_verdict(entry: Entry, verdict: str | None) -> None:
+    """Raise ActionRefused, with the domain's reason and a hint, unless ``verdict`` is counted."""
+    verdict = verdict or "refused: not folded"
     if verdict != COUNTED:
         reason = verdict.split(": ", 1)[-1]
         hint = next((h for key, h in HINTS if key in reason), "")

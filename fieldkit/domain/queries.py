@@ -128,6 +128,16 @@ def alert_list(state: State, now: int) -> list[dict[str, Any]]:
     return [alert_show(state, a, now) for a in ids]
 
 
+def open_alerts(state: State, now: int) -> list[dict[str, Any]]:
+    """The alerts open at ``now`` (oldest first): on the store's state, one indexed query, not every alert."""
+    table = state.alerts
+    live = getattr(table, "live", None)
+    ids = [k for k, _ in live(now)] if live is not None else [
+        k for k, a in table.items() if a["time"] <= now < a["expires"]]
+    rows = [alert_show(state, a, now) for a in ids]
+    return sorted((r for r in rows if r["status"] == "open"), key=lambda r: (r["time"], r["id"]))
+
+
 def _month(t: int) -> str:
     return datetime.fromtimestamp(t, UTC).strftime("%Y-%m")
 

@@ -1,9 +1,12 @@
 """The derived state: plain tables of clock-independent facts, and the entry verdicts.
 
-Every table maps a key (hex) to a JSON-ready record, so the state goes into TinyDB as
-is and its digest is a hash of canonical JSON.  Records nest what belongs to them (a
-proposal holds its counted ballots, an assembly its members) so that every judgement
-reads one record, never scans a table.
+Every table maps a key (hex) to a JSON-ready record.  The tables are plain dicts for a
+state folded in memory (``derive.derive``) and :class:`sync.rows.RowTable` objects for
+the store's view (``view.py``): rows read from the index database when asked for and
+written back when changed, so a fold or a query touches only the records it names.
+Records nest what belongs to them (a proposal holds its counted ballots, an assembly
+its members) so that every judgement reads one record, never scans a table.  A new
+table is one more name in ``TABLES``.
 """
 
 from __future__ import annotations
@@ -11,10 +14,12 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from codec import Entry, Kind, key_id
+from sync.views import view_digest
 
 TABLES = (
     "entries",  # entry id -> {kind, author, time, verdict}
@@ -60,13 +65,13 @@ def sort_key(entry: Entry) -> tuple[int, int, str, int, str]:
 class State:
     """The domain state after folding a set of entries in canonical order."""
 
-    tables: dict[str, dict[str, dict[str, Any]]] = field(default_factory=lambda: {t: {} for t in TABLES})
+    tables: dict[str, MutableMapping[str, Any]] = field(default_factory=lambda: {t: {} for t in TABLES})
     last: tuple[int, int, str, int, str] | None = None  # sort_key of the last folded entry
     waiting: set[str] = field(default_factory=set)  # refs (hex) that matched nothing when folded
     # 6-byte ref (hex) -> entry id, for every entry in the set (folded or about to be);
-    # an index, not a table: derived from the entry ids, so never stored or digested.
-    refs: dict[str, str] = field(default_factory=dict)
-    collisions: dict[str, list[str]] = field(default_factory=dict)  # further ids behind one ref
+    # an index, not a table: derived from the entry ids, so never digested.
+    refs: MutableMapping[str, str] = field(default_factory=dict)
+    collisions: MutableMapping[str, list[str]] = field(default_factory=dict)  # further ids behind one ref
     # Entries claiming a time beyond the node's horizon (its clock plus derive.FUTURE_SKEW):
     # kept out of the fold until their time comes, so they never move ``last`` (id -> time).
     future: dict[str, int] = field(default_factory=dict)
@@ -92,11 +97,15 @@ class State:
         return None if row is None else row["verdict"]
 
     def digest(self) -> bytes:
-        """BLAKE2b-256 of the canonical JSON of every table: the ``state_digest``."""
-        blob = json.dumps(self.tables, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-        return hashlib.blake2b(blob.encode(), digest_size=32, person=b"fieldkit-state").digest()
+        """The additive row hash of every table (sync/rows.py), as the store keeps it per batch.
 
-    # -- TinyDB form: {table: [rows]}, each row carrying its key in "_key" ----------------
+        Reads every row: for a state in memory (tests, ``bench domain``), not the store's view.
+        """
+        count, total = view_digest((name, rows.items()) for name, rows in self.tables.items())
+        return hashlib.blake2b(count.to_bytes(8, "big") + total.to_bytes(32, "big"), digest_size=32,
+                               person=b"fieldkit-state").digest()
+
+    # -- dumped form: {table: [rows]}, each row carrying its key in "_key" (tests, bench domain) --
     # Rows share nested objects with the state: the store replaces its tables with each
     # update's result, so the state may go on mutating what it returned before.
     def to_tables(self) -> dict[str, list[dict[str, Any]]]:

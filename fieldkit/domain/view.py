@@ -1,22 +1,29 @@
-"""The domain as a store view (sync.api.ViewProvider): tables in TinyDB, rebuilt or updated.
+"""The domain as a store view (sync.api.ViewProvider): its tables in the store's index database.
 
-``update`` continues the fold when it can (see derive.py); the state object behind the
-tables this provider returned last is kept, so the common case — new entries arriving
-in time order — costs the fold of those entries plus writing the rows out.
+The view's :class:`State` has :class:`sync.rows.RowTable` tables: the fold reads the
+records it needs (an assembly, a proposal) and the store writes back those it changed
+at the end of the batch, so an update costs the entries added, not the state.  Late
+entries are folded in by rewinding a journal (:class:`DomainView`), not by a rebuild.
+
+Reads go through :func:`domain_state`: the same lazy state, so a command loads the
+rows it shows (one proposal, the open alerts), never the whole state.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from codec import Entry
-from sync.api import EntryStore
+from sync.api import EntryStore, ViewTables
+from sync.rows import RowTable
 
-from . import derive
-from .state import State
+from . import derive, rules_cuts
+from .state import TABLES, State, sort_key
 
 VIEW_NAME = "domain"
+INDEXES = ("refs", "collisions")  # derived from entry ids: kept with the view, never digested
 Tables = dict[str, list[dict[str, Any]]]
 
 
@@ -30,34 +37,253 @@ def all_entries(store: EntryStore) -> Iterator[Entry]:
         yield from store.entries_of(author)
 
 
+JOURNAL_DAYS = 30  # how far back in claimed time a late entry is folded in by rewinding, not by a rebuild
+PRUNE_STEP = 4096  # journal records dropped per batch at most
+REWIND_LIMIT = 20_000  # undoing more entries than this costs more than folding the log again
+
+
+def journal_key(key: tuple[int, int, str, int, str]) -> str:
+    """A text that sorts like ``sort_key`` (fixed widths: hex keys and ids, times below 10^12)."""
+    time, rank, author, seq, entry_id = key
+    return f"{time:012d}.{rank:02d}.{author}.{seq:010d}.{entry_id}"
+
+
 class DomainView:
-    """``clock``: the node's time (Unix seconds); entries claiming more than
-    ``derive.FUTURE_SKEW`` beyond it are held out of the fold until their time comes.
-    Without a clock (tests of the pure fold) nothing is held."""
+    """The domain state as view rows, kept by folding what arrives.
+
+    Entries that sort after everything folded continue the fold.  An entry that sorts
+    earlier (its claimed time is older: clocks differ, a partition heals) or that
+    completes a reference other entries wait on is folded by *rewinding*: every folded
+    entry keeps a journal record of the rows as they were before it (only the rows its
+    rules reached), so the entries after the new one are undone, newest first, and
+    folded again with it — cost proportional to what comes after it, not to the log.
+    Records older than ``JOURNAL_DAYS`` of claimed time are dropped; an entry older
+    than that, a 6-byte ref collision, an entry that completes a waiting reference, a
+    change of the cuts in effect (``rules_cuts``: the fold must run to its fixpoint), or
+    an entry sorting before a refused entry a rebuild left after the high-water mark,
+    rebuilds the state from the log (``derive.derive``, as ``derive.update`` would).
+    Rules are untouched: the fold of each entry is ``derive``'s own.
+
+    ``clock``: the node's time (Unix seconds); entries claiming more than
+    ``derive.FUTURE_SKEW`` beyond it are held out of the fold until their time comes
+    (``State.future``, kept in the view's meta).  Without a clock (tests of the pure
+    fold) nothing is held.
+    """
 
     name = VIEW_NAME
 
     def __init__(self, clock: Callable[[], int] | None = None) -> None:
-        self._last: tuple[Tables, State] | None = None  # (the tables returned last, their state)
         self.clock = clock
+        self._tables: ViewTables | None = None
+        self._rows: dict[str, RowTable] = {}
+        self.state = State()
+        self._floor: str | None = None
 
     def horizon(self) -> int | None:
         return None if self.clock is None else int(self.clock()) + derive.FUTURE_SKEW
 
-    def _remember(self, state: State) -> Tables:
-        tables = state.to_tables()
-        self._last = (tables, state)
-        return tables
+    def attach(self, tables: ViewTables) -> None:
+        self._tables = tables
+        self._rows = {t: tables.table(t) for t in TABLES}
+        meta = tables.meta
+        last = meta.get("last")
+        self.state = State(
+            tables=dict(self._rows),
+            last=(last[0], last[1], last[2], last[3], last[4]) if last else None,
+            waiting=set(meta.get("waiting", ())),
+            refs=tables.table(INDEXES[0], digested=False),
+            collisions=tables.table(INDEXES[1], digested=False),
+            future=dict(meta.get("future") or {}),
+            tail={k: list(v) for k, v in (meta.get("tail") or {}).items()},
+        )
+        self._journal = tables.table("journal", digested=False)
+        # below the floor, folded entries have no journal record (a rebuild folded them)
+        self._floor = meta.get("floor", journal_key(self.state.last) if self.state.last else None)
 
-    def rebuild(self, entries: Iterable[Entry]) -> Tables:
-        return self._remember(derive.derive(entries, self.horizon()))
+    def rebuild(self, entries: Iterable[Entry], store: EntryStore) -> None:
+        self._replace(derive.derive(entries, self.horizon()))
 
-    def update(self, tables: Tables, added: Sequence[Entry], store: EntryStore) -> Tables:
-        reuse = self._last is not None and self._last[0] is tables
-        state = self._last[1] if self._last is not None and reuse else State.from_tables(tables)
-        return self._remember(derive.update(state, added, lambda: all_entries(store), self.horizon()))
+    def _refold(self, store: EntryStore) -> None:
+        self._replace(derive.derive(all_entries(store), self.horizon()))
+
+    def update(self, added: Sequence[Entry], store: EntryStore) -> None:
+        state = self.state
+        horizon = self.horizon()
+        fresh = {derive._hex_id(e): e for e in added
+                 if e.id.hex() not in state.entries and e.id.hex() not in state.future}
+        held_changed = False
+        if horizon is not None:
+            for key, e in list(fresh.items()):
+                if e.time > horizon:  # held out of the fold until its time comes (derive._hold_future)
+                    state.future[key] = e.time
+                    state.held[key] = e
+                    del fresh[key]
+                    held_changed = True
+            for key in [k for k, t in state.future.items() if t <= horizon]:
+                e = state.held.pop(key, None) or store.get(bytes.fromhex(key))
+                if e is None:
+                    self._refold(store)
+                    return
+                del state.future[key]
+                fresh[key] = e
+                held_changed = True
+        new = sorted(fresh.values(), key=sort_key)
+        if not new:
+            if held_changed:
+                self._save_meta(state)
+            return
+        if any(e.ref.hex() in state.refs for e in new):  # a 6-byte ref collision: as derive.update does
+            self._refold(store)
+            return
+        start = journal_key(sort_key(new[0]))
+        refold = list(new)
+        for ref in {e.ref.hex() for e in new} & state.waiting:  # entries waiting on it are judged again
+            waiting_ids = self._rows["entries"].keys_where_text(f"waiting: refers to {ref} ")
+            if not waiting_ids:  # a chain link waits on it (derive._chain_floors): refold, as derive.update
+                self._refold(store)
+                return
+            for waiting_id in waiting_ids:
+                entry = store.get(bytes.fromhex(waiting_id))
+                if entry is None:
+                    self._refold(store)
+                    return
+                start = min(start, journal_key(sort_key(entry)))
+        later = self._journal.keys_from(start)
+        if (self._floor is not None and start <= self._floor) or len(later) > REWIND_LIMIT:
+            self._refold(store)  # older than the journal (or than a rebuild's refused tail): refold all
+            return
+        if later:
+            for undone in self._rewind(later):
+                entry = state.held.pop(undone, None) or store.get(bytes.fromhex(undone))
+                if entry is None:
+                    raise LookupError(f"journal names entry {undone[:12]} which the store does not hold")
+                refold.append(entry)
+        for e in new:
+            state.index(derive._hex_id(e))
+        # entries older than the journal will keep (a bundle of old history) are not journaled
+        newest = max([e.time for e in refold] + ([state.last[0]] if state.last else []))
+        waiting = set(state.waiting)
+        ordered = sorted({e.id: e for e in refold}.values(), key=sort_key)
+        floors = derive._chain_floors(ordered, state)  # may add waiting chain links: journaled below
+        records = []
+        for e in ordered:
+            if e.time < newest - JOURNAL_DAYS * 86400:
+                derive._fold_one(state, e, floors.get(e.id))
+                self._floor = max(self._floor or "", journal_key(sort_key(e)))
+                waiting = set(state.waiting)
+            else:
+                records.append(self._fold(e, floors.get(e.id), waiting))
+                waiting = set(state.waiting)
+        if rules_cuts.effective(state) != dict(state.cuts.items()):
+            self._refold(store)  # the cuts changed: the fold runs again to its fixpoint (derive.derive)
+            return
+        for key, record in records:
+            for table, before in record["rows"].items():
+                self._rows[table].resolve_before(before)
+            self._journal[key] = record
+        self._prune(newest)
+        self._save_meta(state)
+
+    def _fold(self, e: Entry, chain_floor: int | None, waiting: set[str]) -> tuple[str, dict[str, Any]]:
+        """Fold one entry, noting every row its rules reach as it was before (and the refs it
+        made wait, the refused tail it cleared or joined, from ``waiting`` before it)."""
+        state = self.state
+        for name in TABLES:
+            table = self._rows[name]
+            table.end_step()  # rows set by folds before this one are tracked from here on
+            table.before = {}
+            table.step += 1
+        last, tail = state.last, dict(state.tail)
+        try:
+            derive._fold_one(state, e, chain_floor)
+        finally:
+            rows: dict[str, dict[str, str | None]] = {}
+            for name in TABLES:
+                table = self._rows[name]
+                if table.before:
+                    rows[name] = table.before
+                table.end_step()
+        key = derive._hex_id(e)
+        record = {"id": key, "last": list(last) if last else None,
+                  "waiting": sorted(state.waiting - waiting), "rows": rows,
+                  "untail": {k: v for k, v in tail.items() if k not in state.tail}}
+        return journal_key(sort_key(e)), record
+
+    def _rewind(self, keys: list[str]) -> list[str]:
+        """Undo the folded entries of these journal keys, newest first; their ids."""
+        state = self.state
+        undone = []
+        for key in reversed(keys):
+            record = self._journal[key]
+            for name, rows in record["rows"].items():
+                table = state.tables[name]
+                for row_key, text in rows.items():
+                    if text is None:
+                        table.pop(row_key, None)
+                    else:
+                        table[row_key] = json.loads(text)
+            state.waiting -= set(record["waiting"])
+            last = record["last"]
+            state.last = (last[0], last[1], last[2], last[3], last[4]) if last else None
+            state.tail.pop(record["id"], None)
+            state.tail.update((k, list(v)) for k, v in record.get("untail", {}).items())
+            del self._journal[key]
+            undone.append(record["id"])
+        return undone
+
+    def _prune(self, newest: int) -> None:
+        """Drop the journal records older than JOURNAL_DAYS of claimed time before the newest
+        entry folded (counted or refused: a refused one does not move ``last``)."""
+        cutoff = f"{max(newest - JOURNAL_DAYS * 86400, 0):012d}"
+        old = self._journal.keys_below(cutoff, PRUNE_STEP)
+        for key in old:
+            del self._journal[key]
+        if old:
+            self._floor = max(self._floor or "", old[-1])
+
+    def _replace(self, fresh: State) -> None:
+        """A state folded in memory becomes the view's rows (no journal below its last entry)."""
+        assert self._tables is not None, "attach() first"
+        for name in TABLES:
+            self._tables.table(name).replace_all(fresh.tables[name])
+        self._tables.table(INDEXES[0], digested=False).replace_all(fresh.refs)
+        self._tables.table(INDEXES[1], digested=False).replace_all(fresh.collisions)
+        self._tables.table("journal", digested=False).replace_all({})
+        # refused entries after the high-water mark have no journal record either
+        marks = [journal_key(fresh.last)] if fresh.last else []
+        marks += [journal_key((v[0], v[1], v[2], v[3], v[4])) for v in fresh.tail.values()]
+        self._floor = max(marks) if marks else None
+        self._save_meta(fresh)
+        self.state.future, self.state.tail = dict(fresh.future), dict(fresh.tail)
+        self.state.held = dict(fresh.held)
+        self.state.last, self.state.waiting = fresh.last, set(fresh.waiting)
+
+    def _save_meta(self, state: State) -> None:
+        assert self._tables is not None, "attach() first"
+        meta = self._tables.meta
+        meta["last"] = list(state.last) if state.last else None
+        meta["waiting"] = sorted(state.waiting)
+        meta["floor"] = self._floor
+        meta["future"] = dict(sorted(state.future.items()))
+        meta["tail"] = {k: list(v) for k, v in sorted(state.tail.items())}
+
+    def dump_meta(self) -> dict[str, Any]:
+        """The meta row of ``State.to_tables`` (``store.view_tables`` gives it with the tables)."""
+        state = self.state
+        return {"_key": "meta", "last": list(state.last) if state.last else None,
+                "waiting": sorted(state.waiting), "future": dict(sorted(state.future.items())),
+                "tail": {k: list(v) for k, v in sorted(state.tail.items())}}
+
+
+class _HasViews(Protocol):
+    def view(self, name: str) -> Any: ...
+
+
+def domain_state(store: _HasViews) -> State:
+    """The store's current domain state, read lazily (for commands, SMS, the web and tests)."""
+    return store.view(VIEW_NAME).state
 
 
 def state_of(tables: Tables) -> State:
-    """The state behind a view's tables, e.g. ``state_of(store.view_tables("domain"))``."""
+    """The state behind a view's tables as dumped by ``store.view_tables("domain")``."""
     return State.from_tables(tables)

@@ -15,10 +15,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from codec import Entry, KeyPair, sign_entry
+from codec import Entry, KeyPair
 from fieldkit.domain import actions, queries
 from fieldkit.domain.state import State, kid
-from fieldkit.domain.view import VIEW_NAME, all_entries
+from fieldkit.domain.view import domain_state
+from fieldkit.nodestore import act
 from sync.store import Store
 
 SEAL_EVERY_S = 600.0  # ten minutes: seals matter for ballots arriving late, not in seconds
@@ -32,7 +33,7 @@ class Duties:
         self.me = kid(key.public_key)
 
     def _state(self) -> State:
-        return State.from_tables(self.store.view_tables(VIEW_NAME))
+        return domain_state(self.store)  # read lazily: only the rows a judgement asks for
 
     def alert_policy(self, entry: Entry) -> str:
         """``counts``, ``unconfirmed`` or ``no`` for an alert entry (queries.alert_priority)."""
@@ -47,15 +48,10 @@ class Duties:
         out = []
         for pid in actions.due_seals(state, self.me, now):
             body = actions.seal_body(state, pid, self._first_seen)
-            head = self.store.heads().get(self.key.public_key, -1)
-            previous = next(iter(self.store.entries_of(self.key.public_key, head - 1)), None) if head >= 0 else None
-            trial = sign_entry(self.key, head + 1, previous.id if previous else None, now, body)
             try:
-                actions.require_counted(state, trial, lambda: all_entries(self.store), scratch=True)
+                out.append(act(self.store, self.key, body, now))  # the one check-then-sign path
             except actions.ActionRefused:
                 continue  # e.g. this node's key was cut: it has nothing to seal with
-            out.append(self.store.append_own(self.key, body, now))
-            state = self._state()
         return out
 
     def _first_seen(self, entry_id: bytes) -> int | None:

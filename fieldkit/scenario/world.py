@@ -17,7 +17,7 @@ from typing import Any
 from codec import EPOCH, Entry, KeyPair
 from codec.sealing import Sealer
 from fieldkit.domain.state import State
-from fieldkit.domain.view import VIEW_NAME, state_of
+from fieldkit.domain.view import domain_state
 from fieldkit.node.bus import NodeBus
 from fieldkit.node.core import NodeCore
 from fieldkit.nodestore import view_providers
@@ -59,7 +59,7 @@ class SimNode:
         return entry
 
     def state(self) -> State:
-        return state_of(self.store.view_tables(VIEW_NAME))
+        return domain_state(self.store)
 
     def digests(self) -> tuple[str, str]:
         return self.store.store_digest().hex(), self.store.state_digest().hex()

@@ -2,7 +2,7 @@
 
 Entries are signed with the key the node holds for the member and carry
 ``Origin(OriginChannel.SMS, keyed hash of the number)``.  Like the CLI, an action is
-check-then-sign: the entry is folded onto a copy of the state first and only written if
+check-then-sign through :func:`fieldkit.nodestore.act`, the CLI's own path: written only if
 every replica would count it; otherwise the domain's reason goes back to the phone.
 """
 
@@ -11,10 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
-from codec import Entry, FieldkitError, kinds, sign_entry
+from codec import Entry, FieldkitError, kinds
 from fieldkit.domain import actions, judge, queries
 from fieldkit.domain.state import State, kid
-from fieldkit.domain.view import VIEW_NAME, all_entries
+from fieldkit.domain.view import domain_state
+from fieldkit.nodestore import act
+from sync.api import LocalStore
 
 from .grammar import fold
 from .service import AboutDone, AckDone, AlertDone, JoinDone, ReportDone, SmsMember, StatusSummary, VoteDone
@@ -37,33 +39,30 @@ class ApplyJournal(Protocol):
 
 
 class StoreSmsActions:
-    def __init__(self, store: object, names: Callable[[], dict[str, str]] | None = None) -> None:
+    def __init__(self, store: LocalStore, names: Callable[[], dict[str, str]] | None = None) -> None:
         self.store = store
         self.names = names or dict  # key id -> name known on this node (its SMS subscribers)
         self.journal: ApplyJournal | None = None  # set by the gateway around each message
 
     def _state(self) -> State:
-        return State.from_tables(self.store.view_tables(VIEW_NAME))  # type: ignore[attr-defined]
+        return domain_state(self.store)
 
     def _act(self, state: State, member: SmsMember, body: object, now: int) -> Entry:
         key = member.key
-        head = self.store.heads().get(key.public_key, -1)  # type: ignore[attr-defined]
+        head = self.store.heads().get(key.public_key, -1)
         done = self.journal.recorded() if self.journal is not None else None
         if done is not None and done[0] == key.public_key and done[1] <= head:
             # a power cut came after this message's entry reached the log and before the message
             # was marked handled: it is being delivered again.  Only this node signs for the
             # member, one message at a time, so the entry at that seq is this message's.
-            applied = self.store.get(self.store.ids_at(key.public_key, done[1])[0])  # type: ignore[attr-defined]
+            applied = self.store.get(self.store.ids_at(key.public_key, done[1])[0])
             if applied is not None:
                 return applied
-        previous = None
-        if head >= 0:
-            previous = next(iter(self.store.entries_of(key.public_key, head - 1)), None)  # type: ignore[attr-defined]
-        trial = sign_entry(key, head + 1, previous.id if previous else None, now, body, member.origin)
-        actions.require_counted(state, trial, lambda: all_entries(self.store))  # type: ignore[arg-type]
         if self.journal is not None:
-            self.journal.record(key.public_key, head + 1)  # durable before the entry is
-        return self.store.append_own(key, body, now, member.origin)  # type: ignore[attr-defined]
+            # durable before the entry is; a refused action writes nothing, so its seq stays
+            # above the head and a redelivery never mistakes another entry for this message's
+            self.journal.record(key.public_key, head + 1)
+        return act(self.store, key, body, now, member.origin)
 
     def _find(self, state: State, table: str, prefix: str, what: str, member: SmsMember, now: int) -> str:
         """A short id (6 hex digits by SMS) resolved within the member's own assemblies first:
@@ -132,7 +131,7 @@ class StoreSmsActions:
 
     def status(self, member: SmsMember, now: int) -> StatusSummary:
         state = self._state()
-        alerts = [(a["id"], a["text"]) for a in queries.alert_list(state, now) if a["status"] == "open"]
+        alerts = [(a["id"], a["text"]) for a in queries.open_alerts(state, now)]
         me = member.subscriber.key_id
         mine = {a for a in state.assemblies if judge.is_member(state, a, me, now)}
         proposals = [(p["id"], "/".join(p["options"])) for p in queries.proposal_list(state, now)

@@ -20,10 +20,11 @@ from codec import KeyPair, Kind
 from codec.sealing import Sealer
 from fieldkit.domain import queries
 from fieldkit.domain.state import State
-from fieldkit.domain.view import VIEW_NAME
+from fieldkit.domain.view import domain_state
 from radio.sms import GsmModem, InboundSms, ModemConfig
 from radio.sms.inbox import Inbox
 from radio.sms.link import FrameHandler, SmsLink
+from sync.api import LocalStore
 from sync.atomic import read_sealed, write_sealed
 
 from . import grammar
@@ -49,7 +50,7 @@ class SmsGateway:
         self,
         home_path: Path,
         node_key: KeyPair,
-        store: object,
+        store: LocalStore,
         modem_config: ModemConfig,
         pairs: Mapping[str, bytes] | None = None,
         on_frame: FrameHandler | None = None,
@@ -126,7 +127,7 @@ class SmsGateway:
             return False
         self._raised.append(alert_id)
         now = int(self.clock())
-        state = State.from_tables(self.store.view_tables(VIEW_NAME))  # type: ignore[attr-defined]
+        state = domain_state(self.store)
         responders = [s for s in self.subscribers.all() if s.responder and not s.stopped]
         return self._not_counting(state, alert_id, responders, now)
 
@@ -163,12 +164,12 @@ class SmsGateway:
     def fan_out_new_alerts(self, now: int | None = None) -> int:
         """SMS every open alert not sent yet to the responders; how many alerts went out."""
         now = int(self.clock()) if now is None else now
-        state = State.from_tables(self.store.view_tables(VIEW_NAME))  # type: ignore[attr-defined]
         sent = 0
         with self._lock:
+            state = domain_state(self.store)
             subscribers = [s for s in self.subscribers.all() if s.responder and not s.stopped]
-            for alert in queries.alert_list(state, now):
-                if alert["status"] != "open" or alert["id"] in self._fanned:
+            for alert in queries.open_alerts(state, now):
+                if alert["id"] in self._fanned:
                     continue
                 others = self._not_counting(state, alert["id"], subscribers, now)
                 if len(others) == len(subscribers):
@@ -207,7 +208,7 @@ class SmsGateway:
         """Text the enrolled members of an assembly once when one of its votes opens (each
         within their daily notice allowance); how many votes were announced."""
         now = int(self.clock()) if now is None else now
-        state = State.from_tables(self.store.view_tables(VIEW_NAME))  # type: ignore[attr-defined]
+        state = domain_state(self.store)
         sent = 0
         with self._lock:
             for pid, facts, members in open_votes(state, now, self._names()):

@@ -25,7 +25,7 @@ from typing import Any
 
 from codec import Entry, kinds
 from fieldkit.domain.state import TABLES, State, kid
-from fieldkit.domain.view import VIEW_NAME
+from fieldkit.domain.view import VIEW_NAME, domain_state
 from fieldkit.home import STORE_DIR, Home
 from fieldkit.nodestore import open_node_store
 from sync.store import LOG_FILE, Store
@@ -152,10 +152,7 @@ class WebNode:
         mutate it.  A copy of 100,000 entries' state costs the Pi tens of MB and a second.
         """
         with self.lock:
-            tables = self.store.view_tables(VIEW_NAME)
-            if self._state is None or self._state[0] is not tables:
-                self._state = (tables, shared_state(tables))
-            return self._state[1]
+            return domain_state(self.store)  # rows read from the index as pages ask for them
 
     def scratch_state(self) -> State:
         """A private copy to fold a trial entry onto."""

@@ -4,7 +4,7 @@ Time on air is Semtech AN1200.13 ("LoRa Modem Design Guide" section 4), as in th
 ``src/platform/portduino/SimRadio.cpp`` ``getPacketTime``: 16-symbol preamble, explicit header,
 CRC on, low data rate optimisation when a symbol lasts more than 16 ms.  The coding rate is
 multiplied as the firmware stores it (cr = 5..8), not ``cr + 4`` (Meshtasticator's pitfall,
-research/meshtastic.md 3.1).
+docs/research/meshtastic.md 3.1).
 
 The timing functions follow firmware ``src/mesh/RadioInterface.cpp``: ``computeSlotTimeMsec``,
 ``getTxDelayMsec``, ``getTxDelayMsecWeighted`` and ``getRetransmissionMsec``.  All results are

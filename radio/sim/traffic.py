@@ -1,7 +1,7 @@
 """An hour of assembly traffic for a simulated mesh, as a seeded list of sends.
 
-Frame sizes are fieldkit's own, measured by ``fieldkit bench wire`` (ballot 92 B, alert with
-120 characters 215 B, alert acknowledgement 93 B, proposal 201 B); the sync "already in sync"
+Frame sizes are fieldkit's own, measured by ``fieldkit bench wire`` (ballot 91 B, alert with
+120 characters 214 B, alert acknowledgement 92 B, proposal 200 B); the sync "already in sync"
 summary is one short frame (DESIGN.md: at most one frame each way).  The rates are an assumed
 busy hour for a 50-member assembly: everyone votes once, two proposals, four alerts each
 answered by eight responders, a sync summary from every node each half hour and a sync reply
@@ -21,7 +21,7 @@ from radio.sim.presets import BROADCAST, Priority
 POSITION_APP, NODEINFO_APP, TELEMETRY_APP = 3, 4, 67  # portnums.proto
 HOUR_S = 3600.0
 
-BALLOT_B, ALERT_B, ALERT_ACK_B, PROPOSAL_B = 92, 215, 93, 201
+BALLOT_B, ALERT_B, ALERT_ACK_B, PROPOSAL_B = 91, 214, 92, 200
 SYNC_SUMMARY_B, SYNC_REPLY_B = 40, 120
 TELEMETRY_B, POSITION_B, NODEINFO_B = 30, 28, 60
 

@@ -3,7 +3,7 @@
 sqlite3 (stdlib) in WAL mode with synchronous=FULL, so a row committed survives power loss.
 Duplicates (the same part read twice: a sweep interrupted between the commit and AT+CMGD, an
 SMSC resending) are dropped by a key over (sender, SCTS, concatenation header, content) —
-research/sms.md 0.  Concatenated parts are reassembled in any order; a message whose parts
+docs/research/sms.md 0.  Concatenated parts are reassembled in any order; a message whose parts
 do not all arrive within ``timeout`` seconds is released as *incomplete* (text) or dropped
 (binary, which cannot be used partially).  Time is always passed in.
 

@@ -1,0 +1,526 @@
+"""Rows of a view in the index database: read on demand, tracked, written back when changed.
+
+A :class:`RowTable` maps a text key to a JSON-ready row.  A row is read from SQLite the
+first time it is asked for and kept (a few thousand at most) between batches; its dicts
+and lists note their own changes, so at the end of a batch (:meth:`RowTable.flush`) only
+the rows that changed are serialized and written, in the store's transaction.  Each
+write yields the change of the table's share of the state digest: an additive set hash
+over every row (BLAKE2b of table, key and canonical JSON, summed mod 2^256), equal for
+two stores exactly when their views hold the same rows, whatever order they came in.
+
+Each row also carries two numbers for range queries: ``time`` (its ``time`` field) and
+``until`` (its ``expires``, ``until`` or ``closes`` field), so "the open alerts at
+now" is one indexed query.  A new table needs nothing but a name.
+
+At rest (issue 17) every row's JSON is sealed under the store's index key (codec/sealing.py,
+a subkey of the home's data key): the ``data`` column holds ciphertext, the key and the two
+numbers stay clear (ids and times, never a name, a text or a ballot).  A sealed row that
+does not open is damage: :class:`RowDamaged` (an ``sqlite3.DatabaseError``), and the store
+rebuilds its index from the log.
+
+While the domain view folds an entry it journals the step (:attr:`RowTable.before`):
+each row's first change in the step records the row as it was, for undoing it later.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator, MutableMapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from codec.sealing import Sealer
+
+_MOD = 1 << 256
+_GONE = object()  # a row deleted in this batch
+_UNKNOWN = "\0unknown"  # a row written before anyone asked what was stored under its key
+UNKNOWN = _UNKNOWN
+# Rows kept in memory between batches (clean after each flush): the assemblies, keys and
+# open proposals a stream of entries keeps touching.  A few MB at most.
+CACHE_ROWS = 4096
+Tables = dict[str, list[dict[str, Any]]]
+
+
+class RowDamaged(sqlite3.DatabaseError):
+    """A sealed row of the index that does not open (another key, or damage): rebuild the index."""
+
+
+def canonical(row: Any) -> str:
+    return json.dumps(row, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+
+
+def row_hash(table: str, key: str, text: str) -> int:
+    h = hashlib.blake2b(f"{table}\0{key}\0{text}".encode(), digest_size=32)
+    return int.from_bytes(h.digest(), "big")
+
+
+def digest_rows(rows: Iterable[tuple[str, str, Any]]) -> tuple[int, int]:
+    """(count, sum) of the row hashes of (table, key, row) triples: what a view's digest covers."""
+    count = total = 0
+    for table, key, row in rows:
+        count += 1
+        total = (total + row_hash(table, key, canonical(row))) % _MOD
+    return count, total
+
+
+def _bound(row: Any, *names: str) -> int | None:
+    if not isinstance(row, dict):
+        return None
+    for name in names:
+        value = row.get(name)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    return None
+
+
+class _Mark:
+    """One stored row's change note, shared by its tracked dicts and lists.
+
+    ``dirty``: changed since it was read (written back at the flush).  While the table
+    journals a step (:attr:`RowTable.before`), the first change of the step records the
+    row as it was just before, for the domain view's undo journal.
+    """
+
+    __slots__ = ("dirty", "key", "root", "step", "table")
+
+    def __init__(self, table: RowTable | None = None, key: str = "") -> None:
+        self.dirty = False
+        self.table, self.key, self.root, self.step = table, key, None, -1
+
+    def change(self) -> None:
+        table = self.table
+        if table is not None and table.before is not None and self.step != table.step:
+            self.step = table.step
+            if self.key not in table.before:
+                table.before[self.key] = canonical(self.root) if self.dirty else table._stored.get(self.key)
+        self.dirty = True
+
+
+class _TrackedDict(dict):
+    """A dict of a stored row that notes its changes: rows only read are not written back."""
+
+    __slots__ = ("_mark",)
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        self._mark.change()
+        super().__setitem__(key, _tracked(value, self._mark))
+
+    def __delitem__(self, key: Any) -> None:
+        self._mark.change()
+        super().__delitem__(key)
+
+    def __ior__(self, other: Any) -> _TrackedDict:
+        self.update(other)
+        return self
+
+    def setdefault(self, key: Any, default: Any = None) -> Any:
+        if key not in self:
+            self._mark.change()
+            super().__setitem__(key, _tracked(default, self._mark))
+        return self[key]
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        self._mark.change()
+        for key, value in dict(*args, **kwargs).items():
+            super().__setitem__(key, _tracked(value, self._mark))
+
+    def _changed(name: str):  # type: ignore[misc]  # noqa: N805 - builds methods below
+        method = getattr(dict, name)
+
+        def changed(self: Any, *args: Any, **kwargs: Any) -> Any:
+            self._mark.change()
+            return method(self, *args, **kwargs)
+
+        return changed
+
+    pop = _changed("pop")
+    popitem = _changed("popitem")
+    clear = _changed("clear")
+
+
+class _TrackedList(list):
+    __slots__ = ("_mark",)
+
+    def _changed(name: str):  # type: ignore[misc]  # noqa: N805
+        method = getattr(list, name)
+
+        def changed(self: Any, *args: Any, **kwargs: Any) -> Any:
+            self._mark.change()
+            return method(self, *args, **kwargs)
+
+        return changed
+
+    def append(self, value: Any) -> None:
+        self._mark.change()
+        super().append(_tracked(value, self._mark))
+
+    def insert(self, index: Any, value: Any) -> None:
+        self._mark.change()
+        super().insert(index, _tracked(value, self._mark))
+
+    def extend(self, values: Any) -> None:
+        self._mark.change()
+        super().extend(_tracked(v, self._mark) for v in values)
+
+    def __iadd__(self, values: Any) -> _TrackedList:
+        self.extend(values)
+        return self
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        self._mark.change()
+        if isinstance(index, slice):
+            super().__setitem__(index, [_tracked(v, self._mark) for v in value])
+        else:
+            super().__setitem__(index, _tracked(value, self._mark))
+
+    __delitem__ = _changed("__delitem__")
+    __imul__ = _changed("__imul__")
+    pop = _changed("pop")
+    remove = _changed("remove")
+    sort = _changed("sort")
+    reverse = _changed("reverse")
+    clear = _changed("clear")
+
+
+def _tracked(value: Any, mark: _Mark) -> Any:
+    """``value`` with every dict and list in it tracked under ``mark`` (scalars as they are)."""
+    if isinstance(value, dict):
+        out = _TrackedDict()
+        out._mark = mark
+        for k, v in value.items():
+            dict.__setitem__(out, k, _tracked(v, mark))
+        return out
+    if isinstance(value, list):
+        items = _TrackedList()
+        items._mark = mark
+        list.extend(items, [_tracked(v, mark) for v in value])
+        return items
+    return value
+
+
+class RowTable(MutableMapping[str, Any]):
+    """One table of a view: rows loaded on demand, written back at the end of the batch."""
+
+    def __init__(self, db: sqlite3.Connection, view: str, name: str, digested: bool,
+                 sealer: Sealer | None = None) -> None:
+        self._db = db
+        self._sealer = sealer
+        self.view, self.name, self.digested = view, name, digested
+        self.sql = f'"v_{view}_{name}"'
+        db.execute(f"CREATE TABLE IF NOT EXISTS {self.sql} (k TEXT PRIMARY KEY, time INTEGER, until INTEGER, "
+                   "data BLOB NOT NULL)")
+        db.execute(f'CREATE INDEX IF NOT EXISTS "v_{view}_{name}_time" ON {self.sql} (time, until)')
+        self._rows: dict[str, Any] = {}  # rows read or written (possibly changed), or _GONE
+        self._stored: dict[str, str | None] = {}  # their JSON as stored, None if not stored
+        self._touched: set[str] = set()  # rows handed out since the last flush: may have changed
+        self._marks: dict[str, _Mark] = {}  # rows as loaded: their change mark (rows set anew have none)
+        self._absent: set[str] = set()  # keys known not to be stored (asked for and not found)
+        # While a view journals a step (the domain view, one entry): key -> the row as it was
+        # before the step, JSON or None (absent); UNKNOWN until resolve_before looks it up.
+        self.before: dict[str, str | None] | None = None
+        self.step = 0  # counts the journaled steps, so each row notes its first change in each
+        self._set_in_step: set[str] = set()  # rows set whole since the last end_step
+        self._dropped = (0, 0)  # (count, sum) of rows deleted wholesale by replace_all
+
+    # --- at rest ---------------------------------------------------------------------
+    def _text(self, data: str | bytes) -> str:
+        """A row's JSON from its ``data`` column (opened when sealed)."""
+        if self._sealer is None:
+            return data if isinstance(data, str) else bytes(data).decode("utf-8")
+        opened = self._sealer.try_open(bytes(data)) if isinstance(data, bytes | memoryview) else None
+        if opened is None:
+            raise RowDamaged(f"a sealed row of {self.sql} does not open with this home's key")
+        return opened.decode("utf-8")
+
+    def _data(self, text: str) -> str | bytes:
+        return text if self._sealer is None else self._sealer.seal(text.encode("utf-8"))
+
+    # --- the mapping -----------------------------------------------------------------
+    def _load_row(self, key: str, text: str) -> tuple[Any, _Mark]:
+        mark = _Mark(self, key)
+        mark.root = row = _tracked(json.loads(text), mark)
+        return row, mark
+
+    def _note_before(self, key: str, replacing: bool = False) -> None:
+        """The current step reaches this row: remember it as it was, unless its own changes will.
+
+        A row read from the table notes its first change of the step itself (:class:`_Mark`);
+        a row set in this batch (not tracked), a deleted one, or one being replaced whole
+        is noted here.
+        """
+        before = self.before
+        if before is None or key in before:
+            return
+        row = self._rows.get(key)
+        if row is None:
+            if replacing:
+                before[key] = None if key in self._absent else self._stored.get(key, UNKNOWN)
+        elif row is _GONE:
+            before[key] = None
+        else:
+            mark = self._marks.get(key)
+            if mark is None:
+                before[key] = canonical(row)
+            elif replacing:
+                before[key] = canonical(row) if mark.dirty else self._stored.get(key)
+
+    def end_step(self) -> None:
+        """The step is over: rows it set whole are tracked from now on (so later steps note their
+        changes themselves, instead of a copy each time they are reached)."""
+        for key in self._set_in_step:
+            row = self._rows.get(key)
+            if row is not None and row is not _GONE and key not in self._marks:
+                mark = _Mark(self, key)
+                mark.dirty = True  # not written yet
+                mark.root = self._rows[key] = _tracked(row, mark)
+                self._marks[key] = mark
+        self._set_in_step.clear()
+        self.before = None
+
+    def resolve_before(self, before: dict[str, str | None]) -> None:
+        """Fill in what was stored under keys written without a look (before this batch's flush)."""
+        self._resolve_unknown(list(before))
+        for key, text in before.items():
+            if text is UNKNOWN:
+                before[key] = self._stored.get(key)
+
+    def _load(self, key: str) -> Any:
+        if self.before is not None:
+            self._note_before(key)
+        row = self._rows.get(key)
+        if row is not None:
+            self._touched.add(key)
+            return row
+        if key in self._absent:
+            return _GONE
+        found = self._db.execute(f"SELECT data FROM {self.sql} WHERE k = ?", (key,)).fetchone()
+        if found is None:
+            self._note_absent(key)
+            return _GONE
+        text = self._text(found[0])
+        value, self._marks[key] = self._load_row(key, text)
+        self._rows[key], self._stored[key] = value, text
+        self._touched.add(key)
+        return value
+
+    def __getitem__(self, key: str) -> Any:
+        row = self._load(key)
+        if row is _GONE:
+            raise KeyError(key)
+        return row
+
+    def get(self, key: str, default: Any = None) -> Any:
+        row = self._load(key)
+        return default if row is _GONE else row
+
+    def __contains__(self, key: object) -> bool:
+        if not isinstance(key, str):
+            return False
+        row = self._rows.get(key)
+        if row is not None:
+            return row is not _GONE
+        if key in self._absent:
+            return False
+        found = self._db.execute(f"SELECT 1 FROM {self.sql} WHERE k = ?", (key,)).fetchone() is not None
+        if not found:
+            self._note_absent(key)
+        return found
+
+    def _note_absent(self, key: str) -> None:
+        if len(self._absent) >= 4 * CACHE_ROWS:
+            self._absent.clear()
+        self._absent.add(key)
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        if self.before is not None:
+            self._note_before(key, replacing=True)
+        self._set_in_step.add(key)
+        if key not in self._stored:  # what was stored before: looked up at the flush, all at once
+            self._stored[key] = None if key in self._absent else _UNKNOWN
+        self._absent.discard(key)
+        self._rows[key] = value
+        self._marks.pop(key, None)  # a new value: written at the flush whatever it holds
+        self._touched.add(key)
+
+    def __delitem__(self, key: str) -> None:
+        if self.before is not None:
+            self._note_before(key, replacing=True)
+        if self._load(key) is _GONE:
+            raise KeyError(key)
+        self._rows[key] = _GONE
+        self._marks.pop(key, None)
+        self._touched.add(key)
+
+    def _stored_keys(self) -> list[str]:
+        return [r[0] for r in self._db.execute(f"SELECT k FROM {self.sql} ORDER BY k")]
+
+    def __iter__(self) -> Iterator[str]:
+        stored = self._stored_keys()
+        known = set(stored)
+        new = sorted(k for k, r in self._rows.items() if r is not _GONE and k not in known)
+        for key in stored:
+            if self._rows.get(key) is not _GONE:
+                yield key
+        yield from new
+
+    def _resolve_unknown(self, keys: list[str] | None = None) -> None:
+        """What is stored under the keys written without a look (one query per 500 keys)."""
+        unknown = [k for k in (self._touched if keys is None else keys) if self._stored.get(k) is _UNKNOWN]
+        for at in range(0, len(unknown), 500):
+            part = unknown[at : at + 500]
+            for k in part:
+                self._stored[k] = None
+            marks = ",".join("?" * len(part))
+            for key, data in self._db.execute(f"SELECT k, data FROM {self.sql} WHERE k IN ({marks})", part):
+                self._stored[key] = self._text(data)
+
+    def __len__(self) -> int:
+        self._resolve_unknown()
+        n = self._db.execute(f"SELECT count(*) FROM {self.sql}").fetchone()[0]
+        for key, row in self._rows.items():
+            was = self._stored.get(key) is not None
+            n += (row is not _GONE) - was
+        return n
+
+    def _rows_where(self, sql: str, args: tuple) -> list[tuple[str, Any]]:
+        out = []
+        for key, data in self._db.execute(f"SELECT k, data FROM {self.sql} {sql}", args):
+            text = self._text(data)
+            if self.before is not None:
+                self._note_before(key)
+            row = self._rows.get(key)
+            if row is None:
+                row, self._marks[key] = self._load_row(key, text)
+                self._rows[key], self._stored[key] = row, text
+            if row is not _GONE:
+                self._touched.add(key)
+                out.append((key, row))
+        return out
+
+    def items(self) -> list[tuple[str, Any]]:  # type: ignore[override]
+        """Every row (one query; the rows join this batch's, so changes to them are kept)."""
+        found = self._rows_where("ORDER BY k", ())
+        keys = {k for k, _ in found}
+        return found + sorted((k, r) for k, r in self._rows.items() if r is not _GONE and k not in keys)
+
+    def values(self) -> list[Any]:  # type: ignore[override]
+        return [r for _, r in self.items()]
+
+    def with_prefix(self, prefix: str) -> list[str]:
+        """Keys starting with ``prefix``: a range over the primary key."""
+        stored = [r[0] for r in self._db.execute(
+            f"SELECT k FROM {self.sql} WHERE k >= ? AND k < ? ORDER BY k", (prefix, prefix + "\U0010ffff"))]
+        known = set(stored)
+        new = [k for k, r in self._rows.items() if r is not _GONE and k.startswith(prefix) and k not in known]
+        return [k for k in stored if self._rows.get(k) is not _GONE] + sorted(new)
+
+    def keys_from(self, low: str) -> list[str]:
+        """Keys at or above ``low``, in order (stored or written in this batch)."""
+        stored = [r[0] for r in self._db.execute(f"SELECT k FROM {self.sql} WHERE k >= ? ORDER BY k", (low,))]
+        known = set(stored)
+        new = [k for k, r in self._rows.items() if r is not _GONE and k >= low and k not in known]
+        return sorted([k for k in stored if self._rows.get(k) is not _GONE] + new)
+
+    def keys_below(self, high: str, limit: int) -> list[str]:
+        """Up to ``limit`` stored keys below ``high``, smallest first."""
+        return [r[0] for r in self._db.execute(f"SELECT k FROM {self.sql} WHERE k < ? ORDER BY k LIMIT ?",
+                                               (high, limit)) if self._rows.get(r[0]) is not _GONE]
+
+    def keys_where_text(self, fragment: str) -> list[str]:
+        """Keys of the stored rows whose JSON contains ``fragment`` (a scan: for rare questions)."""
+        if self._sealer is not None:  # sealed rows: opened one by one
+            stored = [k for k, data in self._db.execute(f"SELECT k, data FROM {self.sql}")
+                      if fragment in self._text(data)]
+        else:
+            pattern = "%" + fragment.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            stored = [r[0] for r in self._db.execute(f"SELECT k FROM {self.sql} WHERE data LIKE ? ESCAPE '\\'",
+                                                     (pattern,))]
+        mine = [k for k, r in self._rows.items() if r is not _GONE and fragment in canonical(r)]
+        return sorted(set(stored) | set(mine))
+
+    def live(self, now: int) -> list[tuple[str, Any]]:
+        """Rows whose ``time`` is at or before ``now`` and whose ``until`` is after it (e.g. open alerts)."""
+        found = self._rows_where("WHERE time <= ? AND until > ? ORDER BY time, k", (now, now))
+        keys = {k for k, _ in found}
+        extra = [(k, r) for k, r in self._rows.items() if r is not _GONE and k not in keys
+                 and (_bound(r, "time") or 0) <= now < (_bound(r, "expires", "until", "closes") or 0)]
+        return found + extra
+
+    def replace_all(self, rows: dict[str, Any]) -> None:
+        """Every row replaced by ``rows`` (a rebuild's result), written at the next flush."""
+        count = total = 0
+        for key, data in self._db.execute(f"SELECT k, data FROM {self.sql}"):
+            count, total = count + 1, (total + row_hash(self.name, key, self._text(data))) % _MOD
+        self._db.execute(f"DELETE FROM {self.sql}")
+        self._rows = dict(rows)
+        self._stored = dict.fromkeys(rows)
+        self._marks.clear()
+        self._touched = set(rows)
+        self._absent.clear()
+        self._dropped = (self._dropped[0] + count, self._dropped[1] + total)
+
+    # --- the batch -------------------------------------------------------------------
+    def flush(self) -> tuple[int, int]:
+        """Write the rows of this batch that changed; returns (count, sum) deltas of the digest."""
+        dcount, dsum = -self._dropped[0], -self._dropped[1]
+        self._dropped = (0, 0)
+        self._resolve_unknown()
+        writes, deletes = [], []
+        for key in self._touched:
+            mark = self._marks.get(key)
+            if mark is not None and not mark.dirty:
+                continue  # read, never changed
+            row = self._rows[key]
+            old = self._stored.get(key)
+            # digested rows in canonical form; an index or journal row as it comes (same bytes each time)
+            new = None if row is _GONE else canonical(row) if self.digested else json.dumps(row, separators=(",", ":"))
+            if new is not None:  # read again from the table when next asked for, tracked like any row
+                self._marks.pop(key, None)
+                del self._rows[key]
+            if new == old:
+                continue
+            self._stored[key] = new
+            if old is not None:
+                dcount -= 1
+                dsum -= row_hash(self.name, key, old)
+            if new is None:
+                deletes.append((key,))
+            else:
+                dcount += 1
+                dsum += row_hash(self.name, key, new)
+                writes.append((key, _bound(row, "time"), _bound(row, "expires", "until", "closes"), self._data(new)))
+        if deletes:
+            self._db.executemany(f"DELETE FROM {self.sql} WHERE k = ?", deletes)
+        if writes:
+            self._db.executemany(f"INSERT OR REPLACE INTO {self.sql} VALUES (?, ?, ?, ?)", writes)
+        for key in [k for k in self._touched if self._rows.get(k, _GONE) is _GONE]:
+            self._rows.pop(key, None)
+            self._stored.pop(key, None)
+            self._marks.pop(key, None)
+        self._touched.clear()
+        self._set_in_step.clear()
+        if len(self._rows) > CACHE_ROWS:  # keep the most recently read rows (dicts keep insertion order)
+            for key in list(self._rows)[: len(self._rows) - CACHE_ROWS // 2]:
+                del self._rows[key], self._stored[key]
+                self._marks.pop(key, None)
+        return (dcount, dsum) if self.digested else (0, 0)
+
+    def discard(self) -> None:
+        """Forget every row held in memory (a failed batch, or another process wrote)."""
+        self._rows.clear()
+        self._stored.clear()
+        self._touched.clear()
+        self._marks.clear()
+        self._absent.clear()
+        self._set_in_step.clear()
+        self._dropped = (0, 0)
+
+    def clear_all(self) -> None:
+        self.discard()
+        self._db.execute(f"DELETE FROM {self.sql}")
+
+    def dump(self) -> list[dict[str, Any]]:
+        """Every row with its key in ``_key`` (tests and debugging: O(table))."""
+        return [{"_key": k, **r} if isinstance(r, dict) else {"_key": k, "value": r} for k, r in self.items()]
