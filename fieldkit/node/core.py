@@ -534,16 +534,17 @@ class NodeCore:
               now: float | None = None) -> None:
         for entry in sorted(entries, key=lambda e: (-priority_of(e), e.time)):
             self.bus.publish("entry_added", entry=entry, via=via)
-            fresh_alert = is_fresh_alert(entry, self._now if now is None else now) and self._counts(entry)
+            priority = self._priority(entry)  # judged once: the domain query is not free
+            fresh_alert = is_fresh_alert(entry, self._now if now is None else now) and priority is Priority.ALERT
             if fresh_alert:
                 self.pacing.alert_seen(self._now if now is None else now)
             if fresh_alert and via == "local":
                 self._repeats.append((self._now + ALERT_REPEAT_S, entry))
-            self._flood(entry, exclude=None if (reflood and fresh_alert) else exclude)
+            self._flood(entry, exclude=None if (reflood and fresh_alert) else exclude, priority=priority)
 
-    def _flood(self, entry: Entry, exclude: str | None) -> None:
+    def _flood(self, entry: Entry, exclude: str | None, priority: Priority | None = None) -> None:
         frame = push_frame(entry)
-        priority = self._priority(entry)
+        priority = self._priority(entry) if priority is None else priority
         fresh_alert = entry.kind is Kind.ALERT_RAISE and priority is Priority.ALERT
         for name, port in self.links.items():
             if name == exclude:
