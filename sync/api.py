@@ -82,6 +82,9 @@ class LocalStore(EntryStore, Protocol):
 
     def refresh(self) -> list[Entry]: ...  # entries other processes added since we last looked
 
+    @property
+    def position(self) -> int: ...  # grows with every entry held or kept aside: a cheap "anything new?"
+
     def close(self) -> None: ...
 
 

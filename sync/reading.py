@@ -164,6 +164,13 @@ class StoreReading:
         return len(self._held)
 
     @property
+    def position(self) -> int:
+        """How far the log has been read.  It grows with every entry held or kept aside, by
+        this process or another, so a caller polling for news compares one integer."""
+        self._refresh()
+        return self._position
+
+    @property
     def pending_count(self) -> int:
         self._refresh()
         return len(self._pending)

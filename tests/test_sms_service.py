@@ -97,6 +97,25 @@ def test_a_phone_votes_and_the_ballot_is_signed_for_it(world: World) -> None:
     assert b"600000011" not in ballot.encode() and "600000011" not in ballot.encode().hex()
 
 
+def test_the_node_loop_fans_out_when_the_log_or_subscribers_change_and_not_otherwise(world: World) -> None:
+    now = int(time.time())
+    world.gateway.on_tick(now)  # the first look: it announces the open vote ...
+    world.gateway.on_tick(now)  # ... which wrote to the subscribers (notice_sent): one more look
+    calls: list[str] = []
+    real = world.gateway.fan_out_new_alerts
+    world.gateway.fan_out_new_alerts = lambda t=None: calls.append("fan") or real(t)  # type: ignore[method-assign]
+    world.gateway.on_tick(now)
+    assert calls == []  # nothing changed: the subscribers are not unsealed five times a second
+    world.store.append_own(world.node_key, kinds.AlertRaise(bytes.fromhex(world.assembly)[:6], now + 3600,
+                                                            "Desalojo en Mayor 12"), now)
+    assert world.gateway.on_tick(now) == 1 and calls == ["fan"]  # a new entry: at once
+    world.gateway.subscribers.enrol("+34600000077", "4321", "es", now, name="Cris")
+    world.gateway.on_tick(now)
+    assert calls == ["fan", "fan"]  # a new subscriber: looked again
+    world.gateway.on_tick(now + 60)
+    assert calls == ["fan", "fan", "fan"]  # and every RECHECK_S whatever happened
+
+
 def test_a_phone_acks_an_alert_fanned_out_to_it(world: World) -> None:
     ana, bea = world.phone(ANA), world.phone(BEA)
     now = int(time.time())

@@ -223,8 +223,7 @@ class NodeRunner:
                     self.core.publish_local(self.duties.seal())
             for gateway in self._gateways:
                 with self.core.lock:
-                    gateway.fan_out_new_alerts(int(now))
-                    gateway.notify_new_votes(int(now))
+                    gateway.on_tick(int(now))
             if self._keyfiles and not any(p.exists() for p in self._keyfiles):
                 self.log.warning("the key file's stick was pulled: locking (stopping the node)")
                 self.stop_event.set()

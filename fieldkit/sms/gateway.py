@@ -38,6 +38,11 @@ FANNED_FILE = "alerts_fanned.json"
 NOTIFIED_FILE = "votes_notified.json"
 UNCONFIRMED_MARK = "unconfirmed:"  # in the fanned set: sent while kept aside, not yet confirmed
 PAIR_COUNTERS_FILE = "pair_counters.sqlite"
+# The fan-outs read the whole list of subscribers (each row unsealed) and every open alert and
+# vote; the node loop ticks five times a second.  They run when the log or the subscribers
+# changed -- at once -- and otherwise every RECHECK_S, for what time alone changes (a vote whose
+# notice allowance came back, a recognition that lapsed).
+RECHECK_S = 30
 
 
 def modem_sealer(sealer: Sealer | None) -> Sealer | None:
@@ -82,6 +87,7 @@ class SmsGateway:
         self._files = None if sealer is None else sealer.derive("sms-files")
         self._fanned: set[str] = (set(json.loads(read_sealed(self._fanned_path, self._files)))
                                   if self._fanned_path.exists() else set())
+        self._last_mark: tuple | None = None  # on_tick's view of the log, subscribers and clock
         self._notified_path = self.home_path / SMS_DIR / NOTIFIED_FILE
         self._notified: set[str] = (set(json.loads(read_sealed(self._notified_path, self._files)))
                                     if self._notified_path.exists() else set())
@@ -160,6 +166,15 @@ class SmsGateway:
     def _mark_fanned(self, alert_id: str) -> None:
         self._fanned.add(alert_id)
         write_sealed(self._fanned_path, json.dumps(sorted(self._fanned)).encode(), self._files)
+
+    def on_tick(self, now: int) -> int:
+        """The node loop's call: both fan-outs, when something they read may have changed;
+        how many alerts and votes went out."""
+        mark = (self.store.position, self.subscribers.version(), now // RECHECK_S)
+        if mark == self._last_mark:
+            return 0
+        self._last_mark = mark
+        return self.fan_out_new_alerts(now) + self.notify_new_votes(now)
 
     def fan_out_new_alerts(self, now: int | None = None) -> int:
         """SMS every open alert not sent yet to the responders; how many alerts went out."""

@@ -105,6 +105,13 @@ class Subscribers:
         with self._lock:
             self._db.close()
 
+    def version(self) -> tuple[int, int]:
+        """Changes whenever the table may have: SQLite's data_version counts other connections'
+        commits (an `sms enroll` in another process; sqlite.org/pragma.html#pragma_data_version),
+        total_changes this connection's own."""
+        with self._lock:
+            return self._db.execute("PRAGMA data_version").fetchone()[0], self._db.total_changes
+
     # --- secrets derived from the node key ---
 
     def _derived(self, purpose: bytes) -> bytes:
