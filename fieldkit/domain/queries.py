@@ -125,10 +125,9 @@ def mandate_show(state: State, mandate_id: str, now: int) -> dict[str, Any]:
 
 
 def mandate_ids(state: State) -> list[str]:
-    """Every mandate (proposed, live or past), oldest first: from the delegates' records, not every proposal."""
-    ids = {m for row in state.delegates.values() for m in row["mandates"]}
-    rows = [(state.proposals[m]["time"], m) for m in ids if m in state.proposals]
-    return [m for _, m in sorted(rows)]
+    """Every mandate (proposed, live or past), oldest first: named by the delegates' records and
+    ordered by the target index, so no proposal record is read to find them."""
+    return [m for _, m in state.opened({m for row in state.delegates.values() for m in row["mandates"]})]
 
 
 def mandate_list(state: State, now: int, limit: int | None = None) -> list[dict[str, Any]]:

@@ -144,6 +144,16 @@ class State:
         6-byte ref), oldest first: a range of ``by_target``.  A look-alike ref's are named too."""
         return [k.rsplit(".", 1)[1] for k in keys_with_prefix(self.by_target, target_id[:12] + ".")]
 
+    def opened(self, ids: set[str]) -> list[tuple[int, str]]:
+        """(opening time, id) of these proposals, oldest first: from the target index's keys,
+        without reading a record (a page sorts mandates by them, then reads the few it shows)."""
+        out = []
+        for key in keys_from(self.by_target, ""):
+            _, t, pid = key.split(".")
+            if pid in ids:
+                out.append((int(t), pid))
+        return sorted(out)
+
     def ids_for(self, ref: str) -> list[str]:
         first = self.refs.get(ref)
         return [] if first is None else sorted([first, *self.collisions.get(ref, ())])
