@@ -12,6 +12,7 @@ queries (sync/rows.py ranges, the view's proposal indexes), the action through
 from __future__ import annotations
 
 import time
+import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -84,7 +85,7 @@ def _closed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 
 def test_pages_and_phone_actions_read_only_what_they_show(busy, monkeypatch: pytest.MonkeyPatch) -> None:
-    alpha, asm, props, server = busy
+    _alpha, asm, props, server = busy
     phone = Phone(server.url)
     phone.get("/")
     seen = _closed(monkeypatch)
@@ -114,6 +115,14 @@ def test_pages_and_phone_actions_read_only_what_they_show(busy, monkeypatch: pyt
     assert seen == []
     with server.web.node.lock:
         assert len(server.web.node.store) == before + 1
+    # the operator's page: the refused entries are found by reading the verdicts one row at a time
+    server.web.node.operator_passphrase = "s3cret passphrase"
+    form = f"csrf={phone.csrf}&passphrase=s3cret+passphrase".encode()
+    login = urllib.request.Request(server.url + "/operator/login", data=form, method="POST",
+                                   headers={"Content-Type": "application/x-www-form-urlencoded"})
+    with phone.opener.open(login, timeout=30) as r:
+        assert "Refused entries" in r.read().decode()
+    assert seen == []
 
 
 def test_the_server_keeps_no_rows_between_requests(busy) -> None:
