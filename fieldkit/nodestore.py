@@ -1,13 +1,15 @@
 """The node's store: where it lives in the home folder, which views it keeps, and acting.
 
 The domain adds its :class:`sync.api.ViewProvider` objects to :func:`view_providers`.
-:func:`act` is the one check-then-sign path of the CLI, the SMS service and the web.
+:func:`act` is the one check-then-sign path of the CLI, the SMS service, the node's duties
+and the web (whose phones sign what :func:`trial` prepared).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol
 
 from codec import Entry, KeyPair, Origin
 from fieldkit.domain import actions
@@ -39,15 +41,68 @@ def open_node_store(home: Home, clock: Callable[[], int] | None = None) -> Store
     return Store.open(store_path(home), views=view_providers(clock), sealer=sealer)
 
 
-def act(store: LocalStore, key: KeyPair, body: object, now: int, origin: Origin | None = None) -> Entry:
+class EntrySigner(Protocol):
+    """What signs an entry: this node's :class:`codec.KeyPair`, or a signature made elsewhere (a phone's)."""
+
+    @property
+    def public_key(self) -> bytes: ...
+
+    def sign(self, message: bytes) -> bytes: ...
+
+
+def _domain_check(store: LocalStore) -> Callable[[Entry], None]:
+    def check(entry: Entry) -> None:
+        actions.require_verdict(entry, domain_state(store).verdict(entry.id))
+
+    return check
+
+
+def act(store: LocalStore, key: KeyPair | EntrySigner, body: object, now: int, origin: Origin | None = None
+        ) -> Entry:
     """Sign ``body`` as ``key``'s next entry and append it, only if every replica would count it.
 
     The entry is signed once, folded once by the store's own view update (the check
     reads its verdict there), and appended without being verified again; a refusal
-    raises :class:`fieldkit.domain.actions.ActionRefused` and writes nothing.
+    raises :class:`fieldkit.domain.actions.ActionRefused` and writes nothing.  ``key``
+    may be a signature made elsewhere (``EntrySigner``): the web's phones sign the id
+    :func:`trial` gave them, and their signature is checked before it comes here.
     """
+    return store.append_own(key, body, now, origin, check=_domain_check(store))  # type: ignore[arg-type]
 
-    def check(entry: Entry) -> None:
-        actions.require_verdict(entry, domain_state(store).verdict(entry.id))
 
-    return store.append_own(key, body, now, origin, check=check)
+class _Unsigned:
+    """The key of a trial: the entry's place and id are computed, no signature is made."""
+
+    def __init__(self, public_key: bytes) -> None:
+        self.public_key = public_key
+
+    def sign(self, message: bytes) -> bytes:
+        return bytes(64)
+
+
+class _TrialOver(Exception):
+    """Raised by a trial's check once the domain counted the entry: the batch is rolled back."""
+
+
+def trial(store: LocalStore, public_key: bytes, body: object, now: int, origin: Origin | None = None) -> Entry:
+    """The entry :func:`act` would append as ``public_key``'s next (with a blank signature),
+    if every replica would count it; nothing is written either way.
+
+    For keys this node does not hold: the web prepares a phone's entry with it, the phone
+    signs its id, and :func:`act` appends it with that signature.  The same path as
+    ``act`` (place, fold in the store's view, the domain's check), then rolled back, so
+    it costs the entry's fold, not a copy of the state.
+    """
+    made: list[Entry] = []
+    check = _domain_check(store)
+
+    def check_then_undo(entry: Entry) -> None:
+        check(entry)  # ActionRefused: rolled back with the domain's reason
+        made.append(entry)
+        raise _TrialOver
+
+    try:
+        store.append_own(_Unsigned(public_key), body, now, origin, check=check_then_undo)  # type: ignore[arg-type]
+    except _TrialOver:
+        return made[0]
+    raise RuntimeError("a trial entry was appended: the store skipped its check")  # never: check always raises

@@ -405,6 +405,20 @@ class RowTable(MutableMapping[str, Any]):
         keys = {k for k, _ in found}
         return found + sorted((k, r) for k, r in self._rows.items() if r is not _GONE and k not in keys)
 
+    def scan(self) -> Iterator[tuple[str, Any]]:
+        """Every row, one at a time, as plain JSON data: neither kept nor tracked, so a read that
+        sums up a whole table (the ledger review) holds one row at a time.  Read only: a change
+        to what it yields is not written.  This batch's rows are yielded as they are now."""
+        mine = {k: r for k, r in self._rows.items() if (m := self._marks.get(k)) is None or m.dirty}
+        for key, data in self._db.execute(f"SELECT k, data FROM {self.sql} ORDER BY k"):
+            if key in mine:
+                row = mine.pop(key)
+                if row is not _GONE:
+                    yield key, row
+            else:
+                yield key, json.loads(self._text(data))
+        yield from sorted((k, r) for k, r in mine.items() if r is not _GONE)
+
     def values(self) -> list[Any]:  # type: ignore[override]
         return [r for _, r in self.items()]
 
@@ -447,6 +461,19 @@ class RowTable(MutableMapping[str, Any]):
         extra = [(k, r) for k, r in self._rows.items() if r is not _GONE and k not in keys
                  and (_bound(r, "time") or 0) <= now < (_bound(r, "expires", "until", "closes") or 0)]
         return found + extra
+
+    def newest(self, at: int, limit: int) -> list[tuple[str, Any]]:
+        """Up to ``limit`` rows whose ``time`` is at or before ``at``, newest first (by time, then
+        key): one query on the time index, e.g. the latest alerts a page lists."""
+        found = self._rows_where("WHERE time <= ? ORDER BY time DESC, k DESC LIMIT ?", (at, limit))
+        keys = {k for k, _ in found}
+        extra = [(k, r) for k, r in self._rows.items()  # rows this batch set or changed, not written yet
+                 if r is not _GONE and k not in keys and ((mark := self._marks.get(k)) is None or mark.dirty)
+                 and (_bound(r, "time") or 0) <= at]
+        if not extra:
+            return found
+        rows = sorted(found + extra, key=lambda kr: (_bound(kr[1], "time") or 0, kr[0]), reverse=True)
+        return rows[:limit]
 
     def replace_all(self, rows: dict[str, Any]) -> None:
         """Every row replaced by ``rows`` (a rebuild's result), written at the next flush."""

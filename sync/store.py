@@ -70,7 +70,7 @@ __all__ = ["INDEX_FILE", "LOG_FILE", "Equivocation", "Store", "StoreError", "cre
 
 LOG_FILE = "log"
 VIEWS_FILE = INDEX_FILE  # the views live in the index database
-INDEX_FORMAT = 2  # 2: public keys blinded and sealed, view rows sealed (issue 17)
+INDEX_FORMAT = 3  # 2: keys blinded, view rows sealed (issue 17); 3: the domain view's proposal indexes
 TAIL_CHECK = 16  # bytes of the log just before the recorded position, to know it is the same log
 VERIFY_THREADS = 2  # the Pi Zero 2 has 4 cores; one stays with the fold
 VERIFY_CHUNK = 128  # signature checks per task

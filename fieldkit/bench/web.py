@@ -1,11 +1,12 @@
 """`bench web`: the web app as phones meet it, on a node home holding 100,000 entries.
 
-Workload: ``bench domain``'s assembly life (4 assemblies of 20 members, proposals,
-ballots, ledger entries, alerts and answers; one entry every 30 s), signed once and
-cached in the temp folder, added to a fresh home through the store (verified, folded
-into the views).  The server is `fieldkit web` started as a process on 127.0.0.1, its
-clock set (``--now``) to an hour before the workload's last entry, so proposals and
-alerts are open as on a busy evening.
+Workload: ``bench domain``'s assembly life with its governance (4 assemblies of 20
+members, proposals, ballots, ledger entries, alerts and answers, mandates with their
+report-backs and role terms; one entry every 30 s), signed once and cached in the temp
+folder, added to a fresh home through the store (verified, folded into the views).  The
+server is `fieldkit web` started as a process on 127.0.0.1, its clock set (``--now``) to
+a minute after the workload's last entry, so proposals and alerts are open as on a busy
+evening.
 
 * ``page_p95_ms``: each main page fetched ``rounds`` times, one after the other, after a
   first warm-up fetch; target p95 <= 150 ms (DESIGN.md, "web pages at 100,000 entries").
@@ -47,7 +48,7 @@ from fieldkit.bench.report import Figure
 N = 100_000
 STREAMS = 50
 ROUNDS = 30
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: with governance (mandates and their reports: the /mandates page)
 CHROMIUM = Path("/usr/bin/chromium")
 
 
@@ -65,7 +66,7 @@ def _cached_workload(n: int) -> Path:
     from fieldkit.bench.domain import workload
 
     parts = [struct.pack("<H", len(raw)) + raw
-             for raw in (e.encode(with_key=e.seq == 0) for e in workload(n))]
+             for raw in (e.encode(with_key=e.seq == 0) for e in workload(n, governance=True))]
     tmp = path.with_name(f"{path.name}.{os.getpid()}")
     tmp.write_bytes(b"".join(parts))
     os.replace(tmp, path)

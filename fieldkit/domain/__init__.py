@@ -13,9 +13,9 @@ Modules:
 - ``judge``: time-dependent judgements at a moment ``at`` (membership, outcome,
   mandate status, role holder, council open, alert status).  No clock is ever read.
 - ``queries``: JSON-ready answers at ``now`` (tally, assembly, mandate, council, alert,
-  ledger review, minutes); ``alert_counts`` for the radio relay and the SMS fan-out,
+  ledger review, minutes; the latest of each for a page); ``alert_counts`` for the radio relay and the SMS fan-out,
   ``resolve_short`` for SMS short ids.
-- ``actions``: body builders and ``require_counted`` (refuse before signing), id lookup.
+- ``actions``: body builders, ``require_verdict`` (refuse before writing), id lookup, seals due.
 - ``timeflags``: the local flag for entries seen far from the time they claim.
 - ``view``: :class:`DomainView`, the store's ViewProvider (view name ``"domain"``): rows in
   the store's index database, read on demand; ``domain_state(store)`` for commands.

@@ -1,22 +1,21 @@
 """Build the bodies of actions and check them against the domain before signing.
 
-Used by the CLI and the SMS service: each builder takes the state and readable
-arguments and returns a body, or raises :class:`ActionRefused` with a reason that
-says what to do.  :func:`verdict_of` folds a signed but unsent entry onto a copy of
-the state: the local refusal is then exactly the refusal every replica would give.
+Used by the CLI, the SMS service and the web: each builder takes the state and
+readable arguments and returns a body, or raises :class:`ActionRefused` with a reason
+that says what to do.  :func:`require_verdict` turns the verdict the store's own view
+gave the entry (``fieldkit.nodestore.act`` folds it before anything is written) into
+that refusal: the local refusal is exactly the one every replica would give.
 """
 
 from __future__ import annotations
 
-import copy
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from collections.abc import Callable
 
 from codec import REF_SIZE, AckStatus, Entry, FieldkitError, key_id, kinds
 
-from . import derive, judge
+from . import judge
 from .rules_seals import SEAL_WINDOW
-from .state import COUNTED, State
+from .state import COUNTED, State, keys_with_prefix
 
 
 class ActionRefused(FieldkitError):
@@ -40,12 +39,6 @@ def find(state: State, table: str, prefix: str, what: str) -> str:
     if len(hits) > 1:
         raise UnknownId(f"{what} id {prefix!r} is ambiguous ({len(hits)} match): give more characters")
     return hits[0]
-
-
-def keys_with_prefix(rows: Mapping[str, Any], prefix: str) -> list[str]:
-    """Keys of a state table starting with ``prefix`` (the store's tables answer with one range query)."""
-    with_prefix = getattr(rows, "with_prefix", None)
-    return with_prefix(prefix) if with_prefix is not None else [k for k in rows if k.startswith(prefix)]
 
 
 def member_key(state: State, text: str) -> tuple[bytes, bytes | None]:
@@ -93,17 +86,6 @@ def ack(alert_id: str, status: str = "coming", eta_minutes: int | None = None) -
     return kinds.AlertAck(ref(alert_id), ACK_WORDS[status], 0)
 
 
-def verdict_of(state: State, entry: Entry, all_entries: Callable[[], Iterable[Entry]],
-               scratch: bool = False) -> str:
-    """The verdict ``entry`` would get if added now.
-
-    The state is copied first, unless ``scratch`` says the caller will not use it again
-    (saves copying a large state on every command)."""
-    base = state if scratch else copy.deepcopy(state)
-    trial = derive.update(base, [entry], lambda: [*all_entries(), entry])
-    return trial.verdict(entry.id) or "refused: not folded"
-
-
 # What to do about the commonest refusals (the reason says what is wrong).
 HINTS = (
     ("vouches needed", "ask members to vouch for your key (fieldkit whoami shows it)"),
@@ -111,12 +93,6 @@ HINTS = (
     ("which this node has not seen yet", "sync with a node that has it, then try again"),
     ("current facilitator", "the assembly assigns a facilitator with fieldkit role assign"),
 )
-
-
-def require_counted(state: State, entry: Entry, all_entries: Callable[[], Iterable[Entry]],
-                    scratch: bool = False) -> None:
-    """Raise ActionRefused, with the domain's reason and a hint, unless ``entry`` would count."""
-    require_verdict(entry, verdict_of(state, entry, all_entries, scratch))
 
 
 def require_verdict(entry: Entry, verdict: str | None) -> None:
@@ -177,12 +153,15 @@ def due_seals(state: State, me: str, now: int) -> list[str]:
     The node service calls this periodically and signs ``seal_body`` for each; the CLI
     does it after every command that writes."""
     out = []
-    for pid, p in state.proposals.items():
-        if not p["closes"] <= now < p["closes"] + SEAL_WINDOW or me in p.get("seals", {}):
+    # closed at or before now, within the window: a range of the close-time index (state.by_close),
+    # so the cost is the proposals that closed in the window, not every proposal ever made
+    for pid in state.closing(now - SEAL_WINDOW + 1, now + 1):
+        p = state.proposals.get(pid)
+        if p is None or me in p.get("seals", {}):  # refused (no record), or sealed already
             continue
         if p["target_type"] == "council":
             if me in state.councils[p["target"]]["participants"]:
                 out.append(pid)
         elif judge.is_member(state, p["target"], me, p["closes"]):
             out.append(pid)
-    return sorted(out, key=lambda i: (state.proposals[i]["closes"], i))
+    return out  # by close time, then id: the index's order

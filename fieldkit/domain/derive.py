@@ -78,7 +78,7 @@ def _fold_all(unique: dict[bytes, Entry], cuts: dict[str, Any], horizon: int | N
         if horizon is not None and e.time > horizon:
             _hold_future(state, e)
             continue
-        state.index(_hex_id(e))
+        state.index_entry(e, _hex_id(e))
         folded.append(e)
     floors = _chain_floors(folded, state)
     for e in sorted(folded, key=sort_key):
@@ -132,7 +132,7 @@ def update(state: State, added: Iterable[Entry], all_entries: Callable[[], Itera
         del state.tail[k], state.entries[k]
         new[k] = state.held.pop(k)
     for e in new.values():
-        state.index(_hex_id(e))
+        state.index_entry(e, _hex_id(e))
     floors = _chain_floors(new.values(), state)
     for e in sorted(new.values(), key=sort_key):
         _fold_one(state, e, floors.get(e.id))

@@ -116,7 +116,7 @@ def membership(state: State, assembly_id: str, key: str, at: int, seq: int | Non
         return False, "unknown assembly"
     name = asm["name"]
     m = asm["members"].get(key)
-    if m is None or m["admitted"] is None or m["admitted"] > at:
+    if not _admitted(m, at):
         given = 0 if m is None else len([v for v in m["vouchers"] if v["time"] <= at])
         need = vouches_needed(state, assembly_id, at)
         if need == asm["k"]:
@@ -140,7 +140,14 @@ def membership(state: State, assembly_id: str, key: str, at: int, seq: int | Non
     return True, ""
 
 
+def _admitted(member: dict[str, Any] | None, at: int) -> bool:
+    return member is not None and member["admitted"] is not None and member["admitted"] <= at
+
+
 def is_member(state: State, assembly_id: str, key: str, at: int, seq: int | None = None) -> bool:
+    asm = state.assemblies.get(assembly_id)
+    if asm is None or not _admitted(asm["members"].get(key), at):
+        return False  # not admitted: no need to count the vouches for the reason membership() gives
     return membership(state, assembly_id, key, at, seq)[0]
 
 

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from . import judge, rules_constitution, rules_recognition
-from .state import State, kid
+from .state import State, every, kid, newest
 
 LEDGER_SILENCE = 30 * 86400  # the review warns after 30 days without an entry (DESIGN.md)
 
@@ -49,6 +49,32 @@ def tally(state: State, proposal_id: str, now: int) -> dict[str, Any]:
 
 def proposal_list(state: State, now: int) -> list[dict[str, Any]]:
     return [tally(state, pid, now) for pid in sorted(state.proposals, key=lambda p: state.proposals[p]["time"])]
+
+
+def _latest_first(state: State, ids: list[str], limit: int | None) -> list[str]:
+    """The counted proposals among ``ids``, newest opened first (time, then id), at most ``limit``."""
+    rows = [(pid, state.proposals.get(pid)) for pid in ids]
+    found = sorted(((r["time"], pid) for pid, r in rows if r is not None), reverse=True)
+    return [pid for _, pid in found[:limit]]
+
+
+def open_proposals(state: State, now: int, limit: int | None = None) -> list[dict[str, Any]]:
+    """Tallies of the proposals still open at ``now`` (closing after it), newest opened first:
+    a range of the close-time index, not every proposal."""
+    return [tally(state, pid, now) for pid in _latest_first(state, state.closing(now + 1), limit)]
+
+
+def proposals_of(state: State, target_id: str, now: int, limit: int | None = None) -> list[dict[str, Any]]:
+    """Tallies of an assembly's or a council's proposals, newest opened first: the target index
+    read from its newest end, so a page loads the ``limit`` records it shows."""
+    ids: list[str] = []
+    for pid in reversed(state.proposals_of(target_id)):  # by opening time, then id: newest last
+        p = state.proposals.get(pid)
+        if p is not None and p["target"] == target_id:  # counted, and not a look-alike ref's
+            ids.append(pid)
+            if len(ids) == limit:
+                break
+    return [tally(state, pid, now) for pid in ids]
 
 
 def assembly_show(state: State, assembly_id: str, now: int) -> dict[str, Any]:
@@ -98,9 +124,18 @@ def mandate_show(state: State, mandate_id: str, now: int) -> dict[str, Any]:
             "report_texts": [r for r in m.get("report_texts", []) if r["time"] <= now]}
 
 
-def mandate_list(state: State, now: int) -> list[dict[str, Any]]:
-    ids = [p for p, r in state.proposals.items() if r["kind"] == "propose_mandate"]
-    return [mandate_show(state, m, now) for m in sorted(ids, key=lambda m: state.proposals[m]["time"])]
+def mandate_ids(state: State) -> list[str]:
+    """Every mandate (proposed, live or past), oldest first: named by the delegates' records and
+    ordered by the target index, so no proposal record is read to find them."""
+    return [m for _, m in state.opened({m for row in state.delegates.values() for m in row["mandates"]})]
+
+
+def mandate_list(state: State, now: int, limit: int | None = None) -> list[dict[str, Any]]:
+    """Every mandate at ``now``, oldest first; with ``limit``, the newest ``limit`` only, newest first."""
+    ids = mandate_ids(state)
+    if limit is not None:
+        ids = ids[::-1][:limit]
+    return [mandate_show(state, m, now) for m in ids]
 
 
 def council_show(state: State, council_id: str, now: int) -> dict[str, Any]:
@@ -128,6 +163,11 @@ def alert_list(state: State, now: int) -> list[dict[str, Any]]:
     return [alert_show(state, a, now) for a in ids]
 
 
+def recent_alerts(state: State, now: int, limit: int) -> list[dict[str, Any]]:
+    """The ``limit`` latest alerts raised by ``now``, newest first (one indexed query on the store)."""
+    return [alert_show(state, a, now) for a, _ in newest(state.alerts, now, limit)]
+
+
 def open_alerts(state: State, now: int) -> list[dict[str, Any]]:
     """The alerts open at ``now`` (oldest first): on the store's state, one indexed query, not every alert."""
     table = state.alerts
@@ -139,16 +179,17 @@ def open_alerts(state: State, now: int) -> list[dict[str, Any]]:
 
 
 def _month(t: int) -> str:
-    return datetime.fromtimestamp(t, UTC).strftime("%Y-%m")
+    d = datetime.fromtimestamp(t, UTC)
+    return f"{d.year:04d}-{d.month:02d}"  # as strftime("%Y-%m"), at a third of its cost
 
 
 def ledger_review(state: State, now: int, assembly_id: str | None = None) -> dict[str, Any]:
     """Entries per month and per domain; a warning for each 30-day stretch without one."""
-    rows = sorted((r for r in state.ledger.values()
-                   if r["time"] <= now and (assembly_id is None or r["assembly"] == assembly_id)),
-                  key=lambda r: r["time"])
+    # (time, domain) of each entry: the review reads every ledger record, one at a time
+    rows = sorted((r["time"], r["domain"]) for r in every(state.ledger)
+                  if r["time"] <= now and (assembly_id is None or r["assembly"] == assembly_id))
     warnings = []
-    times = [r["time"] for r in rows]
+    times = [t for t, _ in rows]
     for earlier, later in itertools.pairwise(times):
         if later - earlier > LEDGER_SILENCE:
             warnings.append(f"{(later - earlier) // 86400} days without a ledger entry "
@@ -158,7 +199,7 @@ def ledger_review(state: State, now: int, assembly_id: str | None = None) -> dic
     elif now - times[-1] > LEDGER_SILENCE:
         warnings.append(f"{(now - times[-1]) // 86400} days without a ledger entry since {_day(times[-1])}")
     return {"entries": len(rows), "per_month": dict(sorted(Counter(_month(t) for t in times).items())),
-            "per_domain": dict(sorted(Counter(r["domain"] for r in rows).items())), "warnings": warnings}
+            "per_domain": dict(sorted(Counter(domain for _, domain in rows).items())), "warnings": warnings}
 
 
 def _day(t: int) -> str:
@@ -167,6 +208,12 @@ def _day(t: int) -> str:
 
 def ledger_list(state: State, now: int) -> list[dict[str, Any]]:
     return [{"id": k, **v} for k, v in sorted(state.ledger.items(), key=lambda kv: kv[1]["time"]) if v["time"] <= now]
+
+
+def recent(state: State, table: str, now: int, limit: int) -> list[dict[str, Any]]:
+    """The ``limit`` latest records of ``table`` (``ledger``, ``minutes``) made by ``now``, newest
+    first, shaped as ``ledger_list`` and ``minutes_list`` shape them."""
+    return [{"id": k, **v} for k, v in newest(state.tables[table], now, limit)]
 
 
 def minutes_list(state: State, now: int, assembly_id: str | None = None) -> list[dict[str, Any]]:

@@ -14,11 +14,12 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-from collections.abc import MutableMapping
+from collections.abc import Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from codec import Entry, Kind, key_id
+from codec.kinds import ProposalTerms
 from sync.views import view_digest
 
 TABLES = (
@@ -61,6 +62,35 @@ def sort_key(entry: Entry) -> tuple[int, int, str, int, str]:
     return (entry.time, _RANK.get(entry.kind, 5), entry.author.hex(), entry.seq, entry.id.hex())
 
 
+def keys_with_prefix(rows: Mapping[str, Any], prefix: str) -> list[str]:
+    """Keys of a state table starting with ``prefix``, in order (the store's tables answer with one range query)."""
+    with_prefix = getattr(rows, "with_prefix", None)
+    return with_prefix(prefix) if with_prefix is not None else sorted(k for k in rows if k.startswith(prefix))
+
+
+def keys_from(rows: Mapping[str, Any], low: str) -> list[str]:
+    """Keys of a state table at or above ``low``, in order (one range query on the store's tables)."""
+    query = getattr(rows, "keys_from", None)
+    return query(low) if query is not None else sorted(k for k in rows if k >= low)
+
+
+def every(rows: Mapping[str, Any]) -> Iterator[Any]:
+    """Every record of a table, for reading only: the store's tables yield one at a time, neither
+    kept nor tracked (a summary of a whole table holds one record at a time, not the table)."""
+    scan = getattr(rows, "scan", None)
+    return (r for _, r in scan()) if scan is not None else iter(rows.values())
+
+
+def newest(rows: Mapping[str, Any], at: int, limit: int) -> list[tuple[str, Any]]:
+    """The ``limit`` newest records of a table whose ``time`` is at or before ``at``, newest
+    first (by time, then key): one indexed query on the store's tables, a sort in memory."""
+    query = getattr(rows, "newest", None)
+    if query is not None:
+        return query(at, limit)
+    return sorted(((k, r) for k, r in rows.items() if r["time"] <= at), key=lambda kr: (kr[1]["time"], kr[0]),
+                  reverse=True)[:limit]
+
+
 @dataclass
 class State:
     """The domain state after folding a set of entries in canonical order."""
@@ -72,6 +102,14 @@ class State:
     # an index, not a table: derived from the entry ids, so never digested.
     refs: MutableMapping[str, str] = field(default_factory=dict)
     collisions: MutableMapping[str, list[str]] = field(default_factory=dict)  # further ids behind one ref
+    # Proposals by close time and by target (indexes like ``refs``: derived from the entries'
+    # own bodies, kept with the view, never digested), so "what closes when" and "the
+    # proposals of an assembly" are range queries, not scans of every proposal:
+    #   by_close:  "{closes:012d}.{id}" -> 1              (seals due, open proposals)
+    #   by_target: "{target ref}.{time:012d}.{id}" -> 1   (an assembly's or a council's proposals)
+    # Every proposal-like entry folded is indexed, counted or not: readers look the record up.
+    by_close: MutableMapping[str, int] = field(default_factory=dict)
+    by_target: MutableMapping[str, int] = field(default_factory=dict)
     # Entries claiming a time beyond the node's horizon (its clock plus derive.FUTURE_SKEW):
     # kept out of the fold until their time comes, so they never move ``last`` (id -> time).
     future: dict[str, int] = field(default_factory=dict)
@@ -86,6 +124,35 @@ class State:
         first = self.refs.setdefault(ref, entry_id)
         if first != entry_id and entry_id not in self.collisions.get(ref, ()):
             self.collisions.setdefault(ref, []).append(entry_id)
+
+    def index_entry(self, entry: Entry, entry_id: str) -> None:
+        """Index an entry about to be folded: its ref, and a proposal's close time and target."""
+        self.index(entry_id)
+        body = entry.body
+        if isinstance(body, ProposalTerms):
+            self.by_close[f"{body.closes:012d}.{entry_id}"] = 1
+            self.by_target[f"{body.target.hex()}.{entry.time:012d}.{entry_id}"] = 1
+
+    def closing(self, low: int, high: int | None = None) -> list[str]:
+        """Ids of the proposal entries closing at ``low`` or later and before ``high``, by close
+        time then id: a range of ``by_close``.  Refused entries are named too (look them up)."""
+        start, end = f"{low:012d}", None if high is None else f"{high:012d}"
+        return [k[13:] for k in keys_from(self.by_close, start) if end is None or k < end]
+
+    def proposals_of(self, target_id: str) -> list[str]:
+        """Ids of the proposal entries naming ``target_id`` (an assembly or a council, by its
+        6-byte ref), oldest first: a range of ``by_target``.  A look-alike ref's are named too."""
+        return [k.rsplit(".", 1)[1] for k in keys_with_prefix(self.by_target, target_id[:12] + ".")]
+
+    def opened(self, ids: set[str]) -> list[tuple[int, str]]:
+        """(opening time, id) of these proposals, oldest first: from the target index's keys,
+        without reading a record (a page sorts mandates by them, then reads the few it shows)."""
+        out = []
+        for key in keys_from(self.by_target, ""):
+            _, t, pid = key.split(".")
+            if pid in ids:
+                out.append((int(t), pid))
+        return sorted(out)
 
     def ids_for(self, ref: str) -> list[str]:
         first = self.refs.get(ref)
@@ -131,6 +198,9 @@ class State:
         state.tail = {k: list(v) for k, v in (meta.get("tail") or {}).items()}
         for entry_id in state.tables["entries"]:
             state.index(entry_id)
+        for pid, p in state.proposals.items():  # the proposals' indexes, from their records (no entries here)
+            state.by_close[f"{p['closes']:012d}.{pid}"] = 1
+            state.by_target[f"{p['target'][:12]}.{p['time']:012d}.{pid}"] = 1
         return state
 
     # one read-only attribute per table: state.proposals, state.assemblies, ...

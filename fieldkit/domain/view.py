@@ -23,7 +23,7 @@ from . import derive, rules_cuts
 from .state import TABLES, State, sort_key
 
 VIEW_NAME = "domain"
-INDEXES = ("refs", "collisions")  # derived from entry ids: kept with the view, never digested
+INDEXES = ("refs", "collisions", "by_close", "by_target")  # derived from entries: kept with the view, never digested
 Tables = dict[str, list[dict[str, Any]]]
 
 
@@ -91,8 +91,10 @@ class DomainView:
             tables=dict(self._rows),
             last=(last[0], last[1], last[2], last[3], last[4]) if last else None,
             waiting=set(meta.get("waiting", ())),
-            refs=tables.table(INDEXES[0], digested=False),
-            collisions=tables.table(INDEXES[1], digested=False),
+            refs=tables.table("refs", digested=False),
+            collisions=tables.table("collisions", digested=False),
+            by_close=tables.table("by_close", digested=False),
+            by_target=tables.table("by_target", digested=False),
             future=dict(meta.get("future") or {}),
             tail={k: list(v) for k, v in (meta.get("tail") or {}).items()},
         )
@@ -159,7 +161,7 @@ class DomainView:
                     raise LookupError(f"journal names entry {undone[:12]} which the store does not hold")
                 refold.append(entry)
         for e in new:
-            state.index(derive._hex_id(e))
+            state.index_entry(e, derive._hex_id(e))
         # entries older than the journal will keep (a bundle of old history) are not journaled
         newest = max([e.time for e in refold] + ([state.last[0]] if state.last else []))
         waiting = set(state.waiting)
@@ -246,8 +248,8 @@ class DomainView:
         assert self._tables is not None, "attach() first"
         for name in TABLES:
             self._tables.table(name).replace_all(fresh.tables[name])
-        self._tables.table(INDEXES[0], digested=False).replace_all(fresh.refs)
-        self._tables.table(INDEXES[1], digested=False).replace_all(fresh.collisions)
+        for name in INDEXES:
+            self._tables.table(name, digested=False).replace_all(getattr(fresh, name))
         self._tables.table("journal", digested=False).replace_all({})
         # refused entries after the high-water mark have no journal record either
         marks = [journal_key(fresh.last)] if fresh.last else []
@@ -266,6 +268,12 @@ class DomainView:
         meta["floor"] = self._floor
         meta["future"] = dict(sorted(state.future.items()))
         meta["tail"] = {k: list(v) for k, v in sorted(state.tail.items())}
+
+    def forget_rows(self) -> None:
+        """Drop the rows reads have loaded (only between batches): a process that keeps its store
+        open (the web server, the SMS gateway) holds what one read needs, not all it ever read."""
+        if self._tables is not None:
+            self._tables.discard()
 
     def dump_meta(self) -> dict[str, Any]:
         """The meta row of ``State.to_tables`` (``store.view_tables`` gives it with the tables)."""

@@ -126,7 +126,10 @@ def build_app(web: WebApp) -> Starlette:
 
     def locked(fn, *args):
         with web.node.lock:  # the state's rows are the store view's own: read them while nothing folds
-            return fn(*args)
+            try:
+                return fn(*args)
+            finally:
+                web.node.release()  # the rows this request loaded: the next one reads its own
 
     async def read(fn, *args):
         """Run a store read off the event loop (the store is synchronous, behind the node's lock)."""

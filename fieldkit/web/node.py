@@ -7,9 +7,10 @@ object would let the web's reads consume the "fresh" entries the runner's tick p
 the radios (``Store.refresh`` hands newly seen entries to whoever looks first).  Appends
 from both go through the log's flock, as for any two processes on one home.
 
-Reads: the domain state is rebuilt from the view's tables only when those tables changed
-(the store returns the same tables object until an entry is folded), so a page costs
-its queries, not a copy of the whole state.
+Reads: a page reads the store's lazy domain state (``domain_state``, as the CLI does):
+the rows it shows, through the domain's queries and the view's indexes, never the whole
+state; after each read the rows it loaded are dropped (``release``), so the server holds
+what one page needs, however many pages phones have asked for.
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from codec import Entry, kinds
-from fieldkit.domain.state import TABLES, State, kid
-from fieldkit.domain.view import VIEW_NAME, domain_state
+from fieldkit.domain.state import State, kid
+from fieldkit.domain.view import VIEW_NAME, DomainView, domain_state
 from fieldkit.home import STORE_DIR, Home
 from fieldkit.nodestore import open_node_store
 from sync.store import LOG_FILE, Store
@@ -113,14 +114,6 @@ def events_for(entries: list[Entry], now: int) -> list[Event]:
     return out
 
 
-def shared_state(tables: dict[str, list[dict[str, Any]]]) -> State:
-    """A State whose tables index the view's rows by key (each row keeps its "_key"), for reading only."""
-    state = State()
-    for name in TABLES:
-        state.tables[name] = {row["_key"]: row for row in tables.get(name, [])}
-    return state
-
-
 class WebNode:
     """The store, a lock around it, the state for pages, and the watcher feeding the streams."""
 
@@ -130,6 +123,7 @@ class WebNode:
         self.clock = clock
         self.status = status  # the running node's link/peer/airtime status, when `node run --web`
         self.store = open_home_store(home)
+        self._view = self.store.view(VIEW_NAME)  # the provider object: asking again would pick up new entries
         self.lock = threading.RLock()
         self.streams = Streams()
         self._state: tuple[object, State] | None = None
@@ -145,19 +139,20 @@ class WebNode:
         return int(self.clock())
 
     def state(self) -> State:
-        """The domain state for reading: the view's own rows, not a copy.
+        """The domain state for reading: the store's view, rows read as queries ask for them.
 
         Read it under ``self.lock`` only (pages do: app.py), because the store's view goes
         on folding into those rows when new entries arrive; queries are pure and never
         mutate it.  A copy of 100,000 entries' state costs the Pi tens of MB and a second.
         """
         with self.lock:
-            return domain_state(self.store)  # rows read from the index as pages ask for them
+            return domain_state(self.store)
 
-    def scratch_state(self) -> State:
-        """A private copy to fold a trial entry onto."""
+    def release(self) -> None:
+        """Forget the rows the last read loaded (between batches: under the lock, as every write is)."""
         with self.lock:
-            return State.from_tables(self.store.view_tables(VIEW_NAME))
+            if isinstance(self._view, DomainView):
+                self._view.forget_rows()
 
     def poll(self) -> None:
         """Pick up entries other processes (CLI, `node run`) appended, fold them, and tell the streams."""

@@ -7,11 +7,14 @@ heard, airtime against the duty cycle, last syncs) through the ``status`` callab
 
 from __future__ import annotations
 
+import heapq
 import hmac
 import os
 import sqlite3
+from collections.abc import Iterator
 from typing import Any
 
+from fieldkit.domain.state import State
 from fieldkit.home import WrongPassphrase
 from fieldkit.sms.subscribers import SMS_DIR
 
@@ -75,15 +78,30 @@ def _subscribers(node: WebNode) -> list[dict[str, Any]]:
             for n, name, r, s in rows]
 
 
+def _entries(state: State) -> Iterator[tuple[str, Any]]:
+    scan = getattr(state.entries, "scan", None)
+    return scan() if scan is not None else iter(state.entries.items())
+
+
 def operator_status(node: WebNode) -> dict[str, Any]:
     state = node.state()
-    refused = [{"id": eid, "kind": row["kind"], "author": row["author"], "time": row["time"],
-                "reason": row["verdict"].split(": ", 1)[-1]}
-               for eid, row in state.entries.items() if row["verdict"].startswith("refused")]
-    refused.sort(key=lambda r: r["time"], reverse=True)
+    # every entry's verdict, read one row at a time (never the whole table in memory): the
+    # newest REFUSED_ROWS refusals are kept, the others only counted
+    newest: list[tuple[int, str, dict[str, Any]]] = []
+    total = 0
+    for eid, row in _entries(state):
+        if row["verdict"].startswith("refused"):
+            total += 1
+            item = (row["time"], eid, row)
+            if len(newest) < REFUSED_ROWS:
+                heapq.heappush(newest, item)
+            elif item > newest[0]:
+                heapq.heapreplace(newest, item)
+    refused = [{"id": eid, "kind": row["kind"], "author": row["author"], "time": t,
+                "reason": row["verdict"].split(": ", 1)[-1]} for t, eid, row in sorted(newest, reverse=True)]
     with node.lock:
         store = {"entries": len(node.store), "pending": node.store.pending_count,
                  "equivocations": len(node.store.equivocations)}
     running = node.status() if node.status is not None else None
-    return {"store": store, "refused": refused[:REFUSED_ROWS], "refused_total": len(refused),
+    return {"store": store, "refused": refused, "refused_total": total,
             "outboxes": _outboxes(node), "subscribers": _subscribers(node), "running": running}

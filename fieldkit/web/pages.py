@@ -12,9 +12,8 @@ from typing import Any
 
 import segno
 
-from codec import kinds
 from fieldkit.domain import actions, queries
-from fieldkit.domain.state import State, kid
+from fieldkit.domain.state import State, keys_with_prefix, kid, newest
 
 from .chart import month_bars
 from .node import WebNode
@@ -39,27 +38,20 @@ def names(state: State, node: WebNode) -> dict[str, str]:
     return out
 
 
-def _newest(ids, table: dict[str, dict[str, Any]], n: int = PAGE_ROWS) -> list[str]:
-    return sorted(ids, key=lambda i: table[i]["time"], reverse=True)[:n]
-
-
 def _target_name(state: State, ref_or_id: str) -> str:
     for table in ("assemblies", "councils"):
-        for k, row in state.tables[table].items():
-            if k.startswith(ref_or_id[:12]):
-                return row.get("name") or row.get("objective", "")[:40]
+        for k in keys_with_prefix(state.tables[table], ref_or_id[:12]):
+            row = state.tables[table][k]
+            return row.get("name") or row.get("objective", "")[:40]
     return ref_or_id[:12]
 
 
 def home(node: WebNode) -> dict[str, Any]:
     state, now = node.state(), node.now()
-    open_alerts = [queries.alert_show(state, a, now) for a in _newest(
-        (a for a, r in state.alerts.items() if r["time"] <= now < r["expires"] and r["resolved"] is None),
-        state.alerts, 10)]
+    open_alerts = queries.open_alerts(state, now)[::-1][:10]  # newest first
     assemblies = [{"id": a, "name": r["name"], "need": r["need"], "members": len(r["members"])}
                   for a, r in sorted(state.assemblies.items(), key=lambda kv: kv[1]["time"])]
-    open_props = [queries.tally(state, p, now) for p in _newest(
-        (p for p, r in state.proposals.items() if r["closes"] > now), state.proposals, 20)]
+    open_props = queries.open_proposals(state, now, 20)
     return {"alerts": open_alerts, "assemblies": assemblies, "proposals": open_props,
             "names": names(state, node), "targets": {p["target"]: _target_name(state, p["target"])
                                                       for p in open_props}}
@@ -69,9 +61,7 @@ def assembly(node: WebNode, prefix: str) -> dict[str, Any]:
     state, now = node.state(), node.now()
     aid = actions.find(state, "assemblies", prefix, "assembly")
     show = queries.assembly_show(state, aid, now)
-    props = [queries.tally(state, p, now) for p in _newest(
-        (p for p, r in state.proposals.items() if r.get("target") == aid), state.proposals)]
-    return {"a": show, "proposals": props, "names": names(state, node)}
+    return {"a": show, "proposals": queries.proposals_of(state, aid, now, PAGE_ROWS), "names": names(state, node)}
 
 
 def proposal(node: WebNode, prefix: str) -> dict[str, Any]:
@@ -85,9 +75,8 @@ def proposal(node: WebNode, prefix: str) -> dict[str, Any]:
 
 def alerts(node: WebNode) -> dict[str, Any]:
     state, now = node.state(), node.now()
-    rows = [queries.alert_show(state, a, now) for a in _newest(
-        (a for a, r in state.alerts.items() if r["time"] <= now), state.alerts)]
-    return {"alerts": rows, "names": names(state, node), "assemblies": _assembly_choices(state)}
+    return {"alerts": queries.recent_alerts(state, now, PAGE_ROWS), "names": names(state, node),
+            "assemblies": _assembly_choices(state)}
 
 
 def alert(node: WebNode, prefix: str) -> dict[str, Any]:
@@ -101,53 +90,32 @@ def _assembly_choices(state: State) -> list[dict[str, str]]:
     return [{"id": a, "name": r["name"]} for a, r in sorted(state.assemblies.items(), key=lambda kv: kv[1]["time"])]
 
 
-def _report_texts(node: WebNode, state: State, mandate_ids: set[str]) -> dict[str, list[dict[str, Any]]]:
-    """Report texts per mandate: the state keeps their times; the texts are read from the entries."""
-    out: dict[str, list[dict[str, Any]]] = {}
-    refs = {m[:12]: m for m in mandate_ids}
-    for eid, row in state.entries.items():
-        if row["kind"] != "mandate_report" or row["verdict"] != "counted":
-            continue
-        entry = node.store.get(bytes.fromhex(eid))
-        if entry is None or not isinstance(entry.body, kinds.MandateReport):
-            continue
-        mid = refs.get(entry.body.mandate.hex())
-        if mid is not None:
-            out.setdefault(mid, []).append({"time": entry.time, "text": entry.body.text, "author": row["author"]})
-    return {k: sorted(v, key=lambda r: r["time"]) for k, v in out.items()}
-
-
 def mandates(node: WebNode) -> dict[str, Any]:
     state, now = node.state(), node.now()
-    with node.lock:
-        ids = _newest((p for p, r in state.proposals.items() if r["kind"] == "propose_mandate"), state.proposals)
-        rows = [queries.mandate_show(state, m, now) for m in ids]
-        reports = _report_texts(node, state, set(ids))
-    return {"mandates": rows, "reports": reports, "names": names(state, node),
+    rows = queries.mandate_list(state, now, PAGE_ROWS)  # each with its report texts (the domain keeps them)
+    return {"mandates": rows, "names": names(state, node),
             "assemblies": {r["assembly"]: _target_name(state, r["assembly"]) for r in rows}}
 
 
 def councils(node: WebNode) -> dict[str, Any]:
     state, now = node.state(), node.now()
-    rows = [queries.council_show(state, c, now) for c in _newest(state.councils, state.councils)]
-    decisions = {c["id"]: [queries.tally(state, p, now) for p in _newest(
-        (p for p, r in state.proposals.items() if r.get("target") == c["id"]), state.proposals, 20)] for c in rows}
+    rows = [queries.council_show(state, c, now) for c, _ in newest(state.councils, now, PAGE_ROWS)]
+    decisions = {c["id"]: queries.proposals_of(state, c["id"], now, 20) for c in rows}
     return {"councils": rows, "decisions": decisions, "names": names(state, node),
             "assembly_names": {a: r["name"] for a, r in state.assemblies.items()}}
 
 
 def ledger(node: WebNode, t) -> dict[str, Any]:
     state, now = node.state(), node.now()
-    review = queries.ledger_review(state, now)
-    rows = sorted((r for r in queries.ledger_list(state, now)), key=lambda r: r["time"], reverse=True)[:PAGE_ROWS]
+    review = queries.ledger_review(state, now)  # over every ledger entry: what the review is
+    rows = queries.recent(state, "ledger", now, PAGE_ROWS)
     return {"review": review, "rows": rows, "chart": month_bars(review["per_month"], t("per_month")),
             "names": names(state, node), "assembly_names": {a: r["name"] for a, r in state.assemblies.items()}}
 
 
 def minutes(node: WebNode) -> dict[str, Any]:
     state, now = node.state(), node.now()
-    rows = list(reversed(queries.minutes_list(state, now)))[:PAGE_ROWS]
-    return {"rows": rows, "names": names(state, node),
+    return {"rows": queries.recent(state, "minutes", now, PAGE_ROWS), "names": names(state, node),
             "assembly_names": {a: r["name"] for a, r in state.assemblies.items()}}
 
 
@@ -184,7 +152,7 @@ def whois(node: WebNode, key_text: str) -> dict[str, Any]:
     if len(text) == 64:
         k = kid(public_key_of(text))
     else:  # a short code: a unique prefix of a known key id
-        hits = [x for x in state.keys if len(text) >= 8 and x.startswith(text)]
+        hits = keys_with_prefix(state.keys, text) if len(text) >= 8 else []
         if len(hits) != 1:
             return {"found": False}
         k = hits[0]

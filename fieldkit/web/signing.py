@@ -1,17 +1,19 @@
 """Keys stay on phones: the node prepares an entry, the phone signs its id, the node checks and appends.
 
 1. ``prepare``: the phone names an action (vote, vouch, ...) and its public key.  The
-   node builds the body with the domain's own builders (``fieldkit.domain.actions``),
-   places it as that key's next entry (seq, link to its head, the node's clock), folds
-   it onto a copy of the state and refuses at once, with the domain's reason, anything
-   that would not count.  It answers with the entry id (BLAKE2b-256 over the canonical
-   unsigned bytes, codec/entry.py) and a short token.
+   node builds the body with the domain's own builders (``fieldkit.domain.actions``)
+   and runs it through the one check-then-sign path (``fieldkit.nodestore.trial``):
+   placed as that key's next entry (seq, link to its head, the node's clock), folded
+   by the store's own view and rolled back, so anything that would not count is
+   refused at once with the domain's reason.  It answers with the entry id (BLAKE2b-256
+   over the canonical unsigned bytes, codec/entry.py) and a short token.
 2. The phone signs the 32-byte id with its Ed25519 key (static/sign.js, vendored
    @noble/ed25519): the same bytes ``codec.KeyPair.sign`` would sign.
-3. ``submit``: the node verifies the signature against the key, checks again that the
-   entry still comes next in the key's log and still counts (something may have arrived
-   in between), and adds the exact signed bytes to the store.  A signature that does
-   not verify, a token used twice, expired or from another session changes nothing.
+3. ``submit``: the node verifies the signature against the key and appends through
+   ``fieldkit.nodestore.act`` with that signature: the entry must still come next in
+   the key's log with the same id (else nothing is written) and still count (something
+   may have arrived in between).  A signature that does not verify, a token used twice,
+   expired or from another session changes nothing.
 
 The node never sees a phone's secret key.  It does choose the bytes the phone signs:
 a phone trusts its node as it trusts the page the node serves.
@@ -25,13 +27,12 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
-from codec import EncodeError, Entry, FieldkitError, kinds, link_to
-from codec.entry import MAX_ENTRY_SIZE
+from codec import EncodeError, Entry, FieldkitError, kinds
 from codec.errors import VerifyError
 from codec.keys import verify_signature
 from fieldkit.domain import actions
-from fieldkit.domain.view import VIEW_NAME, all_entries
-from sync.api import Outcome
+from fieldkit.nodestore import act, trial
+from sync.log import StoreError
 
 from .node import WebNode
 
@@ -51,12 +52,10 @@ class Prepared:
     session: str
     author: bytes
     seq: int
-    prev: bytes
     time: int
     body: Any
     entry_id: bytes
     expires: float
-    tables: object  # the domain view's tables it was checked against: unchanged since, the check stands
 
 
 def _text(args: dict[str, Any], name: str) -> str:
@@ -125,6 +124,21 @@ def build_body(node: WebNode, action: str, args: dict[str, Any]) -> object:
     raise actions.ActionRefused(f"unknown action {action!r}")
 
 
+class PhoneSignature:
+    """A phone's signature of the id ``prepare`` gave it, as the signer ``nodestore.act`` asks for.
+
+    ``act`` places the entry again when it appends: if the key's log moved on meanwhile,
+    the id it asks to sign is another one, and nothing is written."""
+
+    def __init__(self, public_key: bytes, entry_id: bytes, signature: bytes) -> None:
+        self.public_key, self.entry_id, self.signature = public_key, entry_id, signature
+
+    def sign(self, message: bytes) -> bytes:
+        if message != self.entry_id:
+            raise SigningRefused("this key signed something else in the meantime: try again")
+        return self.signature
+
+
 class Signer:
     """Entries prepared for phones to sign, and the check before they are added."""
 
@@ -132,37 +146,24 @@ class Signer:
         self.node = node
         self._prepared: OrderedDict[str, Prepared] = OrderedDict()
 
-    def _place(self, public_key: bytes) -> tuple[int, bytes]:
-        """(seq, link) for ``public_key``'s next entry in this store."""
+    def _not_forked(self, public_key: bytes) -> None:
         store = self.node.store
         head = store.heads().get(public_key, -1)
-        if head < 0:
-            return 0, b""
-        ids = store.ids_at(public_key, head)
-        if len(ids) != 1:
+        if head >= 0 and len(store.ids_at(public_key, head)) != 1:
             raise SigningRefused("this key signed two different entries at one place in its log (it is flagged): "
                                  "it cannot sign more here")
-        return head + 1, link_to(ids[0])
-
-    def _check(self, entry: Entry) -> None:
-        if len(entry.encode(with_key=True)) > MAX_ENTRY_SIZE:
-            raise actions.ActionRefused(f"the entry would be over {MAX_ENTRY_SIZE} bytes: shorten the text")
-        actions.require_counted(self.node.scratch_state(), entry, lambda: all_entries(self.node.store), scratch=True)
 
     def prepare(self, session: str, public_key: bytes, body: object) -> Prepared:
         with self.node.lock:
-            seq, prev = self._place(public_key)
+            self._not_forked(public_key)
             now = self.node.now()
-            entry = Entry(public_key, seq, prev, now, body, bytes(64))
             try:
-                entry_id = entry.id
+                entry = trial(self.node.store, public_key, body, now)
             except EncodeError as exc:
                 raise actions.ActionRefused(exc.reason) from None
-            self._check(entry)
-            tables = self.node.store.view_tables(VIEW_NAME)
         self._expire()
-        p = Prepared(secrets.token_urlsafe(18), session, public_key, seq, prev, now, body, entry_id,
-                     time.monotonic() + PREPARED_TTL_S, tables)
+        p = Prepared(secrets.token_urlsafe(18), session, public_key, entry.seq, now, body, entry.id,
+                     time.monotonic() + PREPARED_TTL_S)
         self._prepared[p.token] = p
         while len(self._prepared) > MAX_PREPARED:
             self._prepared.popitem(last=False)
@@ -184,17 +185,13 @@ class Signer:
         except VerifyError:
             raise SigningRefused("the signature does not verify for this key: nothing was added") from None
         del self._prepared[p.token]
-        entry = Entry(p.author, p.seq, p.prev, p.time, p.body, signature)
         with self.node.lock:
-            if self._place(p.author) != (p.seq, p.prev):
-                raise SigningRefused("this key signed something else in the meantime: try again")
-            if self.node.store.view_tables(VIEW_NAME) is not p.tables:  # something arrived since: check again
-                self._check(entry)
-            raw = entry.encode(with_key=p.seq == 0)
-            result = self.node.store.add(raw, self.node.now())
-        if result.outcome is not Outcome.ADDED:
-            raise SigningRefused(f"the store did not add it: {result.outcome.value} {result.reason}".rstrip())
-        self.node.added(list(result.applied))
+            self._not_forked(p.author)
+            try:
+                entry = act(self.node.store, PhoneSignature(p.author, p.entry_id, signature), p.body, p.time)
+            except StoreError as exc:
+                raise SigningRefused(f"the store did not add it: {exc}") from None
+        self.node.added([entry])
         return entry
 
     def _expire(self) -> None:
