@@ -19,7 +19,7 @@ from codec import Entry
 from sync.api import EntryStore, ViewTables
 from sync.rows import RowTable
 
-from . import derive, rules_cuts
+from . import derive, rules_cuts, rules_deadlines
 from .state import TABLES, State, sort_key
 
 VIEW_NAME = "domain"
@@ -59,7 +59,8 @@ class DomainView:
     folded again with it — cost proportional to what comes after it, not to the log.
     Records older than ``JOURNAL_DAYS`` of claimed time are dropped; an entry older
     than that, a 6-byte ref collision, an entry that completes a waiting reference, a
-    change of the cuts in effect (``rules_cuts``: the fold must run to its fixpoint), or
+    change of the cuts in effect (``rules_cuts``: the fold must run to its fixpoint) or of
+    the acts deadline seals find late (``rules_deadlines``), or
     an entry sorting before a refused entry a rebuild left after the high-water mark,
     rebuilds the state from the log (``derive.derive``, as ``derive.update`` would).
     Rules are untouched: the fold of each entry is ``derive``'s own.
@@ -108,6 +109,7 @@ class DomainView:
 
     def update(self, added: Sequence[Entry], store: EntryStore) -> None:
         state = self.state
+        state.touched.clear()
         horizon = self.horizon()
         fresh = {derive._hex_id(e): e for e in added
                  if e.id.hex() not in state.entries and e.id.hex() not in state.future}
@@ -176,6 +178,9 @@ class DomainView:
                 waiting = set(state.waiting)
         if rules_cuts.effective(state) != dict(state.cuts.items()):
             self._refold(store)  # the cuts changed: the fold runs again to its fixpoint (derive.derive)
+            return
+        if rules_deadlines.changed(state):
+            self._refold(store)  # so did the late acts (a seal folded again after a backdated act)
             return
         for key, record in records:
             for table, before in record["rows"].items():

@@ -1,0 +1,232 @@
+"""Deadline seals (issue 12): acts judged against a deadline other than a ballot's close.
+
+Each attack: a member quiet since before a deadline signs the act afterwards, dated
+before it.  Without seals (the old fold) it counts; once other members' nodes sealed
+the deadline, it is ``late`` -- refused, shown with how it was judged -- on every
+replica, whatever order the entries arrive in.
+"""
+
+from __future__ import annotations
+
+import random
+
+from codec import AckStatus, Entry, Kind, Role, kinds
+from fieldkit.domain import campaigns, judge, lunar, queries, rules_deadlines
+from fieldkit.domain import derive as dv
+from fieldkit.domain.state import State
+
+from .domain_world import T0, D, H, World
+
+
+def five() -> tuple[World, Entry]:
+    w = World(8)
+    asm = w.found(0)
+    w.admit(asm, 0, [1, 2, 3, 4], T0 + 10)
+    return w, asm
+
+
+def seal(w: World, sealers: tuple[int, ...], oid: str, deadline: int, t: int) -> list[Entry]:
+    """Each sealer's node seals ``deadline`` as a node would: the acts it held by then
+    (every entry so far, first seen at the time it claims); checks the deadline is due."""
+    seen = {e.id: e.time for e in w.entries}
+    out = []
+    for who in sealers:
+        state = w.state()
+        assert (oid, deadline) in rules_deadlines.due(state, w.hex(who), t), "a node would seal it"
+        out.append(w.add(who, rules_deadlines.seal_body(state, oid, deadline, t, seen.get), t))
+    return out
+
+
+def judged_everywhere(w: World, entry: Entry) -> str:
+    """The verdict of ``entry``, the same whatever order (and duplicates) the entries arrive in."""
+    verdicts = set()
+    for seed in range(4):
+        es = list(w.entries) + w.entries[: seed * 3]
+        random.Random(seed).shuffle(es)
+        verdicts.add(dv.derive(es).verdict(entry.id))
+        half = len(es) // 2  # and folded incrementally, in two batches
+        s = dv.derive(es[:half])
+        verdicts.add(dv.update(s, es[half:], lambda es=es: es).verdict(entry.id))
+    assert len(verdicts) == 1, verdicts
+    return verdicts.pop()
+
+
+def without_seals(w: World) -> State:
+    """The old fold: the same entries, the deadline seals left out."""
+    return dv.derive(e for e in w.entries if e.kind != Kind.DEADLINE_SEAL)
+
+
+# -- mandates ------------------------------------------------------------------------------
+def test_backdated_report_after_the_due_moment_is_late_and_the_mandate_stays_in_review() -> None:
+    w, asm = five()
+    m = w.mandate(0, asm, 1, T0 + H, T0 + 2 * H, expires=T0 + 60 * D, report_every=7 * D)
+    mid, due = m.id.hex(), T0 + 2 * H + 7 * D
+    seal(w, (0, 2), mid, due, due + 600)  # two members' nodes seal the due moment: no report by then
+    assert judge.mandate_status(w.state(), mid, due + D)[0] == "review"
+    # days later the delegate signs a report "on time"
+    report = w.add(1, kinds.MandateReport(m.ref, "all fine, honest"), due - 60)
+    assert without_seals(w).verdict(report.id) == "counted"  # the old fold: back to live, on time
+    assert judge.mandate_status(without_seals(w), mid, due + D)[0] == "live"
+    verdict = judged_everywhere(w, report)
+    assert verdict.startswith(f"refused: late: claimed before the deadline {due}, but 2 other members' nodes")
+    s = w.state()
+    assert judge.mandate_status(s, mid, due + D)[0] == "review"
+    shown = queries.mandate_show(s, mid, due + D)
+    assert [x["id"] for x in shown["late"]] == [report.id.hex()] and shown["contested"] is True
+    assert shown["late"][0]["judged"].startswith("not counted: claimed before the deadline")
+    assert {x["by"] for x in shown["deadline_seals"]} == {w.hex(0), w.hex(2)}
+    # an honest report now, dated now, brings it back
+    fresh = w.add(1, kinds.MandateReport(m.ref, "sorry, late"), due + 2 * D)
+    assert judge.mandate_status(w.state(), mid, due + 2 * D + 1)[0] == "live" and \
+        w.state().verdict(fresh.id) == "counted"
+
+
+def test_report_held_by_another_node_in_time_counts_and_own_seal_proves_nothing() -> None:
+    w, asm = five()
+    m = w.mandate(0, asm, 1, T0 + H, T0 + 2 * H, expires=T0 + 60 * D, report_every=7 * D)
+    mid, due = m.id.hex(), T0 + 2 * H + 7 * D
+    report = w.add(1, kinds.MandateReport(m.ref, "we met the landlord"), due - D)
+    assert rules_deadlines.due(w.state(), w.hex(0), due + 60) == []  # the report moved the due moment on
+    nxt = due - D + 7 * D
+    seal(w, (0, 1), mid, nxt, nxt + 60)  # node 0 held the report before the next due moment
+    s = w.state()
+    assert s.verdict(report.id) == "counted" and judge.mandate_status(s, mid, due + 1)[0] == "live"
+    # while no other member's node sealed the due moment, nothing contradicts a report
+    w2, asm2 = five()
+    m2 = w2.mandate(0, asm2, 1, T0 + H, T0 + 2 * H, expires=T0 + 60 * D, report_every=7 * D)
+    lone = w2.add(1, kinds.MandateReport(m2.ref, "on time?"), due - 30)
+    assert w2.state().verdict(lone.id) == "counted"
+
+
+def test_backdated_report_after_the_expiry_is_late() -> None:
+    w, asm = five()
+    m = w.mandate(0, asm, 1, T0 + H, T0 + 2 * H, expires=T0 + 10 * D)
+    seal(w, (3,), m.id.hex(), T0 + 10 * D, T0 + 11 * D)
+    report = w.add(1, kinds.MandateReport(m.ref, "final report"), T0 + 10 * D - 5)
+    assert without_seals(w).verdict(report.id) == "counted"
+    assert judged_everywhere(w, report).startswith("refused: late:")
+
+
+# -- councils ------------------------------------------------------------------------------
+def _council(w: World) -> tuple[Entry, Entry, Entry]:
+    a = w.found(0)
+    w.admit(a, 0, [1], T0 + 10)
+    b = w.found(2, "Northside Food")
+    w.admit(b, 2, [3, 4], T0 + 10)
+    w.mandate(0, a, 1, T0 + H, T0 + 2 * H, expires=T0 + 60 * D)
+    mb = w.mandate(2, b, 3, T0 + H, T0 + 2 * H, expires=T0 + 60 * D, voters=(2,))
+    c = w.add(1, kinds.CouncilConvene("share the food stock", T0 + 10 * D, (a.ref, b.ref)), T0 + 3 * H)
+    return a, mb, c
+
+
+def test_backdated_council_join_and_decision_after_the_council_ended_are_late() -> None:
+    w = World(8)
+    _a, _mb, c = _council(w)
+    seal(w, (1,), c.id.hex(), T0 + 10 * D, T0 + 10 * D + 600)  # the convener's node seals the end
+    join = w.add(3, kinds.CouncilJoin(c.ref), T0 + 10 * D - 3000)  # delegate 3, quiet until now
+    decision = w.propose(3, c, T0 + 10 * D - 2000, T0 + 10 * D - 10)
+    old = without_seals(w)
+    assert old.verdict(join.id) == "counted" and old.verdict(decision.id) == "counted"
+    assert judged_everywhere(w, join).startswith("refused: late:")
+    assert judged_everywhere(w, decision).startswith("refused: late:")
+    s = w.state()
+    shown = queries.council_show(s, c.id.hex(), T0 + 11 * D)
+    assert w.hex(3) not in shown["participants"] and shown["contested"] is True
+    assert join.id.hex() in [x["id"] for x in shown["late"]]
+
+
+def test_backdated_convene_on_an_expired_mandate_is_late() -> None:
+    w = World(8)
+    a = w.found(0)
+    w.admit(a, 0, [1], T0 + 10)
+    b = w.found(2, "Northside Food")
+    w.admit(b, 2, [3], T0 + 10)
+    m = w.mandate(0, a, 1, T0 + H, T0 + 2 * H, expires=T0 + 5 * D)
+    seal(w, (0,), m.id.hex(), T0 + 5 * D, T0 + 5 * D + 60)
+    c = w.add(1, kinds.CouncilConvene("a council nobody asked for", T0 + 20 * D, (a.ref, b.ref)), T0 + 5 * D - 9)
+    assert without_seals(w).verdict(c.id) == "counted"
+    assert judged_everywhere(w, c).startswith("refused: late:")
+
+
+# -- alerts --------------------------------------------------------------------------------
+def test_backdated_alert_answer_after_the_expiry_is_late() -> None:
+    w, asm = five()
+    alert = w.add(0, kinds.AlertRaise(asm.ref, T0 + 6 * H, "eviction at 12 Elm St, now"), T0 + H)
+    honest = w.add(2, kinds.AlertAck(alert.ref, AckStatus.COMING, 0), T0 + 2 * H)
+    seal(w, (0, 2), alert.id.hex(), T0 + 6 * H, T0 + 7 * H)
+    # the next day member 4 claims to have been coming
+    fake = w.add(4, kinds.AlertAck(alert.ref, AckStatus.COMING, 0), T0 + 6 * H - 30)
+    assert without_seals(w).verdict(fake.id) == "counted"
+    assert judged_everywhere(w, fake).startswith("refused: late:")
+    assert judged_everywhere(w, honest) == "counted"
+    shown = queries.alert_show(w.state(), alert.id.hex(), T0 + D)
+    assert [x["id"] for x in shown["late"]] == [fake.id.hex()] and shown["contested"] is True
+    assert shown["coming"] == [w.hex(2)]
+
+
+# -- campaigns -----------------------------------------------------------------------------
+def test_backdated_objective_reached_after_the_cycle_ended_is_late() -> None:
+    w, asm = five()
+    cycle = lunar.next_cycle(T0 + D)
+    plan = w.motion(0, kinds.ProposeCampaign, asm, T0 + H, T0 + D, objective="rent freeze",
+                    new_moon=cycle.new, first_quarter=cycle.first_quarter, full_moon=cycle.full,
+                    last_quarter=cycle.last_quarter, ends=cycle.next_new)
+    w.vote(0, plan, 0, T0 + H + 1)
+    act = w.add(2, kinds.CampaignAct(plan.ref, "leaflets", None), cycle.new + D)
+    seal(w, (0, 2), plan.id.hex(), cycle.next_new, cycle.next_new + H)
+    reached = w.add(4, kinds.CampaignReached(plan.ref, "housing", "freeze won"), cycle.next_new - 60)
+    assert without_seals(w).verdict(reached.id) == "counted"
+    assert judged_everywhere(w, reached).startswith("refused: late:")
+    assert judged_everywhere(w, act) == "counted"
+    s = w.state()
+    assert s.campaigns[plan.id.hex()]["reached"] is None
+    account = campaigns.account(s, plan.id.hex(), cycle.next_new + D)
+    assert account["contested"] is True and [x["id"] for x in account["late"]] == [reached.id.hex()]
+
+
+# -- roles ---------------------------------------------------------------------------------
+def test_backdated_minutes_after_the_facilitator_term_ended_are_late() -> None:
+    w, asm = five()
+    r = w.motion(0, kinds.ProposeRole, asm, T0 + H, T0 + 2 * H, role=Role.FACILITATOR, holder=w.kid(1),
+                 term_start=T0 + D, term_end=T0 + 8 * D, renewal=False)
+    w.vote(0, r, 0, T0 + H + 1)
+    honest = w.add(1, kinds.Minutes(asm.ref, "we met"), T0 + 2 * D)
+    seal(w, (0, 3), r.id.hex(), T0 + 8 * D, T0 + 8 * D + 600)
+    rewritten = w.add(1, kinds.Minutes(asm.ref, "we also decided to sell the hall"), T0 + 8 * D - 60)
+    assert without_seals(w).verdict(rewritten.id) == "counted"
+    assert judged_everywhere(w, rewritten).startswith("refused: late:")
+    assert judged_everywhere(w, honest) == "counted"
+    assert [x["id"] for x in queries.minutes_list(w.state(), T0 + 9 * D)] == [honest.id.hex()]
+
+
+# -- seals themselves ----------------------------------------------------------------------
+def test_a_seal_names_only_a_real_deadline_and_only_once() -> None:
+    w, asm = five()
+    m = w.mandate(0, asm, 1, T0 + H, T0 + 2 * H, expires=T0 + 60 * D, report_every=7 * D)
+    due = T0 + 2 * H + 7 * D
+    report = w.add(1, kinds.MandateReport(m.ref, "ok"), T0 + D)
+    # a hostile member picks a moment nobody else seals, listing nothing
+    forged = w.add(4, kinds.DeadlineSeal(m.ref, 60, ()), T0 + 2 * D)
+    stranger = w.add(6, kinds.DeadlineSeal(m.ref, 60, ()), due + 60)  # not a member
+    once = w.add(3, kinds.DeadlineSeal(m.ref, 60, ()), due + 60)
+    twice = w.add(3, kinds.DeadlineSeal(m.ref, 120, (report.ref,)), due + 120)
+    s = w.state()
+    assert s.verdict(forged.id) == f"refused: {T0 + 2 * D - 60} is not a deadline of {m.id.hex()[:12]}"
+    assert s.verdict(stranger.id).startswith("refused: not a member")
+    assert s.verdict(once.id) == "counted"
+    assert s.verdict(twice.id) == f"refused: already sealed the deadline {due} of {m.id.hex()[:12]}"
+    # the stale due moment (the report moved it on) omits nothing claimed before it that matters:
+    # the report, claimed before it, was not listed by member 3 ... and is late
+    assert s.verdict(report.id).startswith("refused: late:")
+
+
+def test_due_is_read_from_the_day_index_and_stops_once_sealed() -> None:
+    w, asm = five()
+    alert = w.add(0, kinds.AlertRaise(asm.ref, T0 + 6 * H, "eviction"), T0 + H)
+    s = w.state()
+    assert rules_deadlines.due(s, w.hex(2), T0 + 5 * H) == []
+    assert rules_deadlines.due(s, w.hex(2), T0 + 7 * H) == [(alert.id.hex(), T0 + 6 * H)]
+    assert rules_deadlines.due(s, w.hex(6), T0 + 7 * H) == []  # not a member
+    assert rules_deadlines.due(s, w.hex(2), T0 + 6 * H + 31 * D) == []  # outside the window
+    seal(w, (2,), alert.id.hex(), T0 + 6 * H, T0 + 7 * H)
+    assert rules_deadlines.due(w.state(), w.hex(2), T0 + 8 * H) == []
