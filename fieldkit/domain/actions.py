@@ -14,7 +14,7 @@ from typing import Any
 
 from codec import REF_SIZE, AckStatus, Entry, FieldkitError, key_id, kinds
 
-from . import derive, judge
+from . import derive, judge, rules_deadlines
 from .rules_seals import SEAL_WINDOW
 from .state import COUNTED, State
 
@@ -186,3 +186,17 @@ def due_seals(state: State, me: str, now: int) -> list[str]:
         elif judge.is_member(state, p["target"], me, p["closes"]):
             out.append(pid)
     return sorted(out, key=lambda i: (state.proposals[i]["closes"], i))
+
+
+def due_deadline_seals(state: State, me: str, now: int) -> list[tuple[str, int]]:
+    """(object id, deadline) this node's key should seal now: a mandate's expiry or report-due
+    moment, a council's end, an alert's expiry, a campaign cycle's end, a role term's end
+    passed within 30 days (rules_deadlines.py).  Reads the deadline index by day: the cost
+    is the deadlines due, not the state (``due_seals`` is left as it is)."""
+    return rules_deadlines.due(state, me, now)
+
+
+def deadline_seal_body(state: State, object_id: str, deadline: int, now: int,
+                       first_seen: Callable[[bytes], int | None]) -> kinds.DeadlineSeal:
+    """This node's seal of a deadline: the acts on the object it had first received before it."""
+    return rules_deadlines.seal_body(state, object_id, deadline, now, first_seen)
