@@ -10,10 +10,16 @@ from __future__ import annotations
 
 import random
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from codec import AckStatus, Entry, Kind, Role, kinds
 from fieldkit.domain import campaigns, judge, lunar, queries, rules_deadlines
 from fieldkit.domain import derive as dv
-from fieldkit.domain.state import State
+from fieldkit.domain.state import TABLES, State
+from fieldkit.domain.view import domain_state
+from fieldkit.nodestore import view_providers
+from sync.store import Store
 
 from .domain_world import T0, D, H, World
 
@@ -230,3 +236,102 @@ def test_due_is_read_from_the_day_index_and_stops_once_sealed() -> None:
     assert rules_deadlines.due(s, w.hex(2), T0 + 6 * H + 31 * D) == []  # outside the window
     seal(w, (2,), alert.id.hex(), T0 + 6 * H, T0 + 7 * H)
     assert rules_deadlines.due(w.state(), w.hex(2), T0 + 8 * H) == []
+
+
+# -- property: any order, any batches, the store's view: the same late marks -----------------
+DEADLINE_OPS = ("ack", "ack", "report", "seal_alert", "seal_mandate", "late_ack", "late_report", "minutes",
+                "seal_role")
+
+
+def _deadline_world(program: list[tuple[str, int, int]]) -> World:
+    """Five members; an alert (expires T0+6h), a mandate of member 1 (expires T0+2d, reports every
+    12 h), a facilitator term of member 2 (ends T0+1d); random acts, seals and backdated acts."""
+    w, asm = five()
+    assert {Kind.ALERT_ACK, Kind.MANDATE_REPORT, Kind.MINUTES} <= rules_deadlines.JUDGED
+    alert = w.add(0, kinds.AlertRaise(asm.ref, T0 + 6 * H, "eviction"), T0 + H)
+    m = w.mandate(0, asm, 1, T0 + H + 10, T0 + 3 * H, expires=T0 + 2 * D, report_every=12 * H)
+    r = w.motion(3, kinds.ProposeRole, asm, T0 + H + 20, T0 + 2 * H + 20, role=Role.FACILITATOR, holder=w.kid(2),
+                 term_start=T0 + 3 * H, term_end=T0 + D, renewal=False)
+    w.vote(3, r, 0, T0 + H + 30)
+    objects = {"alert": (alert, kinds.AlertAck), "mandate": (m, kinds.MandateReport), "role": (r, kinds.Minutes)}
+    for name, who, x in program:
+        kind = {"ack": "alert", "late_ack": "alert", "seal_alert": "alert", "report": "mandate",
+                "late_report": "mandate", "seal_mandate": "mandate", "minutes": "role", "seal_role": "role"}[name]
+        target, act = objects[kind]
+        if name.startswith("seal"):
+            rec = rules_deadlines.obj(w.state(), target.id.hex())[1]
+            deadline = sorted(rec["deadlines"])[x % len(rec["deadlines"])]
+            ts = deadline + (x % 3) * H
+            on = [e for e in w.entries if e.time < deadline and e.kind in (Kind.ALERT_ACK, Kind.MANDATE_REPORT,
+                                                                            Kind.MINUTES)]
+            listed = tuple(sorted(e.ref for i, e in enumerate(on) if (x >> i) & 1))
+            w.add(who, kinds.DeadlineSeal(target.ref, ts - deadline, listed), ts)
+            continue
+        start, end = {"alert": (T0 + H, T0 + 6 * H), "mandate": (T0 + 3 * H, T0 + 2 * D),
+                      "role": (T0 + 3 * H, T0 + D)}[kind]
+        at = start + x % (end - start)
+        if name.startswith("late"):
+            at = end - 1 - x % 600  # just before the deadline, whenever it is signed
+        who = 1 if kind == "mandate" else 2 if kind == "role" else who
+        body = (kinds.AlertAck(alert.ref, AckStatus.COMING, 0) if act is kinds.AlertAck else
+                kinds.MandateReport(m.ref, "r") if act is kinds.MandateReport else kinds.Minutes(asm.ref, "m"))
+        w.add(who, body, at)
+    return w
+
+
+deadline_programs = st.lists(st.tuples(st.sampled_from(DEADLINE_OPS), st.integers(0, 4), st.integers(0, 2**20)),
+                             min_size=3, max_size=24)
+
+
+def _marks(state: State, w: World, now: int) -> str:
+    import json
+
+    asm_id = w.entries[0].id.hex()
+    out = [queries.alert_list(state, now), queries.mandate_list(state, now), queries.minutes_list(state, now),
+           queries.assembly_show(state, asm_id, now)["role_assignments"]]
+    return json.dumps(out, sort_keys=True, default=str)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                 HealthCheck.function_scoped_fixture])
+@given(deadline_programs, st.integers(0, 2**32 - 1))
+def test_late_marks_are_a_function_of_the_set(tmp_path_factory, program, seed) -> None:
+    w = _deadline_world(program)
+    reference = dv.derive(w.entries)
+    rnd = random.Random(seed)
+    shuffled = w.entries + [rnd.choice(w.entries) for _ in range(len(w.entries) // 4)]
+    rnd.shuffle(shuffled)
+    assert dv.derive(shuffled).digest() == reference.digest()
+    # in random batches, folded incrementally
+    state, seen, i = dv.derive([]), [], 0
+    while i < len(shuffled):
+        n = rnd.randint(1, 6)
+        seen += shuffled[i: i + n]
+        state = dv.update(state, shuffled[i: i + n], lambda seen=seen: list(seen))
+        i += n
+    assert state.digest() == reference.digest() and state.entries == reference.entries
+    # the store's view (journal rewinds, refolds when the late set changes): the same rows and marks
+    folder = tmp_path_factory.mktemp("store")
+    raws = [e.encode(with_key=True) for e in shuffled]
+    i = 0
+    while i < len(raws):
+        n = rnd.randint(1, 6)
+        with Store.open(folder, views=view_providers()) as store:
+            store.add_many(raws[i: i + n], 1_800_000_000)
+        i += n
+    with Store.open(folder, views=view_providers()) as store:
+        view = domain_state(store)
+        for name in TABLES:
+            assert dict(view.tables[name].items()) == dict(reference.tables[name].items()), name
+        for now in (T0 + 5 * H, T0 + 3 * D):
+            assert _marks(view, w, now) == _marks(reference, w, now)
+
+
+def test_the_property_program_makes_late_acts() -> None:
+    """Guard against a generator that never backdates: a fixed program finds late acts of each kind."""
+    program = [("ack", 2, 5), ("seal_alert", 0, 0), ("late_ack", 4, 7), ("seal_mandate", 0, 1),
+               ("late_report", 1, 3), ("minutes", 2, 100), ("seal_role", 3, 0), ("late_ack", 3, 1)]
+    s = dv.derive(_deadline_world(program).entries)
+    late = {r["kind"] for r in s.entries.values() if r["verdict"].startswith("refused: late:")}
+    # the minutes too: member 3's node sealed the term's end without them (x = 0 lists nothing)
+    assert late == {"alert_ack", "mandate_report", "minutes"}, late

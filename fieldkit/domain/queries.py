@@ -189,7 +189,7 @@ def ledger_list(state: State, now: int) -> list[dict[str, Any]]:
 
 
 def minutes_list(state: State, now: int, assembly_id: str | None = None) -> list[dict[str, Any]]:
-    return [{"id": k, **v} for k, v in sorted(state.minutes.items(), key=lambda kv: kv[1]["time"])
+    return [{"id": k, **v} for k, v in sorted(state.minutes.items(), key=lambda kv: (kv[1]["time"], kv[0]))
             if v["time"] <= now and (assembly_id is None or v["assembly"] == assembly_id)]
 
 

@@ -76,19 +76,19 @@ def obj(state: State, oid: str) -> tuple[str, dict[str, Any]] | None:
 def add_deadline(state: State, table: str, oid: str, record: dict[str, Any], at: int, what: str) -> None:
     """Register deadline ``at`` of an object: the seal may name it, nodes seal it when due.
 
-    The index is by day (``deadlines``: day -> [[time, table, id, what]]), so finding the
+    The index is by day (``deadlines``: day -> {due: [[time, table, id, what]]}), so finding the
     deadlines due reads the days of the sealing window, never every object."""
     dl = record.setdefault("deadlines", [])
     if at in dl:
         return
     dl.append(at)
     day = f"{at // DAY:06d}"
-    rows = state.deadlines.get(day)
+    row = state.deadlines.get(day)
     item = [at, table, oid, what]
-    if rows is None:
-        state.deadlines[day] = [item]
-    elif item not in rows:
-        rows.append(item)
+    if row is None:
+        state.deadlines[day] = {"due": [item]}
+    elif item not in row["due"]:
+        row["due"].append(item)
 
 
 def record(state: State, ctx: Context, objects: Iterable[str]) -> None:
@@ -245,7 +245,7 @@ def due(state: State, me: str, now: int) -> list[tuple[str, int]]:
     out = []
     first, last = (now - SEAL_WINDOW) // DAY, now // DAY
     for day in range(first, last + 1):
-        for at, table, oid, what in state.deadlines.get(f"{day:06d}") or ():
+        for at, table, oid, what in (state.deadlines.get(f"{day:06d}") or {}).get("due", ()):
             if not at <= now < at + SEAL_WINDOW:
                 continue
             found = obj(state, oid)

@@ -34,7 +34,7 @@ TABLES = (
     "cuts",  # key id -> {cuts: [{assembly, keep, until, by}]}: sequence cuts in effect (rules_cuts.py)
     "campaigns",  # campaign id -> {assembly, objective, cycles[], acts[], reached, debriefs[]} (campaigns.py)
     "lates",  # act id -> {by: {object id: why}}: acts deadline seals found late (rules_deadlines.py)
-    "deadlines",  # day (6 digits) -> [[time, table, object id, what]]: deadlines nodes seal (rules_deadlines.py)
+    "deadlines",  # day (6 digits) -> {due: [[time, table, object id, what]]}: deadlines nodes seal (rules_deadlines.py)
 )
 
 COUNTED = "counted"
