@@ -182,9 +182,9 @@ def late_acts(rec: dict[str, Any]) -> dict[str, str]:
         if any(ref in s["acts"] and s["deadline"] <= first for s in others):
             continue
         n = len({s["by"] for s in omitting if s["deadline"] == first})
-        out[act_id] = (f"claimed before the deadline {first}, but {n} other member{'s' if n > 1 else ''}' "
-                       f"node{'s' if n > 1 else ''} sealed that deadline without it and no other member's seal "
-                       "lists it")
+        whose = f"{n} other members' nodes" if n > 1 else "another member's node"
+        out[act_id] = (f"claimed before the deadline {first}, but {whose} sealed that deadline without it "
+                       "and no other member's seal lists it")
     return out
 
 
