@@ -335,3 +335,25 @@ def test_the_property_program_makes_late_acts() -> None:
     late = {r["kind"] for r in s.entries.values() if r["verdict"].startswith("refused: late:")}
     # the minutes too: member 3's node sealed the term's end without them (x = 0 lists nothing)
     assert late == {"alert_ack", "mandate_report", "minutes"}, late
+
+
+def test_a_node_skips_a_deadline_two_others_sealed_with_all_it_held() -> None:
+    """Airtime: a third seal that adds no evidence is not signed; one that does, is."""
+    w, asm = five()
+    alert = w.add(0, kinds.AlertRaise(asm.ref, T0 + 6 * H, "eviction"), T0 + H)
+    ack = w.add(2, kinds.AlertAck(alert.ref, AckStatus.COMING, 0), T0 + 2 * H)
+    seen = {e.id: e.time for e in w.entries}
+    oid, deadline = alert.id.hex(), T0 + 6 * H
+    seal(w, (0,), oid, deadline, T0 + 7 * H)
+    assert (oid, deadline) in rules_deadlines.due(w.state(), w.hex(3), T0 + 8 * H, seen.get)  # one seal: not enough
+    seal(w, (1,), oid, deadline, T0 + 7 * H)
+    assert rules_deadlines.due(w.state(), w.hex(3), T0 + 8 * H, seen.get) == []  # two list all it held
+    assert (oid, deadline) in rules_deadlines.due(w.state(), w.hex(3), T0 + 8 * H)  # without receipts: due
+    # a node that held an answer the others' seals lack still seals
+    w2, asm2 = five()
+    alert2 = w2.add(0, kinds.AlertRaise(asm2.ref, T0 + 6 * H, "eviction"), T0 + H)
+    seal(w2, (0, 1), alert2.id.hex(), deadline, T0 + 7 * H)
+    lone = w2.add(4, kinds.AlertAck(alert2.ref, AckStatus.COMING, 0), T0 + 5 * H)  # carried late to 0 and 1
+    held = {lone.id: T0 + 5 * H + 60}.get
+    assert (alert2.id.hex(), deadline) in rules_deadlines.due(w2.state(), w2.hex(3), T0 + 8 * H, held)
+    assert ack

@@ -56,16 +56,24 @@ def seal_due(s: Session) -> list[str]:
         except actions.ActionRefused:
             continue  # e.g. this node's key was cut: nothing to seal with
         sealed.append(pid)
-    seal_deadlines(s, me)
+    seal_deadlines(s, me, SEALS_PER_COMMAND)
     return sealed
 
 
-def seal_deadlines(s: Session, me: str) -> list[dict[str, object]]:
+# A command that writes (vote, propose) signs at most this many deadline seals by the way,
+# the earliest due first: a node back after weeks away must not stall a vote behind a
+# backlog (`fieldkit seal`, and a running node every 10 minutes, sign them all).
+SEALS_PER_COMMAND = 8
+
+
+def seal_deadlines(s: Session, me: str, limit: int | None = None) -> list[dict[str, object]]:
     """Seal every other deadline passed within 30 days (a mandate's expiry or report-due
     moment, a council's end, an alert's expiry, a campaign cycle's or role term's end): the
-    acts on its object this node held before it (fieldkit/domain/rules_deadlines.py)."""
+    acts on its object this node held before it (fieldkit/domain/rules_deadlines.py).
+    Deadlines two other members' nodes already sealed with everything this node held are
+    skipped (no evidence to add, only airtime)."""
     sealed: list[dict[str, object]] = []
-    for oid, deadline in actions.due_deadline_seals(s.state, me, s.now):
+    for oid, deadline in actions.due_deadline_seals(s.state, me, s.now, s._first_seen)[:limit]:
         try:
             s.act(actions.deadline_seal_body(s.state, oid, deadline, s.now, s._first_seen))
         except actions.ActionRefused:

@@ -188,12 +188,14 @@ def due_seals(state: State, me: str, now: int) -> list[str]:
     return sorted(out, key=lambda i: (state.proposals[i]["closes"], i))
 
 
-def due_deadline_seals(state: State, me: str, now: int) -> list[tuple[str, int]]:
+def due_deadline_seals(state: State, me: str, now: int,
+                       first_seen: Callable[[bytes], int | None] | None = None) -> list[tuple[str, int]]:
     """(object id, deadline) this node's key should seal now: a mandate's expiry or report-due
     moment, a council's end, an alert's expiry, a campaign cycle's end, a role term's end
     passed within 30 days (rules_deadlines.py).  Reads the deadline index by day: the cost
-    is the deadlines due, not the state (``due_seals`` is left as it is)."""
-    return rules_deadlines.due(state, me, now)
+    is the deadlines due, not the state (``due_seals`` is left as it is).  With ``first_seen``,
+    deadlines two other members already sealed with everything this node held are skipped."""
+    return rules_deadlines.due(state, me, now, first_seen)
 
 
 def deadline_seal_body(state: State, object_id: str, deadline: int, now: int,

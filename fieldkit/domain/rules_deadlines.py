@@ -238,10 +238,16 @@ def sealed_by(rec: dict[str, Any], at: int) -> list[dict[str, Any]]:
 
 
 # -- for nodes: what to seal --------------------------------------------------------------
-def due(state: State, me: str, now: int) -> list[tuple[str, int]]:
+def due(state: State, me: str, now: int,
+        first_seen: Callable[[bytes], int | None] | None = None) -> list[tuple[str, int]]:
     """(object id, deadline) this node's key should seal now: passed within SEAL_WINDOW,
     not sealed by it yet, relevant (a mandate that was live, a role term accepted...), of
-    an object it may seal.  Reads the day index of the window: O(deadlines due)."""
+    an object it may seal.  Reads the day index of the window: O(deadlines due).
+
+    With ``first_seen`` (the store's receipt times), a deadline that two other members'
+    nodes already sealed, listing every act this node held before it, is skipped: another
+    seal would add no evidence, only airtime (a 30-member assembly would otherwise send
+    30 seals per alert)."""
     out = []
     first, last = (now - SEAL_WINDOW) // DAY, now // DAY
     for day in range(first, last + 1):
@@ -251,9 +257,27 @@ def due(state: State, me: str, now: int) -> list[tuple[str, int]]:
             found = obj(state, oid)
             if found is None or f"{at}.{me}" in found[1].get("dseals", {}):
                 continue
-            if _relevant(state, table, oid, found[1], at, what) and _may_seal(state, me, table, found[1], at):
+            if _relevant(state, table, oid, found[1], at, what) and _may_seal(state, me, table, found[1], at) \
+                    and (first_seen is None or _adds_evidence(found[1], at, me, first_seen)):
                 out.append((oid, at))
     return sorted(out, key=lambda d: (d[1], d[0]))
+
+
+def _adds_evidence(rec: dict[str, Any], at: int, me: str, first_seen: Callable[[bytes], int | None]) -> bool:
+    """Would this node's seal of ``at`` say anything the seals already held do not?
+
+    Absence is already witnessed against anyone once two members sealed (one cannot
+    witness against themselves); presence, when every act this node held before ``at`` is
+    listed by a seal of someone other than its author."""
+    seals = [s for s in rec.get("dseals", {}).values() if s["deadline"] == at and s["by"] != me]
+    if len({s["by"] for s in seals}) < 2:
+        return True
+    for act_id, author, t in rec.get("dated", []):
+        seen = first_seen(bytes.fromhex(act_id))
+        if t < at and seen is not None and seen < at and \
+                not any(act_id[:12] in s["acts"] and s["by"] != author for s in seals):
+            return True
+    return False
 
 
 def _relevant(state: State, table: str, oid: str, rec: dict[str, Any], at: int, what: str) -> bool:

@@ -60,7 +60,7 @@ class Duties:
     def seal_deadlines(self, now: int) -> list[Entry]:
         """Sign this node's due deadline seals (rules_deadlines.py): O(deadlines due)."""
         out = []
-        for oid, deadline in actions.due_deadline_seals(self._state(), self.me, now):
+        for oid, deadline in actions.due_deadline_seals(self._state(), self.me, now, self._first_seen):
             body = actions.deadline_seal_body(self._state(), oid, deadline, now, self._first_seen)
             try:
                 out.append(act(self.store, self.key, body, now))
