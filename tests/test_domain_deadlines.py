@@ -357,3 +357,23 @@ def test_a_node_skips_a_deadline_two_others_sealed_with_all_it_held() -> None:
     held = {lone.id: T0 + 5 * H + 60}.get
     assert (alert2.id.hex(), deadline) in rules_deadlines.due(w2.state(), w2.hex(3), T0 + 8 * H, held)
     assert ack
+
+
+def test_a_view_folded_by_older_rules_is_refolded_at_its_next_update() -> None:
+    """An upgraded home: its view has no deadline index nor late acts; the next update folds
+    the whole log with these rules, so it equals a fresh node's."""
+    w, asm = five()
+    alert = w.add(0, kinds.AlertRaise(asm.ref, T0 + 6 * H, "eviction"), T0 + H)
+    store = Store.memory(views=view_providers())
+    store.add_many([e.encode(with_key=True) for e in w.entries], 1_800_000_000)
+    view = store.view("domain")
+    from fieldkit.domain.view import RULES_VERSION
+    assert view._tables.meta.get("rules") == RULES_VERSION and view._outdated is False
+    view.state.tables["deadlines"].clear()  # as the older rules left it
+    view.state.tables["alerts"][alert.id.hex()].pop("deadlines")
+    view._outdated = True  # what attach() finds when the meta names no (or an older) rules version
+    ack = w.add(2, kinds.AlertAck(alert.ref, AckStatus.COMING, 0), T0 + 2 * H)
+    store.add_many([ack.encode(with_key=True)], 1_800_000_000)
+    state = domain_state(store)
+    assert dict(state.deadlines.items()) == dict(dv.derive(w.entries).deadlines.items()) != {}
+    assert rules_deadlines.due(state, w.hex(1), T0 + 7 * H) == [(alert.id.hex(), T0 + 6 * H)]

@@ -37,6 +37,10 @@ def all_entries(store: EntryStore) -> Iterator[Entry]:
         yield from store.entries_of(author)
 
 
+# The rules' own version, kept in the view's meta: a view folded by older rules (an upgraded
+# home) is refolded at its next update instead of being continued with tables it never had
+# (2: deadline seals, the ``lates`` and ``deadlines`` tables).
+RULES_VERSION = 2
 JOURNAL_DAYS = 30  # how far back in claimed time a late entry is folded in by rewinding, not by a rebuild
 PRUNE_STEP = 4096  # journal records dropped per batch at most
 REWIND_LIMIT = 20_000  # undoing more entries than this costs more than folding the log again
@@ -79,6 +83,7 @@ class DomainView:
         self._rows: dict[str, RowTable] = {}
         self.state = State()
         self._floor: str | None = None
+        self._outdated = False
 
     def horizon(self) -> int | None:
         return None if self.clock is None else int(self.clock()) + derive.FUTURE_SKEW
@@ -100,6 +105,7 @@ class DomainView:
         self._journal = tables.table("journal", digested=False)
         # below the floor, folded entries have no journal record (a rebuild folded them)
         self._floor = meta.get("floor", journal_key(self.state.last) if self.state.last else None)
+        self._outdated = self.state.last is not None and meta.get("rules") != RULES_VERSION
 
     def rebuild(self, entries: Iterable[Entry], store: EntryStore) -> None:
         self._replace(derive.derive(entries, self.horizon()))
@@ -110,6 +116,9 @@ class DomainView:
     def update(self, added: Sequence[Entry], store: EntryStore) -> None:
         state = self.state
         state.touched.clear()
+        if self._outdated:
+            self._refold(store)  # folded by older rules: fold the whole log with these
+            return
         horizon = self.horizon()
         fresh = {derive._hex_id(e): e for e in added
                  if e.id.hex() not in state.entries and e.id.hex() not in state.future}
@@ -271,6 +280,8 @@ class DomainView:
         meta["floor"] = self._floor
         meta["future"] = dict(sorted(state.future.items()))
         meta["tail"] = {k: list(v) for k, v in sorted(state.tail.items())}
+        meta["rules"] = RULES_VERSION
+        self._outdated = False
 
     def dump_meta(self) -> dict[str, Any]:
         """The meta row of ``State.to_tables`` (``store.view_tables`` gives it with the tables)."""
