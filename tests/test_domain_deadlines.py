@@ -233,7 +233,7 @@ def test_due_is_read_from_the_day_index_and_stops_once_sealed() -> None:
     assert rules_deadlines.due(s, w.hex(2), T0 + 5 * H) == []
     assert rules_deadlines.due(s, w.hex(2), T0 + 7 * H) == [(alert.id.hex(), T0 + 6 * H)]
     assert rules_deadlines.due(s, w.hex(6), T0 + 7 * H) == []  # not a member
-    assert rules_deadlines.due(s, w.hex(2), T0 + 6 * H + 31 * D) == []  # outside the window
+    assert rules_deadlines.due(s, w.hex(2), T0 + 6 * H + 3 * D) == []  # an alert's window: 3 days
     seal(w, (2,), alert.id.hex(), T0 + 6 * H, T0 + 7 * H)
     assert rules_deadlines.due(w.state(), w.hex(2), T0 + 8 * H) == []
 
