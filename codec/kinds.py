@@ -68,6 +68,7 @@ class Kind(enum.IntEnum):
     SEAL = 24
     PROPOSE_RECOGNIZE = 25
     PROPOSE_RULES = 26
+    DEADLINE_SEAL = 27
     # 22-39: rules (issue 12).  40-49: campaigns (issue 18).
     PROPOSE_CAMPAIGN = 40
     PROPOSE_CAMPAIGN_RENEW = 41
@@ -177,6 +178,22 @@ class Seal:
 
     proposal: Annotated[bytes, REF]
     ballots: Annotated[tuple[bytes, ...], ListOf(REF, 255)]
+
+
+@dataclass(frozen=True)
+class DeadlineSeal:
+    """A member's node at a deadline other than a ballot's close (a mandate's expiry or
+    report-due moment, a council's end, an alert's expiry, a campaign cycle's end, a
+    role term's end): the acts on ``object`` it held, claimed before the deadline.
+
+    The deadline is sent as ``ago``, seconds before the seal's own time (a seal always
+    comes after its deadline: 1-3 bytes, like ``TimeAfter``).  An act claimed before the
+    deadline that no other member's node listed is late (fieldkit/domain/rules_deadlines.py).
+    """
+
+    object: Annotated[bytes, REF]
+    ago: Annotated[int, DURATION]
+    acts: Annotated[tuple[bytes, ...], ListOf(REF, 255)]
 
 
 @dataclass(frozen=True)
@@ -376,6 +393,7 @@ BODY_TYPES: dict[Kind, type] = {
     Kind.SEAL: Seal,
     Kind.PROPOSE_RECOGNIZE: ProposeRecognize,
     Kind.PROPOSE_RULES: ProposeRules,
+    Kind.DEADLINE_SEAL: DeadlineSeal,
     Kind.PROPOSE_CAMPAIGN: ProposeCampaign,
     Kind.PROPOSE_CAMPAIGN_RENEW: ProposeCampaignRenew,
     Kind.CAMPAIGN_ACT: CampaignAct,

@@ -81,6 +81,23 @@ def test_the_node_seals_a_closed_proposal_once(tmp_path: Path) -> None:
     store.close()
 
 
+def test_the_node_seals_a_passed_deadline_once(tmp_path: Path) -> None:
+    """A node left running seals an alert's expiry (rules_deadlines.py) with the answers it held."""
+    key, store, asm = _home(tmp_path)
+    alert = store.append_own(key, kinds.AlertRaise(asm.ref, T0 + 3600, "Desalojo en Mayor 12, ahora"), T0 + 100)
+    ack = store.append_own(key, kinds.AlertAck(alert.ref, kinds.AckStatus.COMING, 0), T0 + 200)
+    now = [T0 + 300]
+    duties = Duties(store, key, lambda: now[0])
+    assert duties.seal() == []  # still open
+    now[0] = T0 + 4000
+    sealed = duties.seal()
+    assert [e.kind for e in sealed] == [kinds.Kind.DEADLINE_SEAL]
+    assert sealed[0].body.object == alert.ref and sealed[0].body.acts == (ack.ref,)
+    assert sealed[0].time - sealed[0].body.ago == T0 + 3600  # the alert's expiry
+    assert duties.seal() == []  # sealed once
+    store.close()
+
+
 def test_an_alert_the_policy_cannot_judge_still_goes_out_as_an_alert(tmp_path: Path) -> None:
     key, store, asm = _home(tmp_path)
     real = store.append_own(key, kinds.AlertRaise(asm.ref, T0 + 3600, "Desalojo en Mayor 12, ahora"), T0 + 30)

@@ -97,6 +97,8 @@ def sample_bodies(text_chars: int) -> dict[Kind, object]:
                                                  reason=_text(text_chars)),
         Kind.SUSPEND: kinds.Suspend(ref, key, TYPICAL_SEQ),
         Kind.SEAL: kinds.Seal(ref, tuple(bytes([i]) * 6 for i in range(20))),
+        # a deadline seal ten minutes after the deadline (the node's sealing period), 5 acts held
+        Kind.DEADLINE_SEAL: kinds.DeadlineSeal(ref, 600, tuple(bytes([i]) * 6 for i in range(5))),
         Kind.PROPOSE_RECOGNIZE: kinds.ProposeRecognize(**terms, other=ref),
         Kind.PROPOSE_RULES: kinds.ProposeRules(**terms, motion_class=kinds.MotionClass.STRICT, quorum_percent=50,
                                                threshold_floor=66, period=7 * 86400),

@@ -43,7 +43,7 @@ COMMANDS: list[tuple[str, str, str, str]] = [
     ('vote', 'proposals', 'vote', "Cast (or replace) this node's ballot before the close."),
     ('tally', 'proposals', 'tally', 'Counts per option, quorum, and the outcome once closed.'),
     ('proposals', 'proposals', 'proposals', 'Every proposal and motion with its current tally.'),
-    ('seal', 'proposals', 'seal', 'Seal closed proposals: sign which ballots this node held when they closed.'),
+    ('seal', 'proposals', 'seal', 'Seal closed proposals and passed deadlines: sign what this node held by then.'),
     ('mandate', 'mandates', 'mandate', 'Written mandates for delegates: scope, expiry, report-back.'),
     ('council', 'councils', 'council', 'Time-bound federation councils of mandated delegates.'),
     ('alert', 'alerts', 'alert', 'Urgent calls and the responders on their way.'),

@@ -7,7 +7,7 @@ import click
 from codec import kinds
 from fieldkit.cli.common import emit, json_option, now_option
 from fieldkit.cli.domain_common import session, with_iso_times
-from fieldkit.cli.humanize import clean, duration, names, relative, when, who
+from fieldkit.cli.humanize import clean, duration, late_lines, names, relative, when, who
 from fieldkit.domain import actions, queries
 from fieldkit.domain.state import kid
 from fieldkit.timeparse import parse_time
@@ -99,7 +99,7 @@ def alert_lines(state, r: dict, now: int) -> list[str]:
     if r.get("resolved"):
         note = f": {clean(r['resolved']['note'])}" if r["resolved"].get("note") else ""
         out.append(f"    resolved by {who(state, r['resolved']['by'])} at {when(r['resolved']['time'])}{note}")
-    return out
+    return out + late_lines(state, r, "    ")
 
 
 def _acked(r: dict, key: str, etas: dict) -> int:

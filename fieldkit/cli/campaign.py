@@ -10,7 +10,7 @@ import click
 from codec import Kind, kinds
 from fieldkit.cli.common import emit, json_option, now_option
 from fieldkit.cli.domain_common import Session, session, with_iso_times
-from fieldkit.cli.humanize import assembly_name, clean, duration, when, who
+from fieldkit.cli.humanize import assembly_name, clean, duration, late_lines, when, who
 from fieldkit.cli.motions import motion_options, terms
 from fieldkit.domain import actions, campaigns, lunar
 from fieldkit.timeparse import format_time
@@ -120,7 +120,7 @@ def show(campaign_id: str, as_json: bool) -> None:
     """The campaign's cycle drawn with its phases and what happened in each."""
     with session() as s:
         row = campaigns.account(s.state, _find(s, campaign_id), s.now)
-        lines = draw(s.state, row, s.now)
+        lines = draw(s.state, row, s.now) + late_lines(s.state, row)
     emit(as_json, iso(row), "\n".join(lines))
 
 

@@ -7,7 +7,7 @@ import click
 from codec import kinds
 from fieldkit.cli.common import emit, json_option, now_option
 from fieldkit.cli.domain_common import session, with_iso_times
-from fieldkit.cli.humanize import assembly_name, clean, describe, names, outcome_words, proposed, when, who
+from fieldkit.cli.humanize import assembly_name, clean, describe, late_lines, names, outcome_words, proposed, when, who
 from fieldkit.cli.motions import motion_options, terms
 from fieldkit.domain import actions, queries
 from fieldkit.timeparse import parse_time
@@ -67,6 +67,7 @@ def show(council_id: str, as_json: bool) -> None:
         for d in decisions:
             lines.append(f"  {d['id'][:12]}  {describe(s.state, d['id'])}")
             lines.append(f"                {outcome_words(d)}")
+        lines += late_lines(s.state, row)
 
     def human() -> None:
         click.echo("\n".join(lines))

@@ -152,3 +152,18 @@ def readable(text: str) -> str:
     """A reason from the domain with its raw Unix times as local times (verdicts keep
     epoch seconds, since they are part of the replicated state; people read dates)."""
     return _EPOCH.sub(lambda m: when(int(m.group(1))), text)
+
+
+ACT_WORDS = {"mandate_report": "report", "council_convene": "council convened", "council_join": "council joined",
+             "proposal": "council decision", "propose_council_close": "council close motion",
+             "alert_ack": "answer", "alert_resolve": "resolution", "campaign_act": "campaign act",
+             "campaign_reached": "objective reached", "minutes": "minutes", "campaign_debrief": "debrief"}
+
+
+def late_lines(state: State, row: dict[str, Any], indent: str = "") -> list[str]:
+    """The late acts of a view (fieldkit/domain/rules_deadlines.py) and whether they are contested."""
+    out = [f"{indent}late: {ACT_WORDS.get(x['kind'], x['kind'])} {x['id'][:12]} by {who(state, x['author'])}, "
+           f"dated {when(x['time'])}: {x['judged']}" for x in row.get("late", ())]
+    if row.get("contested"):
+        out.append(f"{indent}CONTESTED: counting the late acts would change what is shown")
+    return out

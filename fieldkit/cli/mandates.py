@@ -7,7 +7,7 @@ import click
 from codec import kinds
 from fieldkit.cli.common import emit, json_option, now_option
 from fieldkit.cli.domain_common import session, with_iso_times
-from fieldkit.cli.humanize import clean, duration, proposed, relative, when, who
+from fieldkit.cli.humanize import clean, duration, late_lines, proposed, relative, when, who
 from fieldkit.cli.motions import motion_options, terms
 from fieldkit.domain import actions, queries
 from fieldkit.timeparse import parse_duration, parse_time
@@ -92,6 +92,7 @@ def show(mandate_id: str, as_json: bool) -> None:
                             if row["report_due"] else ""))
         lines.append(f"reports ({len(row['report_texts'])}):" if row["report_texts"] else "no report yet")
         lines += [f"  {when(r['time'])}: {clean(r['text'])}" for r in row["report_texts"]]
+        lines += late_lines(s.state, row)
 
     def human() -> None:
         click.echo("\n".join(lines))

@@ -45,7 +45,8 @@ def seal_due(s: Session) -> list[str]:
     """Seal every proposal that closed (within 30 days) and this node's key has not sealed yet.
 
     A seal lists the ballots this node had first received before the close; ballots no
-    other member's node sealed are late (see fieldkit/domain/rules_seals.py)."""
+    other member's node sealed are late (see fieldkit/domain/rules_seals.py).  Deadlines
+    other than closes are sealed too (``seal_deadlines``)."""
     me = kid(node_context().keypair().public_key)
     sealed = []
     for pid in actions.due_seals(s.state, me, s.now):
@@ -55,6 +56,29 @@ def seal_due(s: Session) -> list[str]:
         except actions.ActionRefused:
             continue  # e.g. this node's key was cut: nothing to seal with
         sealed.append(pid)
+    seal_deadlines(s, me, SEALS_PER_COMMAND)
+    return sealed
+
+
+# A command that writes (vote, propose) signs at most this many deadline seals by the way,
+# the earliest due first: a node back after weeks away must not stall a vote behind a
+# backlog (`fieldkit seal`, and a running node every 10 minutes, sign them all).
+SEALS_PER_COMMAND = 8
+
+
+def seal_deadlines(s: Session, me: str, limit: int | None = None) -> list[dict[str, object]]:
+    """Seal every other deadline passed within 30 days (a mandate's expiry or report-due
+    moment, a council's end, an alert's expiry, a campaign cycle's or role term's end): the
+    acts on its object this node held before it (fieldkit/domain/rules_deadlines.py).
+    Deadlines two other members' nodes already sealed with everything this node held are
+    skipped (no evidence to add, only airtime)."""
+    sealed: list[dict[str, object]] = []
+    for oid, deadline in actions.due_deadline_seals(s.state, me, s.now, s._first_seen)[:limit]:
+        try:
+            s.act(actions.deadline_seal_body(s.state, oid, deadline, s.now, s._first_seen))
+        except actions.ActionRefused:
+            continue
+        sealed.append({"object": oid, "deadline": deadline})
     return sealed
 
 
@@ -63,11 +87,13 @@ def seal_due(s: Session) -> list[str]:
 @json_option
 @now_option
 def seal(proposal_id: str | None, as_json: bool) -> None:
-    """Seal closed proposals: sign which ballots this node held when they closed.
+    """Seal closed proposals and passed deadlines: sign what this node held by then.
 
     Run it (or any command that writes) after a close on every member's node; a running
     node does it by itself.  Ballots that no other member's node sealed are shown by
-    `tally` as late and do not count."""
+    `tally` as late and do not count; so are reports, council acts, alert answers,
+    campaign acts and minutes dated before a deadline that other members' nodes sealed
+    without them (`mandate show`, `council show`, `alert show`, `campaign show`)."""
     with session() as s:
         if proposal_id is not None:
             pid = s.find("proposals", proposal_id, "proposal")
@@ -80,10 +106,14 @@ def seal(proposal_id: str | None, as_json: bool) -> None:
                 raise actions.ActionRefused(f"nothing to seal for proposal {pid[:12]}: {why}")
             s.act(actions.seal_body(s.state, pid, s._first_seen))
             sealed = [pid]
+            deadlines: list[dict[str, object]] = []
         else:
+            me = kid(node_context().keypair().public_key)
+            deadlines = seal_deadlines(s, me)  # first: seal_due would seal them too, unreported
             sealed = seal_due(s)
-    emit(as_json, {"sealed": sealed},
-         "\n".join(f"sealed {p}" for p in sealed) or "nothing to seal")
+    lines = [f"sealed {p}" for p in sealed] + [f"sealed the deadline {d['deadline']} of {d['object']}"
+                                               for d in deadlines]
+    emit(as_json, {"sealed": sealed, "deadlines": deadlines}, "\n".join(lines) or "nothing to seal")
 
 
 @click.command()

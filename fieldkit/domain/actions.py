@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from codec import REF_SIZE, AckStatus, Entry, FieldkitError, key_id, kinds
 
-from . import judge
+from . import judge, rules_deadlines
 from .rules_seals import SEAL_WINDOW
 from .state import COUNTED, State, keys_with_prefix
 
@@ -165,3 +165,19 @@ def due_seals(state: State, me: str, now: int) -> list[str]:
         elif judge.is_member(state, p["target"], me, p["closes"]):
             out.append(pid)
     return out  # by close time, then id: the index's order
+
+
+def due_deadline_seals(state: State, me: str, now: int,
+                       first_seen: Callable[[bytes], int | None] | None = None) -> list[tuple[str, int]]:
+    """(object id, deadline) this node's key should seal now: a mandate's expiry or report-due
+    moment, a council's end, an alert's expiry, a campaign cycle's end, a role term's end
+    passed within 30 days (rules_deadlines.py).  Reads the deadline index by day: the cost
+    is the deadlines due, not the state (``due_seals`` is left as it is).  With ``first_seen``,
+    deadlines two other members already sealed with everything this node held are skipped."""
+    return rules_deadlines.due(state, me, now, first_seen)
+
+
+def deadline_seal_body(state: State, object_id: str, deadline: int, now: int,
+                       first_seen: Callable[[bytes], int | None]) -> kinds.DeadlineSeal:
+    """This node's seal of a deadline: the acts on the object it had first received before it."""
+    return rules_deadlines.seal_body(state, object_id, deadline, now, first_seen)

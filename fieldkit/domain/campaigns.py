@@ -24,7 +24,7 @@ from typing import Any
 
 from codec import Entry, Kind, Role, kinds
 
-from . import judge, lunar, rules_people
+from . import judge, lunar, rules_deadlines, rules_people
 from .rules_common import Context, Refuse, Wait
 from .state import COUNTED, State
 
@@ -59,6 +59,7 @@ def propose_campaign(state: State, e: Entry, ctx: Context) -> None:
     record["cycle"] = {k: v for k, v in cycle.items() if k != "decision"}
     state.campaigns[ctx.id] = {"assembly": record["target"], "objective": b.objective, "author": ctx.author,
                                "time": e.time, "cycles": [cycle], "acts": [], "reached": None, "debriefs": []}
+    rules_deadlines.add_deadline(state, "campaigns", ctx.id, state.campaigns[ctx.id], cycle["ends"], "cycle")
 
 
 def propose_renew(state: State, e: Entry, ctx: Context) -> None:
@@ -77,6 +78,7 @@ def propose_renew(state: State, e: Entry, ctx: Context) -> None:
     record["campaign"] = cid
     record["cycle"] = {k: v for k, v in cycle.items() if k != "decision"}
     camp["cycles"].append(cycle)
+    rules_deadlines.add_deadline(state, "campaigns", cid, camp, cycle["ends"], "cycle")
 
 
 # -- judgements -------------------------------------------------------------------------
@@ -157,6 +159,7 @@ def act(state: State, e: Entry, ctx: Context) -> None:
         tagged = ids[0]
     camp["acts"].append({"id": ctx.id, "author": ctx.author, "time": e.time, "text": b.text, "tagged": tagged,
                          "phase": st.phase})
+    rules_deadlines.record(state, ctx, (cid,))  # judged against the end of the cycle
 
 
 def reached(state: State, e: Entry, ctx: Context) -> None:
@@ -169,6 +172,7 @@ def reached(state: State, e: Entry, ctx: Context) -> None:
     state.ledger[ctx.id] = {"assembly": camp["assembly"], "domain": b.domain.strip().lower(), "text": b.text,
                             "author": ctx.author, "time": e.time, "witnesses": [], "campaign": cid}
     camp["reached"] = ctx.id
+    rules_deadlines.record(state, ctx, (cid,))
 
 
 def debrief(state: State, e: Entry, ctx: Context) -> None:
@@ -179,13 +183,16 @@ def debrief(state: State, e: Entry, ctx: Context) -> None:
     st = status(state, cid, ctx.at)
     if st.state in ("proposed", "rejected", "planned") or st.phase in ("surge", "crest"):
         raise Refuse(f"campaign {cid[:12]} is {st.phase or st.state}: a debrief comes after the full moon")
-    holder = judge.role_holder(state, aid, int(Role.FACILITATOR), ctx.at)
+    term = judge.role_term(state, aid, int(Role.FACILITATOR), ctx.at)
+    holder = None if term is None else state.proposals[term]["holder"]
     if holder is not None and holder != ctx.author:
         raise Refuse(f"the debrief is minutes: signed by the current facilitator ({holder})")
     camp["debriefs"].append({"id": ctx.id, "author": ctx.author, "time": e.time, "text": b.text,
                              "phase": st.phase or "after"})
     state.minutes[ctx.id] = {"assembly": aid, "author": ctx.author, "time": e.time, "text": b.text,
                              "campaign": cid}
+    if term is not None:  # signed as facilitator: judged against the term's end
+        rules_deadlines.record(state, ctx, (term,))
 
 
 HANDLERS = {
@@ -228,4 +235,11 @@ def account(state: State, campaign_id: str, at: int) -> dict[str, Any]:
             "author": camp["author"], "time": camp["time"], "status": st.state, "phase": st.phase,
             "detail": st.detail, "cycles": cycles, "after": after,
             "renewal_pending": [c["decision"] for c in pending],
-            "reached": camp["reached"], "acts": len(camp["acts"]), "debriefs": len(camp["debriefs"])}
+            "reached": camp["reached"], "acts": len(camp["acts"]), "debriefs": len(camp["debriefs"]),
+            **_deadline_marks(state, campaign_id, camp, at)}
+
+
+def _deadline_marks(state: State, campaign_id: str, camp: dict[str, Any], at: int) -> dict[str, Any]:
+    """Late acts (a backdated act or "objective reached" after a cycle ended): rules_deadlines.py."""
+    late = rules_deadlines.late_rows(state, camp, campaign_id, at)
+    return {"late": late, "contested": bool(late), "deadline_seals": rules_deadlines.sealed_by(camp, at)}

@@ -15,6 +15,8 @@ Time that cannot be rewritten (see README.md):
 - sequence cuts (rules_cuts.py) void a key's entries past a decided sequence number,
   whatever time they claim: the fold runs again with the cuts in effect until the set
   of cuts is stable;
+- deadline seals (rules_deadlines.py) find acts claimed before a deadline that no other
+  member's node held by then: the same fixpoint refuses them as late;
 - with a ``horizon`` (the node's clock plus ``FUTURE_SKEW``), entries claiming a time
   beyond it are held out of the fold until their time comes (``State.future``): a
   forged far-future entry cannot move the fold's high-water mark.
@@ -35,7 +37,7 @@ from typing import Any
 
 from codec import LINK_SIZE, REF_SIZE, Entry, Kind
 
-from . import campaigns, judge, rules_acts, rules_cuts, rules_people, rules_seals
+from . import campaigns, judge, rules_acts, rules_cuts, rules_deadlines, rules_people, rules_seals
 from .rules_common import Context, Refuse, Wait
 from .state import COUNTED, State, kid, sort_key
 
@@ -45,6 +47,7 @@ HANDLERS: dict[Kind, Callable[[State, Entry, Context], None]] = {
     **campaigns.HANDLERS,
     Kind.SUSPEND: rules_cuts.suspend,
     Kind.SEAL: rules_seals.seal,
+    Kind.DEADLINE_SEAL: rules_deadlines.deadline_seal,
 }
 
 # How far ahead of the node's clock an entry may claim to be and still be folded now.
@@ -57,22 +60,26 @@ MAX_CUT_PASSES = 8  # cuts depend on cuts only through a cut key's own votes: 2-
 def derive(entries: Iterable[Entry], horizon: int | None = None) -> State:
     """The state of a set of entries (a full rebuild); ``horizon``: hold later-claimed entries out."""
     unique = {e.id: e for e in entries}
-    cuts: dict[str, Any] = {}
-    tried: list[dict[str, Any]] = []
-    state = _fold_all(unique, cuts, horizon)
+    # the fixpoint's inputs: sequence cuts (rules_cuts) and late acts (rules_deadlines)
+    inputs: tuple[dict[str, Any], dict[str, Any]] = ({}, {})
+    tried: list[tuple[dict[str, Any], dict[str, Any]]] = []
+    state = _fold_all(unique, inputs, horizon)
     for _ in range(MAX_CUT_PASSES):
-        found = rules_cuts.effective(state)
-        if found == cuts or found in tried:  # stable (or cycling: stop, deterministically)
+        found = (rules_cuts.effective(state), rules_deadlines.effective(state))
+        if found == inputs or found in tried:  # stable (or cycling: stop, deterministically)
             break
-        tried.append(cuts)
-        cuts = found
-        state = _fold_all(unique, cuts, horizon)
+        tried.append(inputs)
+        inputs = found
+        state = _fold_all(unique, inputs, horizon)
+    state.touched.clear()
     return state
 
 
-def _fold_all(unique: dict[bytes, Entry], cuts: dict[str, Any], horizon: int | None) -> State:
+def _fold_all(unique: dict[bytes, Entry], inputs: tuple[dict[str, Any], dict[str, Any]],
+              horizon: int | None) -> State:
     state = State()
-    state.tables["cuts"] = copy.deepcopy(cuts)
+    state.tables["cuts"] = copy.deepcopy(inputs[0])
+    state.tables["lates"] = copy.deepcopy(inputs[1])
     folded = []
     for e in unique.values():
         if horizon is not None and e.time > horizon:
@@ -109,6 +116,7 @@ def update(state: State, added: Iterable[Entry], all_entries: Callable[[], Itera
            horizon: int | None = None) -> State:
     """``state`` plus ``added``: continue the fold, or rebuild from ``all_entries()``."""
     new = {_hex_id(e): e for e in added if e.id.hex() not in state.entries and e.id.hex() not in state.future}
+    state.touched.clear()
     if horizon is not None:
         for key, e in list(new.items()):
             if e.time > horizon:
@@ -136,7 +144,7 @@ def update(state: State, added: Iterable[Entry], all_entries: Callable[[], Itera
     floors = _chain_floors(new.values(), state)
     for e in sorted(new.values(), key=sort_key):
         _fold_one(state, e, floors.get(e.id))
-    if rules_cuts.effective(state) != state.cuts:
+    if rules_cuts.effective(state) != state.cuts or rules_deadlines.changed(state):
         return derive(all_entries(), horizon)
     return state
 
@@ -205,6 +213,8 @@ def _fold_one(state: State, entry: Entry, chain_floor: int | None = None) -> Non
                          "claimed times only move forward along a chain")
         if entry.kind != Kind.KEY_REVOKE and judge.is_revoked(state, author, entry.time):
             raise Refuse("key revoked by its owner")
+        if entry.kind in rules_deadlines.JUDGED:  # found late by deadline seals (the fixpoint's input)
+            rules_deadlines.refuse_if_late(state, key, author, entry.time)
         HANDLERS[entry.kind](state, entry, Context(state, entry))
     except Refuse as r:
         row["verdict"] = f"refused: {r.reason}"

@@ -192,8 +192,10 @@ def _not_removed(state: State, asm: dict[str, Any], key: str, at: int) -> bool:
 
 
 # -- mandates -------------------------------------------------------------------------
-def mandate_status(state: State, mandate_id: str, at: int) -> tuple[str, str]:
-    """(status, detail): proposed, rejected, live, review, expired or recalled."""
+def mandate_status(state: State, mandate_id: str, at: int, extra_reports: tuple[int, ...] = ()) -> tuple[str, str]:
+    """(status, detail): proposed, rejected, live, review, expired or recalled.
+
+    ``extra_reports``: report times to count as well (what late reports would change)."""
     m = state.proposals[mandate_id]
     if at < m["closes"]:
         return "proposed", f"the decision closes at {m['closes']}"
@@ -213,7 +215,7 @@ def mandate_status(state: State, mandate_id: str, at: int) -> tuple[str, str]:
     if at >= expires:
         return "expired", f"expired at {expires}"
     if m["report_every"]:
-        reports = [t for t in m["reports"] if t <= at]
+        reports = [t for t in (*m["reports"], *extra_reports) if t <= at]
         last_report = max([since, *reports])
         if at > last_report + m["report_every"]:
             return "review", f"report-back was due at {last_report + m['report_every']}"
@@ -261,12 +263,18 @@ def role_assignments(state: State, assembly_id: str, role: int, at: int) -> list
 
 def role_holder(state: State, assembly_id: str, role: int, at: int) -> str | None:
     """The key id holding ``role`` at ``at`` (the latest accepted term covering it)."""
-    holder = None
+    term = role_term(state, assembly_id, role, at)
+    return None if term is None else state.proposals[term]["holder"]
+
+
+def role_term(state: State, assembly_id: str, role: int, at: int) -> str | None:
+    """The id of the latest accepted assignment of ``role`` whose term covers ``at``."""
+    term = None
     for pid, ok, _ in role_assignments(state, assembly_id, role, at):
         p = state.proposals[pid]
         if ok and p["term_start"] <= at < p["term_end"]:
-            holder = p["holder"]
-    return holder
+            term = pid
+    return term
 
 
 def roles_at(state: State, assembly_id: str, at: int) -> dict[str, str]:

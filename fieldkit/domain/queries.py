@@ -10,7 +10,7 @@ from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
-from . import judge, rules_constitution, rules_recognition
+from . import judge, rules_constitution, rules_deadlines, rules_recognition
 from .state import State, every, kid, newest
 
 LEDGER_SILENCE = 30 * 86400  # the review warns after 30 days without an entry (DESIGN.md)
@@ -90,7 +90,8 @@ def assembly_show(state: State, assembly_id: str, now: int) -> dict[str, Any]:
         for pid, ok, why in judge.role_assignments(state, assembly_id, role, now):
             p = state.proposals[pid]
             assignments.append({"id": pid, "role": p["role_name"], "holder": p["holder"], "term_start":
-                                p["term_start"], "term_end": p["term_end"], "accepted": ok, "reason": why})
+                                p["term_start"], "term_end": p["term_end"], "accepted": ok, "reason": why,
+                                **deadline_marks(state, pid, p, now)})
     suspended = sorted(k for k in asm["members"] if judge.suspended(state, assembly_id, k, now))
     return {"id": assembly_id, "name": asm["name"], "need": asm["need"], "vouch_threshold": asm["k"],
             "founder": asm["founder"], "members": members, "candidates": candidates,
@@ -106,9 +107,25 @@ def assembly_list(state: State, now: int) -> list[dict[str, Any]]:
     return [assembly_show(state, a, now) for a in sorted(state.assemblies, key=lambda a: state.assemblies[a]["time"])]
 
 
+def deadline_marks(state: State, oid: str, record: dict[str, Any], now: int,
+                   changes: bool | None = None) -> dict[str, Any]:
+    """``late``: the acts on this object its deadline seals found late (not counted, with how
+    they were judged); ``contested``: counting them would change what is shown (``changes``,
+    else any late act does: a report, a participant, an answer, an act more);
+    ``deadline_seals``: who sealed which deadline (rules_deadlines.py)."""
+    late = rules_deadlines.late_rows(state, record, oid, now)
+    return {"late": late, "contested": bool(late) if changes is None else bool(late) and changes,
+            "deadline_seals": rules_deadlines.sealed_by(record, now)}
+
+
 def mandate_show(state: State, mandate_id: str, now: int) -> dict[str, Any]:
     m = state.proposals[mandate_id]
     status, detail = judge.mandate_status(state, mandate_id, now)
+    late = rules_deadlines.late_rows(state, m, mandate_id, now)
+    late_reports = tuple(x["time"] for x in late if x["kind"] == "mandate_report")
+    changes = bool(late) and (not late_reports or
+                              judge.mandate_status(state, mandate_id, now, late_reports)[0] != status
+                              or any(x["kind"] != "mandate_report" for x in late))
     renewed = [r for r in m["renews"] if judge.motion_passed(state, r, now)]
     expires = state.proposals[max(renewed, key=lambda r: (state.proposals[r]["closes"], r))]["expires"] \
         if renewed else m["expires"]
@@ -121,7 +138,8 @@ def mandate_show(state: State, mandate_id: str, now: int) -> dict[str, Any]:
             "status": status, "detail": detail, "expires": expires, "report_every": m["report_every"],
             "report_due": due, "reports": len(reports), "recalls": m["recalls"], "renews": m["renews"],
             "closes": m["closes"], "author": m["author"],
-            "report_texts": [r for r in m.get("report_texts", []) if r["time"] <= now]}
+            "report_texts": [r for r in m.get("report_texts", []) if r["time"] <= now],
+            **deadline_marks(state, mandate_id, m, now, changes)}
 
 
 def mandate_ids(state: State) -> list[str]:
@@ -143,7 +161,8 @@ def council_show(state: State, council_id: str, now: int) -> dict[str, Any]:
     is_open, why = judge.council_status(state, council_id, now)
     return {"id": council_id, "objective": c["objective"], "until": c["until"], "assemblies": c["assemblies"],
             "convener": c["convener"], "open": is_open, "status": "open" if is_open else "closed",
-            "reason": why, "participants": sorted(c["participants"]), "decisions": c["closes"]}
+            "reason": why, "participants": sorted(c["participants"]), "decisions": c["closes"],
+            **deadline_marks(state, council_id, c, now)}
 
 
 def alert_show(state: State, alert_id: str, now: int) -> dict[str, Any]:
@@ -155,7 +174,7 @@ def alert_show(state: State, alert_id: str, now: int) -> dict[str, Any]:
             "coming": coming, "not_coming": sorted(k for k, v in acks.items() if v["status"] == "not_coming"),
             "eta_minutes": {k: v["eta_minutes"] for k, v in acks.items() if v["status"] == "eta"},
             "ack_times": {k: v["time"] for k, v in acks.items()},
-            "resolved": a["resolved"]}
+            "resolved": a["resolved"], **deadline_marks(state, alert_id, a, now)}
 
 
 def alert_list(state: State, now: int) -> list[dict[str, Any]]:
@@ -217,7 +236,7 @@ def recent(state: State, table: str, now: int, limit: int) -> list[dict[str, Any
 
 
 def minutes_list(state: State, now: int, assembly_id: str | None = None) -> list[dict[str, Any]]:
-    return [{"id": k, **v} for k, v in sorted(state.minutes.items(), key=lambda kv: kv[1]["time"])
+    return [{"id": k, **v} for k, v in sorted(state.minutes.items(), key=lambda kv: (kv[1]["time"], kv[0]))
             if v["time"] <= now and (assembly_id is None or v["assembly"] == assembly_id)]
 
 

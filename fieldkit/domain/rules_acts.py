@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from codec import AckStatus, Entry, Kind, kinds
 
-from . import judge, rules_recognition
+from . import judge, rules_deadlines, rules_recognition
 from .rules_common import Context, Refuse
 from .state import State
 
@@ -23,6 +23,9 @@ def mandate_report(state: State, e: Entry, ctx: Context) -> None:
     m["reports"].append(e.time)
     # the words too, so `mandate show` can print them (issue 18): the times above stay the clock's input
     m.setdefault("report_texts", []).append({"id": ctx.id, "time": e.time, "text": b.text})
+    rules_deadlines.record(state, ctx, (mid,))  # judged against the expiry and the report-due moments
+    if m["report_every"]:
+        rules_deadlines.add_deadline(state, "proposals", mid, m, e.time + m["report_every"], "report")
 
 
 def council_convene(state: State, e: Entry, ctx: Context) -> None:
@@ -42,12 +45,14 @@ def council_convene(state: State, e: Entry, ctx: Context) -> None:
         raise Refuse("only a mandated delegate of a listed assembly convenes a council: "
                      + judge.mandate_refusal(state, ctx.author, assemblies, ctx.at))
     ctx.require_uncut(state.proposals[mandate]["target"])
+    rules_deadlines.record(state, ctx, (mandate,))
     state.councils[ctx.id] = {
         "objective": b.objective, "until": b.until, "assemblies": assemblies, "convener": ctx.author,
         "time": e.time, "closes": [],
         "participants": {ctx.author: {"assembly": state.proposals[mandate]["target"], "mandate": mandate,
                                       "time": e.time}},
     }
+    rules_deadlines.add_deadline(state, "councils", ctx.id, state.councils[ctx.id], b.until, "end")
 
 
 def council_join(state: State, e: Entry, ctx: Context) -> None:
@@ -65,6 +70,7 @@ def council_join(state: State, e: Entry, ctx: Context) -> None:
         raise Refuse("already takes part in this council")
     c["participants"][ctx.author] = {"assembly": state.proposals[mandate]["target"], "mandate": mandate,
                                      "time": e.time}
+    rules_deadlines.record(state, ctx, (cid, mandate))
 
 
 def alert_raise(state: State, e: Entry, ctx: Context) -> None:
@@ -73,6 +79,7 @@ def alert_raise(state: State, e: Entry, ctx: Context) -> None:
     ctx.require_member(aid)
     state.alerts[ctx.id] = {"assembly": aid, "author": ctx.author, "time": e.time, "expires": b.expires,
                                 "text": b.text, "acks": {}, "resolved": None}
+    rules_deadlines.add_deadline(state, "alerts", ctx.id, state.alerts[ctx.id], b.expires, "expiry")
 
 
 def _open_alert(state: State, ctx: Context, ref: bytes) -> tuple[str, dict]:
@@ -83,9 +90,13 @@ def _open_alert(state: State, ctx: Context, ref: bytes) -> tuple[str, dict]:
     return alert_id, alert
 
 
+def _dated(state: State, ctx: Context, alert_id: str) -> None:
+    rules_deadlines.record(state, ctx, (alert_id,))  # judged against the alert's expiry
+
+
 def alert_ack(state: State, e: Entry, ctx: Context) -> None:
     b: kinds.AlertAck = e.body
-    _, alert = _open_alert(state, ctx, b.alert)
+    alert_id, alert = _open_alert(state, ctx, b.alert)
     # Responders come from the alert's assembly, the assemblies it recognizes, or those it
     # shares an open council with: solidarity crosses borders, strangers' keys do not.
     why = rules_recognition.responder_refusal(state, alert["assembly"], ctx.author, ctx.entry.seq, ctx.at)
@@ -98,14 +109,16 @@ def alert_ack(state: State, e: Entry, ctx: Context) -> None:
         state.entries[previous["id"]]["verdict"] = f"replaced by a later answer {ctx.id[:12]}"
     alert["acks"][ctx.author] = {"status": AckStatus(b.status).name.lower(), "eta_minutes": b.eta_minutes,
                                  "time": e.time, "id": ctx.id}
+    _dated(state, ctx, alert_id)
 
 
 def alert_resolve(state: State, e: Entry, ctx: Context) -> None:
     b: kinds.AlertResolve = e.body
-    _, alert = _open_alert(state, ctx, b.alert)
+    alert_id, alert = _open_alert(state, ctx, b.alert)
     if ctx.author != alert["author"]:
         ctx.require_member(alert["assembly"])
     alert["resolved"] = {"by": ctx.author, "time": e.time, "note": b.note}
+    _dated(state, ctx, alert_id)
 
 
 def ledger_entry(state: State, e: Entry, ctx: Context) -> None:

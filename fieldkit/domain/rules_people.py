@@ -6,7 +6,7 @@ from typing import Any
 
 from codec import Entry, Kind, Role, kinds, options_of
 
-from . import judge, rules_constitution, rules_recognition
+from . import judge, rules_constitution, rules_deadlines, rules_recognition
 from .rules_common import Context, Refuse
 from .state import State, kid
 
@@ -73,13 +73,15 @@ def propose(state: State, e: Entry, ctx: Context) -> None:
     _check_options(record["options"])
     if e.kind in (Kind.PROPOSAL, Kind.PROPOSE_COUNCIL_CLOSE) and b.target.hex() in _council_refs(state):
         cid, council = ctx.resolve(b.target, "councils", "a council")
-        _require_council_actor(state, ctx, cid, council)
+        mandate = _require_council_actor(state, ctx, cid, council)
         if b.closes > council["until"]:  # a decision of a council that no longer exists decides nothing
             raise Refuse(f"the decision would close after council {cid[:12]} ends")
         record |= {"target": cid, "target_type": "council"}
         rules_constitution.check_terms(state, e, ctx, record)
         if e.kind == Kind.PROPOSE_COUNCIL_CLOSE:
             council["closes"].append(ctx.id)
+            rules_deadlines.add_deadline(state, "councils", cid, council, b.closes, "close")
+        rules_deadlines.record(state, ctx, (cid, mandate))
     else:
         if e.kind == Kind.PROPOSE_COUNCIL_CLOSE:
             ctx.resolve(b.target, "councils", "a council")
@@ -117,6 +119,9 @@ def _motion_fields(state: State, e: Entry, ctx: Context, aid: str, asm: dict, re
             raise Refuse("the mandate would expire before the decision closes")
         record |= {"delegate": delegate, "scope": b.scope, "expires": b.expires,
                    "report_every": b.report_every, "recalls": [], "renews": [], "reports": []}
+        rules_deadlines.add_deadline(state, "proposals", pid, record, b.expires, "expiry")
+        if b.report_every:
+            rules_deadlines.add_deadline(state, "proposals", pid, record, b.closes + b.report_every, "report")
         state.delegates.setdefault(delegate, {"mandates": []})["mandates"].append(pid)
     elif e.kind in (Kind.PROPOSE_REMOVAL, Kind.PROPOSE_REVOKE):
         member = b.member.hex()
@@ -142,6 +147,7 @@ def _motion_fields(state: State, e: Entry, ctx: Context, aid: str, asm: dict, re
                 raise Refuse(f"mandate {mid[:12]} is {status} ({detail}): it cannot be renewed; issue a new one")
             record["expires"] = b.expires
             mandate["renews"].append(pid)
+            rules_deadlines.add_deadline(state, "proposals", mid, mandate, b.expires, "expiry")
         else:
             mandate["recalls"].append(pid)
     elif e.kind == Kind.PROPOSE_ROLE:
@@ -161,9 +167,11 @@ def _motion_fields(state: State, e: Entry, ctx: Context, aid: str, asm: dict, re
         record |= {"role": int(b.role), "role_name": Role(b.role).name.lower(), "holder": b.holder.hex(),
                    "term_start": b.term_start, "term_end": b.term_end, "renewal": b.renewal}
         asm["roles"].append(pid)
+        rules_deadlines.add_deadline(state, "proposals", pid, record, b.term_end, "term")
 
 
-def _require_council_actor(state: State, ctx: Context, cid: str, council: dict) -> None:
+def _require_council_actor(state: State, ctx: Context, cid: str, council: dict) -> str:
+    """Refuse unless the author may act in the open council; the live mandate they act by."""
     is_open, why = judge.council_status(state, cid, ctx.at)
     if not is_open:
         raise Refuse(why)
@@ -172,6 +180,7 @@ def _require_council_actor(state: State, ctx: Context, cid: str, council: dict) 
         raise Refuse("not a mandated delegate of a member assembly: "
                      + judge.mandate_refusal(state, ctx.author, council["assemblies"], ctx.at))
     ctx.require_uncut(state.proposals[mandate]["target"])
+    return mandate
 
 
 def ballot(state: State, e: Entry, ctx: Context) -> None:
@@ -197,11 +206,13 @@ def ballot(state: State, e: Entry, ctx: Context) -> None:
 def minutes(state: State, e: Entry, ctx: Context) -> None:
     b: kinds.Minutes = e.body
     aid, asm = ctx.resolve(b.assembly, "assemblies", "an assembly")
-    holder = judge.role_holder(state, aid, int(Role.FACILITATOR), ctx.at)
+    term = judge.role_term(state, aid, int(Role.FACILITATOR), ctx.at)
+    holder = None if term is None else state.proposals[term]["holder"]
     ctx.require_uncut(aid)
     if holder != ctx.author:
         who = f"{holder} is" if holder else "nobody is"
         raise Refuse(f"minutes must be signed by the current facilitator of {asm['name']} ({who} facilitator now)")
+    rules_deadlines.record(state, ctx, (term,))  # judged against the term's end
     state.minutes[ctx.id] = {"assembly": aid, "author": ctx.author, "time": e.time, "text": b.text}
 
 

@@ -34,6 +34,8 @@ TABLES = (
     "keys",  # key id -> {public_key, revoked}
     "cuts",  # key id -> {cuts: [{assembly, keep, until, by}]}: sequence cuts in effect (rules_cuts.py)
     "campaigns",  # campaign id -> {assembly, objective, cycles[], acts[], reached, debriefs[]} (campaigns.py)
+    "lates",  # act id -> {by: {object id: why}}: acts deadline seals found late (rules_deadlines.py)
+    "deadlines",  # day (6 digits) -> {due: [[time, table, object id, what]]}: deadlines nodes seal (rules_deadlines.py)
 )
 
 COUNTED = "counted"
@@ -52,6 +54,7 @@ _RANK = {Kind.ASSEMBLY_FOUND: 0, Kind.KEY_REVOKE: 0, Kind.JOIN_REQUEST: 1, Kind.
          Kind.PROPOSE_ROLE: 3, Kind.ALERT_RAISE: 3, Kind.LEDGER_ENTRY: 3, Kind.PROPOSE_RECALL: 4,
          Kind.PROPOSE_RENEW: 4, Kind.PROPOSE_COUNCIL_CLOSE: 4,
          Kind.SUSPEND: 1, Kind.PROPOSE_REVOKE: 3, Kind.PROPOSE_RECOGNIZE: 3, Kind.PROPOSE_RULES: 3, Kind.SEAL: 6,
+         Kind.DEADLINE_SEAL: 6,
          Kind.PROPOSE_CAMPAIGN: 3, Kind.PROPOSE_CAMPAIGN_RENEW: 4}
 
 
@@ -118,6 +121,8 @@ class State:
     # after itself instead of a refold.
     tail: dict[str, list] = field(default_factory=dict)
     held: dict[str, Entry] = field(default_factory=dict)  # the entries behind future/tail, in memory only
+    # objects whose deadline seals were folded since the last update began (rules_deadlines.changed)
+    touched: set[str] = field(default_factory=set)
 
     def index(self, entry_id: str) -> None:
         ref = entry_id[:12]
@@ -215,3 +220,5 @@ class State:
     keys = property(lambda self: self.tables["keys"])
     cuts = property(lambda self: self.tables["cuts"])
     campaigns = property(lambda self: self.tables["campaigns"])
+    lates = property(lambda self: self.tables["lates"])
+    deadlines = property(lambda self: self.tables["deadlines"])

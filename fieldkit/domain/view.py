@@ -19,7 +19,7 @@ from codec import Entry
 from sync.api import EntryStore, ViewTables
 from sync.rows import RowTable
 
-from . import derive, rules_cuts
+from . import derive, rules_cuts, rules_deadlines
 from .state import TABLES, State, sort_key
 
 VIEW_NAME = "domain"
@@ -37,6 +37,10 @@ def all_entries(store: EntryStore) -> Iterator[Entry]:
         yield from store.entries_of(author)
 
 
+# The rules' own version, kept in the view's meta: a view folded by older rules (an upgraded
+# home) is refolded at its next update instead of being continued with tables it never had
+# (2: deadline seals, the ``lates`` and ``deadlines`` tables).
+RULES_VERSION = 2
 JOURNAL_DAYS = 30  # how far back in claimed time a late entry is folded in by rewinding, not by a rebuild
 PRUNE_STEP = 4096  # journal records dropped per batch at most
 REWIND_LIMIT = 20_000  # undoing more entries than this costs more than folding the log again
@@ -59,7 +63,8 @@ class DomainView:
     folded again with it — cost proportional to what comes after it, not to the log.
     Records older than ``JOURNAL_DAYS`` of claimed time are dropped; an entry older
     than that, a 6-byte ref collision, an entry that completes a waiting reference, a
-    change of the cuts in effect (``rules_cuts``: the fold must run to its fixpoint), or
+    change of the cuts in effect (``rules_cuts``: the fold must run to its fixpoint) or of
+    the acts deadline seals find late (``rules_deadlines``), or
     an entry sorting before a refused entry a rebuild left after the high-water mark,
     rebuilds the state from the log (``derive.derive``, as ``derive.update`` would).
     Rules are untouched: the fold of each entry is ``derive``'s own.
@@ -78,6 +83,7 @@ class DomainView:
         self._rows: dict[str, RowTable] = {}
         self.state = State()
         self._floor: str | None = None
+        self._outdated = False
 
     def horizon(self) -> int | None:
         return None if self.clock is None else int(self.clock()) + derive.FUTURE_SKEW
@@ -101,6 +107,7 @@ class DomainView:
         self._journal = tables.table("journal", digested=False)
         # below the floor, folded entries have no journal record (a rebuild folded them)
         self._floor = meta.get("floor", journal_key(self.state.last) if self.state.last else None)
+        self._outdated = self.state.last is not None and meta.get("rules") != RULES_VERSION
 
     def rebuild(self, entries: Iterable[Entry], store: EntryStore) -> None:
         self._replace(derive.derive(entries, self.horizon()))
@@ -110,6 +117,10 @@ class DomainView:
 
     def update(self, added: Sequence[Entry], store: EntryStore) -> None:
         state = self.state
+        state.touched.clear()
+        if self._outdated:
+            self._refold(store)  # folded by older rules: fold the whole log with these
+            return
         horizon = self.horizon()
         fresh = {derive._hex_id(e): e for e in added
                  if e.id.hex() not in state.entries and e.id.hex() not in state.future}
@@ -178,6 +189,9 @@ class DomainView:
                 waiting = set(state.waiting)
         if rules_cuts.effective(state) != dict(state.cuts.items()):
             self._refold(store)  # the cuts changed: the fold runs again to its fixpoint (derive.derive)
+            return
+        if rules_deadlines.changed(state):
+            self._refold(store)  # so did the late acts (a seal folded again after a backdated act)
             return
         for key, record in records:
             for table, before in record["rows"].items():
@@ -268,6 +282,8 @@ class DomainView:
         meta["floor"] = self._floor
         meta["future"] = dict(sorted(state.future.items()))
         meta["tail"] = {k: list(v) for k, v in sorted(state.tail.items())}
+        meta["rules"] = RULES_VERSION
+        self._outdated = False
 
     def forget_rows(self) -> None:
         """Drop the rows reads have loaded (only between batches): a process that keeps its store

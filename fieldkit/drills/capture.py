@@ -12,7 +12,10 @@ simulated mesh, so every verdict is checked on all six nodes:
   a member of a recognized assembly answers too (the control);
 - a stranger's alert ("DO NOT GO, meet at Plaza Sol"): counts for no node's assembly;
 - a ground short id: a stranger's proposal whose id starts like a real one's;
-- a far-future entry (year 2160): held on every node, and never forces a refold.
+- a far-future entry (year 2160): held on every node, and never forces a refold;
+- acts backdated before a deadline other than a close (rules_deadlines.py): minutes
+  dated inside a facilitator term that had ended, a mandate report dated before the
+  mandate expired -- other members' nodes sealed those deadlines, so both are late.
 """
 
 from __future__ import annotations
@@ -42,6 +45,8 @@ class Capture:
     ec: KeyPair | None = None
     removal: Entry | None = None
     late_ballot: Entry | None = None
+    late_report: Entry | None = None
+    mandate: Entry | None = None
     stranger_alert: Entry | None = None
     look_alike: Entry | None = None
     strangers: list[KeyPair] = field(default_factory=list)
@@ -140,6 +145,44 @@ def after_close(world: World, proposal: Entry, cap: Capture) -> None:
                          "counted"))  # counted by the fold; the tally shows it late (checked below)
 
 
+def seal_deadlines(world: World, name: str) -> list[Entry]:
+    """What a running node does every ten minutes (node/duties.py): seal the deadlines due."""
+    node = world.nodes[name]
+    me, out = kid(node.key.public_key), []
+    for oid, deadline in actions.due_deadline_seals(node.state(), me, world.now):
+        body = actions.deadline_seal_body(node.state(), oid, deadline, world.now, node.store.first_seen)
+        out.append(node.act(body))
+    return out
+
+
+def backdated_minutes(world: World, east: Entry, term_end: int, cap: Capture) -> None:
+    """Past the facilitator's term: another member's node seals its end; the former
+    facilitator (cut off, quiet since) then signs minutes dated inside the term."""
+    n = world.nodes
+    sealed = seal_deadlines(world, "eb")
+    world.run_for(120, step=10)
+    own = max(e.time for e in n["ea"].store.entries() if e.author == n["ea"].key.public_key)
+    minutes = n["ea"].act(kinds.Minutes(east.ref, "we also agreed to hand the hall to the owner"),
+                          at=max(own, term_end - 600))
+    cap.attempts.append(("minutes backdated into a facilitator term that had ended (its end sealed)", minutes,
+                         "refused: late: claimed before the deadline" if sealed else "(no seal signed)"))
+
+
+def backdated_report(world: World, mandate: Entry, cap: Capture) -> None:
+    """Past the mandate's expiry: a member's node seals it; the delegate, quiet since, then
+    signs a report dated before the expiry."""
+    n = world.nodes
+    sealed = seal_deadlines(world, "ea")
+    world.run_for(120, step=10)
+    own = max(e.time for e in n["eb"].store.entries() if e.author == n["eb"].key.public_key)
+    cap.mandate = mandate
+    cap.late_report = n["eb"].act(kinds.MandateReport(mandate.ref, "all agreed, as I said"),
+                                  at=max(own, mandate.body.expires - 600))
+    cap.attempts.append(("mandate report backdated before the mandate expired (the expiry sealed)",
+                         cap.late_report,
+                         "refused: late: claimed before the deadline" if sealed else "(no seal signed)"))
+
+
 def removed_key_backdates(world: World, south: Entry, cap: Capture) -> None:
     """Past the removal's close: the removed key vouches for an outsider, dated before the close."""
     n = world.nodes
@@ -165,6 +208,11 @@ def judge(world: World, proposal: Entry, south: Entry, cap: Capture, report: Dri
                  f"late on all {len(names)} nodes, contested, outcome unchanged",
                  f"late and contested on {sum(t['contested'] for t in tallies.values())} nodes, "
                  f"outcome {sorted(map(str, outcomes))}", late_ok and len(outcomes) == 1)
+    if cap.late_report is not None and cap.mandate is not None:
+        shows = [queries.mandate_show(n[name].state(), cap.mandate.id.hex(), now) for name in names]
+        marked = sum(1 for s in shows if [x["id"] for x in s["late"]] == [cap.late_report.id.hex()])
+        report.check("backdated mandate report: shown late on the mandate", f"late on all {len(names)} nodes",
+                     f"late on {marked} nodes", marked == len(names))
     sb = key_id(n["sb"].key.public_key).hex()
     removed = [name for name in names
                if sb not in queries.assembly_show(n[name].state(), south.id.hex(), now)["members"]]

@@ -162,11 +162,13 @@ def run(seed: int = 1) -> DrillReport:
     world.heal()
     world.split({"ea"})
     _advance_to(world, t0 + 2 * D + H)
+    capture.backdated_minutes(world, east, t0 + 2 * D, cap)
     capture.after_close(world, proposal, cap)
     attempts.append(Attempt("facilitator signs minutes after the term",
                             n["ea"].act(kinds.Minutes(east.ref, "as I remember it")),
                             "refused: minutes must be signed by the current facilitator of Eastside Tenants"))
     _advance_to(world, t0 + 3 * D + H)
+    capture.backdated_report(world, mandates["eb"], cap)
     attempts.append(Attempt("delegate acts after the mandate: reports",
                             n["eb"].act(kinds.MandateReport(mandates["eb"].ref, "I still speak for you")),
                             f"refused: mandate {mandates['eb'].id.hex()[:12]} is expired"))

@@ -7,8 +7,10 @@
   (``unconfirmed``).  A stranger's alert ("DO NOT GO, meet at ...") is an ordinary entry:
   kept, synced, never pushed ahead of real alerts (fieldkit/domain/queries.alert_priority).
 - **Seals**: after a proposal closes, this node's key signs which ballots it held before
-  the close (fieldkit/domain/rules_seals.py).  The CLI seals after each command that writes;
-  a node that runs unattended seals here, every ``SEAL_EVERY_S``.
+  the close (fieldkit/domain/rules_seals.py); after any other deadline (a mandate's expiry
+  or report-due moment, a council's end, an alert's expiry, a campaign cycle's or role
+  term's end), which acts on its object it held (rules_deadlines.py).  The CLI seals after
+  each command that writes; a node that runs unattended seals here, every ``SEAL_EVERY_S``.
 """
 
 from __future__ import annotations
@@ -52,6 +54,18 @@ class Duties:
                 out.append(act(self.store, self.key, body, now))  # the one check-then-sign path
             except actions.ActionRefused:
                 continue  # e.g. this node's key was cut: it has nothing to seal with
+        out += self.seal_deadlines(now)
+        return out
+
+    def seal_deadlines(self, now: int) -> list[Entry]:
+        """Sign this node's due deadline seals (rules_deadlines.py): O(deadlines due)."""
+        out = []
+        for oid, deadline in actions.due_deadline_seals(self._state(), self.me, now, self._first_seen):
+            body = actions.deadline_seal_body(self._state(), oid, deadline, now, self._first_seen)
+            try:
+                out.append(act(self.store, self.key, body, now))
+            except actions.ActionRefused:
+                continue
         return out
 
     def _first_seen(self, entry_id: bytes) -> int | None:

@@ -31,6 +31,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "failed": ("failed", "rechazada"),
     "late": ("late: entries seen long after the time they claim", "tardía: llegaron mucho después de su hora"),
     "contested": ("contested", "impugnada"),
+    # deadline seals (fieldkit/domain/rules_deadlines.py)
+    "late_act": ("late, not counted: dated before a deadline that other members' nodes sealed without it",
+                 "tardío, no cuenta: fechado antes de un plazo que otros nodos sellaron sin él"),
+    "contested_acts": ("contested: counting the late acts would change what is shown",
+                       "impugnado: contar los actos tardíos cambiaría lo que se muestra"),
     "vote": ("Vote", "Votar"),
     "your_vote": ("Your vote", "Tu voto"),
     "change_vote": ("You can change your vote until the close.", "Puedes cambiar tu voto hasta el cierre."),
