@@ -2,8 +2,9 @@
 
 Measured with whole nodes (`fieldkit bench mesh`), unpaced sync took most of the airtime
 of a busy hour and starved alerts of it.  So:
-- a node starts at most one session per sync interval (repairs of an alert's gap are
-  exempt; the core decides which sessions those are);
+- a node starts at most one session per ``SESSION_EVERY`` sync intervals (repairs of an
+  alert's gap and merges are exempt; the core decides which sessions those are), and
+  beacons once per ``BEACON_EVERY`` intervals;
 - no sync -- beacons, session frames, new sessions -- for ``ALERT_QUIET_S`` after a fresh
   alert went by: its flood and retransmissions have the channel;
 - sync uses at most ``SYNC_DUTY_SHARE`` of the radio's duty cycle (EU_868: 10 % of the
@@ -17,6 +18,12 @@ from typing import Any
 
 ALERT_QUIET_S = 30.0  # an alert's flood over 3-5 hops at LONG_FAST, with the firmware's retries (bench mesh)
 SYNC_DUTY_SHARE = 0.5  # share of the duty cycle sync may use; the firmware's "polite" share (airtime.cpp)
+# Measured on bench mesh's busy hour (50 nodes LONG_FAST, 4 seeds): one session and one beacon per
+# 300 s interval put 56 % of all airtime into sync; one session per half hour and a beacon per 10
+# minutes, 28-33 %, while alerts reach every node by the beacons' alert tags (fieldkit/node/beacon.py),
+# not by the paced sessions.  Gap repairs of alerts and merges (a neighbour far ahead) are exempt.
+SESSION_EVERY = 6.0  # sessions a node starts: at most one per this many sync intervals
+BEACON_EVERY = 2.0  # periodic beacons: one per this many sync intervals
 
 
 class Pacing:
@@ -45,4 +52,4 @@ class Pacing:
         return now >= self.next_start and self.may_sync(port, now)
 
     def reserve(self, now: float) -> None:
-        self.next_start = now + self.interval
+        self.next_start = now + self.interval * SESSION_EVERY

@@ -28,6 +28,7 @@ from codec.frames import LORA_MTU, FrameType
 from radio.outbox import Priority as FramePriority
 from radio.outbox import retry_delay
 
+from .airtime import PRIVATE_APP
 from .mesh import BROADCAST, Mesh
 from .node import SimPacket
 from .presets import HOP_MAX
@@ -132,8 +133,9 @@ class SimLink:
         self._put(item, True)
 
     def _on_receive(self, packet: SimPacket, snr: float, rssi: float, t: float) -> None:
-        if packet.dest not in (BROADCAST, self.num):
-            return
+        if packet.dest not in (BROADCAST, self.num) or packet.portnum != PRIVATE_APP:
+            return  # the radio's own telemetry, position, NodeInfo: not for fieldkit (MeshtasticLink
+            # subscribes to its port only); handing them up made the core refuse 500 frames an hour
         payload = packet.payload
         sender = node_name(packet.sender)
         if payload[:1] == bytes((FrameType.FRAGMENT,)):
