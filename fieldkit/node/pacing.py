@@ -18,11 +18,13 @@ from typing import Any
 
 ALERT_QUIET_S = 30.0  # an alert's flood over 3-5 hops at LONG_FAST, with the firmware's retries (bench mesh)
 SYNC_DUTY_SHARE = 0.5  # share of the duty cycle sync may use; the firmware's "polite" share (airtime.cpp)
-# Measured on bench mesh's busy hour (50 nodes LONG_FAST, 4 seeds): one session and one beacon per
+# Measured on bench mesh's busy hour (50 nodes LONG_FAST, seeds 1-5): one session and one beacon per
 # 300 s interval put 56 % of all airtime into sync; one session per half hour and a beacon per 10
-# minutes, 28-33 %, while alerts reach every node by the beacons' alert tags (fieldkit/node/beacon.py),
-# not by the paced sessions.  Gap repairs of alerts and merges (a neighbour far ahead) are exempt.
-SESSION_EVERY = 6.0  # sessions a node starts: at most one per this many sync intervals
+# minutes, 27-33 %; one session an hour, 23-26 % -- while alerts reach every node by the beacons'
+# alert tags (fieldkit/node/beacon.py), not by the paced sessions.  Gap repairs of alerts and merges
+# (a neighbour far ahead) are exempt, and a node also answers its neighbours' sessions: what a flood
+# missed (a ballot) comes within the hour.
+SESSION_EVERY = 12.0  # sessions a node starts: at most one per this many sync intervals
 BEACON_EVERY = 2.0  # periodic beacons: one per this many sync intervals
 
 
