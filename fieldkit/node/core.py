@@ -335,8 +335,8 @@ class NodeCore:
                 continue  # it holds it, or named newer ones only for want of room
             if now - entry.time < ALERT_QUIET_S:
                 continue  # the alert's own flood (and its author's retries) are still under way
-            lacking = self._lacking.setdefault(entry.id, set())
-            lacking.add(key)
+            if peer.heard >= 2:  # (a sender id heard once may be spoofed: it does not make us flood)
+                self._lacking.setdefault(entry.id, set()).add(key)
             if now - self._answered_at.get(entry.id, float("-inf")) < ALERT_ANSWER_GAP_S:
                 continue
             frame = push_frame(entry)
