@@ -219,3 +219,26 @@ def test_the_simulated_link_hands_the_node_fieldkit_s_port_only() -> None:
     mesh.send(1, frame)
     mesh.run_for(30)
     assert got == [frame]
+
+
+def test_while_the_assembly_is_busy_a_node_starts_sessions_more_rarely() -> None:
+    """Before: one session per interval however busy the air (56 % of bench mesh's airtime was sync)."""
+    from fieldkit.node.pacing import BUSY_ENTRIES, SESSION_EVERY
+
+    def sessions_in(core: NodeCore, port: Port, span: float) -> int:
+        core.tick(T0)
+        t = T0 + 1
+        while t < T0 + span:
+            beacon(core, f"!{0x2000 + int(t - T0):08x}", t)  # a new differing neighbour every 40 s
+            for k in range(40):
+                core.tick(t + 2 + k)
+            t += 40
+        return core.counters["sessions"]  # (each unanswered one says HELLO a few times)
+
+    quiet_core, quiet_port, _ = node()
+    busy_core, busy_port, _ = node()
+    for i in range(BUSY_ENTRIES):
+        busy_core.pacing.entry_added(T0 - 60 + i)
+    span = 3 * quiet_core.sync_interval
+    assert sessions_in(quiet_core, quiet_port, span) >= 3
+    assert sessions_in(busy_core, busy_port, span) == 1 < SESSION_EVERY

@@ -62,7 +62,7 @@ from sync.store import Store
 
 from .beacon import MAX_BEACON_ALERTS, alert_tag, decode_beacon, decode_beacon_full, encode_beacon, plain_tag  # noqa: F401
 from .bus import NodeBus
-from .pacing import ALERT_QUIET_S, BEACON_EVERY, Pacing
+from .pacing import ALERT_QUIET_S, BUSY_WINDOW_S, Pacing
 from .syncqueue import SyncQueue
 
 # Kinds whose authors a receiver may not know yet: send them with the full key.
@@ -74,10 +74,10 @@ FIRST_BEACON_S = 60.0  # a starting node beacons within this, at a place of its 
 MAX_QUICK_RESYNCS = 3  # after an unconverged session, retry this many times before the next beacon
 FRESH_ALERT_S = 300.0  # an alert raise younger than this is flooded again when it arrives late
 SETTLE_S = 20.0  # a store that changed this recently may differ only by floods still in flight
-EARLY_BEACON_FACTOR = BEACON_EVERY  # a beacon before its time (an answer, news from a session): at most once per
-# beacon period, and it stands for the periodic one -- a busy hour measured 36 beacons a node with
-# answers once a minute, then 22 with one per half interval (bench mesh), where one broadcast serves
-# every neighbour anyway
+EARLY_BEACON_FACTOR = 0.5  # a beacon before its time (an answer, news from a session): at most once per
+# half a beacon period, and it stands for the periodic one -- a busy hour measured 36 beacons a node
+# with answers once a minute (bench mesh), where one broadcast serves every neighbour anyway; while
+# busy, once per beacon period (22 a node with half of it)
 BULK_PULL = 10  # a neighbour holding this many more entries is a merge, not floods in flight
 BEACON_AFTER_SYNC_S = 15.0  # after a session brought entries, tell the neighbours this soon...
 ALERT_REPEAT_S = 40.0  # the author floods its alert once more after this: who the first flood missed
@@ -197,6 +197,7 @@ class NodeCore:
         with self.lock:
             self.links[name] = port
             self.queues[name] = SyncQueue()
+            self.pacing.watch(port)
             try:
                 self._hop_kw[name] = "hop_limit" in inspect.signature(port.send).parameters
             except (TypeError, ValueError):
@@ -297,7 +298,7 @@ class NodeCore:
             self._planned.add(key)
             peer.planned_digest = self.store.store_digest()
             peer.bulk = bulk
-        elif not we_pull and now - peer.answered_at >= self.sync_interval * EARLY_BEACON_FACTOR \
+        elif not we_pull and now - peer.answered_at >= self._early_gap(now) \
                 and self.pacing.may_sync(port, now):
             # the neighbour lacks what we hold: our beacon (with our count) tells it to pull;
             # it stands for our next periodic one (soon, if we beaconed a moment ago)
@@ -408,15 +409,19 @@ class NodeCore:
                   if 0 <= self._now - e.time <= ALERT_BEACON_S]
         return tuple(t for _, t in sorted(fresh, reverse=True)[:MAX_BEACON_ALERTS])
 
+    def _early_gap(self, now: float) -> float:
+        busy = self.pacing.busy(now)
+        return self.pacing.beacon_every(now) * (1.0 if busy else EARLY_BEACON_FACTOR)
+
     def _early_beacon(self, link: str, port: LinkPort, now: float) -> None:
         """A beacon before its time, standing for the periodic one; at most one per half
         interval (later ones are moved up instead), whoever asks."""
-        if now - self._last_beacon >= self.sync_interval * EARLY_BEACON_FACTOR:
+        if now - self._last_beacon >= self._early_gap(now):
             self._last_beacon = now
-            self._next_beacon = now + self.sync_interval * BEACON_EVERY * self.rng.uniform(0.85, 1.15)
+            self._next_beacon = now + self.pacing.beacon_every(now) * self.rng.uniform(0.85, 1.15)
             self._send_beacon(link, port)
         elif self._next_beacon is not None:
-            early = self._last_beacon + self.sync_interval * EARLY_BEACON_FACTOR
+            early = self._last_beacon + self._early_gap(now)
             self._next_beacon = min(self._next_beacon, early)
 
     def _on_sync(self, link: str, sender: str, frame: bytes, now: float) -> None:
@@ -477,7 +482,8 @@ class NodeCore:
             peer.bulk_ok = session.stats.entries_added > 0
         if session.converged or session.error is not None:
             peer.unconverged = 0
-        elif peer.unconverged < MAX_QUICK_RESYNCS and session.stats.entries_added >= BULK_PULL:
+        elif peer.unconverged < MAX_QUICK_RESYNCS and \
+                session.stats.entries_added >= (BULK_PULL if self.pacing.busy(now) else 1):
             # a merge making progress: go on without waiting for the budget (a session that
             # brought a few entries of a busy hour ends unconverged by floods in flight: measured,
             # such resyncs were 40 % of the sessions of bench mesh's hour)
@@ -522,7 +528,7 @@ class NodeCore:
                 if self.pacing.alert_quiet(now):
                     self._next_beacon = self.pacing.quiet_until + self.rng.uniform(0.0, 10.0)
                 else:
-                    self._next_beacon = now + self.sync_interval * BEACON_EVERY * self.rng.uniform(0.85, 1.15)
+                    self._next_beacon = now + self.pacing.beacon_every(now) * self.rng.uniform(0.85, 1.15)
                     self._beacon(now)
                     if self._waiting_alert(now):  # until its chain completes, neighbours hear of it often
                         self._beacon_soon(now + self.rng.uniform(*ASIDE_BEACON_AGAIN_S))
@@ -642,7 +648,7 @@ class NodeCore:
                 self._changed_at = now
         if added and reflood and self._next_beacon is not None:
             # a session brought news: the neighbours beyond it learn of it by our beacon
-            soon = max(now + BEACON_AFTER_SYNC_S, self._last_beacon + self.sync_interval * EARLY_BEACON_FACTOR)
+            soon = max(now + BEACON_AFTER_SYNC_S, self._last_beacon + self._early_gap(now))
             self._next_beacon = min(self._next_beacon, soon)
         return added, refused
 
@@ -694,6 +700,9 @@ class NodeCore:
               now: float | None = None) -> None:
         for entry in sorted(entries, key=lambda e: (-priority_of(e), e.time)):
             self.bus.publish("entry_added", entry=entry, via=via)
+            t = self._now if now is None else now
+            if t - entry.time <= BUSY_WINDOW_S:  # fresh assembly traffic (a merge's old entries are not)
+                self.pacing.entry_added(t)
             priority = self._priority(entry)  # judged once: the domain query is not free
             fresh_alert = is_fresh_alert(entry, self._now if now is None else now) and priority is Priority.ALERT
             if fresh_alert:

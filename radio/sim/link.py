@@ -12,6 +12,7 @@ What a node core may ask of it beyond `send` (all optional on a link):
 - ``backlog()``: own frames still queued on the radio, so sync frames are handed over
   only when the radio has room (the core keeps its own sync queue, which can expire);
 - ``duty_used_percent()`` and ``duty_limit_percent``: the rolling hour of TX time;
+- ``channel_util_percent()``: the channel's use over the last minute (firmware airtime.cpp);
 - the receive callback gets ``hops_left``, the packet's remaining hop limit: 0 means the
   flood ended here (None for a frame sent to neighbours only).
 """
@@ -92,6 +93,11 @@ class SimLink:
 
     def duty_used_percent(self) -> float:
         return self.mesh.duty_cycle_used(self.num)
+
+    def channel_util_percent(self) -> float:
+        """Share of the last minute the channel was busy here, as the firmware reports it
+        (DeviceMetrics.channel_utilization, airtime.cpp)."""
+        return self.mesh.nodes[self.num].channel_util_percent(self.mesh.now)
 
     def backlog(self) -> int:
         """Frames this link handed the radio that still wait in its TX queue."""
