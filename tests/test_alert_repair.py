@@ -242,3 +242,18 @@ def test_while_the_assembly_is_busy_a_node_starts_sessions_more_rarely() -> None
     span = 3 * quiet_core.sync_interval
     assert sessions_in(quiet_core, quiet_port, span) >= 3
     assert sessions_in(busy_core, busy_port, span) == 1 < SESSION_EVERY
+
+
+def test_a_flood_of_alerts_kept_aside_is_remembered_within_a_bound() -> None:
+    from fieldkit.node.core import MAX_KNOWN_ALERTS
+
+    core, _port, _ = node()
+    core.tick(T0)
+    for i in range(MAX_KNOWN_ALERTS + 20):  # hostile authors, each an alert with its predecessor withheld
+        key = KeyPair(bytes([i % 250 + 1, i // 250 + 1]) + b"\x00" * 30)
+        src = Store.memory(views=view_providers())
+        found = src.append_own(key, kinds.AssemblyFound("x", "housing", 1), int(T0))
+        src.append_own(key, kinds.Minutes(found.ref, "withheld"), int(T0) + 1)
+        alert = src.append_own(key, kinds.AlertRaise(found.ref, int(T0) + 3600, "come"), int(T0) + 2)
+        core.on_frame("radio", A, push_frame(alert), T0 + 3)
+    assert len(core._pending_alerts) == MAX_KNOWN_ALERTS

@@ -384,6 +384,8 @@ class NodeCore:
         for tag, entry in list(self._pending_alerts.items()):
             if now - entry.time > ALERT_BEACON_S:
                 del self._pending_alerts[tag]  # stale: the paced sync completes it
+        if not self._pending_alerts:
+            self._alert_gap_tries = 0
         return bool(self._pending_alerts)
 
     def _note_alert(self, entry: Entry) -> None:
@@ -641,6 +643,9 @@ class NodeCore:
                 if aside is not None and aside.kind is Kind.ALERT_RAISE and alert_tag(aside.id) not in \
                         self._pending_alerts and self._counts(aside):
                     self._pending_alerts[alert_tag(aside.id)] = aside
+                    if len(self._pending_alerts) > MAX_KNOWN_ALERTS:  # bounded against a flood of them
+                        del self._pending_alerts[min(self._pending_alerts,
+                                                     key=lambda t: self._pending_alerts[t].time)]
                     self._beacon_soon(max(now, self.pacing.quiet_until) + self.rng.uniform(*ASIDE_BEACON_S))
                 self._gap(link, sender, now, urgent=alert)
             self._push(list(result.applied), via=link, exclude=link, reflood=reflood, now=now)
