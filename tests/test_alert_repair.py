@@ -255,5 +255,6 @@ def test_a_flood_of_alerts_kept_aside_is_remembered_within_a_bound() -> None:
         found = src.append_own(key, kinds.AssemblyFound("x", "housing", 1), int(T0))
         src.append_own(key, kinds.Minutes(found.ref, "withheld"), int(T0) + 1)
         alert = src.append_own(key, kinds.AlertRaise(found.ref, int(T0) + 3600, "come"), int(T0) + 2)
+        core.on_frame("radio", A, push_frame(found), T0 + 3)
         core.on_frame("radio", A, push_frame(alert), T0 + 3)
     assert len(core._pending_alerts) == MAX_KNOWN_ALERTS
