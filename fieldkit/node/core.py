@@ -62,7 +62,7 @@ from sync.store import Store
 
 from .beacon import MAX_BEACON_ALERTS, alert_tag, decode_beacon, decode_beacon_full, encode_beacon, plain_tag  # noqa: F401
 from .bus import NodeBus
-from .pacing import ALERT_QUIET_S, BUSY_WINDOW_S, Pacing
+from .pacing import ALERT_QUIET_S, Pacing
 from .syncqueue import SyncQueue
 
 # Kinds whose authors a receiver may not know yet: send them with the full key.
@@ -247,7 +247,7 @@ class NodeCore:
                 session.stored(*self._add(events.entries, link, sender, now, reflood=True))
                 self._send_all(link, sender, events.send, session, now)
             else:
-                self._add(raws, link, sender, now, reflood=hops_left == 0)
+                self._add(raws, link, sender, now, reflood=hops_left == 0, flooded=hops_left is not None)
         elif kind == FrameType.SYNC:
             peer.neighbour = True
             self._on_sync(link, sender, frame, now)
@@ -617,7 +617,8 @@ class NodeCore:
 
     # --- helpers ----------------------------------------------------------------------
 
-    def _add(self, raws: list[bytes], link: str, sender: str, now: float, reflood: bool = False) -> tuple[int, int]:
+    def _add(self, raws: list[bytes], link: str, sender: str, now: float, reflood: bool = False,
+             flooded: bool = False) -> tuple[int, int]:
         """Entries from a peer.  A pushed entry was flooded on ``link`` already: it goes on to the
         node's other links.  A fresh alert that missed the flood around here (it came by a
         session, or its flood ended here) is flooded again on its own link too.
@@ -648,7 +649,7 @@ class NodeCore:
                                                      key=lambda t: self._pending_alerts[t].time)]
                     self._beacon_soon(max(now, self.pacing.quiet_until) + self.rng.uniform(*ASIDE_BEACON_S))
                 self._gap(link, sender, now, urgent=alert)
-            self._push(list(result.applied), via=link, exclude=link, reflood=reflood, now=now)
+            self._push(list(result.applied), via=link, exclude=link, reflood=reflood, now=now, traffic=flooded)
             if result.applied:
                 self._changed_at = now
         if added and reflood and self._next_beacon is not None:
@@ -701,13 +702,15 @@ class NodeCore:
             peer.urgent = urgent
             self._planned.add(key)
 
-    def _push(self, entries: list[Entry], via: str, exclude: str | None, reflood: bool = False,
+    def _push(self, entries: list[Entry], via: str, exclude: str | None, reflood: bool = False, *,
+              traffic: bool = False,
               now: float | None = None) -> None:
         for entry in sorted(entries, key=lambda e: (-priority_of(e), e.time)):
             self.bus.publish("entry_added", entry=entry, via=via)
-            t = self._now if now is None else now
-            if t - entry.time <= BUSY_WINDOW_S:  # fresh assembly traffic (a merge's old entries are not)
-                self.pacing.entry_added(t)
+            if traffic or via == "local":
+                # the assembly's own traffic: what we append, and floods (a link that tells hop
+                # limits); entries that sessions bring are sync's own doing (a merge is not "busy")
+                self.pacing.entry_added(self._now if now is None else now)
             priority = self._priority(entry)  # judged once: the domain query is not free
             fresh_alert = is_fresh_alert(entry, self._now if now is None else now) and priority is Priority.ALERT
             if fresh_alert:

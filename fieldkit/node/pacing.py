@@ -37,6 +37,7 @@ BUSY_WINDOW_S = 1800.0
 BUSY_ENTRIES = 10  # a busy hour of a 50-member assembly brings ~90 (bench mesh); a drill's meeting ~15
 # ... or the radio reports the channel busier than the firmware lets "polite" background traffic
 # use it (airtime.cpp polite_channel_util_percent; bench mesh's hour: 15-55 % a minute, LONG_FAST)
+# while nobody syncs in bulk: a merge keeps the channel busy itself and must not slow its own end
 BUSY_UTIL_PERCENT = 25.0
 
 
