@@ -24,7 +24,7 @@ SYNC_DUTY_SHARE = 0.5  # share of the duty cycle sync may use; the firmware's "p
 # While the assembly is busy on the air (``BUSY_ENTRIES`` new entries in ``BUSY_WINDOW_S``, or the radio says so):
 # measured on bench mesh's busy hour (50 nodes LONG_FAST, seeds 1-5), one session and one beacon per
 # 300 s interval put 56 % of all airtime into sync; one session per half hour and a beacon per 10
-# minutes, 27-33 %; one session an hour, 23-26 % -- while alerts reach every node by the beacons'
+# minutes, 27-33 %; one session an hour, 24-27 % (5 seeds: 26.5 %) -- while alerts reach every node by the beacons'
 # alert tags (fieldkit/node/beacon.py), not by the paced sessions.  Gap repairs of alerts and merges
 # (a neighbour far ahead) are exempt, and a node also answers its neighbours' sessions: what a flood
 # missed (a ballot) comes within the hour.  On a quiet mesh sync takes air nobody else wants: one
