@@ -174,7 +174,9 @@ class NodeCore:
         self._repeats: list[tuple[float, Entry]] = []  # own alerts to flood once more, and when
         self._next_sweep = float("-inf")
         self.pacing = Pacing(sync_interval)
-        self._planned: set[tuple[str, str]] = set()  # peers whose sync_due may be set (tick looks at these only)
+        # peers whose sync_due may be set (tick looks at these only); a dict, not a set: a set of
+        # str tuples iterates in PYTHONHASHSEED's order, and the demo must tell one story per seed
+        self._planned: dict[tuple[str, str], None] = {}
         self._alerts: dict[bytes, Entry] = {}  # tag -> counting alert raise held, oldest first (beacon.py)
         self._answers: dict[bytes, tuple[float, str, Entry]] = {}  # alert frame -> (when, link, alert) to answer with
         self._answered_at: dict[bytes, float] = {}  # alert id -> when we last answered a beacon with it
@@ -295,7 +297,7 @@ class NodeCore:
             # Not at once: if the store changes meanwhile, floods in flight were the difference
             # (checked when it is due); the jitter keeps both sides from starting together.
             peer.sync_due = now + SETTLE_S + self.rng.uniform(0.0, 4.0)
-            self._planned.add(key)
+            self._planned[key] = None
             peer.planned_digest = self.store.store_digest()
             peer.bulk = bulk
         elif not we_pull and now - peer.answered_at >= self._early_gap(now) \
@@ -313,10 +315,11 @@ class NodeCore:
         neighbour answers first) -- one frame where a session costs eight.  One it names
         that we lack: our beacon goes out at once, so it (and every neighbour) answers; if
         we asked already, a session with it (an alert's gap: exempt from the budget)."""
-        aside = {plain_tag(t)[0] for t in tags if plain_tag(t)[1]}
-        tags = tuple(plain_tag(t)[0] for t in tags)
-        for tag in aside & self._alerts.keys():
-            self._answer_chain(link, self._alerts[tag], now)
+        plain = [plain_tag(t) for t in tags]
+        tags = tuple(t for t, _ in plain)
+        for tag, aside in plain:  # (in the beacon's order: a set's order would vary between processes)
+            if aside and tag in self._alerts:
+                self._answer_chain(link, self._alerts[tag], now)
         if tags and peer.heard >= 2 and any(t not in self._alerts and t not in self._pending_alerts for t in tags):
             if now - self._asked_at >= ALERT_ASK_GAP_S:
                 self._asked_at = now
@@ -325,7 +328,7 @@ class NodeCore:
             elif now - self._asked_at >= ALERT_ASK_WAIT_S and peer.sync_due is None and now >= peer.quiet_until:
                 peer.sync_due = now + GAP_SYNC_DELAY
                 peer.urgent = True
-                self._planned.add(key)
+                self._planned[key] = None
         named = [self._alerts[t].time for t in tags if t in self._alerts]
         floor = min(named) if len(tags) >= MAX_BEACON_ALERTS and named else None
         for tag in self._fresh_alert_tags():
@@ -491,7 +494,7 @@ class NodeCore:
             # such resyncs were 40 % of the sessions of bench mesh's hour)
             peer.unconverged += 1
             peer.sync_due = now + GAP_SYNC_DELAY
-            self._planned.add(key)
+            self._planned[key] = None
             peer.urgent = True
 
     # --- time ----------------------------------------------------------------------
@@ -541,7 +544,7 @@ class NodeCore:
             for key in list(self._planned):
                 peer = self.peers.get(key)  # type: ignore[assignment]
                 if peer is None or peer.sync_due is None:
-                    self._planned.discard(key)
+                    self._planned.pop(key, None)
                     continue
                 if now >= peer.sync_due:
                     port = self.links.get(key[0])
@@ -700,7 +703,7 @@ class NodeCore:
         if peer.sync_due is None:
             peer.sync_due = now + GAP_SYNC_DELAY
             peer.urgent = urgent
-            self._planned.add(key)
+            self._planned[key] = None
 
     def _push(self, entries: list[Entry], via: str, exclude: str | None, reflood: bool = False, *,
               traffic: bool = False,
