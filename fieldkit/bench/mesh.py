@@ -43,9 +43,12 @@ def _hour_figures(runs: list[HourRun], case: dict, prefix: str = "", targets: bo
     sync = sum(r.airtime_sync_s for r in runs) / len(runs)
     over = sum(sum(p > DUTY_LIMIT for p in r.duty_peak_percent.values()) for r in runs) / len(runs)
     classes: dict[str, float] = {}
+    sync_kinds: dict[str, float] = {}
     for r in runs:
         for k, v in r.airtime_by_class.items():
             classes[k] = classes.get(k, 0.0) + v / len(runs)
+        for k, v in r.sync_by_kind.items():
+            sync_kinds[k] = sync_kinds.get(k, 0.0) + v / len(runs)
     t = (lambda s: s) if targets else (lambda s: None)
     return [
         *_held_figures(prefix, runs, case, HELD_TARGETS if targets else {}),
@@ -55,11 +58,12 @@ def _hour_figures(runs: list[HourRun], case: dict, prefix: str = "", targets: bo
                t("<= 0"), {**case, "alerts": sum(len(r.alerts) for r in runs)}),
         Figure(f"{prefix}airtime_per_hour_s", round(air, 1), "s", None,
                {**case, **{f"{k}_s": round(v, 1) for k, v in sorted(classes.items())}}),
-        Figure(f"{prefix}sync_airtime_share", round(sync / air, 4) if air else 0.0, "ratio", t("<= 0.25"), case),
+        Figure(f"{prefix}sync_airtime_share", round(sync / air, 4) if air else 0.0, "ratio", t("<= 0.25"),
+               {**case, **{f"sync_{k}_s": round(v, 1) for k, v in sorted(sync_kinds.items())}}),
         Figure(f"{prefix}radios_over_duty_cycle", round(over, 2), "radios", t("<= 0"),
                {**case, "limit": "EU_868 10 %", "counts": "mean per run"}),
         Figure(f"{prefix}sessions_per_hour", round(sum(r.sessions for r in runs) / len(runs)), "sessions", None,
-               case),
+               {**case, "counts": "sessions started or answered, all nodes, mean per run"}),
     ]
 
 
@@ -99,8 +103,9 @@ def run(seeds: tuple[int, ...] = SEEDS, big: tuple[int, ...] = BIG, nodes: int =
     case = {"nodes": nodes, "preset": PRESET, "region": REGION, "layout": "scatter 2.5 km",
             "seeds": ",".join(map(str, seeds))}
     runs = [run_hour(seed, nodes, PRESET, REGION, duration_s) for seed in seeds]
-    figures = [Figure("whole_sim_hour_wall_s", round(max(r.wall_hour_s for r in runs) * HOUR_S / duration_s, 2),
-                      "s", "<= 10", case)]
+    scale = HOUR_S / duration_s
+    figures = [Figure("whole_sim_hour_wall_s", round(max(r.wall_hour_s for r in runs) * scale, 2), "s", "<= 10",
+                      {**case, "cpu_s": round(max(r.cpu_hour_s for r in runs) * scale, 2)})]
     figures += _hour_figures(runs, case)
     figures += _flood_figures(seeds, case, nodes, duration_s)
     line = [run_line(seed) for seed in seeds]
@@ -117,6 +122,7 @@ def run(seeds: tuple[int, ...] = SEEDS, big: tuple[int, ...] = BIG, nodes: int =
     for count in big:
         big_run = run_hour(seed, count, PRESET, REGION, duration_s)
         big_case = {**case, "nodes": count, "seeds": str(seed)}
-        figures.append(Figure("whole_sim_hour_wall_s", round(big_run.wall_hour_s, 2), "s", None, big_case))
+        figures.append(Figure("whole_sim_hour_wall_s", round(big_run.wall_hour_s, 2), "s", None,
+                              {**big_case, "cpu_s": round(big_run.cpu_hour_s, 2)}))
         figures += _hour_figures([big_run], big_case, targets=False)
     return figures

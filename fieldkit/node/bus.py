@@ -35,12 +35,20 @@ class NodeBus:
 
     def __init__(self) -> None:
         self.publisher = Publisher()
-        for topic, args in TOPICS.items():
-            self.publisher.getTopicMgr().getOrCreateTopic(topic, _prototype(args))
+        self._topics = {topic: self.publisher.getTopicMgr().getOrCreateTopic(topic, _prototype(args))
+                        for topic, args in TOPICS.items()}
 
     def publish(self, topic: str, **data: Any) -> None:
-        if topic not in TOPICS:
+        obj = self._topics.get(topic)
+        if obj is None:
             raise KeyError(f"unknown topic {topic}")
+        if not obj.hasListeners():
+            # nobody listens (a simulated node's frame events): skip pypubsub's dispatch, not the check
+            if data.keys() != set(TOPICS[topic]):
+                missing = sorted(set(TOPICS[topic]) - data.keys())
+                extra = sorted(data.keys() - set(TOPICS[topic]))
+                raise TypeError(f"topic {topic}: message data missing {missing}, unexpected {extra}")
+            return
         self.publisher.sendMessage(topic, **data)
 
     def subscribe(self, listener: Callable[..., Any], topic: str) -> None:

@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass, field
 
 from codec import AckStatus, Entry, kinds
+from codec.frames import FrameType
 from fieldkit.node.core import push_frame
 from fieldkit.scenario.world import World
 from radio.sim.node import SimPacket
@@ -31,6 +32,7 @@ ALERT_TEXT = "Eviction under way at 12 Canal St, bailiffs and police at the door
 SYNC_INTERVAL_S = 300.0  # the node default (fieldkit/node/config.py)
 TAIL_S = 900.0  # run on after the hour, so the last alert has its 15 minutes
 CHECKPOINTS_S = (12.0, 30.0, 60.0, 300.0, 900.0)
+SYNC_KINDS = {FrameType.BEACON: "beacons", FrameType.SYNC: "session_messages", FrameType.FRAGMENT: "fragments"}
 
 
 @dataclass
@@ -46,8 +48,10 @@ class HourRun:
     airtime_s: float  # all radios, the first hour
     airtime_sync_s: float  # beacons and session frames, the first hour
     airtime_by_class: dict[str, float] = field(default_factory=dict)
+    sync_by_kind: dict[str, float] = field(default_factory=dict)
     duty_peak_percent: dict[str, float] = field(default_factory=dict)
     sessions: int = 0
+    cpu_hour_s: float = 0.0  # CPU seconds of this process in the first hour (wall time counts a loaded machine)
 
     def held_ratio(self, within_s: float) -> float:
         pairs = len(self.alerts) * (self.nodes - 1)
@@ -84,6 +88,7 @@ class _AirMeter:
         self.world = world
         self.until = until
         self.by_class: dict[str, float] = {}
+        self.sync_by_kind: dict[str, float] = {}  # sync airtime: beacons, session messages, entries
         self.alert_frames: dict[bytes, bytes] = {}  # push frame payload -> alert id
         self.on_air: set[bytes] = set()
 
@@ -95,6 +100,9 @@ class _AirMeter:
             return
         cls = self.classify(packet)
         self.by_class[cls] = self.by_class.get(cls, 0.0) + packet.airtime
+        if cls == "sync":
+            kind = SYNC_KINDS.get(packet.payload[0], "entries") if packet.payload else "entries"
+            self.sync_by_kind[kind] = self.sync_by_kind.get(kind, 0.0) + packet.airtime
 
     def classify(self, packet: SimPacket) -> str:
         if packet.request_id:
@@ -186,6 +194,7 @@ def _finish(world: World, names: list[str], seed: int, wall: float, alerts: list
         held_at=holders,
         alert_on_air=set(meter.on_air), airtime_s=sum(meter.by_class.values()),
         airtime_sync_s=meter.by_class.get("sync", 0.0), airtime_by_class=dict(meter.by_class),
+        sync_by_kind=dict(meter.sync_by_kind),
         duty_peak_percent=peaks, sessions=sum(world.nodes[n].core.counters["sessions"] for n in names),
     )
     world.close()
@@ -205,11 +214,13 @@ def run_hour(seed: int = 1, nodes: int = 50, preset: str = "LONG_FAST", region: 
     alerts: list[Entry] = []
     sent_at: dict[bytes, float] = {}
     _traffic(world, names, nums, seed, asm, proposals, holders, sent_at, meter, alerts, duration_s)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     world.run_for(duration_s)
-    wall = time.perf_counter() - started
+    wall, cpu = time.perf_counter() - started, time.process_time() - cpu
     world.run_for(tail_s)
-    return _finish(world, names, seed, wall, alerts, sent_at, holders, meter)
+    run = _finish(world, names, seed, wall, alerts, sent_at, holders, meter)
+    run.cpu_hour_s = cpu
+    return run
 
 
 def run_line(seed: int = 1, nodes: int = 10, preset: str = "LONG_FAST", region: str = "EU_868",

@@ -12,6 +12,7 @@ What a node core may ask of it beyond `send` (all optional on a link):
 - ``backlog()``: own frames still queued on the radio, so sync frames are handed over
   only when the radio has room (the core keeps its own sync queue, which can expire);
 - ``duty_used_percent()`` and ``duty_limit_percent``: the rolling hour of TX time;
+- ``channel_util_percent()``: the channel's use over the last minute (firmware airtime.cpp);
 - the receive callback gets ``hops_left``, the packet's remaining hop limit: 0 means the
   flood ended here (None for a frame sent to neighbours only).
 """
@@ -28,6 +29,7 @@ from codec.frames import LORA_MTU, FrameType
 from radio.outbox import Priority as FramePriority
 from radio.outbox import retry_delay
 
+from .airtime import PRIVATE_APP
 from .mesh import BROADCAST, Mesh
 from .node import SimPacket
 from .presets import HOP_MAX
@@ -92,6 +94,11 @@ class SimLink:
     def duty_used_percent(self) -> float:
         return self.mesh.duty_cycle_used(self.num)
 
+    def channel_util_percent(self) -> float:
+        """Share of the last minute the channel was busy here, as the firmware reports it
+        (DeviceMetrics.channel_utilization, airtime.cpp)."""
+        return self.mesh.nodes[self.num].channel_util_percent(self.mesh.now)
+
     def backlog(self) -> int:
         """Frames this link handed the radio that still wait in its TX queue."""
         queued = self.mesh.nodes[self.num].queued
@@ -132,8 +139,9 @@ class SimLink:
         self._put(item, True)
 
     def _on_receive(self, packet: SimPacket, snr: float, rssi: float, t: float) -> None:
-        if packet.dest not in (BROADCAST, self.num):
-            return
+        if packet.dest not in (BROADCAST, self.num) or packet.portnum != PRIVATE_APP:
+            return  # the radio's own telemetry, position, NodeInfo: not for fieldkit (MeshtasticLink
+            # subscribes to its port only); handing them up made the core refuse 500 frames an hour
         payload = packet.payload
         sender = node_name(packet.sender)
         if payload[:1] == bytes((FrameType.FRAGMENT,)):
