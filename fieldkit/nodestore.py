@@ -13,6 +13,7 @@ from typing import Protocol
 
 from codec import Entry, KeyPair, Origin
 from fieldkit.domain import actions
+from fieldkit.domain.state import State, kid
 from fieldkit.domain.view import DomainView, domain_state
 from fieldkit.home import STORE_DIR, Home, unlock
 from sync.api import LocalStore, ViewProvider
@@ -106,3 +107,44 @@ def trial(store: LocalStore, public_key: bytes, body: object, now: int, origin: 
     except _TrialOver:
         return made[0]
     raise RuntimeError("a trial entry was appended: the store skipped its check")  # never: check always raises
+
+
+def first_seen(store: LocalStore) -> Callable[[bytes], int | None]:
+    """When this node first received an entry (None for one it does not hold): a seal's evidence."""
+
+    def seen(entry_id: bytes) -> int | None:
+        try:
+            return store.first_seen(entry_id)
+        except KeyError:
+            return None
+
+    return seen
+
+
+def seal_closes(store: LocalStore, key: KeyPair, state: Callable[[], State], now: int
+                ) -> list[tuple[str, Entry]]:
+    """Sign this key's seal of every proposal that closed within the seal window and it has not
+    sealed (fieldkit/domain/rules_seals.py); each proposal sealed with its seal.  ``state`` reads the domain
+    as the caller judges it (the CLI folds in held far-future entries whose time has come)."""
+    me, seen, sealed = kid(key.public_key), first_seen(store), []
+    for pid in actions.due_seals(state(), me, now):
+        try:
+            sealed.append((pid, act(store, key, actions.seal_body(state(), pid, seen), now)))
+        except actions.ActionRefused:
+            continue  # e.g. this key was cut: it has nothing to seal with
+    return sealed
+
+
+def seal_deadlines(store: LocalStore, key: KeyPair, state: Callable[[], State], now: int,
+                   limit: int | None = None) -> list[tuple[tuple[str, int], Entry]]:
+    """Sign this key's seal of every other deadline passed within the window, the earliest first
+    and at most ``limit`` (fieldkit/domain/rules_deadlines.py); each (object, deadline) sealed
+    with its seal."""
+    me, seen, sealed = kid(key.public_key), first_seen(store), []
+    for oid, deadline in actions.due_deadline_seals(state(), me, now, seen)[:limit]:
+        try:
+            sealed.append(((oid, deadline), act(store, key, actions.deadline_seal_body(state(), oid, deadline, now,
+                                                                                       seen), now)))
+        except actions.ActionRefused:
+            continue
+    return sealed

@@ -19,7 +19,7 @@ from fieldkit.domain import actions, derive
 from fieldkit.domain.state import State
 from fieldkit.domain.timeflags import late_entries
 from fieldkit.domain.view import all_entries, domain_state
-from fieldkit.nodestore import act, open_node_store
+from fieldkit.nodestore import act, first_seen, open_node_store
 from fieldkit.timeparse import format_time
 from sync.api import LocalStore
 
@@ -64,13 +64,7 @@ class Session:
             entries = list(all_entries(self.store))
         else:
             entries = [e for e in (self.store.get(bytes.fromhex(i)) for i in ids) if e is not None]
-        return late_entries(entries, self._first_seen)
-
-    def _first_seen(self, entry_id: bytes) -> int | None:
-        try:
-            return self.store.first_seen(entry_id)
-        except KeyError:
-            return None
+        return late_entries(entries, first_seen(self.store))
 
 
 @contextmanager

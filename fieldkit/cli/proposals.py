@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from codec import kinds
+from fieldkit import nodestore
 from fieldkit.cli.common import emit, json_option, node_context, now_option
 from fieldkit.cli.domain_common import Session, session, with_iso_times
 from fieldkit.cli.humanize import describe, outcome_words
@@ -47,16 +48,8 @@ def seal_due(s: Session) -> list[str]:
     A seal lists the ballots this node had first received before the close; ballots no
     other member's node sealed are late (see fieldkit/domain/rules_seals.py).  Deadlines
     other than closes are sealed too (``seal_deadlines``)."""
-    me = kid(node_context().keypair().public_key)
-    sealed = []
-    for pid in actions.due_seals(s.state, me, s.now):
-        body = actions.seal_body(s.state, pid, s._first_seen)
-        try:
-            s.act(body)
-        except actions.ActionRefused:
-            continue  # e.g. this node's key was cut: nothing to seal with
-        sealed.append(pid)
-    seal_deadlines(s, me, SEALS_PER_COMMAND)
+    sealed = [pid for pid, _ in nodestore.seal_closes(s.store, node_context().keypair(), lambda: s.state, s.now)]
+    seal_deadlines(s, SEALS_PER_COMMAND)
     return sealed
 
 
@@ -66,20 +59,14 @@ def seal_due(s: Session) -> list[str]:
 SEALS_PER_COMMAND = 8
 
 
-def seal_deadlines(s: Session, me: str, limit: int | None = None) -> list[dict[str, object]]:
+def seal_deadlines(s: Session, limit: int | None = None) -> list[dict[str, object]]:
     """Seal every other deadline passed within 30 days (a mandate's expiry or report-due
     moment, a council's end, an alert's expiry, a campaign cycle's or role term's end): the
     acts on its object this node held before it (fieldkit/domain/rules_deadlines.py).
     Deadlines two other members' nodes already sealed with everything this node held are
     skipped (no evidence to add, only airtime)."""
-    sealed: list[dict[str, object]] = []
-    for oid, deadline in actions.due_deadline_seals(s.state, me, s.now, s._first_seen)[:limit]:
-        try:
-            s.act(actions.deadline_seal_body(s.state, oid, deadline, s.now, s._first_seen))
-        except actions.ActionRefused:
-            continue
-        sealed.append({"object": oid, "deadline": deadline})
-    return sealed
+    done = nodestore.seal_deadlines(s.store, node_context().keypair(), lambda: s.state, s.now, limit)
+    return [{"object": oid, "deadline": deadline} for (oid, deadline), _ in done]
 
 
 @click.command()
@@ -104,12 +91,11 @@ def seal(proposal_id: str | None, as_json: bool) -> None:
                        "this node already sealed it" if me in p.get("seals", {}) else
                        "this node's key is not a member of its assembly, or it closed over 30 days ago")
                 raise actions.ActionRefused(f"nothing to seal for proposal {pid[:12]}: {why}")
-            s.act(actions.seal_body(s.state, pid, s._first_seen))
+            s.act(actions.seal_body(s.state, pid, nodestore.first_seen(s.store)))
             sealed = [pid]
             deadlines: list[dict[str, object]] = []
         else:
-            me = kid(node_context().keypair().public_key)
-            deadlines = seal_deadlines(s, me)  # first: seal_due would seal them too, unreported
+            deadlines = seal_deadlines(s)  # first: seal_due would seal them too, unreported
             sealed = seal_due(s)
     lines = [f"sealed {p}" for p in sealed] + [f"sealed the deadline {d['deadline']} of {d['object']}"
                                                for d in deadlines]

@@ -18,10 +18,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from codec import Entry, KeyPair
-from fieldkit.domain import actions, queries
+from fieldkit.domain import queries
 from fieldkit.domain.state import State, kid
 from fieldkit.domain.view import domain_state
-from fieldkit.nodestore import act
+from fieldkit.nodestore import seal_closes, seal_deadlines
 from sync.store import Store
 
 SEAL_EVERY_S = 600.0  # ten minutes: seals matter for ballots arriving late, not in seconds
@@ -44,32 +44,8 @@ class Duties:
         return queries.alert_priority(state, entry, queries.assemblies_of(state, self.me, now), now)
 
     def seal(self) -> list[Entry]:
-        """Sign this node's due seals (each checked like any act); the entries it appended."""
+        """Sign this node's due seals, of closes and of other deadlines (each checked like any
+        act, fieldkit/nodestore.py); the entries it appended."""
         now = int(self.clock())
-        state = self._state()
-        out = []
-        for pid in actions.due_seals(state, self.me, now):
-            body = actions.seal_body(state, pid, self._first_seen)
-            try:
-                out.append(act(self.store, self.key, body, now))  # the one check-then-sign path
-            except actions.ActionRefused:
-                continue  # e.g. this node's key was cut: it has nothing to seal with
-        out += self.seal_deadlines(now)
-        return out
-
-    def seal_deadlines(self, now: int) -> list[Entry]:
-        """Sign this node's due deadline seals (rules_deadlines.py): O(deadlines due)."""
-        out = []
-        for oid, deadline in actions.due_deadline_seals(self._state(), self.me, now, self._first_seen):
-            body = actions.deadline_seal_body(self._state(), oid, deadline, now, self._first_seen)
-            try:
-                out.append(act(self.store, self.key, body, now))
-            except actions.ActionRefused:
-                continue
-        return out
-
-    def _first_seen(self, entry_id: bytes) -> int | None:
-        try:
-            return self.store.first_seen(entry_id)
-        except KeyError:
-            return None
+        return [entry for _, entry in [*seal_closes(self.store, self.key, self._state, now),
+                                       *seal_deadlines(self.store, self.key, self._state, now)]]
