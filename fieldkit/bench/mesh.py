@@ -88,12 +88,14 @@ def _merge_figures(m: MergeRun, case: dict, converged_target: str | None) -> lis
     return [
         Figure(f"{prefix}bytes_per_new_byte", round(m.bytes_per_new_byte, 2), "ratio", "<= 6", case),
         Figure(f"{prefix}floor_bytes_per_new_byte", round(m.floor_per_new_byte, 2), "ratio", None,
-               {**case, "model": "greedy one-hop-broadcast relay set"}),
+               {**case, "model": "smallest one-hop-broadcast relay set, entry bytes only",
+                "minimum_proven": m.floor_proven}),
         Figure(f"{prefix}converged_s", converged, "s", converged_target,
                {**case, "limit_s": MERGE_LIMIT_S}),
         Figure(f"{prefix}airtime_s", round(m.merge_airtime_s, 1), "s", None, case),
         Figure(f"{prefix}floor_airtime_s", round(m.floor_airtime_s, 1), "s", None,
-               {**case, "model": "greedy one-hop-broadcast relay set, full frames"}),
+               {**case, "model": "smallest one-hop-broadcast relay set, full frames",
+                "minimum_proven": m.floor_proven}),
     ]
 
 
