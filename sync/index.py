@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from codec.sealing import Sealer
 
 _MOD = 1 << 256
+BATCH_ROWS = 4096  # held rows kept in memory before they are written into the open transaction
 PRE = 2  # bytes of an id behind its prefix bucket: 65,536 buckets, ~15 ids each at a million
 
 # Public keys are who takes part, ids link entries to them: at rest (issue 17) the ``id``,
@@ -79,6 +80,13 @@ class HeldIndex:
 
     The count and sum are kept in memory and saved with the store's meta row at each
     commit (:meth:`totals` / :meth:`load_totals`).
+
+    Writes are batched: the rows a batch holds wait in memory (``_batch``, answered by
+    every query here) and go to SQLite in one ``executemany`` at :meth:`flush`, which the
+    store calls just before each commit; a rolled-back batch drops them with the caches
+    (:meth:`load_totals`).  The newest ids of each author seen lately (``_tips``) answer
+    the append path's "is the predecessor held?" without a query, and :meth:`prefetch`
+    answers "is it held already?" for a whole batch in a few queries.
     """
 
     def __init__(self, db: sqlite3.Connection, blind: Blind | None = None) -> None:
@@ -88,21 +96,33 @@ class HeldIndex:
         self._count = 0
         self._sum = 0
         self._next: dict[bytes, int] = {}  # next seq of the authors seen lately (the hot path of appends)
+        self._tips: dict[bytes, tuple[int, list[bytes]]] = {}  # author -> (seq, ids held there): its newest
         self._unsaved: set[bytes] = set()  # authors whose next seq changed in this batch (saved by flush)
+        self._batch: dict[bytes, tuple[bytes, int, int]] = {}  # id -> (author, seq, offset): held, not written
+        self._known: dict[bytes, bool] = {}  # held or not, for ids a prefetch asked about (this batch only)
 
     def load_totals(self, count: int, total: int) -> None:
         """The committed totals (at open, after a rollback, after another process wrote): caches dropped."""
         self._count, self._sum = count, total
         self._next.clear()
+        self._tips.clear()
         self._unsaved.clear()
+        self._batch.clear()
+        self._known.clear()
 
     def flush(self) -> None:
-        """Write the chains this batch moved (the store calls it before each commit)."""
-        if self._unsaved:
+        """Write the rows and chains this batch held (the store calls it before each commit)."""
+        self._write_batch()
+        self._known.clear()
+        self._save_chains()
+
+    def _write_batch(self) -> None:
+        if self._batch:
             b = self._blind
-            self._db.executemany("INSERT OR REPLACE INTO chains VALUES (?, ?, ?)",
-                                 [(b.name(a), self._next[a], b.seal(a)) for a in self._unsaved])
-            self._unsaved.clear()
+            self._db.executemany("INSERT INTO held VALUES (?, ?, ?, ?, ?, ?)",
+                                 [(b.name(i), b.name(a), seq, off, b.name(i[:PRE]), b.seal(i))
+                                  for i, (a, seq, off) in self._batch.items()])
+            self._batch.clear()
 
     def totals(self) -> tuple[int, int]:
         return self._count, self._sum
@@ -110,10 +130,31 @@ class HeldIndex:
     def __len__(self) -> int:
         return self._count
 
+    def prefetch(self, entry_ids: list[bytes]) -> None:
+        """Look up whether each of these ids is held, a few hundred per query (a batch's duplicates)."""
+        b = self._blind
+        names = {b.name(i): i for i in entry_ids if i not in self._batch}
+        found: set[bytes] = set()
+        keys = list(names)
+        for at in range(0, len(keys), 500):
+            part = keys[at : at + 500]
+            found.update(r[0] for r in self._db.execute(
+                f"SELECT id FROM held WHERE id IN ({','.join('?' * len(part))})", part))
+        for name, entry_id in names.items():
+            self._known[entry_id] = name in found
+
     def __contains__(self, entry_id: bytes) -> bool:
+        if entry_id in self._batch:
+            return True
+        known = self._known.get(entry_id)
+        if known is not None:
+            return known
         return self._db.execute("SELECT 1 FROM held WHERE id = ?", (self._blind.name(entry_id),)).fetchone() is not None
 
     def offset(self, entry_id: bytes) -> int | None:
+        pending = self._batch.get(entry_id)
+        if pending is not None:
+            return pending[2]
         row = self._db.execute("SELECT offset FROM held WHERE id = ?", (self._blind.name(entry_id),)).fetchone()
         return None if row is None else row[0]
 
@@ -121,13 +162,20 @@ class HeldIndex:
         following = self.next_seq(author)
         if seq > following:
             raise ChainGap(f"entry at seq {seq} of an author whose seq {following} is not held")
-        b = self._blind
-        self._db.execute("INSERT INTO held VALUES (?, ?, ?, ?, ?, ?)",
-                         (b.name(entry_id), b.name(author), seq, offset, b.name(entry_id[:PRE]), b.seal(entry_id)))
+        if entry_id in self._batch or self._known.get(entry_id):
+            raise sqlite3.IntegrityError("UNIQUE constraint failed: held.id")  # as the INSERT would
+        if len(self._batch) >= BATCH_ROWS:  # a rebuild holds the whole log in one transaction
+            self._write_batch()
+        self._batch[entry_id] = (author, seq, offset)
+        self._known.pop(entry_id, None)
         if seq == following:
             self._next[author] = seq + 1
+            self._tips[author] = (seq, [entry_id])
             self._unsaved.add(author)
         else:
+            tip = self._tips.get(author)
+            if tip is not None and tip[0] == seq:
+                tip[1].append(entry_id)
             self._db.execute("INSERT OR IGNORE INTO forked VALUES (?, ?, ?)",
                              (self._blind.name(author), seq, self._blind.seal(author)))
         self._count += 1
@@ -140,15 +188,28 @@ class HeldIndex:
             return known
         row = self._db.execute("SELECT next FROM chains WHERE author = ?", (self._blind.name(author),)).fetchone()
         if len(self._next) >= 100_000:  # bounded, whatever the number of authors
-            self.flush()
+            self._save_chains()
             self._next.clear()
+            self._tips.clear()
         self._next[author] = following = 0 if row is None else row[0]
         return following
 
+    def _save_chains(self) -> None:
+        if self._unsaved:
+            b = self._blind
+            self._db.executemany("INSERT OR REPLACE INTO chains VALUES (?, ?, ?)",
+                                 [(b.name(a), self._next[a], b.seal(a)) for a in self._unsaved])
+            self._unsaved.clear()
+
     def ids_at(self, author: bytes, seq: int) -> list[bytes]:
+        tip = self._tips.get(author)
+        if tip is not None and tip[0] == seq:
+            return sorted(tip[1])
         rows = self._db.execute("SELECT who FROM held WHERE author = ? AND seq = ?",
                                 (self._blind.name(author), seq)).fetchall()
-        return sorted(self._blind.open(r[0]) for r in rows)
+        ids = [self._blind.open(r[0]) for r in rows]
+        ids += [i for i, (a, s, _o) in self._batch.items() if s == seq and a == author] if self._batch else []
+        return sorted(ids)
 
     def links_below(self, author: bytes, seq: int, link: bytes) -> bool:
         """Is an entry held at seq - 1 whose id ``link`` names?  (The hot path of every append.)"""
@@ -170,7 +231,8 @@ class HeldIndex:
             rows = self._db.execute("SELECT who FROM held")
         else:
             rows = self._db.execute("SELECT who FROM held WHERE pre = ?", (self._blind.name(ref[:PRE]),))
-        return sorted(i for i in (self._blind.open(r[0]) for r in rows) if i.startswith(ref))
+        ids = [i for i in (self._blind.open(r[0]) for r in rows) if i.startswith(ref)]
+        return sorted(ids + [i for i in self._batch if i.startswith(ref)])
 
     def digest(self) -> bytes:
         """Equal exactly when two stores hold the same set of entries (kept-aside ones do not count).

@@ -547,6 +547,7 @@ class Store(StoreReading):
                     continue
                 key = keys_of[tag][0]
             jobs.append((key, id_from_raw(raw, key), raw[-SIGNATURE_SIZE:]))
+        self._held.prefetch([entry_id for _key, entry_id, _sig in jobs])  # duplicates: a few queries, not one each
         out: dict[bytes, tuple[bytes, bytes, Future[list[bool]], int]] = {}
         for at in range(0, len(jobs), VERIFY_CHUNK):
             chunk = jobs[at : at + VERIFY_CHUNK]
