@@ -476,9 +476,11 @@ class RowTable(MutableMapping[str, Any]):
             old = self._stored.get(key)
             # digested rows in canonical form; an index or journal row as it comes (same bytes each time)
             new = None if row is _GONE else canonical(row) if self.digested else json.dumps(row, separators=(",", ":"))
-            if new is not None:  # read again from the table when next asked for, tracked like any row
-                self._marks.pop(key, None)
-                del self._rows[key]
+            if new is not None:
+                if mark is not None:  # a tracked row stays in memory, clean: the next batch needs no read
+                    mark.dirty, mark.step = False, -1
+                else:  # set whole: read again from the table when next asked for, tracked like any row
+                    del self._rows[key]
             if new == old:
                 continue
             self._stored[key] = new
@@ -505,6 +507,8 @@ class RowTable(MutableMapping[str, Any]):
             for key in list(self._rows)[: len(self._rows) - CACHE_ROWS // 2]:
                 del self._rows[key], self._stored[key]
                 self._marks.pop(key, None)
+        if len(self._stored) > 4 * CACHE_ROWS:  # what was stored under keys no longer in memory
+            self._stored = {k: v for k, v in self._stored.items() if k in self._rows}
         return (dcount, dsum) if self.digested else (0, 0)
 
     def discard(self) -> None:

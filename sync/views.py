@@ -189,15 +189,29 @@ class HeadsView:
                                                            "ids": [i.hex() for i in store.ids_at(author, seq)]}
 
     def _count(self, e: Entry) -> None:
-        key = e.author.hex()
-        row = self.heads.get(key) or {"author": key, "head": -1, "entries": 0}
-        row["head"] = max(row["head"], e.seq)
-        row["entries"] += 1
-        self.heads[key] = row
+        self._count_author(e.author, e.seq, 1)
+
+    def _count_author(self, author: bytes, head: int, entries: int) -> None:
+        key = author.hex()
+        row = self.heads.get(key)
+        if row is None:
+            self.heads[key] = {"author": key, "head": head, "entries": entries}
+            return
+        if head > row["head"]:  # a stored row is changed in place: only what changed is noted
+            row["head"] = head
+        row["entries"] += entries
 
     def update(self, added: Sequence[Entry], store: EntryStore) -> None:
+        per_author: dict[bytes, list[int]] = {}  # author -> [highest seq, entries]: one row change each
         for e in added:
-            self._count(e)
+            seen = per_author.get(e.author)
+            if seen is None:
+                per_author[e.author] = [e.seq, 1]
+            else:
+                seen[0] = max(seen[0], e.seq)
+                seen[1] += 1
+        for author, (head, count) in per_author.items():
+            self._count_author(author, head, count)
         for author, seq in sorted({(e.author, e.seq) for e in added}):
             row = self.heads[author.hex()]
             if row["entries"] > row["head"] + 1:  # more entries than seqs: this author forked somewhere
