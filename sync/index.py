@@ -25,13 +25,14 @@ PRE = 2  # bytes of an id behind its prefix bucket: 65,536 buckets, ~15 ids each
 # Public keys are who takes part, ids link entries to them: at rest (issue 17) the ``id``,
 # ``author``, ``key`` and ``tag`` columns hold keyed hashes (:class:`Blind`, as
 # radio/durable.py's blind indexes) and ``who`` the sealed key or id itself, for the questions
-# that must answer with them (heads, tags, forks, ids at a seq).  ``pre``: the keyed hash of
-# an id's first 2 bytes, the bucket a prefix lookup (a 6-byte ref, 4 hex digits) opens.
+# that must answer with them (heads, tags, forks, ids at a seq).  A held row's ``id`` starts
+# with the keyed hash of the id's first 2 bytes (:meth:`Blind.row_id`): the bucket a prefix
+# lookup (a 6-byte ref, 4 hex digits) opens is a range of the primary key, no second index.
+# Unsealed, ``id`` is the id itself and ``who`` is empty.
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS held (id BLOB PRIMARY KEY, author BLOB NOT NULL, seq INTEGER NOT NULL,
-                                 offset INTEGER NOT NULL, pre BLOB NOT NULL, who BLOB NOT NULL) WITHOUT ROWID;
+                                 offset INTEGER NOT NULL, who BLOB NOT NULL) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS held_chain ON held (author, seq);
-CREATE INDEX IF NOT EXISTS held_pre ON held (pre);
 CREATE TABLE IF NOT EXISTS chains (author BLOB PRIMARY KEY, next INTEGER NOT NULL, who BLOB NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS forked (author BLOB NOT NULL, seq INTEGER NOT NULL, who BLOB NOT NULL,
                                    PRIMARY KEY (author, seq)) WITHOUT ROWID;
@@ -47,6 +48,7 @@ class Blind:
 
     def __init__(self, sealer: Sealer | None) -> None:
         self._sealer = sealer
+        self.sealed = sealer is not None
         self._names: dict[bytes, bytes] = {}
 
     def name(self, value: bytes) -> bytes:
@@ -61,6 +63,20 @@ class Blind:
 
     def seal(self, value: bytes) -> bytes:
         return value if self._sealer is None else self._sealer.seal(value)
+
+    def row_id(self, entry_id: bytes) -> bytes:
+        """A held row's key: the id; sealed, its 2-byte prefix bucket then a keyed hash of it."""
+        if self._sealer is None:
+            return entry_id
+        return self.name(entry_id[:PRE])[:PRE] + self._sealer.mac(entry_id, 16)
+
+    def row_range(self, ref: bytes) -> tuple[bytes, bytes]:
+        """(low, high) of the row ids an id starting with ``ref`` (at least 2 bytes) may have."""
+        low = ref if self._sealer is None else self.name(ref[:PRE])[:PRE]
+        return low, low + b"\xff" * 32
+
+    def held_id(self, row_id: bytes, who: bytes) -> bytes:
+        return bytes(row_id) if self._sealer is None else self.open(who)
 
     def open(self, blob: bytes) -> bytes:
         if self._sealer is None:
@@ -119,9 +135,10 @@ class HeldIndex:
     def _write_batch(self) -> None:
         if self._batch:
             b = self._blind
-            self._db.executemany("INSERT INTO held VALUES (?, ?, ?, ?, ?, ?)",
-                                 [(b.name(i), b.name(a), seq, off, b.name(i[:PRE]), b.seal(i))
-                                  for i, (a, seq, off) in self._batch.items()])
+            sealed = b.sealed
+            rows = sorted((b.row_id(i), b.name(a), seq, off, b.seal(i) if sealed else b"")
+                          for i, (a, seq, off) in self._batch.items())  # in key order: B-tree pages touched once
+            self._db.executemany("INSERT INTO held VALUES (?, ?, ?, ?, ?)", rows)
             self._batch.clear()
 
     def totals(self) -> tuple[int, int]:
@@ -133,7 +150,7 @@ class HeldIndex:
     def prefetch(self, entry_ids: list[bytes]) -> None:
         """Look up whether each of these ids is held, a few hundred per query (a batch's duplicates)."""
         b = self._blind
-        names = {b.name(i): i for i in entry_ids if i not in self._batch}
+        names = {b.row_id(i): i for i in entry_ids if i not in self._batch and i not in self._known}
         found: set[bytes] = set()
         keys = list(names)
         for at in range(0, len(keys), 500):
@@ -149,13 +166,14 @@ class HeldIndex:
         known = self._known.get(entry_id)
         if known is not None:
             return known
-        return self._db.execute("SELECT 1 FROM held WHERE id = ?", (self._blind.name(entry_id),)).fetchone() is not None
+        row_id = self._blind.row_id(entry_id)
+        return self._db.execute("SELECT 1 FROM held WHERE id = ?", (row_id,)).fetchone() is not None
 
     def offset(self, entry_id: bytes) -> int | None:
         pending = self._batch.get(entry_id)
         if pending is not None:
             return pending[2]
-        row = self._db.execute("SELECT offset FROM held WHERE id = ?", (self._blind.name(entry_id),)).fetchone()
+        row = self._db.execute("SELECT offset FROM held WHERE id = ?", (self._blind.row_id(entry_id),)).fetchone()
         return None if row is None else row[0]
 
     def hold(self, entry_id: bytes, author: bytes, seq: int, offset: int) -> None:
@@ -205,9 +223,9 @@ class HeldIndex:
         tip = self._tips.get(author)
         if tip is not None and tip[0] == seq:
             return sorted(tip[1])
-        rows = self._db.execute("SELECT who FROM held WHERE author = ? AND seq = ?",
+        rows = self._db.execute("SELECT id, who FROM held WHERE author = ? AND seq = ?",
                                 (self._blind.name(author), seq)).fetchall()
-        ids = [self._blind.open(r[0]) for r in rows]
+        ids = [self._blind.held_id(i, w) for i, w in rows]
         ids += [i for i, (a, s, _o) in self._batch.items() if s == seq and a == author] if self._batch else []
         return sorted(ids)
 
@@ -228,10 +246,10 @@ class HeldIndex:
     def by_ref(self, ref: bytes) -> list[bytes]:
         """Held ids starting with ``ref`` (any length): the bucket of its first 2 bytes, opened."""
         if len(ref) < PRE:
-            rows = self._db.execute("SELECT who FROM held")
+            rows = self._db.execute("SELECT id, who FROM held")
         else:
-            rows = self._db.execute("SELECT who FROM held WHERE pre = ?", (self._blind.name(ref[:PRE]),))
-        ids = [i for i in (self._blind.open(r[0]) for r in rows) if i.startswith(ref)]
+            rows = self._db.execute("SELECT id, who FROM held WHERE id >= ? AND id <= ?", self._blind.row_range(ref))
+        ids = [i for i in (self._blind.held_id(r, w) for r, w in rows) if i.startswith(ref)]
         return sorted(ids + [i for i in self._batch if i.startswith(ref)])
 
     def digest(self) -> bytes:

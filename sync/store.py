@@ -66,11 +66,13 @@ from sync.views import HeadsView, ViewSet
 if TYPE_CHECKING:
     from concurrent.futures import Future, ThreadPoolExecutor
 
+    _Checked = tuple[bytes, bytes, Future[list[bool]] | None, int]  # key, id, verdicts of its chunk, place
+
 __all__ = ["INDEX_FILE", "LOG_FILE", "Equivocation", "Store", "StoreError", "create_store", "id_from_raw"]
 
 LOG_FILE = "log"
 VIEWS_FILE = INDEX_FILE  # the views live in the index database
-INDEX_FORMAT = 2  # 2: public keys blinded and sealed, view rows sealed (issue 17)
+INDEX_FORMAT = 3  # 2: public keys blinded and sealed, view rows sealed (issue 17); 3: held rows keyed by bucket
 TAIL_CHECK = 16  # bytes of the log just before the recorded position, to know it is the same log
 VERIFY_THREADS = 2  # the Pi Zero 2 has 4 cores; one stays with the fold
 VERIFY_CHUNK = 128  # signature checks per task
@@ -189,7 +191,7 @@ class Store(StoreReading):
         self._batch: list[bytes] = []
         self._applied: list[Entry] = []
         self._work: list[Entry | bytes] = []  # held entries and learned keys still to follow up
-        self._checked: dict[bytes, tuple[bytes, bytes, Future[list[bool]], int]] = {}  # see _preverify
+        self._checked: dict[bytes, _Checked] = {}  # see _preverify
 
     # --- the index: meta row, transactions, loading ----------------------------------
 
@@ -467,7 +469,12 @@ class Store(StoreReading):
         def work() -> list[AddResult]:
             self._settle_kept(self._pending.expired(max((t for _r, t in items), default=0)), b"expired")
             if len(items) < VERIFY_CHUNK:  # a frame from the air: not worth a thread
-                return [self._ingest(raw, now) for raw, now in items]
+                if len(items) > 1:
+                    self._checked = self._preverify(None, [raw for raw, _ in items])
+                try:
+                    return [self._ingest(raw, now) for raw, now in items]
+                finally:
+                    self._checked = {}
             from concurrent.futures import ThreadPoolExecutor  # only batches need it: commands start faster
 
             with ThreadPoolExecutor(VERIFY_THREADS) as pool:
@@ -523,13 +530,13 @@ class Store(StoreReading):
         self._apply(rec, offset, entry)
         return offset
 
-    def _preverify(self, pool: ThreadPoolExecutor, raws: Sequence[bytes]
-                   ) -> dict[bytes, tuple[bytes, bytes, Future[list[bool]], int]]:
-        """Start the signature checks of a batch's entries whose key is known (full, or one key for the tag).
+    def _preverify(self, pool: ThreadPoolExecutor | None, raws: Sequence[bytes]) -> dict[bytes, _Checked]:
+        """Ids of a batch's entries whose key is known (full, or one key for the tag), looked up
+        among the held ones in a few queries; with ``pool``, their signature checks started.
 
         libsodium runs without the GIL (PyNaCl's cffi releases it), so the checks run on
         other cores while this thread indexes and folds the entries before them.  Returns
-        id -> (key, signature, future of its chunk's verdicts, place in the chunk); the
+        raw -> (key, id, future of its chunk's verdicts or None, place in the chunk); the
         ingest still decides (a malformed entry is refused before its verdict is asked).
         """
         keys_of: dict[bytes, list[bytes]] = {}
@@ -546,14 +553,15 @@ class Store(StoreReading):
                 if len(keys_of[tag]) != 1:
                     continue
                 key = keys_of[tag][0]
-            jobs.append((key, id_from_raw(raw, key), raw[-SIGNATURE_SIZE:]))
-        self._held.prefetch([entry_id for _key, entry_id, _sig in jobs])  # duplicates: a few queries, not one each
-        out: dict[bytes, tuple[bytes, bytes, Future[list[bool]], int]] = {}
+            jobs.append((raw, key, id_from_raw(raw, key)))
+        self._held.prefetch([entry_id for _raw, _key, entry_id in jobs])  # duplicates: a few queries, not one each
+        out: dict[bytes, _Checked] = {}
         for at in range(0, len(jobs), VERIFY_CHUNK):
             chunk = jobs[at : at + VERIFY_CHUNK]
-            future = pool.submit(lambda c: [signature_ok(k, i, sig) for k, i, sig in c], chunk)
-            for place, (key, entry_id, sig) in enumerate(chunk):
-                out[entry_id] = (key, sig, future, place)
+            future = None if pool is None else pool.submit(
+                lambda c: [signature_ok(k, i, r[-SIGNATURE_SIZE:]) for r, k, i in c], chunk)
+            for place, (raw, key, entry_id) in enumerate(chunk):
+                out[raw] = (key, entry_id, future, place)
         return out
 
     def _ingest(self, raw: bytes, now: int) -> AddResult:
@@ -573,17 +581,16 @@ class Store(StoreReading):
             self._emit(Record(RecordType.PENDING, now, receipt, NO_KEY, u.seq, raw))
             return AddResult(Outcome.PENDING, None, "author key not known yet: kept aside until it is")
         entry = None
+        checked = self._checked.get(raw)
         for key in candidates:
-            eid = id_from_raw(raw, key)
+            known = checked is not None and checked[0] == key
+            eid = checked[1] if known else id_from_raw(raw, key)  # type: ignore[index]
             if eid in self._held:
                 return AddResult(Outcome.DUPLICATE, eid)
             if eid in self._pending.by_id:
                 return AddResult(Outcome.DUPLICATE, eid, "already kept aside")
-            checked = self._checked.get(eid)
-            if checked is not None and checked[0] == key and checked[1] == u.signature:
-                ok = checked[2].result()[checked[3]]
-            else:
-                ok = signature_ok(key, eid, u.signature)
+            future = checked[2] if known else None  # type: ignore[index]
+            ok = future.result()[checked[3]] if future is not None else signature_ok(key, eid, u.signature)  # type: ignore[index]
             if ok:
                 entry = Entry(key, u.seq, u.prev, u.time, u.body, u.signature, u.origin)
                 entry.__dict__["id"] = eid
