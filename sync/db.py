@@ -29,6 +29,7 @@ import sqlite3
 from pathlib import Path
 
 INDEX_FILE = "index.sqlite"
+CACHE_KB = 8192  # SQLite's page cache: 8 MB at most, the Pi Zero 2 has 512 MB
 BUSY_TIMEOUT_MS = 30_000  # another process holds the write lock for one batch at most
 
 
@@ -42,7 +43,7 @@ def open_index(path: Path | None) -> sqlite3.Connection:
         # at a power cut is caught up from the log (the log itself is fsync'd).
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
-    db.execute("PRAGMA cache_size=-8192")  # 8 MB of pages at most: the Pi Zero 2 has 512 MB
+    db.execute(f"PRAGMA cache_size=-{CACHE_KB}")
     return db
 
 

@@ -68,11 +68,11 @@ class Blind:
         """A held row's key: the id; sealed, its 2-byte prefix bucket then a keyed hash of it."""
         if self._sealer is None:
             return entry_id
-        return self.name(entry_id[:PRE])[:PRE] + self._sealer.mac(entry_id, 16)
+        return self._sealer.mac(entry_id[:PRE], PRE) + self._sealer.mac(entry_id, 16)
 
     def row_range(self, ref: bytes) -> tuple[bytes, bytes]:
         """(low, high) of the row ids an id starting with ``ref`` (at least 2 bytes) may have."""
-        low = ref if self._sealer is None else self.name(ref[:PRE])[:PRE]
+        low = ref if self._sealer is None else self._sealer.mac(ref[:PRE], PRE)
         return low, low + b"\xff" * 32
 
     def held_id(self, row_id: bytes, who: bytes) -> bytes:

@@ -40,6 +40,7 @@ UNKNOWN = _UNKNOWN
 # Rows kept in memory between batches (clean after each flush): the assemblies, keys and
 # open proposals a stream of entries keeps touching.  A few MB at most.
 CACHE_ROWS = 4096
+WRITE_CHUNK = 4096  # rows written per executemany at a flush
 Tables = dict[str, list[dict[str, Any]]]
 
 
@@ -215,6 +216,7 @@ class RowTable(MutableMapping[str, Any]):
         self._rows: dict[str, Any] = {}  # rows read or written (possibly changed), or _GONE
         self._stored: dict[str, str | None] = {}  # their JSON as stored, None if not stored
         self._touched: set[str] = set()  # rows handed out since the last flush: may have changed
+        self._all_touched = False  # replace_all: every row in memory is to be written
         self._marks: dict[str, _Mark] = {}  # rows as loaded: their change mark (rows set anew have none)
         self._absent: set[str] = set()  # keys known not to be stored (asked for and not found)
         # While a view journals a step (the domain view, one entry): key -> the row as it was
@@ -367,7 +369,7 @@ class RowTable(MutableMapping[str, Any]):
 
     def _resolve_unknown(self, keys: list[str] | None = None) -> None:
         """What is stored under the keys written without a look (one query per 500 keys)."""
-        unknown = [k for k in (self._touched if keys is None else keys) if self._stored.get(k) is _UNKNOWN]
+        unknown = [k for k in (self._touched_keys() if keys is None else keys) if self._stored.get(k) is _UNKNOWN]
         for at in range(0, len(unknown), 500):
             part = unknown[at : at + 500]
             for k in part:
@@ -375,6 +377,9 @@ class RowTable(MutableMapping[str, Any]):
             marks = ",".join("?" * len(part))
             for key, data in self._db.execute(f"SELECT k, data FROM {self.sql} WHERE k IN ({marks})", part):
                 self._stored[key] = self._text(data)
+
+    def _touched_keys(self) -> list[str] | set[str]:
+        return list(self._rows) if self._all_touched else self._touched
 
     def __len__(self) -> int:
         self._resolve_unknown()
@@ -454,10 +459,13 @@ class RowTable(MutableMapping[str, Any]):
         for key, data in self._db.execute(f"SELECT k, data FROM {self.sql}"):
             count, total = count + 1, (total + row_hash(self.name, key, self._text(data))) % _MOD
         self._db.execute(f"DELETE FROM {self.sql}")
-        self._rows = dict(rows)
-        self._stored = dict.fromkeys(rows)
+        # The rebuild's dict itself (its state is dropped after this): rows leave it as they are
+        # written, so a rebuild of 100,000 entries never holds a second copy of them.
+        self._rows = rows if type(rows) is dict else dict(rows)
+        self._stored = {}  # nothing stored under any key: the table is empty
         self._marks.clear()
-        self._touched = set(rows)
+        self._touched = set()
+        self._all_touched = True  # every row in memory is to be written (flush)
         self._absent.clear()
         self._dropped = (self._dropped[0] + count, self._dropped[1] + total)
 
@@ -468,7 +476,8 @@ class RowTable(MutableMapping[str, Any]):
         self._dropped = (0, 0)
         self._resolve_unknown()
         writes, deletes = [], []
-        for key in self._touched:
+        touched = self._touched_keys()
+        for key in touched:
             mark = self._marks.get(key)
             if mark is not None and not mark.dirty:
                 continue  # read, never changed
@@ -476,14 +485,21 @@ class RowTable(MutableMapping[str, Any]):
             old = self._stored.get(key)
             # digested rows in canonical form; an index or journal row as it comes (same bytes each time)
             new = None if row is _GONE else canonical(row) if self.digested else json.dumps(row, separators=(",", ":"))
+            kept = True
             if new is not None:
                 if mark is not None:  # a tracked row stays in memory, clean: the next batch needs no read
                     mark.dirty, mark.step = False, -1
                 else:  # set whole: read again from the table when next asked for, tracked like any row
                     del self._rows[key]
+                    kept = False
             if new == old:
+                if not kept:
+                    self._stored.pop(key, None)
                 continue
-            self._stored[key] = new
+            if kept:
+                self._stored[key] = new
+            else:  # not in memory: what is stored under it is looked up if it is set again
+                self._stored.pop(key, None)
             if old is not None:
                 dcount -= 1
                 dsum -= row_hash(self.name, key, old)
@@ -493,19 +509,24 @@ class RowTable(MutableMapping[str, Any]):
                 dcount += 1
                 dsum += row_hash(self.name, key, new)
                 writes.append((key, _bound(row, "time"), _bound(row, "expires", "until", "closes"), self._data(new)))
+                if len(writes) >= WRITE_CHUNK:  # a rebuild writes every row: never all of them in memory at once
+                    self._db.executemany(f"INSERT OR REPLACE INTO {self.sql} VALUES (?, ?, ?, ?)", writes)
+                    writes.clear()
         if deletes:
             self._db.executemany(f"DELETE FROM {self.sql} WHERE k = ?", deletes)
         if writes:
             self._db.executemany(f"INSERT OR REPLACE INTO {self.sql} VALUES (?, ?, ?, ?)", writes)
-        for key in [k for k in self._touched if self._rows.get(k, _GONE) is _GONE]:
+        for key in [k for k in touched if self._rows.get(k, _GONE) is _GONE]:
             self._rows.pop(key, None)
             self._stored.pop(key, None)
             self._marks.pop(key, None)
         self._touched.clear()
+        self._all_touched = False
         self._set_in_step.clear()
         if len(self._rows) > CACHE_ROWS:  # keep the most recently read rows (dicts keep insertion order)
             for key in list(self._rows)[: len(self._rows) - CACHE_ROWS // 2]:
-                del self._rows[key], self._stored[key]
+                del self._rows[key]
+                self._stored.pop(key, None)
                 self._marks.pop(key, None)
         if len(self._stored) > 4 * CACHE_ROWS:  # what was stored under keys no longer in memory
             self._stored = {k: v for k, v in self._stored.items() if k in self._rows}
@@ -516,6 +537,7 @@ class RowTable(MutableMapping[str, Any]):
         self._rows.clear()
         self._stored.clear()
         self._touched.clear()
+        self._all_touched = False
         self._marks.clear()
         self._absent.clear()
         self._set_in_step.clear()

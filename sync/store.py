@@ -43,7 +43,7 @@ from codec.errors import VerifyError
 from codec.keys import AUTHOR_TAG_SIZE, SIGNATURE_SIZE
 from codec.sealing import Sealer
 from sync.api import AddResult, Outcome, ViewProvider
-from sync.db import INDEX_FILE, open_index, remove_index
+from sync.db import CACHE_KB, INDEX_FILE, open_index, remove_index
 from sync.entries import entry_from_log, id_from_raw, receipt_of, signature_ok
 from sync.index import Blind, ChainGap, HeldIndex
 from sync.keys_directory import KeysDirectory, names_keys, pubkeys_in
@@ -74,6 +74,7 @@ LOG_FILE = "log"
 VIEWS_FILE = INDEX_FILE  # the views live in the index database
 INDEX_FORMAT = 3  # 2: public keys blinded and sealed, view rows sealed (issue 17); 3: held rows keyed by bucket
 TAIL_CHECK = 16  # bytes of the log just before the recorded position, to know it is the same log
+REBUILD_CACHE_KB = 1024  # SQLite's page cache while a rebuild holds every entry (_rebuild_views)
 VERIFY_THREADS = 2  # the Pi Zero 2 has 4 cores; one stays with the fold
 VERIFY_CHUNK = 128  # signature checks per task
 _HELD = (RecordType.ENTRY, RecordType.EVIDENCE)
@@ -294,6 +295,7 @@ class Store(StoreReading):
         self._reset_memory()
         self._held.load_totals(0, 0)
         self._keys.reset()
+        self._db.execute(f"PRAGMA cache_size=-{REBUILD_CACHE_KB}")  # see _rebuild_views
         self._begin()
         try:
             for table in (*TABLES, "pending", "meta"):
@@ -302,12 +304,14 @@ class Store(StoreReading):
                 self._apply(record, offset)
                 self._position = end
             self._settle_tail()
-            self._views.rebuild(self.entries, self)
+            self._rebuild_views()
             self._commit()
         except BaseException:
             self._db.execute("ROLLBACK")
             self._in_tx = False
             raise
+        finally:
+            self._db.execute(f"PRAGMA cache_size=-{CACHE_KB}")
         self._views.attach()
 
     def _catch_up(self) -> list[Entry]:
@@ -593,7 +597,7 @@ class Store(StoreReading):
             ok = future.result()[checked[3]] if future is not None else signature_ok(key, eid, u.signature)  # type: ignore[index]
             if ok:
                 entry = Entry(key, u.seq, u.prev, u.time, u.body, u.signature, u.origin)
-                entry.__dict__["id"] = eid
+                object.__setattr__(entry, "id", eid)  # see entry_from_log
                 break
         if entry is None:
             return AddResult(Outcome.REFUSED, None, "signature does not verify for the author's key")
@@ -733,13 +737,33 @@ class Store(StoreReading):
         self._batched(work, None if check is None else lambda: check(made[0]))
         return made[0]
 
-    def entries(self) -> Iterator[Entry]:
+    def _rebuild_views(self) -> None:
+        """Every view folded again from the log (under the lock, in the open transaction).
+
+        The domain's fold holds every entry at once (derive.derive sorts them), so the
+        entries it is given carry no signature: each was verified when it was appended, no
+        view reads it, and 97 bytes of each of 100,000 entries is 10 MB of a Pi Zero 2's
+        150 MB budget (`bench ingest` peak_rss_mb).  SQLite's page cache shrinks meanwhile
+        for the same reason (the rebuild writes each page once).
+        """
+        shrink = self._db.execute("PRAGMA cache_size").fetchone()[0] != -REBUILD_CACHE_KB
+        if shrink:
+            self._db.execute(f"PRAGMA cache_size=-{REBUILD_CACHE_KB}")
+        try:
+            self._views.rebuild(lambda: self.entries(signatures=False), self)
+        finally:
+            if shrink:
+                self._db.execute(f"PRAGMA cache_size=-{CACHE_KB}")
+
+    def entries(self, signatures: bool = True) -> Iterator[Entry]:
         """Every held entry, in the order this store received them (this batch's included)."""
         self._refresh()
         written = self._position - sum(len(b) for b in self._batch)
+        authors: dict[bytes, bytes] = {}  # one bytes object per author, however many entries a view keeps
         for _offset, rec, _end in self._log.scan_to(HEADER_SIZE, written):
             if rec.type in _HELD:
-                yield entry_from_log(rec.author, rec.data, rec.id)
+                author = authors.setdefault(rec.author, rec.author)
+                yield entry_from_log(author, rec.data, rec.id, signatures)
         for _offset, blob in list(self._unwritten()):
             parsed = self._log.parse(blob, 0)
             if parsed is not None and parsed[0].type in _HELD:
@@ -789,7 +813,7 @@ class Store(StoreReading):
             self._refresh(locked=True)
             self._begin()
             try:
-                self._views.rebuild(self.entries, self)
+                self._rebuild_views()
                 self._commit()
             except BaseException:
                 self._rollback(self._position)
