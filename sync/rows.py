@@ -48,8 +48,13 @@ class RowDamaged(sqlite3.DatabaseError):
     """A sealed row of the index that does not open (another key, or damage): rebuild the index."""
 
 
+# One encoder each, made once: ``json.dumps`` with arguments builds a new encoder per call.
+_canonical = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode
+_compact = json.JSONEncoder(separators=(",", ":")).encode
+
+
 def canonical(row: Any) -> str:
-    return json.dumps(row, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return _canonical(row)
 
 
 def row_hash(table: str, key: str, text: str) -> int:
@@ -217,6 +222,7 @@ class RowTable(MutableMapping[str, Any]):
         self._stored: dict[str, str | None] = {}  # their JSON as stored, None if not stored
         self._touched: set[str] = set()  # rows handed out since the last flush: may have changed
         self._all_touched = False  # replace_all: every row in memory is to be written
+        self._any_stored: bool | None = None  # does the table hold a row (None: not asked since the last write)
         self._marks: dict[str, _Mark] = {}  # rows as loaded: their change mark (rows set anew have none)
         self._absent: set[str] = set()  # keys known not to be stored (asked for and not found)
         # While a view journals a step (the domain view, one entry): key -> the row as it was
@@ -381,6 +387,15 @@ class RowTable(MutableMapping[str, Any]):
     def _touched_keys(self) -> list[str] | set[str]:
         return list(self._rows) if self._all_touched else self._touched
 
+    def __bool__(self) -> bool:
+        """Any row at all?  (``if state.cuts:`` runs for every member the fold judges: an
+        empty table answers from memory, not with a count of the table.)"""
+        if self._any_stored is None:
+            self._any_stored = self._db.execute(f"SELECT EXISTS (SELECT 1 FROM {self.sql})").fetchone()[0] == 1
+        if not self._any_stored and not self._rows:
+            return False
+        return len(self) > 0
+
     def __len__(self) -> int:
         self._resolve_unknown()
         n = self._db.execute(f"SELECT count(*) FROM {self.sql}").fetchone()[0]
@@ -466,6 +481,7 @@ class RowTable(MutableMapping[str, Any]):
         self._marks.clear()
         self._touched = set()
         self._all_touched = True  # every row in memory is to be written (flush)
+        self._any_stored = False
         self._absent.clear()
         self._dropped = (self._dropped[0] + count, self._dropped[1] + total)
 
@@ -484,7 +500,7 @@ class RowTable(MutableMapping[str, Any]):
             row = self._rows[key]
             old = self._stored.get(key)
             # digested rows in canonical form; an index or journal row as it comes (same bytes each time)
-            new = None if row is _GONE else canonical(row) if self.digested else json.dumps(row, separators=(",", ":"))
+            new = None if row is _GONE else _canonical(row) if self.digested else _compact(row)
             kept = True
             if new is not None:
                 if mark is not None:  # a tracked row stays in memory, clean: the next batch needs no read
@@ -510,8 +526,11 @@ class RowTable(MutableMapping[str, Any]):
                 dsum += row_hash(self.name, key, new)
                 writes.append((key, _bound(row, "time"), _bound(row, "expires", "until", "closes"), self._data(new)))
                 if len(writes) >= WRITE_CHUNK:  # a rebuild writes every row: never all of them in memory at once
+                    self._any_stored = None
                     self._db.executemany(f"INSERT OR REPLACE INTO {self.sql} VALUES (?, ?, ?, ?)", writes)
                     writes.clear()
+        if deletes or writes:
+            self._any_stored = None
         if deletes:
             self._db.executemany(f"DELETE FROM {self.sql} WHERE k = ?", deletes)
         if writes:
@@ -538,6 +557,7 @@ class RowTable(MutableMapping[str, Any]):
         self._stored.clear()
         self._touched.clear()
         self._all_touched = False
+        self._any_stored = None
         self._marks.clear()
         self._absent.clear()
         self._set_in_step.clear()
