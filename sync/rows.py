@@ -313,6 +313,23 @@ class RowTable(MutableMapping[str, Any]):
         self._touched.add(key)
         return value
 
+    def prefetch(self, keys: Iterable[str]) -> None:
+        """Read the rows under these keys that are not in memory, a few hundred per query, and
+        note the keys that hold none: a batch's membership tests then ask SQLite nothing."""
+        wanted = [k for k in dict.fromkeys(keys) if k not in self._rows and k not in self._absent]
+        if len(self._absent) + len(wanted) > 4 * CACHE_ROWS:
+            self._absent.clear()
+        for at in range(0, len(wanted), 500):
+            part = wanted[at : at + 500]
+            found = set()
+            marks = ",".join("?" * len(part))
+            for key, data in self._db.execute(f"SELECT k, data FROM {self.sql} WHERE k IN ({marks})", part):
+                text = self._text(data)
+                self._rows[key], self._marks[key] = self._load_row(key, text)
+                self._stored[key] = text
+                found.add(key)
+            self._absent.update(k for k in part if k not in found)
+
     def __getitem__(self, key: str) -> Any:
         row = self._load(key)
         if row is _GONE:

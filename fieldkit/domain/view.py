@@ -109,6 +109,13 @@ class DomainView:
     def update(self, added: Sequence[Entry], store: EntryStore) -> None:
         state = self.state
         horizon = self.horizon()
+        if len(added) > 1:  # the batch's lookups below, a few queries instead of one per entry
+            refs = [e.ref.hex() for e in added]
+            for table, keys in ((state.entries, [e.id.hex() for e in added]), (state.refs, refs),
+                                (state.collisions, refs)):
+                prefetch = getattr(table, "prefetch", None)
+                if prefetch is not None:
+                    prefetch(keys)
         fresh = {derive._hex_id(e): e for e in added
                  if e.id.hex() not in state.entries and e.id.hex() not in state.future}
         held_changed = False
