@@ -37,6 +37,7 @@ _MOD = 1 << 256
 _GONE = object()  # a row deleted in this batch
 _UNKNOWN = "\0unknown"  # a row written before anyone asked what was stored under its key
 UNKNOWN = _UNKNOWN
+_UNREAD = "\0unread"  # a row of an undigested table deleted without reading it (RowTable.drop)
 # Rows kept in memory between batches (clean after each flush): the assemblies, keys and
 # open proposals a stream of entries keeps touching.  A few MB at most.
 CACHE_ROWS = 4096
@@ -377,6 +378,21 @@ class RowTable(MutableMapping[str, Any]):
         self._rows[key] = _GONE
         self._marks.pop(key, None)
         self._touched.add(key)
+
+    def drop(self, keys: Iterable[str]) -> None:
+        """Delete the rows under these keys, stored ones without reading them first: for a table
+        the digest skips (the domain's journal, pruned a few thousand records at a time), where
+        nothing needs a row's old text.  Keys holding no row are ignored."""
+        if self.digested or self.before is not None:
+            for key in keys:
+                self.pop(key, None)
+            return
+        for key in keys:
+            if key not in self._rows and key not in self._absent:
+                self._stored[key] = _UNREAD  # deleted at the flush, whatever it held
+            self._rows[key] = _GONE
+            self._marks.pop(key, None)
+            self._touched.add(key)
 
     def _stored_keys(self) -> list[str]:
         return [r[0] for r in self._db.execute(f"SELECT k FROM {self.sql} ORDER BY k")]

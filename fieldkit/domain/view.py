@@ -243,8 +243,7 @@ class DomainView:
         entry folded (counted or refused: a refused one does not move ``last``)."""
         cutoff = f"{max(newest - JOURNAL_DAYS * 86400, 0):012d}"
         old = self._journal.keys_below(cutoff, PRUNE_STEP)
-        for key in old:
-            del self._journal[key]
+        self._journal.drop(old)  # deleted without reading them back
         if old:
             self._floor = max(self._floor or "", old[-1])
 
