@@ -49,6 +49,9 @@ class Blind:
     def __init__(self, sealer: Sealer | None) -> None:
         self._sealer = sealer
         self.sealed = sealer is not None
+        self._sealed: dict[bytes, bytes] = {}
+        self._buckets = bytearray(2 << 16)  # keyed hash of each 2-byte id prefix, as asked (row_id)
+        self._bucketed = bytearray(1 << 16)  # 1 where _buckets holds it
         self._names: dict[bytes, bytes] = {}
 
     def name(self, value: bytes) -> bytes:
@@ -64,15 +67,37 @@ class Blind:
     def seal(self, value: bytes) -> bytes:
         return value if self._sealer is None else self._sealer.seal(value)
 
+    def seal_key(self, key: bytes) -> bytes:
+        """The sealed copy of a public key, the same blob each time it is written again (a chain's
+        row is rewritten at every batch that moves it).  Equal blobs tell only that two rows name
+        one key, which their keyed-hash columns tell already; the nonce is not reused for another
+        plaintext, so nothing else is revealed."""
+        if self._sealer is None:
+            return key
+        found = self._sealed.get(key)
+        if found is None:
+            if len(self._sealed) >= 100_000:
+                self._sealed.clear()
+            found = self._sealed[key] = self._sealer.seal(key)
+        return found
+
     def row_id(self, entry_id: bytes) -> bytes:
         """A held row's key: the id; sealed, its 2-byte prefix bucket then a keyed hash of it."""
         if self._sealer is None:
             return entry_id
-        return self._sealer.mac(entry_id[:PRE], PRE) + self._sealer.mac(entry_id, 16)
+        return self._bucket(entry_id) + self._sealer.mac(entry_id, 16)
+
+    def _bucket(self, value: bytes) -> bytes:
+        at = value[0] << 8 | value[1]
+        if not self._bucketed[at]:
+            assert self._sealer is not None
+            self._buckets[2 * at : 2 * at + 2] = self._sealer.mac(value[:PRE], PRE)
+            self._bucketed[at] = 1
+        return bytes(self._buckets[2 * at : 2 * at + 2])
 
     def row_range(self, ref: bytes) -> tuple[bytes, bytes]:
         """(low, high) of the row ids an id starting with ``ref`` (at least 2 bytes) may have."""
-        low = ref if self._sealer is None else self._sealer.mac(ref[:PRE], PRE)
+        low = ref if self._sealer is None else self._bucket(ref)
         return low, low + b"\xff" * 32
 
     def held_id(self, row_id: bytes, who: bytes) -> bytes:
@@ -195,7 +220,7 @@ class HeldIndex:
             if tip is not None and tip[0] == seq:
                 tip[1].append(entry_id)
             self._db.execute("INSERT OR IGNORE INTO forked VALUES (?, ?, ?)",
-                             (self._blind.name(author), seq, self._blind.seal(author)))
+                             (self._blind.name(author), seq, self._blind.seal_key(author)))
         self._count += 1
         self._sum = (self._sum + int.from_bytes(entry_id, "big")) % _MOD
 
@@ -216,7 +241,7 @@ class HeldIndex:
         if self._unsaved:
             b = self._blind
             self._db.executemany("INSERT OR REPLACE INTO chains VALUES (?, ?, ?)",
-                                 [(b.name(a), self._next[a], b.seal(a)) for a in self._unsaved])
+                                 [(b.name(a), self._next[a], b.seal_key(a)) for a in self._unsaved])
             self._unsaved.clear()
 
     def ids_at(self, author: bytes, seq: int) -> list[bytes]:

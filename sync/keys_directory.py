@@ -77,7 +77,8 @@ class KeysDirectory:
             return False
         b = self._blind
         tag = author_tag(key)
-        cur = self._db.execute("INSERT OR IGNORE INTO keys VALUES (?, ?, ?)", (b.name(key), b.name(tag), b.seal(key)))
+        cur = self._db.execute("INSERT OR IGNORE INTO keys VALUES (?, ?, ?)",
+                               (b.name(key), b.name(tag), b.seal_key(key)))
         self._remember(key)
         self._by_tag.pop(tag, None)
         return cur.rowcount > 0
