@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from codec import LINK_SIZE
@@ -24,14 +25,16 @@ PRE = 2  # bytes of an id behind its prefix bucket: 65,536 buckets, ~15 ids each
 
 # Public keys are who takes part, ids link entries to them: at rest (issue 17) the ``id``,
 # ``author``, ``key`` and ``tag`` columns hold keyed hashes (:class:`Blind`, as
-# radio/durable.py's blind indexes) and ``who`` the sealed key or id itself, for the questions
-# that must answer with them (heads, tags, forks, ids at a seq).  A held row's ``id`` starts
-# with the keyed hash of the id's first 2 bytes (:meth:`Blind.row_id`): the bucket a prefix
-# lookup (a 6-byte ref, 4 hex digits) opens is a range of the primary key, no second index.
-# Unsealed, ``id`` is the id itself and ``who`` is empty.
+# radio/durable.py's blind indexes) and ``who`` the sealed key itself, for the questions that
+# must answer with them (heads, tags, forks).  A held row's ``id`` starts with the keyed hash
+# of the id's first 2 bytes (:meth:`Blind.row_id`): the bucket a prefix lookup (a 6-byte ref,
+# 4 hex digits) opens is a range of the primary key, no second index.  A sealed row keeps no
+# copy of the id: the few questions that answer with ids (ids at a seq, ids with a prefix)
+# read them from the log records the rows point at (``id_at``), already sealed there; the
+# append path asks its own cache (``_tips``).  Unsealed, ``id`` is the id itself.
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS held (id BLOB PRIMARY KEY, author BLOB NOT NULL, seq INTEGER NOT NULL,
-                                 offset INTEGER NOT NULL, who BLOB NOT NULL) WITHOUT ROWID;
+                                 offset INTEGER NOT NULL) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS held_chain ON held (author, seq);
 CREATE TABLE IF NOT EXISTS chains (author BLOB PRIMARY KEY, next INTEGER NOT NULL, who BLOB NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS forked (author BLOB NOT NULL, seq INTEGER NOT NULL, who BLOB NOT NULL,
@@ -100,8 +103,6 @@ class Blind:
         low = ref if self._sealer is None else self._bucket(ref)
         return low, low + b"\xff" * 32
 
-    def held_id(self, row_id: bytes, who: bytes) -> bytes:
-        return bytes(row_id) if self._sealer is None else self.open(who)
 
     def open(self, blob: bytes) -> bytes:
         if self._sealer is None:
@@ -130,9 +131,12 @@ class HeldIndex:
     answers "is it held already?" for a whole batch in a few queries.
     """
 
-    def __init__(self, db: sqlite3.Connection, blind: Blind | None = None) -> None:
+    def __init__(self, db: sqlite3.Connection, blind: Blind | None = None,
+                 id_at: Callable[[int], bytes] | None = None) -> None:
+        """``id_at``: the id of the held entry at a log offset (a sealed index keeps no copy of ids)."""
         self._db = db
         self._blind = blind or Blind(None)
+        self._id_at = id_at
         db.executescript(SCHEMA)
         self._count = 0
         self._sum = 0
@@ -141,6 +145,7 @@ class HeldIndex:
         self._unsaved: set[bytes] = set()  # authors whose next seq changed in this batch (saved by flush)
         self._batch: dict[bytes, tuple[bytes, int, int]] = {}  # id -> (author, seq, offset): held, not written
         self._known: dict[bytes, bool] = {}  # held or not, for ids a prefetch asked about (this batch only)
+        self._row_ids: dict[bytes, bytes] = {}  # their row ids, computed once (this batch only)
 
     def load_totals(self, count: int, total: int) -> None:
         """The committed totals (at open, after a rollback, after another process wrote): caches dropped."""
@@ -150,20 +155,21 @@ class HeldIndex:
         self._unsaved.clear()
         self._batch.clear()
         self._known.clear()
+        self._row_ids.clear()
 
     def flush(self) -> None:
         """Write the rows and chains this batch held (the store calls it before each commit)."""
         self._write_batch()
         self._known.clear()
+        self._row_ids.clear()
         self._save_chains()
 
     def _write_batch(self) -> None:
         if self._batch:
-            b = self._blind
-            sealed = b.sealed
-            rows = sorted((b.row_id(i), b.name(a), seq, off, b.seal(i) if sealed else b"")
+            b, known = self._blind, self._row_ids
+            rows = sorted((known.get(i) or b.row_id(i), b.name(a), seq, off)
                           for i, (a, seq, off) in self._batch.items())  # in key order: B-tree pages touched once
-            self._db.executemany("INSERT INTO held VALUES (?, ?, ?, ?, ?)", rows)
+            self._db.executemany("INSERT INTO held VALUES (?, ?, ?, ?)", rows)
             self._batch.clear()
 
     def totals(self) -> tuple[int, int]:
@@ -176,6 +182,8 @@ class HeldIndex:
         """Look up whether each of these ids is held, a few hundred per query (a batch's duplicates)."""
         b = self._blind
         names = {b.row_id(i): i for i in entry_ids if i not in self._batch and i not in self._known}
+        if b.sealed:
+            self._row_ids.update((i, name) for name, i in names.items())
         found: set[bytes] = set()
         keys = list(names)
         for at in range(0, len(keys), 500):
@@ -248,11 +256,18 @@ class HeldIndex:
         tip = self._tips.get(author)
         if tip is not None and tip[0] == seq:
             return sorted(tip[1])
-        rows = self._db.execute("SELECT id, who FROM held WHERE author = ? AND seq = ?",
+        rows = self._db.execute("SELECT id, offset FROM held WHERE author = ? AND seq = ?",
                                 (self._blind.name(author), seq)).fetchall()
-        ids = [self._blind.held_id(i, w) for i, w in rows]
+        ids = [self._held_id(r, o) for r, o in rows]
         ids += [i for i, (a, s, _o) in self._batch.items() if s == seq and a == author] if self._batch else []
         return sorted(ids)
+
+    def _held_id(self, row_id: bytes, offset: int) -> bytes:
+        if not self._blind.sealed:
+            return bytes(row_id)
+        if self._id_at is None:
+            raise sqlite3.DatabaseError("a sealed index needs its log to name held ids")
+        return self._id_at(offset)
 
     def links_below(self, author: bytes, seq: int, link: bytes) -> bool:
         """Is an entry held at seq - 1 whose id ``link`` names?  (The hot path of every append.)"""
@@ -271,10 +286,11 @@ class HeldIndex:
     def by_ref(self, ref: bytes) -> list[bytes]:
         """Held ids starting with ``ref`` (any length): the bucket of its first 2 bytes, opened."""
         if len(ref) < PRE:
-            rows = self._db.execute("SELECT id, who FROM held")
+            rows = self._db.execute("SELECT id, offset FROM held").fetchall()
         else:
-            rows = self._db.execute("SELECT id, who FROM held WHERE id >= ? AND id <= ?", self._blind.row_range(ref))
-        ids = [i for i in (self._blind.held_id(r, w) for r, w in rows) if i.startswith(ref)]
+            rows = self._db.execute("SELECT id, offset FROM held WHERE id >= ? AND id <= ?",
+                                    self._blind.row_range(ref)).fetchall()
+        ids = [i for i in (self._held_id(r, o) for r, o in rows) if i.startswith(ref)]
         return sorted(ids + [i for i in self._batch if i.startswith(ref)])
 
     def digest(self) -> bytes:

@@ -51,7 +51,7 @@ __all__ = ["INDEX_FILE", "LOG_FILE", "Equivocation", "Store", "StoreError", "cre
 
 LOG_FILE = "log"
 VIEWS_FILE = INDEX_FILE  # the views live in the index database
-INDEX_FORMAT = 3  # 2: public keys blinded and sealed, view rows sealed (issue 17); 3: held rows keyed by bucket
+INDEX_FORMAT = 4  # 2: keys blinded and sealed, view rows sealed (issue 17); 3: held rows by bucket; 4: no id copy
 TAIL_CHECK = 16  # bytes of the log just before the recorded position, to know it is the same log
 REBUILD_CACHE_KB = 1024  # SQLite's page cache while a rebuild holds every entry (_rebuild_views)
 # The Pi Zero 2 has 4 cores; one stays with the fold.  Measured on 2 shared cores (20,000
@@ -122,7 +122,7 @@ class Store(StoreReading, StoreVerdicts):
         self._db = db if db is not None else open_index(self._index_path)
         self._db.executescript(_SCHEMA)
         blind = Blind(self._index_sealer)
-        self._held = HeldIndex(self._db, blind)
+        self._held = HeldIndex(self._db, blind, lambda offset: self._log_record(offset).id)
         self._keys = KeysDirectory(self._db, blind)
         self._views = ViewSet(providers, self._db, self._index_sealer)
 
