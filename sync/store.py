@@ -590,10 +590,21 @@ class Store(StoreReading, StoreVerdicts):
         if shrink:
             self._db.execute(f"PRAGMA cache_size=-{REBUILD_CACHE_KB}")
         try:
-            self._views.rebuild(lambda: self.entries(signatures=False), self)
+            self._views.rebuild(lambda: self.entries(signatures=False), self, self._chain_points)
         finally:
             if shrink:
                 self._db.execute(f"PRAGMA cache_size=-{CACHE_KB}")
+
+    def _chain_points(self) -> Iterator[Record]:
+        """The log's records of held entries (author, seq and the rest, no entry decoded)."""
+        written = self._position - sum(len(b) for b in self._batch)
+        for _offset, rec, _end in self._log.scan_to(HEADER_SIZE, written):
+            if rec.type in _HELD:
+                yield rec
+        for _offset, blob in list(self._unwritten()):
+            parsed = self._log.parse(blob, 0)
+            if parsed is not None and parsed[0].type in _HELD:
+                yield parsed[0]
 
     def entries(self, signatures: bool = True) -> Iterator[Entry]:
         """Every held entry, in the order this store received them (this batch's included)."""

@@ -91,13 +91,19 @@ class ViewSet:
             self.tables[p.name].discard()
             p.attach(self.tables[p.name])
 
-    def rebuild(self, entries: Callable[[], Iterable[Entry]], store: EntryStore) -> None:
-        """Every view from scratch; ``entries`` gives a fresh pass over the log for each view."""
+    def rebuild(self, entries: Callable[[], Iterable[Entry]], store: EntryStore,
+                chain_points: Callable[[], Iterable[Any]] | None = None) -> None:
+        """Every view from scratch; ``entries`` gives a fresh pass over the log for each view.
+
+        ``chain_points``: a cheaper pass, of objects with only ``author`` and ``seq`` (the log's
+        records, no entry decoded), for the views that say they need no more
+        (``reads_bodies = False``, as the heads view)."""
         self.db.execute("DELETE FROM view_digest")
         for p in self.providers:
             self.tables[p.name].clear_all()
             p.attach(self.tables[p.name])
-            p.rebuild(entries(), store)
+            light = chain_points is not None and getattr(p, "reads_bodies", True) is False
+            p.rebuild(chain_points() if light else entries(), store)  # type: ignore[misc]
             self._flush_view(p.name)
             p.attach(self.tables[p.name])
         self.stale = ""
@@ -167,6 +173,7 @@ class HeadsView:
     """
 
     name = "heads"
+    reads_bodies = False  # a rebuild reads only each entry's author and seq (ViewSet.rebuild)
 
     def attach(self, tables: ViewTables) -> None:
         self.heads = tables.table("heads")
