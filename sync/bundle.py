@@ -18,9 +18,11 @@ duplicate).  Pure over bytes and the store: the CLI does the file I/O.
 
 from __future__ import annotations
 
+import mmap
 import struct
 import zlib
-from collections.abc import Callable
+from array import array
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from codec import LINK_SIZE, MAX_ENTRY_SIZE, DecodeError, Entry, FieldkitError
@@ -36,6 +38,7 @@ HEADER = struct.Struct(">8sBQQ")
 RECORD = struct.Struct(">II")
 MAX_RECORD = MAX_ENTRY_SIZE + 32  # an entry with its full key instead of the 4-byte tag
 BATCH = 4096  # entries per store.add_many: one transaction and one fsync each, rows touched once
+Buffer = bytes | bytearray | memoryview | mmap.mmap
 
 
 class BundleError(FieldkitError):
@@ -95,7 +98,7 @@ class BundleHeader:
     since: int
 
 
-def read_header(data: bytes) -> BundleHeader:
+def read_header(data: Buffer) -> BundleHeader:
     if len(data) < HEADER.size:
         raise BundleError(f"not a fieldkit bundle: {len(data)} bytes is shorter than the header")
     magic, version, created, since = HEADER.unpack_from(data)
@@ -106,7 +109,7 @@ def read_header(data: bytes) -> BundleHeader:
     return BundleHeader(version, created, since)
 
 
-def count_records(data: bytes) -> int:
+def count_records(data: Buffer) -> int:
     """How many records the bundle's lengths walk through (for a progress bar)."""
     pos, count = HEADER.size, 0
     while pos + RECORD.size <= len(data):
@@ -118,11 +121,15 @@ def count_records(data: bytes) -> int:
     return count
 
 
-def scan_records(data: bytes, report: ImportReport) -> list[tuple[int, bytes]]:
+def scan_records(data: Buffer, report: ImportReport) -> list[tuple[int, bytes]]:
     """(index, raw) of each record whose checksum holds; refusals go into ``report``."""
+    return [(index, bytes(data[at : at + size])) for index, at, size in _walk(data, report)]
+
+
+def _walk(data: Buffer, report: ImportReport) -> Iterator[tuple[int, int, int]]:
+    """(index, offset, length) of each record whose checksum holds; refusals go into ``report``."""
     read_header(data)
     pos = HEADER.size
-    good: list[tuple[int, bytes]] = []
     index = 0
     while True:
         if pos + RECORD.size > len(data):
@@ -142,18 +149,16 @@ def scan_records(data: bytes, report: ImportReport) -> list[tuple[int, bytes]]:
         if pos + length > len(data):
             report.refused.append(Refusal(index, f"record {index} truncated: the bundle ends inside it"))
             break
-        raw = data[pos : pos + length]
-        pos += length
-        if zlib.crc32(raw) != crc:
+        if zlib.crc32(data[pos : pos + length]) != crc:
             report.refused.append(Refusal(index, "checksum mismatch: the record was damaged"))
         else:
-            good.append((index, raw))
+            yield index, pos, length
+        pos += length
         index += 1
     report.records = index
-    return good
 
 
-def claimed_time(raw: bytes) -> int:
+def claimed_time(raw: bytes | memoryview) -> int:
     """The time an entry claims, read from its header without decoding it (0 if unreadable)."""
     try:
         r = Reader(raw)
@@ -167,19 +172,34 @@ def claimed_time(raw: bytes) -> int:
 
 
 def import_bundle(
-    store: EntryStore, data: bytes, now: int, progress: Callable[[int], None] | None = None
+    store: EntryStore, data: Buffer, now: int, progress: Callable[[int], None] | None = None
 ) -> ImportReport:
-    """Verify every record and merge what verifies; raises BundleError only for a non-bundle."""
+    """Verify every record and merge what verifies; raises BundleError only for a non-bundle.
+
+    ``data``: the bundle's bytes, or an ``mmap`` of its file.  Memory stays bounded
+    whatever the bundle's size: the walk keeps 16 bytes per record (claimed time, index,
+    place; ``array``s, not objects), and only one batch of entries is ever copied out.
+    Each batch is one ``store.add_many``: one transaction and one fsync, acknowledged
+    (durable) when it returns; a crash loses at most the batch being written, whole.
+    """
     report = ImportReport()
     # In claimed-time order, as the domain folds (an export runs author by author): the views
     # continue their fold instead of undoing it for every author; a chain whose later entry
     # comes first waits aside for a moment (store.py), nothing is lost.
-    good = sorted(scan_records(data, report), key=lambda item: (claimed_time(item[1]), item[0]))
-    for start in range(0, len(good), BATCH):
-        chunk = good[start : start + BATCH]
-        for (index, _), result in zip(chunk, store.add_many([raw for _, raw in chunk], now), strict=True):
+    indexes, places = array("q"), array("q")
+    order = []  # claimed time, then place in the bundle, as one int each
+    for index, at, size in _walk(data, report):
+        order.append(claimed_time(data[at : at + size]) << 32 | len(indexes))
+        indexes.append(index)
+        places.append(at << 16 | size)  # MAX_RECORD < 2^16
+    order.sort()
+    order = [key & 0xFFFFFFFF for key in order]
+    for start in range(0, len(order), BATCH):
+        chunk = order[start : start + BATCH]
+        raws = [bytes(data[(p := places[i]) >> 16 : (p >> 16) + (p & 0xFFFF)]) for i in chunk]
+        for i, result in zip(chunk, store.add_many(raws, now), strict=True):
             if result.outcome is Outcome.REFUSED:
-                report.refused.append(Refusal(index, result.reason or "refused by the store"))
+                report.refused.append(Refusal(indexes[i], result.reason or "refused by the store"))
             elif result.outcome is Outcome.DUPLICATE:
                 report.duplicates += 1
             else:

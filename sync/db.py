@@ -29,6 +29,8 @@ import sqlite3
 from pathlib import Path
 
 INDEX_FILE = "index.sqlite"
+CACHE_KB = 8192  # SQLite's page cache: 8 MB at most, the Pi Zero 2 has 512 MB
+WAL_CHECKPOINT_PAGES = 8192  # 32 MB of 4 KiB pages (see open_index)
 BUSY_TIMEOUT_MS = 30_000  # another process holds the write lock for one batch at most
 
 
@@ -42,7 +44,12 @@ def open_index(path: Path | None) -> sqlite3.Connection:
         # at a power cut is caught up from the log (the log itself is fsync'd).
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
-    db.execute("PRAGMA cache_size=-8192")  # 8 MB of pages at most: the Pi Zero 2 has 512 MB
+        # A checkpoint (pages copied back into the file, then an fsync) every 32 MB of WAL
+        # instead of SQLite's 4 MB: a batch of 1,000 entries inserts at random keys and dirties
+        # about as many pages, so the default checkpointed (and fsync'd) after nearly every
+        # batch (`bench ingest` at 100,000: a third of the ingest time was spent in COMMIT).
+        db.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
+    db.execute(f"PRAGMA cache_size=-{CACHE_KB}")
     return db
 
 

@@ -40,9 +40,14 @@ def signature_ok(key: bytes, entry_id: bytes, signature: bytes) -> bool:
     return True
 
 
-def entry_from_log(author: bytes, raw: bytes, entry_id: bytes | None = None) -> Entry:
-    """An entry read back from the local log: checksummed and verified when appended, not re-verified."""
+def entry_from_log(author: bytes, raw: bytes, entry_id: bytes | None = None, signature: bool = True) -> Entry:
+    """An entry read back from the local log: checksummed and verified when appended, not re-verified.
+
+    ``signature=False``: with an empty signature, for a view's fold only (Store._rebuild_views).
+    """
     u = decode_entry(raw)
-    entry = Entry(author, u.seq, u.prev, u.time, u.body, u.signature, u.origin)
-    entry.__dict__["id"] = entry_id if entry_id is not None else id_from_raw(raw, author)
+    entry = Entry(author, u.seq, u.prev, u.time, u.body, u.signature if signature else b"", u.origin)
+    # Set as an attribute, not through ``entry.__dict__``: asking for the dict makes CPython
+    # build one per entry (~300 bytes instead of the shared-key values; a rebuild holds 100,000).
+    object.__setattr__(entry, "id", entry_id if entry_id is not None else id_from_raw(raw, author))
     return entry

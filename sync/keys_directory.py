@@ -65,18 +65,22 @@ class KeysDirectory:
         self._blind = blind or Blind(None)
         db.executescript(SCHEMA)  # the keys table is part of the index schema
         self._known: set[bytes] = set()  # keys seen lately; dropped with a rolled-back batch (reset)
+        self._by_tag: dict[bytes, list[bytes]] = {}  # tag -> its known keys, for tags asked lately
 
     def reset(self) -> None:
         self._known.clear()
+        self._by_tag.clear()
 
     def add(self, key: bytes) -> bool:
         """Remember ``key``; True if it was new."""
         if key in self._known:
             return False
         b = self._blind
+        tag = author_tag(key)
         cur = self._db.execute("INSERT OR IGNORE INTO keys VALUES (?, ?, ?)",
-                               (b.name(key), b.name(author_tag(key)), b.seal(key)))
+                               (b.name(key), b.name(tag), b.seal_key(key)))
         self._remember(key)
+        self._by_tag.pop(tag, None)
         return cur.rowcount > 0
 
     def _remember(self, key: bytes) -> None:
@@ -85,8 +89,14 @@ class KeysDirectory:
         self._known.add(key)
 
     def for_tag(self, tag: bytes) -> list[bytes]:
-        return sorted(self._blind.open(r[0]) for r in self._db.execute("SELECT who FROM keys WHERE tag = ?",
-                                                                        (self._blind.name(tag),)))
+        found = self._by_tag.get(tag)
+        if found is None:
+            found = sorted(self._blind.open(r[0]) for r in self._db.execute("SELECT who FROM keys WHERE tag = ?",
+                                                                             (self._blind.name(tag),)))
+            if len(self._by_tag) >= 100_000:
+                self._by_tag.clear()
+            self._by_tag[tag] = found
+        return list(found)
 
     def __contains__(self, key: bytes) -> bool:
         if key in self._known:

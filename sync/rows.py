@@ -30,16 +30,22 @@ import sqlite3
 from collections.abc import Iterable, Iterator, MutableMapping
 from typing import TYPE_CHECKING, Any
 
+from sync.tracked import _canonical, _Mark, _tracked, canonical
+
 if TYPE_CHECKING:
     from codec.sealing import Sealer
+
+__all__ = ["CACHE_ROWS", "UNKNOWN", "RowDamaged", "RowTable", "Tables", "canonical", "digest_rows", "row_hash"]
 
 _MOD = 1 << 256
 _GONE = object()  # a row deleted in this batch
 _UNKNOWN = "\0unknown"  # a row written before anyone asked what was stored under its key
 UNKNOWN = _UNKNOWN
+_UNREAD = "\0unread"  # a row of an undigested table deleted without reading it (RowTable.drop)
 # Rows kept in memory between batches (clean after each flush): the assemblies, keys and
 # open proposals a stream of entries keeps touching.  A few MB at most.
 CACHE_ROWS = 4096
+WRITE_CHUNK = 4096  # rows written per executemany at a flush
 Tables = dict[str, list[dict[str, Any]]]
 
 
@@ -47,8 +53,7 @@ class RowDamaged(sqlite3.DatabaseError):
     """A sealed row of the index that does not open (another key, or damage): rebuild the index."""
 
 
-def canonical(row: Any) -> str:
-    return json.dumps(row, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+_compact = json.JSONEncoder(separators=(",", ":")).encode  # made once (see sync/tracked.py)
 
 
 def row_hash(table: str, key: str, text: str) -> int:
@@ -75,131 +80,6 @@ def _bound(row: Any, *names: str) -> int | None:
     return None
 
 
-class _Mark:
-    """One stored row's change note, shared by its tracked dicts and lists.
-
-    ``dirty``: changed since it was read (written back at the flush).  While the table
-    journals a step (:attr:`RowTable.before`), the first change of the step records the
-    row as it was just before, for the domain view's undo journal.
-    """
-
-    __slots__ = ("dirty", "key", "root", "step", "table")
-
-    def __init__(self, table: RowTable | None = None, key: str = "") -> None:
-        self.dirty = False
-        self.table, self.key, self.root, self.step = table, key, None, -1
-
-    def change(self) -> None:
-        table = self.table
-        if table is not None and table.before is not None and self.step != table.step:
-            self.step = table.step
-            if self.key not in table.before:
-                table.before[self.key] = canonical(self.root) if self.dirty else table._stored.get(self.key)
-        self.dirty = True
-
-
-class _TrackedDict(dict):
-    """A dict of a stored row that notes its changes: rows only read are not written back."""
-
-    __slots__ = ("_mark",)
-
-    def __setitem__(self, key: Any, value: Any) -> None:
-        self._mark.change()
-        super().__setitem__(key, _tracked(value, self._mark))
-
-    def __delitem__(self, key: Any) -> None:
-        self._mark.change()
-        super().__delitem__(key)
-
-    def __ior__(self, other: Any) -> _TrackedDict:
-        self.update(other)
-        return self
-
-    def setdefault(self, key: Any, default: Any = None) -> Any:
-        if key not in self:
-            self._mark.change()
-            super().__setitem__(key, _tracked(default, self._mark))
-        return self[key]
-
-    def update(self, *args: Any, **kwargs: Any) -> None:
-        self._mark.change()
-        for key, value in dict(*args, **kwargs).items():
-            super().__setitem__(key, _tracked(value, self._mark))
-
-    def _changed(name: str):  # type: ignore[misc]  # noqa: N805 - builds methods below
-        method = getattr(dict, name)
-
-        def changed(self: Any, *args: Any, **kwargs: Any) -> Any:
-            self._mark.change()
-            return method(self, *args, **kwargs)
-
-        return changed
-
-    pop = _changed("pop")
-    popitem = _changed("popitem")
-    clear = _changed("clear")
-
-
-class _TrackedList(list):
-    __slots__ = ("_mark",)
-
-    def _changed(name: str):  # type: ignore[misc]  # noqa: N805
-        method = getattr(list, name)
-
-        def changed(self: Any, *args: Any, **kwargs: Any) -> Any:
-            self._mark.change()
-            return method(self, *args, **kwargs)
-
-        return changed
-
-    def append(self, value: Any) -> None:
-        self._mark.change()
-        super().append(_tracked(value, self._mark))
-
-    def insert(self, index: Any, value: Any) -> None:
-        self._mark.change()
-        super().insert(index, _tracked(value, self._mark))
-
-    def extend(self, values: Any) -> None:
-        self._mark.change()
-        super().extend(_tracked(v, self._mark) for v in values)
-
-    def __iadd__(self, values: Any) -> _TrackedList:
-        self.extend(values)
-        return self
-
-    def __setitem__(self, index: Any, value: Any) -> None:
-        self._mark.change()
-        if isinstance(index, slice):
-            super().__setitem__(index, [_tracked(v, self._mark) for v in value])
-        else:
-            super().__setitem__(index, _tracked(value, self._mark))
-
-    __delitem__ = _changed("__delitem__")
-    __imul__ = _changed("__imul__")
-    pop = _changed("pop")
-    remove = _changed("remove")
-    sort = _changed("sort")
-    reverse = _changed("reverse")
-    clear = _changed("clear")
-
-
-def _tracked(value: Any, mark: _Mark) -> Any:
-    """``value`` with every dict and list in it tracked under ``mark`` (scalars as they are)."""
-    if isinstance(value, dict):
-        out = _TrackedDict()
-        out._mark = mark
-        for k, v in value.items():
-            dict.__setitem__(out, k, _tracked(v, mark))
-        return out
-    if isinstance(value, list):
-        items = _TrackedList()
-        items._mark = mark
-        list.extend(items, [_tracked(v, mark) for v in value])
-        return items
-    return value
-
-
 class RowTable(MutableMapping[str, Any]):
     """One table of a view: rows loaded on demand, written back at the end of the batch."""
 
@@ -215,6 +95,8 @@ class RowTable(MutableMapping[str, Any]):
         self._rows: dict[str, Any] = {}  # rows read or written (possibly changed), or _GONE
         self._stored: dict[str, str | None] = {}  # their JSON as stored, None if not stored
         self._touched: set[str] = set()  # rows handed out since the last flush: may have changed
+        self._all_touched = False  # replace_all: every row in memory is to be written
+        self._any_stored: bool | None = None  # does the table hold a row (None: not asked since the last write)
         self._marks: dict[str, _Mark] = {}  # rows as loaded: their change mark (rows set anew have none)
         self._absent: set[str] = set()  # keys known not to be stored (asked for and not found)
         # While a view journals a step (the domain view, one entry): key -> the row as it was
@@ -305,6 +187,23 @@ class RowTable(MutableMapping[str, Any]):
         self._touched.add(key)
         return value
 
+    def prefetch(self, keys: Iterable[str]) -> None:
+        """Read the rows under these keys that are not in memory, a few hundred per query, and
+        note the keys that hold none: a batch's membership tests then ask SQLite nothing."""
+        wanted = [k for k in dict.fromkeys(keys) if k not in self._rows and k not in self._absent]
+        if len(self._absent) + len(wanted) > 4 * CACHE_ROWS:
+            self._absent.clear()
+        for at in range(0, len(wanted), 500):
+            part = wanted[at : at + 500]
+            found = set()
+            marks = ",".join("?" * len(part))
+            for key, data in self._db.execute(f"SELECT k, data FROM {self.sql} WHERE k IN ({marks})", part):
+                text = self._text(data)
+                self._rows[key], self._marks[key] = self._load_row(key, text)
+                self._stored[key] = text
+                found.add(key)
+            self._absent.update(k for k in part if k not in found)
+
     def __getitem__(self, key: str) -> Any:
         row = self._load(key)
         if row is _GONE:
@@ -353,6 +252,21 @@ class RowTable(MutableMapping[str, Any]):
         self._marks.pop(key, None)
         self._touched.add(key)
 
+    def drop(self, keys: Iterable[str]) -> None:
+        """Delete the rows under these keys, stored ones without reading them first: for a table
+        the digest skips (the domain's journal, pruned a few thousand records at a time), where
+        nothing needs a row's old text.  Keys holding no row are ignored."""
+        if self.digested or self.before is not None:
+            for key in keys:
+                self.pop(key, None)
+            return
+        for key in keys:
+            if key not in self._rows and key not in self._absent:
+                self._stored[key] = _UNREAD  # deleted at the flush, whatever it held
+            self._rows[key] = _GONE
+            self._marks.pop(key, None)
+            self._touched.add(key)
+
     def _stored_keys(self) -> list[str]:
         return [r[0] for r in self._db.execute(f"SELECT k FROM {self.sql} ORDER BY k")]
 
@@ -367,7 +281,7 @@ class RowTable(MutableMapping[str, Any]):
 
     def _resolve_unknown(self, keys: list[str] | None = None) -> None:
         """What is stored under the keys written without a look (one query per 500 keys)."""
-        unknown = [k for k in (self._touched if keys is None else keys) if self._stored.get(k) is _UNKNOWN]
+        unknown = [k for k in (self._touched_keys() if keys is None else keys) if self._stored.get(k) is _UNKNOWN]
         for at in range(0, len(unknown), 500):
             part = unknown[at : at + 500]
             for k in part:
@@ -375,6 +289,18 @@ class RowTable(MutableMapping[str, Any]):
             marks = ",".join("?" * len(part))
             for key, data in self._db.execute(f"SELECT k, data FROM {self.sql} WHERE k IN ({marks})", part):
                 self._stored[key] = self._text(data)
+
+    def _touched_keys(self) -> list[str] | set[str]:
+        return list(self._rows) if self._all_touched else self._touched
+
+    def __bool__(self) -> bool:
+        """Any row at all?  (``if state.cuts:`` runs for every member the fold judges: an
+        empty table answers from memory, not with a count of the table.)"""
+        if self._any_stored is None:
+            self._any_stored = self._db.execute(f"SELECT EXISTS (SELECT 1 FROM {self.sql})").fetchone()[0] == 1
+        if not self._any_stored and not self._rows:
+            return False
+        return len(self) > 0
 
     def __len__(self) -> int:
         self._resolve_unknown()
@@ -481,10 +407,14 @@ class RowTable(MutableMapping[str, Any]):
         for key, data in self._db.execute(f"SELECT k, data FROM {self.sql}"):
             count, total = count + 1, (total + row_hash(self.name, key, self._text(data))) % _MOD
         self._db.execute(f"DELETE FROM {self.sql}")
-        self._rows = dict(rows)
-        self._stored = dict.fromkeys(rows)
+        # The rebuild's dict itself (its state is dropped after this): rows leave it as they are
+        # written, so a rebuild of 100,000 entries never holds a second copy of them.
+        self._rows = rows if type(rows) is dict else dict(rows)
+        self._stored = {}  # nothing stored under any key: the table is empty
         self._marks.clear()
-        self._touched = set(rows)
+        self._touched = set()
+        self._all_touched = True  # every row in memory is to be written (flush)
+        self._any_stored = False
         self._absent.clear()
         self._dropped = (self._dropped[0] + count, self._dropped[1] + total)
 
@@ -495,20 +425,30 @@ class RowTable(MutableMapping[str, Any]):
         self._dropped = (0, 0)
         self._resolve_unknown()
         writes, deletes = [], []
-        for key in self._touched:
+        touched = self._touched_keys()
+        for key in touched:
             mark = self._marks.get(key)
             if mark is not None and not mark.dirty:
                 continue  # read, never changed
             row = self._rows[key]
             old = self._stored.get(key)
             # digested rows in canonical form; an index or journal row as it comes (same bytes each time)
-            new = None if row is _GONE else canonical(row) if self.digested else json.dumps(row, separators=(",", ":"))
-            if new is not None:  # read again from the table when next asked for, tracked like any row
-                self._marks.pop(key, None)
-                del self._rows[key]
+            new = None if row is _GONE else _canonical(row) if self.digested else _compact(row)
+            kept = True
+            if new is not None:
+                if mark is not None:  # a tracked row stays in memory, clean: the next batch needs no read
+                    mark.dirty, mark.step = False, -1
+                else:  # set whole: read again from the table when next asked for, tracked like any row
+                    del self._rows[key]
+                    kept = False
             if new == old:
+                if not kept:
+                    self._stored.pop(key, None)
                 continue
-            self._stored[key] = new
+            if kept:
+                self._stored[key] = new
+            else:  # not in memory: what is stored under it is looked up if it is set again
+                self._stored.pop(key, None)
             if old is not None:
                 dcount -= 1
                 dsum -= row_hash(self.name, key, old)
@@ -518,20 +458,30 @@ class RowTable(MutableMapping[str, Any]):
                 dcount += 1
                 dsum += row_hash(self.name, key, new)
                 writes.append((key, _bound(row, "time"), _bound(row, "expires", "until", "closes"), self._data(new)))
+                if len(writes) >= WRITE_CHUNK:  # a rebuild writes every row: never all of them in memory at once
+                    self._any_stored = None
+                    self._db.executemany(f"INSERT OR REPLACE INTO {self.sql} VALUES (?, ?, ?, ?)", writes)
+                    writes.clear()
+        if deletes or writes:
+            self._any_stored = None
         if deletes:
             self._db.executemany(f"DELETE FROM {self.sql} WHERE k = ?", deletes)
         if writes:
             self._db.executemany(f"INSERT OR REPLACE INTO {self.sql} VALUES (?, ?, ?, ?)", writes)
-        for key in [k for k in self._touched if self._rows.get(k, _GONE) is _GONE]:
+        for key in [k for k in touched if self._rows.get(k, _GONE) is _GONE]:
             self._rows.pop(key, None)
             self._stored.pop(key, None)
             self._marks.pop(key, None)
         self._touched.clear()
+        self._all_touched = False
         self._set_in_step.clear()
         if len(self._rows) > CACHE_ROWS:  # keep the most recently read rows (dicts keep insertion order)
             for key in list(self._rows)[: len(self._rows) - CACHE_ROWS // 2]:
-                del self._rows[key], self._stored[key]
+                del self._rows[key]
+                self._stored.pop(key, None)
                 self._marks.pop(key, None)
+        if len(self._stored) > 4 * CACHE_ROWS:  # what was stored under keys no longer in memory
+            self._stored = {k: v for k, v in self._stored.items() if k in self._rows}
         return (dcount, dsum) if self.digested else (0, 0)
 
     def discard(self) -> None:
@@ -539,6 +489,8 @@ class RowTable(MutableMapping[str, Any]):
         self._rows.clear()
         self._stored.clear()
         self._touched.clear()
+        self._all_touched = False
+        self._any_stored = None
         self._marks.clear()
         self._absent.clear()
         self._set_in_step.clear()

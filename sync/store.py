@@ -8,24 +8,7 @@ a command never rescans the log.  Each batch is one transaction: entries are che
 views updated, the log appended and fsync'd, then the index committed.  An index of
 another store, of another format or damaged is deleted and rebuilt from the log.
 
-Verdicts on an entry (author A, seq n, link L), deterministic for honest authors
-whatever the arrival order:
-
-* does not decode, or no known key of its tag verifies it: REFUSED, nothing stored;
-* its id is held (or kept aside) already: DUPLICATE, nothing changed;
-* tag-only and no key of that tag is known yet: PENDING (kept aside, retried when a
-  key with that tag becomes known);
-* n > 0 and no held entry at (A, n-1) has an id that L links to: PENDING until that
-  predecessor arrives.  If some *other* entry is held at n-1, A signed two different
-  entries at n-1 (the held one and the one L names): A is flagged at once, and the
-  entry waits for its real predecessor, which will arrive as equivocation evidence.
-  Refusing it instead would make two nodes that saw the fork in different orders
-  hold different sets forever;
-* no other held entry at (A, n): ADDED; otherwise EQUIVOCATION: both are held (both
-  count in ``store_digest``, both go to the views), A is flagged.
-
-Held entries therefore always run contiguously from seq 0 per author, and the held
-set is a function of the set of entries received (minus refusals), not of their order.
+What an arriving entry becomes (held, kept aside, refused) is sync/verdicts.py's.
 """
 
 from __future__ import annotations
@@ -37,16 +20,13 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from codec import DecodeError, Entry, KeyPair, Origin, author_tag, decode_entry, link_to, sign_entry
-from codec.entry import FLAG_FULL_KEY
-from codec.errors import VerifyError
-from codec.keys import AUTHOR_TAG_SIZE, SIGNATURE_SIZE
+from codec import Entry, KeyPair, Origin, decode_entry, sign_entry
 from codec.sealing import Sealer
 from sync.api import AddResult, Outcome, ViewProvider
-from sync.db import INDEX_FILE, open_index, remove_index
-from sync.entries import entry_from_log, id_from_raw, receipt_of, signature_ok
+from sync.db import CACHE_KB, INDEX_FILE, open_index, remove_index
+from sync.entries import entry_from_log, id_from_raw
 from sync.index import Blind, ChainGap, HeldIndex
-from sync.keys_directory import KeysDirectory, names_keys, pubkeys_in
+from sync.keys_directory import KeysDirectory
 from sync.log import (
     HEADER_SIZE,
     NO_KEY,
@@ -61,19 +41,26 @@ from sync.log import (
 )
 from sync.pending import Kept, PendingSet
 from sync.reading import Equivocation, StoreReading
+from sync.verdicts import VERIFY_CHUNK, StoreVerdicts
 from sync.views import HeadsView, ViewSet
 
 if TYPE_CHECKING:
-    from concurrent.futures import Future, ThreadPoolExecutor
+    from sync.verdicts import _Checked
 
 __all__ = ["INDEX_FILE", "LOG_FILE", "Equivocation", "Store", "StoreError", "create_store", "id_from_raw"]
 
 LOG_FILE = "log"
 VIEWS_FILE = INDEX_FILE  # the views live in the index database
-INDEX_FORMAT = 3  # 2: keys blinded, view rows sealed (issue 17); 3: the domain view's proposal indexes
+INDEX_FORMAT = 5  # 2: keys blinded and sealed, view rows sealed (issue 17); 3: held rows by bucket; 4: no id
+# copy; 5: the domain view's proposal indexes (by close time and by target)
 TAIL_CHECK = 16  # bytes of the log just before the recorded position, to know it is the same log
-VERIFY_THREADS = 2  # the Pi Zero 2 has 4 cores; one stays with the fold
-VERIFY_CHUNK = 128  # signature checks per task
+REBUILD_CACHE_KB = 1024  # SQLite's page cache while a rebuild holds every entry (_rebuild_views)
+# The Pi Zero 2 has 4 cores; one stays with the fold.  Measured on 2 shared cores (20,000
+# entries, alternating runs): two threads beat one (ratio 0.47 against 0.43) and beat helper
+# processes fed over pipes (no GIL, but a pipe round trip per chunk and worse under load).
+# Every call of this thread that releases the GIL (an SQLite step, a seal, the fsync) lets a
+# verifying thread in, so fewer such calls per entry (batched rows) help the threads too.
+VERIFY_THREADS = 2
 _HELD = (RecordType.ENTRY, RecordType.EVIDENCE)
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL) WITHOUT ROWID;
@@ -97,7 +84,7 @@ def _index_sealer(sealer: Sealer | None) -> Sealer | None:
     return None if sealer is None else sealer.derive("index")
 
 
-class Store(StoreReading):
+class Store(StoreReading, StoreVerdicts):
     """Implements :class:`sync.api.EntryStore` over a file log or a memory log."""
 
     def __init__(self, log: Log, views: Sequence[ViewProvider] | None, index_path: Path | None,
@@ -136,7 +123,7 @@ class Store(StoreReading):
         self._db = db if db is not None else open_index(self._index_path)
         self._db.executescript(_SCHEMA)
         blind = Blind(self._index_sealer)
-        self._held = HeldIndex(self._db, blind)
+        self._held = HeldIndex(self._db, blind, lambda offset: self._log_record(offset).id)
         self._keys = KeysDirectory(self._db, blind)
         self._views = ViewSet(providers, self._db, self._index_sealer)
 
@@ -189,7 +176,7 @@ class Store(StoreReading):
         self._batch: list[bytes] = []
         self._applied: list[Entry] = []
         self._work: list[Entry | bytes] = []  # held entries and learned keys still to follow up
-        self._checked: dict[bytes, tuple[bytes, bytes, Future[list[bool]], int]] = {}  # see _preverify
+        self._checked: dict[bytes, _Checked] = {}  # see _preverify
 
     # --- the index: meta row, transactions, loading ----------------------------------
 
@@ -292,6 +279,7 @@ class Store(StoreReading):
         self._reset_memory()
         self._held.load_totals(0, 0)
         self._keys.reset()
+        self._db.execute(f"PRAGMA cache_size=-{REBUILD_CACHE_KB}")  # see _rebuild_views
         self._begin()
         try:
             for table in (*TABLES, "pending", "meta"):
@@ -300,12 +288,14 @@ class Store(StoreReading):
                 self._apply(record, offset)
                 self._position = end
             self._settle_tail()
-            self._views.rebuild(self.entries, self)
+            self._rebuild_views()
             self._commit()
         except BaseException:
             self._db.execute("ROLLBACK")
             self._in_tx = False
             raise
+        finally:
+            self._db.execute(f"PRAGMA cache_size=-{CACHE_KB}")
         self._views.attach()
 
     def _catch_up(self) -> list[Entry]:
@@ -467,7 +457,12 @@ class Store(StoreReading):
         def work() -> list[AddResult]:
             self._settle_kept(self._pending.expired(max((t for _r, t in items), default=0)), b"expired")
             if len(items) < VERIFY_CHUNK:  # a frame from the air: not worth a thread
-                return [self._ingest(raw, now) for raw, now in items]
+                if len(items) > 1:
+                    self._checked = self._preverify(None, [raw for raw, _ in items])
+                try:
+                    return [self._ingest(raw, now) for raw, now in items]
+                finally:
+                    self._checked = {}
             from concurrent.futures import ThreadPoolExecutor  # only batches need it: commands start faster
 
             with ThreadPoolExecutor(VERIFY_THREADS) as pool:
@@ -522,148 +517,6 @@ class Store(StoreReading):
             self._batch.pop()
         self._apply(rec, offset, entry)
         return offset
-
-    def _preverify(self, pool: ThreadPoolExecutor, raws: Sequence[bytes]
-                   ) -> dict[bytes, tuple[bytes, bytes, Future[list[bool]], int]]:
-        """Start the signature checks of a batch's entries whose key is known (full, or one key for the tag).
-
-        libsodium runs without the GIL (PyNaCl's cffi releases it), so the checks run on
-        other cores while this thread indexes and folds the entries before them.  Returns
-        id -> (key, signature, future of its chunk's verdicts, place in the chunk); the
-        ingest still decides (a malformed entry is refused before its verdict is asked).
-        """
-        keys_of: dict[bytes, list[bytes]] = {}
-        jobs = []
-        for raw in raws:
-            if len(raw) <= 2 + AUTHOR_TAG_SIZE + SIGNATURE_SIZE:
-                continue
-            if raw[0] & FLAG_FULL_KEY:
-                key = raw[2:34]
-            else:
-                tag = raw[2 : 2 + AUTHOR_TAG_SIZE]
-                if tag not in keys_of:
-                    keys_of[tag] = self._keys.for_tag(tag)
-                if len(keys_of[tag]) != 1:
-                    continue
-                key = keys_of[tag][0]
-            jobs.append((key, id_from_raw(raw, key), raw[-SIGNATURE_SIZE:]))
-        out: dict[bytes, tuple[bytes, bytes, Future[list[bool]], int]] = {}
-        for at in range(0, len(jobs), VERIFY_CHUNK):
-            chunk = jobs[at : at + VERIFY_CHUNK]
-            future = pool.submit(lambda c: [signature_ok(k, i, sig) for k, i, sig in c], chunk)
-            for place, (key, entry_id, sig) in enumerate(chunk):
-                out[entry_id] = (key, sig, future, place)
-        return out
-
-    def _ingest(self, raw: bytes, now: int) -> AddResult:
-        try:
-            u = decode_entry(raw)
-        except DecodeError as exc:
-            return AddResult(Outcome.REFUSED, None, f"does not decode: {exc.reason}")
-        candidates = [u.author] if len(u.author) == 32 else self._keys.for_tag(u.author)
-        if not candidates:
-            receipt = receipt_of(raw)
-            if receipt in self._pending:
-                return AddResult(Outcome.DUPLICATE, None, "already kept aside")
-            full = self._pending.full(u.author, verified=False)
-            if full:
-                return AddResult(Outcome.REFUSED, None, full)
-            self._settle_kept(self._pending.evictable(1), b"evicted", now)  # never a verified one (pending.py)
-            self._emit(Record(RecordType.PENDING, now, receipt, NO_KEY, u.seq, raw))
-            return AddResult(Outcome.PENDING, None, "author key not known yet: kept aside until it is")
-        entry = None
-        for key in candidates:
-            eid = id_from_raw(raw, key)
-            if eid in self._held:
-                return AddResult(Outcome.DUPLICATE, eid)
-            if eid in self._pending.by_id:
-                return AddResult(Outcome.DUPLICATE, eid, "already kept aside")
-            checked = self._checked.get(eid)
-            if checked is not None and checked[0] == key and checked[1] == u.signature:
-                ok = checked[2].result()[checked[3]]
-            else:
-                ok = signature_ok(key, eid, u.signature)
-            if ok:
-                entry = Entry(key, u.seq, u.prev, u.time, u.body, u.signature, u.origin)
-                entry.__dict__["id"] = eid
-                break
-        if entry is None:
-            return AddResult(Outcome.REFUSED, None, "signature does not verify for the author's key")
-        return self._accept(entry, raw, now)
-
-    def _accept(self, entry: Entry, raw: bytes, now: int) -> AddResult:
-        """A verified entry: held or kept aside, then whatever it unblocks."""
-        self._applied = []
-        new_key = entry.author not in self._keys
-        outcome, reason = self._place(entry, raw, now)
-        if new_key:  # the full key on the wire makes it known: retry what waited for it
-            self._work.append(entry.author)
-        self._drain()
-        return AddResult(outcome, entry.id, reason, tuple(self._applied))
-
-    def _place(self, entry: Entry, raw: bytes, now: int, receipt: bytes | None = None) -> tuple[Outcome, str]:
-        """Hold a verified entry or keep it aside; then retry what that unblocks."""
-        n = entry.seq
-        if n > 0 and not self._held.links_below(entry.author, n, entry.prev):
-            reason = (f"predecessor (seq {n - 1}) not held yet: kept aside until it arrives"
-                      if not self._held.ids_at(entry.author, n - 1) else
-                      f"links to another entry at seq {n - 1} than the one held: the author forked its log "
-                      "(key flagged); kept aside until that entry arrives")
-            if receipt is not None:  # already kept aside and still waiting: nothing to do
-                return Outcome.PENDING, reason
-            full = self._pending.full(author_tag(entry.author))
-            if full:
-                return Outcome.REFUSED, full
-            self._emit(Record(RecordType.PENDING, now, receipt_of(raw), entry.author, n, raw))
-            return Outcome.PENDING, reason
-        if receipt is not None:
-            self._emit(Record(RecordType.SETTLED, now, receipt, entry.author, n, b"applied"))
-        held_here = n < self._held.next_seq(entry.author)
-        rtype = RecordType.EVIDENCE if held_here else RecordType.ENTRY
-        self._emit(Record(rtype, now, entry.id, entry.author, n, raw), entry)
-        self._applied.append(entry)
-        if self._pending.by_receipt or names_keys(type(entry.body)):  # else nothing to follow up
-            self._work.append(entry)
-        if held_here:
-            return Outcome.EQUIVOCATION, f"another entry is held at seq {n} of this author: both kept, key flagged"
-        return Outcome.ADDED, ""
-
-    def _drain(self) -> None:
-        """Learn the keys held entries name; retry kept-aside entries they unblock (a loop, not recursion)."""
-        while self._work:
-            item = self._work.pop()
-            if isinstance(item, Entry):
-                for key in pubkeys_in(item.body):
-                    if key not in self._keys:
-                        self._emit(Record(RecordType.KEY, 0, bytes(32), key, 0, b""))
-                        self._work.append(key)
-                for kept in self._pending.waiting_on(item.author, item.seq):
-                    if link_to(item.id) == kept.prev and kept.receipt in self._pending:
-                        self._retry(kept, kept.author)  # type: ignore[arg-type]
-            else:
-                for kept in self._pending.waiting_for_key(author_tag(item)):
-                    if kept.receipt in self._pending:
-                        self._retry(kept, item)
-
-    def _retry(self, kept: Kept, key: bytes) -> None:
-        raw = self._log_record(kept.offset).data
-        if kept.author is not None:
-            self._place(entry_from_log(key, raw, kept.entry_id), raw, kept.time, receipt=kept.receipt)
-            return
-        try:
-            entry = decode_entry(raw).verify(key)
-        except (DecodeError, VerifyError):
-            return  # not this key's entry: keep waiting for another key with this tag
-        duplicate = entry.id in self._held or entry.id in self._pending.by_id
-        self._emit(Record(RecordType.SETTLED, kept.time, kept.receipt, key, kept.seq,
-                          b"duplicate" if duplicate else b"key known"))
-        if not duplicate:
-            self._place(entry, raw, kept.time)
-
-    def _settle_kept(self, kept: list[Kept], why: bytes, now: int = 0) -> None:
-        """Drop kept-aside entries (expired, evicted, purged): a SETTLED record each, under the lock."""
-        for k in kept:
-            self._emit(Record(RecordType.SETTLED, max(now, k.time), k.receipt, NO_KEY, k.seq, why))
 
     def purge_unverifiable(self, now: int) -> int:
         """`fieldkit store purge`: drop every kept-aside entry no known key can verify; how many."""
@@ -725,13 +578,44 @@ class Store(StoreReading):
         self._batched(work, None if check is None else lambda: check(made[0]))
         return made[0]
 
-    def entries(self) -> Iterator[Entry]:
-        """Every held entry, in the order this store received them (this batch's included)."""
-        self._refresh()
+    def _rebuild_views(self) -> None:
+        """Every view folded again from the log (under the lock, in the open transaction).
+
+        The domain's fold holds every entry at once (derive.derive sorts them), so the
+        entries it is given carry no signature: each was verified when it was appended, no
+        view reads it, and 97 bytes of each of 100,000 entries is 10 MB of a Pi Zero 2's
+        150 MB budget (`bench ingest` peak_rss_mb).  SQLite's page cache shrinks meanwhile
+        for the same reason (the rebuild writes each page once).
+        """
+        shrink = self._db.execute("PRAGMA cache_size").fetchone()[0] != -REBUILD_CACHE_KB
+        if shrink:
+            self._db.execute(f"PRAGMA cache_size=-{REBUILD_CACHE_KB}")
+        try:
+            self._views.rebuild(lambda: self.entries(signatures=False), self, self._chain_points)
+        finally:
+            if shrink:
+                self._db.execute(f"PRAGMA cache_size=-{CACHE_KB}")
+
+    def _chain_points(self) -> Iterator[Record]:
+        """The log's records of held entries (author, seq and the rest, no entry decoded)."""
         written = self._position - sum(len(b) for b in self._batch)
         for _offset, rec, _end in self._log.scan_to(HEADER_SIZE, written):
             if rec.type in _HELD:
-                yield entry_from_log(rec.author, rec.data, rec.id)
+                yield rec
+        for _offset, blob in list(self._unwritten()):
+            parsed = self._log.parse(blob, 0)
+            if parsed is not None and parsed[0].type in _HELD:
+                yield parsed[0]
+
+    def entries(self, signatures: bool = True) -> Iterator[Entry]:
+        """Every held entry, in the order this store received them (this batch's included)."""
+        self._refresh()
+        written = self._position - sum(len(b) for b in self._batch)
+        authors: dict[bytes, bytes] = {}  # one bytes object per author, however many entries a view keeps
+        for _offset, rec, _end in self._log.scan_to(HEADER_SIZE, written):
+            if rec.type in _HELD:
+                author = authors.setdefault(rec.author, rec.author)
+                yield entry_from_log(author, rec.data, rec.id, signatures)
         for _offset, blob in list(self._unwritten()):
             parsed = self._log.parse(blob, 0)
             if parsed is not None and parsed[0].type in _HELD:
@@ -781,7 +665,7 @@ class Store(StoreReading):
             self._refresh(locked=True)
             self._begin()
             try:
-                self._views.rebuild(self.entries, self)
+                self._rebuild_views()
                 self._commit()
             except BaseException:
                 self._rollback(self._position)

@@ -91,13 +91,19 @@ class ViewSet:
             self.tables[p.name].discard()
             p.attach(self.tables[p.name])
 
-    def rebuild(self, entries: Callable[[], Iterable[Entry]], store: EntryStore) -> None:
-        """Every view from scratch; ``entries`` gives a fresh pass over the log for each view."""
+    def rebuild(self, entries: Callable[[], Iterable[Entry]], store: EntryStore,
+                chain_points: Callable[[], Iterable[Any]] | None = None) -> None:
+        """Every view from scratch; ``entries`` gives a fresh pass over the log for each view.
+
+        ``chain_points``: a cheaper pass, of objects with only ``author`` and ``seq`` (the log's
+        records, no entry decoded), for the views that say they need no more
+        (``reads_bodies = False``, as the heads view)."""
         self.db.execute("DELETE FROM view_digest")
         for p in self.providers:
             self.tables[p.name].clear_all()
             p.attach(self.tables[p.name])
-            p.rebuild(entries(), store)
+            light = chain_points is not None and getattr(p, "reads_bodies", True) is False
+            p.rebuild(chain_points() if light else entries(), store)  # type: ignore[misc]
             self._flush_view(p.name)
             p.attach(self.tables[p.name])
         self.stale = ""
@@ -167,6 +173,7 @@ class HeadsView:
     """
 
     name = "heads"
+    reads_bodies = False  # a rebuild reads only each entry's author and seq (ViewSet.rebuild)
 
     def attach(self, tables: ViewTables) -> None:
         self.heads = tables.table("heads")
@@ -189,15 +196,29 @@ class HeadsView:
                                                            "ids": [i.hex() for i in store.ids_at(author, seq)]}
 
     def _count(self, e: Entry) -> None:
-        key = e.author.hex()
-        row = self.heads.get(key) or {"author": key, "head": -1, "entries": 0}
-        row["head"] = max(row["head"], e.seq)
-        row["entries"] += 1
-        self.heads[key] = row
+        self._count_author(e.author, e.seq, 1)
+
+    def _count_author(self, author: bytes, head: int, entries: int) -> None:
+        key = author.hex()
+        row = self.heads.get(key)
+        if row is None:
+            self.heads[key] = {"author": key, "head": head, "entries": entries}
+            return
+        if head > row["head"]:  # a stored row is changed in place: only what changed is noted
+            row["head"] = head
+        row["entries"] += entries
 
     def update(self, added: Sequence[Entry], store: EntryStore) -> None:
+        per_author: dict[bytes, list[int]] = {}  # author -> [highest seq, entries]: one row change each
         for e in added:
-            self._count(e)
+            seen = per_author.get(e.author)
+            if seen is None:
+                per_author[e.author] = [e.seq, 1]
+            else:
+                seen[0] = max(seen[0], e.seq)
+                seen[1] += 1
+        for author, (head, count) in per_author.items():
+            self._count_author(author, head, count)
         for author, seq in sorted({(e.author, e.seq) for e in added}):
             row = self.heads[author.hex()]
             if row["entries"] > row["head"] + 1:  # more entries than seqs: this author forked somewhere

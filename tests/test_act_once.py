@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 import sync.store
+import sync.verdicts
 from codec import kinds
 from fieldkit.domain import actions
 from fieldkit.domain.view import domain_state
@@ -28,9 +29,9 @@ def _founded(path: Path) -> tuple[World, Store]:
 def test_a_counted_action_is_signed_once_and_never_verified_again(tmp_path: Path, monkeypatch) -> None:
     w, store = _founded(tmp_path)
     signed, verified = [], []
-    real_sign, real_verify = sync.store.sign_entry, sync.store.signature_ok
+    real_sign, real_verify = sync.store.sign_entry, sync.verdicts.signature_ok  # verdicts.py decides
     monkeypatch.setattr(sync.store, "sign_entry", lambda *a, **k: signed.append(1) or real_sign(*a, **k))
-    monkeypatch.setattr(sync.store, "signature_ok", lambda *a: verified.append(1) or real_verify(*a))
+    monkeypatch.setattr(sync.verdicts, "signature_ok", lambda *a: verified.append(1) or real_verify(*a))
     asm_id = w.entries[0].id.hex()
     entry = act(store, w.keys[1], kinds.AlertRaise(actions.ref(asm_id), T0 + 7200, "come now"), T0 + 100)
     assert (len(signed), len(verified)) == (1, 0)

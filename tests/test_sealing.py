@@ -83,3 +83,34 @@ def test_a_tampered_sealed_record_is_damage_and_a_torn_one_is_cut(tmp_path: Path
     log.write_bytes(image[: offsets[-1] + 30])  # the last record cut short by a crash
     with Store.open(tmp_path, sealer=KEY) as store:
         assert len(store) == 5 and any("torn" in n for n in store.notices)
+
+
+def test_nonces_never_repeat_within_a_sealer_across_sealers_or_after_a_fork() -> None:
+    """The nonce is a random 16-byte prefix per sealer and a counter (codec/sealing.py): one
+    sealer never repeats one, two sealers of one key (two processes, two runs) draw other
+    prefixes, and a forked child draws a fresh prefix instead of continuing its parent's counter.
+    Every blob still opens with the plain libsodium construction (nonce | MAC | ciphertext)."""
+    import os
+
+    import nacl.bindings
+
+    key = bytes(range(32))
+    first, second = Sealer(key), Sealer(key)
+    blobs = [first.seal(b"same plaintext") for _ in range(5000)]
+    nonces = {b[:24] for b in blobs}
+    assert len(nonces) == len(blobs) and len({b[:16] for b in blobs}) == 1
+    assert second.seal(b"same plaintext")[:16] != blobs[0][:16]
+    assert all(nacl.bindings.crypto_secretbox_open(b[24:], b[:24], key) == b"same plaintext" for b in blobs[:50])
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: its next nonce, to the parent
+        try:
+            os.write(write, first.seal(b"x")[:24])
+        finally:
+            os._exit(0)
+    os.close(write)
+    child_nonce = os.read(read, 24)
+    os.close(read)
+    os.waitpid(pid, 0)
+    assert len(child_nonce) == 24 and child_nonce[:16] != blobs[0][:16] and child_nonce not in nonces
+    assert first.seal(b"x")[:16] == blobs[0][:16]  # the parent goes on with its own prefix

@@ -237,3 +237,28 @@ def test_find_by_abbreviated_id_like_git() -> None:
     assert store.find(one).id.hex().startswith(one)
     odd = target.id.hex()[:9]  # an odd number of digits works too
     assert store.find(odd) == target
+
+
+@pytest.mark.parametrize("sealed", [False, True])
+def test_lookups_see_a_batch_before_and_after_its_commit(tmp_path: Path, sealed: bool) -> None:
+    """Held rows are written once per batch (sync/index.py): within one batch a later entry
+    finds its predecessor and a repeated entry is a duplicate; after the commit, ids, refs,
+    4-digit prefixes and chains answer from the index, sealed (keyed buckets) or not."""
+    from codec.sealing import Sealer
+
+    sealer = Sealer(bytes(range(32))) if sealed else None
+    es = chain(KEYS[0], 700) + chain(KEYS[1], 5)
+    raws = [wire(e) for e in es]
+    with Store.open(tmp_path, sealer=sealer) as store:  # 706 entries: one batch, the threaded path
+        results = store.add_many([*raws, raws[3]], T0)
+        assert [r.outcome for r in results] == [Outcome.ADDED] * len(es) + [Outcome.DUPLICATE]
+    with Store.open(tmp_path, sealer=sealer) as store:
+        assert len(store) == len(es) and store.heads() == {KEYS[0].public_key: 699, KEYS[1].public_key: 4}
+        for e in (es[0], es[350], es[-1]):
+            assert store.get(e.id) == e and e.id in store
+            assert [x.id for x in store.resolve_ref(e.ref)] == [e.id]
+            assert store.find(e.id.hex()[:4]).id == e.id or len(
+                [i for i in (x.id for x in es) if i.hex().startswith(e.id.hex()[:4])]) > 1
+        assert store.ids_at(KEYS[0].public_key, 699) == [es[699].id]
+        assert [e.seq for e in store.entries_of(KEYS[1].public_key)] == [0, 1, 2, 3, 4]
+        assert [r.outcome for r in store.add_many(raws[:10], T0)] == [Outcome.DUPLICATE] * 10

@@ -136,3 +136,48 @@ def test_cli_export_import_json(tmp_path) -> None:
     junk.write_bytes(b"nope")
     r = runner.invoke(main, ["--home", str(b), "sync", "import", str(junk)])
     assert r.exit_code == 1 and "not a fieldkit bundle" in r.output
+
+
+def test_import_on_a_terminal_shows_a_progress_bar(tmp_path) -> None:
+    """`sync import` of a large bundle, run as a process on a real pty: a progress bar on
+    stderr, then the report; the same import with --json shows no bar."""
+    import os
+    import pty
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from fieldkit.cli.sync import PROGRESS_FROM
+
+    runner = CliRunner()
+    home = tmp_path / "home"
+    assert runner.invoke(main, ["--home", str(home), "init", "--name", "pty", "--no-passphrase"]).exit_code == 0
+    entries = _entries(seed=3, authors=20, total=PROGRESS_FROM + 200)
+    path = tmp_path / "big.fkb"
+    path.write_bytes(bundle.export_bundle(_store(entries), 1_800_000_000))
+    root = Path(__file__).parents[1]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    env.pop("FIELDKIT_HOME", None)
+    controller, terminal = pty.openpty()
+    try:
+        done = subprocess.run([sys.executable, "-m", "fieldkit", "--home", str(home), "sync", "import", str(path)],
+                              stdin=terminal, stdout=subprocess.PIPE, stderr=terminal, env=env, timeout=300,
+                              check=False)
+        os.close(terminal)
+        terminal = -1
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(controller, 65536)
+            except OSError:  # EIO: the child side is closed and everything was read
+                break
+            if not chunk:
+                break
+            shown += chunk
+    finally:
+        if terminal >= 0:
+            os.close(terminal)
+        os.close(controller)
+    assert done.returncode == 0, shown.decode(errors="replace")
+    assert b"verifying" in shown and b"100%" in shown
+    assert f"added {len(entries)}".encode() in done.stdout

@@ -122,6 +122,13 @@ class DomainView:
             self._refold(store)  # folded by older rules: fold the whole log with these
             return
         horizon = self.horizon()
+        if len(added) > 1:  # the batch's lookups below, a few queries instead of one per entry
+            refs = [e.ref.hex() for e in added]
+            for table, keys in ((state.entries, [e.id.hex() for e in added]), (state.refs, refs),
+                                (state.collisions, refs)):
+                prefetch = getattr(table, "prefetch", None)
+                if prefetch is not None:
+                    prefetch(keys)
         fresh = {derive._hex_id(e): e for e in added
                  if e.id.hex() not in state.entries and e.id.hex() not in state.future}
         held_changed = False
@@ -252,8 +259,7 @@ class DomainView:
         entry folded (counted or refused: a refused one does not move ``last``)."""
         cutoff = f"{max(newest - JOURNAL_DAYS * 86400, 0):012d}"
         old = self._journal.keys_below(cutoff, PRUNE_STEP)
-        for key in old:
-            del self._journal[key]
+        self._journal.drop(old)  # deleted without reading them back
         if old:
             self._floor = max(self._floor or "", old[-1])
 
