@@ -120,7 +120,8 @@ def test_modem_reboot_loses_no_message(net, node) -> None:
 
 def test_watchdog_resets_a_hung_modem(net, tmp_path) -> None:
     network, emulator = net
-    node = Node(emulator, tmp_path / "wd", command_timeout=0.4, list_timeout=0.4, ping_interval=0.3)
+    # short enough to be quick, long enough that a loaded machine's slow answer is not a hang
+    node = Node(emulator, tmp_path / "wd", command_timeout=1.0, list_timeout=1.0, ping_interval=0.5)
     try:
         phone = network.add_phone(PHONE)
         assert wait_until(lambda: node.modem.stats.connected)
