@@ -135,51 +135,17 @@ def build_app(web: WebApp) -> Starlette:
         """Run a store read off the event loop (the store is synchronous, behind the node's lock)."""
         return await asyncio.to_thread(locked, fn, *args)
 
-    @page
-    async def home(request: Request) -> Response:
-        return web.render(request, "home.html", **await read(pages.home, web.node))
-
-    @page
-    async def assembly(request: Request) -> Response:
-        return web.render(request, "assembly.html", **await read(pages.assembly, web.node,
-                                                                  request.path_params["aid"]))
-
-    @page
-    async def proposal(request: Request) -> Response:
-        return web.render(request, "proposal.html", **await read(pages.proposal, web.node, request.path_params["pid"]))
-
-    @page
-    async def alerts(request: Request) -> Response:
-        return web.render(request, "alerts.html", **await read(pages.alerts, web.node))
-
-    @page
-    async def alert(request: Request) -> Response:
-        return web.render(request, "alert.html", **await read(pages.alert, web.node, request.path_params["aid"]))
-
-    @page
-    async def mandates(request: Request) -> Response:
-        return web.render(request, "mandates.html", **await read(pages.mandates, web.node))
-
-    @page
-    async def councils(request: Request) -> Response:
-        return web.render(request, "councils.html", **await read(pages.councils, web.node))
+    def shown(template: str, fn, param: str | None = None):
+        """The page rendering ``template`` with what ``fn`` reads (given the path's ``param``)."""
+        async def handler(request: Request) -> Response:
+            args = (request.path_params[param],) if param else ()
+            return web.render(request, template, **await read(fn, web.node, *args))
+        return page(handler)
 
     @page
     async def ledger(request: Request) -> Response:
         lang = choose_language(request.headers.get("accept-language"))
         return web.render(request, "ledger.html", **await read(pages.ledger, web.node, translator(lang)))
-
-    @page
-    async def minutes(request: Request) -> Response:
-        return web.render(request, "minutes.html", **await read(pages.minutes, web.node))
-
-    @page
-    async def join(request: Request) -> Response:
-        return web.render(request, "join.html", **await read(pages.join, web.node))
-
-    @page
-    async def vouch(request: Request) -> Response:
-        return web.render(request, "vouch.html", **await read(pages.vouch, web.node, request.path_params["key"]))
 
     @page
     async def qr(request: Request) -> Response:
@@ -300,10 +266,15 @@ def build_app(web: WebApp) -> Starlette:
         return web.finish(RedirectResponse(web.base_url + "/", 302))
 
     routes = [
-        Route("/", home), Route("/assemblies/{aid}", assembly), Route("/proposals/{pid}", proposal),
-        Route("/alerts", alerts), Route("/alerts/{aid}", alert), Route("/mandates", mandates),
-        Route("/councils", councils), Route("/ledger", ledger), Route("/minutes", minutes),
-        Route("/join", join), Route("/vouch/{key}", vouch), Route("/qr/{key}.svg", qr),
+        Route("/", shown("home.html", pages.home)),
+        Route("/assemblies/{aid}", shown("assembly.html", pages.assembly, "aid")),
+        Route("/proposals/{pid}", shown("proposal.html", pages.proposal, "pid")),
+        Route("/alerts", shown("alerts.html", pages.alerts)),
+        Route("/alerts/{aid}", shown("alert.html", pages.alert, "aid")),
+        Route("/mandates", shown("mandates.html", pages.mandates)),
+        Route("/councils", shown("councils.html", pages.councils)), Route("/ledger", ledger),
+        Route("/minutes", shown("minutes.html", pages.minutes)), Route("/join", shown("join.html", pages.join)),
+        Route("/vouch/{key}", shown("vouch.html", pages.vouch, "key")), Route("/qr/{key}.svg", qr),
         Route("/operator", operator), Route("/operator/login", operator_login, methods=["POST"]),
         Route("/operator/logout", operator_logout, methods=["POST"]),
         Route("/api/prepare", prepare, methods=["POST"]), Route("/api/submit", submit, methods=["POST"]),
