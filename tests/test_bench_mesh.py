@@ -8,7 +8,7 @@ from fieldkit.cli.bench import BENCHES, LONG_BENCHES
 
 
 def test_bench_mesh_figures_and_their_cases() -> None:
-    figures = mesh.run(seeds=(1,), big=(), nodes=12, duration_s=900, drill_n=10, scatter_n=5)
+    figures = mesh.run(seeds=(1,), big=(16,), nodes=12, duration_s=900, drill_n=10, scatter_n=5)
     names = [f.name for f in figures]
     for name in ("whole_sim_hour_wall_s", "alert_held_ratio_12s", "alert_held_ratio_30s", "alert_held_ratio_60s",
                  "alert_held_ratio_300s", "alert_held_ratio_900s", "alert_latency_p50_s", "alert_latency_p95_s",
@@ -31,4 +31,8 @@ def test_bench_mesh_figures_and_their_cases() -> None:
     assert drill.params["converged"] and drill.value <= drill.params["limit_s"]
     floor = {f.params["layout"]: f.value for f in figures if f.name == "merge_floor_bytes_per_new_byte"}
     assert all(v >= 1 for v in floor.values())
+    growth = next(f for f in figures if f.name == "whole_sim_growth_over_traffic")
+    assert growth.target == "<= 1" and growth.params["nodes"] == 16 and growth.params["from_nodes"] == 12
+    assert growth.params["receptions"] > 0 and growth.params["receptions_growth"] > 1  # more radios hear more
+    assert abs(growth.value - growth.params["cpu_growth"] / growth.params["receptions_growth"]) < 0.02
     assert "mesh" in BENCHES and "mesh" in LONG_BENCHES

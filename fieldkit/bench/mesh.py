@@ -99,6 +99,21 @@ def _merge_figures(m: MergeRun, case: dict, converged_target: str | None) -> lis
     ]
 
 
+def _growth_figure(base: HourRun, big: HourRun, case: dict) -> Figure:
+    """How much faster the simulator's CPU grows than the traffic, from ``base`` (50 nodes) to ``big``.
+
+    The traffic is the frames the radios decoded (every node handles each frame it hears, so
+    a denser square carries more of it than its airtime says); 1 is growing with it.
+    """
+    cpu = big.cpu_hour_s / base.cpu_hour_s if base.cpu_hour_s else 0.0
+    traffic = big.receptions / base.receptions if base.receptions else 0.0
+    return Figure("whole_sim_growth_over_traffic", round(cpu / traffic, 2) if traffic else 0.0, "ratio", "<= 1",
+                  {**case, "from_nodes": base.nodes, "cpu_growth": round(cpu, 2),
+                   "receptions_growth": round(traffic, 2), "receptions": big.receptions,
+                   "stored_growth": round(big.stored / base.stored, 2) if base.stored else 0.0,
+                   "airtime_growth": round(big.airtime_s / base.airtime_s, 2) if base.airtime_s else 0.0})
+
+
 def run(seeds: tuple[int, ...] = SEEDS, big: tuple[int, ...] = BIG, nodes: int = NODES,
         duration_s: float = HOUR_S, drill_n: int = 200, scatter_n: int = 50) -> list[Figure]:
     """The bench's figures; the arguments shrink it for the tests (the CLI runs the defaults)."""
@@ -121,10 +136,12 @@ def run(seeds: tuple[int, ...] = SEEDS, big: tuple[int, ...] = BIG, nodes: int =
     scatter = run_merge("scatter", seed, n=scatter_n, nodes=nodes, preset=PRESET, limit_s=MERGE_LIMIT_S)
     figures += _merge_figures(scatter, {"nodes": nodes, "preset": PRESET, "region": REGION,
                                         "layout": "scatter 2.5 km cut at x = 1250 m", "seeds": str(seed)}, "<= 900")
+    base = runs[0]  # the same seed as the bigger squares
     for count in big:
         big_run = run_hour(seed, count, PRESET, REGION, duration_s)
         big_case = {**case, "nodes": count, "seeds": str(seed)}
         figures.append(Figure("whole_sim_hour_wall_s", round(big_run.wall_hour_s, 2), "s", None,
                               {**big_case, "cpu_s": round(big_run.cpu_hour_s, 2)}))
+        figures.append(_growth_figure(base, big_run, big_case))
         figures += _hour_figures([big_run], big_case, targets=False)
     return figures

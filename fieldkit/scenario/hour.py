@@ -52,6 +52,8 @@ class HourRun:
     duty_peak_percent: dict[str, float] = field(default_factory=dict)
     sessions: int = 0
     cpu_hour_s: float = 0.0  # CPU seconds of this process in the first hour (wall time counts a loaded machine)
+    receptions: int = 0  # frames decoded by a radio, all nodes, the first hour: the traffic every node handles
+    stored: int = 0  # entries added to a node's store, all nodes, the first hour
 
     def held_ratio(self, within_s: float) -> float:
         pairs = len(self.alerts) * (self.nodes - 1)
@@ -70,12 +72,14 @@ class _Holder:
     """Notes when one node first holds each tracked entry (a bound method: the bus keeps
     listeners by weak reference)."""
 
-    def __init__(self, name: str, world: World, tracked: dict[bytes, dict[str, float]]) -> None:
+    def __init__(self, name: str, world: World, tracked: dict[bytes, dict[str, float]], stored: list[int]) -> None:
         self.name = name
         self.world = world
         self.tracked = tracked
+        self.stored = stored  # one counter shared by every node's holder
 
     def on_added(self, entry: Entry, via: str) -> None:
+        self.stored[0] += 1
         seen = self.tracked.get(entry.id)
         if seen is not None and self.name not in seen:
             seen[self.name] = self.world.mesh.now
@@ -91,6 +95,7 @@ class _AirMeter:
         self.sync_by_kind: dict[str, float] = {}  # sync airtime: beacons, session messages, entries
         self.alert_frames: dict[bytes, bytes] = {}  # push frame payload -> alert id
         self.on_air: set[bytes] = set()
+        self.stored = [0]  # entries added to any node's store (the holders count them)
 
     def on_transmit(self, num: int, packet: SimPacket) -> None:
         alert = self.alert_frames.get(packet.payload)
@@ -178,7 +183,7 @@ def _instrument(world: World, names: list[str], until: float) -> tuple[dict[byte
     meter = _AirMeter(world, until)
     world.mesh.on_transmit = meter.on_transmit
     for name in names:
-        holder = _Holder(name, world, holders)
+        holder = _Holder(name, world, holders, meter.stored)
         world.keep.append(holder)
         world.nodes[name].bus.subscribe(holder.on_added, "entry_added")
     return holders, meter
@@ -217,9 +222,10 @@ def run_hour(seed: int = 1, nodes: int = 50, preset: str = "LONG_FAST", region: 
     started, cpu = time.perf_counter(), time.process_time()
     world.run_for(duration_s)
     wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+    receptions, stored = sum(world.mesh.stats(n).rx_ok for n in nums), meter.stored[0]
     world.run_for(tail_s)
     run = _finish(world, names, seed, wall, alerts, sent_at, holders, meter)
-    run.cpu_hour_s = cpu
+    run.cpu_hour_s, run.receptions, run.stored = cpu, receptions, stored
     return run
 
 
