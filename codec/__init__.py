@@ -22,14 +22,39 @@ from .entry import (
     split_entries,
 )
 from .errors import DecodeError, EncodeError, FieldkitError, VerifyError
-from .keys import KeyPair, author_tag, key_id
+from .keys import KeyPair, Signer, author_tag, key_id
 from .kinds import BODY_TYPES, KIND_OF, PROPOSAL_KINDS, AckStatus, Kind, Role, options_of
 from .schema import REF_SIZE
 
 __all__ = [
-    "BODY_TYPES", "EPOCH", "ID_SIZE", "KIND_OF", "LINK_SIZE", "MAX_ENTRY_SIZE", "PROPOSAL_KINDS",
-    "REF_SIZE", "AckStatus", "DecodeError", "EncodeError", "Entry", "FieldkitError", "KeyPair",
-    "Kind", "Origin", "OriginChannel", "Role", "Unverified", "VerifyError", "author_tag",
-    "decode_entry", "decode_entry_prefix", "key_id", "link_to", "open_entry", "options_of", "sign_entry",
+    "BODY_TYPES",
+    "EPOCH",
+    "ID_SIZE",
+    "KIND_OF",
+    "LINK_SIZE",
+    "MAX_ENTRY_SIZE",
+    "PROPOSAL_KINDS",
+    "REF_SIZE",
+    "AckStatus",
+    "DecodeError",
+    "EncodeError",
+    "Entry",
+    "FieldkitError",
+    "KeyPair",
+    "Kind",
+    "Origin",
+    "OriginChannel",
+    "Role",
+    "Signer",
+    "Unverified",
+    "VerifyError",
+    "author_tag",
+    "decode_entry",
+    "decode_entry_prefix",
+    "key_id",
+    "link_to",
+    "open_entry",
+    "options_of",
+    "sign_entry",
     "split_entries",
 ]

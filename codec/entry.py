@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import DecodeError, EncodeError, VerifyError
-from .keys import AUTHOR_TAG_SIZE, PUBLIC_KEY_SIZE, SIGNATURE_SIZE, KeyPair, author_tag, verify_signature
+from .keys import AUTHOR_TAG_SIZE, PUBLIC_KEY_SIZE, SIGNATURE_SIZE, Signer, author_tag, verify_signature
 from .kinds import BODY_TYPES, KIND_OF, Kind
 from .schema import REF_SIZE, decode_body, encode_body
 from .wire import Reader, Writer
@@ -127,7 +127,7 @@ def link_to(previous_id: bytes | None) -> bytes:
 
 
 def sign_entry(
-    key: KeyPair,
+    key: Signer,
     seq: int,
     previous_id: bytes | None,
     time: int,

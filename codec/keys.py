@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from typing import Protocol
 
 import nacl.exceptions
 import nacl.signing
@@ -21,6 +22,16 @@ PUBLIC_KEY_SIZE = 32
 SIGNATURE_SIZE = 64
 KEY_ID_SIZE = 8
 AUTHOR_TAG_SIZE = 4
+
+
+class Signer(Protocol):
+    """What signs an entry: a :class:`KeyPair`, or a signature made elsewhere (a phone's, over
+    the id the web prepared for it)."""
+
+    @property
+    def public_key(self) -> bytes: ...
+
+    def sign(self, message: bytes) -> bytes: ...
 
 
 def key_id(public_key: bytes) -> bytes:

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
 
-from codec import Entry, KeyPair, Origin
+from codec import Entry, KeyPair, Origin, Signer
 from fieldkit.domain import actions
 from fieldkit.domain.state import State, kid
 from fieldkit.domain.view import DomainView, domain_state
@@ -42,15 +41,6 @@ def open_node_store(home: Home, clock: Callable[[], int] | None = None) -> Store
     return Store.open(store_path(home), views=view_providers(clock), sealer=sealer)
 
 
-class EntrySigner(Protocol):
-    """What signs an entry: this node's :class:`codec.KeyPair`, or a signature made elsewhere (a phone's)."""
-
-    @property
-    def public_key(self) -> bytes: ...
-
-    def sign(self, message: bytes) -> bytes: ...
-
-
 def _domain_check(store: LocalStore) -> Callable[[Entry], None]:
     def check(entry: Entry) -> None:
         actions.require_verdict(entry, domain_state(store).verdict(entry.id))
@@ -58,17 +48,17 @@ def _domain_check(store: LocalStore) -> Callable[[Entry], None]:
     return check
 
 
-def act(store: LocalStore, key: KeyPair | EntrySigner, body: object, now: int, origin: Origin | None = None
+def act(store: LocalStore, key: Signer, body: object, now: int, origin: Origin | None = None
         ) -> Entry:
     """Sign ``body`` as ``key``'s next entry and append it, only if every replica would count it.
 
     The entry is signed once, folded once by the store's own view update (the check
     reads its verdict there), and appended without being verified again; a refusal
     raises :class:`fieldkit.domain.actions.ActionRefused` and writes nothing.  ``key``
-    may be a signature made elsewhere (``EntrySigner``): the web's phones sign the id
+    may be a signature made elsewhere (``codec.Signer``): the web's phones sign the id
     :func:`trial` gave them, and their signature is checked before it comes here.
     """
-    return store.append_own(key, body, now, origin, check=_domain_check(store))  # type: ignore[arg-type]
+    return store.append_own(key, body, now, origin, check=_domain_check(store))
 
 
 class _Unsigned:
@@ -103,7 +93,7 @@ def trial(store: LocalStore, public_key: bytes, body: object, now: int, origin: 
         raise _TrialOver
 
     try:
-        store.append_own(_Unsigned(public_key), body, now, origin, check=check_then_undo)  # type: ignore[arg-type]
+        store.append_own(_Unsigned(public_key), body, now, origin, check=check_then_undo)
     except _TrialOver:
         return made[0]
     raise RuntimeError("a trial entry was appended: the store skipped its check")  # never: check always raises

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from codec import Entry, KeyPair, Origin
+from codec import Entry, Origin, Signer
 
 if TYPE_CHECKING:
     from sync.rows import RowTable
@@ -73,7 +73,7 @@ class LocalStore(EntryStore, Protocol):
 
     notices: list[str]
 
-    def append_own(self, key: KeyPair, body: object, time: int, origin: Origin | None = None,
+    def append_own(self, key: Signer, body: object, time: int, origin: Origin | None = None,
                    check: Callable[[Entry], None] | None = None) -> Entry: ...  # signed once, checked, appended
 
     def view(self, name: str) -> ViewProvider: ...
@@ -81,6 +81,8 @@ class LocalStore(EntryStore, Protocol):
     def entries(self) -> Iterator[Entry]: ...  # every held entry, in the order received
 
     def refresh(self) -> list[Entry]: ...  # entries other processes added since we last looked
+
+    def pending_entries(self) -> list[Entry]: ...  # verified entries kept aside for a missing predecessor
 
     @property
     def position(self) -> int: ...  # grows with every entry held or kept aside: a cheap "anything new?"

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from codec import Entry, KeyPair, Origin, decode_entry, sign_entry
+from codec import Entry, Origin, Signer, decode_entry, sign_entry
 from codec.sealing import Sealer
 from sync.api import AddResult, Outcome, ViewProvider
 from sync.db import CACHE_KB, INDEX_FILE, open_index, remove_index
@@ -521,24 +521,15 @@ class Store(StoreReading, StoreVerdicts):
     def purge_unverifiable(self, now: int) -> int:
         """`fieldkit store purge`: drop every kept-aside entry no known key can verify; how many."""
         self._reopen_if_replaced()
-        self._log.lock()
-        try:
-            if self._log.replaced():
-                raise StoreError(f"{self._log.where} was replaced (by `fieldkit store repair`?): reopen the store")
-            self._refresh(locked=True)
-            start, self._batch = self._position, []
-            dropped = self._pending.unverified()
-            try:
-                self._settle_kept(dropped, b"purged", now)
-                if self._batch:
-                    self._log.append(b"".join(self._batch))
-            except BaseException:
-                self._reload(start)
-                raise
-            return len(dropped)
-        finally:
-            self._batch = []
-            self._log.unlock()
+        dropped: list[Kept] = []
+
+        def work() -> list[AddResult]:  # one batch: the SETTLED records and the index, all or nothing
+            dropped.extend(self._pending.unverified())
+            self._settle_kept(dropped, b"purged", now)
+            return []
+
+        self._batched(work)
+        return len(dropped)
 
     def _log_record(self, offset: int) -> Record:
         for blob_offset, blob in self._unwritten():
@@ -554,7 +545,7 @@ class Store(StoreReading, StoreVerdicts):
             yield pos, blob
             pos += len(blob)
 
-    def append_own(self, key: KeyPair, body: object, time: int, origin: Origin | None = None,
+    def append_own(self, key: Signer, body: object, time: int, origin: Origin | None = None,
                    check: Callable[[Entry], None] | None = None) -> Entry:
         """Sign and add the next entry of this node's own log (full key on seq 0, tag after).
 

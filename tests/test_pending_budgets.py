@@ -137,6 +137,31 @@ def test_store_purge_cli_drops_only_unverifiable_entries(tmp_path: Path) -> None
     assert repair_log(store_path(Home(home)), unlock(Home(home)).sealer).pending == 1
 
 
+def test_a_purge_that_fails_mid_write_changes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The disk fails as the purge appends its SETTLED records: the store is as it was (the
+    index rolled back with the log), and a purge once the disk is back drops them all."""
+    es, alert = honest_alert_after_a_gap()
+    store = Store.open(tmp_path / "s")
+    store.add(wire(es[0]), T0)
+    store.add_many(forged_flood(50), T0)
+    store.add(wire(alert), T0)
+    size = store._log.size()
+
+    def full(blob: bytes) -> int:
+        raise OSError(28, "No space left on device")
+
+    with monkeypatch.context() as m:
+        m.setattr(store._log, "append", full)
+        with pytest.raises(OSError):
+            store.purge_unverifiable(T0)
+    assert store._log.size() == size and len(store.pending_entries()) == 1
+    assert store.purge_unverifiable(T0) == 50
+    store.close()
+    reopened = Store.open(tmp_path / "s")
+    assert reopened.purge_unverifiable(T0) == 0 and [e.id for e in reopened.pending_entries()] == [alert.id]
+    reopened.close()
+
+
 def test_the_flood_through_a_whole_node_leaves_every_honest_alert_kept_aside() -> None:
     """The same attack as the frames a radio sends: 10,000 forged ENTRY frames into NodeCore."""
     from fieldkit.bench.adversary import kept_aside_under_flood

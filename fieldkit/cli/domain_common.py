@@ -78,7 +78,7 @@ def session() -> Iterator[Session]:
         store.close()
 
 
-def due_state(store: Any, now: int) -> State:
+def due_state(store: LocalStore, now: int) -> State:
     """The domain state, with held far-future entries whose time has come by ``now`` folded
     in (in memory, by a refold: rare; the view folds them itself at its next update)."""
     state = domain_state(store)

@@ -202,7 +202,7 @@ class SmsGateway:
         log), to the responders whose assemblies trust its author (queries.alert_priority);
         once the chain completes, the ordinary fan-out above sends it again, confirmed."""
         sent = 0
-        for entry in self.store.pending_entries():  # type: ignore[attr-defined]
+        for entry in self.store.pending_entries():
             marker = UNCONFIRMED_MARK + entry.id.hex()
             if entry.kind is not Kind.ALERT_RAISE or entry.body.expires <= now or marker in self._fanned:
                 continue
