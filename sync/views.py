@@ -16,6 +16,7 @@ from typing import Any
 
 from codec import Entry
 from codec.sealing import Sealer
+from sync import api
 from sync.api import EntryStore, ViewProvider
 from sync.rows import _MOD, RowTable, Tables, canonical, digest_rows, row_hash
 
@@ -175,7 +176,7 @@ class HeadsView:
     name = "heads"
     reads_bodies = False  # a rebuild reads only each entry's author and seq (ViewSet.rebuild)
 
-    def attach(self, tables: ViewTables) -> None:
+    def attach(self, tables: api.ViewTables) -> None:
         self.heads = tables.table("heads")
         self.equivocations = tables.table("equivocations")
 
