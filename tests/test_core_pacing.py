@@ -22,7 +22,7 @@ from fieldkit.node.core import (
     encode_beacon,
     push_frame,
 )
-from fieldkit.node.pacing import ALERT_QUIET_S, SYNC_DUTY_SHARE
+from fieldkit.node.pacing import ALERT_QUIET_S, BUSY_ENTRIES, BUSY_WINDOW_S, SESSION_EVERY, SYNC_DUTY_SHARE
 from fieldkit.node.syncqueue import FRAME_TTL_S, SyncQueue
 from fieldkit.nodestore import view_providers
 from radio.outbox import Priority
@@ -104,13 +104,46 @@ def test_at_most_one_session_is_started_per_interval() -> None:
 
 
 def test_a_neighbour_far_ahead_is_pulled_without_waiting_for_the_budget() -> None:
+    """The bulk pull is not bound to the interval's budget; it waits only for the session
+    already running (one pull at a time: two answers to one node carry the same entries)."""
     core, port, _ = node()
     core.tick(T0)
     beacon_from(core, "!00000011", b"\x01" * 8, 3, T0 + 1)
     beacon_from(core, "!00000012", b"\x02" * 8, BULK_PULL + 5, T0 + 1)
     for t in range(int(SETTLE_S) + 10):
         core.tick(T0 + 3 + t)
-    assert sorted(d for d in port.hellos() if d) == ["!00000011", "!00000012"]
+    assert len({d for d in port.hellos() if d}) == 1
+    for t in range(int(GIVE_UP_S) + 10):  # the first is abandoned (nobody answers here)
+        core.tick(T0 + 33 + t)
+    assert sorted({d for d in port.hellos() if d}) == ["!00000011", "!00000012"]
+
+
+def test_one_pull_at_a_time_even_from_two_neighbours_far_ahead() -> None:
+    """Before: a node pulled in bulk from every neighbour far ahead at once, and each
+    answered with the same entries (bench mesh's scatter merge: up to four at once)."""
+    core, port, _ = node()
+    core.tick(T0)
+    beacon_from(core, "!00000011", b"\x01" * 8, BULK_PULL + 5, T0 + 1)
+    beacon_from(core, "!00000012", b"\x02" * 8, BULK_PULL + 5, T0 + 1)
+    for t in range(int(SETTLE_S) + 10):
+        core.tick(T0 + 3 + t)
+    assert len(set(port.hellos())) == 1
+
+
+def test_a_session_spacing_set_while_busy_is_judged_again_once_the_air_is_quiet() -> None:
+    """Before: the spacing was fixed when a session started -- twelve intervals if the air was
+    busy then -- and a merge's tail waited up to an hour on a quiet channel (bench mesh's
+    scatter merge: 11 of 50 nodes 1-8 entries short at 3600 s, a sync planned and waiting)."""
+    core, port, _ = node()
+    for i in range(BUSY_ENTRIES):
+        core.pacing.entry_added(T0 + i)
+    core.pacing.reserve(T0 + BUSY_ENTRIES)
+    assert core.pacing.busy(T0 + BUSY_ENTRIES)
+    assert not core.pacing.may_start(port, T0 + BUSY_ENTRIES + 2 * core.sync_interval)  # still busy
+    quiet = T0 + BUSY_WINDOW_S + BUSY_ENTRIES  # the busy window has passed: one interval is enough
+    assert not core.pacing.busy(quiet)
+    assert quiet < T0 + BUSY_ENTRIES + SESSION_EVERY * core.sync_interval
+    assert core.pacing.may_start(port, quiet)
 
 
 def test_the_side_holding_more_does_not_start_it_answers_with_its_beacon() -> None:
@@ -240,6 +273,20 @@ def test_an_entry_broadcast_heard_from_a_neighbour_cancels_our_queued_copy() -> 
     assert q.cancel_heard({made[1].encode()}) == 0  # only part of it was heard: it still goes
     assert q.cancel_heard({made[1].encode(), made[2].encode()}) == 1
     assert len(q) == 1 and q.pop(0.0).dest == "!00000011"
+
+
+def test_entries_queued_for_one_session_are_not_queued_again_for_another() -> None:
+    """Before: a node answering several neighbours' sessions at once broadcast the same
+    entries once per session; one broadcast serves every neighbour."""
+    _, _, made = other_store(3)
+    q = SyncQueue()
+    first, second = object(), object()
+    assert q.put(made[1].encode() + made[2].encode(), None, first, 0.0)
+    assert not q.put(made[2].encode(), None, second, 0.0)  # queued already, in the first answer
+    assert q.put(made[0].encode() + made[2].encode(), None, second, 0.0)  # carries one not queued
+    assert q.put(b"\x5c\x07" + bytes(8), "!00000011", second, 0.0)  # control messages always go
+    assert q.put(made[2].encode(), "!00000012", second, 0.0)  # (as does a frame sent to one peer)
+    assert len(q) == 4 and q.merged == 1
 
 
 def test_many_spoofed_senders_heard_once_get_one_early_beacon_between_them() -> None:

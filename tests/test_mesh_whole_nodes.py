@@ -51,6 +51,22 @@ def test_backlog_counts_only_the_link_s_own_queued_frames() -> None:
     assert link.backlog() == 0
 
 
+def test_the_link_says_when_its_radio_took_the_last_of_our_frames() -> None:
+    """Before: a simulated node handed its next sync frame over at its next tick (once a
+    second), where the real runner ticks every 0.2 s: at SHORT_FAST (0.2 s a frame) a
+    merge's answers went out at a frame a second, waiting 21 s in the sync queue (median)."""
+    mesh = Mesh("SHORT_FAST", "EU_868", seed=3)
+    mesh.add_node(1)
+    link = SimLink(mesh, 1, lambda frame, sender: None)
+    ready: list[float] = []
+    link.on_ready = lambda: ready.append(mesh.now)
+    link.send(b"\x5c\x01" + bytes(20), None, Priority.SYNC, local=True)
+    link.send(b"\x5c\x01" + bytes(21), None, Priority.SYNC, local=True)
+    mesh.run_for(10)
+    assert len(ready) == 1 and link.backlog() == 0  # once: when the second (the last queued) left
+    assert ready[0] < 1.0
+
+
 def test_an_alert_crosses_a_nine_hop_line_within_a_minute() -> None:
     """Before: hop limit 3 and no re-flood at the flood's edge: 94 % at 60 s."""
     run = run_line(seed=1)

@@ -44,10 +44,11 @@ BUSY_UTIL_PERCENT = 25.0
 class Pacing:
     def __init__(self, interval: float) -> None:
         self.interval = interval
-        self.next_start = float("-inf")
+        self.last_start = float("-inf")  # when this interval's session was started or answered
         self.quiet_until = float("-inf")
         self._entries: deque[float] = deque()  # when new entries joined the log lately
         self._util: Callable[[], float] | None = None  # the radio's channel utilisation, if it says
+        self._clock = float("-inf")  # the latest time we were told (next_start is judged then)
 
     def watch(self, port: Any) -> None:
         """Read the channel utilisation of this link's radio (``channel_util_percent()``), if it has one."""
@@ -85,8 +86,18 @@ class Pacing:
     def may_sync(self, port: Any, now: float) -> bool:
         return not self.alert_quiet(now) and self.duty_ok(port)
 
+    @property
+    def next_start(self) -> float:
+        """When the next session may start, judged by how busy the air is *now*: spacing
+        frozen at the last start kept a merge's tail waiting up to an hour after the channel
+        had gone quiet (bench mesh's scatter merge: 11 of 50 nodes still 1-8 entries short at
+        3600 s, each with a sync planned and next_start 600-2000 s away on a quiet channel)."""
+        return self.last_start + self.interval * (SESSION_EVERY if self.busy(self._clock) else 1.0)
+
     def may_start(self, port: Any, now: float) -> bool:
+        self._clock = now
         return now >= self.next_start and self.may_sync(port, now)
 
     def reserve(self, now: float) -> None:
-        self.next_start = now + self.interval * (SESSION_EVERY if self.busy(now) else 1.0)
+        self.last_start = now
+        self._clock = now

@@ -23,6 +23,7 @@ from codec import DecodeError, split_entries
 from codec.frames import FrameType
 
 FRAME_TTL_S = 30.0  # a session's RETRY_AFTER is 15 s: a frame older than two retries is stale
+_CONTROL = (bytes((FrameType.SYNC,)), bytes((FrameType.BEACON,)))
 MAX_FRAMES = 64  # about 15 KB: a few sessions' worth of entries at LORA_MTU
 
 
@@ -40,6 +41,7 @@ class SyncQueue:
         self.ttl_s = ttl_s
         self._frames: deque[Queued] = deque()
         self.expired = 0
+        self.merged = 0  # entry broadcasts not queued: their entries were queued already
         self.dropped = 0
 
     def __len__(self) -> int:
@@ -51,11 +53,34 @@ class SyncQueue:
         for q in self._frames:
             if q.owner is owner and q.frame == frame and q.dest == dest:
                 return False
+        if dest is None and frame[:1] not in _CONTROL and self._queued_already(frame):
+            self.merged += 1
+            return False
         self._frames.append(Queued(frame, dest, owner, now + self.ttl_s))
         while len(self._frames) > self.max_frames:
             self._frames.popleft()
             self.dropped += 1
         return True
+
+    def _queued_already(self, frame: bytes) -> bool:
+        """Are all of this entry broadcast's entries in broadcasts queued already (another
+        session's answer)?  One broadcast serves every neighbour: measured on bench mesh's
+        scatter merge, a node answering several neighbours' sessions at once sent the same
+        entries once per session, until its sync share of the duty cycle was spent and it
+        could no longer pull what it lacked itself."""
+        try:
+            wanted = set(split_entries(frame))
+        except DecodeError:
+            return False
+        for q in self._frames:
+            if q.dest is None and q.frame[:1] not in _CONTROL:
+                try:
+                    wanted -= set(split_entries(q.frame))
+                except DecodeError:
+                    continue
+                if not wanted:
+                    return True
+        return False
 
     def holds(self, owner: object) -> bool:
         return any(q.owner is owner for q in self._frames)

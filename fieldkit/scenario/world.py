@@ -100,6 +100,7 @@ class World:
         node = SimNode(name, num, self.key_for(name), store, bus, core, self)
         self.mesh.add_node(num, position=position, role=role)
         node.link = SimLink(self.mesh, num, node.on_frame)
+        node.link.on_ready = lambda: node.core.link_ready("radio", self.now)
         node.core.add_link("radio", node.link)
         self.nodes[name] = node
         self.by_num[num] = node

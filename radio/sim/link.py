@@ -86,6 +86,12 @@ class SimLink:
         node = mesh.nodes[num]
         node.on_receive = self._on_receive
         node.on_routing = self._on_routing
+        node.on_transmit = self._on_transmit
+        # Called when the radio took the last of our queued frames (its TX queue has room): a
+        # node's core hands over its next sync frame then, as the real runner does on its next
+        # tick (every 0.2 s, fieldkit/node/runner.py) -- a simulation that ticks every second
+        # would otherwise send at most one sync frame a second (SHORT_FAST: 0.2 s a frame).
+        self.on_ready: Callable[[], None] | None = None
 
     @property
     def duty_limit_percent(self) -> float:
@@ -124,6 +130,11 @@ class SimLink:
         self._handed.append((self.num, packet_id))
         if want_ack:
             self._unacked[packet_id] = item
+
+    def _on_transmit(self, packet: SimPacket) -> None:
+        if packet.sender == self.num and self.on_ready is not None and (self.num, packet.packet_id) in self._handed \
+                and self.backlog() == 0:
+            self.on_ready()
 
     def _on_routing(self, packet_id: int, reason: str) -> None:
         item = self._unacked.pop(packet_id, None)

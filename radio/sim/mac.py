@@ -112,6 +112,8 @@ class RadioLayer:
             stats.relayed += 1
         if self.on_transmit is not None:
             self.on_transmit(node.num, packet)
+        if node.on_transmit is not None:
+            node.on_transmit(packet)
         for rec in node.rx:  # half duplex: whatever it was hearing is gone
             if not rec.lost:
                 rec.lost = True

@@ -109,6 +109,7 @@ class Node:
     duty: DutyCycle
     on_receive: ReceiveCallback | None = None
     on_routing: RoutingCallback | None = None
+    on_transmit: Callable[[SimPacket], None] | None = None  # a packet left the TX queue for the air
     alive: bool = True
     queue: list[QueueEntry] = field(default_factory=list)
     queued: dict[tuple[int, int], QueueEntry] = field(default_factory=dict)
