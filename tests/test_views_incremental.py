@@ -195,3 +195,26 @@ def test_an_entry_older_than_the_journal_refolds_everything() -> None:
         derive.derive = real
     assert calls == [len(w.entries)]  # the journal no longer reaches that far back: one whole refold
     assert _rows(domain_state(store)) == _rows(derive.derive(w.entries))
+
+
+def test_lists_of_records_made_in_the_same_second_do_not_depend_on_arrival(tmp_path: Path) -> None:
+    """Two proposals opened in the same second (hypothesis found it): every node lists them in
+    one order -- the CLI's list, the web's, and the SMS service's numbered open votes, where a
+    different order would send "vote 2 yes" to another proposal after a restart."""
+    from fieldkit.sms.domain_actions import open_votes
+
+    program = (3, [("found", 0, 0, 0, 0)] * 6 + [("propose", 1, 0, 4434, 1), ("role", 1, 0, 0, 1)])
+    w = build(*program)
+
+    def lists(state) -> tuple[str, list[str]]:
+        return (json.dumps(queries.proposal_list(state, T0), sort_keys=True),
+                [pid for pid, _facts, _members in open_votes(state, T0)])
+
+    folded = derive.derive(w.entries)  # in canonical order, in memory
+    times = [p["time"] for p in folded.proposals.values()]
+    assert len(times) == 2 and len(set(times)) == 1  # the case itself: one second, two proposals
+    for e in reversed(w.entries):  # newest first, a process per entry, rows read back from the index
+        with Store.open(tmp_path, views=view_providers()) as store:
+            store.add_many([e.encode(with_key=True)], RECEIVED)
+    with Store.open(tmp_path, views=view_providers()) as store:
+        assert lists(domain_state(store)) == lists(folded)

@@ -12,7 +12,7 @@ from fieldkit.cli.common import emit, json_option, now_option
 from fieldkit.cli.domain_common import Session, session, with_iso_times
 from fieldkit.cli.humanize import assembly_name, clean, duration, late_lines, when, who
 from fieldkit.cli.motions import motion_options, terms
-from fieldkit.domain import actions, campaigns, lunar
+from fieldkit.domain import actions, campaigns, lunar, queries
 from fieldkit.timeparse import format_time
 
 TIME_FIELDS = {"new", "first_quarter", "full", "last_quarter", "ends", "start", "end"}
@@ -99,7 +99,7 @@ def list_(as_json: bool) -> None:
     """Every campaign and where it stands now."""
     with session() as s:
         rows = [campaigns.account(s.state, cid, s.now)
-                for cid in sorted(s.state.campaigns, key=lambda c: s.state.campaigns[c]["time"])]
+                for cid in queries.by_time(s.state.campaigns)]
         state = s.state
 
     def human() -> None:
