@@ -187,6 +187,22 @@ def test_same_set_same_state_in_any_order_with_duplicates(program, rnd, data) ->
     assert State.from_tables(reference.to_tables()).digest() == reference.digest()
 
 
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(programs, st.integers(0, 40), st.booleans())
+def test_derive_but_newest_then_the_rest_is_derive(program, newest, horizon) -> None:
+    """A refold that leaves its newest entries to be folded (journaled) by the view ends where
+    ``derive`` does, cuts and late acts in effect from the first of them on."""
+    w = build(*program)
+    at = max((e.time for e in w.entries), default=0) - 3600 if horizon else None  # some held out
+    reference = dv.derive(w.entries, at)
+    state, rest, floors = dv.derive_but_newest(w.entries, at, newest)
+    assert len(rest) == min(newest, len(w.entries) - len(reference.future))
+    for e in rest:
+        dv._fold_one(state, e, floors.get(e.id))
+    assert state.digest() == reference.digest() and state.entries == reference.entries
+    assert state.future == reference.future and state.last == reference.last and state.tail == reference.tail
+
+
 @settings(max_examples=15, deadline=None)
 @given(programs)
 def test_queries_never_fail_on_random_programs(program) -> None:

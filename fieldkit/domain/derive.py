@@ -57,12 +57,19 @@ FUTURE_SKEW = 3600
 MAX_CUT_PASSES = 8  # cuts depend on cuts only through a cut key's own votes: 2-3 passes in practice
 
 
+Inputs = tuple[dict[str, Any], dict[str, Any]]  # the fixpoint's: sequence cuts, late acts
+
+
 def derive(entries: Iterable[Entry], horizon: int | None = None) -> State:
     """The state of a set of entries (a full rebuild); ``horizon``: hold later-claimed entries out."""
-    unique = {e.id: e for e in entries}
-    # the fixpoint's inputs: sequence cuts (rules_cuts) and late acts (rules_deadlines)
-    inputs: tuple[dict[str, Any], dict[str, Any]] = ({}, {})
-    tried: list[tuple[dict[str, Any], dict[str, Any]]] = []
+    return _fixpoint({e.id: e for e in entries}, horizon)[0]
+
+
+def _fixpoint(unique: dict[bytes, Entry], horizon: int | None) -> tuple[State, Inputs]:
+    """The fold run again with the cuts (rules_cuts) and late acts (rules_deadlines) it found
+    until they are stable: the state, and the inputs its last pass ran with."""
+    inputs: Inputs = ({}, {})
+    tried: list[Inputs] = []
     state = _fold_all(unique, inputs, horizon)
     for _ in range(MAX_CUT_PASSES):
         found = (rules_cuts.effective(state), rules_deadlines.effective(state))
@@ -72,11 +79,33 @@ def derive(entries: Iterable[Entry], horizon: int | None = None) -> State:
         inputs = found
         state = _fold_all(unique, inputs, horizon)
     state.touched.clear()
-    return state
+    return state, inputs
 
 
-def _fold_all(unique: dict[bytes, Entry], inputs: tuple[dict[str, Any], dict[str, Any]],
-              horizon: int | None) -> State:
+def derive_but_newest(entries: Iterable[Entry], horizon: int | None, newest: int
+                      ) -> tuple[State, list[Entry], dict[bytes, int]]:
+    """``derive``'s state folded up to all but its ``newest`` entries (in fold order), those
+    entries, and their chain floors: folding them on, in order, ends in ``derive``'s state.
+
+    For a view that journals what it folds (view.DomainView): after a refold its newest
+    entries can still be undone, so a late entry among them rewinds instead of refolding
+    everything again.  It costs one pass more than ``derive`` (the fixpoint's inputs are
+    known only at its end)."""
+    unique = {e.id: e for e in entries}
+    inputs = _fixpoint(unique, horizon)[1]
+    state, folded = _start(unique, inputs, horizon)
+    floors = _chain_floors(folded, state)
+    folded.sort(key=sort_key)
+    split = max(len(folded) - newest, 0)
+    for e in folded[:split]:
+        _fold_one(state, e, floors.get(e.id))
+    rest = folded[split:]
+    return state, rest, {e.id: floors[e.id] for e in rest if e.id in floors}
+
+
+def _start(unique: dict[bytes, Entry], inputs: Inputs, horizon: int | None) -> tuple[State, list[Entry]]:
+    """A state with the fixpoint's inputs and every entry indexed (held ones aside), nothing
+    folded yet; the entries to fold."""
     state = State()
     state.tables["cuts"] = copy.deepcopy(inputs[0])
     state.tables["lates"] = copy.deepcopy(inputs[1])
@@ -87,6 +116,11 @@ def _fold_all(unique: dict[bytes, Entry], inputs: tuple[dict[str, Any], dict[str
             continue
         state.index_entry(e, _hex_id(e))
         folded.append(e)
+    return state, folded
+
+
+def _fold_all(unique: dict[bytes, Entry], inputs: Inputs, horizon: int | None) -> State:
+    state, folded = _start(unique, inputs, horizon)
     floors = _chain_floors(folded, state)
     for e in sorted(folded, key=sort_key):
         _fold_one(state, e, floors.get(e.id))
