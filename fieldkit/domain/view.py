@@ -12,6 +12,7 @@ rows it shows (one proposal, the open alerts), never the whole state.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Protocol
 
@@ -44,6 +45,10 @@ RULES_VERSION = 2
 JOURNAL_DAYS = 30  # how far back in claimed time a late entry is folded in by rewinding, not by a rebuild
 PRUNE_STEP = 4096  # journal records dropped per batch at most
 REWIND_LIMIT = 20_000  # undoing more entries than this costs more than folding the log again
+# The newest entries a refold journals: without a journal every late entry after a refold (a
+# suspension's cuts, an entry older than the journal) would fold the whole log again, until
+# entries came in order.  Late entries arrive minutes late on the mesh, a few dozen behind.
+REFOLD_JOURNALED = 256
 
 
 def journal_key(key: tuple[int, int, str, int, str]) -> str:
@@ -84,6 +89,7 @@ class DomainView:
         self.state = State()
         self._floor: str | None = None
         self._outdated = False
+        self.refolds: Counter[str] = Counter()  # whole refolds in this process, by why: a cost to watch
 
     def horizon(self) -> int | None:
         return None if self.clock is None else int(self.clock()) + derive.FUTURE_SKEW
@@ -112,14 +118,24 @@ class DomainView:
     def rebuild(self, entries: Iterable[Entry], store: EntryStore) -> None:
         self._replace(derive.derive(entries, self.horizon()))
 
-    def _refold(self, store: EntryStore) -> None:
-        self._replace(derive.derive(all_entries(store), self.horizon()))
+    def _refold(self, store: EntryStore, why: str) -> None:
+        """The whole log folded again (``why``: counted in ``refolds``); its newest entries
+        journaled, so a late entry among them rewinds instead of refolding again."""
+        self.refolds[why] += 1
+        state, newest, floors = derive.derive_but_newest(all_entries(store), self.horizon(), REFOLD_JOURNALED)
+        self._replace(state)
+        records, waiting = [], set(self.state.waiting)
+        for e in newest:
+            records.append(self._fold(e, floors.get(e.id), waiting))
+            waiting = set(self.state.waiting)
+        self._keep(records)
+        self._save_meta(self.state)
 
     def update(self, added: Sequence[Entry], store: EntryStore) -> None:
         state = self.state
         state.touched.clear()
         if self._outdated:
-            self._refold(store)  # folded by older rules: fold the whole log with these
+            self._refold(store, "rules")  # folded by older rules: fold the whole log with these
             return
         horizon = self.horizon()
         if len(added) > 1:  # the batch's lookups below, a few queries instead of one per entry
@@ -142,7 +158,7 @@ class DomainView:
             for key in [k for k, t in state.future.items() if t <= horizon]:
                 e = state.held.pop(key, None) or store.get(bytes.fromhex(key))
                 if e is None:
-                    self._refold(store)
+                    self._refold(store, "held")
                     return
                 del state.future[key]
                 fresh[key] = e
@@ -153,24 +169,24 @@ class DomainView:
                 self._save_meta(state)
             return
         if any(e.ref.hex() in state.refs for e in new):  # a 6-byte ref collision: as derive.update does
-            self._refold(store)
+            self._refold(store, "collision")
             return
         start = journal_key(sort_key(new[0]))
         refold = list(new)
         for ref in {e.ref.hex() for e in new} & state.waiting:  # entries waiting on it are judged again
             waiting_ids = self._rows["entries"].keys_where_text(f"waiting: refers to {ref} ")
             if not waiting_ids:  # a chain link waits on it (derive._chain_floors): refold, as derive.update
-                self._refold(store)
+                self._refold(store, "chain")
                 return
             for waiting_id in waiting_ids:
                 entry = store.get(bytes.fromhex(waiting_id))
                 if entry is None:
-                    self._refold(store)
+                    self._refold(store, "missing")
                     return
                 start = min(start, journal_key(sort_key(entry)))
         later = self._journal.keys_from(start)
         if (self._floor is not None and start <= self._floor) or len(later) > REWIND_LIMIT:
-            self._refold(store)  # older than the journal (or than a rebuild's refused tail): refold all
+            self._refold(store, "journal")  # older than the journal (or than a rebuild's refused tail): refold all
             return
         if later:
             for undone in self._rewind(later):
@@ -195,17 +211,21 @@ class DomainView:
                 records.append(self._fold(e, floors.get(e.id), waiting))
                 waiting = set(state.waiting)
         if rules_cuts.effective(state) != dict(state.cuts.items()):
-            self._refold(store)  # the cuts changed: the fold runs again to its fixpoint (derive.derive)
+            self._refold(store, "cuts")  # the cuts changed: the fold runs again to its fixpoint (derive.derive)
             return
         if rules_deadlines.changed(state):
-            self._refold(store)  # so did the late acts (a seal folded again after a backdated act)
+            self._refold(store, "lates")  # so did the late acts (a seal folded again after a backdated act)
             return
+        self._keep(records)
+        self._prune(newest)
+        self._save_meta(state)
+
+    def _keep(self, records: list[tuple[str, dict[str, Any]]]) -> None:
+        """Write these journal records (rows written before this batch looked up first)."""
         for key, record in records:
             for table, before in record["rows"].items():
                 self._rows[table].resolve_before(before)
             self._journal[key] = record
-        self._prune(newest)
-        self._save_meta(state)
 
     def _fold(self, e: Entry, chain_floor: int | None, waiting: set[str]) -> tuple[str, dict[str, Any]]:
         """Fold one entry, noting every row its rules reach as it was before (and the refs it
