@@ -42,6 +42,7 @@ def all_entries(store: EntryStore) -> Iterator[Entry]:
 # (2: deadline seals, the ``lates`` and ``deadlines`` tables).
 RULES_VERSION = 2
 JOURNAL_DAYS = 30  # how far back in claimed time a late entry is folded in by rewinding, not by a rebuild
+JOURNAL_SPAN = JOURNAL_DAYS * 86400  # the same in seconds
 PRUNE_STEP = 4096  # journal records dropped per batch at most
 REWIND_LIMIT = 20_000  # undoing more entries than this costs more than folding the log again
 # Entries per journal record.  A record keeps each row its entries reach as it was before the
@@ -214,7 +215,7 @@ class DomainView:
         ordered = sorted({e.id: e for e in refold}.values(), key=sort_key)
         floors = derive._chain_floors(ordered, state)  # may add waiting chain links: journaled below
         records = []
-        cutoff = newest - JOURNAL_DAYS * 86400
+        cutoff = newest - JOURNAL_SPAN
         journaled = 0  # ordered by claimed time first: the entries too old to journal lead
         while journaled < len(ordered) and ordered[journaled].time < cutoff:
             e = ordered[journaled]
@@ -296,7 +297,7 @@ class DomainView:
     def _prune(self, newest: int) -> None:
         """Drop the journal records older than JOURNAL_DAYS of claimed time before the newest
         entry folded (counted or refused: a refused one does not move ``last``)."""
-        cutoff = f"{max(newest - JOURNAL_DAYS * 86400, 0):012d}"
+        cutoff = f"{max(newest - JOURNAL_SPAN, 0):012d}"
         old = self._journal.keys_below(cutoff, PRUNE_STEP)  # records whose newest entry is older
         self._journal.drop(old)  # deleted without reading them back
         if old:
