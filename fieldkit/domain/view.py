@@ -15,7 +15,7 @@ import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Protocol
 
-from codec import Entry
+from codec import REF_SIZE, Entry
 from sync.api import EntryStore, ViewTables
 from sync.rows import RowTable
 
@@ -152,12 +152,7 @@ class DomainView:
             return
         horizon = self.horizon()
         if len(added) > 1:  # the batch's lookups below, a few queries instead of one per entry
-            refs = [e.ref.hex() for e in added]
-            for table, keys in ((state.entries, [e.id.hex() for e in added]), (state.refs, refs),
-                                (state.collisions, refs)):
-                prefetch = getattr(table, "prefetch", None)
-                if prefetch is not None:
-                    prefetch(keys)
+            self._prefetch(added)
         fresh = {derive._hex_id(e): e for e in added
                  if e.id.hex() not in state.entries and e.id.hex() not in state.future}
         held_changed = False
@@ -239,6 +234,22 @@ class DomainView:
             self._journal[key] = record
         self._prune(newest)
         self._save_meta(state)
+
+    def _prefetch(self, added: Sequence[Entry]) -> None:
+        """Read what a batch's fold looks up first, a few hundred rows per query: its entries'
+        own rows and refs, and each one's predecessor (``derive._chain_floors`` reads the
+        row of the entry before it along its author's chain: one query per entry otherwise)."""
+        state = self.state
+        refs = [e.ref.hex() for e in added]
+        links = [e.prev[:REF_SIZE].hex() for e in added if e.seq]
+        for table, keys in ((state.entries, [e.id.hex() for e in added]), (state.refs, refs + links),
+                            (state.collisions, refs + links)):
+            prefetch = getattr(table, "prefetch", None)
+            if prefetch is not None:
+                prefetch(keys)
+        prefetch = getattr(state.entries, "prefetch", None)
+        if prefetch is not None:
+            prefetch([i for link in dict.fromkeys(links) for i in state.ids_for(link)])
 
     def _fold(self, run: Sequence[Entry], floors: dict[bytes, int], waiting: set[str]
               ) -> tuple[str, dict[str, Any]]:
