@@ -39,7 +39,7 @@ from codec import LINK_SIZE, REF_SIZE, Entry, Kind
 
 from . import campaigns, judge, rules_acts, rules_cuts, rules_deadlines, rules_people, rules_seals
 from .rules_common import Context, Refuse, Wait
-from .state import COUNTED, State, fold_order, kid, sort_key
+from .state import COUNTED, State, kid, sort_key
 
 HANDLERS: dict[Kind, Callable[[State, Entry, Context], None]] = {
     **rules_people.HANDLERS,
@@ -88,7 +88,7 @@ def _fold_all(unique: dict[bytes, Entry], inputs: tuple[dict[str, Any], dict[str
         state.index_entry(e, _hex_id(e))
         folded.append(e)
     floors = _chain_floors(folded, state)
-    for e in sorted(folded, key=fold_order):
+    for e in sorted(folded, key=sort_key):
         _fold_one(state, e, floors.get(e.id))
     return state
 

@@ -65,13 +65,6 @@ def sort_key(entry: Entry) -> tuple[int, int, str, int, str]:
     return (entry.time, _RANK.get(entry.kind, 5), entry.author.hex(), entry.seq, entry.id.hex())
 
 
-def fold_order(entry: Entry) -> tuple[int, int, bytes, int, bytes]:
-    """``sort_key`` with the author and id as bytes: the same order (hex of bytes of one length
-    sorts as the bytes), without two new strings per entry: a rebuild sorts the whole log at
-    once, and 100,000 keys of hex strings took ~30 MB (`bench ingest`, peak_rss_mb)."""
-    return (entry.time, _RANK.get(entry.kind, 5), entry.author, entry.seq, entry.id)
-
-
 def keys_with_prefix(rows: Mapping[str, Any], prefix: str) -> list[str]:
     """Keys of a state table starting with ``prefix``, in order (the store's tables answer with one range query)."""
     with_prefix = getattr(rows, "with_prefix", None)
