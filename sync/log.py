@@ -228,6 +228,10 @@ class Log:
     def encode(self, record: Record) -> bytes:
         return record.encode(self.sealer)
 
+    def encoded_size(self, record: Record) -> int:
+        """``len(self.encode(record))``, without sealing it."""
+        return PREFIX.size + FIELDS.size + len(record.data) + (OVERHEAD if self.sealer is not None else 0)
+
     def parse(self, buf: bytes | memoryview, pos: int) -> tuple[Record, int] | None:
         return parse_record(buf, pos, self.sealer)
 

@@ -173,7 +173,8 @@ class Store(StoreReading, StoreVerdicts):
         self._position = HEADER_SIZE
         self._cache: OrderedDict[bytes, Entry] = OrderedDict()
         self._fresh: list[Entry] | None = None  # entries held in this batch, for the views
-        self._batch: list[bytes] = []
+        # this batch's records not yet in the log: encoded bytes, or records still to encode (_emit)
+        self._batch: list[bytes | Record] = []
         self._applied: list[Entry] = []
         self._work: list[Entry | bytes] = []  # held entries and learned keys still to follow up
         self._checked: dict[bytes, _Checked] = {}  # see _preverify
@@ -198,11 +199,22 @@ class Store(StoreReading, StoreVerdicts):
 
     def _log_bytes(self, offset: int, size: int) -> bytes:
         """Bytes of the log, including this batch's records not yet appended."""
-        written = self._position - sum(len(b) for b in self._batch)
+        written = self._position - self._unwritten_size()
         data = self._log.read(offset, max(0, min(size, written - offset)))
         if len(data) < size:
-            data += b"".join(self._batch)[max(0, offset - written) : offset + size - written]
+            data += b"".join(self._sealed_batch())[max(0, offset - written) : offset + size - written]
         return data
+
+    def _sealed_batch(self) -> list[bytes]:
+        """This batch's records as the log will hold them (encoded, and sealed, once: _emit)."""
+        batch = self._batch
+        for i, item in enumerate(batch):
+            if isinstance(item, Record):
+                batch[i] = self._log.encode(item)
+        return batch  # type: ignore[return-value]
+
+    def _unwritten_size(self) -> int:
+        return sum(len(b) if isinstance(b, bytes) else self._log.encoded_size(b) for b in self._batch)
 
     def _why_not_current(self) -> str:
         """Why the index cannot be used as it is, or ""."""
@@ -493,7 +505,7 @@ class Store(StoreReading, StoreVerdicts):
                 if check is not None:
                     check()
                 if self._batch:
-                    at = self._log.append(b"".join(self._batch))
+                    at = self._log.append(b"".join(self._sealed_batch()))
                     if at != start:
                         raise StoreError(f"{self._log.where} changed under the append lock")
                 self._commit()
@@ -508,13 +520,18 @@ class Store(StoreReading, StoreVerdicts):
             self._log.unlock()
 
     def _emit(self, rec: Record, entry: Entry | None = None) -> int:
-        blob = self._log.encode(rec)
         offset = self._position
-        self._batch.append(blob)
-        self._position += len(blob)
         if isinstance(self._log, MemoryLog):  # memory: no fsync to group, append at once
+            blob = self._log.encode(rec)
             self._log.append(blob)
-            self._batch.pop()
+            self._position += len(blob)
+        else:
+            # Encoded (and sealed) at the append (_sealed_batch), not here: while a batch is
+            # ingested its signatures are checked on other threads (verdicts._preverify), and
+            # each libsodium call here would hand the GIL to them and wait to get it back
+            # (~25 us a call measured by `bench store`, against ~2 us for the sealing itself).
+            self._batch.append(rec)
+            self._position += self._log.encoded_size(rec)
         self._apply(rec, offset, entry)
         return offset
 
@@ -540,8 +557,8 @@ class Store(StoreReading, StoreVerdicts):
         return self._log.read_at(offset)
 
     def _unwritten(self) -> Iterator[tuple[int, bytes]]:
-        pos = self._position - sum(len(b) for b in self._batch)
-        for blob in self._batch:
+        pos = self._position - self._unwritten_size()
+        for blob in self._sealed_batch():
             yield pos, blob
             pos += len(blob)
 
@@ -589,7 +606,7 @@ class Store(StoreReading, StoreVerdicts):
 
     def _chain_points(self) -> Iterator[Record]:
         """The log's records of held entries (author, seq and the rest, no entry decoded)."""
-        written = self._position - sum(len(b) for b in self._batch)
+        written = self._position - self._unwritten_size()
         for _offset, rec, _end in self._log.scan_to(HEADER_SIZE, written):
             if rec.type in _HELD:
                 yield rec
@@ -601,7 +618,7 @@ class Store(StoreReading, StoreVerdicts):
     def entries(self, signatures: bool = True) -> Iterator[Entry]:
         """Every held entry, in the order this store received them (this batch's included)."""
         self._refresh()
-        written = self._position - sum(len(b) for b in self._batch)
+        written = self._position - self._unwritten_size()
         authors: dict[bytes, bytes] = {}  # one bytes object per author, however many entries a view keeps
         for _offset, rec, _end in self._log.scan_to(HEADER_SIZE, written):
             if rec.type in _HELD:

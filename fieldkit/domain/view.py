@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Protocol
 
-from codec import Entry
+from codec import REF_SIZE, Entry
 from sync.api import EntryStore, ViewTables
 from sync.rows import RowTable
 
@@ -43,12 +43,19 @@ def all_entries(store: EntryStore) -> Iterator[Entry]:
 # (2: deadline seals, the ``lates`` and ``deadlines`` tables).
 RULES_VERSION = 2
 JOURNAL_DAYS = 30  # how far back in claimed time a late entry is folded in by rewinding, not by a rebuild
+JOURNAL_SPAN = JOURNAL_DAYS * 86400  # the same in seconds
 PRUNE_STEP = 4096  # journal records dropped per batch at most
 REWIND_LIMIT = 20_000  # undoing more entries than this costs more than folding the log again
 # The newest entries a refold journals: without a journal every late entry after a refold (a
 # suspension's cuts, an entry older than the journal) would fold the whole log again, until
 # entries came in order.  Late entries arrive minutes late on the mesh, a few dozen behind.
 REFOLD_JOURNALED = 256
+# Entries per journal record.  A record keeps each row its entries reach as it was before the
+# first of them (one pre-image per row per record, not per entry: a busy proposal's ballots
+# would copy the whole proposal row, every ballot in it, once per ballot), and a late entry
+# landing inside a record undoes and refolds the whole record: 1,024 entries (~50 ms of
+# folding) bounds that, while a bundle's 4,096-entry batch (sync/bundle.py) writes 4 records.
+JOURNAL_CHUNK = 1024
 
 
 def journal_key(key: tuple[int, int, str, int, str]) -> str:
@@ -57,14 +64,36 @@ def journal_key(key: tuple[int, int, str, int, str]) -> str:
     return f"{time:012d}.{rank:02d}.{author}.{seq:010d}.{entry_id}"
 
 
+def record_key(last: tuple[int, int, str, int, str], count: int) -> str:
+    """A journal record's key: the ``journal_key`` of its newest entry and how many it holds.
+
+    Keyed by the newest entry, the keys at or above a rewind's start are exactly the records
+    holding an entry at or after it (records never overlap in sort order), the one straddling
+    the start included; and pruning below a cutoff drops only records wholly older than it."""
+    return f"{journal_key(last)}.{count}"
+
+
+def record_entries(key: str) -> int:
+    """How many entries the record under ``key`` journals (1 for a record of one entry written
+    before records held several: its key is a bare ``journal_key``)."""
+    parts = key.split(".")
+    return int(parts[5]) if len(parts) > 5 else 1
+
+
+def _bare(key: str) -> str:
+    """The ``journal_key`` of a record's newest entry (a floor compares against entries' keys)."""
+    return ".".join(key.split(".")[:5])
+
+
 class DomainView:
     """The domain state as view rows, kept by folding what arrives.
 
     Entries that sort after everything folded continue the fold.  An entry that sorts
     earlier (its claimed time is older: clocks differ, a partition heals) or that
-    completes a reference other entries wait on is folded by *rewinding*: every folded
-    entry keeps a journal record of the rows as they were before it (only the rows its
-    rules reached), so the entries after the new one are undone, newest first, and
+    completes a reference other entries wait on is folded by *rewinding*: folded entries
+    keep journal records, one per run of up to ``JOURNAL_CHUNK`` entries folded in a row,
+    of the rows as they were before the run (only the rows its rules reached), so the
+    records holding entries after the new one are undone, newest first, and their entries
     folded again with it — cost proportional to what comes after it, not to the log.
     Records older than ``JOURNAL_DAYS`` of claimed time are dropped; an entry older
     than that, a 6-byte ref collision, an entry that completes a waiting reference, a
@@ -126,7 +155,7 @@ class DomainView:
         self._replace(state)
         records, waiting = [], set(self.state.waiting)
         for e in newest:
-            records.append(self._fold(e, floors.get(e.id), waiting))
+            records.append(self._fold([e], floors, waiting))
             waiting = set(self.state.waiting)
         self._keep(records)
         self._save_meta(self.state)
@@ -139,12 +168,7 @@ class DomainView:
             return
         horizon = self.horizon()
         if len(added) > 1:  # the batch's lookups below, a few queries instead of one per entry
-            refs = [e.ref.hex() for e in added]
-            for table, keys in ((state.entries, [e.id.hex() for e in added]), (state.refs, refs),
-                                (state.collisions, refs)):
-                prefetch = getattr(table, "prefetch", None)
-                if prefetch is not None:
-                    prefetch(keys)
+            self._prefetch(added)
         fresh = {derive._hex_id(e): e for e in added
                  if e.id.hex() not in state.entries and e.id.hex() not in state.future}
         held_changed = False
@@ -184,8 +208,8 @@ class DomainView:
                     self._refold(store, "missing")
                     return
                 start = min(start, journal_key(sort_key(entry)))
-        later = self._journal.keys_from(start)
-        if (self._floor is not None and start <= self._floor) or len(later) > REWIND_LIMIT:
+        later = self._journal.keys_from(start)  # the records holding an entry at or after start
+        if (self._floor is not None and start <= self._floor) or sum(map(record_entries, later)) > REWIND_LIMIT:
             self._refold(store, "journal")  # older than the journal (or than a rebuild's refused tail): refold all
             return
         if later:
@@ -202,14 +226,18 @@ class DomainView:
         ordered = sorted({e.id: e for e in refold}.values(), key=sort_key)
         floors = derive._chain_floors(ordered, state)  # may add waiting chain links: journaled below
         records = []
-        for e in ordered:
-            if e.time < newest - JOURNAL_DAYS * 86400:
-                derive._fold_one(state, e, floors.get(e.id))
-                self._floor = max(self._floor or "", journal_key(sort_key(e)))
-                waiting = set(state.waiting)
-            else:
-                records.append(self._fold(e, floors.get(e.id), waiting))
-                waiting = set(state.waiting)
+        cutoff = newest - JOURNAL_SPAN
+        journaled = 0  # ordered by claimed time first: the entries too old to journal lead
+        while journaled < len(ordered) and ordered[journaled].time < cutoff:
+            e = ordered[journaled]
+            derive._fold_one(state, e, floors.get(e.id))
+            self._floor = max(self._floor or "", journal_key(sort_key(e)))
+            journaled += 1
+        if journaled:
+            waiting = set(state.waiting)
+        for at in range(journaled, len(ordered), JOURNAL_CHUNK):
+            records.append(self._fold(ordered[at : at + JOURNAL_CHUNK], floors, waiting))
+            waiting = set(state.waiting)
         if rules_cuts.effective(state) != dict(state.cuts.items()):
             self._refold(store, "cuts")  # the cuts changed: the fold runs again to its fixpoint (derive.derive)
             return
@@ -227,18 +255,37 @@ class DomainView:
                 self._rows[table].resolve_before(before)
             self._journal[key] = record
 
-    def _fold(self, e: Entry, chain_floor: int | None, waiting: set[str]) -> tuple[str, dict[str, Any]]:
-        """Fold one entry, noting every row its rules reach as it was before (and the refs it
-        made wait, the refused tail it cleared or joined, from ``waiting`` before it)."""
+    def _prefetch(self, added: Sequence[Entry]) -> None:
+        """Read what a batch's fold looks up first, a few hundred rows per query: its entries'
+        own rows and refs, and each one's predecessor (``derive._chain_floors`` reads the
+        row of the entry before it along its author's chain: one query per entry otherwise)."""
+        state = self.state
+        refs = [e.ref.hex() for e in added]
+        links = [e.prev[:REF_SIZE].hex() for e in added if e.seq]
+        for table, keys in ((state.entries, [e.id.hex() for e in added]), (state.refs, refs + links),
+                            (state.collisions, refs + links)):
+            prefetch = getattr(table, "prefetch", None)
+            if prefetch is not None:
+                prefetch(keys)
+        prefetch = getattr(state.entries, "prefetch", None)
+        if prefetch is not None:
+            prefetch([i for link in dict.fromkeys(links) for i in state.ids_for(link)])
+
+    def _fold(self, run: Sequence[Entry], floors: dict[bytes, int], waiting: set[str]
+              ) -> tuple[str, dict[str, Any]]:
+        """Fold a run of entries (in fold order), noting every row their rules reach as it was
+        before the run (and the refs they made wait, the refused tail they cleared or joined,
+        from ``waiting`` before it): one journal record."""
         state = self.state
         for name in TABLES:
             table = self._rows[name]
-            table.end_step()  # rows set by folds before this one are tracked from here on
+            table.end_step()  # rows set by folds before this run are tracked from here on
             table.before = {}
             table.step += 1
         last, tail = state.last, dict(state.tail)
         try:
-            derive._fold_one(state, e, chain_floor)
+            for e in run:
+                derive._fold_one(state, e, floors.get(e.id))
         finally:
             rows: dict[str, dict[str, str | None]] = {}
             for name in TABLES:
@@ -246,14 +293,16 @@ class DomainView:
                 if table.before:
                     rows[name] = table.before
                 table.end_step()
-        key = derive._hex_id(e)
-        record = {"id": key, "last": list(last) if last else None,
+        record = {"ids": [derive._hex_id(e) for e in run], "last": list(last) if last else None,
                   "waiting": sorted(state.waiting - waiting), "rows": rows,
                   "untail": {k: v for k, v in tail.items() if k not in state.tail}}
-        return journal_key(sort_key(e)), record
+        return record_key(sort_key(run[-1]), len(run)), record
 
     def _rewind(self, keys: list[str]) -> list[str]:
-        """Undo the folded entries of these journal keys, newest first; their ids."""
+        """Undo the journal records under these keys, newest first; the ids of their entries.
+
+        A record is undone whole, so the entries of the one straddling the rewind's start
+        (folded before it) are folded again too: in order, as they were."""
         state = self.state
         undone = []
         for key in reversed(keys):
@@ -268,20 +317,22 @@ class DomainView:
             state.waiting -= set(record["waiting"])
             last = record["last"]
             state.last = (last[0], last[1], last[2], last[3], last[4]) if last else None
-            state.tail.pop(record["id"], None)
+            ids = record["ids"] if "ids" in record else [record["id"]]  # "id": a record of one entry
+            for entry_id in ids:
+                state.tail.pop(entry_id, None)
             state.tail.update((k, list(v)) for k, v in record.get("untail", {}).items())
             del self._journal[key]
-            undone.append(record["id"])
+            undone.extend(ids)
         return undone
 
     def _prune(self, newest: int) -> None:
         """Drop the journal records older than JOURNAL_DAYS of claimed time before the newest
         entry folded (counted or refused: a refused one does not move ``last``)."""
-        cutoff = f"{max(newest - JOURNAL_DAYS * 86400, 0):012d}"
-        old = self._journal.keys_below(cutoff, PRUNE_STEP)
+        cutoff = f"{max(newest - JOURNAL_SPAN, 0):012d}"
+        old = self._journal.keys_below(cutoff, PRUNE_STEP)  # records whose newest entry is older
         self._journal.drop(old)  # deleted without reading them back
         if old:
-            self._floor = max(self._floor or "", old[-1])
+            self._floor = max(self._floor or "", _bare(old[-1]))
 
     def _replace(self, fresh: State) -> None:
         """A state folded in memory becomes the view's rows (no journal below its last entry)."""
