@@ -45,7 +45,8 @@ def journal(chunk: int, span: int | None = None, limit: int | None = None, prune
             ) -> Iterator[list[str]]:
     """The view's journal constants for one example; yields the refolds as they come (why
     each time ``DomainView`` folded its whole log again)."""
-    saved = (view.JOURNAL_CHUNK, view.JOURNAL_SPAN, view.REWIND_LIMIT, view.PRUNE_STEP, DomainView._refold)
+    saved = (view.JOURNAL_CHUNK, view.JOURNAL_SPAN, view.REWIND_LIMIT, view.PRUNE_STEP, DomainView._refold,
+             view.JOURNAL_SINGLES)
     calls: list[str] = []
     real = DomainView._refold  # the view folding its whole log again (not the tests' own derive)
 
@@ -54,6 +55,7 @@ def journal(chunk: int, span: int | None = None, limit: int | None = None, prune
         return real(self, store, why)
 
     view.JOURNAL_CHUNK = chunk
+    view.JOURNAL_SINGLES = 0  # runs in every batch, however small: the examples are small
     view.JOURNAL_SPAN = saved[1] if span is None else span
     view.REWIND_LIMIT = saved[2] if limit is None else limit
     view.PRUNE_STEP = saved[3] if prune_step is None else prune_step
@@ -61,7 +63,8 @@ def journal(chunk: int, span: int | None = None, limit: int | None = None, prune
     try:
         yield calls
     finally:
-        view.JOURNAL_CHUNK, view.JOURNAL_SPAN, view.REWIND_LIMIT, view.PRUNE_STEP, DomainView._refold = saved
+        (view.JOURNAL_CHUNK, view.JOURNAL_SPAN, view.REWIND_LIMIT, view.PRUNE_STEP, DomainView._refold,
+         view.JOURNAL_SINGLES) = saved
 
 
 def _view(store: Store) -> DomainView:
@@ -276,3 +279,29 @@ def test_pruning_keeps_a_record_until_its_newest_entry_is_old() -> None:
         assert _view(store)._floor == view._bare(keys[0])
         check_journal(store)
     _equal(store, w.entries)
+
+
+def test_small_batches_journal_each_entry_and_bulk_batches_runs() -> None:
+    """A frame's few entries (and those a late one undid) get a record each, so the next late
+    entry undoes only what sorts after it; a bundle's batch gets runs of JOURNAL_CHUNK."""
+    w, minutes = _chain(12, T0 + 3 * H)
+    base = [e for e in w.entries if e not in minutes]
+    saved = view.JOURNAL_CHUNK, view.JOURNAL_SINGLES
+    view.JOURNAL_CHUNK, view.JOURNAL_SINGLES = 4, 6
+    try:
+        small = Store.memory(views=[DomainView()])
+        small.add_many([e.encode(with_key=True) for e in base], RECEIVED)
+        for e in minutes[:6]:  # six frames of one entry, then one of six
+            small.add_many([e.encode(with_key=True)], RECEIVED)
+        small.add_many([e.encode(with_key=True) for e in minutes[6:]], RECEIVED)
+        sizes = [record_entries(k) for k in _view(small)._journal.keys_from(journal_key(sort_key(minutes[0])))]
+        assert sizes == [1] * 12
+        bulk = Store.memory(views=[DomainView()])
+        bulk.add_many([e.encode(with_key=True) for e in w.entries], RECEIVED)  # more than six: runs
+        sizes = [record_entries(k) for k in _view(bulk)._journal.keys_from("")]
+        assert set(sizes[:-1]) == {4} and 1 <= sizes[-1] <= 4 and sum(sizes) == len(w.entries)
+    finally:
+        view.JOURNAL_CHUNK, view.JOURNAL_SINGLES = saved
+    check_journal(small)
+    _equal(small, w.entries)
+    _equal(bulk, w.entries)
