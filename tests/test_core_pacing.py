@@ -289,6 +289,25 @@ def test_entries_queued_for_one_session_are_not_queued_again_for_another() -> No
     assert len(q) == 4 and q.merged == 1
 
 
+def test_a_long_answer_splits_each_frame_once_not_the_whole_queue_each_time(monkeypatch) -> None:
+    """Checking whether a frame's entries are queued already split every queued frame again:
+    a hostile HAVE answered with 64 frames cost 50 ms (`bench adversary`).  Now each frame is
+    split once, when queued, and what the check and the cancelling read is kept with it."""
+    from fieldkit.node import syncqueue
+
+    _, _, made = other_store(64)
+    calls = []
+    real = syncqueue.split_entries
+    monkeypatch.setattr(syncqueue, "split_entries", lambda frame: calls.append(1) or real(frame))
+    q = SyncQueue()
+    session = object()
+    for e in made:
+        assert q.put(e.encode(), None, session, 0.0)
+    assert not q.put(made[5].encode(), None, object(), 0.0)  # still merged with the queued copy
+    assert q.cancel_heard({made[0].encode()}) == 1
+    assert len(calls) == len(made) + 1 and len(q) == len(made) - 1
+
+
 def test_many_spoofed_senders_heard_once_get_one_early_beacon_between_them() -> None:
     core, port, _ = node()
     core.tick(T0)
