@@ -99,7 +99,7 @@ def list_(as_json: bool) -> None:
     """Every campaign and where it stands now."""
     with session() as s:
         rows = [campaigns.account(s.state, cid, s.now)
-                for cid in queries.by_time(s.state.campaigns)]
+                for cid, _ in queries.by_time(s.state.campaigns)]
         state = s.state
 
     def human() -> None:

@@ -54,8 +54,8 @@ def show(council_id: str, as_json: bool) -> None:
     with session() as s:
         cid = s.find("councils", council_id, "council")
         row = queries.council_show(s.state, cid, s.now)
-        decisions = [queries.tally(s.state, pid, s.now) for pid in queries.by_time(s.state.proposals)
-                     if s.state.proposals[pid]["target"] == cid]
+        decisions = [queries.tally(s.state, pid, s.now) for pid, p in queries.by_time(s.state.proposals)
+                     if p["target"] == cid]
         row["decision_list"] = decisions
         lines = [f"{clean(row['objective'])}  ({row['status']}{': ' + row['reason'] if row['reason'] else ''})",
                  f"convened by {who(s.state, row['convener'])}; "

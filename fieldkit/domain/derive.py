@@ -31,6 +31,7 @@ from all entries (O(n)).
 from __future__ import annotations
 
 import copy
+import itertools
 import sys
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -92,20 +93,13 @@ def derive_but_newest(entries: Iterable[Entry], horizon: int | None, newest: int
     everything again.  It costs one pass more than ``derive`` (the fixpoint's inputs are
     known only at its end)."""
     unique = {e.id: e for e in entries}
-    inputs = _fixpoint(unique, horizon)[1]
-    state, folded = _start(unique, inputs, horizon)
-    floors = _chain_floors(folded, state)
-    folded.sort(key=sort_key)
-    split = max(len(folded) - newest, 0)
-    for e in folded[:split]:
-        _fold_one(state, e, floors.get(e.id))
-    rest = folded[split:]
-    return state, rest, {e.id: floors[e.id] for e in rest if e.id in floors}
+    return _fold_but_newest(unique, _fixpoint(unique, horizon)[1], horizon, newest)
 
 
-def _start(unique: dict[bytes, Entry], inputs: Inputs, horizon: int | None) -> tuple[State, list[Entry]]:
-    """A state with the fixpoint's inputs and every entry indexed (held ones aside), nothing
-    folded yet; the entries to fold."""
+def _fold_but_newest(unique: dict[bytes, Entry], inputs: Inputs, horizon: int | None, newest: int
+                     ) -> tuple[State, list[Entry], dict[bytes, int]]:
+    """One pass with these inputs, every entry indexed (held ones aside) and all but the
+    ``newest`` folded; those, and their chain floors."""
     state = State()
     state.tables["cuts"] = copy.deepcopy(inputs[0])
     state.tables["lates"] = copy.deepcopy(inputs[1])
@@ -116,15 +110,17 @@ def _start(unique: dict[bytes, Entry], inputs: Inputs, horizon: int | None) -> t
             continue
         state.index_entry(e, _hex_id(e))
         folded.append(e)
-    return state, folded
+    floors = _chain_floors(folded, state)
+    folded.sort(key=sort_key)
+    split = max(len(folded) - newest, 0)
+    for e in itertools.islice(folded, split):  # no copy of a rebuild's whole list (bench ingest's peak)
+        _fold_one(state, e, floors.get(e.id))
+    rest = folded[split:]
+    return state, rest, {e.id: floors[e.id] for e in rest if e.id in floors}
 
 
 def _fold_all(unique: dict[bytes, Entry], inputs: Inputs, horizon: int | None) -> State:
-    state, folded = _start(unique, inputs, horizon)
-    floors = _chain_floors(folded, state)
-    for e in sorted(folded, key=sort_key):
-        _fold_one(state, e, floors.get(e.id))
-    return state
+    return _fold_but_newest(unique, inputs, horizon, 0)[0]
 
 
 def _hold_future(state: State, e: Entry) -> None:

@@ -48,14 +48,14 @@ def tally(state: State, proposal_id: str, now: int) -> dict[str, Any]:
     }
 
 
-def by_time(rows: Mapping[str, dict[str, Any]]) -> list[str]:
-    """The keys of these records, oldest first; records of the same second by id, so every node
-    lists them in one order whatever order they arrived in."""
-    return sorted(rows, key=lambda k: (rows[k]["time"], k))
+def by_time(rows: Mapping[str, dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
+    """These records with their keys, oldest first; records of the same second by key, so
+    every node lists them in one order whatever order they arrived in."""
+    return sorted(rows.items(), key=lambda kv: (kv[1]["time"], kv[0]))
 
 
 def proposal_list(state: State, now: int) -> list[dict[str, Any]]:
-    return [tally(state, pid, now) for pid in by_time(state.proposals)]
+    return [tally(state, pid, now) for pid, _ in by_time(state.proposals)]
 
 
 def _latest_first(state: State, ids: list[str], limit: int | None) -> list[str]:
@@ -111,7 +111,7 @@ def assembly_show(state: State, assembly_id: str, now: int) -> dict[str, Any]:
 
 
 def assembly_list(state: State, now: int) -> list[dict[str, Any]]:
-    return [assembly_show(state, a, now) for a in by_time(state.assemblies)]
+    return [assembly_show(state, a, now) for a, _ in by_time(state.assemblies)]
 
 
 def deadline_marks(state: State, oid: str, record: dict[str, Any], now: int,
@@ -185,7 +185,7 @@ def alert_show(state: State, alert_id: str, now: int) -> dict[str, Any]:
 
 
 def alert_list(state: State, now: int) -> list[dict[str, Any]]:
-    ids = [a for a in by_time(state.alerts) if state.alerts[a]["time"] <= now]
+    ids = [a for a, r in by_time(state.alerts) if r["time"] <= now]
     return [alert_show(state, a, now) for a in ids]
 
 
@@ -233,7 +233,7 @@ def _day(t: int) -> str:
 
 
 def ledger_list(state: State, now: int) -> list[dict[str, Any]]:
-    return [{"id": k, **state.ledger[k]} for k in by_time(state.ledger) if state.ledger[k]["time"] <= now]
+    return [{"id": k, **v} for k, v in by_time(state.ledger) if v["time"] <= now]
 
 
 def recent(state: State, table: str, now: int, limit: int) -> list[dict[str, Any]]:

@@ -158,11 +158,7 @@ class DomainView:
         self.refolds[why] += 1
         state, newest, floors = derive.derive_but_newest(all_entries(store), self.horizon(), REFOLD_JOURNALED)
         self._replace(state)
-        records, waiting = [], set(self.state.waiting)
-        for e in newest:
-            records.append(self._fold([e], floors, waiting))
-            waiting = set(self.state.waiting)
-        self._keep(records)
+        self._keep(self._fold_runs(newest, floors, set(self.state.waiting), 1))
         self._save_meta(self.state)
 
     def update(self, added: Sequence[Entry], store: EntryStore) -> None:
@@ -230,7 +226,6 @@ class DomainView:
         waiting = set(state.waiting)
         ordered = sorted({e.id: e for e in refold}.values(), key=sort_key)
         floors = derive._chain_floors(ordered, state)  # may add waiting chain links: journaled below
-        records = []
         cutoff = newest - JOURNAL_SPAN
         journaled = 0  # ordered by claimed time first: the entries too old to journal lead
         while journaled < len(ordered) and ordered[journaled].time < cutoff:
@@ -241,9 +236,7 @@ class DomainView:
         if journaled:
             waiting = set(state.waiting)
         run = 1 if len(ordered) - journaled <= JOURNAL_SINGLES else JOURNAL_CHUNK
-        for at in range(journaled, len(ordered), run):
-            records.append(self._fold(ordered[at : at + run], floors, waiting))
-            waiting = set(state.waiting)
+        records = self._fold_runs(ordered[journaled:], floors, waiting, run)
         if rules_cuts.effective(state) != dict(state.cuts.items()):
             self._refold(store, "cuts")  # the cuts changed: the fold runs again to its fixpoint (derive.derive)
             return
@@ -253,6 +246,16 @@ class DomainView:
         self._keep(records)
         self._prune(newest)
         self._save_meta(state)
+
+    def _fold_runs(self, entries: Sequence[Entry], floors: dict[bytes, int], waiting: set[str], run: int
+                   ) -> list[tuple[str, dict[str, Any]]]:
+        """Fold these entries (in fold order) in runs of ``run``, a journal record each;
+        ``waiting``: the refs waited on before the first run."""
+        records = []
+        for at in range(0, len(entries), run):
+            records.append(self._fold(entries[at : at + run], floors, waiting))
+            waiting = set(self.state.waiting)
+        return records
 
     def _keep(self, records: list[tuple[str, dict[str, Any]]]) -> None:
         """Write these journal records (rows written before this batch looked up first)."""

@@ -561,9 +561,9 @@ class NodeCore:
                     if peer.planned_digest is not None and peer.planned_digest != self.store.store_digest():
                         peer.sync_due = peer.planned_digest = None  # our store moved: wait for the next beacon
                         continue
-                    if not peer.urgent and self._pulling(key):
-                        continue  # one pull at a time: two answers to one node carry the same entries
                     if not peer.urgent:
+                        if self._pulling(key):
+                            continue  # one pull at a time: two answers to one node carry the same entries
                         if not self.pacing.may_sync(port, now):
                             continue  # wait: an alert went by, or the radio spent its sync share
                         if not (peer.reserved or peer.bulk):

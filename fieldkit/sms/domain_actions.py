@@ -187,8 +187,7 @@ def proposal_facts(state: State, pid: str, now: int, known: dict[str, str] | Non
 def open_votes(state: State, now: int, known: dict[str, str] | None = None) -> list[tuple[str, dict, set[str]]]:
     """Every open vote of an assembly: (id, facts, the key ids of its members now)."""
     out = []
-    for pid in queries.by_time(state.proposals):
-        p = state.proposals[pid]
+    for pid, p in queries.by_time(state.proposals):
         if p["target_type"] != "assembly" or p["time"] > now or now >= p["closes"]:
             continue
         out.append((pid, proposal_facts(state, pid, now, known), set(judge.members_at(state, p["target"], now))))

@@ -50,7 +50,7 @@ def home(node: WebNode) -> dict[str, Any]:
     state, now = node.state(), node.now()
     open_alerts = queries.open_alerts(state, now)[::-1][:10]  # newest first
     assemblies = [{"id": a, "name": r["name"], "need": r["need"], "members": len(r["members"])}
-                  for a in queries.by_time(state.assemblies) for r in (state.assemblies[a],)]
+                  for a, r in queries.by_time(state.assemblies)]
     open_props = queries.open_proposals(state, now, 20)
     return {"alerts": open_alerts, "assemblies": assemblies, "proposals": open_props,
             "names": names(state, node), "targets": {p["target"]: _target_name(state, p["target"])
@@ -87,7 +87,7 @@ def alert(node: WebNode, prefix: str) -> dict[str, Any]:
 
 
 def _assembly_choices(state: State) -> list[dict[str, str]]:
-    return [{"id": a, "name": state.assemblies[a]["name"]} for a in queries.by_time(state.assemblies)]
+    return [{"id": a, "name": r["name"]} for a, r in queries.by_time(state.assemblies)]
 
 
 def mandates(node: WebNode) -> dict[str, Any]:
