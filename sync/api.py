@@ -41,6 +41,8 @@ class EntryStore(Protocol):
 
     def add_many(self, raws: Iterable[bytes], now: int) -> list[AddResult]: ...  # one fsync for all
 
+    def add_batches(self, batches: Iterable[Sequence[bytes]], now: int) -> Iterator[list[AddResult]]: ...
+
     def get(self, entry_id: bytes) -> Entry | None: ...
 
     def raw(self, entry_id: bytes) -> bytes: ...  # the exact signed bytes as received

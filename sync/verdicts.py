@@ -41,9 +41,13 @@ from sync.log import NO_KEY, Record, RecordType
 from sync.pending import Kept, PendingSet
 
 if TYPE_CHECKING:
-    from concurrent.futures import Future, ThreadPoolExecutor
+    from collections.abc import Callable
+    from concurrent.futures import Future
+
+    from sync.checks import Job
 
     _Checked = tuple[bytes, bytes, Future[list[bool]] | None, int]  # key, id, verdicts of its chunk, place
+    Submit = Callable[[list[Job]], Future[list[bool]]]  # starts the checks of a chunk (sync/checks.py)
 
 VERIFY_CHUNK = 128  # signature checks per task
 
@@ -64,16 +68,37 @@ class StoreVerdicts:
     def _log_record(self, offset: int) -> Record:
         raise NotImplementedError
 
-    def _preverify(self, pool: ThreadPoolExecutor | None, raws: Sequence[bytes]) -> dict[bytes, _Checked]:
+    def _preverify(self, submit: Submit | None, raws: Sequence[bytes],
+                   started: dict[bytes, _Checked] | None = None) -> dict[bytes, _Checked]:
         """Ids of a batch's entries whose key is known (full, or one key for the tag), looked up
-        among the held ones in a few queries; with ``pool``, their signature checks started.
+        among the held ones in a few queries; with ``submit``, their signature checks started.
 
-        libsodium runs without the GIL (PyNaCl's cffi releases it), so the checks run on
-        other cores while this thread indexes and folds the entries before them.  Returns
-        raw -> (key, id, future of its chunk's verdicts or None, place in the chunk); the
-        ingest still decides (a malformed entry is refused before its verdict is asked).
+        ``started``: checks already started for some of them (``_start_checks``, a batch
+        ahead).  Returns raw -> (key, id, future of its chunk's verdicts or None, place in
+        the chunk); the ingest still decides (a malformed entry is refused before its
+        verdict is asked, a key that is not the one checked is checked again).
         """
-        keys_of: dict[bytes, list[bytes]] = {}
+        out = dict(started or {})
+        out.update(self._start_checks(submit, [raw for raw in raws if raw not in out]))
+        self._held.prefetch([checked[1] for checked in out.values()])  # duplicates: a few queries, not one each
+        return out
+
+    def _start_checks(self, submit: Submit | None, raws: Sequence[bytes], chunk_size: int = VERIFY_CHUNK
+                      ) -> dict[bytes, _Checked]:
+        """Start the signature checks of these entries (without ``submit``: only their ids).
+
+        An entry naming its author by tag is checked with the one key known for the tag, or
+        carried in full by another entry of the batch (an author's first entry): a guess,
+        which ``_ingest`` uses only if it is the key it tries.
+
+        libsodium runs without the GIL (PyNaCl's cffi releases it), so checks submitted to
+        threads run on other cores while this thread indexes and folds the entries before
+        them (sync/checks.py: to processes, while it folds a whole batch)."""
+        keys_of: dict[bytes, set[bytes]] = {}  # tag -> keys: known ones, and those the entries carry
+        for raw in raws:
+            if len(raw) > 2 + AUTHOR_TAG_SIZE + SIGNATURE_SIZE and raw[0] & FLAG_FULL_KEY:
+                keys_of.setdefault(author_tag(raw[2:34]), set()).add(raw[2:34])
+        known: set[bytes] = set()
         jobs = []
         for raw in raws:
             if len(raw) <= 2 + AUTHOR_TAG_SIZE + SIGNATURE_SIZE:
@@ -82,18 +107,18 @@ class StoreVerdicts:
                 key = raw[2:34]
             else:
                 tag = raw[2 : 2 + AUTHOR_TAG_SIZE]
-                if tag not in keys_of:
-                    keys_of[tag] = self._keys.for_tag(tag)
-                if len(keys_of[tag]) != 1:
+                if tag not in known:
+                    known.add(tag)
+                    keys_of.setdefault(tag, set()).update(self._keys.for_tag(tag))
+                keys = keys_of.get(tag, ())
+                if len(keys) != 1:  # unknown, or ambiguous: the ingest decides
                     continue
-                key = keys_of[tag][0]
+                (key,) = keys
             jobs.append((raw, key, id_from_raw(raw, key)))
-        self._held.prefetch([entry_id for _raw, _key, entry_id in jobs])  # duplicates: a few queries, not one each
         out: dict[bytes, _Checked] = {}
-        for at in range(0, len(jobs), VERIFY_CHUNK):
-            chunk = jobs[at : at + VERIFY_CHUNK]
-            future = None if pool is None else pool.submit(
-                lambda c: [signature_ok(k, i, r[-SIGNATURE_SIZE:]) for r, k, i in c], chunk)
+        for at in range(0, len(jobs), chunk_size):
+            chunk = jobs[at : at + chunk_size]
+            future = None if submit is None else submit([(k, i, r[-SIGNATURE_SIZE:]) for r, k, i in chunk])
             for place, (raw, key, entry_id) in enumerate(chunk):
                 out[raw] = (key, entry_id, future, place)
         return out
