@@ -11,6 +11,8 @@ the same square are reported without targets.  Deterministic per seed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from fieldkit.bench.report import Figure
 from fieldkit.scenario.hour import CHECKPOINTS_S, HourRun, run_hour, run_line
 from fieldkit.scenario.merge import MergeRun, run_merge
@@ -25,6 +27,7 @@ DUTY_LIMIT = 10.0  # EU_868 g1 sub-band, percent of the hour (docs/research/mesh
 HELD_TARGETS = {30.0: ">= 0.8", 300.0: ">= 0.99", 900.0: ">= 1"}
 MERGE_LIMIT_S = 3600.0  # how long a merge may run before it is reported unconverged
 BIG = (100, 200)
+GROWTH_REPEATS = 3  # runs of each hour the growth figure takes the least CPU of (_least_cpu)
 
 
 def _held_figures(prefix: str, runs: list[HourRun], case: dict, targets: dict[float, str]) -> list[Figure]:
@@ -99,6 +102,22 @@ def _merge_figures(m: MergeRun, case: dict, converged_target: str | None) -> lis
     ]
 
 
+def _least_cpu(done: list[HourRun], again: Callable[[], HourRun], repeats: int) -> HourRun:
+    """The run of the same hour that took the least CPU, of ``repeats`` (``done`` counts).
+
+    An hour is deterministic per seed: repeats do the same work, and only the machine
+    (other processes, caches, the first run's warm-up) makes their CPU time differ, by
+    up to 20 % between single runs of the 50-node hour.  The least is the cost of the
+    work itself, as ``timeit`` takes the best of its repeats."""
+    runs = list(done)
+    while len(runs) < repeats:
+        runs.append(again())
+    first = runs[0]
+    if any((r.receptions, r.stored) != (first.receptions, first.stored) for r in runs):
+        raise RuntimeError("bench mesh: repeats of one seeded hour differ: the simulation is not deterministic")
+    return min(runs, key=lambda r: r.cpu_hour_s)
+
+
 def _growth_figure(base: HourRun, big: HourRun, case: dict) -> Figure:
     """How much faster the simulator's CPU grows than the traffic, from ``base`` (50 nodes) to ``big``.
 
@@ -108,7 +127,8 @@ def _growth_figure(base: HourRun, big: HourRun, case: dict) -> Figure:
     cpu = big.cpu_hour_s / base.cpu_hour_s if base.cpu_hour_s else 0.0
     traffic = big.receptions / base.receptions if base.receptions else 0.0
     return Figure("whole_sim_growth_over_traffic", round(cpu / traffic, 2) if traffic else 0.0, "ratio", "<= 1",
-                  {**case, "from_nodes": base.nodes, "cpu_growth": round(cpu, 2),
+                  {**case, "from_nodes": base.nodes, "cpu_growth": round(cpu, 2), "cpu_s": round(big.cpu_hour_s, 2),
+                   "from_cpu_s": round(base.cpu_hour_s, 2), "cpu": f"least of {GROWTH_REPEATS} runs each",
                    "receptions_growth": round(traffic, 2), "receptions": big.receptions,
                    "stored_growth": round(big.stored / base.stored, 2) if base.stored else 0.0,
                    "airtime_growth": round(big.airtime_s / base.airtime_s, 2) if base.airtime_s else 0.0})
@@ -136,12 +156,13 @@ def run(seeds: tuple[int, ...] = SEEDS, big: tuple[int, ...] = BIG, nodes: int =
     scatter = run_merge("scatter", seed, n=scatter_n, nodes=nodes, preset=PRESET, limit_s=MERGE_LIMIT_S)
     figures += _merge_figures(scatter, {"nodes": nodes, "preset": PRESET, "region": REGION,
                                         "layout": "scatter 2.5 km cut at x = 1250 m", "seeds": str(seed)}, "<= 900")
-    base = runs[0]  # the same seed as the bigger squares
+    base = _least_cpu([runs[0]], lambda: run_hour(seed, nodes, PRESET, REGION, duration_s), GROWTH_REPEATS)
     for count in big:
-        big_run = run_hour(seed, count, PRESET, REGION, duration_s)
+        big_run = _least_cpu([], lambda count=count: run_hour(seed, count, PRESET, REGION, duration_s),
+                             GROWTH_REPEATS)
         big_case = {**case, "nodes": count, "seeds": str(seed)}
         figures.append(Figure("whole_sim_hour_wall_s", round(big_run.wall_hour_s, 2), "s", None,
-                              {**big_case, "cpu_s": round(big_run.cpu_hour_s, 2)}))
+                              {**big_case, "cpu_s": round(big_run.cpu_hour_s, 2), "runs": GROWTH_REPEATS}))
         figures.append(_growth_figure(base, big_run, big_case))
         figures += _hour_figures([big_run], big_case, targets=False)
     return figures
