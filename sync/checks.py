@@ -54,7 +54,26 @@ def _frame(jobs: list[Job]) -> bytes:
 
 
 class SignatureChecks:
-    """One helper process for signature checks, started at the first job, stopped by ``close``."""
+    """Helper processes for signature checks, each started at its first job, all stopped by
+    ``close``; jobs go to them in turn."""
+
+    def __init__(self, processes: int = 2) -> None:
+        self.helpers = [_Helper() for _ in range(processes)]
+        self._turn = 0
+
+    def submit(self, jobs: list[Job]) -> Future[list[bool]]:
+        """The checks of ``jobs`` (a future of one answer per job, in order)."""
+        helper = self.helpers[self._turn]
+        self._turn = (self._turn + 1) % len(self.helpers)
+        return helper.submit(jobs)
+
+    def close(self) -> None:
+        for helper in self.helpers:
+            helper.close()
+
+
+class _Helper:
+    """One helper process, fed by a writer thread and answered through a reader thread."""
 
     def __init__(self) -> None:
         self._proc: subprocess.Popen[bytes] | None = None
@@ -67,7 +86,6 @@ class SignatureChecks:
         self._closing = False
 
     def submit(self, jobs: list[Job]) -> Future[list[bool]]:
-        """The checks of ``jobs``, answered in the order submitted."""
         future: Future[list[bool]] = Future()
         frame = _frame(jobs)
         with self._lock:

@@ -62,11 +62,13 @@ REBUILD_CACHE_KB = 1024  # SQLite's page cache while a rebuild holds every entry
 # Every call of this thread that releases the GIL (an SQLite step, a seal, the fsync) lets a
 # verifying thread in, so fewer such calls per entry (batched rows) help the threads too.
 VERIFY_THREADS = 2
-# A long import's checks go to a helper process (add_batches, sync/checks.py) in chunks this
-# large: its feeding thread needs the GIL once per chunk, which the fold holds up to 5 ms.
-# One helper checks ~25,000 entries a second (bench store's bare verify), faster than the
-# fold consumes them.
+# A long import's checks go to helper processes (add_batches, sync/checks.py).  The next
+# batch's in chunks this large: each helper's feeding thread needs the GIL once per chunk,
+# which the fold holds up to 5 ms.  Two helpers: one checks ~25,000 entries a second (bench
+# store's bare verify, 40 us an entry), and the first batch, which nothing hides, is placed
+# at ~20 us an entry: with two the checks keep up with it.
 CHECK_CHUNK = 1024
+CHECK_PROCESSES = 2
 _HELD = (RecordType.ENTRY, RecordType.EVIDENCE)
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL) WITHOUT ROWID;
@@ -108,7 +110,7 @@ class Store(StoreReading, StoreVerdicts):
         self.notices: list[str] = []  # what open repaired or rebuilt, for the operator
         providers = list(views) if views is not None else [HeadsView()]
         self._in_tx = False
-        self._checks: SignatureChecks | None = None  # a long import's helper process (add_batches)
+        self._checks: SignatureChecks | None = None  # a long import's helper processes (add_batches)
         for attempt in (1, 2):
             try:
                 self._connect(providers, db)
@@ -484,7 +486,7 @@ class Store(StoreReading, StoreVerdicts):
         Ed25519 plus the fold.  Stopping early (or an error) leaves the batches before durable."""
         _check_now(now)
         if self._checks is None:
-            self._checks = SignatureChecks()
+            self._checks = SignatureChecks(CHECK_PROCESSES)
         batches = iter(batches)
         batch = next(batches, None)
         try:

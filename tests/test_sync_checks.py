@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import os
 import random
 import signal
@@ -41,11 +40,12 @@ def test_the_helper_answers_every_job_as_a_local_check_would_in_order() -> None:
     checks = SignatureChecks()
     try:
         futures = [checks.submit(jobs[at : at + 37]) for at in range(0, len(jobs), 37)]
-        assert checks._proc is not None and checks._proc.poll() is None  # a real helper process
+        procs = [h._proc for h in checks.helpers]
+        assert len(procs) == 2 and all(p is not None and p.poll() is None for p in procs)  # real helper processes
         assert [ok for f in futures for ok in f.result(timeout=30)] == expected
     finally:
         checks.close()
-    assert checks._proc is None
+    assert all(p is not None and p.poll() is not None for p in procs)  # exited
 
 
 def test_a_killed_helper_leaves_no_job_unanswered_or_wrong() -> None:
@@ -55,9 +55,10 @@ def test_a_killed_helper_leaves_no_job_unanswered_or_wrong() -> None:
     try:
         first = checks.submit(jobs[:10])
         assert first.result(timeout=30) == expected[:10]
-        assert checks._proc is not None
-        os.kill(checks._proc.pid, signal.SIGKILL)
-        checks._proc.wait(timeout=10)
+        assert checks.helpers[0]._proc is not None
+        victim = checks.helpers[0]._proc
+        os.kill(victim.pid, signal.SIGKILL)
+        victim.wait(timeout=10)
         rest = [checks.submit(jobs[at : at + 50]) for at in range(10, len(jobs), 50)]
         assert [ok for f in rest for ok in f.result(timeout=30)] == expected[10:]
     finally:
@@ -78,7 +79,7 @@ def test_a_malformed_job_is_refused_before_anything_is_sent() -> None:
     checks = SignatureChecks()
     with pytest.raises(ValueError, match="32-byte key"):
         checks.submit([(bytes(31), bytes(32), bytes(64))])
-    assert checks._proc is None
+    assert checks.helpers[0]._proc is None
 
 
 def _batches(authors: int = 5, total: int = 400, size: int = 97) -> tuple[list[bytes], list[list[bytes]]]:
@@ -105,10 +106,12 @@ def test_add_batches_stores_what_add_many_stores_checked_ahead_on_the_helper(
         # keys are known when a batch's checks start (from the batches before, or carried by
         # an author's first entry in the same batch): nothing was checked on the store's thread
         assert inline == []
-        assert store._checks is not None and store._checks._proc is not None
+        assert store._checks is not None
+        procs = [h._proc for h in store._checks.helpers]
+        assert all(p is not None for p in procs)
     finally:
         store.close()
-    assert store._checks is not None and store._checks._proc is None  # closing the store stops its helper
+    assert all(p is not None and p.poll() is not None for p in procs)  # closing the store stops its helpers
 
 
 def test_a_forged_entry_in_a_batch_checked_ahead_is_refused_and_the_rest_held() -> None:
@@ -132,7 +135,6 @@ def test_an_import_whose_helper_is_killed_midway_imports_everything(monkeypatch:
     chains = make_chains(author_keys(6, 9), 1500, random.Random(9))
     src.add_many([e.encode(with_key=e.seq == 0) for c in chains.values() for e in c], 0)
     data = bundle.export_bundle(src, 1_800_000_000)
-    monkeypatch.setattr(bundle, "FIRST_BATCH", 100)
     monkeypatch.setattr(bundle, "BATCH", 200)
     dst = Store.memory()
     batches_seen = []
@@ -142,9 +144,9 @@ def test_an_import_whose_helper_is_killed_midway_imports_everything(monkeypatch:
 
     def add_timed(items, ahead=None, submit=None):  # kill the helper after the second batch
         batches_seen.append(len(items))
-        if len(batches_seen) == 3 and dst._checks is not None and dst._checks._proc is not None:
-            os.kill(dst._checks._proc.pid, signal.SIGKILL)
-            killed.append(dst._checks._proc.pid)
+        if len(batches_seen) == 3 and dst._checks is not None and dst._checks.helpers[0]._proc is not None:
+            os.kill(dst._checks.helpers[0]._proc.pid, signal.SIGKILL)
+            killed.append(dst._checks.helpers[0]._proc.pid)
         return real(items, ahead, submit)
 
     monkeypatch.setattr(dst, "_add_timed", add_timed)
@@ -155,13 +157,3 @@ def test_an_import_whose_helper_is_killed_midway_imports_everything(monkeypatch:
         assert dst.store_digest() == src.store_digest() and dst.state_digest() == src.state_digest()
     finally:
         dst.close()
-
-
-def test_bundle_batches_start_short_and_double_up_to_the_batch_size() -> None:
-    spans = bundle._spans(20_000)
-    sizes = [end - start for start, end in spans]
-    assert sizes[0] == bundle.FIRST_BATCH and max(sizes) == bundle.BATCH
-    assert all(b <= 2 * a for a, b in itertools.pairwise(sizes))
-    assert spans[0][0] == 0 and spans[-1][1] == 20_000
-    assert all(a[1] == b[0] for a, b in itertools.pairwise(spans))
-    assert bundle._spans(0) == [] and bundle._spans(1) == [(0, 1)]
