@@ -147,6 +147,8 @@ class _Helper:
                 self._fail()
                 return
             with self._lock:
+                if not self._waiting or self._waiting[0] is not head:
+                    return  # answered here already (_fail)
                 self._waiting.popleft()
             future.set_result([b == 1 for b in answer])
 
