@@ -199,15 +199,16 @@ class HeadsView:
     def _count(self, e: Entry) -> None:
         self._count_author(e.author, e.seq, 1)
 
-    def _count_author(self, author: bytes, head: int, entries: int) -> None:
+    def _count_author(self, author: bytes, head: int, entries: int) -> dict:
         key = author.hex()
         row = self.heads.get(key)
         if row is None:
-            self.heads[key] = {"author": key, "head": head, "entries": entries}
-            return
+            row = self.heads[key] = {"author": key, "head": head, "entries": entries}
+            return row
         if head > row["head"]:  # a stored row is changed in place: only what changed is noted
             row["head"] = head
         row["entries"] += entries
+        return row
 
     def update(self, added: Sequence[Entry], store: EntryStore) -> None:
         per_author: dict[bytes, list[int]] = {}  # author -> [highest seq, entries]: one row change each
@@ -218,11 +219,12 @@ class HeadsView:
             else:
                 seen[0] = max(seen[0], e.seq)
                 seen[1] += 1
+        forked = []
         for author, (head, count) in per_author.items():
-            self._count_author(author, head, count)
-        for author, seq in sorted({(e.author, e.seq) for e in added}):
-            row = self.heads[author.hex()]
+            row = self._count_author(author, head, count)
             if row["entries"] > row["head"] + 1:  # more entries than seqs: this author forked somewhere
-                ids = [i.hex() for i in store.ids_at(author, seq)]
-                if len(ids) > 1:
-                    self.equivocations[f"{author.hex()}:{seq}"] = {"author": author.hex(), "seq": seq, "ids": ids}
+                forked.append(author)
+        for author, seq in sorted({(e.author, e.seq) for e in added if e.author in forked}):
+            ids = [i.hex() for i in store.ids_at(author, seq)]
+            if len(ids) > 1:
+                self.equivocations[f"{author.hex()}:{seq}"] = {"author": author.hex(), "seq": seq, "ids": ids}
