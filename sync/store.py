@@ -481,7 +481,7 @@ class Store(StoreReading, StoreVerdicts):
 
     def add_batches(self, batches: Iterable[Sequence[bytes]], now: int) -> Iterator[list[AddResult]]:
         """``add_many`` of each batch in turn (yields its results once it is durable), with the
-        signatures of each batch checked by a helper process while the one before it is folded
+        signatures of each batch checked by helper processes while the one before it is folded
         and written (sync/checks.py): a long import runs at the pace of the fold, not of
         Ed25519 plus the fold.  Stopping early (or an error) leaves the batches before durable."""
         _check_now(now)
@@ -505,7 +505,8 @@ class Store(StoreReading, StoreVerdicts):
 
         def ingest(check: Submit | None) -> list[AddResult]:
             started, self._started = self._started, {}
-            self._checked = self._preverify(check, [raw for raw, _ in items], started)
+            if len(items) > 1 or check is not None:  # one entry (most frames): nothing to batch
+                self._checked = self._preverify(check, [raw for raw, _ in items], started)
             try:
                 results = [self._ingest(raw, now) for raw, now in items]
             finally:
