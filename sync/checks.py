@@ -57,7 +57,7 @@ class SignatureChecks:
     """Helper processes for signature checks, each started at its first job, all stopped by
     ``close``; jobs go to them in turn."""
 
-    def __init__(self, processes: int = 2) -> None:
+    def __init__(self, processes: int = 1) -> None:
         self.helpers = [_Helper() for _ in range(processes)]
         self._turn = 0
 

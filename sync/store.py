@@ -46,6 +46,8 @@ from sync.verdicts import VERIFY_CHUNK, StoreVerdicts
 from sync.views import HeadsView, ViewSet
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     from sync.verdicts import Submit, _Checked
 
 __all__ = ["INDEX_FILE", "LOG_FILE", "Equivocation", "Store", "StoreError", "create_store", "id_from_raw"]
@@ -62,18 +64,23 @@ REBUILD_CACHE_KB = 1024  # SQLite's page cache while a rebuild holds every entry
 # Every call of this thread that releases the GIL (an SQLite step, a seal, the fsync) lets a
 # verifying thread in, so fewer such calls per entry (batched rows) help the threads too.
 VERIFY_THREADS = 2
-# A long import's checks go to helper processes (add_batches, sync/checks.py).  The next
-# batch's in chunks this large: each helper's feeding thread needs the GIL once per chunk,
-# which the fold holds up to 5 ms.  Two helpers: one checks ~25,000 entries a second (bench
-# store's bare verify, 40 us an entry), and the first batch, which nothing hides, is placed
-# at ~20 us an entry: with two the checks keep up with it.
+# A long import's checks go to a helper process (add_batches, sync/checks.py), in chunks of
+# this size for the next batch: the helper's feeding thread needs the GIL once per chunk,
+# which the fold holds up to 5 ms.  One helper: it checks ~25,000 entries a second (bench
+# store's bare verify, 40 us an entry) while this thread places and folds them at ~100 us
+# an entry (_add_timed places a batch before its checks answer); a second one would only
+# take a core from this thread (2 cores: the bench measured placing slow down 1.5-3x).
 CHECK_CHUNK = 1024
-CHECK_PROCESSES = 2
+CHECK_PROCESSES = 1
 _HELD = (RecordType.ENTRY, RecordType.EVIDENCE)
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS pending (receipt BLOB PRIMARY KEY, offset INTEGER NOT NULL) WITHOUT ROWID;
 """
+
+
+class _Unconfirmed(Exception):
+    """An entry placed while its signature was being checked does not verify: place the batch again."""
 
 
 def _check_now(now: int) -> None:
@@ -193,6 +200,8 @@ class Store(StoreReading, StoreVerdicts):
         self._work: list[Entry | bytes] = []  # held entries and learned keys still to follow up
         self._checked: dict[bytes, _Checked] = {}  # see _preverify
         self._started: dict[bytes, _Checked] = {}  # checks started for the next batch (add_batches)
+        # (future, place) of the checks a batch was placed without (None: wait for each; _add_timed)
+        self._unconfirmed: list[tuple[Future[list[bool]], int]] | None = None
 
     # --- the index: meta row, transactions, loading ----------------------------------
 
@@ -500,18 +509,31 @@ class Store(StoreReading, StoreVerdicts):
     def _add_timed(self, items: Sequence[tuple[bytes, int]], ahead: Sequence[bytes] | None = None,
                    submit: Submit | None = None) -> list[AddResult]:
         """Place and hold a batch (``ahead``: the next batch, whose checks ``submit`` starts
-        once this one is placed, when the keys it names are known)."""
+        once this one is placed, when the keys it names are known).
+
+        With ``submit`` (helper processes), entries whose checks are still running are
+        placed as if they verify and the batch is folded meanwhile; before anything is
+        written, every such check must have passed (``_confirm``), else the batch is rolled
+        back and placed again with the verdicts known: an unverified entry never lands.
+        """
         self._reopen_if_replaced()
+        started, self._started = self._started, {}
+        checked: dict[bytes, _Checked] | None = None
+        raws = [raw for raw, _ in items]
 
         def ingest(check: Submit | None) -> list[AddResult]:
-            started, self._started = self._started, {}
+            nonlocal checked
             if len(items) > 1 or check is not None:  # one entry (most frames): nothing to batch
-                self._checked = self._preverify(check, [raw for raw, _ in items], started)
+                if checked is None:
+                    checked = self._preverify(check, raws, started)
+                else:  # placed again after a failed check: the held lookups were rolled back
+                    self._held.prefetch([c[1] for c in checked.values()])
+                self._checked = checked
             try:
                 results = [self._ingest(raw, now) for raw, now in items]
             finally:
                 self._checked = {}
-            if ahead is not None and submit is not None:
+            if ahead is not None and submit is not None and not self._started:
                 self._started = self._start_checks(submit, [bytes(r) for r in ahead], CHECK_CHUNK)
             return results
 
@@ -526,7 +548,22 @@ class Store(StoreReading, StoreVerdicts):
             with ThreadPoolExecutor(VERIFY_THREADS) as pool:
                 return ingest(lambda jobs: pool.submit(check_all, jobs))
 
-        return self._batched(work)
+        if submit is None:
+            return self._batched(work)
+        self._unconfirmed = []
+        try:
+            return self._batched(work, self._confirm)
+        except _Unconfirmed:
+            self._unconfirmed = None  # every check has its answer now
+            return self._batched(work)
+        finally:
+            self._unconfirmed = None
+
+    def _confirm(self) -> None:
+        """Every check this batch was placed without has passed, or _Unconfirmed."""
+        unconfirmed, self._unconfirmed = self._unconfirmed or [], []
+        if not all(future.result()[place] for future, place in unconfirmed):
+            raise _Unconfirmed
 
     def _batched(self, work: Callable[[], list[AddResult]], check: Callable[[], None] | None = None
                  ) -> list[AddResult]:

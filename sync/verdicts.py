@@ -59,6 +59,7 @@ class StoreVerdicts:
     _keys: KeysDirectory
     _pending: PendingSet
     _checked: dict[bytes, _Checked]
+    _unconfirmed: list[tuple[Future[list[bool]], int]] | None
     _applied: list[Entry]
     _work: list[Entry | bytes]
 
@@ -149,7 +150,11 @@ class StoreVerdicts:
             if eid in self._pending.by_id:
                 return AddResult(Outcome.DUPLICATE, eid, "already kept aside")
             future = checked[2] if known else None  # type: ignore[index]
-            ok = future.result()[checked[3]] if future is not None else signature_ok(key, eid, u.signature)  # type: ignore[index]
+            if future is not None and self._unconfirmed is not None and not future.done():
+                ok = True  # placed while its check runs: confirmed before the batch is written (store.py)
+                self._unconfirmed.append((future, checked[3]))  # type: ignore[index]
+            else:
+                ok = future.result()[checked[3]] if future is not None else signature_ok(key, eid, u.signature)  # type: ignore[index]
             if ok:
                 entry = Entry(key, u.seq, u.prev, u.time, u.body, u.signature, u.origin)
                 object.__setattr__(entry, "id", eid)  # see entry_from_log

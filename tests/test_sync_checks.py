@@ -6,6 +6,7 @@ import os
 import random
 import signal
 import sys
+from concurrent.futures import Future
 
 import pytest
 
@@ -37,7 +38,7 @@ def test_the_helper_answers_every_job_as_a_local_check_would_in_order() -> None:
     jobs = _jobs(300, 1)
     expected = check_all(jobs)
     assert 0 < expected.count(False) < len(jobs)  # both answers occur
-    checks = SignatureChecks()
+    checks = SignatureChecks(2)
     try:
         futures = [checks.submit(jobs[at : at + 37]) for at in range(0, len(jobs), 37)]
         procs = [h._proc for h in checks.helpers]
@@ -108,7 +109,7 @@ def test_add_batches_stores_what_add_many_stores_checked_ahead_on_the_helper(
         assert inline == []
         assert store._checks is not None
         procs = [h._proc for h in store._checks.helpers]
-        assert all(p is not None for p in procs)
+        assert procs and all(p is not None for p in procs)
     finally:
         store.close()
     assert all(p is not None and p.poll() is not None for p in procs)  # closing the store stops its helpers
@@ -157,3 +158,49 @@ def test_an_import_whose_helper_is_killed_midway_imports_everything(monkeypatch:
         assert dst.store_digest() == src.store_digest() and dst.state_digest() == src.state_digest()
     finally:
         dst.close()
+
+
+class _LateFuture(Future):
+    """A check that answers only when asked for its result: the batch is placed and folded first."""
+
+    def __init__(self, jobs: list) -> None:
+        super().__init__()
+        self._jobs = jobs
+
+    def result(self, timeout: float | None = None) -> list[bool]:
+        if not super().done():
+            self.set_result(check_all(self._jobs))
+        return super().result(timeout)
+
+
+def test_a_batch_placed_before_its_checks_answered_is_placed_again_without_a_forged_entry() -> None:
+    _raws, batches = _batches(size=200)
+    batch = list(batches[1])
+    forged = bytearray(batch[7])
+    forged[-1] ^= 0x01
+    batch[7] = bytes(forged)
+    reference = Store.memory()
+    reference.add_many(batches[0], T0)
+    expected = reference.add_many(batch, T0)
+    store = Store.memory()
+    store.add_many(batches[0], T0)
+    late: list[_LateFuture] = []
+
+    def submit(jobs: list) -> Future:
+        late.append(_LateFuture(jobs))
+        return late[-1]
+
+    folds = []
+    real_update = store._views.update
+    store._views.update = lambda added, s: folds.append(len(added)) or real_update(added, s)  # type: ignore[method-assign]
+    results = store._add_timed([(r, T0) for r in batch], None, submit)
+    assert late and len(folds) == 2  # folded once on trust, rolled back, folded again knowing the verdicts
+    assert [(r.outcome, r.entry_id, r.reason) for r in results] == [(r.outcome, r.entry_id, r.reason) for r in expected]
+    assert results[7].outcome.value == "refused"
+    assert store.store_digest() == reference.store_digest() and store.state_digest() == reference.state_digest()
+    # and a batch whose late checks all pass is folded once
+    folds.clear()
+    more = [e.encode() for e in chain(KEYS[0], 30)]
+    reference.add_many(more, T0)
+    store._add_timed([(r, T0) for r in more], None, submit)
+    assert len(folds) == 1 and store.state_digest() == reference.state_digest()
