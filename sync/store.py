@@ -514,7 +514,10 @@ class Store(StoreReading, StoreVerdicts):
         With ``submit`` (helper processes), entries whose checks are still running are
         placed as if they verify and the batch is folded meanwhile; before anything is
         written, every such check must have passed (``_confirm``), else the batch is rolled
-        back and placed again with the verdicts known: an unverified entry never lands.
+        back and placed again with the verdicts known: an unverified entry never lands.  A
+        forged entry costs its batch a second placing (and whatever its fold did, at most a
+        refold of the log, which any correctly signed entry backdated past the domain
+        view's journal costs too).
         """
         self._reopen_if_replaced()
         started, self._started = self._started, {}
