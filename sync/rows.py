@@ -356,6 +356,12 @@ class RowTable(MutableMapping[str, Any]):
         new = [k for k, r in self._rows.items() if r is not _GONE and k.startswith(prefix) and k not in known]
         return [k for k in stored if self._rows.get(k) is not _GONE] + sorted(new)
 
+    def stored_with_prefix(self, prefix: str) -> list[str]:
+        """Keys starting with ``prefix`` as the table stores them (this batch's writes and deletes
+        not counted): a range over the primary key, without a look at the rows in memory."""
+        return [r[0] for r in self._db.execute(
+            f"SELECT k FROM {self.sql} WHERE k >= ? AND k < ? ORDER BY k", (prefix, prefix + "\U0010ffff"))]
+
     def keys_from(self, low: str) -> list[str]:
         """Keys at or above ``low``, in order (stored or written in this batch)."""
         stored = [r[0] for r in self._db.execute(f"SELECT k FROM {self.sql} WHERE k >= ? ORDER BY k", (low,))]

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import random
+import sqlite3
+from pathlib import Path
 from typing import Any
 
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fieldkit.domain import rules_constitution
+from fieldkit.domain import derive, rules_constitution
 from fieldkit.domain.state import State
+from fieldkit.domain.view import DomainView, EntryRefs, all_entries, domain_state
+from sync.rows import RowTable
+from sync.store import Store
+
+from .test_domain_properties import build, programs
 
 POOL = [f"{i:02x}" * 6 for i in range(6)]  # key ids
 ASSEMBLIES = ["a1" * 32, "a2" * 32]
@@ -65,3 +73,50 @@ def states(draw: Any) -> State:
 def test_members_for_quorum_counts_as_membership_judges(state: State, aid: str, at: int) -> None:
     assert rules_constitution.members_for_quorum(state, aid, at) == \
         rules_constitution.members_for_quorum_slow(state, aid, at)
+
+
+# -- the view's refs, from its entries table (view.EntryRefs) ------------------------------
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(programs, st.integers(0, 2**32 - 1))
+def test_the_views_refs_name_what_an_in_memory_fold_indexes(program: Any, seed: int) -> None:
+    """After every batch (shuffled: late entries rewind or refold), the view answers ``ids_for``
+    and ``has_ref`` from its entries table exactly as a fold in memory answers from its index."""
+    w = build(*program)
+    rnd = random.Random(seed)
+    entries = rnd.sample(w.entries, len(w.entries))
+    refs = sorted({e.ref.hex() for e in entries} | {e.prev[:6].hex() for e in entries if e.seq} | {"00" * 6})
+    store = Store.memory(views=[DomainView()])
+    at = 0
+    while at < len(entries):
+        n = rnd.randint(1, 6)
+        store.add_many([e.encode(with_key=True) for e in entries[at : at + n]], 1_800_000_000)
+        at += n
+        memory = derive.derive(all_entries(store))  # what the store holds (it waits for a chain's gaps)
+        state = domain_state(store)
+        assert [state.ids_for(r) for r in refs] == [memory.ids_for(r) for r in refs]
+        assert [state.has_ref(r) for r in refs] == [memory.has_ref(r) for r in refs]
+
+
+def test_entry_refs_merge_stored_ids_with_those_indexed_in_the_batch(tmp_path: Path) -> None:
+    """Look-alike ids behind one ref (a ground 48-bit collision): stored ones by a range of the
+    entries table, the batch's own added to them, sorted; a rebuild's replace them all."""
+    db = sqlite3.connect(tmp_path / "t.db")
+    table = RowTable(db, "domain", "entries", digested=True)
+    ref = "ab" * 6
+    stored = [ref + f"{i:02x}" * 26 for i in (9, 3)]
+    for key in stored:
+        table[key] = {"time": 1}
+    table[("ab" * 5) + "ac" + "00" * 26] = {"time": 1}  # a neighbouring ref
+    table.flush()
+    refs = EntryRefs(table)
+    assert refs.ids_for(ref) == sorted(stored)
+    assert refs.ids_for("cd" * 6) == []
+    mine = ref + "05" * 26
+    refs.add(mine)
+    refs.add(mine)
+    refs.add("cd" * 32)
+    assert refs.ids_for(ref) == sorted([*stored, mine])
+    assert refs.ids_for("cd" * 6) == ["cd" * 32]
+    table.replace_all({})  # a rebuild: nothing stored until the flush, its index answers
+    refs.replace({ref: mine}, {})
+    assert refs.ids_for(ref) == [mine] and refs.ids_for("cd" * 6) == []

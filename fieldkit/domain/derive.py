@@ -137,7 +137,7 @@ def needs_rebuild(state: State, added: Iterable[Entry]) -> bool:
         if state.last is not None and sort_key(e) <= state.last:
             return True
         ref = e.ref.hex()
-        if ref in state.waiting or ref in state.refs:
+        if ref in state.waiting or state.has_ref(ref):
             return True
     return False
 

@@ -24,7 +24,7 @@ from . import derive, rules_cuts, rules_deadlines
 from .state import TABLES, State, sort_key
 
 VIEW_NAME = "domain"
-INDEXES = ("refs", "collisions", "by_close", "by_target")  # derived from entries: kept with the view, never digested
+INDEXES = ("by_close", "by_target")  # derived from entries: kept with the view, never digested
 Tables = dict[str, list[dict[str, Any]]]
 
 
@@ -90,6 +90,55 @@ def _bare(key: str) -> str:
     return ".".join(key.split(".")[:5])
 
 
+class EntryRefs:
+    """``State.ids_for`` for the view, from the keys of its ``entries`` table (no index table).
+
+    Every entry folded has a row under its id in ``entries``, so the ids behind a 6-byte ref
+    are a range of that table's primary key: one indexed query, where an index table of refs
+    cost a row to write, seal and read back per entry (a fifth of ``bench store``'s domain
+    rows).  The table's stored keys do not change until the batch's flush, so the answers are
+    kept for the batch.  To them are added the entries ``State.index`` notes, the ones this
+    update is about to fold (judged before their rows exist: ``Context.resolve`` refuses a
+    reference to one as claimed later, where an unknown ref waits), and after a rebuild, whose
+    rows are not stored yet, all of them (:meth:`replace`).  Entries a rewind undoes keep
+    their stored rows until the flush, so their ids are still found, as the refs index kept
+    naming them.
+    """
+
+    def __init__(self, entries: RowTable) -> None:
+        self._entries = entries
+        self._stored: dict[str, list[str]] = {}  # ref -> stored ids (this batch)
+        self._nothing_stored = False  # a rebuild emptied the table: nothing is stored until the flush
+        self._refs: dict[str, str] = {}  # ids noted in this batch, as State.refs/collisions
+        self._collisions: dict[str, list[str]] = {}
+
+    def add(self, entry_id: str) -> None:
+        ref = entry_id[:12]
+        first = self._refs.setdefault(ref, entry_id)
+        if first != entry_id and entry_id not in self._collisions.get(ref, ()):
+            self._collisions.setdefault(ref, []).append(entry_id)
+
+    def ids_for(self, ref: str) -> list[str]:
+        stored = self._stored.get(ref)
+        if stored is None:
+            stored = [] if self._nothing_stored else self._entries.stored_with_prefix(ref)
+            self._stored[ref] = stored
+        first = self._refs.get(ref)
+        if first is None:
+            return list(stored)
+        return sorted({*stored, first, *self._collisions.get(ref, ())})
+
+    def replace(self, refs: dict[str, str], collisions: dict[str, list[str]]) -> None:
+        """The entries table was replaced by a rebuild's (written at the flush): its refs answer."""
+        self._stored.clear()
+        self._nothing_stored = True
+        self._refs, self._collisions = refs, collisions
+
+    def forget(self) -> None:
+        """Drop the stored answers kept (another process may have written since)."""
+        self._stored.clear()
+
+
 class DomainView:
     """The domain state as view rows, kept by folding what arrives.
 
@@ -137,8 +186,7 @@ class DomainView:
             tables=dict(self._rows),
             last=(last[0], last[1], last[2], last[3], last[4]) if last else None,
             waiting=set(meta.get("waiting", ())),
-            refs=tables.table("refs", digested=False),
-            collisions=tables.table("collisions", digested=False),
+            ref_index=EntryRefs(self._rows["entries"]),
             by_close=tables.table("by_close", digested=False),
             by_target=tables.table("by_target", digested=False),
             future=dict(meta.get("future") or {}),
@@ -193,7 +241,7 @@ class DomainView:
             if held_changed:
                 self._save_meta(state)
             return
-        if any(e.ref.hex() in state.refs for e in new):  # a 6-byte ref collision: as derive.update does
+        if any(state.has_ref(e.ref.hex()) for e in new):  # a 6-byte ref collision: as derive.update does
             self._refold(store, "collision")
             return
         start = journal_key(sort_key(new[0]))
@@ -269,15 +317,10 @@ class DomainView:
         own rows and refs, and each one's predecessor (``derive._chain_floors`` reads the
         row of the entry before it along its author's chain: one query per entry otherwise)."""
         state = self.state
-        refs = [e.ref.hex() for e in added]
         links = [e.prev[:REF_SIZE].hex() for e in added if e.seq]
-        for table, keys in ((state.entries, [e.id.hex() for e in added]), (state.refs, refs + links),
-                            (state.collisions, refs + links)):
-            prefetch = getattr(table, "prefetch", None)
-            if prefetch is not None:
-                prefetch(keys)
         prefetch = getattr(state.entries, "prefetch", None)
         if prefetch is not None:
+            prefetch([e.id.hex() for e in added])
             prefetch([i for link in dict.fromkeys(links) for i in state.ids_for(link)])
 
     def _fold(self, run: Sequence[Entry], floors: dict[bytes, int], waiting: set[str]
@@ -351,6 +394,8 @@ class DomainView:
         for name in INDEXES:
             self._tables.table(name, digested=False).replace_all(getattr(fresh, name))
         self._tables.table("journal", digested=False).replace_all({})
+        if self.state.ref_index is not None:  # the entries table holds no row until the flush
+            self.state.ref_index.replace(fresh.refs, fresh.collisions)  # type: ignore[attr-defined]
         # refused entries after the high-water mark have no journal record either
         marks = [journal_key(fresh.last)] if fresh.last else []
         marks += [journal_key((v[0], v[1], v[2], v[3], v[4])) for v in fresh.tail.values()]
@@ -376,6 +421,8 @@ class DomainView:
         open (the web server, the SMS gateway) holds what one read needs, not all it ever read."""
         if self._tables is not None:
             self._tables.discard()
+        if isinstance(self.state.ref_index, EntryRefs):
+            self.state.ref_index.forget()
 
     def dump_meta(self) -> dict[str, Any]:
         """The meta row of ``State.to_tables`` (``store.view_tables`` gives it with the tables)."""
