@@ -59,6 +59,11 @@ class ViewTables:
             t.discard()
         self._meta.discard()
 
+    def drop(self, name: str) -> None:
+        """Delete a table the view no longer keeps (one an older fieldkit wrote), with its index."""
+        self.tables.pop(name, None)
+        self._db.execute(f'DROP TABLE IF EXISTS "v_{self.view}_{name}"')
+
     def clear_all(self) -> None:
         for t in self.tables.values():
             t.clear_all()

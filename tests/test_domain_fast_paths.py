@@ -14,8 +14,9 @@ from fieldkit.domain import derive, rules_constitution
 from fieldkit.domain.state import State
 from fieldkit.domain.view import DomainView, EntryRefs, all_entries, domain_state
 from sync.rows import RowTable
-from sync.store import Store
+from sync.store import INDEX_FILE, Store
 
+from .domain_world import World
 from .test_domain_properties import build, programs
 
 POOL = [f"{i:02x}" * 6 for i in range(6)]  # key ids
@@ -120,3 +121,23 @@ def test_entry_refs_merge_stored_ids_with_those_indexed_in_the_batch(tmp_path: P
     table.replace_all({})  # a rebuild: nothing stored until the flush, its index answers
     refs.replace({ref: mine}, {})
     assert refs.ids_for(ref) == [mine] and refs.ids_for("cd" * 6) == []
+
+
+def test_a_rebuild_drops_the_refs_tables_an_older_index_kept(tmp_path: Path) -> None:
+    w = World()
+    w.found(0)
+    with Store.open(tmp_path, views=[DomainView()]) as store:
+        store.add_many([e.encode(with_key=True) for e in w.entries], 1_800_000_000)
+    db = sqlite3.connect(tmp_path / INDEX_FILE)
+    for name in ("refs", "collisions"):
+        db.execute(f'CREATE TABLE "v_domain_{name}" (k TEXT PRIMARY KEY, time INTEGER, until INTEGER, data BLOB)')
+    db.execute("UPDATE meta SET v = '5' WHERE k = 'format'")  # as an older fieldkit left it
+    db.commit()
+    db.close()
+    with Store.open(tmp_path, views=[DomainView()]) as store:
+        assert store.notices and "format" in store.notices[0]
+        assert domain_state(store).verdict(w.entries[0].id) == "counted"
+    db = sqlite3.connect(tmp_path / INDEX_FILE)
+    tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    db.close()
+    assert "v_domain_entries" in tables and not tables & {"v_domain_refs", "v_domain_collisions"}

@@ -25,6 +25,7 @@ from .state import TABLES, State, sort_key
 
 VIEW_NAME = "domain"
 INDEXES = ("by_close", "by_target")  # derived from entries: kept with the view, never digested
+RETIRED = ("refs", "collisions")  # tables older views kept (refs: EntryRefs, from the entries table)
 Tables = dict[str, list[dict[str, Any]]]
 
 
@@ -198,6 +199,10 @@ class DomainView:
         self._outdated = self.state.last is not None and meta.get("rules") != RULES_VERSION
 
     def rebuild(self, entries: Iterable[Entry], store: EntryStore) -> None:
+        drop = getattr(self._tables, "drop", None)
+        if drop is not None:  # the index a new INDEX_FORMAT rebuilds may hold tables of older rules
+            for name in RETIRED:
+                drop(name)
         self._replace(derive.derive(entries, self.horizon()))
 
     def _refold(self, store: EntryStore, why: str) -> None:
