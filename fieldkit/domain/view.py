@@ -223,8 +223,11 @@ class DomainView:
         horizon = self.horizon()
         if len(added) > 1:  # the batch's lookups below, a few queries instead of one per entry
             self._prefetch(added)
-        fresh = {derive._hex_id(e): e for e in added
-                 if e.id.hex() not in state.entries and e.id.hex() not in state.future}
+        fresh = {}
+        for e in added:
+            key = derive._hex_id(e)
+            if key not in state.entries and key not in state.future:
+                fresh[key] = e
         held_changed = False
         if horizon is not None:
             for key, e in list(fresh.items()):
@@ -277,7 +280,8 @@ class DomainView:
         # entries older than the journal will keep (a bundle of old history) are not journaled
         newest = max([e.time for e in refold] + ([state.last[0]] if state.last else []))
         waiting = set(state.waiting)
-        ordered = sorted({e.id: e for e in refold}.values(), key=sort_key)
+        # ``new`` is in fold order already, each entry once, unless a rewind undid entries
+        ordered = sorted({e.id: e for e in refold}.values(), key=sort_key) if later else new
         floors = derive._chain_floors(ordered, state)  # may add waiting chain links: journaled below
         cutoff = newest - JOURNAL_SPAN
         journaled = 0  # ordered by claimed time first: the entries too old to journal lead
