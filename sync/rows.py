@@ -84,14 +84,20 @@ class RowTable(MutableMapping[str, Any]):
     """One table of a view: rows loaded on demand, written back at the end of the batch."""
 
     def __init__(self, db: sqlite3.Connection, view: str, name: str, digested: bool,
-                 sealer: Sealer | None = None) -> None:
+                 sealer: Sealer | None = None, timed: bool = True) -> None:
+        """``timed=False``: a table never asked for rows by time (:meth:`live`, :meth:`newest`):
+        its rows leave ``time`` and ``until`` empty and it has no time index to keep up (the
+        domain's entries: a row and an index entry per entry folded)."""
         self._db = db
         self._sealer = sealer
-        self.view, self.name, self.digested = view, name, digested
+        self.view, self.name, self.digested, self.timed = view, name, digested, timed
         self.sql = f'"v_{view}_{name}"'
         db.execute(f"CREATE TABLE IF NOT EXISTS {self.sql} (k TEXT PRIMARY KEY, time INTEGER, until INTEGER, "
                    "data BLOB NOT NULL)")
-        db.execute(f'CREATE INDEX IF NOT EXISTS "v_{view}_{name}_time" ON {self.sql} (time, until)')
+        if timed:
+            db.execute(f'CREATE INDEX IF NOT EXISTS "v_{view}_{name}_time" ON {self.sql} (time, until)')
+        else:
+            db.execute(f'DROP INDEX IF EXISTS "v_{view}_{name}_time"')
         self._rows: dict[str, Any] = {}  # rows read or written (possibly changed), or _GONE
         self._stored: dict[str, str | None] = {}  # their JSON as stored, None if not stored
         self._touched: set[str] = set()  # rows handed out since the last flush: may have changed
@@ -388,6 +394,7 @@ class RowTable(MutableMapping[str, Any]):
 
     def live(self, now: int) -> list[tuple[str, Any]]:
         """Rows whose ``time`` is at or before ``now`` and whose ``until`` is after it (e.g. open alerts)."""
+        self._require_timed()
         found = self._rows_where("WHERE time <= ? AND until > ? ORDER BY time, k", (now, now))
         keys = {k for k, _ in found}
         extra = [(k, r) for k, r in self._rows.items() if r is not _GONE and k not in keys
@@ -397,6 +404,7 @@ class RowTable(MutableMapping[str, Any]):
     def newest(self, at: int, limit: int) -> list[tuple[str, Any]]:
         """Up to ``limit`` rows whose ``time`` is at or before ``at``, newest first (by time, then
         key): one query on the time index, e.g. the latest alerts a page lists."""
+        self._require_timed()
         found = self._rows_where("WHERE time <= ? ORDER BY time DESC, k DESC LIMIT ?", (at, limit))
         keys = {k for k, _ in found}
         extra = [(k, r) for k, r in self._rows.items()  # rows this batch set or changed, not written yet
@@ -406,6 +414,10 @@ class RowTable(MutableMapping[str, Any]):
             return found
         rows = sorted(found + extra, key=lambda kr: (_bound(kr[1], "time") or 0, kr[0]), reverse=True)
         return rows[:limit]
+
+    def _require_timed(self) -> None:
+        if not self.timed:
+            raise ValueError(f"table {self.sql} keeps no row times: it cannot be asked for rows by time")
 
     def replace_all(self, rows: dict[str, Any]) -> None:
         """Every row replaced by ``rows`` (a rebuild's result), written at the next flush."""
@@ -463,7 +475,11 @@ class RowTable(MutableMapping[str, Any]):
             else:
                 dcount += 1
                 dsum += row_hash(self.name, key, new)
-                writes.append((key, _bound(row, "time"), _bound(row, "expires", "until", "closes"), self._data(new)))
+                if self.timed:
+                    until = _bound(row, "expires", "until", "closes")
+                    writes.append((key, _bound(row, "time"), until, self._data(new)))
+                else:
+                    writes.append((key, None, None, self._data(new)))
                 if len(writes) >= WRITE_CHUNK:  # a rebuild writes every row: never all of them in memory at once
                     self._any_stored = None
                     self._db.executemany(f"INSERT OR REPLACE INTO {self.sql} VALUES (?, ?, ?, ?)", writes)

@@ -7,6 +7,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -141,3 +142,20 @@ def test_a_rebuild_drops_the_refs_tables_an_older_index_kept(tmp_path: Path) -> 
     tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     db.close()
     assert "v_domain_entries" in tables and not tables & {"v_domain_refs", "v_domain_collisions"}
+
+
+def test_the_entries_table_keeps_no_time_index_and_refuses_time_queries(tmp_path: Path) -> None:
+    w = World()
+    w.found(0)
+    with Store.open(tmp_path, views=[DomainView()]) as store:
+        store.add_many([e.encode(with_key=True) for e in w.entries], 1_800_000_000)
+        state = domain_state(store)
+        assert state.entries[w.entries[0].id.hex()]["time"] == w.entries[0].time  # the row keeps its time
+        with pytest.raises(ValueError, match="no row times"):
+            state.entries.newest(w.entries[0].time, 5)
+        assert state.assemblies.newest(w.entries[0].time, 5)[0][0] == w.entries[0].id.hex()
+    db = sqlite3.connect(tmp_path / INDEX_FILE)
+    indexes = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert db.execute('SELECT count(*) FROM "v_domain_entries" WHERE time IS NOT NULL').fetchone() == (0,)
+    db.close()
+    assert "v_domain_assemblies_time" in indexes and "v_domain_entries_time" not in indexes

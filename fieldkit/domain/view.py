@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Protocol
 
-from codec import REF_SIZE, Entry
+from codec import LINK_SIZE, REF_SIZE, Entry
 from sync.api import EntryStore, ViewTables
 from sync.rows import RowTable
 
@@ -25,6 +25,9 @@ from .state import TABLES, State, sort_key
 
 VIEW_NAME = "domain"
 INDEXES = ("by_close", "by_target")  # derived from entries: kept with the view, never digested
+# Tables no query asks for rows by time (state.newest, RowTable.live): the entries' verdicts,
+# one row per entry, written without a time index to keep up.
+UNTIMED = ("entries",)
 RETIRED = ("refs", "collisions")  # tables older views kept (refs: EntryRefs, from the entries table)
 Tables = dict[str, list[dict[str, Any]]]
 
@@ -180,7 +183,7 @@ class DomainView:
 
     def attach(self, tables: ViewTables) -> None:
         self._tables = tables
-        self._rows = {t: tables.table(t) for t in TABLES}
+        self._rows = {t: tables.table(t, timed=t not in UNTIMED) for t in TABLES}
         meta = tables.meta
         last = meta.get("last")
         self.state = State(
@@ -326,7 +329,10 @@ class DomainView:
         own rows and refs, and each one's predecessor (``derive._chain_floors`` reads the
         row of the entry before it along its author's chain: one query per entry otherwise)."""
         state = self.state
-        links = [e.prev[:REF_SIZE].hex() for e in added if e.seq]
+        # a predecessor in the batch itself is not looked up (derive._chain_floors follows the
+        # batch's own links first): in a bundle most are, an author's entries come in runs
+        inside = {(e.author, e.seq, e.id[:LINK_SIZE]) for e in added}
+        links = [e.prev[:REF_SIZE].hex() for e in added if e.seq and (e.author, e.seq - 1, e.prev) not in inside]
         prefetch = getattr(state.entries, "prefetch", None)
         if prefetch is not None:
             prefetch([e.id.hex() for e in added])
