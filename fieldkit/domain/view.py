@@ -132,6 +132,12 @@ class EntryRefs:
             return list(stored)
         return sorted({*stored, first, *self._collisions.get(ref, ())})
 
+    def prefetch(self, refs: Iterable[str]) -> None:
+        """Ask the table about these refs at once (a batch's own refs: the collision check asks
+        for each, and almost none is stored)."""
+        if not self._nothing_stored:
+            self._stored.update(self._entries.stored_with_prefixes([r for r in refs if r not in self._stored]))
+
     def replace(self, refs: dict[str, str], collisions: dict[str, list[str]]) -> None:
         """The entries table was replaced by a rebuild's (written at the flush): its refs answer."""
         self._stored.clear()
@@ -333,6 +339,8 @@ class DomainView:
         # batch's own links first): in a bundle most are, an author's entries come in runs
         inside = {(e.author, e.seq, e.id[:LINK_SIZE]) for e in added}
         links = [e.prev[:REF_SIZE].hex() for e in added if e.seq and (e.author, e.seq - 1, e.prev) not in inside]
+        if isinstance(state.ref_index, EntryRefs):
+            state.ref_index.prefetch([e.ref.hex() for e in added])
         prefetch = getattr(state.entries, "prefetch", None)
         if prefetch is not None:
             prefetch([e.id.hex() for e in added])
