@@ -175,10 +175,13 @@ class RowTable(MutableMapping[str, Any]):
                 before[key] = self._stored.get(key)
 
     def _load(self, key: str) -> Any:
-        if self.before is not None:
-            self._note_before(key)
         row = self._rows.get(key)
         if row is not None:
+            # _note_before, called only where it notes something: a tracked row (the common
+            # case, read again and again by the fold) notes its own first change
+            before = self.before
+            if before is not None and key not in before and (row is _GONE or key not in self._marks):
+                self._note_before(key)
             self._touched.add(key)
             return row
         if key in self._absent:

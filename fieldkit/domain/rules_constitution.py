@@ -130,12 +130,14 @@ def members_for_quorum(state: State, assembly_id: str, at: int) -> int:
     asm = state.assemblies[assembly_id]
     by_name = "suspended" in asm["name"]
     removed = {state.proposals[p]["member"] for p in asm["removals"] if judge.motion_passed(state, p, at)}
+    keys = state.keys
     count = 0
     for key, m in asm["members"].items():
         if m["admitted"] is None or m["admitted"] > at or key in removed:
             count += by_name
-        elif not judge.is_revoked(state, key, at):
-            count += 1
+        else:  # judge.is_revoked, inline: this loop runs for every member of every proposal's assembly
+            row = keys.get(key)
+            count += row is None or row.get("revoked") is None or row["revoked"] > at
     return count
 
 
