@@ -236,6 +236,14 @@ class RowTable(MutableMapping[str, Any]):
             self._note_absent(key)
         return found
 
+    def note_absent(self, keys: Iterable[str]) -> None:
+        """These keys are known to hold no stored row (the caller asked the table: a range of
+        keys held none); rows set in this batch still answer for themselves."""
+        new = [k for k in keys if k not in self._rows and k not in self._stored]
+        if len(self._absent) + len(new) > 4 * CACHE_ROWS:
+            self._absent.clear()
+        self._absent.update(new)
+
     def _note_absent(self, key: str) -> None:
         if len(self._absent) >= 4 * CACHE_ROWS:
             self._absent.clear()

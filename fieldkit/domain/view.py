@@ -144,6 +144,11 @@ class EntryRefs:
         self._nothing_stored = True
         self._refs, self._collisions = refs, collisions
 
+    @property
+    def stored_now(self) -> dict[str, list[str]]:
+        """ref -> the stored ids asked for so far in this batch (read only)."""
+        return {} if self._nothing_stored else self._stored
+
     def forget(self) -> None:
         """Drop the stored answers kept (another process may have written since)."""
         self._stored.clear()
@@ -339,11 +344,17 @@ class DomainView:
         # batch's own links first): in a bundle most are, an author's entries come in runs
         inside = {(e.author, e.seq, e.id[:LINK_SIZE]) for e in added}
         links = [e.prev[:REF_SIZE].hex() for e in added if e.seq and (e.author, e.seq - 1, e.prev) not in inside]
+        ids = [e.id.hex() for e in added]
         if isinstance(state.ref_index, EntryRefs):
-            state.ref_index.prefetch([e.ref.hex() for e in added])
+            state.ref_index.prefetch([i[:12] for i in ids])
+            # an id whose ref has no stored entry is not stored either: the fold's "is it new?"
+            # then asks nothing, and only the others' rows are read (duplicates, look-alikes)
+            stored = state.ref_index.stored_now
+            state.entries.note_absent([i for i in ids if stored.get(i[:12]) == []])  # type: ignore[attr-defined]
+            ids = [i for i in ids if stored.get(i[:12]) != []]
         prefetch = getattr(state.entries, "prefetch", None)
         if prefetch is not None:
-            prefetch([e.id.hex() for e in added])
+            prefetch(ids)
             prefetch([i for link in dict.fromkeys(links) for i in state.ids_for(link)])
 
     def _fold(self, run: Sequence[Entry], floors: dict[bytes, int], waiting: set[str]
