@@ -379,20 +379,23 @@ class RowTable(MutableMapping[str, Any]):
         return [r[0] for r in self._db.execute(
             f"SELECT k FROM {self.sql} WHERE k >= ? AND k < ? ORDER BY k", (prefix, prefix + "\U0010ffff"))]
 
-    def stored_with_prefixes(self, prefixes: Iterable[str]) -> dict[str, list[str]]:
+    def stored_with_prefixes(self, prefixes: Iterable[str], held: bool = False) -> dict[str, list[str]]:
         """``stored_with_prefix`` for many prefixes: the first key at or above each, 500 prefixes
         per query (an index seek each inside SQLite: a third of the time of a query per prefix
-        at 100,000 rows); a prefix that key starts with is asked for again whole.  For prefixes
-        that mostly hold nothing (a batch's new refs, before the collision check)."""
+        at 100,000 rows); a prefix that key starts with is asked for again whole.  ``held``: for
+        prefixes that mostly hold one key (a batch's links to entries before it), the first two
+        keys, so that only a prefix holding two or more is asked for again."""
         out: dict[str, list[str]] = {}
         wanted = list(dict.fromkeys(prefixes))
+        first = f"SELECT k FROM {self.sql} WHERE k >= p.lo ORDER BY k LIMIT 1"
+        columns = f"({first}), ({first} OFFSET 1)" if held else f"({first}), NULL"
         for at in range(0, len(wanted), 500):
             part = wanted[at : at + 500]
-            sql = (f"WITH p(lo) AS (VALUES {','.join(['(?)'] * len(part))}) "
-                   f"SELECT p.lo, (SELECT k FROM {self.sql} WHERE k >= p.lo ORDER BY k LIMIT 1) FROM p")
-            for prefix, first in self._db.execute(sql, part):
-                found = first is not None and first.startswith(prefix)
-                out[prefix] = self.stored_with_prefix(prefix) if found else []
+            sql = f"WITH p(lo) AS (VALUES {','.join(['(?)'] * len(part))}) SELECT p.lo, {columns} FROM p"
+            for prefix, a, b in self._db.execute(sql, part):
+                found = [k for k in (a, b) if k is not None and k.startswith(prefix)]
+                complete = len(found) < (2 if held else 1)
+                out[prefix] = found if complete else self.stored_with_prefix(prefix)
         return out
 
     def keys_from(self, low: str) -> list[str]:

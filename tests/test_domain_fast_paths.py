@@ -113,6 +113,7 @@ def test_entry_refs_merge_stored_ids_with_those_indexed_in_the_batch(tmp_path: P
     neighbour = ("ab" * 5) + "ac"
     asked = [ref, neighbour, "cd" * 6, "ab" * 5 + "aa", "ff" * 6, "00" * 6]
     assert table.stored_with_prefixes(asked * 2) == {p: table.stored_with_prefix(p) for p in asked}
+    assert table.stored_with_prefixes(asked, held=True) == {p: table.stored_with_prefix(p) for p in asked}
     assert table.stored_with_prefixes(asked)[ref] == sorted(stored)
     assert table.stored_with_prefixes(asked)[neighbour] == [neighbour + "00" * 26]
     refs = EntryRefs(table)

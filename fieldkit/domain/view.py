@@ -132,11 +132,12 @@ class EntryRefs:
             return list(stored)
         return sorted({*stored, first, *self._collisions.get(ref, ())})
 
-    def prefetch(self, refs: Iterable[str]) -> None:
-        """Ask the table about these refs at once (a batch's own refs: the collision check asks
-        for each, and almost none is stored)."""
+    def prefetch(self, refs: Iterable[str], held: bool = False) -> None:
+        """Ask the table about these refs at once: a batch's own refs (the collision check asks
+        for each, and almost none is stored), or with ``held`` its links (each names one)."""
         if not self._nothing_stored:
-            self._stored.update(self._entries.stored_with_prefixes([r for r in refs if r not in self._stored]))
+            wanted = [r for r in refs if r not in self._stored]
+            self._stored.update(self._entries.stored_with_prefixes(wanted, held))
 
     def replace(self, refs: dict[str, str], collisions: dict[str, list[str]]) -> None:
         """The entries table was replaced by a rebuild's (written at the flush): its refs answer."""
@@ -352,6 +353,7 @@ class DomainView:
             stored = state.ref_index.stored_now
             state.entries.note_absent([i for i in ids if stored.get(i[:12]) == []])  # type: ignore[attr-defined]
             ids = [i for i in ids if stored.get(i[:12]) != []]
+            state.ref_index.prefetch(links, held=True)
         prefetch = getattr(state.entries, "prefetch", None)
         if prefetch is not None:
             prefetch(ids)
