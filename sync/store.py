@@ -54,8 +54,8 @@ __all__ = ["INDEX_FILE", "LOG_FILE", "Equivocation", "Store", "StoreError", "cre
 
 LOG_FILE = "log"
 VIEWS_FILE = INDEX_FILE  # the views live in the index database
-INDEX_FORMAT = 5  # 2: keys blinded and sealed, view rows sealed (issue 17); 3: held rows by bucket; 4: no id
-# copy; 5: the domain view's proposal indexes (by close time and by target)
+INDEX_FORMAT = 6  # 2: keys blinded and sealed, view rows sealed (issue 17); 3: held rows by bucket; 4: no id
+# copy; 5: the domain view's proposal indexes (by close time and by target); 6: no refs index (from entries)
 TAIL_CHECK = 16  # bytes of the log just before the recorded position, to know it is the same log
 REBUILD_CACHE_KB = 1024  # SQLite's page cache while a rebuild holds every entry (_rebuild_views)
 # The Pi Zero 2 has 4 cores; one stays with the fold.  Measured on 2 shared cores (20,000

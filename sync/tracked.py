@@ -136,14 +136,17 @@ class _TrackedList(list):
 def _tracked(value: Any, mark: _Mark) -> Any:
     """``value`` with every dict and list in it tracked under ``mark`` (scalars as they are)."""
     if isinstance(value, dict):
-        out = _TrackedDict()
-        out._mark = mark
+        out = _TrackedDict(value)  # copied at C speed (dict's own init: no tracked __setitem__),
+        out._mark = mark  # then only the dicts and lists in it replaced: most values are scalars
         for k, v in value.items():
-            dict.__setitem__(out, k, _tracked(v, mark))
+            if isinstance(v, dict | list):
+                dict.__setitem__(out, k, _tracked(v, mark))
         return out
     if isinstance(value, list):
-        items = _TrackedList()
+        items = _TrackedList(value)
         items._mark = mark
-        list.extend(items, [_tracked(v, mark) for v in value])
+        for i, v in enumerate(value):
+            if isinstance(v, dict | list):
+                list.__setitem__(items, i, _tracked(v, mark))
         return items
     return value

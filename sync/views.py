@@ -31,12 +31,13 @@ class ViewTables:
         self.tables: dict[str, RowTable] = {}
         self._meta = RowTable(db, view, "_meta", digested=False, sealer=sealer)
 
-    def table(self, name: str, digested: bool = True) -> RowTable:
-        """The view's table ``name`` (created if new); ``digested=False`` for indexes the digest skips."""
+    def table(self, name: str, digested: bool = True, timed: bool = True) -> RowTable:
+        """The view's table ``name`` (created if new); ``digested=False`` for indexes the digest skips,
+        ``timed=False`` for a table never asked for rows by time (RowTable)."""
         if name not in self.tables:
             if name.startswith("_") or not name.replace("_", "").isalnum():
                 raise ValueError(f"table names are letters, digits and inner underscores: {name!r}")
-            self.tables[name] = RowTable(self._db, self.view, name, digested, self._sealer)
+            self.tables[name] = RowTable(self._db, self.view, name, digested, self._sealer, timed)
         return self.tables[name]
 
     @property
@@ -58,6 +59,11 @@ class ViewTables:
         for t in self.tables.values():
             t.discard()
         self._meta.discard()
+
+    def drop(self, name: str) -> None:
+        """Delete a table the view no longer keeps (one an older fieldkit wrote), with its index."""
+        self.tables.pop(name, None)
+        self._db.execute(f'DROP TABLE IF EXISTS "v_{self.view}_{name}"')
 
     def clear_all(self) -> None:
         for t in self.tables.values():

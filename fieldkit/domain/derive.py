@@ -38,7 +38,7 @@ from typing import Any
 
 from codec import LINK_SIZE, REF_SIZE, Entry, Kind
 
-from . import campaigns, judge, rules_acts, rules_cuts, rules_deadlines, rules_people, rules_seals
+from . import campaigns, rules_acts, rules_cuts, rules_deadlines, rules_people, rules_seals
 from .rules_common import Context, Refuse, Wait
 from .state import COUNTED, State, kid, sort_key
 
@@ -137,7 +137,7 @@ def needs_rebuild(state: State, added: Iterable[Entry]) -> bool:
         if state.last is not None and sort_key(e) <= state.last:
             return True
         ref = e.ref.hex()
-        if ref in state.waiting or ref in state.refs:
+        if ref in state.waiting or state.has_ref(ref):
             return True
     return False
 
@@ -232,8 +232,12 @@ def _hex_id(entry: Entry) -> str:
 def _fold_one(state: State, entry: Entry, chain_floor: int | None = None) -> None:
     key = _hex_id(entry)
     author = kid(entry.author)
-    state.keys.setdefault(author, {"public_key": entry.author.hex(), "revoked": None})
-    row: dict[str, Any] = {"kind": sys.intern(entry.kind.label), "author": author, "time": entry.time,
+    kind = entry.kind
+    keys = state.keys
+    own = keys.get(author)  # the author's key row (made on its first entry): a row is never None
+    if own is None:
+        own = keys[author] = {"public_key": entry.author.hex(), "revoked": None}
+    row: dict[str, Any] = {"kind": sys.intern(kind.label), "author": author, "time": entry.time,
                            "verdict": COUNTED}
     state.entries[key] = row
     try:
@@ -241,11 +245,14 @@ def _fold_one(state: State, entry: Entry, chain_floor: int | None = None) -> Non
             row["chain_time"] = chain_floor  # what this author's later entries are held to
             raise Refuse(f"claims a time {chain_floor - entry.time} s before an earlier entry of its author: "
                          "claimed times only move forward along a chain")
-        if entry.kind != Kind.KEY_REVOKE and judge.is_revoked(state, author, entry.time):
+        # judge.is_revoked, on the row just read
+        if kind != Kind.KEY_REVOKE and own.get("revoked") is not None and own["revoked"] <= entry.time:
             raise Refuse("key revoked by its owner")
-        if entry.kind in rules_deadlines.JUDGED:  # found late by deadline seals (the fixpoint's input)
+        if kind in rules_deadlines.JUDGED:  # found late by deadline seals (the fixpoint's input)
             rules_deadlines.refuse_if_late(state, key, author, entry.time)
-        HANDLERS[entry.kind](state, entry, Context(state, entry))
+        ctx = Context(state, entry)
+        ctx.__dict__.update(id=key, author=author)  # its cached properties, computed above
+        HANDLERS[kind](state, entry, ctx)
     except Refuse as r:
         row["verdict"] = f"refused: {r.reason}"
         # A refused entry changed nothing: it does not move the high-water mark.

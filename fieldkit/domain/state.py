@@ -16,7 +16,7 @@ import hashlib
 import json
 from collections.abc import Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from codec import Entry, Kind, key_id
 from codec.kinds import ProposalTerms
@@ -94,6 +94,14 @@ def newest(rows: Mapping[str, Any], at: int, limit: int) -> list[tuple[str, Any]
                   reverse=True)[:limit]
 
 
+class RefIndex(Protocol):
+    """Where a state looks up the entries behind a ref, when not in its own ``refs`` (view.EntryRefs)."""
+
+    def add(self, entry_id: str) -> None: ...
+
+    def ids_for(self, ref: str) -> list[str]: ...
+
+
 @dataclass
 class State:
     """The domain state after folding a set of entries in canonical order."""
@@ -105,6 +113,9 @@ class State:
     # an index, not a table: derived from the entry ids, so never digested.
     refs: MutableMapping[str, str] = field(default_factory=dict)
     collisions: MutableMapping[str, list[str]] = field(default_factory=dict)  # further ids behind one ref
+    # The store's view answers ``ids_for`` from its entries table instead (view.EntryRefs):
+    # then ``index`` notes the entries about to be folded there, and ``refs`` stays empty.
+    ref_index: RefIndex | None = None
     # Proposals by close time and by target (indexes like ``refs``: derived from the entries'
     # own bodies, kept with the view, never digested), so "what closes when" and "the
     # proposals of an assembly" are range queries, not scans of every proposal:
@@ -125,6 +136,9 @@ class State:
     touched: set[str] = field(default_factory=set)
 
     def index(self, entry_id: str) -> None:
+        if self.ref_index is not None:
+            self.ref_index.add(entry_id)
+            return
         ref = entry_id[:12]
         first = self.refs.setdefault(ref, entry_id)
         if first != entry_id and entry_id not in self.collisions.get(ref, ()):
@@ -160,8 +174,16 @@ class State:
         return sorted(out)
 
     def ids_for(self, ref: str) -> list[str]:
+        """The ids of the entries behind a 6-byte ref (hex), sorted: every entry folded, and every
+        entry indexed to be folded in this update (judged before its own row is written)."""
+        if self.ref_index is not None:
+            return self.ref_index.ids_for(ref)
         first = self.refs.get(ref)
         return [] if first is None else sorted([first, *self.collisions.get(ref, ())])
+
+    def has_ref(self, ref: str) -> bool:
+        """Whether an entry behind this 6-byte ref (hex) is folded or indexed."""
+        return bool(self.ref_index.ids_for(ref)) if self.ref_index is not None else ref in self.refs
 
     def verdict(self, entry_id: bytes | str) -> str | None:
         key = entry_id if isinstance(entry_id, str) else entry_id.hex()

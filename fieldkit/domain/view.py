@@ -16,15 +16,20 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Protocol
 
-from codec import REF_SIZE, Entry
+from codec import LINK_SIZE, REF_SIZE, Entry
 from sync.api import EntryStore, ViewTables
 from sync.rows import RowTable
 
 from . import derive, rules_cuts, rules_deadlines
+from .entry_refs import EntryRefs
 from .state import TABLES, State, sort_key
 
 VIEW_NAME = "domain"
-INDEXES = ("refs", "collisions", "by_close", "by_target")  # derived from entries: kept with the view, never digested
+INDEXES = ("by_close", "by_target")  # derived from entries: kept with the view, never digested
+# Tables no query asks for rows by time (state.newest, RowTable.live): the entries' verdicts,
+# one row per entry, written without a time index to keep up.
+UNTIMED = ("entries",)
+RETIRED = ("refs", "collisions")  # tables older views kept (refs: EntryRefs, from the entries table)
 Tables = dict[str, list[dict[str, Any]]]
 
 
@@ -130,15 +135,14 @@ class DomainView:
 
     def attach(self, tables: ViewTables) -> None:
         self._tables = tables
-        self._rows = {t: tables.table(t) for t in TABLES}
+        self._rows = {t: tables.table(t, timed=t not in UNTIMED) for t in TABLES}
         meta = tables.meta
         last = meta.get("last")
         self.state = State(
             tables=dict(self._rows),
             last=(last[0], last[1], last[2], last[3], last[4]) if last else None,
             waiting=set(meta.get("waiting", ())),
-            refs=tables.table("refs", digested=False),
-            collisions=tables.table("collisions", digested=False),
+            ref_index=EntryRefs(self._rows["entries"]),
             by_close=tables.table("by_close", digested=False),
             by_target=tables.table("by_target", digested=False),
             future=dict(meta.get("future") or {}),
@@ -150,6 +154,10 @@ class DomainView:
         self._outdated = self.state.last is not None and meta.get("rules") != RULES_VERSION
 
     def rebuild(self, entries: Iterable[Entry], store: EntryStore) -> None:
+        drop = getattr(self._tables, "drop", None)
+        if drop is not None:  # the index a new INDEX_FORMAT rebuilds may hold tables of older rules
+            for name in RETIRED:
+                drop(name)
         self._replace(derive.derive(entries, self.horizon()))
 
     def _refold(self, store: EntryStore, why: str) -> None:
@@ -170,8 +178,11 @@ class DomainView:
         horizon = self.horizon()
         if len(added) > 1:  # the batch's lookups below, a few queries instead of one per entry
             self._prefetch(added)
-        fresh = {derive._hex_id(e): e for e in added
-                 if e.id.hex() not in state.entries and e.id.hex() not in state.future}
+        fresh = {}
+        for e in added:
+            key = derive._hex_id(e)
+            if key not in state.entries and key not in state.future:
+                fresh[key] = e
         held_changed = False
         if horizon is not None:
             for key, e in list(fresh.items()):
@@ -193,7 +204,7 @@ class DomainView:
             if held_changed:
                 self._save_meta(state)
             return
-        if any(e.ref.hex() in state.refs for e in new):  # a 6-byte ref collision: as derive.update does
+        if any(state.has_ref(e.ref.hex()) for e in new):  # a 6-byte ref collision: as derive.update does
             self._refold(store, "collision")
             return
         start = journal_key(sort_key(new[0]))
@@ -224,7 +235,8 @@ class DomainView:
         # entries older than the journal will keep (a bundle of old history) are not journaled
         newest = max([e.time for e in refold] + ([state.last[0]] if state.last else []))
         waiting = set(state.waiting)
-        ordered = sorted({e.id: e for e in refold}.values(), key=sort_key)
+        # ``new`` is in fold order already, each entry once, unless a rewind undid entries
+        ordered = sorted({e.id: e for e in refold}.values(), key=sort_key) if later else new
         floors = derive._chain_floors(ordered, state)  # may add waiting chain links: journaled below
         cutoff = newest - JOURNAL_SPAN
         journaled = 0  # ordered by claimed time first: the entries too old to journal lead
@@ -269,15 +281,22 @@ class DomainView:
         own rows and refs, and each one's predecessor (``derive._chain_floors`` reads the
         row of the entry before it along its author's chain: one query per entry otherwise)."""
         state = self.state
-        refs = [e.ref.hex() for e in added]
-        links = [e.prev[:REF_SIZE].hex() for e in added if e.seq]
-        for table, keys in ((state.entries, [e.id.hex() for e in added]), (state.refs, refs + links),
-                            (state.collisions, refs + links)):
-            prefetch = getattr(table, "prefetch", None)
-            if prefetch is not None:
-                prefetch(keys)
+        # a predecessor in the batch itself is not looked up (derive._chain_floors follows the
+        # batch's own links first): in a bundle most are, an author's entries come in runs
+        inside = {(e.author, e.seq, e.id[:LINK_SIZE]) for e in added}
+        links = [e.prev[:REF_SIZE].hex() for e in added if e.seq and (e.author, e.seq - 1, e.prev) not in inside]
+        ids = [e.id.hex() for e in added]
+        if isinstance(state.ref_index, EntryRefs):
+            state.ref_index.prefetch([i[:12] for i in ids])
+            # an id whose ref has no stored entry is not stored either: the fold's "is it new?"
+            # then asks nothing, and only the others' rows are read (duplicates, look-alikes)
+            stored = state.ref_index.stored_now
+            state.entries.note_absent([i for i in ids if stored.get(i[:12]) == []])  # type: ignore[attr-defined]
+            ids = [i for i in ids if stored.get(i[:12]) != []]
+            state.ref_index.prefetch(links, held=True)
         prefetch = getattr(state.entries, "prefetch", None)
         if prefetch is not None:
+            prefetch(ids)
             prefetch([i for link in dict.fromkeys(links) for i in state.ids_for(link)])
 
     def _fold(self, run: Sequence[Entry], floors: dict[bytes, int], waiting: set[str]
@@ -351,6 +370,8 @@ class DomainView:
         for name in INDEXES:
             self._tables.table(name, digested=False).replace_all(getattr(fresh, name))
         self._tables.table("journal", digested=False).replace_all({})
+        if self.state.ref_index is not None:  # the entries table holds no row until the flush
+            self.state.ref_index.replace(fresh.refs, fresh.collisions)  # type: ignore[attr-defined]
         # refused entries after the high-water mark have no journal record either
         marks = [journal_key(fresh.last)] if fresh.last else []
         marks += [journal_key((v[0], v[1], v[2], v[3], v[4])) for v in fresh.tail.values()]
@@ -376,6 +397,8 @@ class DomainView:
         open (the web server, the SMS gateway) holds what one read needs, not all it ever read."""
         if self._tables is not None:
             self._tables.discard()
+        if isinstance(self.state.ref_index, EntryRefs):
+            self.state.ref_index.forget()
 
     def dump_meta(self) -> dict[str, Any]:
         """The meta row of ``State.to_tables`` (``store.view_tables`` gives it with the tables)."""
