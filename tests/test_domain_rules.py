@@ -154,6 +154,24 @@ def test_one_member_cannot_suspend_alone() -> None:
     assert s.cuts == {}
 
 
+def test_an_assembly_named_suspended_gives_strangers_no_standing() -> None:
+    """Rules 2 took any reason containing "suspended" for a suspension, and a stranger's reason
+    names the assembly: here strangers were suspended, proposed for removal and counted in the
+    quorum (which then needed more voters than the assembly has)."""
+    w = World(8)
+    asm = w.found(0, name="The suspended few")
+    w.admit(asm, 0, [1, 2, 3, 4], T0 + 10)
+    w.vouch(0, asm, 6, T0 + 100)  # 6 asked to join: one vouch of two, not a member
+    suspend = w.add(0, kinds.Suspend(asm.ref, w.kid(7), 0), T0 + H)  # 7 never asked
+    removal = w.motion(0, kinds.ProposeRemoval, asm, T0 + H, T0 + H + WEEK, quorum=3, threshold=66,
+                       member=w.kid(6), reason="", keep=0)
+    p = w.propose(1, asm, T0 + 2 * H, T0 + 2 * H + WEEK, quorum=3)
+    s = w.state()
+    assert s.verdict(suspend.id).startswith(f"refused: {w.hex(7)} is not a member of The suspended few")
+    assert s.verdict(removal.id).startswith("refused: not a member of The suspended few")
+    assert s.verdict(p.id) == "counted" and s.proposals[p.id.hex()]["members_at_opening"] == 5
+
+
 # -- late ballots ------------------------------------------------------------------------
 def test_backdated_ballot_after_the_close_is_late_and_contested() -> None:
     w, asm = five()

@@ -140,6 +140,16 @@ def membership(state: State, assembly_id: str, key: str, at: int, seq: int | Non
     return True, ""
 
 
+def member_or_suspended(state: State, assembly_id: str, key: str, at: int) -> tuple[bool, str]:
+    """(member, or refused only because a suspension holds them; why not): who may still be
+    suspended, proposed for removal, or counted in a quorum."""
+    ok, why = membership(state, assembly_id, key, at)
+    if ok:
+        return True, ""
+    suspension = suspended(state, assembly_id, key, at)  # judged structurally: reasons name the assembly
+    return suspension is not None and why == f"{key} is {suspension}", why
+
+
 def _admitted(member: dict[str, Any] | None, at: int) -> bool:
     return member is not None and member["admitted"] is not None and member["admitted"] <= at
 

@@ -120,35 +120,29 @@ def check_terms(state: State, e: Entry, ctx: Context, record: dict[str, Any]) ->
 def members_for_quorum(state: State, assembly_id: str, at: int) -> int:
     """Members at ``at``, suspended ones included: suspending others never shrinks the quorum.
 
-    The count of keys ``k`` with ``ok or "suspended" in why`` for ``judge.membership(state,
-    assembly_id, k, at)`` (``members_for_quorum_slow``; tests/test_domain_quorum_fast.py compares
-    the two over random states), without building a reason per member: the fold counts the
-    members of an assembly for every proposal (a quarter of the fold's time in ``bench store``).
-    Judged without a sequence number, a member admitted by ``at``, neither removed nor revoked,
-    counts whether or not a cut suspends them; and since the reasons for "not admitted" and
-    "removed" name the assembly, those count too when its name contains "suspended"."""
+    The keys ``judge.member_or_suspended`` admits (``members_for_quorum_slow``;
+    tests/test_domain_fast_paths.py compares the two over random states), without
+    building a reason per member: the fold counts the members of an
+    assembly for every proposal (a quarter of the fold's time in ``bench store``).  Judged
+    without a sequence number, a member admitted by ``at``, neither removed nor revoked,
+    counts whether or not a cut suspends them.  (Rules 2 looked for "suspended" in the reason,
+    which names the assembly: an assembly so named counted its refused and removed keys.)"""
     asm = state.assemblies[assembly_id]
-    by_name = "suspended" in asm["name"]
     removed = {state.proposals[p]["member"] for p in asm["removals"] if judge.motion_passed(state, p, at)}
     keys = state.keys
     count = 0
     for key, m in asm["members"].items():
-        if m["admitted"] is None or m["admitted"] > at or key in removed:
-            count += by_name
-        else:  # judge.is_revoked, inline: this loop runs for every member of every proposal's assembly
+        if m["admitted"] is not None and m["admitted"] <= at and key not in removed:
+            # judge.is_revoked, inline: this loop runs for every member of every proposal's assembly
             row = keys.get(key)
             count += row is None or row.get("revoked") is None or row["revoked"] > at
     return count
 
 
 def members_for_quorum_slow(state: State, assembly_id: str, at: int) -> int:
-    """``members_for_quorum`` by its definition: one ``judge.membership`` per member (tests)."""
+    """``members_for_quorum`` by its definition: one ``judge.member_or_suspended`` per member (tests)."""
     asm = state.assemblies[assembly_id]
-    count = 0
-    for key in asm["members"]:
-        ok, why = judge.membership(state, assembly_id, key, at)
-        count += ok or "suspended" in why
-    return count
+    return sum(judge.member_or_suspended(state, assembly_id, key, at)[0] for key in asm["members"])
 
 
 def rules_motion(e: Entry, record: dict[str, Any], asm: dict[str, Any], pid: str) -> None:

@@ -46,8 +46,8 @@ def suspend(state: State, e: Entry, ctx: Context) -> None:
     key = b.member.hex()
     if key == ctx.author:
         raise Refuse("a member cannot suspend themselves (sign a key_revoke instead)")
-    ok, why = judge.membership(state, aid, key, ctx.at)
-    if not ok and "suspended" not in why:
+    ok, why = judge.member_or_suspended(state, aid, key, ctx.at)
+    if not ok:
         raise Refuse(f"{key} is not a member of {asm['name']} ({why})")
     sigs = asm.setdefault("suspensions", {}).setdefault(key, [])
     if any(s["by"] == ctx.author for s in sigs):

@@ -125,8 +125,8 @@ def _motion_fields(state: State, e: Entry, ctx: Context, aid: str, asm: dict, re
         state.delegates.setdefault(delegate, {"mandates": []})["mandates"].append(pid)
     elif e.kind in (Kind.PROPOSE_REMOVAL, Kind.PROPOSE_REVOKE):
         member = b.member.hex()
-        ok, why = judge.membership(state, aid, member, ctx.at)
-        if not ok and "suspended" not in why:
+        ok, why = judge.member_or_suspended(state, aid, member, ctx.at)
+        if not ok:
             raise Refuse(why)
         if member == ctx.author and e.kind == Kind.PROPOSE_REMOVAL:
             raise Refuse("propose your own removal? sign a key_revoke, or ask another member")

@@ -45,8 +45,10 @@ def all_entries(store: EntryStore) -> Iterator[Entry]:
 
 # The rules' own version, kept in the view's meta: a view folded by older rules (an upgraded
 # home) is refolded at its next update instead of being continued with tables it never had
-# (2: deadline seals, the ``lates`` and ``deadlines`` tables).
-RULES_VERSION = 2
+# (2: deadline seals, the ``lates`` and ``deadlines`` tables; 3: an assembly whose name says
+# "suspended" no longer counts, suspends or proposes to remove keys that are not members,
+# judge.member_or_suspended).
+RULES_VERSION = 3
 JOURNAL_DAYS = 30  # how far back in claimed time a late entry is folded in by rewinding, not by a rebuild
 JOURNAL_SPAN = JOURNAL_DAYS * 86400  # the same in seconds
 PRUNE_STEP = 4096  # journal records dropped per batch at most
