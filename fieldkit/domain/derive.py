@@ -162,6 +162,9 @@ def update(state: State, added: Iterable[Entry], all_entries: Callable[[], Itera
         return state
     if needs_rebuild(state, new.values()):
         return derive(all_entries(), horizon)
+    decided = rules_cuts.decided(state)  # an entry before a cut's decision: the fixpoint (rules_cuts)
+    if decided is not None and min(e.time for e in new.values()) <= decided:
+        return derive(all_entries(), horizon)
     first = min(sort_key(e) for e in new.values())
     rejudge = [k for k, sk in state.tail.items() if tuple(sk) > first]
     if rejudge and not _recall_held(state, rejudge, all_entries):

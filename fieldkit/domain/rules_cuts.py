@@ -20,6 +20,16 @@ Because a cut reaches back to entries folded before the decision, the fold canno
 apply it on the way: ``derive`` folds once without cuts, collects the cuts that are in
 effect, folds again with them, and repeats until the set of cuts no longer changes
 (a removal that passed only thanks to a cut key's own votes is undone that way).
+
+The set of cuts a fold with cuts C finds can be C again without C being what ``derive``
+reaches from no cuts: a cut can hold itself up.  A suspension of a founder naming ``keep``
+below the vouch that admitted another member voids that vouch; without that member, one
+co-signature is enough, so the suspension is in effect *because of its own cut* -- one
+member suspending another alone, which the rule forbids.  ``derive`` starts without cuts
+and never finds it; an incremental fold that already holds the cut would keep it when the
+vouch arrives late.  What makes a cut is judged only from entries claiming a time up to its
+decision (``decided``): an update folding such an entry while the cut is in effect runs the
+fold to its fixpoint again (view.DomainView, derive.update).
 """
 
 from __future__ import annotations
@@ -70,6 +80,24 @@ def suspension(state: State, assembly_id: str, key: str) -> dict[str, Any] | Non
             return {"time": s["time"], "keep": max(c["keep"] for c in counted),
                     "by": [c["by"] for c in counted], "id": s["id"]}
     return None
+
+
+def decided(state: State) -> int | None:
+    """The latest time at which a cut in effect was decided, or None without cuts.
+
+    A suspension is decided at the co-signature that completes it (``from``); a removal or a
+    revocation at its close (its ballots, and the membership of those who cast them, are
+    judged up to then).  Whether a cut is in effect depends only on entries claiming a time
+    up to its decision (``suspension``: members and co-signers at the co-signatures' times;
+    ``judge.outcome``: ballots before the close); an entry claiming a later time cannot
+    change it, except through the cuts' own inputs, which the fold compares after each update."""
+    latest = None
+    for row in state.cuts.values():
+        for c in row["cuts"]:
+            at = c["from"] if "from" in c else state.proposals.get(c["by"], {}).get("closes")
+            if at is not None and (latest is None or at > latest):
+                latest = at
+    return latest
 
 
 def effective(state: State) -> Cuts:

@@ -45,8 +45,9 @@ def all_entries(store: EntryStore) -> Iterator[Entry]:
 
 # The rules' own version, kept in the view's meta: a view folded by older rules (an upgraded
 # home) is refolded at its next update instead of being continued with tables it never had
-# (2: deadline seals, the ``lates`` and ``deadlines`` tables).
-RULES_VERSION = 2
+# (2: deadline seals, the ``lates`` and ``deadlines`` tables; 3: a view could hold a cut that
+# held itself up, rules_cuts.decided, where a rebuild finds none: folded again once).
+RULES_VERSION = 3
 JOURNAL_DAYS = 30  # how far back in claimed time a late entry is folded in by rewinding, not by a rebuild
 JOURNAL_SPAN = JOURNAL_DAYS * 86400  # the same in seconds
 PRUNE_STEP = 4096  # journal records dropped per batch at most
@@ -220,6 +221,12 @@ class DomainView:
                     self._refold(store, "missing")
                     return
                 start = min(start, journal_key(sort_key(entry)))
+        decided = rules_cuts.decided(state)
+        if decided is not None and int(start[:12]) <= decided:
+            # before a cut's decision: it may change whether the cut is in effect even where the
+            # fold with the cut finds it again (a cut can hold itself up, rules_cuts): the fixpoint
+            self._refold(store, "cuts")
+            return
         later = self._journal.keys_from(start)  # the records holding an entry at or after start
         if (self._floor is not None and start <= self._floor) or sum(map(record_entries, later)) > REWIND_LIMIT:
             self._refold(store, "journal")  # older than the journal (or than a rebuild's refused tail): refold all
