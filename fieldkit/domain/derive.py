@@ -162,9 +162,6 @@ def update(state: State, added: Iterable[Entry], all_entries: Callable[[], Itera
         return state
     if needs_rebuild(state, new.values()):
         return derive(all_entries(), horizon)
-    decided = rules_cuts.decided(state)  # an entry before a cut's decision: the fixpoint (rules_cuts)
-    if decided is not None and min(e.time for e in new.values()) <= decided:
-        return derive(all_entries(), horizon)
     first = min(sort_key(e) for e in new.values())
     rejudge = [k for k, sk in state.tail.items() if tuple(sk) > first]
     if rejudge and not _recall_held(state, rejudge, all_entries):
@@ -172,12 +169,16 @@ def update(state: State, added: Iterable[Entry], all_entries: Callable[[], Itera
     for k in rejudge:  # refused entries sorting after the new ones: judged again after them
         del state.tail[k], state.entries[k]
         new[k] = state.held.pop(k)
+    decided = rules_cuts.decided(state)  # an entry before a cut's decision may move it (rules_cuts)
+    grounds = rules_cuts.grounds(state) if decided is not None and first[0] <= decided else None
     for e in new.values():
         state.index_entry(e, _hex_id(e))
     floors = _chain_floors(new.values(), state)
     for e in sorted(new.values(), key=sort_key):
         _fold_one(state, e, floors.get(e.id))
     if rules_cuts.effective(state) != state.cuts or rules_deadlines.changed(state):
+        return derive(all_entries(), horizon)
+    if grounds is not None and decided is not None and rules_cuts.may_move(state, grounds, new.values(), decided):
         return derive(all_entries(), horizon)
     return state
 

@@ -28,20 +28,23 @@ co-signature is enough, so the suspension is in effect *because of its own cut* 
 member suspending another alone, which the rule forbids.  ``derive`` starts without cuts
 and never finds it; an incremental fold that already holds the cut would keep it when the
 vouch arrives late.  What makes a cut is judged only from entries claiming a time up to its
-decision (``decided``): an update folding such an entry while the cut is in effect runs the
-fold to its fixpoint again (view.DomainView, derive.update).
+decision (``decided``): an update folding such an entry while the cut is in effect, when the
+entry may change what the cut rests on (``may_move``), runs the fold to its fixpoint again
+(view.DomainView, derive.update).
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
 from typing import Any
 
-from codec import Entry, kinds
+from codec import Entry, Kind, kinds
 from codec.kinds import NO_CUT
 
 from . import judge
 from .rules_common import Context, Refuse
-from .state import State
+from .state import COUNTED, State, kid
 
 SUSPEND_FOR = 14 * 86400  # two weeks: time for a removal (seven days' notice) to pass
 
@@ -89,8 +92,7 @@ def decided(state: State) -> int | None:
     revocation at its close (its ballots, and the membership of those who cast them, are
     judged up to then).  Whether a cut is in effect depends only on entries claiming a time
     up to its decision (``suspension``: members and co-signers at the co-signatures' times;
-    ``judge.outcome``: ballots before the close); an entry claiming a later time cannot
-    change it, except through the cuts' own inputs, which the fold compares after each update."""
+    ``judge.outcome``: ballots before the close)."""
     latest = None
     for row in state.cuts.values():
         for c in row["cuts"]:
@@ -98,6 +100,34 @@ def decided(state: State) -> int | None:
             if at is not None and (latest is None or at > latest):
                 latest = at
     return latest
+
+
+def grounds(state: State) -> str:
+    """The rows the cuts in effect are judged from: their assemblies (members, vouches,
+    suspensions, removals) and their removals' and revocations' proposals (ballots)."""
+    assemblies = sorted({c["assembly"] for row in state.cuts.values() for c in row["cuts"]})
+    motions = sorted({c["by"] for row in state.cuts.values() for c in row["cuts"] if "from" not in c})
+    return json.dumps([[state.assemblies.get(a) for a in assemblies], [state.proposals.get(p) for p in motions]],
+                      sort_keys=True, default=str)
+
+
+def may_move(state: State, before: str, folded: Iterable[Entry], until: int) -> bool:
+    """Whether entries just folded, some claiming a time up to ``until`` (``decided``), may
+    change which cuts ``derive`` finds though the fold with the cuts in effect finds them again.
+
+    The fold's passes differ only in what the cuts void: an entry of a cut key (void here,
+    counted in a pass without the cut), an entry refused or waiting (its author's membership
+    may rest on a voided vouch), a key revocation (membership), or a change to the rows the
+    cuts are judged from.  Entries claiming later times cannot change a cut."""
+    for e in folded:
+        if e.time > until:
+            continue
+        if kid(e.author) in state.cuts or e.kind == Kind.KEY_REVOKE:
+            return True
+        row = state.entries.get(e.id.hex())
+        if row is None or row["verdict"] != COUNTED:
+            return True
+    return grounds(state) != before
 
 
 def effective(state: State) -> Cuts:
