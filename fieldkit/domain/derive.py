@@ -22,9 +22,10 @@ Time that cannot be rewritten (see README.md):
   forged far-future entry cannot move the fold's high-water mark.
 
 Incremental update: when every new entry sorts after the last entry that counted (or
-waits), names no ref that was waiting, collides with no known ref and changes no cut,
-the fold simply continues; refused entries sorting later are re-judged after the new
-ones (they changed nothing, so this equals a refold).  Otherwise the state is rebuilt
+waits), names no ref that was waiting, collides with no known ref, changes no cut and
+cannot move one (``rules_cuts.may_move``: a cut can hold itself up), the fold simply
+continues; refused entries sorting later are re-judged after the new ones (they changed
+nothing, so this equals a refold).  Otherwise the state is rebuilt
 from all entries (O(n)).
 """
 

@@ -108,7 +108,8 @@ class DomainView:
     folded again with it — cost proportional to what comes after it, not to the log.
     Records older than ``JOURNAL_DAYS`` of claimed time are dropped; an entry older
     than that, a 6-byte ref collision, an entry that completes a waiting reference, a
-    change of the cuts in effect (``rules_cuts``: the fold must run to its fixpoint) or of
+    change of the cuts in effect (``rules_cuts``: the fold must run to its fixpoint; also an
+    entry claimed before a cut's decision that may move it, ``rules_cuts.may_move``) or of
     the acts deadline seals find late (``rules_deadlines``), or
     an entry sorting before a refused entry a rebuild left after the high-water mark,
     rebuilds the state from the log (``derive.derive``, as ``derive.update`` would).
