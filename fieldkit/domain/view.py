@@ -46,7 +46,7 @@ def all_entries(store: EntryStore) -> Iterator[Entry]:
 # The rules' own version, kept in the view's meta: a view folded by older rules (an upgraded
 # home) is refolded at its next update instead of being continued with tables it never had
 # (2: deadline seals, the ``lates`` and ``deadlines`` tables; 3: a view could hold a cut that
-# held itself up, rules_cuts.decided, where a rebuild finds none: folded again once).
+# held itself up, rules_cuts.may_move, where a rebuild finds none: folded again once).
 RULES_VERSION = 3
 JOURNAL_DAYS = 30  # how far back in claimed time a late entry is folded in by rewinding, not by a rebuild
 JOURNAL_SPAN = JOURNAL_DAYS * 86400  # the same in seconds
