@@ -155,7 +155,7 @@ def test_one_member_cannot_suspend_alone() -> None:
 
 
 def test_an_assembly_named_suspended_gives_strangers_no_standing() -> None:
-    """Rules 2 took any reason containing "suspended" for a suspension, and a stranger's reason
+    """Rules 3 and before took any reason containing "suspended" for a suspension, and a stranger's reason
     names the assembly: here strangers were suspended, proposed for removal and counted in the
     quorum (which then needed more voters than the assembly has)."""
     w = World(8)

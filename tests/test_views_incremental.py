@@ -25,7 +25,7 @@ from codec import kinds
 from fieldkit.domain import actions, derive, judge, queries
 from fieldkit.domain.rules_seals import SEAL_WINDOW
 from fieldkit.domain.state import TABLES, sort_key
-from fieldkit.domain.view import VIEW_NAME, domain_state
+from fieldkit.domain.view import VIEW_NAME, DomainView, domain_state
 from fieldkit.nodestore import view_providers
 from sync.db import remove_index
 from sync.store import Store
@@ -214,3 +214,25 @@ def test_a_transient_cut_does_not_leave_every_later_late_entry_refolding() -> No
     whole log again, the journal being empty below the refold's last entry."""
     test_late_entries_rewind_instead_of_refolding_everything.hypothesis.inner_test(
         (3, [("found", 1, 0, 0, 0)] + [("found", 0, 0, 0, 0)] * 10 + [("suspend", 2, 0, 0, 1)]), 0)
+
+
+def test_a_suspension_does_not_hold_itself_up_when_a_vouch_it_cuts_arrives_late() -> None:
+    """One member suspends the founder naming keep=2: the founder's entry 2 (the vouch that
+    admitted the third member) would count for nothing, and without the third member one
+    co-signature would be enough -- but with it, two are needed.  A rebuild starts without cuts
+    and never finds the suspension; a view that folded the suspension before the vouch arrived
+    held the cut, and the late vouch, cut by it, changed nothing it compared (hypothesis found
+    it: the cut held itself up)."""
+    w = build(3, [("found", 0, 0, 0, 0), ("suspend", 1, 2, 0, 1)])
+    founder = w.keys[0].public_key
+    vouch = next(e for e in w.entries if e.author == founder and e.seq == 2)
+    assert isinstance(vouch.body, kinds.Vouch)
+    store = Store.memory(views=[DomainView()])
+    store.add_many([e.encode(with_key=True) for e in w.entries if e is not vouch], RECEIVED)
+    # without the third member, one co-signature suspends the founder: a cut, as a rebuild finds
+    rebuilt = derive.derive([e for e in w.entries if e is not vouch])
+    assert list(rebuilt.cuts) == [w.kid(0).hex()] and _rows(domain_state(store)) == _rows(rebuilt)
+    store.add_many([vouch.encode(with_key=True)], RECEIVED)
+    full = derive.derive(w.entries)
+    assert dict(full.cuts) == {}  # two members besides the founder: one co-signature is not enough
+    assert _rows(domain_state(store)) == _rows(full)

@@ -22,9 +22,10 @@ Time that cannot be rewritten (see README.md):
   forged far-future entry cannot move the fold's high-water mark.
 
 Incremental update: when every new entry sorts after the last entry that counted (or
-waits), names no ref that was waiting, collides with no known ref and changes no cut,
-the fold simply continues; refused entries sorting later are re-judged after the new
-ones (they changed nothing, so this equals a refold).  Otherwise the state is rebuilt
+waits), names no ref that was waiting, collides with no known ref, changes no cut and
+cannot move one (``rules_cuts.may_move``: a cut can hold itself up), the fold simply
+continues; refused entries sorting later are re-judged after the new ones (they changed
+nothing, so this equals a refold).  Otherwise the state is rebuilt
 from all entries (O(n)).
 """
 
@@ -169,12 +170,16 @@ def update(state: State, added: Iterable[Entry], all_entries: Callable[[], Itera
     for k in rejudge:  # refused entries sorting after the new ones: judged again after them
         del state.tail[k], state.entries[k]
         new[k] = state.held.pop(k)
+    decided = rules_cuts.decided(state)  # an entry before a cut's decision may move it (rules_cuts)
+    grounds = rules_cuts.grounds(state) if decided is not None and first[0] <= decided else None
     for e in new.values():
         state.index_entry(e, _hex_id(e))
     floors = _chain_floors(new.values(), state)
     for e in sorted(new.values(), key=sort_key):
         _fold_one(state, e, floors.get(e.id))
     if rules_cuts.effective(state) != state.cuts or rules_deadlines.changed(state):
+        return derive(all_entries(), horizon)
+    if grounds is not None and decided is not None and rules_cuts.may_move(state, grounds, new.values(), decided):
         return derive(all_entries(), horizon)
     return state
 

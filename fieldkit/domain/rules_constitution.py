@@ -125,7 +125,7 @@ def members_for_quorum(state: State, assembly_id: str, at: int) -> int:
     building a reason per member: the fold counts the members of an
     assembly for every proposal (a quarter of the fold's time in ``bench store``).  Judged
     without a sequence number, a member admitted by ``at``, neither removed nor revoked,
-    counts whether or not a cut suspends them.  (Rules 2 looked for "suspended" in the reason,
+    counts whether or not a cut suspends them.  (Rules 3 and before looked for "suspended" in the reason,
     which names the assembly: an assembly so named counted its refused and removed keys.)"""
     asm = state.assemblies[assembly_id]
     removed = {state.proposals[p]["member"] for p in asm["removals"] if judge.motion_passed(state, p, at)}

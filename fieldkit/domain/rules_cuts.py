@@ -20,18 +20,31 @@ Because a cut reaches back to entries folded before the decision, the fold canno
 apply it on the way: ``derive`` folds once without cuts, collects the cuts that are in
 effect, folds again with them, and repeats until the set of cuts no longer changes
 (a removal that passed only thanks to a cut key's own votes is undone that way).
+
+The set of cuts a fold with cuts C finds can be C again without C being what ``derive``
+reaches from no cuts: a cut can hold itself up.  A suspension of a founder naming ``keep``
+below the vouch that admitted another member voids that vouch; without that member, one
+co-signature is enough, so the suspension is in effect *because of its own cut* -- one
+member suspending another alone, which the rule forbids.  ``derive`` starts without cuts
+and never finds it; an incremental fold that already holds the cut would keep it when the
+vouch arrives late.  What makes a cut is judged only from entries claiming a time up to its
+decision (``decided``): an update folding such an entry while the cut is in effect, when the
+entry may change what the cut rests on (``may_move``), runs the fold to its fixpoint again
+(view.DomainView, derive.update).
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
 from typing import Any
 
-from codec import Entry, kinds
+from codec import Entry, Kind, kinds
 from codec.kinds import NO_CUT
 
 from . import judge
 from .rules_common import Context, Refuse
-from .state import State
+from .state import COUNTED, State, kid
 
 SUSPEND_FOR = 14 * 86400  # two weeks: time for a removal (seven days' notice) to pass
 
@@ -70,6 +83,51 @@ def suspension(state: State, assembly_id: str, key: str) -> dict[str, Any] | Non
             return {"time": s["time"], "keep": max(c["keep"] for c in counted),
                     "by": [c["by"] for c in counted], "id": s["id"]}
     return None
+
+
+def decided(state: State) -> int | None:
+    """The latest time at which a cut in effect was decided, or None without cuts.
+
+    A suspension is decided at the co-signature that completes it (``from``); a removal or a
+    revocation at its close (its ballots, and the membership of those who cast them, are
+    judged up to then).  Whether a cut is in effect depends only on entries claiming a time
+    up to its decision (``suspension``: members and co-signers at the co-signatures' times;
+    ``judge.outcome``: ballots before the close)."""
+    latest = None
+    for row in state.cuts.values():
+        for c in row["cuts"]:
+            at = c["from"] if "from" in c else state.proposals.get(c["by"], {}).get("closes")
+            if at is not None and (latest is None or at > latest):
+                latest = at
+    return latest
+
+
+def grounds(state: State) -> str:
+    """The rows the cuts in effect are judged from: their assemblies (members, vouches,
+    suspensions, removals) and their removals' and revocations' proposals (ballots)."""
+    assemblies = sorted({c["assembly"] for row in state.cuts.values() for c in row["cuts"]})
+    motions = sorted({c["by"] for row in state.cuts.values() for c in row["cuts"] if "from" not in c})
+    return json.dumps([[state.assemblies.get(a) for a in assemblies], [state.proposals.get(p) for p in motions]],
+                      sort_keys=True, default=str)
+
+
+def may_move(state: State, before: str, folded: Iterable[Entry], until: int) -> bool:
+    """Whether entries just folded, some claiming a time up to ``until`` (``decided``), may
+    change which cuts ``derive`` finds though the fold with the cuts in effect finds them again.
+
+    The fold's passes differ only in what the cuts void: an entry of a cut key (void here,
+    counted in a pass without the cut), an entry refused or waiting (its author's membership
+    may rest on a voided vouch), a key revocation (membership), or a change to the rows the
+    cuts are judged from.  Entries claiming later times cannot change a cut."""
+    for e in folded:
+        if e.time > until:
+            continue
+        if kid(e.author) in state.cuts or e.kind == Kind.KEY_REVOKE:
+            return True
+        row = state.entries.get(e.id.hex())
+        if row is None or row["verdict"] != COUNTED:
+            return True
+    return grounds(state) != before
 
 
 def effective(state: State) -> Cuts:

@@ -45,10 +45,11 @@ def all_entries(store: EntryStore) -> Iterator[Entry]:
 
 # The rules' own version, kept in the view's meta: a view folded by older rules (an upgraded
 # home) is refolded at its next update instead of being continued with tables it never had
-# (2: deadline seals, the ``lates`` and ``deadlines`` tables; 3: an assembly whose name says
-# "suspended" no longer counts, suspends or proposes to remove keys that are not members,
-# judge.member_or_suspended).
-RULES_VERSION = 3
+# (2: deadline seals, the ``lates`` and ``deadlines`` tables; 3: a view could hold a cut that
+# held itself up, rules_cuts.may_move, where a rebuild finds none: folded again once; 4: an
+# assembly whose name says "suspended" no longer counts, suspends or proposes to remove keys
+# that are not members, judge.member_or_suspended).
+RULES_VERSION = 4
 JOURNAL_DAYS = 30  # how far back in claimed time a late entry is folded in by rewinding, not by a rebuild
 JOURNAL_SPAN = JOURNAL_DAYS * 86400  # the same in seconds
 PRUNE_STEP = 4096  # journal records dropped per batch at most
@@ -109,7 +110,8 @@ class DomainView:
     folded again with it — cost proportional to what comes after it, not to the log.
     Records older than ``JOURNAL_DAYS`` of claimed time are dropped; an entry older
     than that, a 6-byte ref collision, an entry that completes a waiting reference, a
-    change of the cuts in effect (``rules_cuts``: the fold must run to its fixpoint) or of
+    change of the cuts in effect (``rules_cuts``: the fold must run to its fixpoint; also an
+    entry claimed before a cut's decision that may move it, ``rules_cuts.may_move``) or of
     the acts deadline seals find late (``rules_deadlines``), or
     an entry sorting before a refused entry a rebuild left after the high-water mark,
     rebuilds the state from the log (``derive.derive``, as ``derive.update`` would).
@@ -222,6 +224,10 @@ class DomainView:
                     self._refold(store, "missing")
                     return
                 start = min(start, journal_key(sort_key(entry)))
+        # an entry claimed before a cut's decision may change whether the cut is in effect even
+        # where the fold with the cut finds it again (a cut can hold itself up: rules_cuts)
+        decided = rules_cuts.decided(state)
+        grounds = rules_cuts.grounds(state) if decided is not None and int(start[:12]) <= decided else None
         later = self._journal.keys_from(start)  # the records holding an entry at or after start
         if (self._floor is not None and start <= self._floor) or sum(map(record_entries, later)) > REWIND_LIMIT:
             self._refold(store, "journal")  # older than the journal (or than a rebuild's refused tail): refold all
@@ -251,8 +257,9 @@ class DomainView:
             waiting = set(state.waiting)
         run = 1 if len(ordered) - journaled <= JOURNAL_SINGLES else JOURNAL_CHUNK
         records = self._fold_runs(ordered[journaled:], floors, waiting, run)
-        if rules_cuts.effective(state) != dict(state.cuts.items()):
-            self._refold(store, "cuts")  # the cuts changed: the fold runs again to its fixpoint (derive.derive)
+        if rules_cuts.effective(state) != dict(state.cuts.items()) or (
+                grounds is not None and decided is not None and rules_cuts.may_move(state, grounds, ordered, decided)):
+            self._refold(store, "cuts")  # the cuts changed, or may have: the fold runs again to its fixpoint
             return
         if rules_deadlines.changed(state):
             self._refold(store, "lates")  # so did the late acts (a seal folded again after a backdated act)
