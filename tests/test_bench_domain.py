@@ -20,6 +20,7 @@ def test_bench_domain_figures_and_workload() -> None:
     lunar = next(f for f in figures if f.name == "campaign_phases_error_h")
     assert lunar.params["boundaries"] == 5 * 12  # 12 new moons in 2026, 5 moments each
     assert lunar.value < 1  # a wrong calendar (days off) would show here
-    assert all(f.value > 0 for f in figures)
+    # measured, not asserted: a tiny workload's times may round to 0.000 s on a fast run
+    assert all(f.value >= 0 for f in figures) and figures[0].value > 0
     ratio = next(f for f in figures if f.name == "refold_after_future_entry_ratio")
     assert ratio.target == "<= 1.5" and ratio.params["n"] == 1500
