@@ -1,12 +1,12 @@
-"""Signature checks of a long import, on a helper process while the store folds what came before.
+"""Signature checks of a long import, on a helper process while the store places and folds.
 
-A batch's checks start when the batch before it has been placed (its keys are known by
-then), so they run while that batch is folded into the views and written: the store's
-thread does not wait for signatures (sync/store.py ``Store.add_batches``).  A process,
-not a thread: libsodium runs without the GIL, but a thread needs the GIL back after
-every check, and the fold holds it for milliseconds at a time (the interpreter's switch
-interval, 5 ms); measured with ``bench store``, checks on threads got done only while
-the store's thread waited for them, 25 us an entry.
+A batch is placed and folded while the helper checks its signatures, and written only
+once every check has passed (sync/store.py ``Store._add_timed``); the next batch's checks
+start as soon as this one is placed (``Store.add_batches``).  A process, not a thread:
+libsodium runs without the GIL, but a thread needs the GIL back after every check, and
+the fold holds it for milliseconds at a time (the interpreter's switch interval, 5 ms);
+measured with ``bench store``, checks on threads got done only while the store's thread
+waited for them, 25 us an entry.
 
 The helper is ``python -m sync.checks``: a fresh interpreter that imports only PyNaCl and
 inherits no open file, lock or thread of the store (``multiprocessing`` would either fork
@@ -35,7 +35,8 @@ _COUNT = 4  # bytes of a frame's job count
 
 
 def check_all(jobs: list[Job]) -> list[bool]:
-    """Whether each signature is the key's over the entry id."""
+    """Whether each signature is the key's over the entry id (``sync.entries.signature_ok``
+    for many; not imported from there, so the helper loads PyNaCl alone)."""
     out = []
     for key, entry_id, signature in jobs:
         try:
