@@ -34,18 +34,18 @@ _JOB = 32 + 32 + 64
 _COUNT = 4  # bytes of a frame's job count
 
 
+def signature_ok(key: bytes, entry_id: bytes, signature: bytes) -> bool:
+    """Ed25519 check of an entry id (libsodium through PyNaCl's binding, no wrapper objects)."""
+    try:
+        crypto_sign_open(signature + entry_id, key)
+    except (nacl.exceptions.BadSignatureError, nacl.exceptions.ValueError, nacl.exceptions.TypeError):
+        return False
+    return True
+
+
 def check_all(jobs: list[Job]) -> list[bool]:
-    """Whether each signature is the key's over the entry id (``sync.entries.signature_ok``
-    for many; not imported from there, so the helper loads PyNaCl alone)."""
-    out = []
-    for key, entry_id, signature in jobs:
-        try:
-            crypto_sign_open(signature + entry_id, key)
-        except (nacl.exceptions.BadSignatureError, nacl.exceptions.ValueError, nacl.exceptions.TypeError):
-            out.append(False)
-        else:
-            out.append(True)
-    return out
+    """Whether each signature is the key's over the entry id."""
+    return [signature_ok(key, entry_id, signature) for key, entry_id, signature in jobs]
 
 
 def _frame(jobs: list[Job]) -> bytes:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import hashlib
 
-import nacl.exceptions
-from nacl.bindings import crypto_sign_open
-
 from codec import Entry, decode_entry
 from codec.entry import FLAG_FULL_KEY
 from codec.entry import entry_id as hash_canonical
 from codec.keys import AUTHOR_TAG_SIZE, SIGNATURE_SIZE
+from sync.checks import signature_ok
+
+__all__ = ["entry_from_log", "id_from_raw", "receipt_of", "signature_ok"]
 
 
 def receipt_of(raw: bytes) -> bytes:
@@ -29,15 +29,6 @@ def id_from_raw(raw: bytes, key: bytes) -> bytes:
     if raw[0] & FLAG_FULL_KEY:
         return hash_canonical(raw[:-SIGNATURE_SIZE])
     return hash_canonical(bytes((raw[0] | FLAG_FULL_KEY, raw[1])) + key + raw[2 + AUTHOR_TAG_SIZE : -SIGNATURE_SIZE])
-
-
-def signature_ok(key: bytes, entry_id: bytes, signature: bytes) -> bool:
-    """Ed25519 check of an entry id (libsodium through PyNaCl's binding, no wrapper objects)."""
-    try:
-        crypto_sign_open(signature + entry_id, key)
-    except (nacl.exceptions.BadSignatureError, nacl.exceptions.ValueError, nacl.exceptions.TypeError):
-        return False
-    return True
 
 
 def entry_from_log(author: bytes, raw: bytes, entry_id: bytes | None = None, signature: bool = True) -> Entry:
