@@ -367,8 +367,7 @@ class RowTable(MutableMapping[str, Any]):
 
     def with_prefix(self, prefix: str) -> list[str]:
         """Keys starting with ``prefix``: a range over the primary key."""
-        stored = [r[0] for r in self._db.execute(
-            f"SELECT k FROM {self.sql} WHERE k >= ? AND k < ? ORDER BY k", (prefix, prefix + "\U0010ffff"))]
+        stored = self.stored_with_prefix(prefix)
         known = set(stored)
         new = [k for k, r in self._rows.items() if r is not _GONE and k.startswith(prefix) and k not in known]
         return [k for k in stored if self._rows.get(k) is not _GONE] + sorted(new)

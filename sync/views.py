@@ -225,11 +225,11 @@ class HeadsView:
             else:
                 seen[0] = max(seen[0], e.seq)
                 seen[1] += 1
-        forked = []
+        forked = set()
         for author, (head, count) in per_author.items():
             row = self._count_author(author, head, count)
             if row["entries"] > row["head"] + 1:  # more entries than seqs: this author forked somewhere
-                forked.append(author)
+                forked.add(author)
         for author, seq in sorted({(e.author, e.seq) for e in added if e.author in forked}):
             ids = [i.hex() for i in store.ids_at(author, seq)]
             if len(ids) > 1:
