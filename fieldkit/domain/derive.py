@@ -39,7 +39,7 @@ from typing import Any
 
 from codec import LINK_SIZE, REF_SIZE, Entry, Kind
 
-from . import campaigns, rules_acts, rules_cuts, rules_deadlines, rules_people, rules_seals
+from . import campaigns, judge, rules_acts, rules_cuts, rules_deadlines, rules_people, rules_seals
 from .rules_common import Context, Refuse, Wait
 from .state import COUNTED, State, kid, sort_key
 
@@ -170,8 +170,7 @@ def update(state: State, added: Iterable[Entry], all_entries: Callable[[], Itera
     for k in rejudge:  # refused entries sorting after the new ones: judged again after them
         del state.tail[k], state.entries[k]
         new[k] = state.held.pop(k)
-    decided = rules_cuts.decided(state)  # an entry before a cut's decision may move it (rules_cuts)
-    grounds = rules_cuts.grounds(state) if decided is not None and first[0] <= decided else None
+    watched = rules_cuts.watch(state, first[0])  # an entry before a cut's decision may move it (rules_cuts)
     for e in new.values():
         state.index_entry(e, _hex_id(e))
     floors = _chain_floors(new.values(), state)
@@ -179,7 +178,7 @@ def update(state: State, added: Iterable[Entry], all_entries: Callable[[], Itera
         _fold_one(state, e, floors.get(e.id))
     if rules_cuts.effective(state) != state.cuts or rules_deadlines.changed(state):
         return derive(all_entries(), horizon)
-    if grounds is not None and decided is not None and rules_cuts.may_move(state, grounds, new.values(), decided):
+    if rules_cuts.may_move(state, watched, new.values()):
         return derive(all_entries(), horizon)
     return state
 
@@ -250,8 +249,7 @@ def _fold_one(state: State, entry: Entry, chain_floor: int | None = None) -> Non
             row["chain_time"] = chain_floor  # what this author's later entries are held to
             raise Refuse(f"claims a time {chain_floor - entry.time} s before an earlier entry of its author: "
                          "claimed times only move forward along a chain")
-        # judge.is_revoked, on the row just read
-        if kind != Kind.KEY_REVOKE and own.get("revoked") is not None and own["revoked"] <= entry.time:
+        if kind != Kind.KEY_REVOKE and judge.revoked_by(own, entry.time):  # on the row just read
             raise Refuse("key revoked by its owner")
         if kind in rules_deadlines.JUDGED:  # found late by deadline seals (the fixpoint's input)
             rules_deadlines.refuse_if_late(state, key, author, entry.time)

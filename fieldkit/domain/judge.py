@@ -102,8 +102,13 @@ def motion_passed(state: State, proposal_id: str, at: int) -> bool:
 
 
 def is_revoked(state: State, key: str, at: int) -> bool:
-    row = state.keys.get(key)
-    return row is not None and row.get("revoked") is not None and row["revoked"] <= at
+    return revoked_by(state.keys.get(key), at)
+
+
+def revoked_by(key_row: dict[str, Any] | None, at: int) -> bool:
+    """Whether a key row (``state.keys``) says its key was revoked by ``at`` (for loops that
+    hold the row already: one lookup, not two)."""
+    return key_row is not None and key_row.get("revoked") is not None and key_row["revoked"] <= at
 
 
 def membership(state: State, assembly_id: str, key: str, at: int, seq: int | None = None) -> tuple[bool, str]:

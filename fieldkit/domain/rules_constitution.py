@@ -121,21 +121,19 @@ def members_for_quorum(state: State, assembly_id: str, at: int) -> int:
     """Members at ``at``, suspended ones included: suspending others never shrinks the quorum.
 
     The keys ``judge.member_or_suspended`` admits (``members_for_quorum_slow``;
-    tests/test_domain_fast_paths.py compares the two over random states), without
-    building a reason per member: the fold counts the members of an
-    assembly for every proposal (a quarter of the fold's time in ``bench store``).  Judged
-    without a sequence number, a member admitted by ``at``, neither removed nor revoked,
-    counts whether or not a cut suspends them.  (Rules 3 and before looked for "suspended" in the reason,
-    which names the assembly: an assembly so named counted its refused and removed keys.)"""
+    tests/test_domain_fast_paths.py compares the two over random states), without building
+    a reason per member: the fold counts the members of an assembly for every proposal (a
+    quarter of the fold's time in ``bench store``).  Judged without a sequence number, a
+    member admitted by ``at``, neither removed nor revoked, counts whether or not a cut
+    suspends them.  (Rules 3 and before looked for "suspended" in the reason, which names
+    the assembly: an assembly so named counted its refused and removed keys.)"""
     asm = state.assemblies[assembly_id]
     removed = {state.proposals[p]["member"] for p in asm["removals"] if judge.motion_passed(state, p, at)}
     keys = state.keys
     count = 0
     for key, m in asm["members"].items():
         if m["admitted"] is not None and m["admitted"] <= at and key not in removed:
-            # judge.is_revoked, inline: this loop runs for every member of every proposal's assembly
-            row = keys.get(key)
-            count += row is None or row.get("revoked") is None or row["revoked"] > at
+            count += not judge.revoked_by(keys.get(key), at)
     return count
 
 

@@ -111,14 +111,27 @@ def grounds(state: State) -> str:
                       sort_keys=True, default=str)
 
 
-def may_move(state: State, before: str, folded: Iterable[Entry], until: int) -> bool:
-    """Whether entries just folded, some claiming a time up to ``until`` (``decided``), may
-    change which cuts ``derive`` finds though the fold with the cuts in effect finds them again.
+Watch = tuple[int, str]  # (``decided``, ``grounds``) before a fold, for ``may_move`` after it
+
+
+def watch(state: State, earliest: int) -> Watch | None:
+    """Taken before a fold whose earliest entry claims ``earliest``: what ``may_move`` compares
+    with after it, or None when no cut in effect was decided at or after that time."""
+    until = decided(state)
+    return None if until is None or earliest > until else (until, grounds(state))
+
+
+def may_move(state: State, watched: Watch | None, folded: Iterable[Entry]) -> bool:
+    """Whether entries just folded, some claiming a time up to a cut's decision (``watch``),
+    may change which cuts ``derive`` finds though the fold with the cuts in effect finds them again.
 
     The fold's passes differ only in what the cuts void: an entry of a cut key (void here,
     counted in a pass without the cut), an entry refused or waiting (its author's membership
     may rest on a voided vouch), a key revocation (membership), or a change to the rows the
     cuts are judged from.  Entries claiming later times cannot change a cut."""
+    if watched is None:
+        return False
+    until, before = watched
     for e in folded:
         if e.time > until:
             continue

@@ -226,8 +226,7 @@ class DomainView:
                 start = min(start, journal_key(sort_key(entry)))
         # an entry claimed before a cut's decision may change whether the cut is in effect even
         # where the fold with the cut finds it again (a cut can hold itself up: rules_cuts)
-        decided = rules_cuts.decided(state)
-        grounds = rules_cuts.grounds(state) if decided is not None and int(start[:12]) <= decided else None
+        watched = rules_cuts.watch(state, int(start[:12]))
         later = self._journal.keys_from(start)  # the records holding an entry at or after start
         if (self._floor is not None and start <= self._floor) or sum(map(record_entries, later)) > REWIND_LIMIT:
             self._refold(store, "journal")  # older than the journal (or than a rebuild's refused tail): refold all
@@ -257,8 +256,7 @@ class DomainView:
             waiting = set(state.waiting)
         run = 1 if len(ordered) - journaled <= JOURNAL_SINGLES else JOURNAL_CHUNK
         records = self._fold_runs(ordered[journaled:], floors, waiting, run)
-        if rules_cuts.effective(state) != dict(state.cuts.items()) or (
-                grounds is not None and decided is not None and rules_cuts.may_move(state, grounds, ordered, decided)):
+        if rules_cuts.effective(state) != dict(state.cuts.items()) or rules_cuts.may_move(state, watched, ordered):
             self._refold(store, "cuts")  # the cuts changed, or may have: the fold runs again to its fixpoint
             return
         if rules_deadlines.changed(state):
