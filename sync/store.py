@@ -490,9 +490,10 @@ class Store(StoreReading, StoreVerdicts):
 
     def add_batches(self, batches: Iterable[Sequence[bytes]], now: int) -> Iterator[list[AddResult]]:
         """``add_many`` of each batch in turn (yields its results once it is durable), with the
-        signatures of each batch checked by helper processes while the one before it is folded
-        and written (sync/checks.py): a long import runs at the pace of the fold, not of
-        Ed25519 plus the fold.  Stopping early (or an error) leaves the batches before durable."""
+        signatures checked by a helper process while each batch is placed and folded, and the
+        next batch's started once this one is placed (sync/checks.py, ``_add_timed``): a long
+        import runs at the pace of the fold, not of Ed25519 plus the fold.  Stopping early (or
+        an error) leaves the batches before durable."""
         _check_now(now)
         if self._checks is None:
             self._checks = SignatureChecks(CHECK_PROCESSES)
@@ -527,10 +528,9 @@ class Store(StoreReading, StoreVerdicts):
         def ingest(check: Submit | None) -> list[AddResult]:
             nonlocal checked
             if len(items) > 1 or check is not None:  # one entry (most frames): nothing to batch
-                if checked is None:
-                    checked = self._preverify(check, raws, started)
-                else:  # placed again after a failed check: the held lookups were rolled back
-                    self._held.prefetch([c[1] for c in checked.values()])
+                # placed again after a failed check: its checks are known, its held lookups rolled back
+                checked = self._preverify(check, raws, started) if checked is None else \
+                    self._preverify(None, [], checked)
                 self._checked = checked
             try:
                 results = [self._ingest(raw, now) for raw, now in items]
