@@ -84,6 +84,8 @@ class LocalStore(EntryStore, Protocol):
 
     def refresh(self) -> list[Entry]: ...  # entries other processes added since we last looked
 
+    def settle_views(self, force: bool = False) -> bool: ...  # run a whole refold a view put off, once due
+
     def pending_entries(self) -> list[Entry]: ...  # verified entries kept aside for a missing predecessor
 
     @property

@@ -568,10 +568,11 @@ class Store(StoreReading, StoreVerdicts):
         if not all(future.result()[place] for future, place in unconfirmed):
             raise _Unconfirmed
 
-    def _batched(self, work: Callable[[], list[AddResult]], check: Callable[[], None] | None = None
-                 ) -> list[AddResult]:
+    def _batched(self, work: Callable[[], list[AddResult]], check: Callable[[], None] | None = None,
+                 own: bool = False) -> list[AddResult]:
         """One batch: ``work`` places entries, the views fold them, ``check`` may still refuse,
-        then the log is appended (one fsync) and the index committed.  All or nothing."""
+        then the log is appended (one fsync) and the index committed.  All or nothing.
+        ``own``: this node's entry, folded with no whole refold put off (refold_pacing.py)."""
         self._log.lock()
         try:
             if self._log.replaced():  # a repair is moving it right now: the caller may try again
@@ -583,7 +584,7 @@ class Store(StoreReading, StoreVerdicts):
             self._begin()
             try:
                 results = work()
-                self._views.update(self._fresh, self)
+                self._views.update(self._fresh, self, force=own)
                 if check is not None:
                     check()
                 if self._batch:
@@ -665,8 +666,24 @@ class Store(StoreReading, StoreVerdicts):
                 raise StoreError(f"could not add this node's own entry: {result.outcome.value} {result.reason}")
             return [result]
 
-        self._batched(work, None if check is None else lambda: check(made[0]))
+        self._batched(work, None if check is None else lambda: check(made[0]), own=True)
         return made[0]
+
+    def settle_views(self, force: bool = False) -> bool:
+        """Run the whole refold a view put off (fieldkit/domain/refold_pacing.py) if it is due, or
+        now with ``force``; True if one ran.  The node's tick calls it; it costs nothing when no
+        refold is owed."""
+        if not self._views.behind():
+            return False
+        ran: list[bool] = []
+
+        def work() -> list[AddResult]:
+            ran.append(self._views.settle(self, force))
+            return []
+
+        self._reopen_if_replaced()
+        self._batched(work)
+        return ran[0]
 
     def _rebuild_views(self) -> None:
         """Every view folded again from the log (under the lock, in the open transaction).

@@ -115,8 +115,11 @@ class ViewSet:
             p.attach(self.tables[p.name])
         self.stale = ""
 
-    def update(self, added: Sequence[Entry], store: EntryStore) -> None:
+    def update(self, added: Sequence[Entry], store: EntryStore, force: bool = False) -> None:
         """Fold newly held entries into every view and write the rows they touched.
+
+        ``force``: this node's own entry -- a view that paces its whole refolds (one with
+        ``settle``: fieldkit/domain/refold_pacing.py) runs any it needs now.
 
         If a provider raises, no view changes and the set turns ``stale``: reads rebuild
         it from the log (the entries themselves are kept).
@@ -125,7 +128,10 @@ class ViewSet:
             return
         try:
             for p in self.providers:
-                p.update(added, store)
+                if force and hasattr(p, "settle"):
+                    p.update(added, store, force=True)  # type: ignore[call-arg]
+                else:
+                    p.update(added, store)
         except Exception as exc:
             self.attach()
             self.stale = f"a view failed to update ({type(exc).__name__}: {exc})"
@@ -133,6 +139,28 @@ class ViewSet:
         for p in self.providers:
             self._flush_view(p.name)
             p.attach(self.tables[p.name])
+
+    def behind(self) -> str:
+        """Why a view owes a whole refold it put off (fieldkit/domain/refold_pacing.py), or ""."""
+        return next((why for p in self.providers if (why := getattr(p, "behind", ""))), "")
+
+    def settle(self, store: EntryStore, force: bool = False) -> bool:
+        """Let each view that owes a whole refold run it if due (or ``force``), and write its
+        rows.  A failure leaves the views ``stale`` as in :meth:`update`."""
+        if self.stale:
+            return False
+        settled = []
+        try:
+            settled = [p for p in self.providers
+                       if (settle := getattr(p, "settle", None)) is not None and settle(store, force)]
+        except Exception as exc:
+            self.attach()
+            self.stale = f"a view failed to fold the log again ({type(exc).__name__}: {exc})"
+            return False
+        for p in settled:
+            self._flush_view(p.name)
+            p.attach(self.tables[p.name])
+        return bool(settled)
 
     def _flush_view(self, name: str) -> None:
         dcount, dsum = self.tables[name].flush()

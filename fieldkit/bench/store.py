@@ -21,6 +21,11 @@ Figures (targets from issue 15, DESIGN.md's Pi Zero 2 budget):
   command's time in ``params``;
 * ``cli_peak_rss_mb``: the largest peak RSS of those processes (<= 120 MB at 100k,
   <= 200 MB at 1M);
+* ``hostile_backdated_cpu_share``: CPU seconds the node spends per second of its clock while a
+  stranger sends an entry claiming a year before the newest every 2 s, from a fresh key
+  each, for twice the refold spacing (``_child_hostile``).  Each asks for a whole refold of the
+  domain view (``first_entry_cpu_s`` in params); they are paced (fieldkit/domain/refold_pacing.py)
+  to a tenth of a core at most (<= 0.1; without the pacing the node never caught up);
 * ``cli_help_s``: `fieldkit --help` (<= 0.2 s), with a bare ``python -c pass`` in params
   for the machine's own start-up time.
 """
@@ -53,6 +58,7 @@ FRAME = 10  # entries per pushed frame
 SPAN = 3 * 365 * 86400  # three years of claimed time
 CACHE_VERSION = 2  # 2: proposals meet the constitution's quorum floor (issue 12)
 CHUNK = 5_000  # verify and import alternate in chunks of this size
+HOSTILE_EVERY_S = 2  # node time between a stranger's backdated entries (hostile_backdated_cpu_share)
 TARGETS = {100_000: ("<= 0.5", "<= 120"), 1_000_000: ("<= 1", "<= 200")}
 
 
@@ -263,9 +269,9 @@ def _child_update(cache: Path, home: Path, n: int) -> dict:
     views_s = [0.0]
     update = ViewSet.update
 
-    def timed_update(self: ViewSet, added: object, store: object) -> None:  # the views' share of each batch
+    def timed_update(self: ViewSet, added: object, store: object, force: bool = False) -> None:  # the views' share
         t = time.perf_counter()
-        update(self, added, store)  # type: ignore[arg-type]
+        update(self, added, store, force)  # type: ignore[arg-type]
         views_s[0] += time.perf_counter() - t
 
     ViewSet.update = timed_update  # type: ignore[method-assign]
@@ -282,6 +288,43 @@ def _child_update(cache: Path, home: Path, n: int) -> dict:
     store.close()
     return {"add_s": spent, "views_s": views_s[0], "added": added, "last_frame_counted": counted,
             "last_frame": len(results)}
+
+
+def _child_hostile(home: Path, last_time: int) -> dict:
+    """A stranger's flood: an entry claiming a year before the newest (or the wire's first day), from a fresh key,
+    every ``HOSTILE_EVERY_S`` of node time for twice the refold spacing, the node's tick
+    (``settle_views``) after each, as `node run` does.  Each of them alone asks the domain
+    view to fold the whole log again (refold_pacing.py)."""
+    from codec import EPOCH, KeyPair, sign_entry
+    from codec.kinds import AlertRaise
+    from fieldkit.domain import refold_pacing
+    from fieldkit.domain.view import VIEW_NAME
+    from fieldkit.home import Home
+    from fieldkit.nodestore import open_node_store
+
+    clock = {"now": last_time + 3600}
+    store = open_node_store(Home(home), clock=lambda: clock["now"])
+    view = store.view(VIEW_NAME)
+    window = 2 * refold_pacing.spacing_s(len(store))
+    claimed = max(EPOCH + 86400, last_time - 365 * 86400)  # older than the journal (30 days) by far
+    cpu = first = 0.0
+    sent = 0
+    for i in range(max(1, window // HOSTILE_EVERY_S)):
+        key = KeyPair(hashlib.blake2b(f"bench-store-stranger-{i}".encode(), digest_size=32).digest())
+        raw = sign_entry(key, 0, None, claimed + i, AlertRaise(bytes(6), claimed + 3600, "come now")).encode(
+            with_key=True)
+        t = time.process_time()
+        store.add_many([raw], clock["now"])
+        store.settle_views()
+        spent = time.process_time() - t
+        first = first or spent
+        cpu += spent
+        sent += 1
+        clock["now"] += HOSTILE_EVERY_S
+    refolds = sum(view.refolds.values())
+    store.close()
+    return {"cpu_s": cpu, "window_s": sent * HOSTILE_EVERY_S, "sent": sent, "refolds": refolds,
+            "first_s": first, "spacing_s": window // 2}
 
 
 def _run_child(*args: str) -> dict:
@@ -328,6 +371,7 @@ def run(n: int = N) -> list[Figure]:
         opened = _run_child("open", str(home))
         cli = _cli_figures(home, facts)
         upd = _run_child("update", str(cache), str(home), str(n))
+        hostile = _run_child("hostile", str(home), str(facts["last_time"]))
     read_target, rss_target = TARGETS.get(n, TARGETS[1_000_000] if n > N else TARGETS[N])
     params = {"n": n, "authors": AUTHORS, "assemblies": ASSEMBLIES}
     return [
@@ -344,6 +388,9 @@ def run(n: int = N) -> list[Figure]:
                {**params, "rss_mb": round(opened["rss_kb"] / 1024, 1)}),
         Figure("import_to_verify_ratio", round(imp["verify_s"] / imp["import_s"], 3), "ratio", ">= 0.5",
                {**params, "import_per_s": round(n / imp["import_s"]), "verify_per_s": round(n / imp["verify_s"])}),
+        Figure("hostile_backdated_cpu_share", round(hostile["cpu_s"] / hostile["window_s"], 3), "ratio", "<= 0.1",
+               {**params, "sent": hostile["sent"], "every_s": HOSTILE_EVERY_S, "whole_refolds": hostile["refolds"],
+                "first_entry_cpu_s": round(hostile["first_s"], 3), "spacing_s": hostile["spacing_s"]}),
         Figure("cli_help_s", round(cli["help"], 3), "s", "<= 0.2",
                {"python_startup_s": round(cli["python"], 3)}),
     ]
@@ -380,6 +427,8 @@ if __name__ == "__main__":
         result = _child_import(Path(sys.argv[2]), Path(sys.argv[3]), int(sys.argv[4]))
     elif role == "open":
         result = _child_open(Path(sys.argv[2]))
+    elif role == "hostile":
+        result = _child_hostile(Path(sys.argv[2]), int(sys.argv[3]))
     else:
         result = _child_update(Path(sys.argv[2]), Path(sys.argv[3]), int(sys.argv[4]))
     print(json.dumps(result))

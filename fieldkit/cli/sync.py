@@ -82,6 +82,9 @@ def import_command(file: str, as_json: bool) -> None:
                     report = bundle.import_bundle(store, data, ctx.now, bar.update)
             else:
                 report = bundle.import_bundle(store, data, ctx.now)
+            # the person who imports sees what they imported: a whole refold the bundle's old
+            # entries asked for, put off between its batches (refold_pacing.py), runs now, once
+            store.settle_views(force=True)
 
     def human() -> None:
         click.echo(f"added {report.added} (kept aside {report.pending}), duplicates {report.duplicates}, "

@@ -22,6 +22,7 @@ from sync.rows import RowTable
 
 from . import derive, rules_cuts, rules_deadlines
 from .entry_refs import EntryRefs
+from .refold_pacing import RefoldPacing
 from .state import TABLES, State, sort_key
 
 VIEW_NAME = "domain"
@@ -120,7 +121,10 @@ class DomainView:
     ``clock``: the node's time (Unix seconds); entries claiming more than
     ``derive.FUTURE_SKEW`` beyond it are held out of the fold until their time comes
     (``State.future``, kept in the view's meta).  Without a clock (tests of the pure
-    fold) nothing is held.
+    fold) nothing is held.  With it, the whole refolds received entries ask for (an entry
+    older than the journal, a rewind too long, the cuts or late acts changed) are paced
+    (refold_pacing.py): one too soon after the last is owed (``behind``), the entries it
+    needs put aside, and runs when due (:meth:`settle`) or for this node's own entry.
     """
 
     name = VIEW_NAME
@@ -133,6 +137,17 @@ class DomainView:
         self._floor: str | None = None
         self._outdated = False
         self.refolds: Counter[str] = Counter()  # whole refolds in this process, by why: a cost to watch
+        self.deferred: Counter[str] = Counter()  # refolds received entries asked for too soon, by why
+        self.pacing = RefoldPacing()  # when the whole log was last folded, what refold is owed
+        self._forced = False  # in this update: no whole refold waits (this node's own entry)
+
+    def _now(self) -> int | None:
+        return None if self.clock is None else int(self.clock())
+
+    @property
+    def behind(self) -> str:
+        """Why the view owes a whole refold (entries put aside until it is due), or ""."""
+        return self.pacing.behind
 
     def horizon(self) -> int | None:
         return None if self.clock is None else int(self.clock()) + derive.FUTURE_SKEW
@@ -156,28 +171,37 @@ class DomainView:
         # below the floor, folded entries have no journal record (a rebuild folded them)
         self._floor = meta.get("floor", journal_key(self.state.last) if self.state.last else None)
         self._outdated = self.state.last is not None and meta.get("rules") != RULES_VERSION
+        self.pacing = RefoldPacing.load(meta)
 
     def rebuild(self, entries: Iterable[Entry], store: EntryStore) -> None:
         drop = getattr(self._tables, "drop", None)
         if drop is not None:  # the index a new INDEX_FORMAT rebuilds may hold tables of older rules
             for name in RETIRED:
                 drop(name)
+        self.pacing.folded(self._now())
         self._replace(derive.derive(entries, self.horizon()))
 
     def _refold(self, store: EntryStore, why: str) -> None:
         """The whole log folded again (``why``: counted in ``refolds``); its newest entries
         journaled, so a late entry among them rewinds instead of refolding again."""
         self.refolds[why] += 1
+        self.pacing.folded(self._now())
         state, newest, floors = derive.derive_but_newest(all_entries(store), self.horizon(), REFOLD_JOURNALED)
         self._replace(state)
         self._keep(self._fold_runs(newest, floors, set(self.state.waiting), 1))
         self._save_meta(self.state)
 
-    def update(self, added: Sequence[Entry], store: EntryStore) -> None:
+    def update(self, added: Sequence[Entry], store: EntryStore, force: bool = False) -> None:
+        """Fold ``added`` in.  ``force``: this node's own entry, whose verdict must be the true
+        one: a whole refold it needs, or one the view owes, runs now (refold_pacing.py)."""
         state = self.state
         state.touched.clear()
+        self._forced = force
         if self._outdated:
             self._refold(store, "rules")  # folded by older rules: fold the whole log with these
+            return
+        if self.pacing.behind and self._may_refold(store):
+            self._refold(store, self.pacing.behind)  # the refold owed: the entries put aside, these too
             return
         horizon = self.horizon()
         if len(added) > 1:  # the batch's lookups below, a few queries instead of one per entry
@@ -209,14 +233,18 @@ class DomainView:
                 self._save_meta(state)
             return
         if any(state.has_ref(e.ref.hex()) for e in new):  # a 6-byte ref collision: as derive.update does
-            self._refold(store, "collision")
+            self._refold_or_owe(store, "collision", new)
             return
+        if self._floor is not None and journal_key(sort_key(new[0])) <= self._floor:
+            new = self._older_than_journal(new, store)  # the entries a rewind reaches, or []
+            if not new:
+                return
         start = journal_key(sort_key(new[0]))
         refold = list(new)
         for ref in {e.ref.hex() for e in new} & state.waiting:  # entries waiting on it are judged again
             waiting_ids = self._rows["entries"].keys_where_text(f"waiting: refers to {ref} ")
             if not waiting_ids:  # a chain link waits on it (derive._chain_floors): refold, as derive.update
-                self._refold(store, "chain")
+                self._refold_or_owe(store, "chain", new)
                 return
             for waiting_id in waiting_ids:
                 entry = store.get(bytes.fromhex(waiting_id))
@@ -229,7 +257,8 @@ class DomainView:
         watched = rules_cuts.watch(state, int(start[:12]))
         later = self._journal.keys_from(start)  # the records holding an entry at or after start
         if (self._floor is not None and start <= self._floor) or sum(map(record_entries, later)) > REWIND_LIMIT:
-            self._refold(store, "journal")  # older than the journal (or than a rebuild's refused tail): refold all
+            # older than the journal (or than a rebuild's refused tail), or a rewind too long
+            self._refold_or_owe(store, "journal", new)
             return
         if later:
             for undone in self._rewind(later):
@@ -256,15 +285,50 @@ class DomainView:
             waiting = set(state.waiting)
         run = 1 if len(ordered) - journaled <= JOURNAL_SINGLES else JOURNAL_CHUNK
         records = self._fold_runs(ordered[journaled:], floors, waiting, run)
+        # the cuts changed, or may have: the fold runs again to its fixpoint; so did the late acts
+        # (a seal folded again after a backdated act).  Owed, the fold of this batch stands meanwhile.
         if rules_cuts.effective(state) != dict(state.cuts.items()) or rules_cuts.may_move(state, watched, ordered):
-            self._refold(store, "cuts")  # the cuts changed, or may have: the fold runs again to its fixpoint
-            return
-        if rules_deadlines.changed(state):
-            self._refold(store, "lates")  # so did the late acts (a seal folded again after a backdated act)
+            if self._refold_or_owe(store, "cuts"):
+                return
+        elif rules_deadlines.changed(state) and self._refold_or_owe(store, "lates"):
             return
         self._keep(records)
         self._prune(newest)
         self._save_meta(state)
+
+    def _older_than_journal(self, new: list[Entry], store: EntryStore) -> list[Entry]:
+        """``new`` leads with entries sorting at or before the journal's floor: a rewind cannot
+        reach them.  Refold now if due (returns []); else put them aside (refold_pacing) and
+        return the rest, which the fold continues with."""
+        floor = self._floor
+        late = [e for e in new if journal_key(sort_key(e)) <= floor]  # type: ignore[operator]
+        if self._refold_or_owe(store, "journal", late):
+            return []
+        return new[len(late):]  # in fold order: the late ones lead
+
+    def _refold_or_owe(self, store: EntryStore, why: str, aside: Sequence[Entry] = ()) -> bool:
+        """Fold the whole log again now if due (True); else owe it, ``aside`` not folded
+        (False: the caller goes on without them; refold_pacing.py says why)."""
+        if self._may_refold(store):
+            self._refold(store, why)
+            return True
+        self.deferred[why] += 1
+        self.pacing.owe(why, len(aside))
+        if aside:
+            self._save_meta(self.state)
+        return False
+
+    def _may_refold(self, store: EntryStore) -> bool:
+        return self._forced or self.pacing.due(self._now(), len(store))
+
+    def settle(self, store: EntryStore, force: bool = False) -> bool:
+        """Run the whole refold the view owes, if it is due (or ``force``: this node signs an
+        entry and its verdict must be the true one).  True if it ran."""
+        if not self.pacing.behind or not (force or self.pacing.due(self._now(), len(store))):
+            return False
+        self.state.touched.clear()
+        self._refold(store, self.pacing.behind)
+        return True
 
     def _fold_runs(self, entries: Sequence[Entry], floors: dict[bytes, int], waiting: set[str], run: int
                    ) -> list[tuple[str, dict[str, Any]]]:
@@ -397,6 +461,7 @@ class DomainView:
         meta["future"] = dict(sorted(state.future.items()))
         meta["tail"] = {k: list(v) for k, v in sorted(state.tail.items())}
         meta["rules"] = RULES_VERSION
+        self.pacing.save(meta)
         self._outdated = False
 
     def forget_rows(self) -> None:

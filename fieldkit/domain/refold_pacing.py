@@ -1,0 +1,74 @@
+"""How often received entries may make the domain view fold the whole log again.
+
+Most entries continue the fold or rewind its journal (view.DomainView): a cost of what
+they change.  A few cannot: an entry claiming a time older than the journal (30 days),
+a rewind longer than ``REWIND_LIMIT``, a change of the cuts in effect or of the late
+acts, a 6-byte ref collision, a chain link others wait on.  Those fold the whole log
+again -- 5.2 s at 100,000 entries on the bench machine (`bench store`'s
+``first_entry_cpu_s``), and anyone can send one: a fresh key signs one entry claiming
+last year.  Before this pacing, one such entry every few seconds kept a node folding
+without pause, its alerts waiting behind the folds.
+
+So a whole refold that received entries ask for runs at once only if the previous one
+was long enough ago -- ``SPACING_MS_PER_ENTRY`` of node time per entry held, which keeps
+forced refolds under about a tenth of a core whatever the store's size (a refold costs
+about 50 us an entry here, a few times that on a Pi Zero 2).  Until then the view is
+*behind*: the entries that need the refold are put aside (held in the log, not yet
+folded), entries that continue the fold are folded as usual, so a fresh alert still
+shows at once, and the refold the view owes runs when it is due -- at the node's next
+tick (``Store.settle_views``), at the next update, or at once when this node signs an
+entry of its own (its verdict must be the true one).  Once settled, the view equals a
+rebuild, as always.
+
+This module only keeps the account; view.DomainView decides and folds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+# Node-time between whole refolds received entries force, per entry held: 100 s at
+# 100,000 entries, 0 below 1,000 (a refold of a small log costs nothing worth pacing).
+SPACING_MS_PER_ENTRY = 1
+
+
+def spacing_s(held: int) -> int:
+    """Seconds of node time a forced whole refold waits after the previous one."""
+    return held * SPACING_MS_PER_ENTRY // 1000
+
+
+@dataclass
+class RefoldPacing:
+    """When the view last folded the whole log, and the refold it owes (kept in its meta)."""
+
+    refolded_at: int | None = None  # node time of the last whole fold (None: unknown, or no clock)
+    behind: str = ""  # why a refold is owed ("journal", "cuts", ...: DomainView.refolds' names), or ""
+    aside: int = 0  # entries put aside for it (held in the log, not folded yet)
+
+    @classmethod
+    def load(cls, meta: dict[str, Any]) -> RefoldPacing:
+        return cls(meta.get("refolded_at"), meta.get("behind") or "", int(meta.get("aside") or 0))
+
+    def save(self, meta: dict[str, Any]) -> None:
+        meta["refolded_at"] = self.refolded_at
+        meta["behind"] = self.behind
+        meta["aside"] = self.aside
+
+    def due(self, now: int | None, held: int) -> bool:
+        """May a whole refold run now?  Always without a clock (the pure fold's tests), after
+        the first one, and when the node's clock went back (a refold too many beats a view
+        behind for as long as the clock jumped)."""
+        if now is None or self.refolded_at is None or now < self.refolded_at:
+            return True
+        return now >= self.refolded_at + spacing_s(held)
+
+    def owe(self, why: str, aside: int = 0) -> None:
+        """A refold is owed (the first reason is kept: any of them folds everything)."""
+        self.behind = self.behind or why
+        self.aside += aside
+
+    def folded(self, now: int | None) -> None:
+        """The whole log was just folded: nothing is owed."""
+        self.refolded_at = now
+        self.behind, self.aside = "", 0

@@ -1,0 +1,179 @@
+"""A hostile peer cannot keep a node folding its whole log (fieldkit/domain/refold_pacing.py).
+
+Any key can sign an entry claiming a time older than the domain view's journal, and each
+such entry folded the whole log again (5.2 s at 100,000 entries).  Now a whole refold that
+received entries ask for runs at once only when the previous one is ``spacing_s`` of node
+time behind; meanwhile those entries are put aside, entries that continue the fold are
+folded as usual, and the refold runs when due (the node's tick), or at once before this
+node signs an entry.  Settled, the views equal a rebuild as always.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from codec import KeyPair, kinds, sign_entry
+from fieldkit.domain import derive, queries, refold_pacing
+from fieldkit.domain.view import JOURNAL_DAYS, VIEW_NAME, domain_state
+from fieldkit.nodestore import act, view_providers
+from sync.store import Store
+
+from .domain_world import T0, D, H, World
+from .test_domain_properties import build, programs
+from .test_views_incremental import _rows
+
+RECEIVED = 1_800_000_000
+
+
+@contextmanager
+def spacing(ms_per_entry: int) -> Iterator[None]:
+    real = refold_pacing.SPACING_MS_PER_ENTRY
+    refold_pacing.SPACING_MS_PER_ENTRY = ms_per_entry
+    try:
+        yield
+    finally:
+        refold_pacing.SPACING_MS_PER_ENTRY = real
+
+
+def stranger(i: int, claimed: int) -> bytes:
+    """An entry by a key nobody knows, claiming ``claimed``: what anyone can sign."""
+    key = KeyPair(bytes([200, i % 256, i // 256]) * 8 + bytes(8))
+    return sign_entry(key, 0, None, claimed, kinds.AlertRaise(bytes(6), claimed + H, "come now")).encode(with_key=True)
+
+
+def settled(store: Store, clock: dict[str, int]) -> None:
+    clock["now"] += 10**9
+    assert store.settle_views() or not store.view(VIEW_NAME).behind
+    assert not store.view(VIEW_NAME).behind
+
+
+def small_world() -> tuple[World, list]:
+    w = World(4)
+    asm = w.found(0, k=1, t=T0)
+    w.admit(asm, 0, [1, 2], T0 + 10)
+    p = w.propose(1, asm, T0 + H, T0 + 3 * D)
+    for i in range(40):
+        w.vote(i % 3, p, i % 2, T0 + 2 * H + i)  # a second ballot of one author replaces the first
+    # two months later: the journal keeps the last 30 days, so entries claimed before that
+    # (a year ago) cannot be rewound to, they need a whole refold
+    later = w.propose(0, asm, LATER, LATER + 3 * D)
+    return w, [asm, later]
+
+
+LATER = T0 + 2 * JOURNAL_DAYS * D
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(programs, st.integers(0, 2**32 - 1), st.integers(0, 4))
+def test_paced_views_equal_a_rebuild_once_settled(program, seed, strangers) -> None:
+    """Random programs arriving shuffled in small batches, with strangers' entries claiming
+    times older than the journal, and no whole refold ever due: no batch folds the whole log,
+    the view owes it instead, and once settled it equals a rebuild row by row."""
+    w = build(*program)
+    rnd = random.Random(seed)
+    raws = [e.encode(with_key=True) for e in w.entries]
+    raws += [stranger(i, T0 - (JOURNAL_DAYS + 1 + i) * D) for i in range(strangers)]
+    rnd.shuffle(raws)
+    clock = {"now": RECEIVED}
+    with spacing(10**9):
+        store = Store.memory(views=view_providers(lambda: clock["now"]))
+        view = store.view(VIEW_NAME)
+        for i in range(0, len(raws), 3):
+            store.add_many(raws[i : i + 3], clock["now"])
+            clock["now"] += rnd.randrange(0, 600)
+            store.settle_views()  # the node's tick: never due here
+        assert set(view.refolds) <= {"chain", "collision", "missing", "held"}, view.refolds
+        settled(store, clock)
+    everything = [store.get(e.id) for e in w.entries]
+    assert None not in everything
+    assert _rows(domain_state(store)) == _rows(derive.derive(list(store.entries())))
+
+
+def test_strangers_backdating_cannot_keep_a_node_refolding(tmp_path: Path) -> None:
+    """Sixty entries claiming last year, one every 2 s of node time, each from a fresh key:
+    before, sixty whole refolds; now one at once, then one each time the spacing has passed
+    (the node's tick), and the owed refold survives a restart."""
+    w, _ = small_world()
+    clock = {"now": RECEIVED}
+    folder = tmp_path / "store"
+    with spacing(1000):  # 1 s per entry held: 45 s for this store of 45 entries, more as strangers add theirs
+        store = Store.open(folder, views=view_providers(lambda: clock["now"]))
+        store.add_many([e.encode(with_key=True) for e in w.entries], clock["now"])
+        assert spacing_now(store) >= 40
+        view = store.view(VIEW_NAME)
+        start = sum(view.refolds.values())
+        for i in range(60):
+            store.add_many([stranger(i, T0 - 365 * D + i)], clock["now"])
+            store.settle_views()
+            clock["now"] += 2
+        whole = sum(view.refolds.values()) - start
+        assert 1 <= whole <= 1 + 120 // spacing_now(store) + 1, view.refolds
+        assert view.behind == "journal" and view.pacing.aside > 0
+        store.close()
+        store = Store.open(folder, views=view_providers(lambda: clock["now"]))  # a restart: still owed
+        assert store.view(VIEW_NAME).behind == "journal"
+        assert not store.settle_views()  # not due yet
+        settled(store, clock)
+        assert _rows(domain_state(store)) == _rows(derive.derive(list(store.entries())))
+        store.close()
+
+
+def spacing_now(store: Store) -> int:
+    return refold_pacing.spacing_s(len(store))
+
+
+def test_while_behind_an_alert_in_order_shows_at_once() -> None:
+    """The entries that continue the fold are folded while the view owes a refold: a fresh
+    alert is listed at once, not after the spacing."""
+    w, (asm, _p) = small_world()
+    clock = {"now": RECEIVED}
+    with spacing(10**6):
+        store = Store.memory(views=view_providers(lambda: clock["now"]))
+        store.add_many([e.encode(with_key=True) for e in w.entries], clock["now"])
+        for i in range(2):  # the first refolds at once; the second is put aside
+            store.add_many([stranger(i, T0 - 100 * D)], clock["now"])
+        assert store.view(VIEW_NAME).behind == "journal"
+        alert = w.add(2, kinds.AlertRaise(asm.ref, LATER + 6 * H, "eviction at Calle Mayor 3"), LATER + 5 * H)
+        store.add_many([alert.encode(with_key=True)], clock["now"])
+        listed = queries.alert_list(domain_state(store), LATER + 5 * H + 60)
+        assert "Calle Mayor 3" in str(listed)
+        settled(store, clock)
+        assert _rows(domain_state(store)) == _rows(derive.derive(list(store.entries())))
+
+
+def test_an_own_entry_settles_the_view_first() -> None:
+    """This node's vote is judged against the true state: the owed refold runs before it."""
+    w, (_asm, p) = small_world()
+    clock = {"now": RECEIVED}
+    with spacing(10**6):
+        store = Store.memory(views=view_providers(lambda: clock["now"]))
+        store.add_many([e.encode(with_key=True) for e in w.entries], clock["now"])
+        for i in range(2):
+            store.add_many([stranger(i, T0 - 100 * D)], clock["now"])
+        assert store.view(VIEW_NAME).behind
+        entry = act(store, w.keys[2], kinds.Ballot(p.ref, 1), LATER + 4 * H)
+        assert not store.view(VIEW_NAME).behind
+        assert domain_state(store).verdict(entry.id) is not None
+        assert _rows(domain_state(store)) == _rows(derive.derive(list(store.entries())))
+
+
+def test_an_own_entry_older_than_the_journal_is_folded_not_put_aside() -> None:
+    """An entry this node signs claiming an old time (``--now`` in the past) needs a whole
+    refold: it runs at once, not put aside, however recent the last one."""
+    w, _ = small_world()
+    clock = {"now": RECEIVED}
+    with spacing(10**6):
+        store = Store.memory(views=view_providers(lambda: clock["now"]))
+        store.add_many([e.encode(with_key=True) for e in w.entries], clock["now"])
+        store.add_many([stranger(0, T0 - 100 * D)], clock["now"])  # refolds: the next one is not due
+        before = sum(store.view(VIEW_NAME).refolds.values())
+        entry = act(store, w.keys[3], kinds.AssemblyFound("Westside", "housing", 1), T0 - 90 * D)
+        assert sum(store.view(VIEW_NAME).refolds.values()) == before + 1
+        assert domain_state(store).verdict(entry.id) == "counted"
+        assert not store.view(VIEW_NAME).behind
