@@ -177,3 +177,29 @@ def test_an_own_entry_older_than_the_journal_is_folded_not_put_aside() -> None:
         assert sum(store.view(VIEW_NAME).refolds.values()) == before + 1
         assert domain_state(store).verdict(entry.id) == "counted"
         assert not store.view(VIEW_NAME).behind
+
+
+def test_commands_say_when_the_view_owes_a_refold(tmp_path: Path) -> None:
+    """A person reading lists while late entries wait is told so, by `status` and the domain
+    commands; the read itself folds nothing."""
+    from fieldkit.home import Home
+    from fieldkit.nodestore import open_node_store
+    from tests.test_cli_node import fieldkit
+
+    home = tmp_path / "node"
+    assert fieldkit(home, "init", "--name", "n", "--no-passphrase").returncode == 0
+    w, _ = small_world()
+    clock = {"now": RECEIVED}
+    with spacing(10**6), open_node_store(Home(home), clock=lambda: clock["now"]) as store:
+        store.add_many([e.encode(with_key=True) for e in w.entries], clock["now"])
+        for i in range(3):
+            store.add_many([stranger(i, T0 - 100 * D)], clock["now"])
+        assert store.view(VIEW_NAME).behind == "journal"
+        aside = store.view(VIEW_NAME).pacing.aside
+    assert aside >= 2
+    for command in (["status"], ["alert", "list"]):
+        done = fieldkit(home, "--now", "2027-01-15T00:00:00Z", *command)
+        assert done.returncode == 0, done.stderr
+        assert f"{aside} entries claiming old times are held but not counted yet" in done.stderr, command
+    with open_node_store(Home(home)) as store:
+        assert store.view(VIEW_NAME).behind == "journal"  # reads fold nothing

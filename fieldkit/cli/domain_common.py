@@ -13,12 +13,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import click
+
 from codec import Entry
 from fieldkit.cli.common import node_context
 from fieldkit.domain import actions, derive
 from fieldkit.domain.state import State
 from fieldkit.domain.timeflags import late_entries
-from fieldkit.domain.view import all_entries, domain_state
+from fieldkit.domain.view import VIEW_NAME, all_entries, domain_state
 from fieldkit.nodestore import act, first_seen, open_node_store
 from fieldkit.timeparse import format_time
 from sync.api import LocalStore
@@ -73,6 +75,9 @@ def session() -> Iterator[Session]:
     now = ctx.now
     store = open_node_store(ctx.home, clock=lambda: now)
     try:
+        behind = store.view(VIEW_NAME).behind_notice(len(store))  # type: ignore[attr-defined]
+        if behind:
+            click.echo(f"note: {behind}", err=True)
         yield Session(store, now)
     finally:
         store.close()
