@@ -192,7 +192,7 @@ def test_a_batch_placed_before_its_checks_answered_is_placed_again_without_a_for
 
     folds = []
     real_update = store._views.update
-    store._views.update = lambda added, s: folds.append(len(added)) or real_update(added, s)  # type: ignore[method-assign]
+    store._views.update = lambda added, s, force=False: folds.append(len(added)) or real_update(added, s, force)  # type: ignore[method-assign]
     results = store._add_timed([(r, T0) for r in batch], None, submit)
     assert late and len(folds) == 2  # folded once on trust, rolled back, folded again knowing the verdicts
     assert [(r.outcome, r.entry_id, r.reason) for r in results] == [(r.outcome, r.entry_id, r.reason) for r in expected]
