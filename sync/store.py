@@ -196,6 +196,8 @@ class Store(StoreReading, StoreVerdicts):
         self._fresh: list[Entry] | None = None  # entries held in this batch, for the views
         # this batch's records not yet in the log: encoded bytes, or records still to encode (_emit)
         self._batch: list[bytes | Record] = []
+        self._batch_at: dict[int, int] = {}  # log offset -> its record's place in _batch
+        self._batch_bytes = 0  # what _batch will take in the log
         self._applied: list[Entry] = []
         self._work: list[Entry | bytes] = []  # held entries and learned keys still to follow up
         self._checked: dict[bytes, _Checked] = {}  # see _preverify
@@ -238,7 +240,10 @@ class Store(StoreReading, StoreVerdicts):
         return batch  # type: ignore[return-value]
 
     def _unwritten_size(self) -> int:
-        return sum(len(b) if isinstance(b, bytes) else self._log.encoded_size(b) for b in self._batch)
+        return self._batch_bytes
+
+    def _new_batch(self) -> None:
+        self._batch, self._batch_at, self._batch_bytes = [], {}, 0
 
     def _why_not_current(self) -> str:
         """Why the index cannot be used as it is, or ""."""
@@ -276,7 +281,7 @@ class Store(StoreReading, StoreVerdicts):
 
     def _rollback(self, start: int) -> None:
         """After a failed batch: the index as it was, nothing of the batch left in the log."""
-        self._batch = []
+        self._new_batch()
         try:
             if self._in_tx:
                 self._db.execute("ROLLBACK")
@@ -579,7 +584,7 @@ class Store(StoreReading, StoreVerdicts):
                 raise StoreError(f"{self._log.where} is being replaced by `fieldkit store repair`: try again")
             self._refresh(locked=True)
             start = self._position
-            self._batch = []
+            self._new_batch()
             self._fresh = []
             self._begin()
             try:
@@ -592,13 +597,13 @@ class Store(StoreReading, StoreVerdicts):
                     if at != start:
                         raise StoreError(f"{self._log.where} changed under the append lock")
                 self._commit()
-                self._batch = []
+                self._new_batch()
             except BaseException:
                 self._rollback(start)
                 raise
             return results
         finally:
-            self._batch = []
+            self._new_batch()
             self._fresh = None
             self._log.unlock()
 
@@ -613,8 +618,11 @@ class Store(StoreReading, StoreVerdicts):
             # ingested its signatures are checked on other threads (verdicts._preverify), and
             # each libsodium call here would hand the GIL to them and wait to get it back
             # (~25 us a call measured by `bench store`, against ~2 us for the sealing itself).
+            self._batch_at[offset] = len(self._batch)
             self._batch.append(rec)
-            self._position += self._log.encoded_size(rec)
+            size = self._log.encoded_size(rec)
+            self._position += size
+            self._batch_bytes += size
         self._apply(rec, offset, entry)
         return offset
 
@@ -632,12 +640,15 @@ class Store(StoreReading, StoreVerdicts):
         return len(dropped)
 
     def _log_record(self, offset: int) -> Record:
-        for blob_offset, blob in self._unwritten():
-            if blob_offset == offset:
-                parsed = self._log.parse(blob, 0)
-                assert parsed is not None
-                return parsed[0]
-        return self._log.read_at(offset)
+        place = self._batch_at.get(offset)
+        if place is None:
+            return self._log.read_at(offset)
+        item = self._batch[place]  # this batch's: asked for by place, not by walking the batch
+        if isinstance(item, Record):
+            return item
+        parsed = self._log.parse(item, 0)
+        assert parsed is not None
+        return parsed[0]
 
     def _unwritten(self) -> Iterator[tuple[int, bytes]]:
         pos = self._position - self._unwritten_size()
