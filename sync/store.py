@@ -577,7 +577,7 @@ class Store(StoreReading, StoreVerdicts):
                  own: bool = False) -> list[AddResult]:
         """One batch: ``work`` places entries, the views fold them, ``check`` may still refuse,
         then the log is appended (one fsync) and the index committed.  All or nothing.
-        ``own``: this node's entry, folded with no whole refold put off (refold_pacing.py)."""
+        ``own``: this node's entry: a whole refold it needs is not put off (refold_pacing.py)."""
         self._log.lock()
         try:
             if self._log.replaced():  # a repair is moving it right now: the caller may try again

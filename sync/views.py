@@ -119,7 +119,7 @@ class ViewSet:
         """Fold newly held entries into every view and write the rows they touched.
 
         ``force``: this node's own entry -- a view that paces its whole refolds (one with
-        ``settle``: fieldkit/domain/refold_pacing.py) runs any it needs now.
+        ``settle``: fieldkit/domain/refold_pacing.py) runs one the entry needs now.
 
         If a provider raises, no view changes and the set turns ``stale``: reads rebuild
         it from the log (the entries themselves are kept).

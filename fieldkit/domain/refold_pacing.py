@@ -16,9 +16,11 @@ about 50 us an entry here, a few times that on a Pi Zero 2).  Until then the vie
 *behind*: the entries that need the refold are put aside (held in the log, not yet
 folded), entries that continue the fold are folded as usual, so a fresh alert still
 shows at once, and the refold the view owes runs when it is due -- at the node's next
-tick (``Store.settle_views``), at the next update, or at once when this node signs an
-entry of its own (its verdict must be the true one).  Once settled, the view equals a
-rebuild, as always.
+tick (``Store.settle_views``) or next update.  Entries put aside are as if still on their
+way: an entry this node signs meanwhile is judged against what is folded, as it would be
+if they had not arrived yet (a refold it needs itself, when it claims an old time, runs at
+once).  Were it otherwise, a spoofed SMS answer to an alert after each backdated entry
+would make the node refold each time.  Once settled, the view equals a rebuild, as always.
 
 This module only keeps the account; view.DomainView decides and folds.
 """

@@ -124,7 +124,7 @@ class DomainView:
     fold) nothing is held.  With it, the whole refolds received entries ask for (an entry
     older than the journal, a rewind too long, the cuts or late acts changed) are paced
     (refold_pacing.py): one too soon after the last is owed (``behind``), the entries it
-    needs put aside, and runs when due (:meth:`settle`) or for this node's own entry.
+    needs put aside, and runs when due (:meth:`settle`); an own entry needing one runs it at once.
     """
 
     name = VIEW_NAME
@@ -139,7 +139,7 @@ class DomainView:
         self.refolds: Counter[str] = Counter()  # whole refolds in this process, by why: a cost to watch
         self.deferred: Counter[str] = Counter()  # refolds received entries asked for too soon, by why
         self.pacing = RefoldPacing()  # when the whole log was last folded, what refold is owed
-        self._forced = False  # in this update: no whole refold waits (this node's own entry)
+        self._forced = False  # in this update: a whole refold it needs runs now (this node's own entry)
 
     def behind_notice(self, held: int) -> str:
         """What a command tells its person while the view owes a refold, or ""."""
@@ -201,15 +201,18 @@ class DomainView:
         self._save_meta(self.state)
 
     def update(self, added: Sequence[Entry], store: EntryStore, force: bool = False) -> None:
-        """Fold ``added`` in.  ``force``: this node's own entry, whose verdict must be the true
-        one: a whole refold it needs, or one the view owes, runs now (refold_pacing.py)."""
+        """Fold ``added`` in.  ``force``: this node's own entry, which must be folded to have a
+        verdict: a whole refold it needs itself runs now, never put off.  A refold the view
+        owes does not: the own entry is judged against what is folded, as against what has
+        arrived (entries put aside are as if still on their way), so no one can make a node
+        refold by having it sign (refold_pacing.py)."""
         state = self.state
         state.touched.clear()
         self._forced = force
         if self._outdated:
             self._refold(store, "rules")  # folded by older rules: fold the whole log with these
             return
-        if self.pacing.behind and self._may_refold(store):
+        if self.pacing.behind and self.pacing.due(self._now(), len(store)):
             self._refold(store, self.pacing.behind)  # the refold owed: the entries put aside, these too
             return
         horizon = self.horizon()
@@ -331,8 +334,8 @@ class DomainView:
         return self._forced or self.pacing.due(self._now(), len(store))
 
     def settle(self, store: EntryStore, force: bool = False) -> bool:
-        """Run the whole refold the view owes, if it is due (or ``force``: this node signs an
-        entry and its verdict must be the true one).  True if it ran."""
+        """Run the whole refold the view owes, if it is due (or ``force``: a person asked, as
+        at the end of `sync import`).  True if it ran."""
         if not self.pacing.behind or not (force or self.pacing.due(self._now(), len(store))):
             return False
         self.state.touched.clear()
