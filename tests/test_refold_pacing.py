@@ -208,3 +208,29 @@ def test_commands_say_when_the_view_owes_a_refold(tmp_path: Path) -> None:
         assert f"{aside} entries claiming old times are held but not counted yet" in done.stderr, command
     with open_node_store(Home(home)) as store:
         assert store.view(VIEW_NAME).behind == "journal"  # reads fold nothing
+
+
+def test_the_node_tick_runs_the_owed_refold_once_due() -> None:
+    """`node run`'s core: its tick settles the view when the spacing has passed, not before."""
+    from fieldkit.node.bus import NodeBus
+    from fieldkit.node.core import NodeCore
+
+    w, _ = small_world()
+    clock = {"now": RECEIVED}
+    with spacing(1000):  # 1 s of node time per entry held
+        store = Store.memory(views=view_providers(lambda: clock["now"]))
+        store.add_many([e.encode(with_key=True) for e in w.entries], clock["now"])
+        core = NodeCore(store, NodeBus(), sync_interval=600, seed=b"pacing")
+        for i in range(2):
+            store.add_many([stranger(i, T0 - 100 * D)], clock["now"])
+        view = store.view(VIEW_NAME)
+        assert view.behind == "journal"
+        wait = spacing_now(store)
+        core.tick(clock["now"])
+        clock["now"] += wait - 1
+        core.tick(clock["now"])
+        assert view.behind == "journal"  # not due yet
+        clock["now"] += 1
+        core.tick(clock["now"])
+        assert not view.behind
+        assert _rows(domain_state(store)) == _rows(derive.derive(list(store.entries())))
