@@ -69,7 +69,7 @@ def small_world() -> tuple[World, list]:
 LATER = T0 + 2 * JOURNAL_DAYS * D
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(programs, st.integers(0, 2**32 - 1), st.integers(0, 4))
 def test_paced_views_equal_a_rebuild_once_settled(program, seed, strangers) -> None:
     """Random programs arriving shuffled in small batches, with strangers' entries claiming
@@ -234,3 +234,30 @@ def test_the_node_tick_runs_the_owed_refold_once_due() -> None:
         core.tick(clock["now"])
         assert not view.behind
         assert _rows(domain_state(store)) == _rows(derive.derive(list(store.entries())))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                 HealthCheck.function_scoped_fixture])
+@given(programs, st.integers(0, 2**32 - 1))
+def test_an_owed_refold_is_shared_by_the_processes_of_a_home(tmp_path_factory, program, seed) -> None:
+    """Two handles on one home, as `node run` and a command: what one put aside, the other
+    knows is owed (the view's meta), folds on top of, and settles; then all is as a rebuild."""
+    w = build(*program)
+    rnd = random.Random(seed)
+    raws = [e.encode(with_key=True) for e in w.entries] + [stranger(i, T0 - (40 + i) * D) for i in range(3)]
+    rnd.shuffle(raws)
+    folder: Path = tmp_path_factory.mktemp("store")
+    clock = {"now": RECEIVED}
+    with spacing(10**9):
+        for i in range(0, len(raws), 4):
+            with Store.open(folder, views=view_providers(lambda: clock["now"])) as store:
+                with Store.open(folder, views=view_providers(lambda: clock["now"])) as other:
+                    other.add_many(raws[i : i + 2], clock["now"])
+                    store.add_many(raws[i + 2 : i + 4], clock["now"])
+                    other.refresh()
+                    assert store.view(VIEW_NAME).behind == other.view(VIEW_NAME).behind
+                    assert store.view(VIEW_NAME).pacing.aside == other.view(VIEW_NAME).pacing.aside
+            clock["now"] += rnd.randrange(0, 120)
+        with Store.open(folder, views=view_providers(lambda: clock["now"])) as store:
+            settled(store, clock)
+            assert _rows(domain_state(store)) == _rows(derive.derive(list(store.entries())))
