@@ -250,13 +250,13 @@ def test_an_owed_refold_is_shared_by_the_processes_of_a_home(tmp_path_factory, p
     clock = {"now": RECEIVED}
     with spacing(10**9):
         for i in range(0, len(raws), 4):
-            with Store.open(folder, views=view_providers(lambda: clock["now"])) as store:
-                with Store.open(folder, views=view_providers(lambda: clock["now"])) as other:
-                    other.add_many(raws[i : i + 2], clock["now"])
-                    store.add_many(raws[i + 2 : i + 4], clock["now"])
-                    other.refresh()
-                    assert store.view(VIEW_NAME).behind == other.view(VIEW_NAME).behind
-                    assert store.view(VIEW_NAME).pacing.aside == other.view(VIEW_NAME).pacing.aside
+            with (Store.open(folder, views=view_providers(lambda: clock["now"])) as store,
+                  Store.open(folder, views=view_providers(lambda: clock["now"])) as other):
+                other.add_many(raws[i : i + 2], clock["now"])
+                store.add_many(raws[i + 2 : i + 4], clock["now"])
+                other.refresh()
+                assert store.view(VIEW_NAME).behind == other.view(VIEW_NAME).behind
+                assert store.view(VIEW_NAME).pacing.aside == other.view(VIEW_NAME).pacing.aside
             clock["now"] += rnd.randrange(0, 120)
         with Store.open(folder, views=view_providers(lambda: clock["now"])) as store:
             settled(store, clock)
