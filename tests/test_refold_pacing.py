@@ -70,29 +70,41 @@ LATER = T0 + 2 * JOURNAL_DAYS * D
 
 
 @settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(programs, st.integers(0, 2**32 - 1), st.integers(0, 4))
-def test_paced_views_equal_a_rebuild_once_settled(program, seed, strangers) -> None:
+@given(programs, st.integers(0, 2**32 - 1), st.integers(0, 4), st.sampled_from([2, 20_000]))
+def test_paced_views_equal_a_rebuild_once_settled(program, seed, strangers, rewind_paced) -> None:
     """Random programs arriving shuffled in small batches, with strangers' entries claiming
-    times older than the journal, and no whole refold ever due: no batch folds the whole log,
-    the view owes it instead, and once settled it equals a rebuild row by row."""
+    times older than the journal, and no whole refold ever due (nor, half the time, a rewind
+    of more than two entries): no batch folds the whole log, the view owes it instead, and
+    once settled it equals a rebuild row by row."""
+    from fieldkit.domain import view as domain_view
+
     w = build(*program)
     rnd = random.Random(seed)
     raws = [e.encode(with_key=True) for e in w.entries]
     raws += [stranger(i, T0 - (JOURNAL_DAYS + 1 + i) * D) for i in range(strangers)]
     rnd.shuffle(raws)
     clock = {"now": RECEIVED}
+    real_paced, domain_view.REWIND_PACED = domain_view.REWIND_PACED, rewind_paced
     with spacing(10**9):
-        store = Store.memory(views=view_providers(lambda: clock["now"]))
+        try:
+            store = Store.memory(views=view_providers(lambda: clock["now"]))
+            _feed(store, raws, clock, rnd)
+        finally:
+            domain_view.REWIND_PACED = real_paced
         view = store.view(VIEW_NAME)
-        for i in range(0, len(raws), 3):
-            store.add_many(raws[i : i + 3], clock["now"])
-            clock["now"] += rnd.randrange(0, 600)
-            store.settle_views()  # the node's tick: never due here
         assert set(view.refolds) <= {"chain", "collision", "missing", "held"}, view.refolds
         settled(store, clock)
     everything = [store.get(e.id) for e in w.entries]
     assert None not in everything
     assert _rows(domain_state(store)) == _rows(derive.derive(list(store.entries())))
+
+
+def _feed(store: Store, raws: list[bytes], clock: dict[str, int], rnd: random.Random) -> None:
+    """Batches of three, the clock moving a few minutes, the node's tick after each."""
+    for i in range(0, len(raws), 3):
+        store.add_many(raws[i : i + 3], clock["now"])
+        clock["now"] += rnd.randrange(0, 600)
+        store.settle_views()  # the node's tick: never due here
 
 
 def test_strangers_backdating_cannot_keep_a_node_refolding(tmp_path: Path) -> None:
@@ -261,3 +273,31 @@ def test_an_owed_refold_is_shared_by_the_processes_of_a_home(tmp_path_factory, p
         with Store.open(folder, views=view_providers(lambda: clock["now"])) as store:
             settled(store, clock)
             assert _rows(domain_state(store)) == _rows(derive.derive(list(store.entries())))
+
+
+def test_a_long_rewind_is_paced_like_a_refold(monkeypatch) -> None:
+    """An entry claiming a time within the journal but behind many entries undoes them all
+    (a stranger's entry claiming 29 days ago on a busy node: ~1 s): past ``REWIND_PACED``
+    entries it waits for its turn like a whole refold; a short one does not."""
+    from fieldkit.domain import view as domain_view
+
+    monkeypatch.setattr(domain_view, "REWIND_PACED", 10)
+    w = World(4)
+    asm = w.found(0, k=1, t=T0)
+    w.admit(asm, 0, [1, 2], T0 + 10)
+    p = w.propose(1, asm, T0 + H, T0 + 3 * D)
+    for i in range(40):
+        w.vote(i % 3, p, i % 2, T0 + 2 * H + 60 * i)
+    clock = {"now": RECEIVED}
+    with spacing(10**6):
+        store = Store.memory(views=view_providers(lambda: clock["now"]))
+        for e in w.entries:  # one by one, as the mesh brings them: each journaled on its own
+            store.add_many([e.encode(with_key=True)], clock["now"])
+        view = store.view(VIEW_NAME)
+        store.add_many([stranger(0, T0 + 2 * H + 60 * 35 + 1)], clock["now"])  # undoes 4: at once
+        assert not view.behind and not view.deferred
+        store.add_many([stranger(1, T0 + 2 * H + 1)], clock["now"])  # undoes ~40: waits
+        assert view.behind == "rewind" and view.deferred["rewind"] == 1
+        assert not view.refolds
+        settled(store, clock)
+        assert _rows(domain_state(store)) == _rows(derive.derive(list(store.entries())))

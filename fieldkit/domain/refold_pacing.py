@@ -6,7 +6,8 @@ a rewind longer than ``REWIND_LIMIT``, a change of the cuts in effect or of the 
 acts, a 6-byte ref collision, a chain link others wait on.  Those fold the whole log
 again -- 5.2 s at 100,000 entries on the bench machine (`bench store`'s
 ``first_entry_cpu_s``), and anyone can send one: a fresh key signs one entry claiming
-last year.  Before this pacing, one such entry every few seconds kept a node folding
+last year.  A rewind of more than ``REWIND_PACED`` entries (an entry claiming 29 days ago
+on a busy node: ~1 s) is paced the same way.  Before this pacing, one such entry every few seconds kept a node folding
 without pause, its alerts waiting behind the folds.
 
 So a whole refold that received entries ask for runs at once only if the previous one
@@ -69,6 +70,10 @@ class RefoldPacing:
         """A refold is owed (the first reason is kept: any of them folds everything)."""
         self.behind = self.behind or why
         self.aside += aside
+
+    def spent(self, now: int | None) -> None:
+        """A fold nearly as costly as a whole one just ran (a long rewind): the next waits."""
+        self.refolded_at = now
 
     def folded(self, now: int | None) -> None:
         """The whole log was just folded: nothing is owed."""

@@ -55,6 +55,9 @@ JOURNAL_DAYS = 30  # how far back in claimed time a late entry is folded in by r
 JOURNAL_SPAN = JOURNAL_DAYS * 86400  # the same in seconds
 PRUNE_STEP = 4096  # journal records dropped per batch at most
 REWIND_LIMIT = 20_000  # undoing more entries than this costs more than folding the log again
+# Undoing more entries than this (about 0.1 s at 50 us an entry) is paced like a whole refold
+# (refold_pacing.py): a stranger's entry claiming 29 days ago undid a busy month, ~1 s each.
+REWIND_PACED = 2_000
 # The newest entries a refold journals: without a journal every late entry after a refold (a
 # suspension's cuts, an entry older than the journal) would fold the whole log again, until
 # entries came in order.  Late entries arrive minutes late on the mesh, a few dozen behind.
@@ -268,10 +271,18 @@ class DomainView:
         # where the fold with the cut finds it again (a cut can hold itself up: rules_cuts)
         watched = rules_cuts.watch(state, int(start[:12]))
         later = self._journal.keys_from(start)  # the records holding an entry at or after start
-        if (self._floor is not None and start <= self._floor) or sum(map(record_entries, later)) > REWIND_LIMIT:
+        undo = sum(map(record_entries, later))
+        if (self._floor is not None and start <= self._floor) or undo > REWIND_LIMIT:
             # older than the journal (or than a rebuild's refused tail), or a rewind too long
             self._refold_or_owe(store, "journal", new)
             return
+        if undo > REWIND_PACED:  # nearly as costly as a small refold: paced like one
+            if not self._forced and (self.pacing.behind or not self.pacing.due(self._now(), len(store))):
+                self.deferred["rewind"] += 1
+                self.pacing.owe("rewind", len(new))
+                self._save_meta(state)
+                return
+            self.pacing.spent(self._now())  # the next one waits
         if later:
             for undone in self._rewind(later):
                 entry = state.held.pop(undone, None) or store.get(bytes.fromhex(undone))
