@@ -693,6 +693,8 @@ class Store(StoreReading, StoreVerdicts):
             return []
 
         self._reopen_if_replaced()
+        if self._log.replaced():  # `store repair` is between its steps: the next tick settles
+            return False
         self._batched(work)
         return ran[0]
 

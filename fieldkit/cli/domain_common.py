@@ -20,7 +20,7 @@ from fieldkit.cli.common import node_context
 from fieldkit.domain import actions, derive
 from fieldkit.domain.state import State
 from fieldkit.domain.timeflags import late_entries
-from fieldkit.domain.view import VIEW_NAME, all_entries, domain_state
+from fieldkit.domain.view import all_entries, behind_notice, domain_state
 from fieldkit.nodestore import act, first_seen, open_node_store
 from fieldkit.timeparse import format_time
 from sync.api import LocalStore
@@ -75,7 +75,7 @@ def session() -> Iterator[Session]:
     now = ctx.now
     store = open_node_store(ctx.home, clock=lambda: now)
     try:
-        behind = store.view(VIEW_NAME).behind_notice(len(store))  # type: ignore[attr-defined]
+        behind = behind_notice(store)
         if behind:
             click.echo(f"note: {behind}", err=True)
         yield Session(store, now)

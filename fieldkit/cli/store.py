@@ -7,7 +7,7 @@ import click
 from codec import Entry, FieldkitError, Kind, key_id
 from fieldkit.cli.common import emit, json_option, node_context, now_option
 from fieldkit.cli.humanize import when
-from fieldkit.domain.view import VIEW_NAME
+from fieldkit.domain.view import behind_notice
 from fieldkit.nodestore import open_node_store, store_path
 from fieldkit.timeparse import format_time, parse_time
 
@@ -36,7 +36,7 @@ def status(as_json: bool) -> None:
     """The store at a glance."""
     with open_node_store(node_context().home) as store:
         _warn(store.notices)
-        _warn([n for n in [store.view(VIEW_NAME).behind_notice(len(store))] if n])  # type: ignore[attr-defined]
+        _warn([n for n in [behind_notice(store)] if n])
         data = {
             "entries": len(store),
             "authors": len(store.heads()),

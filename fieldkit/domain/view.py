@@ -506,6 +506,14 @@ class DomainView:
 class _HasViews(Protocol):
     def view(self, name: str) -> Any: ...
 
+    def __len__(self) -> int: ...
+
+
+def behind_notice(store: _HasViews) -> str:
+    """What a command tells its person while the domain view owes a paced refold, or ""."""
+    view = store.view(VIEW_NAME)
+    return view.behind_notice(len(store)) if isinstance(view, DomainView) else ""
+
 
 def domain_state(store: _HasViews) -> State:
     """The store's current domain state, read lazily (for commands, SMS, the web and tests)."""
