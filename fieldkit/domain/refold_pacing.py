@@ -6,9 +6,10 @@ a rewind longer than ``REWIND_LIMIT``, a change of the cuts in effect or of the 
 acts, a 6-byte ref collision, a chain link others wait on.  Those fold the whole log
 again -- 5.2 s at 100,000 entries on the bench machine (`bench store`'s
 ``first_entry_cpu_s``), and anyone can send one: a fresh key signs one entry claiming
-last year.  A rewind of more than ``REWIND_PACED`` entries (an entry claiming 29 days ago
-on a busy node: ~1 s) is paced the same way.  Before this pacing, one such entry every few seconds kept a node folding
-without pause, its alerts waiting behind the folds.
+last year (65 s at 1,000,000).  A rewind of more than ``REWIND_PACED`` entries (an entry
+claiming 29 days ago on a busy node: ~1 s) is paced the same way.  Before this pacing, one
+such entry every few seconds kept a node folding without pause, its alerts waiting behind
+the folds.
 
 So a whole refold that received entries ask for runs at once only if the previous one
 was long enough ago -- ``SPACING_MS_PER_ENTRY`` of node time per entry held, which keeps
