@@ -682,9 +682,9 @@ class Store(StoreReading, StoreVerdicts):
 
     def settle_views(self, force: bool = False) -> bool:
         """Run the whole refold a view put off (fieldkit/domain/refold_pacing.py) if it is due, or
-        now with ``force``; True if one ran.  The node's tick calls it; it costs nothing when no
-        refold is owed."""
-        if not self._views.behind():
+        now with ``force``; True if one ran.  The node's tick calls it: until one is due it
+        takes no lock and asks the index nothing."""
+        if not (self._views.behind() if force else self._views.settle_due(self)):
             return False
         ran: list[bool] = []
 

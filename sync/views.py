@@ -144,6 +144,10 @@ class ViewSet:
         """Why a view owes a whole refold it put off (fieldkit/domain/refold_pacing.py), or ""."""
         return next((why for p in self.providers if (why := getattr(p, "behind", ""))), "")
 
+    def settle_due(self, store: EntryStore) -> bool:
+        """Does a view owe a refold that is due now?"""
+        return any((due := getattr(p, "settle_due", None)) is not None and due(store) for p in self.providers)
+
     def settle(self, store: EntryStore, force: bool = False) -> bool:
         """Let each view that owes a whole refold run it if due (or ``force``), and write its
         rows.  A failure leaves the views ``stale`` as in :meth:`update`."""

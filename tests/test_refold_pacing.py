@@ -238,10 +238,14 @@ def test_the_node_tick_runs_the_owed_refold_once_due() -> None:
         view = store.view(VIEW_NAME)
         assert view.behind == "journal"
         wait = spacing_now(store)
+        batches = []
+        real_batched = store._batched
+        store._batched = lambda *a, **k: batches.append(1) or real_batched(*a, **k)  # type: ignore[method-assign]
         core.tick(clock["now"])
         clock["now"] += wait - 1
         core.tick(clock["now"])
         assert view.behind == "journal"  # not due yet
+        assert batches == []  # and the ticks took no lock nor opened a transaction for it
         clock["now"] += 1
         core.tick(clock["now"])
         assert not view.behind

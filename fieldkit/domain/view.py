@@ -344,10 +344,14 @@ class DomainView:
     def _may_refold(self, store: EntryStore) -> bool:
         return self._forced or self.pacing.due(self._now(), len(store))
 
+    def settle_due(self, store: EntryStore) -> bool:
+        """Does the view owe a refold that is due now?  (Asked every tick: no lock, no query.)"""
+        return bool(self.pacing.behind) and self.pacing.due(self._now(), len(store))
+
     def settle(self, store: EntryStore, force: bool = False) -> bool:
         """Run the whole refold the view owes, if it is due (or ``force``: a person asked, as
         at the end of `sync import`).  True if it ran."""
-        if not self.pacing.behind or not (force or self.pacing.due(self._now(), len(store))):
+        if not (self.pacing.behind and force) and not self.settle_due(store):
             return False
         self.state.touched.clear()
         self._refold(store, self.pacing.behind)
