@@ -305,3 +305,31 @@ def test_a_long_rewind_is_paced_like_a_refold(monkeypatch) -> None:
         assert not view.refolds
         settled(store, clock)
         assert _rows(domain_state(store)) == _rows(derive.derive(list(store.entries())))
+
+
+def test_a_received_alert_never_waits_behind_a_refold() -> None:
+    """On a node, received entries never fold the whole log themselves, even when a refold is
+    due: an alert that arrives with (or after) a backdated entry is folded at once, and the
+    tick runs the refold -- not in the 30 s after a fresh alert, while its flood goes on."""
+    from fieldkit.node.bus import NodeBus
+    from fieldkit.node.core import NodeCore
+    from fieldkit.node.pacing import ALERT_QUIET_S
+
+    w, (asm, _p) = small_world()
+    clock = {"now": RECEIVED}
+    with spacing(1000):
+        store = Store.memory(views=view_providers(lambda: clock["now"]))
+        store.add_many([e.encode(with_key=True) for e in w.entries], clock["now"])
+        core = NodeCore(store, NodeBus(), sync_interval=600, seed=b"pacing")
+        view = store.view(VIEW_NAME)
+        clock["now"] += 10**6  # every refold is due from here on
+        alert = w.add(2, kinds.AlertRaise(asm.ref, LATER + 6 * H, "eviction at Calle Mayor 3"), LATER + 5 * H)
+        store.add_many([stranger(0, T0 - 100 * D), alert.encode(with_key=True)], clock["now"])
+        assert not view.refolds and view.behind == "journal"
+        assert domain_state(store).verdict(alert.id) == "counted"
+        core.pacing.alert_seen(clock["now"])  # what the core notes when it takes in a fresh alert
+        core.tick(clock["now"] + ALERT_QUIET_S - 1)
+        assert view.behind == "journal" and not view.refolds
+        core.tick(clock["now"] + ALERT_QUIET_S)
+        assert not view.behind and sum(view.refolds.values()) == 1
+        assert _rows(domain_state(store)) == _rows(derive.derive(list(store.entries())))

@@ -11,14 +11,16 @@ claiming 29 days ago on a busy node: ~1 s) is paced the same way.  Before this p
 such entry every few seconds kept a node folding without pause, its alerts waiting behind
 the folds.
 
-So a whole refold that received entries ask for runs at once only if the previous one
-was long enough ago -- ``SPACING_MS_PER_ENTRY`` of node time per entry held, which keeps
-forced refolds under about a tenth of a core whatever the store's size (a refold costs
-about 50 us an entry here, a few times that on a Pi Zero 2).  Until then the view is
-*behind*: the entries that need the refold are put aside (held in the log, not yet
-folded), entries that continue the fold are folded as usual, so a fresh alert still
-shows at once, and the refold the view owes runs when it is due -- at the node's next
-tick (``Store.settle_views``) or next update.  Entries put aside are as if still on their
+So on a node (a view with a clock) received entries never fold the whole log themselves:
+the view is *behind* -- the entries that need the refold are put aside (held in the log,
+not yet folded), entries that continue the fold are folded as usual, so a fresh alert
+still shows at once -- and the node's tick (``Store.settle_views``) runs the refold owed
+once the previous one is long enough ago: ``SPACING_MS_PER_ENTRY`` of node time per entry
+held, which keeps these refolds under about a tenth of a core whatever the store's size
+(a refold costs about 50 us an entry here, a few times that on a Pi Zero 2).  Never while
+entries are being received (an alert among them would wait behind it), nor in the 30 s
+after a fresh alert (node/pacing.py ``alert_quiet``); `sync import` runs it once at its
+end.  Entries put aside are as if still on their
 way: an entry this node signs meanwhile is judged against what is folded, as it would be
 if they had not arrived yet (a refold it needs itself, when it claims an old time, runs at
 once).  Were it otherwise, a spoofed SMS answer to an alert after each backdated entry
@@ -71,10 +73,6 @@ class RefoldPacing:
         """A refold is owed (the first reason is kept: any of them folds everything)."""
         self.behind = self.behind or why
         self.aside += aside
-
-    def spent(self, now: int | None) -> None:
-        """A fold nearly as costly as a whole one just ran (a long rewind): the next waits."""
-        self.refolded_at = now
 
     def folded(self, now: int | None) -> None:
         """The whole log was just folded: nothing is owed."""

@@ -124,10 +124,10 @@ class DomainView:
     ``clock``: the node's time (Unix seconds); entries claiming more than
     ``derive.FUTURE_SKEW`` beyond it are held out of the fold until their time comes
     (``State.future``, kept in the view's meta).  Without a clock (tests of the pure
-    fold) nothing is held.  With it, the whole refolds received entries ask for (an entry
-    older than the journal, a rewind too long, the cuts or late acts changed) are paced
-    (refold_pacing.py): one too soon after the last is owed (``behind``), the entries it
-    needs put aside, and runs when due (:meth:`settle`); an own entry needing one runs it at once.
+    fold) nothing is held.  With it, received entries never fold the whole log themselves
+    (an entry older than the journal, a long rewind, the cuts or late acts changed): the
+    refold is owed (``behind``), the entries it needs put aside, and the node's tick runs it
+    once due (:meth:`settle`, refold_pacing.py); an own entry needing one runs it at once.
     """
 
     name = VIEW_NAME
@@ -215,9 +215,8 @@ class DomainView:
         if self._outdated:
             self._refold(store, "rules")  # folded by older rules: fold the whole log with these
             return
-        if self.pacing.behind and self.pacing.due(self._now(), len(store)):
-            self._refold(store, self.pacing.behind)  # the refold owed: the entries put aside, these too
-            return
+        # A refold owed runs at the node's tick (settle), never here: a received alert is folded
+        # and relayed without waiting behind a whole refold the entries before it asked for.
         horizon = self.horizon()
         if len(added) > 1:  # the batch's lookups below, a few queries instead of one per entry
             self._prefetch(added)
@@ -276,13 +275,9 @@ class DomainView:
             # older than the journal (or than a rebuild's refused tail), or a rewind too long
             self._refold_or_owe(store, "journal", new)
             return
-        if undo > REWIND_PACED:  # nearly as costly as a small refold: paced like one
-            if not self._forced and (self.pacing.behind or not self.pacing.due(self._now(), len(store))):
-                self.deferred["rewind"] += 1
-                self.pacing.owe("rewind", len(new))
-                self._save_meta(state)
-                return
-            self.pacing.spent(self._now())  # the next one waits
+        if undo > REWIND_PACED and not self._inline():  # nearly as costly as a refold: paced like one
+            self._owe("rewind", new)
+            return
         if later:
             for undone in self._rewind(later):
                 entry = state.held.pop(undone, None) or store.get(bytes.fromhex(undone))
@@ -330,19 +325,26 @@ class DomainView:
         return new[len(late):]  # in fold order: the late ones lead
 
     def _refold_or_owe(self, store: EntryStore, why: str, aside: Sequence[Entry] = ()) -> bool:
-        """Fold the whole log again now if due (True); else owe it, ``aside`` not folded
-        (False: the caller goes on without them; refold_pacing.py says why)."""
-        if self._may_refold(store):
+        """Fold the whole log again now if this update may (True); else owe it, ``aside`` not
+        folded (False: the caller goes on without them; refold_pacing.py says why)."""
+        if self._inline():
             self._refold(store, why)
             return True
+        self._owe(why, aside)
+        return False
+
+    def _owe(self, why: str, aside: Sequence[Entry]) -> None:
         self.deferred[why] += 1
         self.pacing.owe(why, len(aside))
         if aside:
             self._save_meta(self.state)
-        return False
 
-    def _may_refold(self, store: EntryStore) -> bool:
-        return self._forced or self.pacing.due(self._now(), len(store))
+    def _inline(self) -> bool:
+        """May this update fold the whole log itself?  This node's own entry (it needs its
+        verdict) and a view without a clock (the pure fold's tests, simulations): yes.  A
+        node's received entries: no, the node's tick runs the refold once due, so an alert
+        received with them is never held up behind it."""
+        return self._forced or self.clock is None
 
     def settle_due(self, store: EntryStore) -> bool:
         """Does the view owe a refold that is due now?  (Asked every tick: no lock, no query.)"""

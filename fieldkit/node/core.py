@@ -518,7 +518,8 @@ class NodeCore:
             fresh = self.store.refresh()
             if fresh:
                 self._push(fresh, via="local", exclude=None, now=now)
-            self.store.settle_views()  # a whole refold received entries asked for too soon, once due
+            if not self.pacing.alert_quiet(now):  # an alert's flood first: no refold holds the node meanwhile
+                self.store.settle_views()  # a whole refold received entries asked for too soon, once due
             # Sessions decoding a sketch (busy) get one slice a tick between them, in turn: work
             # done under the lock stays one slice (sync.session.WORK_SLICE) however many peers
             # send sketches at once, so an alert waits a slice, not their sum.
