@@ -109,8 +109,8 @@ def _feed(store: Store, raws: list[bytes], clock: dict[str, int], rnd: random.Ra
 
 def test_strangers_backdating_cannot_keep_a_node_refolding(tmp_path: Path) -> None:
     """Sixty entries claiming last year, one every 2 s of node time, each from a fresh key:
-    before, sixty whole refolds; now one at once, then one each time the spacing has passed
-    (the node's tick), and the owed refold survives a restart."""
+    before, sixty whole refolds in the receive path; now none there, one at the first tick,
+    then one each time the spacing has passed, and the owed refold survives a restart."""
     w, _ = small_world()
     clock = {"now": RECEIVED}
     folder = tmp_path / "store"
@@ -148,7 +148,7 @@ def test_while_behind_an_alert_in_order_shows_at_once() -> None:
     with spacing(10**6):
         store = Store.memory(views=view_providers(lambda: clock["now"]))
         store.add_many([e.encode(with_key=True) for e in w.entries], clock["now"])
-        for i in range(2):  # the first refolds at once; the second is put aside
+        for i in range(2):  # both put aside: the node's tick runs the refold
             store.add_many([stranger(i, T0 - 100 * D)], clock["now"])
         assert store.view(VIEW_NAME).behind == "journal"
         alert = w.add(2, kinds.AlertRaise(asm.ref, LATER + 6 * H, "eviction at Calle Mayor 3"), LATER + 5 * H)
@@ -188,7 +188,7 @@ def test_an_own_entry_older_than_the_journal_is_folded_not_put_aside() -> None:
     with spacing(10**6):
         store = Store.memory(views=view_providers(lambda: clock["now"]))
         store.add_many([e.encode(with_key=True) for e in w.entries], clock["now"])
-        store.add_many([stranger(0, T0 - 100 * D)], clock["now"])  # refolds: the next one is not due
+        store.add_many([stranger(0, T0 - 100 * D)], clock["now"])  # put aside: a refold is owed
         before = sum(store.view(VIEW_NAME).refolds.values())
         entry = act(store, w.keys[3], kinds.AssemblyFound("Westside", "housing", 1), T0 - 90 * D)
         assert sum(store.view(VIEW_NAME).refolds.values()) == before + 1

@@ -140,7 +140,7 @@ class DomainView:
         self._floor: str | None = None
         self._outdated = False
         self.refolds: Counter[str] = Counter()  # whole refolds in this process, by why: a cost to watch
-        self.deferred: Counter[str] = Counter()  # refolds received entries asked for too soon, by why
+        self.deferred: Counter[str] = Counter()  # refolds received entries asked for, owed to the tick, by why
         self.pacing = RefoldPacing()  # when the whole log was last folded, what refold is owed
         self._forced = False  # in this update: a whole refold it needs runs now (this node's own entry)
 
@@ -316,8 +316,8 @@ class DomainView:
 
     def _older_than_journal(self, new: list[Entry], store: EntryStore) -> list[Entry]:
         """``new`` leads with entries sorting at or before the journal's floor: a rewind cannot
-        reach them.  Refold now if due (returns []); else put them aside (refold_pacing) and
-        return the rest, which the fold continues with."""
+        reach them.  Refold now if this update may (returns []); else put them aside
+        (refold_pacing.py) and return the rest, which the fold continues with."""
         floor = self._floor
         late = [e for e in new if journal_key(sort_key(e)) <= floor]  # type: ignore[operator]
         if self._refold_or_owe(store, "journal", late):
