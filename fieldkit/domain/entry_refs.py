@@ -6,6 +6,8 @@ from collections.abc import Iterable
 
 from sync.rows import RowTable
 
+from .state import note_ref
+
 
 class EntryRefs:
     """``State.ids_for`` for the view, from the keys of its ``entries`` table (no index table).
@@ -30,10 +32,7 @@ class EntryRefs:
         self._collisions: dict[str, list[str]] = {}
 
     def add(self, entry_id: str) -> None:
-        ref = entry_id[:12]
-        first = self._refs.setdefault(ref, entry_id)
-        if first != entry_id and entry_id not in self._collisions.get(ref, ()):
-            self._collisions.setdefault(ref, []).append(entry_id)
+        note_ref(self._refs, self._collisions, entry_id)
 
     def ids_for(self, ref: str) -> list[str]:
         stored = self._stored.get(ref)

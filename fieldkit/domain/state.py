@@ -94,6 +94,14 @@ def newest(rows: Mapping[str, Any], at: int, limit: int) -> list[tuple[str, Any]
                   reverse=True)[:limit]
 
 
+def note_ref(refs: MutableMapping[str, str], collisions: MutableMapping[str, list[str]], entry_id: str) -> None:
+    """Note an id under its 6-byte ref (hex): the first in ``refs``, any further one in ``collisions``."""
+    ref = entry_id[:12]
+    first = refs.setdefault(ref, entry_id)
+    if first != entry_id and entry_id not in collisions.get(ref, ()):
+        collisions.setdefault(ref, []).append(entry_id)
+
+
 class RefIndex(Protocol):
     """Where a state looks up the entries behind a ref, when not in its own ``refs`` (view.EntryRefs)."""
 
@@ -138,11 +146,8 @@ class State:
     def index(self, entry_id: str) -> None:
         if self.ref_index is not None:
             self.ref_index.add(entry_id)
-            return
-        ref = entry_id[:12]
-        first = self.refs.setdefault(ref, entry_id)
-        if first != entry_id and entry_id not in self.collisions.get(ref, ()):
-            self.collisions.setdefault(ref, []).append(entry_id)
+        else:
+            note_ref(self.refs, self.collisions, entry_id)
 
     def index_entry(self, entry: Entry, entry_id: str) -> None:
         """Index an entry about to be folded: its ref, and a proposal's close time and target."""
