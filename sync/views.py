@@ -133,12 +133,9 @@ class ViewSet:
                 else:
                     p.update(added, store)
         except Exception as exc:
-            self.attach()
-            self.stale = f"a view failed to update ({type(exc).__name__}: {exc})"
+            self._failed("update", exc)
             return
-        for p in self.providers:
-            self._flush_view(p.name)
-            p.attach(self.tables[p.name])
+        self._write(self.providers)
 
     def behind(self) -> str:
         """Why a view owes a whole refold it put off (fieldkit/domain/refold_pacing.py), or ""."""
@@ -158,13 +155,21 @@ class ViewSet:
             settled = [p for p in self.providers
                        if (settle := getattr(p, "settle", None)) is not None and settle(store, force)]
         except Exception as exc:
-            self.attach()
-            self.stale = f"a view failed to fold the log again ({type(exc).__name__}: {exc})"
+            self._failed("fold the log again", exc)
             return False
-        for p in settled:
+        self._write(settled)
+        return bool(settled)
+
+    def _failed(self, what: str, exc: Exception) -> None:
+        """A provider raised: nothing it did stays, and the views are stale until rebuilt."""
+        self.attach()
+        self.stale = f"a view failed to {what} ({type(exc).__name__}: {exc})"
+
+    def _write(self, providers: Iterable[ViewProvider]) -> None:
+        """Write the rows these providers changed, then bind each to its stored tables again."""
+        for p in providers:
             self._flush_view(p.name)
             p.attach(self.tables[p.name])
-        return bool(settled)
 
     def _flush_view(self, name: str) -> None:
         dcount, dsum = self.tables[name].flush()
