@@ -18,7 +18,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from codec import KeyPair, kinds, sign_entry
+from codec import Entry, KeyPair, kinds, sign_entry
 from fieldkit.domain import derive, queries, refold_pacing
 from fieldkit.domain.view import JOURNAL_DAYS, VIEW_NAME, domain_state
 from fieldkit.nodestore import act, view_providers
@@ -53,13 +53,19 @@ def settled(store: Store, clock: dict[str, int]) -> None:
     assert not store.view(VIEW_NAME).behind
 
 
-def small_world() -> tuple[World, list]:
+def meeting(vote_every: int) -> tuple[World, Entry, Entry]:
+    """An assembly of three, one proposal and 40 ballots ``vote_every`` seconds apart."""
     w = World(4)
     asm = w.found(0, k=1, t=T0)
     w.admit(asm, 0, [1, 2], T0 + 10)
     p = w.propose(1, asm, T0 + H, T0 + 3 * D)
     for i in range(40):
-        w.vote(i % 3, p, i % 2, T0 + 2 * H + i)  # a second ballot of one author replaces the first
+        w.vote(i % 3, p, i % 2, T0 + 2 * H + vote_every * i)  # a second ballot of one author replaces the first
+    return w, asm, p
+
+
+def small_world() -> tuple[World, list]:
+    w, asm, _p = meeting(1)
     # two months later: the journal keeps the last 30 days, so entries claimed before that
     # (a year ago) cannot be rewound to, they need a whole refold
     later = w.propose(0, asm, LATER, LATER + 3 * D)
@@ -136,6 +142,16 @@ def test_strangers_backdating_cannot_keep_a_node_refolding(tmp_path: Path) -> No
         store.close()
 
 
+def node_store(w: World, clock: dict[str, int], strangers: int = 0) -> Store:
+    """A node's store (its clock) holding ``w``'s entries, then ``strangers`` entries claiming
+    a time older than the journal, each alone, as the mesh brings them."""
+    store = Store.memory(views=view_providers(lambda: clock["now"]))
+    store.add_many([e.encode(with_key=True) for e in w.entries], clock["now"])
+    for i in range(strangers):
+        store.add_many([stranger(i, T0 - 100 * D)], clock["now"])
+    return store
+
+
 def spacing_now(store: Store) -> int:
     return refold_pacing.spacing_s(len(store))
 
@@ -146,10 +162,7 @@ def test_while_behind_an_alert_in_order_shows_at_once() -> None:
     w, (asm, _p) = small_world()
     clock = {"now": RECEIVED}
     with spacing(10**6):
-        store = Store.memory(views=view_providers(lambda: clock["now"]))
-        store.add_many([e.encode(with_key=True) for e in w.entries], clock["now"])
-        for i in range(2):  # both put aside: the node's tick runs the refold
-            store.add_many([stranger(i, T0 - 100 * D)], clock["now"])
+        store = node_store(w, clock, strangers=2)  # both put aside: the node's tick runs the refold
         assert store.view(VIEW_NAME).behind == "journal"
         alert = w.add(2, kinds.AlertRaise(asm.ref, LATER + 6 * H, "eviction at Calle Mayor 3"), LATER + 5 * H)
         store.add_many([alert.encode(with_key=True)], clock["now"])
@@ -166,10 +179,7 @@ def test_an_own_entry_is_judged_against_what_is_folded_and_forces_no_refold() ->
     w, (_asm, p) = small_world()
     clock = {"now": RECEIVED}
     with spacing(10**6):
-        store = Store.memory(views=view_providers(lambda: clock["now"]))
-        store.add_many([e.encode(with_key=True) for e in w.entries], clock["now"])
-        for i in range(2):
-            store.add_many([stranger(i, T0 - 100 * D)], clock["now"])
+        store = node_store(w, clock, strangers=2)
         view = store.view(VIEW_NAME)
         assert view.behind
         before = sum(view.refolds.values())
@@ -186,9 +196,7 @@ def test_an_own_entry_older_than_the_journal_is_folded_not_put_aside() -> None:
     w, _ = small_world()
     clock = {"now": RECEIVED}
     with spacing(10**6):
-        store = Store.memory(views=view_providers(lambda: clock["now"]))
-        store.add_many([e.encode(with_key=True) for e in w.entries], clock["now"])
-        store.add_many([stranger(0, T0 - 100 * D)], clock["now"])  # put aside: a refold is owed
+        store = node_store(w, clock, strangers=1)  # put aside: a refold is owed
         before = sum(store.view(VIEW_NAME).refolds.values())
         entry = act(store, w.keys[3], kinds.AssemblyFound("Westside", "housing", 1), T0 - 90 * D)
         assert sum(store.view(VIEW_NAME).refolds.values()) == before + 1
@@ -230,11 +238,8 @@ def test_the_node_tick_runs_the_owed_refold_once_due() -> None:
     w, _ = small_world()
     clock = {"now": RECEIVED}
     with spacing(1000):  # 1 s of node time per entry held
-        store = Store.memory(views=view_providers(lambda: clock["now"]))
-        store.add_many([e.encode(with_key=True) for e in w.entries], clock["now"])
+        store = node_store(w, clock, strangers=2)
         core = NodeCore(store, NodeBus(), sync_interval=600, seed=b"pacing")
-        for i in range(2):
-            store.add_many([stranger(i, T0 - 100 * D)], clock["now"])
         view = store.view(VIEW_NAME)
         assert view.behind == "journal"
         wait = spacing_now(store)
@@ -286,12 +291,7 @@ def test_a_long_rewind_is_paced_like_a_refold(monkeypatch) -> None:
     from fieldkit.domain import view as domain_view
 
     monkeypatch.setattr(domain_view, "REWIND_PACED", 10)
-    w = World(4)
-    asm = w.found(0, k=1, t=T0)
-    w.admit(asm, 0, [1, 2], T0 + 10)
-    p = w.propose(1, asm, T0 + H, T0 + 3 * D)
-    for i in range(40):
-        w.vote(i % 3, p, i % 2, T0 + 2 * H + 60 * i)
+    w, _asm, _p = meeting(60)
     clock = {"now": RECEIVED}
     with spacing(10**6):
         store = Store.memory(views=view_providers(lambda: clock["now"]))
@@ -318,8 +318,7 @@ def test_a_received_alert_never_waits_behind_a_refold() -> None:
     w, (asm, _p) = small_world()
     clock = {"now": RECEIVED}
     with spacing(1000):
-        store = Store.memory(views=view_providers(lambda: clock["now"]))
-        store.add_many([e.encode(with_key=True) for e in w.entries], clock["now"])
+        store = node_store(w, clock)
         core = NodeCore(store, NodeBus(), sync_interval=600, seed=b"pacing")
         view = store.view(VIEW_NAME)
         clock["now"] += 10**6  # every refold is due from here on
