@@ -69,6 +69,15 @@ class RefoldPacing:
             return True
         return now >= self.refolded_at + spacing_s(held)
 
+    def notice(self, held: int) -> str:
+        """What a command tells its person while a refold is owed, or ""."""
+        if not self.behind:
+            return ""
+        return (f"{self.aside or 'some'} entries claiming old times are held but not counted yet: against "
+                f"floods of them the domain view folds its whole log again at most every "
+                f"{spacing_s(held)} s, and the running node does so when that time has passed; "
+                "until then lists may miss them")
+
     def owe(self, why: str, aside: int = 0) -> None:
         """A refold is owed (the first reason is kept: any of them folds everything)."""
         self.behind = self.behind or why

@@ -22,7 +22,7 @@ from sync.rows import RowTable
 
 from . import derive, rules_cuts, rules_deadlines
 from .entry_refs import EntryRefs
-from .refold_pacing import RefoldPacing, spacing_s
+from .refold_pacing import RefoldPacing
 from .state import TABLES, State, sort_key
 
 VIEW_NAME = "domain"
@@ -143,15 +143,6 @@ class DomainView:
         self.deferred: Counter[str] = Counter()  # refolds received entries asked for, owed to the tick, by why
         self.pacing = RefoldPacing()  # when the whole log was last folded, what refold is owed
         self._forced = False  # in this update: a whole refold it needs runs now (this node's own entry)
-
-    def behind_notice(self, held: int) -> str:
-        """What a command tells its person while the view owes a refold, or ""."""
-        if not self.pacing.behind:
-            return ""
-        return (f"{self.pacing.aside or 'some'} entries claiming old times are held but not counted yet: against "
-                f"floods of them the domain view folds its whole log again at most every "
-                f"{spacing_s(held)} s, and the running node does so when that time has passed; "
-                "until then lists may miss them")
 
     def _now(self) -> int | None:
         return None if self.clock is None else int(self.clock())
@@ -518,7 +509,7 @@ class _HasViews(Protocol):
 def behind_notice(store: _HasViews) -> str:
     """What a command tells its person while the domain view owes a paced refold, or ""."""
     view = store.view(VIEW_NAME)
-    return view.behind_notice(len(store)) if isinstance(view, DomainView) else ""
+    return view.pacing.notice(len(store)) if isinstance(view, DomainView) else ""
 
 
 def domain_state(store: _HasViews) -> State:
