@@ -97,10 +97,16 @@ class LocalStore(EntryStore, Protocol):
 class ViewTables(Protocol):
     """What a view gets from the store: its tables (see sync/views.py)."""
 
-    def table(self, name: str, digested: bool = True, timed: bool = True) -> RowTable: ...
+    def table(self, name: str, digested: bool = True, timed: bool = True, sealed: bool = True) -> RowTable: ...
 
     @property
     def meta(self) -> dict[str, Any]: ...
+
+    def spill(self) -> None: ...  # write what changed so far, mid-batch (a long fold)
+
+    def drop(self, name: str) -> None: ...  # delete a table and its rows
+
+    def forget(self, name: str) -> None: ...  # drop the handle only (a rolled-back batch took the table)
 
 
 class SyncReader(Protocol):

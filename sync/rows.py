@@ -404,6 +404,11 @@ class RowTable(MutableMapping[str, Any]):
         new = [k for k, r in self._rows.items() if r is not _GONE and k >= low and k not in known]
         return sorted([k for k in stored if self._rows.get(k) is not _GONE] + new)
 
+    def keys_after(self, low: str, limit: int) -> list[str]:
+        """Up to ``limit`` stored keys above ``low``, smallest first (a table read page by page)."""
+        return [r[0] for r in self._db.execute(f"SELECT k FROM {self.sql} WHERE k > ? ORDER BY k LIMIT ?",
+                                               (low, limit))]
+
     def keys_below(self, high: str, limit: int) -> list[str]:
         """Up to ``limit`` stored keys below ``high``, smallest first."""
         return [r[0] for r in self._db.execute(f"SELECT k FROM {self.sql} WHERE k < ? ORDER BY k LIMIT ?",
@@ -534,6 +539,13 @@ class RowTable(MutableMapping[str, Any]):
         if len(self._stored) > 4 * CACHE_ROWS:  # what was stored under keys no longer in memory
             self._stored = {k: v for k, v in self._stored.items() if k in self._rows}
         return (dcount, dsum) if self.digested else (0, 0)
+
+    def spill(self) -> None:
+        """Write what changed so far, in the open transaction, and keep the digest's change for
+        the next :meth:`flush` to report: a long fold (view.py's whole refold) holds a bounded
+        number of rows in memory, not every row it wrote."""
+        count, total = self.flush()
+        self._dropped = (-count, -total)
 
     def discard(self) -> None:
         """Forget every row held in memory (a failed batch, or another process wrote)."""

@@ -31,13 +31,15 @@ class ViewTables:
         self.tables: dict[str, RowTable] = {}
         self._meta = RowTable(db, view, "_meta", digested=False, sealer=sealer)
 
-    def table(self, name: str, digested: bool = True, timed: bool = True) -> RowTable:
+    def table(self, name: str, digested: bool = True, timed: bool = True, sealed: bool = True) -> RowTable:
         """The view's table ``name`` (created if new); ``digested=False`` for indexes the digest skips,
-        ``timed=False`` for a table never asked for rows by time (RowTable)."""
+        ``timed=False`` for a table never asked for rows by time (RowTable), ``sealed=False`` for
+        one whose rows hold nothing but their keys (which are never sealed)."""
         if name not in self.tables:
             if name.startswith("_") or not name.replace("_", "").isalnum():
                 raise ValueError(f"table names are letters, digits and inner underscores: {name!r}")
-            self.tables[name] = RowTable(self._db, self.view, name, digested, self._sealer, timed)
+            sealer = self._sealer if sealed else None
+            self.tables[name] = RowTable(self._db, self.view, name, digested, sealer, timed)
         return self.tables[name]
 
     @property
@@ -55,6 +57,11 @@ class ViewTables:
         self._meta.flush()
         return count, total
 
+    def spill(self) -> None:
+        """Write every table's changes so far; their digest is reported by the next flush."""
+        for t in self.tables.values():
+            t.spill()
+
     def discard(self) -> None:
         for t in self.tables.values():
             t.discard()
@@ -64,6 +71,10 @@ class ViewTables:
         """Delete a table the view no longer keeps (one an older fieldkit wrote), with its index."""
         self.tables.pop(name, None)
         self._db.execute(f'DROP TABLE IF EXISTS "v_{self.view}_{name}"')
+
+    def forget(self, name: str) -> None:
+        """Drop the handle of a table this batch created (its rollback takes the table itself)."""
+        self.tables.pop(name, None)
 
     def clear_all(self) -> None:
         for t in self.tables.values():
