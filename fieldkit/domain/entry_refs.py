@@ -25,7 +25,7 @@ class EntryRefs:
     """
 
     def __init__(self, entries: RowTable) -> None:
-        self._entries = entries
+        self._entries = self._own = entries
         self._stored: dict[str, list[str]] = {}  # ref -> stored ids (this batch)
         self._nothing_stored = False  # a rebuild emptied the table: nothing is stored until the flush
         self._refs: dict[str, str] = {}  # ids noted in this batch, as State.refs/collisions
@@ -61,6 +61,15 @@ class EntryRefs:
     def stored_now(self) -> dict[str, list[str]]:
         """ref -> the stored ids asked for so far in this batch (read only)."""
         return {} if self._nothing_stored else self._stored
+
+    def consult(self, table: RowTable | None) -> None:
+        """Answer from the keys of ``table`` instead of the entries table (None: the entries
+        table again), this batch's notes dropped: a whole refold in place (log_refold.py) first
+        writes every id of the log to a table of its own, as derive's refs name every entry."""
+        self._entries = self._own if table is None else table
+        self._stored.clear()
+        self._nothing_stored = False
+        self._refs, self._collisions = {}, {}
 
     def forget(self) -> None:
         """Drop the stored answers kept (another process may have written since)."""

@@ -65,6 +65,12 @@ def sort_key(entry: Entry) -> tuple[int, int, str, int, str]:
     return (entry.time, _RANK.get(entry.kind, 5), entry.author.hex(), entry.seq, entry.id.hex())
 
 
+def journal_key(key: tuple[int, int, str, int, str]) -> str:
+    """A text that sorts like ``sort_key`` (fixed widths: hex keys and ids, times below 10^12)."""
+    time, rank, author, seq, entry_id = key
+    return f"{time:012d}.{rank:02d}.{author}.{seq:010d}.{entry_id}"
+
+
 def keys_with_prefix(rows: Mapping[str, Any], prefix: str) -> list[str]:
     """Keys of a state table starting with ``prefix``, in order (the store's tables answer with one range query)."""
     with_prefix = getattr(rows, "with_prefix", None)
@@ -80,8 +86,13 @@ def keys_from(rows: Mapping[str, Any], low: str) -> list[str]:
 def every(rows: Mapping[str, Any]) -> Iterator[Any]:
     """Every record of a table, for reading only: the store's tables yield one at a time, neither
     kept nor tracked (a summary of a whole table holds one record at a time, not the table)."""
+    return (r for _, r in every_item(rows))
+
+
+def every_item(rows: Mapping[str, Any]) -> Iterator[tuple[str, Any]]:
+    """``every`` with each record's key."""
     scan = getattr(rows, "scan", None)
-    return (r for _, r in scan()) if scan is not None else iter(rows.values())
+    return scan() if scan is not None else iter(rows.items())
 
 
 def newest(rows: Mapping[str, Any], at: int, limit: int) -> list[tuple[str, Any]]:
@@ -152,6 +163,10 @@ class State:
     def index_entry(self, entry: Entry, entry_id: str) -> None:
         """Index an entry about to be folded: its ref, and a proposal's close time and target."""
         self.index(entry_id)
+        self.index_terms(entry, entry_id)
+
+    def index_terms(self, entry: Entry, entry_id: str) -> None:
+        """A proposal's close time and target, in ``by_close`` and ``by_target``."""
         body = entry.body
         if isinstance(body, ProposalTerms):
             self.by_close[f"{body.closes:012d}.{entry_id}"] = 1
