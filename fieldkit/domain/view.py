@@ -12,18 +12,20 @@ rows it shows (one proposal, the open alerts), never the whole state.
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol
 
 from codec import LINK_SIZE, REF_SIZE, Entry
 from sync.api import EntryStore, ViewTables
 from sync.rows import RowTable
 
-from . import derive, rules_cuts, rules_deadlines
+from . import derive, log_refold, rules_cuts, rules_deadlines
 from .entry_refs import EntryRefs
+from .log_refold import all_entries
 from .refold_pacing import RefoldPacing
-from .state import TABLES, State, sort_key
+from .state import TABLES, State, journal_key, sort_key
 
 VIEW_NAME = "domain"
 INDEXES = ("by_close", "by_target")  # derived from entries: kept with the view, never digested
@@ -32,16 +34,6 @@ INDEXES = ("by_close", "by_target")  # derived from entries: kept with the view,
 UNTIMED = ("entries",)
 RETIRED = ("refs", "collisions")  # tables older views kept (refs: EntryRefs, from the entries table)
 Tables = dict[str, list[dict[str, Any]]]
-
-
-def all_entries(store: EntryStore) -> Iterator[Entry]:
-    """Every entry the store holds (its ``entries()`` if it has one, else author by author)."""
-    entries = getattr(store, "entries", None)
-    if callable(entries):
-        yield from entries()
-        return
-    for author in store.heads():
-        yield from store.entries_of(author)
 
 
 # The rules' own version, kept in the view's meta: a view folded by older rules (an upgraded
@@ -73,12 +65,6 @@ JOURNAL_CHUNK = 1024
 # and a record of many would have each of them undo and refold the whole run again
 # (`bench mesh`: 200 nodes' hour 38 -> 35 CPU s, whole_sim_growth_over_traffic 1.26 -> 1.11).
 JOURNAL_SINGLES = 64
-
-
-def journal_key(key: tuple[int, int, str, int, str]) -> str:
-    """A text that sorts like ``sort_key`` (fixed widths: hex keys and ids, times below 10^12)."""
-    time, rank, author, seq, entry_id = key
-    return f"{time:012d}.{rank:02d}.{author}.{seq:010d}.{entry_id}"
 
 
 def record_key(last: tuple[int, int, str, int, str], count: int) -> str:
@@ -118,7 +104,8 @@ class DomainView:
     entry claimed before a cut's decision that may move it, ``rules_cuts.may_move``) or of
     the acts deadline seals find late (``rules_deadlines``), or
     an entry sorting before a refused entry a rebuild left after the high-water mark,
-    rebuilds the state from the log (``derive.derive``, as ``derive.update`` would).
+    rebuilds the state from the log (``derive.derive``, as ``derive.update`` would; for a
+    log longer than ``log_refold.STREAM_ABOVE``, in place in bounded memory, log_refold.py).
     Rules are untouched: the fold of each entry is ``derive``'s own.
 
     ``clock``: the node's time (Unix seconds); entries claiming more than
@@ -132,8 +119,12 @@ class DomainView:
 
     name = VIEW_NAME
 
-    def __init__(self, clock: Callable[[], int] | None = None) -> None:
+    def __init__(self, clock: Callable[[], int] | None = None,
+                 cpu: Callable[[], float] = time.process_time) -> None:
+        """``clock``: the node's time (below); ``cpu``: this process's CPU seconds, what the
+        pacing measures whole refolds by."""
         self.clock = clock
+        self._cpu = cpu
         self._tables: ViewTables | None = None
         self._rows: dict[str, RowTable] = {}
         self.state = State()
@@ -181,17 +172,28 @@ class DomainView:
         if drop is not None:  # the index a new INDEX_FORMAT rebuilds may hold tables of older rules
             for name in RETIRED:
                 drop(name)
-        self.pacing.folded(self._now())
-        self._replace(derive.derive(entries, self.horizon()))
+        self._fold_log(store, 0, entries)
 
     def _refold(self, store: EntryStore, why: str) -> None:
         """The whole log folded again (``why``: counted in ``refolds``); its newest entries
         journaled, so a late entry among them rewinds instead of refolding again."""
         self.refolds[why] += 1
-        self.pacing.folded(self._now())
-        state, newest, floors = derive.derive_but_newest(all_entries(store), self.horizon(), REFOLD_JOURNALED)
-        self._replace(state)
-        self._keep(self._fold_runs(newest, floors, set(self.state.waiting), 1))
+        self._fold_log(store, REFOLD_JOURNALED)
+
+    def _fold_log(self, store: EntryStore, newest: int, entries: Iterable[Entry] | None = None) -> None:
+        """Every entry of ``store`` (or ``entries``, the same) folded again, the ``newest`` last
+        ones journaled: in memory, or in place in bounded memory for a long log (log_refold.py).
+        The pacing spaces refolds by the CPU time this took (refold_pacing.py)."""
+        started = self._cpu()
+        if log_refold.streams(store):
+            log_refold.refold_in_place(self, store, newest)
+        elif not newest:
+            self._replace(derive.derive(all_entries(store) if entries is None else entries, self.horizon()))
+        else:
+            state, last, floors = derive.derive_but_newest(all_entries(store), self.horizon(), newest)
+            self._replace(state)
+            self._keep(self._fold_runs(last, floors, set(self.state.waiting), 1))
+        self.pacing.folded(self._now(), self._cpu() - started)
         self._save_meta(self.state)
 
     def update(self, added: Sequence[Entry], store: EntryStore, force: bool = False) -> None:
@@ -463,14 +465,18 @@ class DomainView:
         self._tables.table("journal", digested=False).replace_all({})
         if self.state.ref_index is not None:  # the entries table holds no row until the flush
             self.state.ref_index.replace(fresh.refs, fresh.collisions)  # type: ignore[attr-defined]
-        # refused entries after the high-water mark have no journal record either
-        marks = [journal_key(fresh.last)] if fresh.last else []
-        marks += [journal_key((v[0], v[1], v[2], v[3], v[4])) for v in fresh.tail.values()]
-        self._floor = max(marks) if marks else None
+        self._set_floor(fresh)
         self._save_meta(fresh)
         self.state.future, self.state.tail = dict(fresh.future), dict(fresh.tail)
         self.state.held = dict(fresh.held)
         self.state.last, self.state.waiting = fresh.last, set(fresh.waiting)
+
+    def _set_floor(self, folded: State) -> None:
+        """Nothing folded so far has a journal record: the floor is the last entry folded, or
+        a refused entry after it (those have no journal record either)."""
+        marks = [journal_key(folded.last)] if folded.last else []
+        marks += [journal_key((v[0], v[1], v[2], v[3], v[4])) for v in folded.tail.values()]
+        self._floor = max(marks) if marks else None
 
     def _save_meta(self, state: State) -> None:
         assert self._tables is not None, "attach() first"
