@@ -153,7 +153,7 @@ def node_store(w: World, clock: dict[str, int], strangers: int = 0) -> Store:
 
 
 def spacing_now(store: Store) -> int:
-    return refold_pacing.spacing_s(len(store))
+    return store.view(VIEW_NAME).pacing.spacing(len(store))
 
 
 def test_while_behind_an_alert_in_order_shows_at_once() -> None:
@@ -332,3 +332,28 @@ def test_a_received_alert_never_waits_behind_a_refold() -> None:
         core.tick(clock["now"] + ALERT_QUIET_S)
         assert not view.behind and sum(view.refolds.values()) == 1
         assert _rows(domain_state(store)) == _rows(derive.derive(list(store.entries())))
+
+
+def test_the_spacing_follows_what_a_refold_cost() -> None:
+    """On a slow machine (or a log folded in place, log_refold.py) a refold costs more than
+    ``SPACING_MS_PER_ENTRY`` assumes: the spacing is then ``COST_SPACING`` times the CPU time
+    the last one took, so forced refolds still take at most a twentieth of a core."""
+    from itertools import count
+
+    from fieldkit.domain.view import DomainView
+
+    w, _ = small_world()
+    clock = {"now": RECEIVED}
+    cpu = count(0.0, 30.0)  # every reading 30 CPU seconds after the last: each refold "costs" 30 s
+    store = Store.memory(views=[DomainView(lambda: clock["now"], cpu=lambda: next(cpu))])
+    store.add_many([e.encode(with_key=True) for e in w.entries], clock["now"])
+    view = store.view(VIEW_NAME)
+    assert view.pacing.cost_s == 30.0  # the store's first fold of the (empty) log, at its open
+    assert view.pacing.spacing(len(store)) == 20 * 30 == refold_pacing.COST_SPACING * 30
+    store.add_many([stranger(0, T0 - 100 * D)], clock["now"])
+    assert view.behind == "journal"
+    clock["now"] += 599
+    assert not store.settle_views() and view.behind == "journal"
+    clock["now"] += 1
+    assert store.settle_views() and not view.behind
+    assert _rows(domain_state(store)) == _rows(derive.derive(list(store.entries())))
