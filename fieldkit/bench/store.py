@@ -313,9 +313,8 @@ def _child_hostile(home: Path, last_time: int) -> dict:
     claimed = max(EPOCH + 86400, last_time - 365 * 86400)  # older than the journal (30 days) by far
     cpu = first = 0.0
     sent = 0
-    start = clock["now"]
-    # twice the spacing, as it stands after the first refold (it follows what a refold costs)
-    while sent == 0 or clock["now"] < start + 2 * view.pacing.spacing(len(store)):
+    end = None
+    while end is None or clock["now"] < end:
         key = KeyPair(hashlib.blake2b(f"bench-store-stranger-{sent}".encode(), digest_size=32).digest())
         raw = sign_entry(key, 0, None, claimed + sent, AlertRaise(bytes(6), claimed + 3600, "come now")).encode(
             with_key=True)
@@ -326,14 +325,17 @@ def _child_hostile(home: Path, last_time: int) -> dict:
         first = first or spent
         cpu += spent
         sent += 1
+        if end is None:  # twice the spacing as it stands after the first refold (it follows what one costs)
+            end = clock["now"] + 2 * view.pacing.spacing(len(store))
         clock["now"] += HOSTILE_EVERY_S
     refolds = sum(view.refolds.values())
     spacing = view.pacing.spacing(len(store))
+    in_place = log_refold.streams(store)
     store.close()
     import resource
 
     return {"cpu_s": cpu, "window_s": sent * HOSTILE_EVERY_S, "sent": sent, "refolds": refolds,
-            "first_s": first, "spacing_s": spacing, "in_place": log_refold.streams(store),
+            "first_s": first, "spacing_s": spacing, "in_place": in_place,
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
