@@ -18,14 +18,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fieldkit.domain import derive, log_refold
-from fieldkit.domain.view import JOURNAL_DAYS, VIEW_NAME, DomainView, domain_state
+from fieldkit.domain.view import VIEW_NAME, DomainView, domain_state
 from fieldkit.nodestore import view_providers
 from sync.store import Store
 
-from .domain_world import T0, D
 from .test_domain_deadlines import _deadline_world, deadline_programs
 from .test_domain_properties import build, programs
-from .test_refold_pacing import RECEIVED, settled, spacing, stranger
+from .test_refold_pacing import RECEIVED, arriving, settled, spacing
 from .test_views_incremental import _rows
 
 
@@ -49,11 +48,7 @@ def test_a_refold_in_place_folds_what_derive_folds(program, seed, strangers, clo
     """Random programs in random small batches (each late one refolding the whole log in
     place, on a view without a clock; with one, the refolds owed and then settled), and a
     rebuild in place at the end: the rows and the digest are derive's."""
-    w = build(*program)
-    rnd = random.Random(seed)
-    raws = [e.encode(with_key=True) for e in w.entries]
-    raws += [stranger(i, T0 - (JOURNAL_DAYS + 1 + i) * D) for i in range(strangers)]
-    rnd.shuffle(raws)
+    _w, rnd, raws = arriving(program, seed, strangers)
     clock = {"now": RECEIVED}
     with streamed(rnd.choice([1, 3, 50]), rnd.choice([1, 2, 50]), rnd.choice([1, 2, 50_000])), spacing(0):
         views = view_providers(lambda: clock["now"]) if clocked else [DomainView()]

@@ -84,11 +84,7 @@ def test_paced_views_equal_a_rebuild_once_settled(program, seed, strangers, rewi
     once settled it equals a rebuild row by row."""
     from fieldkit.domain import view as domain_view
 
-    w = build(*program)
-    rnd = random.Random(seed)
-    raws = [e.encode(with_key=True) for e in w.entries]
-    raws += [stranger(i, T0 - (JOURNAL_DAYS + 1 + i) * D) for i in range(strangers)]
-    rnd.shuffle(raws)
+    w, rnd, raws = arriving(program, seed, strangers)
     clock = {"now": RECEIVED}
     real_paced, domain_view.REWIND_PACED = domain_view.REWIND_PACED, rewind_paced
     with spacing(10**9):
@@ -103,6 +99,17 @@ def test_paced_views_equal_a_rebuild_once_settled(program, seed, strangers, rewi
     everything = [store.get(e.id) for e in w.entries]
     assert None not in everything
     assert _rows(domain_state(store)) == _rows(derive.derive(list(store.entries())))
+
+
+def arriving(program, seed: int, strangers: int) -> tuple[World, random.Random, list[bytes]]:
+    """A random program's entries with ``strangers`` entries claiming times older than the
+    journal, shuffled by ``seed`` (the generator, to go on drawing from)."""
+    w = build(*program)
+    rnd = random.Random(seed)
+    raws = [e.encode(with_key=True) for e in w.entries]
+    raws += [stranger(i, T0 - (JOURNAL_DAYS + 1 + i) * D) for i in range(strangers)]
+    rnd.shuffle(raws)
+    return w, rnd, raws
 
 
 def _feed(store: Store, raws: list[bytes], clock: dict[str, int], rnd: random.Random) -> None:
