@@ -10,9 +10,15 @@ out beyond the horizon, and the fixpoint over cuts and late acts the programs ma
 
 from __future__ import annotations
 
+import os
 import random
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -26,6 +32,9 @@ from .test_domain_deadlines import _deadline_world, deadline_programs
 from .test_domain_properties import build, programs
 from .test_refold_pacing import RECEIVED, arriving, settled, spacing
 from .test_views_incremental import _rows
+
+NODE = Path(__file__).with_name("refold_crash_node.py")
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @contextmanager
@@ -128,3 +137,36 @@ def test_a_refold_in_place_runs_the_fixpoint_again_when_it_finds_late_acts(monke
         assert _rows(state) == _rows(derive.derive(w.entries))
         late = {r["kind"] for r in state.entries.values() if r["verdict"].startswith("refused: late:")}
         assert late == {"alert_ack", "mandate_report", "minutes"}, late
+
+
+def test_a_refold_in_place_killed_midway_leaves_the_view_as_it_was(tmp_path) -> None:
+    """A real process folding the log in place again and again is killed with SIGKILL at
+    random moments, with rows of its refold already written (every 64 entries): the store
+    opens with the view as committed before -- its rows, its digest -- and no scratch table."""
+    from fieldkit.bench.store import History
+
+    h = History(3000)
+    raws = h.founding() + [h.next() for _ in range(2000)]
+    folder = tmp_path / "store"
+    with Store.open(folder, views=[DomainView()]) as store:
+        store.add_many(raws, RECEIVED)
+        digest, rows = store.state_digest(), _rows(domain_state(store))
+    assert rows == _rows(derive.derive(list(Store.open(folder).entries())))
+    rng = random.Random(7)
+    refolds = 0
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    for _ in range(10):
+        node = subprocess.Popen([sys.executable, str(NODE), str(folder)], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, env=env)
+        assert node.stdout is not None and node.stdout.readline() == b"ready\n"
+        time.sleep(rng.uniform(0.05, 1.5))
+        node.send_signal(signal.SIGKILL)
+        out, err = node.communicate(timeout=30)
+        assert node.returncode == -signal.SIGKILL, err.decode()
+        refolds += out.count(b"refolded")
+        with Store.open(folder, views=[DomainView()]) as store:
+            assert store.state_digest() == digest
+            assert _rows(domain_state(store)) == rows
+            tables = {r[0] for r in store._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            assert not any("refold" in t for t in tables), tables
+    assert refolds  # the node did finish refolds between kills (and was killed inside others)
