@@ -364,3 +364,52 @@ def test_the_spacing_follows_what_a_refold_cost() -> None:
     clock["now"] += 1
     assert store.settle_views() and not view.behind
     assert _rows(domain_state(store)) == _rows(derive.derive(list(store.entries())))
+
+
+def test_a_flood_of_far_future_entries_costs_rows_not_a_meta_record(tmp_path: Path) -> None:
+    """A stranger's chain of 3,000 entries claiming ten years ahead: each is a row of the
+    view's ``future`` table (fieldkit/domain/future_rows.py), not an item of the meta record
+    every batch wrote and every command read whole; a frame after them reads none of them;
+    when their time comes they are folded, as derive folds them.  A view that kept them in
+    its meta (an older home) moves them to the table."""
+    import json
+
+    from fieldkit.domain.future_rows import FutureRows
+
+    w, _ = small_world()
+    clock = {"now": RECEIVED}
+    key = KeyPair(bytes([201]) * 32)
+    ahead = RECEIVED + 10 * 365 * D
+    chain, prev = [], None
+    for seq in range(3000):
+        e = sign_entry(key, seq, prev, ahead + seq, kinds.AlertRaise(bytes(6), ahead + seq + H, "later"))
+        chain.append(e.encode(with_key=True))
+        prev = e.id
+    folder = tmp_path / "store"
+    with Store.open(folder, views=view_providers(lambda: clock["now"])) as store:
+        store.add_many([e.encode(with_key=True) for e in w.entries], clock["now"])
+        for i in range(0, len(chain), 500):
+            store.add_many(chain[i : i + 500], clock["now"])
+    with Store.open(folder, views=view_providers(lambda: clock["now"])) as store:
+        view = store.view(VIEW_NAME)
+        assert isinstance(view.state.future, FutureRows) and len(view.state.future) == 3000
+        assert len(json.dumps(view._tables.meta)) < 1000
+        store.add_many([stranger(1, RECEIVED)], clock["now"])  # a frame: asks the table, reads no row of it
+        assert len(view._tables.table("future", digested=False)._rows) == 0
+        clock["now"] = ahead + 1500 - 3600  # the first 1,501 are due (derive.FUTURE_SKEW)
+        store.add_many([stranger(2, clock["now"])], clock["now"])
+        assert len(view.state.future) == 1499
+        assert _rows(domain_state(store)) == _rows(derive.derive(list(store.entries()), view.horizon()))
+        # an older home: its held entries in the meta record, none in the table
+        db = store._db
+        meta = json.loads(db.execute('SELECT data FROM "v_domain__meta"').fetchone()[0])
+        meta["future"] = dict(view.state.future.items())
+        db.execute('UPDATE "v_domain__meta" SET data = ?', (json.dumps(meta),))
+        db.execute('DELETE FROM "v_domain_future"')
+    with Store.open(folder, views=view_providers(lambda: clock["now"])) as store:
+        view = store.view(VIEW_NAME)
+        assert len(view.state.future) == 1499
+        clock["now"] = ahead + 3000
+        store.add_many([stranger(3, clock["now"])], clock["now"])
+        assert len(view.state.future) == 0 and "future" not in view._tables.meta
+        assert _rows(domain_state(store)) == _rows(derive.derive(list(store.entries()), view.horizon()))

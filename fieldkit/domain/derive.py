@@ -39,7 +39,7 @@ from typing import Any
 
 from codec import LINK_SIZE, REF_SIZE, Entry, Kind
 
-from . import campaigns, judge, rules_acts, rules_cuts, rules_deadlines, rules_people, rules_seals
+from . import campaigns, future_rows, judge, rules_acts, rules_cuts, rules_deadlines, rules_people, rules_seals
 from .rules_common import Context, Refuse, Wait
 from .state import COUNTED, State, kid, sort_key
 
@@ -222,9 +222,8 @@ def _folded_latest(state: State, e: Entry) -> int | None:
         row = state.entries.get(i)
         if i.startswith(link) and row is not None and row["author"] == author:
             return row.get("chain_time", row["time"])
-    for i, t in state.future.items():
-        if i.startswith(link):
-            return t
+    for i in future_rows.with_prefix(state.future, link):
+        return state.future[i]
     return None
 
 

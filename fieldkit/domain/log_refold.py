@@ -1,9 +1,9 @@
 """A whole refold in bounded memory: the log folded again into the view's own tables.
 
 ``derive.derive`` holds every entry of the log and the whole state in memory while it
-folds.  That is ~1.4 KB an entry: 174 MB at 100,000 entries (`bench ingest`'s home), and
-**1.43 GB** at 970,000 (`Store.rebuild_views` on the `bench store` home at 1M, measured
-with ``getrusage``), where a Pi Zero 2 W has 512 MB.  A home that large could then never
+folds.  That is ~1.5 KB an entry: a peak of 175 MB at 100,000 entries and **1.43 GB** at
+970,000 (`Store.rebuild_views` on `bench store`'s homes, peak RSS from ``getrusage``),
+where a Pi Zero 2 W has 512 MB.  A home that large could then never
 refold: not after a rules upgrade, not after a repair, and not when a stranger's backdated
 entry makes the view owe one (refold_pacing.py) -- the node would be killed at its next
 tick, restart, owe the same refold and be killed again.
@@ -17,17 +17,24 @@ into its own row tables, written out every ``SPILL`` entries:
    refs name every entry of the set before the first is folded), its place in fold order
    into another (``refold_order``, keyed by ``journal_key``, which sorts like ``sort_key``),
    a proposal's close time and target into the view's indexes.  Entries claiming a time
-   beyond the horizon are held out, in memory, as derive holds them.
-2. *chain floors*: author by author in seq order (``store.entries_of``), as
-   ``derive._chain_floors`` follows the links, keeping only the last two seqs' times.
+   beyond the horizon are held out, as derive holds them (rows of the view's ``future``).
+2. *chain floors* (:class:`ChainFloors`): ``derive._chain_floors`` of the whole log, the
+   links followed as the log brings each author's entries, keeping the last seqs' times;
+   an author whose chain that cannot follow is followed again afterwards in seq order.
 3. *fold*: the entries in fold order, read back by id a page at a time; the newest
    ``newest`` are journaled, as the view's refold journals them.
 4. *fixpoint*: the sequence cuts and late acts the fold found decide whether it runs again
    with them (``derive._fixpoint``): step 3 again, on emptied tables.
 
 Memory holds a page of sort keys, the rows the fold keeps in cache (``sync.rows.CACHE_ROWS``),
-the floors of backdated entries and the entries held out.  The scratch tables go with the
-transaction: a refold that fails leaves nothing, as before.
+the floors of backdated entries and the refused entries after the last one folded.  The scratch tables go with the
+transaction: a refold that fails, or a process killed in the middle, leaves nothing.
+
+Measured on the `bench store` homes: at 970,000 entries a peak of 126 MB and 162 s
+(`Store.rebuild_views`, SQLite's cache at 1 MB) or 145 MB and 124 s (the node's forced
+refold, `bench store`'s ``refold_peak_rss_mb``, cache at 8 MB); at 100,000, 65 MB and
+9.9 s against 175 MB and 4.4 s in memory, which is why shorter logs still fold in memory.
+The refold pacing spaces forced refolds by what they cost (refold_pacing.py).
 """
 
 from __future__ import annotations
@@ -45,8 +52,8 @@ from .state import TABLES, journal_key, sort_key
 if TYPE_CHECKING:
     from .view import DomainView
 
-# Logs longer than this refold here; shorter ones in memory (derive), which is faster and
-# at this size holds ~150 MB at most (the figures above).
+# Logs longer than this refold here; shorter ones in memory (derive), which is twice as
+# fast and at this size peaks at ~175 MB (the figures above).
 STREAM_ABOVE = 100_000
 SPILL = 4096  # entries indexed or folded between writes of the rows they touched
 PAGE = 4096  # fold positions read per query
@@ -75,23 +82,23 @@ def refold_in_place(view: DomainView, store: EntryStore, newest: int) -> None:
         order.clear_all()
         for name in ("by_close", "by_target"):
             tables.table(name, digested=False).replace_all({})
-        state.future, state.held = {}, {}
+        state.future.replace({})  # type: ignore[attr-defined]
+        state.held = {}
         count, chains = _index(view, store, ids, order)
         assert state.ref_index is not None
         state.ref_index.consult(ids)
         chain_waiting = chains.finish(view, store)
         floors = chains.floors
-        held_out = dict(state.held)
         inputs: derive.Inputs = ({}, {})
         tried: list[derive.Inputs] = []
-        _fold_pass(view, store, order, count, floors, chain_waiting, held_out, inputs, newest)
+        _fold_pass(view, store, order, count, floors, chain_waiting, inputs, newest)
         for _ in range(derive.MAX_CUT_PASSES):  # derive._fixpoint's loop, pass for pass
             found = (rules_cuts.effective(state), rules_deadlines.effective(state))
             if found == inputs or found in tried:
                 break
             tried.append(inputs)
             inputs = found
-            _fold_pass(view, store, order, count, floors, chain_waiting, held_out, inputs, newest)
+            _fold_pass(view, store, order, count, floors, chain_waiting, inputs, newest)
         tables.spill()  # every row stored: the entries table answers for refs from here on
         state.ref_index.consult(None)
         state.touched.clear()  # as derive._fixpoint leaves it
@@ -111,10 +118,10 @@ def _index(view: DomainView, store: EntryStore, ids: Any, order: Any) -> tuple[i
     count = 0
     floors = ChainFloors()
     for e in all_entries(store):
-        if horizon is not None and e.time > horizon:
-            derive._hold_future(state, e)
-            continue
         key = derive._hex_id(e)
+        if horizon is not None and e.time > horizon:
+            state.future[key] = e.time  # held out, a row (future_rows.py), read back when due
+            continue
         ids[key] = 1
         order[journal_key(sort_key(e))] = 1
         state.index_terms(e, key)
@@ -214,7 +221,7 @@ class ChainFloors:
 
 
 def _fold_pass(view: DomainView, store: EntryStore, order: Any, count: int, floors: dict[bytes, int],
-               chain_waiting: set[str], held_out: dict[str, Entry], inputs: derive.Inputs, newest: int) -> None:
+               chain_waiting: set[str], inputs: derive.Inputs, newest: int) -> None:
     """Step 3: every entry folded in fold order into emptied tables, with these fixpoint inputs;
     the last ``newest`` journaled (view.DomainView._refold)."""
     state = view.state
@@ -226,7 +233,7 @@ def _fold_pass(view: DomainView, store: EntryStore, order: Any, count: int, floo
     for key, row in copy.deepcopy(inputs[1]).items():
         state.lates[key] = row
     state.last, state.tail = None, {}
-    state.waiting, state.held = set(chain_waiting), dict(held_out)
+    state.waiting, state.held = set(chain_waiting), {}
     split = max(count - newest, 0)
     folded, after = 0, ""
     journaled: list[Entry] = []

@@ -21,8 +21,9 @@ from codec import LINK_SIZE, REF_SIZE, Entry
 from sync.api import EntryStore, ViewTables
 from sync.rows import RowTable
 
-from . import derive, log_refold, rules_cuts, rules_deadlines
+from . import derive, future_rows, log_refold, rules_cuts, rules_deadlines
 from .entry_refs import EntryRefs
+from .future_rows import FutureRows
 from .log_refold import all_entries
 from .refold_pacing import RefoldPacing
 from .state import TABLES, State, journal_key, sort_key
@@ -110,7 +111,7 @@ class DomainView:
 
     ``clock``: the node's time (Unix seconds); entries claiming more than
     ``derive.FUTURE_SKEW`` beyond it are held out of the fold until their time comes
-    (``State.future``, kept in the view's meta).  Without a clock (tests of the pure
+    (``State.future``, rows of the view's ``future`` table: future_rows.py).  Without a clock (tests of the pure
     fold) nothing is held.  With it, received entries never fold the whole log themselves
     (an entry older than the journal, a long rewind, the cuts or late acts changed): the
     refold is owed (``behind``), the entries it needs put aside, and the node's tick runs it
@@ -158,9 +159,11 @@ class DomainView:
             ref_index=EntryRefs(self._rows["entries"]),
             by_close=tables.table("by_close", digested=False),
             by_target=tables.table("by_target", digested=False),
-            future=dict(meta.get("future") or {}),
+            future=FutureRows(tables.table("future", digested=False)),
             tail={k: list(v) for k, v in (meta.get("tail") or {}).items()},
         )
+        for key, claimed in (meta.get("future") or {}).items():  # a view that kept them in its meta
+            self.state.future[key] = claimed
         self._journal = tables.table("journal", digested=False)
         # below the floor, folded entries have no journal record (a rebuild folded them)
         self._floor = meta.get("floor", journal_key(self.state.last) if self.state.last else None)
@@ -221,12 +224,11 @@ class DomainView:
         held_changed = False
         if horizon is not None:
             for key, e in list(fresh.items()):
-                if e.time > horizon:  # held out of the fold until its time comes (derive._hold_future)
+                if e.time > horizon:  # held out of the fold until its time comes (future_rows.py)
                     state.future[key] = e.time
-                    state.held[key] = e
                     del fresh[key]
                     held_changed = True
-            for key in [k for k, t in state.future.items() if t <= horizon]:
+            for key in future_rows.due(state.future, horizon):
                 e = state.held.pop(key, None) or store.get(bytes.fromhex(key))
                 if e is None:
                     self._refold(store, "held")
@@ -379,6 +381,8 @@ class DomainView:
         inside = {(e.author, e.seq, e.id[:LINK_SIZE]) for e in added}
         links = [e.prev[:REF_SIZE].hex() for e in added if e.seq and (e.author, e.seq - 1, e.prev) not in inside]
         ids = [e.id.hex() for e in added]
+        if isinstance(state.future, FutureRows):
+            state.future.prefetch(ids)
         if isinstance(state.ref_index, EntryRefs):
             state.ref_index.prefetch([i[:12] for i in ids])
             # an id whose ref has no stored entry is not stored either: the fold's "is it new?"
@@ -467,8 +471,9 @@ class DomainView:
             self.state.ref_index.replace(fresh.refs, fresh.collisions)  # type: ignore[attr-defined]
         self._set_floor(fresh)
         self._save_meta(fresh)
-        self.state.future, self.state.tail = dict(fresh.future), dict(fresh.tail)
-        self.state.held = dict(fresh.held)
+        self.state.future.replace(fresh.future)  # type: ignore[attr-defined]
+        self.state.tail = dict(fresh.tail)
+        self.state.held = {k: e for k, e in fresh.held.items() if k not in fresh.future}  # the tail's
         self.state.last, self.state.waiting = fresh.last, set(fresh.waiting)
 
     def _set_floor(self, folded: State) -> None:
@@ -484,7 +489,7 @@ class DomainView:
         meta["last"] = list(state.last) if state.last else None
         meta["waiting"] = sorted(state.waiting)
         meta["floor"] = self._floor
-        meta["future"] = dict(sorted(state.future.items()))
+        meta.pop("future", None)  # rows of their own table now (future_rows.py)
         meta["tail"] = {k: list(v) for k, v in sorted(state.tail.items())}
         meta["rules"] = RULES_VERSION
         self.pacing.save(meta)
