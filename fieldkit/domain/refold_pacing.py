@@ -86,9 +86,9 @@ class RefoldPacing:
         """What a command tells its person while a refold is owed, or ""."""
         if not self.behind:
             return ""
-        held = "1 entry claiming an old time is" if self.aside == 1 else \
+        waiting = "1 entry claiming an old time is" if self.aside == 1 else \
             f"{self.aside or 'some'} entries claiming old times are"
-        return (f"{held} held but not counted yet: against "
+        return (f"{waiting} held but not counted yet: against "
                 f"floods of them the domain view folds its whole log again at most every "
                 f"{self.spacing(held)} s, and the running node does so when that time has passed; "
                 "until then lists may miss them")
