@@ -27,8 +27,9 @@ into its own row tables, written out every ``SPILL`` entries:
    with them (``derive._fixpoint``): step 3 again, on emptied tables.
 
 Memory holds a page of sort keys, the rows the fold keeps in cache (``sync.rows.CACHE_ROWS``),
-the floors of backdated entries and the refused entries after the last one folded.  The scratch tables go with the
-transaction: a refold that fails, or a process killed in the middle, leaves nothing.
+the floors of backdated entries and the refused entries after the last one folded.  The
+scratch tables go with the transaction: a refold that fails, or a process killed in the
+middle, leaves nothing.
 
 Measured on the `bench store` homes: at 970,000 entries a peak of 126 MB and 162 s
 (`Store.rebuild_views`, SQLite's cache at 1 MB) or 145 MB and 124 s (the node's forced
@@ -41,10 +42,11 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from codec import ID_SIZE, LINK_SIZE, REF_SIZE, Entry
 from sync.api import EntryStore
+from sync.rows import RowTable
 
 from . import derive, rules_cuts, rules_deadlines
 from .state import TABLES, journal_key, sort_key
@@ -111,7 +113,7 @@ def refold_in_place(view: DomainView, store: EntryStore, newest: int) -> None:
                 tables.forget(name)
 
 
-def _index(view: DomainView, store: EntryStore, ids: Any, order: Any) -> tuple[int, ChainFloors]:
+def _index(view: DomainView, store: EntryStore, ids: RowTable, order: RowTable) -> tuple[int, ChainFloors]:
     """Step 1: the ids and fold positions of the log's entries, the proposals' indexes, and the
     chain floors of the authors whose entries the log holds in chain order."""
     state, horizon = view.state, view.horizon()
@@ -220,7 +222,7 @@ class ChainFloors:
         return set(state.waiting)
 
 
-def _fold_pass(view: DomainView, store: EntryStore, order: Any, count: int, floors: dict[bytes, int],
+def _fold_pass(view: DomainView, store: EntryStore, order: RowTable, count: int, floors: dict[bytes, int],
                chain_waiting: set[str], inputs: derive.Inputs, newest: int) -> None:
     """Step 3: every entry folded in fold order into emptied tables, with these fixpoint inputs;
     the last ``newest`` journaled (view.DomainView._refold)."""

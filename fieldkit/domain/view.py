@@ -111,11 +111,12 @@ class DomainView:
 
     ``clock``: the node's time (Unix seconds); entries claiming more than
     ``derive.FUTURE_SKEW`` beyond it are held out of the fold until their time comes
-    (``State.future``, rows of the view's ``future`` table: future_rows.py).  Without a clock (tests of the pure
-    fold) nothing is held.  With it, received entries never fold the whole log themselves
-    (an entry older than the journal, a long rewind, the cuts or late acts changed): the
-    refold is owed (``behind``), the entries it needs put aside, and the node's tick runs it
-    once due (:meth:`settle`, refold_pacing.py); an own entry needing one runs it at once.
+    (``State.future``, rows of the view's ``future`` table: future_rows.py).  Without a
+    clock (tests of the pure fold) nothing is held.  With it, received entries never fold
+    the whole log themselves (an entry older than the journal, a long rewind, the cuts or
+    late acts changed): the refold is owed (``behind``), the entries it needs put aside,
+    and the node's tick runs it once due (:meth:`settle`, refold_pacing.py); an own entry
+    needing one runs it at once.
     """
 
     name = VIEW_NAME
