@@ -104,6 +104,8 @@ class ViewTables(Protocol):
 
     def spill(self) -> None: ...  # write what changed so far, mid-batch (a long fold)
 
+    def empty_digested(self) -> None: ...  # every digested table emptied, unread (a whole refold)
+
     def drop(self, name: str) -> None: ...  # delete a table and its rows
 
     def forget(self, name: str) -> None: ...  # drop the handle only (a rolled-back batch took the table)

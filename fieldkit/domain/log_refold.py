@@ -227,6 +227,8 @@ def _fold_pass(view: DomainView, store: EntryStore, order: RowTable, count: int,
     """Step 3: every entry folded in fold order into emptied tables, with these fixpoint inputs;
     the last ``newest`` journaled (view.DomainView._refold)."""
     state = view.state
+    assert view._tables is not None
+    view._tables.empty_digested()  # every row is written again: none is read back first
     for name in TABLES:
         view._rows[name].replace_all({})
     view._journal.replace_all({})

@@ -463,6 +463,7 @@ class DomainView:
     def _replace(self, fresh: State) -> None:
         """A state folded in memory becomes the view's rows (no journal below its last entry)."""
         assert self._tables is not None, "attach() first"
+        self._tables.empty_digested()  # every row is written again: none is read back first
         for name in TABLES:
             self._tables.table(name).replace_all(fresh.tables[name])
         for name in INDEXES:
