@@ -70,16 +70,24 @@ def derive(entries: Iterable[Entry], horizon: int | None = None) -> State:
 def _fixpoint(unique: dict[bytes, Entry], horizon: int | None) -> tuple[State, Inputs]:
     """The fold run again with the cuts (rules_cuts) and late acts (rules_deadlines) it found
     until they are stable: the state, and the inputs its last pass ran with."""
+    return fixpoint(lambda inputs: _fold_all(unique, inputs, horizon))
+
+
+def fixpoint(fold: Callable[[Inputs], State]) -> tuple[State, Inputs]:
+    """Fold everything with no cuts or late acts, then again with those the fold found, until
+    they are stable (or cycle: stop, deterministically): the state of the last pass and its
+    inputs.  ``fold(inputs)`` folds the whole set afresh with these inputs (in memory here; a
+    node's view writes its rows, view.py and log_refold.py: no pass more than this loop)."""
     inputs: Inputs = ({}, {})
     tried: list[Inputs] = []
-    state = _fold_all(unique, inputs, horizon)
+    state = fold(inputs)
     for _ in range(MAX_CUT_PASSES):
         found = (rules_cuts.effective(state), rules_deadlines.effective(state))
-        if found == inputs or found in tried:  # stable (or cycling: stop, deterministically)
+        if found == inputs or found in tried:
             break
         tried.append(inputs)
         inputs = found
-        state = _fold_all(unique, inputs, horizon)
+        state = fold(inputs)
     state.touched.clear()
     return state, inputs
 

@@ -24,7 +24,7 @@ into its own row tables, written out every ``SPILL`` entries:
 3. *fold*: the entries in fold order, read back by id a page at a time; the newest
    ``newest`` are journaled, as the view's refold journals them.
 4. *fixpoint*: the sequence cuts and late acts the fold found decide whether it runs again
-   with them (``derive._fixpoint``): step 3 again, on emptied tables.
+   with them (``derive.fixpoint``): step 3 again, on emptied tables.
 
 Memory holds a page of sort keys, the rows the fold keeps in cache (``sync.rows.CACHE_ROWS``),
 the floors of backdated entries and the refused entries after the last one folded.  The
@@ -48,8 +48,8 @@ from codec import ID_SIZE, LINK_SIZE, REF_SIZE, Entry
 from sync.api import EntryStore
 from sync.rows import RowTable
 
-from . import derive, rules_cuts, rules_deadlines
-from .state import TABLES, journal_key, sort_key
+from . import derive
+from .state import TABLES, State, journal_key, sort_key
 
 if TYPE_CHECKING:
     from .view import DomainView
@@ -91,19 +91,9 @@ def refold_in_place(view: DomainView, store: EntryStore, newest: int) -> None:
         state.ref_index.consult(ids)
         chain_waiting = chains.finish(view, store)
         floors = chains.floors
-        inputs: derive.Inputs = ({}, {})
-        tried: list[derive.Inputs] = []
-        _fold_pass(view, store, order, count, floors, chain_waiting, inputs, newest)
-        for _ in range(derive.MAX_CUT_PASSES):  # derive._fixpoint's loop, pass for pass
-            found = (rules_cuts.effective(state), rules_deadlines.effective(state))
-            if found == inputs or found in tried:
-                break
-            tried.append(inputs)
-            inputs = found
-            _fold_pass(view, store, order, count, floors, chain_waiting, inputs, newest)
+        derive.fixpoint(lambda inputs: _fold_pass(view, store, order, count, floors, chain_waiting, inputs, newest))
         tables.spill()  # every row stored: the entries table answers for refs from here on
         state.ref_index.consult(None)
-        state.touched.clear()  # as derive._fixpoint leaves it
         done = True
     finally:
         for name in SCRATCH:
@@ -223,7 +213,7 @@ class ChainFloors:
 
 
 def _fold_pass(view: DomainView, store: EntryStore, order: RowTable, count: int, floors: dict[bytes, int],
-               chain_waiting: set[str], inputs: derive.Inputs, newest: int) -> None:
+               chain_waiting: set[str], inputs: derive.Inputs, newest: int) -> State:
     """Step 3: every entry folded in fold order into emptied tables, with these fixpoint inputs;
     the last ``newest`` journaled (view.DomainView._refold)."""
     state = view.state
@@ -256,3 +246,4 @@ def _fold_pass(view: DomainView, store: EntryStore, order: RowTable, count: int,
                 _spill(view)
     view._set_floor(state)
     view._keep(view._fold_runs(journaled, floors, set(state.waiting), 1))
+    return state

@@ -194,9 +194,16 @@ class DomainView:
         elif not newest:
             self._replace(derive.derive(all_entries(store) if entries is None else entries, self.horizon()))
         else:
-            state, last, floors = derive.derive_but_newest(all_entries(store), self.horizon(), newest)
-            self._replace(state)
-            self._keep(self._fold_runs(last, floors, set(self.state.waiting), 1))
+            unique = {e.id: e for e in all_entries(store)}
+            horizon = self.horizon()
+
+            def fold(inputs: derive.Inputs) -> State:  # a pass of the fixpoint, its newest journaled
+                state, last, floors = derive._fold_but_newest(unique, inputs, horizon, newest)
+                self._replace(state)
+                self._keep(self._fold_runs(last, floors, set(self.state.waiting), 1))
+                return self.state
+
+            derive.fixpoint(fold)
         self.pacing.folded(self._now(), self._cpu() - started)
         self._save_meta(self.state)
 
