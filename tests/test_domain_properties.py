@@ -189,16 +189,25 @@ def test_same_set_same_state_in_any_order_with_duplicates(program, rnd, data) ->
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(programs, st.integers(0, 40), st.booleans())
-def test_derive_but_newest_then_the_rest_is_derive(program, newest, horizon) -> None:
-    """A refold that leaves its newest entries to be folded (journaled) by the view ends where
-    ``derive`` does, cuts and late acts in effect from the first of them on."""
+def test_passes_leaving_their_newest_to_be_folded_on_end_in_derive(program, newest, horizon) -> None:
+    """A refold whose every pass leaves its newest entries to be folded on (journaled, by the
+    view: view.py, log_refold.py) ends where ``derive`` does, cuts and late acts in effect
+    from the first of them on."""
     w = build(*program)
     at = max((e.time for e in w.entries), default=0) - 3600 if horizon else None  # some held out
     reference = dv.derive(w.entries, at)
-    state, rest, floors = dv.derive_but_newest(w.entries, at, newest)
-    assert len(rest) == min(newest, len(w.entries) - len(reference.future))
-    for e in rest:
-        dv._fold_one(state, e, floors.get(e.id))
+    unique = {e.id: e for e in w.entries}
+    left = []
+
+    def fold(inputs):
+        state, rest, floors = dv._fold_but_newest(unique, inputs, at, newest)
+        left.append(len(rest))
+        for e in rest:
+            dv._fold_one(state, e, floors.get(e.id))
+        return state
+
+    state, _inputs = dv.fixpoint(fold)
+    assert left[-1] == min(newest, len(w.entries) - len(reference.future))
     assert state.digest() == reference.digest() and state.entries == reference.entries
     assert state.future == reference.future and state.last == reference.last and state.tail == reference.tail
 

@@ -92,23 +92,13 @@ def fixpoint(fold: Callable[[Inputs], State]) -> tuple[State, Inputs]:
     return state, inputs
 
 
-def derive_but_newest(entries: Iterable[Entry], horizon: int | None, newest: int
-                      ) -> tuple[State, list[Entry], dict[bytes, int]]:
-    """``derive``'s state folded up to all but its ``newest`` entries (in fold order), those
-    entries, and their chain floors: folding them on, in order, ends in ``derive``'s state.
-
-    For a view that journals what it folds (view.DomainView): after a refold its newest
-    entries can still be undone, so a late entry among them rewinds instead of refolding
-    everything again.  It costs one pass more than ``derive`` (the fixpoint's inputs are
-    known only at its end)."""
-    unique = {e.id: e for e in entries}
-    return _fold_but_newest(unique, _fixpoint(unique, horizon)[1], horizon, newest)
-
-
 def _fold_but_newest(unique: dict[bytes, Entry], inputs: Inputs, horizon: int | None, newest: int
                      ) -> tuple[State, list[Entry], dict[bytes, int]]:
     """One pass with these inputs, every entry indexed (held ones aside) and all but the
-    ``newest`` folded; those, and their chain floors."""
+    ``newest`` folded; those, and their chain floors: folding them on, in order, ends where
+    the pass would have.  A view folds them itself, journaled, so that after a refold its
+    newest entries can still be undone: a late entry among them rewinds instead of refolding
+    everything again (view.py)."""
     state = State()
     state.tables["cuts"] = copy.deepcopy(inputs[0])
     state.tables["lates"] = copy.deepcopy(inputs[1])

@@ -9,8 +9,8 @@ entry makes the view owe one (refold_pacing.py) -- the node would be killed at i
 tick, restart, owe the same refold and be killed again.
 
 Above ``STREAM_ABOVE`` entries the domain view (view.py) folds the log here instead, with
-the same passes as ``derive.derive_but_newest`` and the same rules (``derive._fold_one``),
-into its own row tables, written out every ``SPILL`` entries:
+the passes of the refold in memory (``derive.fixpoint``) and the same rules
+(``derive._fold_one``), into its own row tables, written out every ``SPILL`` entries:
 
 1. *index*: every entry of the log once, in log order: its id into a scratch table
    (``refold_ids``: what ``State.ids_for`` answers from while the fold runs, as derive's
@@ -70,7 +70,7 @@ def streams(store: EntryStore) -> bool:
 
 def refold_in_place(view: DomainView, store: EntryStore, newest: int) -> None:
     """Fold every entry of ``store`` again into ``view``'s tables (emptied first); journal the
-    ``newest`` last ones.  The result equals ``derive.derive_but_newest`` replacing the rows."""
+    ``newest`` last ones.  The rows are those of ``derive.derive``, as after a refold in memory."""
     tables = view._tables
     assert tables is not None, "attach() first"
     # rows of nothing but their keys (ids and fold positions, never sealed: as the entries' and
@@ -91,7 +91,8 @@ def refold_in_place(view: DomainView, store: EntryStore, newest: int) -> None:
         state.ref_index.consult(ids)
         chain_waiting = chains.finish(view, store)
         floors = chains.floors
-        derive.fixpoint(lambda inputs: _fold_pass(view, store, order, count, floors, chain_waiting, inputs, newest))
+        derive.fixpoint(lambda inputs: _fold_pass(view, store, order, count, floors, chain_waiting, inputs,
+                                                  newest))
         tables.spill()  # every row stored: the entries table answers for refs from here on
         state.ref_index.consult(None)
         done = True
