@@ -41,6 +41,7 @@ import hashlib
 import json
 import os
 import random
+import resource
 import statistics
 import struct
 import subprocess
@@ -332,8 +333,6 @@ def _child_hostile(home: Path, last_time: int) -> dict:
     spacing = view.pacing.spacing(len(store))
     in_place = log_refold.streams(store)
     store.close()
-    import resource
-
     return {"cpu_s": cpu, "window_s": sent * HOSTILE_EVERY_S, "sent": sent, "refolds": refolds,
             "first_s": first, "spacing_s": spacing, "in_place": in_place,
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}

@@ -237,7 +237,7 @@ class DomainView:
                     del fresh[key]
                     held_changed = True
             for key in future_rows.due(state.future, horizon):
-                e = state.held.pop(key, None) or store.get(bytes.fromhex(key))
+                e = store.get(bytes.fromhex(key))  # held out as a row only: read back now (future_rows.py)
                 if e is None:
                     self._refold(store, "held")
                     return
