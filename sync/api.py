@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from codec import Entry, Origin, Signer
+from codec import Entry, FieldkitError, Origin, Signer
 
 if TYPE_CHECKING:
     from sync.rows import RowTable
@@ -24,6 +24,11 @@ class Outcome(enum.Enum):
     PENDING = "pending"  # kept aside (persisted): predecessor missing, or author key not known yet
     EQUIVOCATION = "equivocation"  # another entry holds the same (author, seq): both kept, key flagged
     REFUSED = "refused"  # did not decode or verify, or the store is full of pending: nothing stored
+
+
+class RefoldInterrupted(FieldkitError):
+    """A whole refold stopped because its caller asked it to (an alert is waiting to be taken
+    in): the batch rolled back, the views are as committed, and the refold is still owed."""
 
 
 @dataclass(frozen=True)
@@ -84,7 +89,8 @@ class LocalStore(EntryStore, Protocol):
 
     def refresh(self) -> list[Entry]: ...  # entries other processes added since we last looked
 
-    def settle_views(self, force: bool = False) -> bool: ...  # run a whole refold a view put off, once due
+    def settle_views(self, force: bool = False, interrupt: Callable[[], bool] | None = None
+                     ) -> bool: ...  # run a whole refold a view put off, once due (RefoldInterrupted)
 
     def pending_entries(self) -> list[Entry]: ...  # verified entries kept aside for a missing predecessor
 
@@ -102,7 +108,8 @@ class ViewTables(Protocol):
     @property
     def meta(self) -> dict[str, Any]: ...
 
-    def spill(self) -> None: ...  # write what changed so far, mid-batch (a long fold)
+    def spill(self, between: Callable[[], None] | None = None
+              ) -> None: ...  # write what changed so far, mid-batch (a long fold); ``between`` the writes
 
     def empty_digested(self) -> None: ...  # every digested table emptied, unread (a whole refold)
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator, MutableMapping
+from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from typing import TYPE_CHECKING, Any
 
 from sync.tracked import _canonical, _Mark, _tracked, canonical
@@ -471,8 +471,9 @@ class RowTable(MutableMapping[str, Any]):
         self._dropped = (self._dropped[0] + count, self._dropped[1] + total)
 
     # --- the batch -------------------------------------------------------------------
-    def flush(self) -> tuple[int, int]:
-        """Write the rows of this batch that changed; returns (count, sum) deltas of the digest."""
+    def flush(self, between: Callable[[], None] | None = None) -> tuple[int, int]:
+        """Write the rows of this batch that changed; returns (count, sum) deltas of the digest.
+        ``between``: called after each write of ``WRITE_CHUNK`` rows (see :meth:`spill`)."""
         dcount, dsum = -self._dropped[0], -self._dropped[1]
         self._dropped = (0, 0)
         self._resolve_unknown()
@@ -518,6 +519,8 @@ class RowTable(MutableMapping[str, Any]):
                     self._any_stored = None
                     self._db.executemany(f"INSERT OR REPLACE INTO {self.sql} VALUES (?, ?, ?, ?)", writes)
                     writes.clear()
+                    if between is not None:
+                        between()
         if deletes or writes:
             self._any_stored = None
         if deletes:
@@ -540,11 +543,13 @@ class RowTable(MutableMapping[str, Any]):
             self._stored = {k: v for k, v in self._stored.items() if k in self._rows}
         return (dcount, dsum) if self.digested else (0, 0)
 
-    def spill(self) -> None:
+    def spill(self, between: Callable[[], None] | None = None) -> None:
         """Write what changed so far, in the open transaction, and keep the digest's change for
         the next :meth:`flush` to report: a long fold (view.py's whole refold) holds a bounded
-        number of rows in memory, not every row it wrote."""
-        count, total = self.flush()
+        number of rows in memory, not every row it wrote.  ``between``: called after each
+        write of ``WRITE_CHUNK`` rows; if it raises, the rows held are as if half written, and
+        the caller's batch must roll back (the node's tick stopping a refold for an alert)."""
+        count, total = self.flush(between)
         self._dropped = (-count, -total)
 
     def discard(self) -> None:

@@ -680,16 +680,18 @@ class Store(StoreReading, StoreVerdicts):
         self._batched(work, None if check is None else lambda: check(made[0]), own=True)
         return made[0]
 
-    def settle_views(self, force: bool = False) -> bool:
+    def settle_views(self, force: bool = False, interrupt: Callable[[], bool] | None = None) -> bool:
         """Run the whole refold a view put off (fieldkit/domain/refold_pacing.py) if it is due, or
         now with ``force``; True if one ran.  The node's tick calls it: until one is due it
-        takes no lock and asks the index nothing."""
+        takes no lock and asks the index nothing.  ``interrupt``: asked now and then during the
+        refold; once it says True the refold stops, the batch rolls back and
+        :class:`sync.api.RefoldInterrupted` is raised (the node's tick: an alert is waiting)."""
         if not (self._views.behind() if force else self._views.settle_due(self)):
             return False
         ran: list[bool] = []
 
         def work() -> list[AddResult]:
-            ran.append(self._views.settle(self, force))
+            ran.append(self._views.settle(self, force, interrupt))
             return []
 
         self._reopen_if_replaced()

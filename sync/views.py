@@ -17,7 +17,7 @@ from typing import Any
 from codec import Entry
 from codec.sealing import Sealer
 from sync import api
-from sync.api import EntryStore, ViewProvider
+from sync.api import EntryStore, RefoldInterrupted, ViewProvider
 from sync.rows import _MOD, RowTable, Tables, canonical, digest_rows, row_hash
 
 __all__ = ["HeadsView", "RowTable", "Tables", "ViewSet", "ViewTables", "canonical", "row_hash", "view_digest"]
@@ -67,10 +67,12 @@ class ViewTables:
                 t.clear_all()
         self.emptied = True
 
-    def spill(self) -> None:
-        """Write every table's changes so far; their digest is reported by the next flush."""
+    def spill(self, between: Callable[[], None] | None = None) -> None:
+        """Write every table's changes so far; their digest is reported by the next flush.
+        ``between``: called after each write of up to ``rows.WRITE_CHUNK`` rows (it may raise
+        to stop: the batch then rolls back)."""
         for t in self.tables.values():
-            t.spill()
+            t.spill(between)
 
     def discard(self) -> None:
         for t in self.tables.values():
@@ -167,15 +169,19 @@ class ViewSet:
         """Does a view owe a refold that is due now?"""
         return any((due := getattr(p, "settle_due", None)) is not None and due(store) for p in self.providers)
 
-    def settle(self, store: EntryStore, force: bool = False) -> bool:
+    def settle(self, store: EntryStore, force: bool = False, interrupt: Callable[[], bool] | None = None) -> bool:
         """Let each view that owes a whole refold run it if due (or ``force``), and write its
-        rows.  A failure leaves the views ``stale`` as in :meth:`update`."""
+        rows.  A failure leaves the views ``stale`` as in :meth:`update`; a refold stopped
+        because ``interrupt()`` said so raises :class:`RefoldInterrupted` (the caller's batch
+        rolls back: nothing is lost, the refold is still owed)."""
         if self.stale:
             return False
         settled = []
         try:
             settled = [p for p in self.providers
-                       if (settle := getattr(p, "settle", None)) is not None and settle(store, force)]
+                       if (settle := getattr(p, "settle", None)) is not None and settle(store, force, interrupt)]
+        except RefoldInterrupted:
+            raise
         except Exception as exc:
             self._failed("fold the log again", exc)
             return False

@@ -137,9 +137,11 @@ def all_entries(store: EntryStore) -> Iterator[Entry]:
 
 
 def _spill(view: DomainView) -> None:
-    """Write the rows touched so far and forget the refs looked up: memory stays bounded."""
+    """Write the rows touched so far and forget the refs looked up: memory stays bounded.  Then
+    the settle running may stop the refold (``DomainView.check``: an alert waits)."""
     assert view._tables is not None
     view._tables.spill()
+    view.check()
     if view.state.ref_index is not None:
         view.state.ref_index.forget()
 

@@ -63,6 +63,7 @@ from sync.store import Store
 from .beacon import MAX_BEACON_ALERTS, alert_tag, decode_beacon, decode_beacon_full, encode_beacon, plain_tag  # noqa: F401
 from .bus import NodeBus
 from .pacing import ALERT_QUIET_S, Pacing
+from .settling import Settling
 from .syncqueue import SyncQueue
 
 # Kinds whose authors a receiver may not know yet: send them with the full key.
@@ -191,6 +192,7 @@ class NodeCore:
         # None (simulations, tests without a domain) treats every alert as counting.
         self.alert_policy: Callable[[Entry], str] | None = None
         self.lock = threading.RLock()
+        self.settling = Settling()  # owed refolds at the tick, stopped for an alert waiting on the lock
         self._busy_turn = 0  # which busy session's slice this tick (round robin)
         self.counters: dict[str, int] = {"frames_in": 0, "refused": 0, "pushed": 0, "sessions": 0,
                                          "beacons": 0, "sync_frames_dropped": 0}
@@ -210,7 +212,7 @@ class NodeCore:
     def on_frame(self, link: str, sender: str, frame: bytes, now: float, hops_left: int | None = None) -> None:
         """A whole frame (already reassembled) from ``sender`` on ``link``; ``hops_left``, when
         the link knows it, is what remained of the packet's hop limit (0: its flood ended here)."""
-        with self.lock:
+        with self.settling.arriving(frame), self.lock:  # an alert waiting here stops a refold
             self._now = max(self._now, now)
             self._on_frame(link, sender, frame, now, hops_left)
             self._drain(now)
@@ -519,7 +521,7 @@ class NodeCore:
             if fresh:
                 self._push(fresh, via="local", exclude=None, now=now)
             if not self.pacing.alert_quiet(now):  # an alert's flood first: no refold holds the node meanwhile
-                self.store.settle_views()  # a whole refold received entries asked for too soon, once due
+                self.settling.settle(self.store, now)  # a whole refold received entries asked for, once due
             # Sessions decoding a sketch (busy) get one slice a tick between them, in turn: work
             # done under the lock stays one slice (sync.session.WORK_SLICE) however many peers
             # send sketches at once, so an alert waits a slice, not their sum.
