@@ -49,7 +49,7 @@ from sync.api import EntryStore
 from sync.rows import RowTable
 
 from . import derive
-from .state import TABLES, State, journal_key, sort_key
+from .state import INDEXES, TABLES, State, journal_key, sort_key
 
 if TYPE_CHECKING:
     from .view import DomainView
@@ -82,7 +82,7 @@ def refold_in_place(view: DomainView, store: EntryStore, newest: int) -> None:
     try:
         ids.clear_all()
         order.clear_all()
-        for name in ("by_close", "by_target"):
+        for name in INDEXES:
             tables.table(name, digested=False).replace_all({})
         state.future.replace({})  # type: ignore[attr-defined]
         state.held = {}

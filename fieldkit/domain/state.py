@@ -37,6 +37,7 @@ TABLES = (
     "lates",  # act id -> {by: {object id: why}}: acts deadline seals found late (rules_deadlines.py)
     "deadlines",  # day (6 digits) -> {due: [[time, table, object id, what]]}: deadlines nodes seal (rules_deadlines.py)
 )
+INDEXES = ("by_close", "by_target")  # State.by_close and by_target, from entries: kept with a view, not digested
 
 COUNTED = "counted"
 

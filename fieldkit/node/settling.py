@@ -1,8 +1,8 @@
 """The node's tick runs the whole refold a view owes, and stops it for an alert that arrives.
 
 A refold received entries asked for runs at the node's tick once due
-(fieldkit/domain/refold_pacing.py), under the core's lock.  It takes 3.9 s at 100,000
-entries on the machine `bench store` runs on and 123 s at 1,000,000 (folded in place,
+(fieldkit/domain/refold_pacing.py), under the core's lock.  It takes 3.6 s at 100,000
+entries on the machine `bench store` runs on and 98 s at 970,000 (folded in place,
 fieldkit/domain/log_refold.py), several times that on a Pi Zero 2; a stranger's backdated
 entry makes one due every spacing.  An alert frame arriving meanwhile waited on the link's
 thread for the lock: a responder's eviction alert held for minutes, neither folded nor
@@ -35,8 +35,6 @@ from sync.api import EntryStore, RefoldInterrupted
 from sync.plan import ALERT_KINDS
 
 MAX_YIELDS = 3  # refolds stopped in a row for alerts; the next one is not stopped
-
-
 _ALERT_KIND_BYTES = frozenset(int(k) for k in ALERT_KINDS)
 
 
