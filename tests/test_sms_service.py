@@ -16,6 +16,7 @@ from fieldkit.domain.state import State
 from fieldkit.domain.view import domain_state
 from fieldkit.home import Home
 from fieldkit.nodestore import open_node_store
+from fieldkit.sms import grammar
 from fieldkit.sms.gateway import SmsGateway
 from fieldkit.sms.limits import LimitsConfig
 from radio.sms.emulator import EmulatedModem
@@ -180,6 +181,32 @@ def test_a_long_alert_by_sms_reaches_responders_as_concatenated_parts(world: Wor
     assert raised.body.text == text and raised.origin.channel is OriginChannel.SMS
     assert raised.id.hex() in world.gateway._fanned  # not sent again by the store watcher
     assert world.gateway.fan_out_new_alerts() == 0
+
+
+def test_an_alert_by_sms_says_so_before_it_waits_for_the_node(world: World) -> None:
+    """A person's ALERT (or ACK) tells the node it waits for the store's lock, so a whole
+    refold holding it stops (fieldkit/node/settling.py); a vote waits like anything else."""
+    from contextlib import contextmanager
+
+    seen: list[bool] = []
+
+    @contextmanager
+    def alert_first() -> Iterator[None]:
+        # the store's lock is not taken yet: the node's tick could be holding it
+        seen.append(world.gateway._lock.acquire(blocking=False))
+        world.gateway._lock.release()
+        yield
+
+    world.gateway.alert_first = alert_first
+    ana = world.phone(ANA)
+    ana.send(NODE, f"VOTO {world.proposal[:6]} SI 1234")
+    assert said(ana, "Voto contado")
+    assert seen == []
+    ana.send(NODE, "ALERTA desalojo en Mayor 12 1234")
+    assert said(ana, "Alerta ")
+    assert seen == [True] and len(world.entries(Kind.ALERT_RAISE)) == 1
+    assert grammar.is_alert("ok a1b2c3 voy") and grammar.is_alert("ALERT fire 1234")
+    assert not grammar.is_alert("VOTE abc yes 1234") and not grammar.is_alert("ALERT") and not grammar.is_alert("")
 
 
 def test_stop_start_join_status_and_unknown(world: World) -> None:

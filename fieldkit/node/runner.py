@@ -138,7 +138,7 @@ class NodeRunner:
                 pairs=link_pairs(self.home.path, self.config.sms_peers, self.sealer),
                 on_frame=self._frame_handler(name),
                 limits=self.config.sms, clock=self.clock, store_lock=self.core.lock,
-                sealer=self.sealer,
+                sealer=self.sealer, alert_first=self.core.settling.alert_arriving,
             )
             gateway.subscribers.on_duress = lambda who: self.panicker.trigger("duress PIN by SMS")
             self._gateways.append(gateway)

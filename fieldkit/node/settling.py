@@ -8,7 +8,8 @@ entry makes one due every spacing.  An alert frame arriving meanwhile waited on 
 thread for the lock: a responder's eviction alert held for minutes, neither folded nor
 relayed.
 
-So the link's thread says when an alert frame waits for the lock (:meth:`Settling.arriving`),
+So the link's thread says when an alert frame waits for the lock (:meth:`Settling.arriving`;
+the SMS gateway's thread likewise for a person's ALERT or ACK, ``alert_arriving``),
 and the refold asks between slices of its fold (``DomainView.check``, every 1,024 entries
 in memory, every 4,096 in place); if one waits, it stops, its batch rolls back (nothing is
 lost: the refold is still owed, the views are as committed) and the alert is taken in at
@@ -26,7 +27,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 
 from codec import DecodeError
 from codec.frames import FrameType, frame_type
@@ -59,19 +60,21 @@ class Settling:
         self.retry_at = float("-inf")  # no refold tried before this (node time)
         self.stopped = 0  # refolds stopped for alerts, in all
 
+    def arriving(self, frame: bytes) -> AbstractContextManager[None]:
+        """Around a frame's wait for the core's lock and its handling: an alert's is counted."""
+        return self.alert_arriving() if is_alert_frame(frame) else nullcontext()
+
     @contextmanager
-    def arriving(self, frame: bytes) -> Iterator[None]:
-        """Around a frame's wait for the core's lock and its handling: an alert is counted."""
-        alert = is_alert_frame(frame)
-        if alert:
-            with self._lock:
-                self._arriving += 1
+    def alert_arriving(self) -> Iterator[None]:
+        """Around an alert's wait for the core's lock and its handling (a frame from a link,
+        an SMS a person sent: fieldkit/sms/gateway.py)."""
+        with self._lock:
+            self._arriving += 1
         try:
             yield
         finally:
-            if alert:
-                with self._lock:
-                    self._arriving -= 1
+            with self._lock:
+                self._arriving -= 1
 
     def alert_waiting(self) -> bool:
         with self._lock:

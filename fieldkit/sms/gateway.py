@@ -14,6 +14,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
 from codec import KeyPair, Kind
@@ -63,6 +64,7 @@ class SmsGateway:
         clock: Callable[[], float] = time.time,
         store_lock: threading.RLock | None = None,
         sealer: Sealer | None = None,
+        alert_first: Callable[[], AbstractContextManager[None]] | None = None,
     ) -> None:
         self.home_path = Path(home_path)
         self.store = store
@@ -83,6 +85,9 @@ class SmsGateway:
         # The modem worker thread acts on the store; pass the node's store lock so that the
         # node's own use of the store and ours never interleave (the store is not thread-safe).
         self._lock = store_lock or threading.RLock()
+        # Around an alert's wait for that lock: the node's whole refold running under it stops
+        # for the alert (fieldkit/node/settling.py); a person's SMS alert does not wait for it.
+        self.alert_first = alert_first
         self._fanned_path = self.home_path / SMS_DIR / FANNED_FILE
         self._files = None if sealer is None else sealer.derive("sms-files")
         self._fanned: set[str] = (set(json.loads(read_sealed(self._fanned_path, self._files)))
@@ -115,7 +120,9 @@ class SmsGateway:
         if self.link.feed(message):
             return
         self._scrub_pin(message)
-        with self._lock:
+        alert = self.alert_first is not None and grammar.is_alert(message.text)
+        first = self.alert_first() if self.alert_first is not None and alert else nullcontext()
+        with first, self._lock:
             self.actions.journal = _InboxJournal(self.modem.inbox, message.id)
             self._raised = []
             try:

@@ -133,6 +133,15 @@ def _split_pin(words: list[str]) -> tuple[list[str], str | None]:
     return words, None
 
 
+def is_alert(text: str) -> bool:
+    """Does this SMS raise or answer an alert?  (The node lets it go before a whole refold of
+    its view: fieldkit/node/settling.py.)"""
+    try:
+        return isinstance(parse(text), Alert | Ack)
+    except ParseError:
+        return False
+
+
 def parse(text: str) -> Command:
     """The command in one SMS, or ParseError with the topic whose help fits."""
     stripped = text.strip().lstrip(",;:").strip()
