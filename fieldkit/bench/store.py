@@ -58,6 +58,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from codec.frames import LORA_MTU
 from fieldkit.bench.report import Figure
 
 N = 100_000
@@ -305,7 +306,7 @@ class _Unheard:
     """The node's radio link, as the core sees one; what the node sends is not this bench's
     measure (`bench mesh` measures the air), so it goes nowhere."""
 
-    mtu = 233  # codec.frames.LORA_MTU
+    mtu = LORA_MTU
 
     def send(self, frame: bytes, dest: str | None, priority: Any, want_ack: bool, local: bool = False) -> None:
         pass

@@ -34,7 +34,7 @@ from __future__ import annotations
 import copy
 import itertools
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from codec import LINK_SIZE, REF_SIZE, Entry, Kind
@@ -116,12 +116,24 @@ def _fold_but_newest(unique: dict[bytes, Entry], inputs: Inputs, horizon: int | 
     floors = _chain_floors(folded, state)
     folded.sort(key=sort_key)
     split = max(len(folded) - newest, 0)
-    for i, e in enumerate(itertools.islice(folded, split), 1):  # no copy of the list (bench ingest's peak)
-        if check is not None and i % CHECK_EVERY == 0:
-            check()
+    for e in checked(itertools.islice(folded, split), check):  # no copy of the list (bench ingest's peak)
         _fold_one(state, e, floors.get(e.id))
     rest = folded[split:]
     return state, rest, {e.id: floors[e.id] for e in rest if e.id in floors}
+
+
+def checked(entries: Iterable[Entry], check: Callable[[], None] | None) -> Iterable[Entry]:
+    """``entries``, with ``check()`` every ``CHECK_EVERY`` of them (``entries`` as they are without one)."""
+    if check is None:
+        return entries
+    return _checked(entries, check)
+
+
+def _checked(entries: Iterable[Entry], check: Callable[[], None]) -> Iterator[Entry]:
+    for i, e in enumerate(entries, 1):
+        if i % CHECK_EVERY == 0:
+            check()
+        yield e
 
 
 def _fold_all(unique: dict[bytes, Entry], inputs: Inputs, horizon: int | None) -> State:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol
 
 from codec import LINK_SIZE, REF_SIZE, Entry
@@ -194,7 +194,7 @@ class DomainView:
         elif not newest:
             self._replace(derive.derive(all_entries(store) if entries is None else entries, self.horizon()))
         else:
-            unique = {e.id: e for e in self.checked(all_entries(store))}
+            unique = {e.id: e for e in derive.checked(all_entries(store), self.check)}
             horizon = self.horizon()
 
             def fold(inputs: derive.Inputs) -> State:  # a pass of the fixpoint, its newest journaled
@@ -376,13 +376,6 @@ class DomainView:
         """Raise :class:`RefoldInterrupted` if the settle running asks to stop."""
         if self._interrupt is not None and self._interrupt():
             raise RefoldInterrupted("the whole refold stopped for a waiting alert; it is still owed")
-
-    def checked(self, entries: Iterable[Entry]) -> Iterator[Entry]:
-        """``entries``, with :meth:`check` every ``derive.CHECK_EVERY`` of them."""
-        for i, e in enumerate(entries, 1):
-            if i % derive.CHECK_EVERY == 0:
-                self.check()
-            yield e
 
     def _fold_runs(self, entries: Sequence[Entry], floors: dict[bytes, int], waiting: set[str], run: int
                    ) -> list[tuple[str, dict[str, Any]]]:

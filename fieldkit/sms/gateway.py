@@ -120,8 +120,8 @@ class SmsGateway:
         if self.link.feed(message):
             return
         self._scrub_pin(message)
-        alert = self.alert_first is not None and grammar.is_alert(message.text)
-        first = self.alert_first() if self.alert_first is not None and alert else nullcontext()
+        first = self.alert_first() if self.alert_first is not None and grammar.is_alert(message.text) \
+            else nullcontext()
         with first, self._lock:
             self.actions.journal = _InboxJournal(self.modem.inbox, message.id)
             self._raised = []
