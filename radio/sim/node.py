@@ -57,7 +57,7 @@ class NodeStats:
     rx_ok: int = 0
     rx_collided: int = 0  # decodable frames lost to a collision
     rx_collided_unseen: int = 0  # ... of packets the node had not had yet: losses that mattered
-    rx_half_duplex: int = 0
+    rx_half_duplex: int = 0  # decodable frames lost because the node was transmitting
     dupes_cancelled: int = 0
     delivered: int = 0  # packets handed to the node's application
     duty_cycle_peak_percent: float = 0.0
@@ -115,7 +115,10 @@ class Node:
     queued: dict[tuple[int, int], QueueEntry] = field(default_factory=dict)
     timer: int | None = None  # scheduler handle of the TX delay timer
     tx_until: float = -1.0
-    rx: list[Reception] = field(default_factory=list)
+    # Frames arriving now, as dicts for their O(1) removal when each ends (a list's remove()
+    # scanned every overlapping arrival); the values are unused, the order is arrival order.
+    rx: dict[Reception, None] = field(default_factory=dict)  # all: what CAD sees, what may collide
+    rx_decodable: dict[Reception, None] = field(default_factory=dict)  # those a collision can spoil
     seen: set[tuple[int, int]] = field(default_factory=set)
     rebroadcast: set[tuple[int, int]] = field(default_factory=set)
     pending: dict[int, Pending] = field(default_factory=dict)
