@@ -69,6 +69,7 @@ from .syncqueue import SyncQueue
 # Kinds whose authors a receiver may not know yet: send them with the full key.
 INTRODUCING_KINDS = frozenset({Kind.ASSEMBLY_FOUND, Kind.JOIN_REQUEST, Kind.KEY_REVOKE})
 PEER_FORGET_AFTER = 6 * 3600.0  # stop syncing with a peer not heard for this long
+PEER_SWEEP_S = 600.0  # ... looked for this often (every peer heard is looked at: 200 on a dense mesh)
 GAP_SYNC_DELAY = 5.0  # after a push revealed a gap, sync with a neighbour this soon
 MIN_BEACON_GAP = 30.0  # never beacon more often than this (9 bytes, neighbours only)
 FIRST_BEACON_S = 60.0  # a starting node beacons within this, at a place of its own in it
@@ -549,8 +550,8 @@ class NodeCore:
                     self._beacon(now)
                     if self._waiting_alert(now):  # until its chain completes, neighbours hear of it often
                         self._beacon_soon(now + self.rng.uniform(*ASIDE_BEACON_AGAIN_S))
-            if now >= self._next_sweep:
-                self._next_sweep = now + 60.0
+            if now >= self._next_sweep:  # peers are forgotten after hours: a look every few minutes does
+                self._next_sweep = now + PEER_SWEEP_S
                 for key in [k for k, p in self.peers.items() if now - p.last_heard > PEER_FORGET_AFTER]:
                     self._forget(key)
             for key in list(self._planned):

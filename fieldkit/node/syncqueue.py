@@ -16,7 +16,7 @@ mattering:
 
 from __future__ import annotations
 
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass, replace
 
 from codec import DecodeError, split_entries
@@ -51,6 +51,9 @@ class SyncQueue:
         self.max_frames = max_frames
         self.ttl_s = ttl_s
         self._frames: deque[Queued] = deque()
+        # frames queued per owner, by id(owner) (a queued frame keeps its owner alive, so the id
+        # is not reused while counted): ``holds`` is asked per session at every tick
+        self._owners: Counter[int] = Counter()
         self.expired = 0
         self.merged = 0  # entry broadcasts not queued: their entries were queued already
         self.dropped = 0
@@ -69,8 +72,9 @@ class SyncQueue:
             self.merged += 1
             return False
         self._frames.append(Queued(frame, dest, owner, now + self.ttl_s, entries))
+        self._owners[id(owner)] += 1
         while len(self._frames) > self.max_frames:
-            self._frames.popleft()
+            self._forget(self._frames.popleft())
             self.dropped += 1
         return True
 
@@ -91,20 +95,17 @@ class SyncQueue:
         return False
 
     def holds(self, owner: object) -> bool:
-        return any(q.owner is owner for q in self._frames)
+        return id(owner) in self._owners
 
     def drop(self, owner: object) -> int:
         """Forget every frame of ``owner`` (a session that ended)."""
-        before = len(self._frames)
-        self._frames = deque(q for q in self._frames if q.owner is not owner)
-        gone = before - len(self._frames)
-        self.dropped += gone
-        return gone
+        return self.drop_where(lambda q: q.owner is not owner)
 
     def drop_where(self, keep: object) -> int:
         """Forget frames for which ``keep(queued)`` is false."""
         before = len(self._frames)
         self._frames = deque(q for q in self._frames if keep(q))  # type: ignore[operator]
+        self._owners = Counter(id(q.owner) for q in self._frames)
         gone = before - len(self._frames)
         self.dropped += gone
         return gone
@@ -118,10 +119,17 @@ class SyncQueue:
             return q.entries is None or not q.entries <= heard
         return self.drop_where(keep)
 
+    def _forget(self, q: Queued) -> None:
+        key = id(q.owner)
+        self._owners[key] -= 1
+        if not self._owners[key]:
+            del self._owners[key]
+
     def pop(self, now: float) -> Queued | None:
         """The oldest frame still fresh, or None."""
         while self._frames:
             q = self._frames.popleft()
+            self._forget(q)
             if q.expires >= now:
                 # its session is moving: the rest of its frames (a long answer) get a fresh TTL
                 fresh = now + self.ttl_s

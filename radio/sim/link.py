@@ -107,8 +107,9 @@ class SimLink:
 
     def backlog(self) -> int:
         """Frames this link handed the radio that still wait in its TX queue."""
-        queued = self.mesh.nodes[self.num].queued
-        self._handed = [k for k in self._handed if k in queued]
+        if self._handed:  # (asked at every tick and frame: nothing handed is the common answer)
+            queued = self.mesh.nodes[self.num].queued
+            self._handed = [k for k in self._handed if k in queued]
         return len(self._handed)
 
     def send(self, frame: bytes, dest: str | None, priority: FramePriority, want_ack: bool = False,
