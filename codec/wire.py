@@ -97,17 +97,30 @@ class Reader:
     def position(self) -> int:
         return self._pos
 
+    # take, u8 and varint read every field of every entry that arrives or is imported: locals
+    # and a one-byte fast path (most varints are lengths and small deltas), not properties
     def take(self, size: int, what: str) -> bytes:
-        if size < 0 or self._pos + size > len(self._data):
+        pos = self._pos
+        end = pos + size
+        if size < 0 or end > len(self._data):
             raise DecodeError(f"truncated: {what} needs {size} bytes, {self.remaining} left")
-        chunk = self._data[self._pos : self._pos + size]
-        self._pos += size
-        return chunk
+        self._pos = end
+        return self._data[pos:end]
 
     def u8(self, what: str) -> int:
-        return self.take(1, what)[0]
+        pos = self._pos
+        if pos >= len(self._data):
+            raise DecodeError(f"truncated: {what} needs 1 bytes, {self.remaining} left")
+        self._pos = pos + 1
+        return self._data[pos]
 
     def varint(self, what: str, maximum: int = 0xFFFFFFFF) -> int:
+        pos = self._pos
+        if pos < len(self._data) and (first := self._data[pos]) < 0x80:
+            if first > maximum:
+                raise DecodeError(f"{what} is {first}, more than {maximum}")
+            self._pos = pos + 1
+            return first
         value = 0
         shift = 0
         start = self._pos
@@ -129,7 +142,11 @@ class Reader:
         return value
 
     def text(self, max_bytes: int, what: str) -> str:
-        size = self.varint(f"length of {what}", max_bytes)
+        pos = self._pos
+        if pos < len(self._data) and (size := self._data[pos]) < 0x80 and size <= max_bytes:
+            self._pos = pos + 1  # a one-byte length (varint's fast path, without formatting its name)
+        else:
+            size = self.varint(f"length of {what}", max_bytes)
         raw = self.take(size, what)
         try:
             value = raw.decode("utf-8", errors="strict")
