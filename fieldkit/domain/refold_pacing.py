@@ -4,8 +4,9 @@ Most entries continue the fold or rewind its journal (view.DomainView): a cost o
 they change.  A few cannot: an entry claiming a time older than the journal (30 days),
 a rewind longer than ``REWIND_LIMIT``, a change of the cuts in effect or of the late
 acts, a 6-byte ref collision, a chain link others wait on.  Those fold the whole log
-again -- 3.9 s at 100,000 entries on the bench machine, 123 s at 1,000,000 (in place:
-log_refold.py; `bench store`'s ``first_entry_cpu_s``) -- and anyone can send one: a
+again -- on the bench machine 3.6 s at 100,000 entries in memory, 7.5 s folded in place,
+98-105 s at 1,000,000 (in place: log_refold.py; `bench store`'s ``first_entry_cpu_s`` and
+``refold_cpu_s``, November 2026) -- and anyone can send one: a
 fresh key signs one entry claiming last year.  A rewind of more than ``REWIND_PACED`` entries (an entry
 claiming 29 days ago on a busy node: ~1 s) is paced the same way.  Before this pacing, one
 such entry every few seconds kept a node folding without pause, its alerts waiting behind
@@ -18,8 +19,8 @@ still shows at once -- and the node's tick (``Store.settle_views``) runs the ref
 once the previous one is long enough ago: ``SPACING_MS_PER_ENTRY`` of node time per entry
 held, and at least ``COST_SPACING`` times the CPU time the last whole refold took, so
 these refolds take at most a twentieth of a core whatever the store's size and the
-machine (a refold costs about 40 us an entry in memory here, 125 us at 1,000,000 entries
-in place, log_refold.py, and a few times that on a Pi Zero 2).  Never while
+machine (a refold costs about 36 us an entry in memory there, 75 us in place at 100,000
+entries and 100 us at 1,000,000, log_refold.py, and a few times that on a Pi Zero 2).  Never while
 entries are being received (an alert among them would wait behind it), nor in the 30 s
 after a fresh alert (node/pacing.py ``alert_quiet``); `sync import` runs it once at its
 end.  Entries put aside are as if still on their
