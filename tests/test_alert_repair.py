@@ -12,6 +12,7 @@ import pytest
 
 from codec import DecodeError, KeyPair, kinds
 from codec.frames import FrameType, encode_frame
+from fieldkit.node.alert_repair import ALERT_ASK_WAIT_S
 from fieldkit.node.beacon import (
     MAX_BEACON_ALERTS,
     alert_tag,
@@ -20,7 +21,7 @@ from fieldkit.node.beacon import (
     encode_beacon,
     plain_tag,
 )
-from fieldkit.node.core import ALERT_ASK_WAIT_S, ALERT_HOP_LIMIT, NodeCore, push_frame
+from fieldkit.node.core import ALERT_HOP_LIMIT, NodeCore, push_frame
 from fieldkit.node.pacing import ALERT_QUIET_S
 from fieldkit.nodestore import view_providers
 from radio.outbox import Priority
@@ -245,7 +246,7 @@ def test_while_the_assembly_is_busy_a_node_starts_sessions_more_rarely() -> None
 
 
 def test_a_flood_of_alerts_kept_aside_is_remembered_within_a_bound() -> None:
-    from fieldkit.node.core import MAX_KNOWN_ALERTS
+    from fieldkit.node.alert_repair import MAX_KNOWN_ALERTS
 
     core, _port, _ = node()
     core.tick(T0)
@@ -257,4 +258,4 @@ def test_a_flood_of_alerts_kept_aside_is_remembered_within_a_bound() -> None:
         alert = src.append_own(key, kinds.AlertRaise(found.ref, int(T0) + 3600, "come"), int(T0) + 2)
         core.on_frame("radio", A, push_frame(found), T0 + 3)
         core.on_frame("radio", A, push_frame(alert), T0 + 3)
-    assert len(core._pending_alerts) == MAX_KNOWN_ALERTS
+    assert len(core.alert_repair.pending) == MAX_KNOWN_ALERTS

@@ -60,9 +60,10 @@ from sync.plan import ALERT_KINDS
 from sync.session import Role, Route, Session, SyncError, open_responder, route_frame
 from sync.store import Store
 
-from .beacon import MAX_BEACON_ALERTS, alert_tag, decode_beacon, decode_beacon_full, encode_beacon, plain_tag  # noqa: F401
+from .alert_repair import AlertRepair
+from .beacon import decode_beacon, decode_beacon_full, encode_beacon  # noqa: F401
 from .bus import NodeBus
-from .pacing import ALERT_QUIET_S, Pacing
+from .pacing import Pacing
 from .settling import Settling
 from .syncqueue import SyncQueue
 
@@ -87,18 +88,8 @@ GIVE_UP_S = 40.0  # a session whose peer said nothing in this long is abandoned 
 ALERT_HOP_LIMIT = 7  # HOP_MAX: an alert flood costs the same on a small mesh and reaches further
 URGENT_GAP_KINDS = frozenset({Kind.ALERT_RAISE, Kind.ALERT_RESOLVE})
 MAX_PEERS = 256  # bounded memory against a radio that spoofs many sender ids; least recent go first
-ALERT_BEACON_S = 900.0  # an alert raised this recently is named in beacons: the 15 minutes every node must have it by
-ALERT_ANSWER_S = (0.5, 6.0)  # answering a beacon that lacks our alert: after this jitter, unless a neighbour did
-ALERT_ANSWER_GAP_S = 60.0  # ... and with the same alert at most this often
-ALERT_ASK_GAP_S = 60.0  # a beacon naming an alert we lack: our beacon at once (they answer it), this often at most
-ALERT_ASK_WAIT_S = 20.0  # ... and if it is still lacking this long after we asked, a session with who names it
-ALERT_REFLOOD_LACKING = 2  # neighbours heard lacking our alert: its flood died near here, so we flood it again
-MAX_ALERT_GAP_TRIES = 4  # while an alert waits for its chain, other neighbours asked in turn (a hostile
-# author may withhold the predecessor for ever: the paced sync goes on as usual after these)
 ASIDE_BEACON_S = (2.0, 30.0)  # an alert kept aside: our beacon (naming it so) this soon after its flood
 ASIDE_BEACON_AGAIN_S = (45.0, 75.0)  # ... and again this often while it stays aside (at most ALERT_BEACON_S)
-CHAIN_ANSWER = 2  # entries before a kept-aside alert sent to the neighbour missing them (its ballot, mostly)
-MAX_KNOWN_ALERTS = 64  # alert tags remembered (bounded: a flood of hostile alerts only pushes old ones out)
 
 
 class LinkPort(Protocol):
@@ -179,14 +170,7 @@ class NodeCore:
         # peers whose sync_due may be set (tick looks at these only); a dict, not a set: a set of
         # str tuples iterates in PYTHONHASHSEED's order, and the demo must tell one story per seed
         self._planned: dict[tuple[str, str], None] = {}
-        self._alerts: dict[bytes, Entry] = {}  # tag -> counting alert raise held, oldest first (beacon.py)
-        self._answers: dict[bytes, tuple[float, str, Entry]] = {}  # alert frame -> (when, link, alert) to answer with
-        self._answered_at: dict[bytes, float] = {}  # alert id -> when we last answered a beacon with it
-        self._asked_at = float("-inf")
-        self._pending_alerts: dict[bytes, Entry] = {}  # tag -> alert kept aside for a missing predecessor
-        self._alert_gap_tries = 0  # other neighbours asked since an alert was kept aside (bounded)
-        self._lacking: dict[bytes, set[tuple[str, str]]] = {}  # alert id -> neighbours heard lacking it
-        self._reflooded: set[bytes] = set()  # alerts we flooded again for neighbours lacking them
+        self.alert_repair = AlertRepair(store, self.rng, push_frame)  # fresh alerts, repaired by beacons
         self.queues: dict[str, SyncQueue] = {}
         self._hop_kw: dict[str, bool] = {}
         # Which alerts count here (fieldkit/node/duties.py: "counts", "unconfirmed" or "no");
@@ -241,8 +225,7 @@ class NodeCore:
                 raws = split_entries(frame)  # one pushed entry, or several a session packed
             except DecodeError:
                 raws = [frame]  # the store refuses it and says why
-            if frame in self._answers:  # a neighbour answered with this alert already: ours is redundant
-                self._answered_at[self._answers.pop(frame)[2].id] = now
+            self.alert_repair.heard_answer(frame, now)  # a neighbour answered with it already: ours is redundant
             # a neighbour just sent these entries to everyone around: our queued copies are redundant
             self.counters["sync_frames_dropped"] += self.queues[link].cancel_heard(set(raws))
             session = self.sessions.get(key)
@@ -312,110 +295,31 @@ class NodeCore:
 
     def _alert_repair(self, link: str, peer: Peer, key: tuple[str, str], tags: tuple[bytes, ...],
                       now: float) -> None:
-        """A neighbour's beacon names the fresh alerts it holds (fieldkit/node/beacon.py).
-        One we hold that it does not name, it lacks: we answer with the alert itself, a
-        one-hop broadcast at alert priority after a short jitter (cancelled if another
-        neighbour answers first) -- one frame where a session costs eight.  One it names
-        that we lack: our beacon goes out at once, so it (and every neighbour) answers; if
-        we asked already, a session with it (an alert's gap: exempt from the budget)."""
-        plain = [plain_tag(t) for t in tags]
-        tags = tuple(t for t, _ in plain)
-        for tag, aside in plain:  # (in the beacon's order: a set's order would vary between processes)
-            if aside and tag in self._alerts:
-                self._answer_chain(link, self._alerts[tag], now)
-        if tags and peer.heard >= 2 and any(t not in self._alerts and t not in self._pending_alerts for t in tags):
-            if now - self._asked_at >= ALERT_ASK_GAP_S:
-                self._asked_at = now
-                soon = now + self.rng.uniform(*ALERT_ANSWER_S)
-                self._next_beacon = soon if self._next_beacon is None else min(self._next_beacon, soon)
-            elif now - self._asked_at >= ALERT_ASK_WAIT_S and peer.sync_due is None and now >= peer.quiet_until:
-                peer.sync_due = now + GAP_SYNC_DELAY
-                peer.urgent = True
-                self._planned[key] = None
-        named = [self._alerts[t].time for t in tags if t in self._alerts]
-        floor = min(named) if len(tags) >= MAX_BEACON_ALERTS and named else None
-        for tag in self._fresh_alert_tags():
-            entry = self._alerts.get(tag)
-            if entry is None:
-                continue  # kept aside here (not in our log yet): answering with it is for who holds it
-            if tag in tags or (floor is not None and entry.time <= floor):
-                continue  # it holds it, or named newer ones only for want of room
-            if now - entry.time < ALERT_QUIET_S:
-                continue  # the alert's own flood (and its author's retries) are still under way
-            if peer.heard >= 2:  # (a sender id heard once may be spoofed: it does not make us flood)
-                self._lacking.setdefault(entry.id, set()).add(key)
-            if now - self._answered_at.get(entry.id, float("-inf")) < ALERT_ANSWER_GAP_S:
-                continue
-            frame = push_frame(entry)
-            if frame not in self._answers:
-                self._answers[frame] = (now + self.rng.uniform(*ALERT_ANSWER_S), link, entry)
-
-    def _answer_chain(self, link: str, alert: Entry, now: float) -> None:
-        """A neighbour holds ``alert`` kept aside for a missing predecessor: answer with the
-        author's entries just before it (one-hop broadcasts, jittered, cancelled if heard)."""
-        if now - alert.time < ALERT_QUIET_S:
-            return
-        for seq in range(max(alert.seq - CHAIN_ANSWER, 0), alert.seq):
-            for entry_id in self.store.ids_at(alert.author, seq):
-                entry = self.store.get(entry_id)
-                if entry is None or now - self._answered_at.get(entry_id, float("-inf")) < ALERT_ANSWER_GAP_S:
-                    continue
-                frame = push_frame(entry)
-                if frame not in self._answers:
-                    self._answers[frame] = (now + self.rng.uniform(*ALERT_ANSWER_S), link, entry)
+        """A neighbour's beacon names the fresh alerts it holds (fieldkit/node/alert_repair.py):
+        answer with those it lacks; if it names one we lack, our beacon at once, or if we asked
+        already, a session with it (an alert's gap: exempt from the budget)."""
+        ask = self.alert_repair.on_beacon(link, key, peer.heard, tags, now, self._now)
+        if ask.beacon_at is not None:
+            self._beacon_soon(ask.beacon_at)
+        elif ask.session and peer.sync_due is None and now >= peer.quiet_until:
+            peer.sync_due = now + GAP_SYNC_DELAY
+            peer.urgent = True
+            self._planned[key] = None
 
     def _send_answers(self, now: float) -> None:
-        for frame, (when, link, entry) in list(self._answers.items()):
-            port = self.links.get(link)
-            if now < when or port is None:
-                continue
-            del self._answers[frame]
-            self._answered_at[entry.id] = now
-            lacking = self._lacking.get(entry.id, set())
-            died = entry.kind is Kind.ALERT_RAISE and len(lacking) >= ALERT_REFLOOD_LACKING
-            if died and entry.id not in self._reflooded and self._hop_kw.get(link):
-                # several neighbours lack it: its flood died around here -- flood it again, once
-                self._reflooded.add(entry.id)
-                port.send(frame, None, Priority.ALERT, True, hop_limit=ALERT_HOP_LIMIT)  # type: ignore[call-arg]
+        for answer in self.alert_repair.due(now, lambda link: link in self.links,
+                                            lambda link: self._hop_kw.get(link, False)):
+            port = self.links[answer.link]
+            if answer.flood:
+                port.send(answer.frame, None, Priority.ALERT, True, hop_limit=ALERT_HOP_LIMIT)  # type: ignore[call-arg]
             else:
-                port.send(frame, None, Priority.ALERT, False, local=True)
+                port.send(answer.frame, None, Priority.ALERT, False, local=True)
             self.counters["alert_answers"] = self.counters.get("alert_answers", 0) + 1
-            self.bus.publish("frame_sent", link=link, dest="broadcast", size=len(frame), kind=frame[0])
+            self.bus.publish("frame_sent", link=answer.link, dest="broadcast", size=len(answer.frame),
+                             kind=answer.frame[0])
 
     def _beacon_soon(self, when: float) -> None:
         self._next_beacon = when if self._next_beacon is None else min(self._next_beacon, when)
-
-    def _waiting_alert(self, now: float) -> bool:
-        """Is a fresh alert kept aside here, waiting for its author's chain?"""
-        for tag, entry in list(self._pending_alerts.items()):
-            if now - entry.time > ALERT_BEACON_S:
-                del self._pending_alerts[tag]  # stale: the paced sync completes it
-        if not self._pending_alerts:
-            self._alert_gap_tries = 0
-        return bool(self._pending_alerts)
-
-    def _note_alert(self, entry: Entry) -> None:
-        tag = alert_tag(entry.id)
-        self._pending_alerts.pop(tag, None)
-        if not self._pending_alerts:
-            self._alert_gap_tries = 0
-        if tag in self._alerts:
-            return
-        self._alerts[tag] = entry
-        if len(self._alerts) > MAX_KNOWN_ALERTS:
-            oldest = min(self._alerts, key=lambda t: self._alerts[t].time)
-            gone = self._alerts.pop(oldest).id
-            self._answered_at.pop(gone, None)
-            self._lacking.pop(gone, None)
-            self._reflooded.discard(gone)
-
-    def _fresh_alert_tags(self) -> tuple[bytes, ...]:
-        """The newest alerts raised in the last ALERT_BEACON_S that count here, newest first."""
-        fresh = [(e.time, t) for t, e in self._alerts.items() if 0 <= self._now - e.time <= ALERT_BEACON_S]
-        # one kept aside is named too, marked so: neighbours answer with its author's entries before it
-        fresh += [(e.time, alert_tag(e.id, aside=True)) for e in self._pending_alerts.values()
-                  if 0 <= self._now - e.time <= ALERT_BEACON_S]
-        return tuple(t for _, t in sorted(fresh, reverse=True)[:MAX_BEACON_ALERTS])
 
     def _early_gap(self, now: float) -> float:
         busy = self.pacing.busy(now)
@@ -475,9 +379,8 @@ class NodeCore:
         peer = self.peers.get(key)
         if peer is None:
             return
-        if session.role is Role.INITIATOR and self._waiting_alert(now) and self._alert_gap_tries < MAX_ALERT_GAP_TRIES:
+        if session.role is Role.INITIATOR and self.alert_repair.another_try(now):
             # an alert is still kept aside for a missing predecessor: ask another neighbour at once
-            self._alert_gap_tries += 1
             self._gap(link, sender, now, urgent=True, avoid=sender)
         if session.error is not None and session.role is Role.INITIATOR and session.stats.frames_received == 0:
             # unanswered: leave this peer alone for a while, longer each time
@@ -516,7 +419,7 @@ class NodeCore:
             while self._repeats and self._repeats[0][0] <= now:
                 _, entry = self._repeats.pop(0)
                 self._flood(entry, exclude=None)
-            if self._answers:
+            if self.alert_repair.answering:
                 self._send_answers(now)
             fresh = self.store.refresh()
             if fresh:
@@ -548,7 +451,7 @@ class NodeCore:
                 else:
                     self._next_beacon = now + self.pacing.beacon_every(now) * self.rng.uniform(0.85, 1.15)
                     self._beacon(now)
-                    if self._waiting_alert(now):  # until its chain completes, neighbours hear of it often
+                    if self.alert_repair.waiting(now):  # until its chain completes, neighbours hear of it often
                         self._beacon_soon(now + self.rng.uniform(*ASIDE_BEACON_AGAIN_S))
             if now >= self._next_sweep:  # peers are forgotten after hours: a look every few minutes does
                 self._next_sweep = now + PEER_SWEEP_S
@@ -612,7 +515,8 @@ class NodeCore:
                         self.start_sync(name, peer, now)
 
     def _send_beacon(self, name: str, port: LinkPort) -> None:
-        frame = encode_beacon(self.store.store_digest()[:DIGEST_SIZE], len(self.store), self._fresh_alert_tags())
+        frame = encode_beacon(self.store.store_digest()[:DIGEST_SIZE], len(self.store),
+                              self.alert_repair.beacon_tags(self._now))
         port.send(frame, None, Priority.SYNC, False, local=True)
         self.counters["beacons"] += 1
         self.bus.publish("frame_sent", link=name, dest="broadcast", size=len(frame), kind=frame[0])
@@ -666,12 +570,9 @@ class NodeCore:
                     # verified but kept aside for a missing predecessor: an alert cannot wait for
                     # the repair; it goes on to the other links at once (not yet in our log)
                     self._relay_unconfirmed(aside, link)
-                if aside is not None and aside.kind is Kind.ALERT_RAISE and alert_tag(aside.id) not in \
-                        self._pending_alerts and self._counts(aside):
-                    self._pending_alerts[alert_tag(aside.id)] = aside
-                    if len(self._pending_alerts) > MAX_KNOWN_ALERTS:  # bounded against a flood of them
-                        del self._pending_alerts[min(self._pending_alerts,
-                                                     key=lambda t: self._pending_alerts[t].time)]
+                if aside is not None and aside.kind is Kind.ALERT_RAISE and \
+                        not self.alert_repair.is_aside(aside) and self._counts(aside):
+                    self.alert_repair.keep_aside(aside)
                     self._beacon_soon(max(now, self.pacing.quiet_until) + self.rng.uniform(*ASIDE_BEACON_S))
                 self._gap(link, sender, now, urgent=alert)
             self._push(list(result.applied), via=link, exclude=link, reflood=reflood, now=now, traffic=flooded)
@@ -741,7 +642,7 @@ class NodeCore:
             if fresh_alert:
                 self.pacing.alert_seen(self._now if now is None else now)
             if entry.kind is Kind.ALERT_RAISE and priority is Priority.ALERT:
-                self._note_alert(entry)
+                self.alert_repair.note(entry)
             if fresh_alert and via == "local":
                 self._repeats.append((self._now + ALERT_REPEAT_S, entry))
             self._flood(entry, exclude=None if (reflood and fresh_alert) else exclude, priority=priority)
