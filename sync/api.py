@@ -89,6 +89,8 @@ class LocalStore(EntryStore, Protocol):
 
     def refresh(self) -> list[Entry]: ...  # entries other processes added since we last looked
 
+    def settle_due(self) -> bool: ...  # is a whole refold a view put off due now? (cheap: asked every tick)
+
     def settle_views(self, force: bool = False, interrupt: Callable[[], bool] | None = None
                      ) -> bool: ...  # run a whole refold a view put off, once due (RefoldInterrupted)
 

@@ -680,13 +680,18 @@ class Store(StoreReading, StoreVerdicts):
         self._batched(work, None if check is None else lambda: check(made[0]), own=True)
         return made[0]
 
+    def settle_due(self) -> bool:
+        """Does a view owe a whole refold that is due now?  (The node asks every tick: no lock,
+        no query.)"""
+        return self._views.settle_due(self)
+
     def settle_views(self, force: bool = False, interrupt: Callable[[], bool] | None = None) -> bool:
         """Run the whole refold a view put off (fieldkit/domain/refold_pacing.py) if it is due, or
         now with ``force``; True if one ran.  The node's tick calls it: until one is due it
         takes no lock and asks the index nothing.  ``interrupt``: asked now and then during the
         refold; once it says True the refold stops, the batch rolls back and
         :class:`sync.api.RefoldInterrupted` is raised (the node's tick: an alert is waiting)."""
-        if not (self._views.behind() if force else self._views.settle_due(self)):
+        if not (self._views.behind() if force else self.settle_due()):
             return False
         ran: list[bool] = []
 

@@ -32,7 +32,7 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from codec import DecodeError
 from codec.frames import FrameType, frame_type
 from fieldkit.domain.refold_pacing import COST_SPACING
-from sync.api import EntryStore, RefoldInterrupted
+from sync.api import LocalStore, RefoldInterrupted
 from sync.plan import ALERT_KINDS
 
 MAX_YIELDS = 3  # refolds stopped in a row for alerts; the next one is not stopped
@@ -80,11 +80,11 @@ class Settling:
         with self._lock:
             return self._arriving > 0
 
-    def settle(self, store: EntryStore, now: float) -> bool:
+    def settle(self, store: LocalStore, now: float) -> bool:
         """Run the refold the store's views owe if it is due (``store.settle_views``), letting
         a waiting alert stop it; True if one ran to its end."""
-        if now < self.retry_at:
-            return False
+        if now < self.retry_at or not store.settle_due():
+            return False  # (asked every tick: the CPU clock is a system call, read only for a refold)
         interrupt = self.alert_waiting if self.yields < MAX_YIELDS else None
         started = self._cpu()
         try:
