@@ -330,11 +330,12 @@ class RowTable(MutableMapping[str, Any]):
     def _rows_where(self, sql: str, args: tuple) -> list[tuple[str, Any]]:
         out = []
         for key, data in self._db.execute(f"SELECT k, data FROM {self.sql} {sql}", args):
-            text = self._text(data)
             if self.before is not None:
                 self._note_before(key)
             row = self._rows.get(key)
-            if row is None:
+            if row is None:  # opened only if not in memory already (a listing names members row by row:
+                # `alert list --all` at 100,000 entries opened every assembly for each name, 340,000 times)
+                text = self._text(data)
                 row, self._marks[key] = self._load_row(key, text)
                 self._rows[key], self._stored[key] = row, text
             if row is not _GONE:

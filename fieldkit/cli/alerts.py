@@ -73,9 +73,10 @@ def resolve(alert_id: str, note: str, as_json: bool) -> None:
 def list_(show_all: bool, as_json: bool) -> None:
     """Alerts with who is coming."""
     with session() as s:
-        rows = queries.alert_list(s.state, s.now) if show_all or as_json else queries.open_alerts(s.state, s.now)
+        rows = queries.alert_list(s.state, s.now) if show_all else queries.open_alerts(s.state, s.now)
         rows += _held_aside(s)
-        lines = [line for r in rows for line in alert_lines(s.state, r, s.now)]
+        # the text is made for a person only (names are looked up member by member)
+        lines = [] if as_json else [line for r in rows for line in alert_lines(s.state, r, s.now)]
 
     def human() -> None:
         click.echo("\n".join(lines) if lines else "no open alerts")
