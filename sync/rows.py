@@ -363,6 +363,15 @@ class RowTable(MutableMapping[str, Any]):
                 yield key, json.loads(self._text(data))
         yield from sorted((k, r) for k, r in mine.items() if r is not _GONE)
 
+    def peek(self, key: str) -> Any:
+        """The row under ``key`` (None if there is none), read without keeping it: a listing of
+        every row reads them one at a time (`verdicts`).  Read only, as :meth:`scan`."""
+        row = self._rows.get(key)
+        if row is not None:
+            return None if row is _GONE else row
+        found = self._db.execute(f"SELECT data FROM {self.sql} WHERE k = ?", (key,)).fetchone()
+        return None if found is None else json.loads(self._text(found[0]))
+
     def values(self) -> list[Any]:  # type: ignore[override]
         return [r for _, r in self.items()]
 

@@ -8,7 +8,7 @@ command writes nothing and says why.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -63,7 +63,7 @@ class Session:
     def late(self, ids: list[str] | None = None) -> dict[str, int]:
         """Entries (all, or these ids) first seen over an hour after the time they claim: a local flag."""
         if ids is None:
-            entries = list(all_entries(self.store))
+            entries: Iterable[Entry] = all_entries(self.store)  # read as the flags are made, not held
         else:
             entries = [e for e in (self.store.get(bytes.fromhex(i)) for i in ids) if e is not None]
         return late_entries(entries, first_seen(self.store))

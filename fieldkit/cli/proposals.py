@@ -157,5 +157,5 @@ def proposals(as_json: bool) -> None:
         rows = queries.proposal_list(s.state, s.now)
         for r in rows:
             r["what"] = describe(s.state, r["id"])
-        lines = [f"{r['id'][:12]}  {describe(s.state, r['id'])}\n              {outcome_words(r)}" for r in rows]
+        lines = [] if as_json else [f"{r['id'][:12]}  {r['what']}\n              {outcome_words(r)}" for r in rows]
     emit(as_json, {"proposals": with_iso_times(rows)}, "\n".join(lines) if lines else "no proposal yet")

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
 import click
 
 from codec import Entry, FieldkitError, Kind, key_id
-from fieldkit.cli.common import emit, json_option, node_context, now_option
+from fieldkit.cli.common import emit, emit_rows, json_option, node_context, now_option
 from fieldkit.cli.humanize import when
 from fieldkit.domain.view import behind_notice
 from fieldkit.nodestore import open_node_store, store_path
@@ -74,28 +77,25 @@ def log_command(author: str | None, kind: str | None, as_json: bool) -> None:
     with open_node_store(node_context().home) as store:
         _warn(store.notices)
         wanted_author = _match_author(author, list(store.heads())) if author else None
-        rows = []
-        for entry in store.entries():
-            if wanted_author is not None and entry.author != wanted_author:
-                continue
-            if kind is not None and entry.kind.label != kind:
-                continue
-            stored = store.raw(entry.id)
-            air = on_air(entry)
-            kid = key_id(entry.author).hex()
-            row = {"id": entry.id.hex(), "author": kid, "author_key_id": kid,
-                   "author_public_key": entry.author.hex(), "seq": entry.seq, "kind": entry.kind.label,
-                   "time": format_time(entry.time), "size": len(air), "raw": air.hex()}
-            if stored != air:  # e.g. came by bundle with the full key where the air carries a tag
-                row["stored"] = stored.hex()
-            rows.append(row)
 
-    def human() -> None:
-        for r in rows:
-            click.echo(f"{r['id'][:12]}  {r['author_key_id']}  #{r['seq']:<5} "
-                       f"{r['kind']:<22} {when(int(parse_time(r['time'], 0)))}  {r['size']} B")
+        def rows() -> Iterator[dict[str, Any]]:  # one at a time, as the log is read
+            for entry in store.entries():
+                if wanted_author is not None and entry.author != wanted_author:
+                    continue
+                if kind is not None and entry.kind.label != kind:
+                    continue
+                stored = store.raw(entry.id)
+                air = on_air(entry)
+                kid = key_id(entry.author).hex()
+                row = {"id": entry.id.hex(), "author": kid, "author_key_id": kid,
+                       "author_public_key": entry.author.hex(), "seq": entry.seq, "kind": entry.kind.label,
+                       "time": format_time(entry.time), "size": len(air), "raw": air.hex()}
+                if stored != air:  # e.g. came by bundle with the full key where the air carries a tag
+                    row["stored"] = stored.hex()
+                yield row
 
-    emit(as_json, rows, human)
+        emit_rows(as_json, rows(), lambda r: f"{r['id'][:12]}  {r['author_key_id']}  #{r['seq']:<5} "
+                                             f"{r['kind']:<22} {when(int(parse_time(r['time'], 0)))}  {r['size']} B")
 
 
 @click.group(name="store")
