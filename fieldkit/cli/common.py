@@ -110,14 +110,18 @@ def emit(as_json: bool, data: Any, human: Callable[[], None] | str | None = None
 
 
 def emit_rows(as_json: bool, rows: Iterable[dict[str, Any]], line: Callable[[dict[str, Any]], str],
-              key: str | None = None) -> None:
+              key: str | None = None, empty: str | None = None) -> None:
     """Print rows as they come, one at a time: the same JSON document ``emit`` prints for the
-    whole list (under ``key``, if given), or ``line(row)`` per row.  Listings of every entry
-    (`log`, `verdicts`) hold one row, not all of them: at 100,000 entries they took 170-390 MB
-    built whole, and a million would not fit a Pi Zero 2."""
+    whole list (under ``key``, if given), or ``line(row)`` per row (``empty`` if there is none).
+    Listings of every entry (`log`, `verdicts`) hold one row, not all of them: at 100,000
+    entries they took 170-390 MB built whole, and a million would not fit a Pi Zero 2."""
     if not as_json:
+        printed = False
         for row in rows:
             click.echo(line(row))
+            printed = True
+        if not printed and empty is not None:
+            click.echo(empty)
         return
     depth = " " if key is None else "  "
     click.echo("[" if key is None else "{\n" + f" {json.dumps(key)}: [", nl=False)

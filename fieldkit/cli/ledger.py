@@ -9,7 +9,7 @@ import click
 
 from codec import kinds
 from fieldkit.cli.common import emit, emit_rows, json_option, now_option
-from fieldkit.cli.domain_common import session, with_iso_times
+from fieldkit.cli.domain_common import session, time_order, with_iso_times
 from fieldkit.cli.humanize import clean, duration, names, readable, when, who
 from fieldkit.domain import actions, queries
 from fieldkit.domain.state import kid
@@ -125,14 +125,11 @@ def verdicts(refused: bool, as_json: bool) -> None:
     with session() as s:
         late = s.late()
         table = s.state.entries
-        scan = getattr(table, "scan", None)  # the store's rows; a state folded in memory is a dict
-        # (time, id) of each row, 12 + ~64 bytes: the rows themselves are read again one at a time
-        order = sorted(_time_key(v["time"]) + k.encode() for k, v in (scan() if scan else table.items())
-                       if not refused or v["verdict"] != "counted")
+        order = time_order(table, None if not refused else lambda v: v["verdict"] != "counted")
         peek = getattr(table, "peek", table.get)
 
         def rows() -> Iterator[dict[str, Any]]:
-            for key in (o[8:].decode() for o in order):
+            for key in order:
                 yield {"id": key, **peek(key), "late_s": late.get(key)}
             for held in queries.held_future(s.state, s.now):  # far-future entries, held until their time
                 e = s.store.get(bytes.fromhex(held["id"]))
@@ -142,11 +139,6 @@ def verdicts(refused: bool, as_json: bool) -> None:
         emit_rows(as_json, (with_iso_times(r) for r in rows()) if as_json else rows(),
                   lambda r: f"{r['id'][:12]}  {r['kind']:<22} {readable(r['verdict'])}" + _time_flag(r["late_s"]),
                   key="entries")
-
-
-def _time_key(t: int) -> bytes:
-    """A claimed time as 8 bytes that sort as the times do (negative ones too)."""
-    return (t + (1 << 63)).to_bytes(8, "big")
 
 
 def _time_flag(late_s: int | None) -> str:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
 import click
 
 from codec import kinds
 from fieldkit import nodestore
-from fieldkit.cli.common import emit, json_option, node_context, now_option
-from fieldkit.cli.domain_common import Session, session, with_iso_times
+from fieldkit.cli.common import emit, emit_rows, json_option, node_context, now_option
+from fieldkit.cli.domain_common import Session, session, time_order, with_iso_times
 from fieldkit.cli.humanize import describe, outcome_words
 from fieldkit.cli.motions import terms
 from fieldkit.domain import actions, queries
@@ -57,6 +60,7 @@ def seal_due(s: Session) -> list[str]:
 # the earliest due first: a node back after weeks away must not stall a vote behind a
 # backlog (`fieldkit seal`, and a running node every 10 minutes, sign them all).
 SEALS_PER_COMMAND = 8
+FORGET_EVERY = 256  # proposals listed between drops of the rows their tallies read
 
 
 def seal_deadlines(s: Session, limit: int | None = None) -> list[dict[str, object]]:
@@ -154,8 +158,16 @@ def tally(proposal_id: str, as_json: bool) -> None:
 def proposals(as_json: bool) -> None:
     """Every proposal and motion with its current tally."""
     with session() as s:
-        rows = queries.proposal_list(s.state, s.now)
-        for r in rows:
-            r["what"] = describe(s.state, r["id"])
-        lines = [] if as_json else [f"{r['id'][:12]}  {r['what']}\n              {outcome_words(r)}" for r in rows]
-    emit(as_json, {"proposals": with_iso_times(rows)}, "\n".join(lines) if lines else "no proposal yet")
+        state = s.state
+        forget = getattr(s.store.view("domain"), "forget_rows", None)
+
+        def rows() -> Iterator[dict[str, Any]]:  # one tally at a time: years of proposals are thousands
+            for n, pid in enumerate(time_order(state.proposals), 1):
+                row = queries.tally(state, pid, s.now)
+                row["what"] = describe(state, pid)
+                yield with_iso_times(row) if as_json else row
+                if n % FORGET_EVERY == 0 and forget is not None:
+                    forget()  # the rows these tallies read: a read holds a bounded number of them
+
+        emit_rows(as_json, rows(), lambda r: f"{r['id'][:12]}  {r['what']}\n              {outcome_words(r)}",
+                  key="proposals", empty="no proposal yet")
