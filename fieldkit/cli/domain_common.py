@@ -8,7 +8,7 @@ command writes nothing and says why.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -91,17 +91,6 @@ def due_state(store: LocalStore, now: int) -> State:
     if any(t <= horizon for t in state.future.values()):
         state = derive.derive(all_entries(store), horizon)
     return state
-
-
-def time_order(table: Any, keep: Callable[[dict[str, Any]], bool] | None = None) -> list[str]:
-    """The keys of a table's rows (those ``keep`` keeps), oldest first, then by key -- the
-    order of ``queries.by_time`` -- with the rows read one at a time and not kept (a store's
-    table is scanned; a state folded in memory is a dict): a listing of every row then reads
-    each again as it prints it."""
-    scan = getattr(table, "scan", None)
-    order = sorted((row["time"] + (1 << 63)).to_bytes(8, "big") + key.encode()
-                   for key, row in (scan() if scan is not None else table.items()) if keep is None or keep(row))
-    return [o[8:].decode() for o in order]
 
 
 def with_iso_times(value: Any) -> Any:

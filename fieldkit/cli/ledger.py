@@ -9,7 +9,7 @@ import click
 
 from codec import kinds
 from fieldkit.cli.common import emit, emit_rows, json_option, now_option
-from fieldkit.cli.domain_common import session, time_order, with_iso_times
+from fieldkit.cli.domain_common import session, with_iso_times
 from fieldkit.cli.humanize import clean, duration, names, readable, when, who
 from fieldkit.domain import actions, queries
 from fieldkit.domain.state import kid
@@ -52,12 +52,13 @@ def witness(entry_id: str, as_json: bool) -> None:
 def list_(as_json: bool) -> None:
     """Every ledger entry with its witnesses."""
     with session() as s:
-        rows = queries.ledger_list(s.state, s.now)
-        lines = [f"{r['id'][:12]}  {when(r['time'])}  {clean(r['domain'])}: {clean(r['text'])}\n"
-                 f"              by {who(s.state, r['author'])}; witnessed by "
-                 f"{names(s.state, [w['key'] for w in r['witnesses']])}"
-                 + (f"; objective of campaign {r['campaign'][:12]}" if r.get("campaign") else "") for r in rows]
-    emit(as_json, {"entries": with_iso_times(rows)}, "\n".join(lines) if lines else "no ledger entry yet")
+        state = s.state
+        emit_rows(as_json, (with_iso_times(r) if as_json else r for r in queries.ledger_rows(state, s.now)),
+                  lambda r: f"{r['id'][:12]}  {when(r['time'])}  {clean(r['domain'])}: {clean(r['text'])}\n"
+                            f"              by {who(state, r['author'])}; witnessed by "
+                            f"{names(state, [w['key'] for w in r['witnesses']])}"
+                            + (f"; objective of campaign {r['campaign'][:12]}" if r.get("campaign") else ""),
+                  key="entries", empty="no ledger entry yet")
 
 
 @ledger.command("review")
@@ -108,12 +109,13 @@ def minutes_list(assembly_id: str | None, as_json: bool) -> None:
     """Counted minutes, oldest first."""
     with session() as s:
         aid = s.find("assemblies", assembly_id, "assembly") if assembly_id else None
-        rows = queries.minutes_list(s.state, s.now, aid)
-        lines = [f"{r['id'][:12]}  {when(r['time'])}  by {who(s.state, r['author'])}"
-                 + (f" (debrief of campaign {r['campaign'][:12]})" if r.get("campaign") else "")
-                 + f"\n{clean(r['text'], oneline=False)}\n"
-                 for r in rows]
-    emit(as_json, {"minutes": with_iso_times(rows)}, "\n".join(lines) if lines else "no minutes yet")
+        state = s.state
+        rows = queries.minutes_rows(state, s.now, aid)
+        emit_rows(as_json, (with_iso_times(r) if as_json else r for r in rows),
+                  lambda r: f"{r['id'][:12]}  {when(r['time'])}  by {who(state, r['author'])}"
+                            + (f" (debrief of campaign {r['campaign'][:12]})" if r.get("campaign") else "")
+                            + f"\n{clean(r['text'], oneline=False)}\n",
+                  key="minutes", empty="no minutes yet")
 
 
 @click.command()
@@ -125,7 +127,7 @@ def verdicts(refused: bool, as_json: bool) -> None:
     with session() as s:
         late = s.late()
         table = s.state.entries
-        order = time_order(table, None if not refused else lambda v: v["verdict"] != "counted")
+        order = queries.time_order(table, None if not refused else lambda v: v["verdict"] != "counted")
         peek = getattr(table, "peek", table.get)
 
         def rows() -> Iterator[dict[str, Any]]:

@@ -10,7 +10,7 @@ import click
 from codec import kinds
 from fieldkit import nodestore
 from fieldkit.cli.common import emit, emit_rows, json_option, node_context, now_option
-from fieldkit.cli.domain_common import Session, session, time_order, with_iso_times
+from fieldkit.cli.domain_common import Session, session, with_iso_times
 from fieldkit.cli.humanize import describe, outcome_words
 from fieldkit.cli.motions import terms
 from fieldkit.domain import actions, queries
@@ -162,7 +162,7 @@ def proposals(as_json: bool) -> None:
         forget = getattr(s.store.view("domain"), "forget_rows", None)
 
         def rows() -> Iterator[dict[str, Any]]:  # one tally at a time: years of proposals are thousands
-            for n, pid in enumerate(time_order(state.proposals), 1):
+            for n, pid in enumerate(queries.time_order(state.proposals), 1):
                 row = queries.tally(state, pid, s.now)
                 row["what"] = describe(state, pid)
                 yield with_iso_times(row) if as_json else row

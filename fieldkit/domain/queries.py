@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -232,8 +232,32 @@ def _day(t: int) -> str:
     return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%d")
 
 
+def time_order(table: Any, keep: Callable[[dict[str, Any]], bool] | None = None) -> list[str]:
+    """The keys of a table's rows (those ``keep`` keeps), oldest first, then by key -- the
+    order of ``by_time`` -- with the rows read one at a time and not kept (a store's table is
+    scanned; a state folded in memory is a dict): a listing of every row then reads each
+    again as it prints it (`verdicts`, `proposals`, `ledger list`: years of them)."""
+    scan = getattr(table, "scan", None)
+    order = sorted((row["time"] + (1 << 63)).to_bytes(8, "big") + key.encode()
+                   for key, row in (scan() if scan is not None else table.items()) if keep is None or keep(row))
+    return [o[8:].decode() for o in order]
+
+
+def records(table: Any, now: int, keep: Callable[[dict[str, Any]], bool] | None = None
+            ) -> Iterator[dict[str, Any]]:
+    """The records of ``table`` made by ``now`` (and kept by ``keep``), oldest first, each with
+    its ``id``, read one at a time."""
+    peek = getattr(table, "peek", table.get)
+    for key in time_order(table, lambda v: v["time"] <= now and (keep is None or keep(v))):
+        yield {"id": key, **peek(key)}
+
+
+def ledger_rows(state: State, now: int) -> Iterator[dict[str, Any]]:
+    return records(state.ledger, now)
+
+
 def ledger_list(state: State, now: int) -> list[dict[str, Any]]:
-    return [{"id": k, **v} for k, v in by_time(state.ledger) if v["time"] <= now]
+    return list(ledger_rows(state, now))
 
 
 def recent(state: State, table: str, now: int, limit: int) -> list[dict[str, Any]]:
@@ -242,9 +266,12 @@ def recent(state: State, table: str, now: int, limit: int) -> list[dict[str, Any
     return [{"id": k, **v} for k, v in newest(state.tables[table], now, limit)]
 
 
+def minutes_rows(state: State, now: int, assembly_id: str | None = None) -> Iterator[dict[str, Any]]:
+    return records(state.minutes, now, None if assembly_id is None else lambda v: v["assembly"] == assembly_id)
+
+
 def minutes_list(state: State, now: int, assembly_id: str | None = None) -> list[dict[str, Any]]:
-    return [{"id": k, **v} for k, v in sorted(state.minutes.items(), key=lambda kv: (kv[1]["time"], kv[0]))
-            if v["time"] <= now and (assembly_id is None or v["assembly"] == assembly_id)]
+    return list(minutes_rows(state, now, assembly_id))
 
 
 # -- for the node's relay and the SMS gateway: which alerts count, and for whom -------------
