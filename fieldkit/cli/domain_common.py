@@ -8,7 +8,7 @@ command writes nothing and says why.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -60,12 +60,9 @@ class Session:
         """The state again from the store (it is always current: kept for callers that ask)."""
         return self.state
 
-    def late(self, ids: list[str] | None = None) -> dict[str, int]:
-        """Entries (all, or these ids) first seen over an hour after the time they claim: a local flag."""
-        if ids is None:
-            entries: Iterable[Entry] = all_entries(self.store)  # read as the flags are made, not held
-        else:
-            entries = [e for e in (self.store.get(bytes.fromhex(i)) for i in ids) if e is not None]
+    def late(self, ids: list[str]) -> dict[str, int]:
+        """Those of these entries first seen over an hour after the time they claim: a local flag."""
+        entries = [e for e in (self.store.get(bytes.fromhex(i)) for i in ids) if e is not None]
         return late_entries(entries, first_seen(self.store))
 
 

@@ -13,6 +13,8 @@ from fieldkit.cli.domain_common import session, with_iso_times
 from fieldkit.cli.humanize import clean, duration, names, readable, when, who
 from fieldkit.domain import actions, queries
 from fieldkit.domain.state import kid
+from fieldkit.domain.timeflags import lateness_at
+from fieldkit.nodestore import first_seen
 
 
 @click.group()
@@ -125,14 +127,15 @@ def minutes_list(assembly_id: str | None, as_json: bool) -> None:
 def verdicts(refused: bool, as_json: bool) -> None:
     """Every entry's verdict (counted, refused or waiting, and why), with late-arrival flags."""
     with session() as s:
-        late = s.late()
+        seen = first_seen(s.store)
         table = s.state.entries
         order = queries.time_order(table, None if not refused else lambda v: v["verdict"] != "counted")
         peek = getattr(table, "peek", table.get)
 
         def rows() -> Iterator[dict[str, Any]]:
             for key in order:
-                yield {"id": key, **peek(key), "late_s": late.get(key)}
+                row = peek(key)  # the late flag from its claimed time and when we first saw it, row by row
+                yield {"id": key, **row, "late_s": lateness_at(row["time"], seen(bytes.fromhex(key)))}
             for held in queries.held_future(s.state, s.now):  # far-future entries, held until their time
                 e = s.store.get(bytes.fromhex(held["id"]))
                 yield {**held, "kind": e.kind.label if e else "?", "author": kid(e.author) if e else "?",

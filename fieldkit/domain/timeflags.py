@@ -24,9 +24,14 @@ def lateness(entry: Entry, first_seen: int | None, tolerance: int = LATE_AFTER) 
     Negative when the entry claims a time ahead of when it was seen (a fast clock, or
     forward-dating): flagged the same way, since either way the claim cannot be trusted.
     """
+    return lateness_at(entry.time, first_seen, tolerance)
+
+
+def lateness_at(claimed: int, first_seen: int | None, tolerance: int = LATE_AFTER) -> int | None:
+    """``lateness`` of an entry claiming the time ``claimed``."""
     if first_seen is None:
         return None
-    late = first_seen - entry.time
+    late = first_seen - claimed
     return late if abs(late) > tolerance else None
 
 
