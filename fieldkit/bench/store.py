@@ -21,6 +21,10 @@ Figures (targets from issue 15, DESIGN.md's Pi Zero 2 budget):
   command's time in ``params``;
 * ``cli_peak_rss_mb``: the largest peak RSS of those processes (<= 120 MB at 100k,
   <= 200 MB at 1M);
+* ``cli_list_peak_rss_mb``: the same for the listings of everything scripts ask for (`log`,
+  `verdicts`, `proposals`, `ledger list`, `alert list`, each with ``--json``), run once each,
+  their times in ``params``: they print row by row, so their memory must not grow with the
+  history as their time does (same targets; at 100k they took 72-390 MB before);
 * ``hostile_backdated_cpu_share``: CPU seconds the node spends per second of its clock while a
   stranger sends an entry claiming a year before the newest every 2 s, from a fresh key
   each, for twice the refold spacing (``_child_hostile``).  Each asks for a whole refold of the
@@ -71,6 +75,10 @@ SPAN = 3 * 365 * 86400  # three years of claimed time
 CACHE_VERSION = 2  # 2: proposals meet the constitution's quorum floor (issue 12)
 CHUNK = 5_000  # verify and import alternate in chunks of this size
 HOSTILE_EVERY_S = 2  # node time between a stranger's backdated entries (hostile_backdated_cpu_share)
+# Listings of everything, as scripts ask for them (`--json`): every entry, every verdict, every
+# proposal's tally, every ledger entry; and the open alerts.
+LISTINGS = {"log": ["log", "--json"], "verdicts": ["verdicts", "--json"], "proposals": ["proposals", "--json"],
+            "ledger_list": ["ledger", "list", "--json"], "alert_list_json": ["alert", "list", "--json"]}
 TARGETS = {100_000: ("<= 0.5", "<= 120"), 1_000_000: ("<= 1", "<= 200")}
 
 
@@ -446,6 +454,9 @@ def run(n: int = N) -> list[Figure]:
                {**params, **{k: round(v, 3) for k, v in cli["write"].items()}}),
         Figure("cli_peak_rss_mb", round(max(cli["rss"].values()), 1), "MB", rss_target,
                {**params, **{k: round(v, 1) for k, v in cli["rss"].items()}}),
+        Figure("cli_list_peak_rss_mb", round(max(cli["list_rss"].values()), 1), "MB", rss_target,
+               {**params, **{k: round(v, 1) for k, v in cli["list_rss"].items()},
+                **{f"{k}_s": round(v, 2) for k, v in cli["list"].items()}}),
         Figure("view_update_ms_per_entry", round(upd["views_s"] * 1000 / max(upd["added"], 1), 3), "ms",
                "<= 1", {**params, "frame": FRAME, "entries": upd["added"],
                         "add_many_ms_per_entry": round(upd["add_s"] * 1000 / max(upd["added"], 1), 3)}),
@@ -486,6 +497,13 @@ def _cli_figures(home: Path, facts: dict) -> dict:
                 walls.append(wall)
                 out["rss"][name] = max(out["rss"].get(name, 0.0), rss)
             out[group][name] = statistics.median(walls)
+    # listings of every entry, proposal, ledger entry: their time grows with the history, their
+    # memory must not (cli/common.py emit_rows); run once each, after the writes (their clock)
+    out["list"], out["list_rss"] = {}, {}
+    now = datetime.fromtimestamp(clock + 5, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    for name, args in LISTINGS.items():
+        wall, rss, _stdout = _timed_process([*fk, "--now", now, *args])
+        out["list"][name], out["list_rss"][name] = wall, rss
     out["help"] = statistics.median(_timed_process([sys.executable, "-m", "fieldkit", "--help"])[0]
                                     for _ in range(5))
     out["python"] = statistics.median(_timed_process([sys.executable, "-c", "pass"])[0] for _ in range(5))
