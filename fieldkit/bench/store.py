@@ -413,13 +413,22 @@ def _env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
 
 
-def _timed_process(argv: list[str]) -> tuple[float, float, str]:
-    """(wall seconds, peak RSS in MB, stdout) of one real process (its own rusage, from wait4)."""
+def _timed_process(argv: list[str], keep_output: bool = True) -> tuple[float, float, str]:
+    """(wall seconds, peak RSS in MB, stdout) of one real process (its own rusage, from wait4).
+
+    ``keep_output=False``: its stdout is read and dropped piece by piece.  A child's peak RSS
+    counts what it held before it started fieldkit (a forked copy of this process): holding a
+    listing's 60 MB of output here made every later child report 185 MB."""
     with tempfile.TemporaryFile() as err:
         t = time.perf_counter()
         proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=err, env=_env())
         assert proc.stdout is not None
-        out = proc.stdout.read()
+        if keep_output:
+            out = proc.stdout.read()
+        else:
+            out = b""
+            while proc.stdout.read(1 << 16):
+                pass
         _pid, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - t
         proc.returncode = os.waitstatus_to_exitcode(status)
@@ -502,7 +511,7 @@ def _cli_figures(home: Path, facts: dict) -> dict:
     out["list"], out["list_rss"] = {}, {}
     now = datetime.fromtimestamp(clock + 5, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     for name, args in LISTINGS.items():
-        wall, rss, _stdout = _timed_process([*fk, "--now", now, *args])
+        wall, rss, _stdout = _timed_process([*fk, "--now", now, *args], keep_output=False)
         out["list"][name], out["list_rss"][name] = wall, rss
     out["help"] = statistics.median(_timed_process([sys.executable, "-m", "fieldkit", "--help"])[0]
                                     for _ in range(5))
