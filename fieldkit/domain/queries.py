@@ -249,7 +249,9 @@ def records(table: Any, now: int, keep: Callable[[dict[str, Any]], bool] | None 
     its ``id``, read one at a time."""
     peek = getattr(table, "peek", table.get)
     for key in time_order(table, lambda v: v["time"] <= now and (keep is None or keep(v))):
-        yield {"id": key, **peek(key)}
+        row = peek(key)
+        if row is not None:
+            yield {"id": key, **row}
 
 
 def ledger_rows(state: State, now: int) -> Iterator[dict[str, Any]]:
