@@ -128,15 +128,11 @@ def verdicts(refused: bool, as_json: bool) -> None:
     """Every entry's verdict (counted, refused or waiting, and why), with late-arrival flags."""
     with session() as s:
         seen, state = first_seen(s.store), s.state
-        table = state.entries
-        order = queries.time_order(table, None if not refused else lambda v: v["verdict"] != "counted")
-        peek = getattr(table, "peek", table.get)
 
         def rows() -> Iterator[dict[str, Any]]:
-            for key in order:
-                row = peek(key)  # the late flag from its claimed time and when we first saw it, row by row
-                if row is not None:  # (a running node's refold may rewrite the rows meanwhile, never drop one)
-                    yield {"id": key, **row, "late_s": lateness_at(row["time"], seen(bytes.fromhex(key)))}
+            for row in queries.records(state.entries, None, (lambda v: v["verdict"] != "counted") if refused else None):
+                # the late flag from its claimed time and when we first saw it, row by row
+                yield {**row, "late_s": lateness_at(row["time"], seen(bytes.fromhex(row["id"])))}
             for held in queries.held_future(state, s.now):  # far-future entries, held until their time
                 e = s.store.get(bytes.fromhex(held["id"]))
                 yield {**held, "kind": e.kind.label if e else "?", "author": kid(e.author) if e else "?",

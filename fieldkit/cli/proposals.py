@@ -162,9 +162,8 @@ def proposals(as_json: bool) -> None:
         forget = getattr(s.store.view("domain"), "forget_rows", None)
 
         def rows() -> Iterator[dict[str, Any]]:  # one tally at a time: years of proposals are thousands
-            for n, pid in enumerate(queries.time_order(state.proposals), 1):
-                row = queries.tally(state, pid, s.now)
-                row["what"] = describe(state, pid)
+            for n, row in enumerate(queries.proposal_rows(state, s.now), 1):
+                row["what"] = describe(state, row["id"])
                 yield with_iso_times(row) if as_json else row
                 if n % FORGET_EVERY == 0 and forget is not None:
                     forget()  # the rows these tallies read: a read holds a bounded number of them

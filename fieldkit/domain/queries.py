@@ -54,8 +54,14 @@ def by_time(rows: Mapping[str, dict[str, Any]]) -> list[tuple[str, dict[str, Any
     return sorted(rows.items(), key=lambda kv: (kv[1]["time"], kv[0]))
 
 
+def proposal_rows(state: State, now: int) -> Iterator[dict[str, Any]]:
+    """Every proposal's tally, oldest first, one at a time (``time_order``)."""
+    for pid in time_order(state.proposals):
+        yield tally(state, pid, now)
+
+
 def proposal_list(state: State, now: int) -> list[dict[str, Any]]:
-    return [tally(state, pid, now) for pid, _ in by_time(state.proposals)]
+    return list(proposal_rows(state, now))
 
 
 def _latest_first(state: State, ids: list[str], limit: int | None) -> list[str]:
@@ -243,12 +249,13 @@ def time_order(table: Any, keep: Callable[[dict[str, Any]], bool] | None = None)
     return [o[8:].decode() for o in order]
 
 
-def records(table: Any, now: int, keep: Callable[[dict[str, Any]], bool] | None = None
+def records(table: Any, now: int | None, keep: Callable[[dict[str, Any]], bool] | None = None
             ) -> Iterator[dict[str, Any]]:
-    """The records of ``table`` made by ``now`` (and kept by ``keep``), oldest first, each with
-    its ``id``, read one at a time."""
+    """The records of ``table`` made by ``now`` (None: all of them) and kept by ``keep``, oldest
+    first, each with its ``id``, read one at a time (a row gone when read again is skipped: a
+    running node's refold rewrites rows, never drops one)."""
     peek = getattr(table, "peek", table.get)
-    for key in time_order(table, lambda v: v["time"] <= now and (keep is None or keep(v))):
+    for key in time_order(table, lambda v: (now is None or v["time"] <= now) and (keep is None or keep(v))):
         row = peek(key)
         if row is not None:
             yield {"id": key, **row}
