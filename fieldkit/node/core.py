@@ -89,7 +89,7 @@ ALERT_HOP_LIMIT = 7  # HOP_MAX: an alert flood costs the same on a small mesh an
 URGENT_GAP_KINDS = frozenset({Kind.ALERT_RAISE, Kind.ALERT_RESOLVE})
 MAX_PEERS = 256  # bounded memory against a radio that spoofs many sender ids; least recent go first
 ASIDE_BEACON_S = (2.0, 30.0)  # an alert kept aside: our beacon (naming it so) this soon after its flood
-ASIDE_BEACON_AGAIN_S = (45.0, 75.0)  # ... and again this often while it stays aside (at most ALERT_BEACON_S)
+ASIDE_BEACON_AGAIN_S = (45.0, 75.0)  # ... and again this often while aside (at most alert_repair.ALERT_BEACON_S)
 
 
 class LinkPort(Protocol):
