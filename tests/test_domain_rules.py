@@ -11,6 +11,7 @@ from codec.kinds import MotionClass
 from fieldkit.domain import derive as dv
 from fieldkit.domain import judge, queries
 from fieldkit.domain.rules_common import Context
+from fieldkit.domain.rules_people import KEPT_EARLIER
 
 from .domain_world import T0, D, H, World
 
@@ -203,6 +204,30 @@ def test_partition_ballots_count_once_it_heals() -> None:
         w.add(sealer, kinds.Seal(p.ref, tuple(sorted(b.ref for b in side_b))), T0 + 2 * H + 5)
     shown = queries.tally(w.state(), p.id.hex(), T0 + 3 * H)
     assert shown["counts"] == {"a": 2, "b": 3} and shown["late"] == [] and shown["contested"] is False
+
+
+def test_a_voter_re_voting_without_end_keeps_a_bounded_row_and_only_their_own_fallback() -> None:
+    """One member re-voting made the proposal's row (rewritten by every ballot and seal on it)
+    grow without end: only their last KEPT_EARLIER replaced ballots are kept, and only the
+    re-voter loses anything: a ballot older than those can no longer count for them."""
+    w, asm = five()
+    p = w.propose(0, asm, T0 + H, T0 + 2 * H, quorum=2)
+    mine = [w.vote(1, p, i % 2, T0 + H + i) for i in range(KEPT_EARLIER + 5)]
+    other = w.vote(2, p, 0, T0 + H + 100)
+    s = w.state()
+    row = s.proposals[p.id.hex()]["ballots"][w.hex(1)]
+    assert row["id"] == mine[-1].id.hex()
+    assert [b["id"] for b in row["earlier"]] == [e.id.hex() for e in mine[-1 - KEPT_EARLIER : -1]]
+    assert all(s.verdict(e.id).startswith("replaced by a later ballot") for e in mine[:-1])
+    # another member's node sealed the close holding only one of 1's ballots: the first is no
+    # longer kept, so nothing of 1's counts; the oldest one kept still does
+    for held, counts in ((mine[0], False), (mine[-1 - KEPT_EARLIER], True)):
+        w2 = World(8)
+        w2.entries, w2.heads = list(w.entries), dict(w.heads)
+        w2.add(2, kinds.Seal(p.ref, tuple(sorted((held.ref, other.ref)))), T0 + 2 * H + 10)
+        shown = queries.tally(w2.state(), p.id.hex(), T0 + 3 * H)
+        assert shown["voters"] == (2 if counts else 1)
+        assert mine[-1].id.hex() in {x["id"] for x in shown["late"]}
 
 
 # -- recognition -------------------------------------------------------------------------
