@@ -41,8 +41,9 @@ Tables = dict[str, list[dict[str, Any]]]
 # (2: deadline seals, the ``lates`` and ``deadlines`` tables; 3: a view could hold a cut that
 # held itself up, rules_cuts.may_move, where a rebuild finds none: folded again once; 4: an
 # assembly whose name says "suspended" no longer counts, suspends or proposes to remove keys
-# that are not members, judge.member_or_suspended).
-RULES_VERSION = 4
+# that are not members, judge.member_or_suspended; 5: a voter's replaced ballots kept are
+# bounded, rules_people.KEPT_EARLIER).
+RULES_VERSION = 5
 JOURNAL_DAYS = 30  # how far back in claimed time a late entry is folded in by rewinding, not by a rebuild
 JOURNAL_SPAN = JOURNAL_DAYS * 86400  # the same in seconds
 PRUNE_STEP = 4096  # journal records dropped per batch at most
