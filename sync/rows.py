@@ -128,8 +128,11 @@ class RowTable(MutableMapping[str, Any]):
     # --- the mapping -----------------------------------------------------------------
     def _load_row(self, key: str, text: str) -> tuple[Any, _Mark]:
         mark = _Mark(self, key)
-        mark.root = row = _tracked(json.loads(text), mark)
-        return row, mark
+        return _tracked(json.loads(text), mark), mark
+
+    def row_of(self, mark: _Mark) -> Any:
+        """The row ``mark`` notes the changes of, while this table holds it (else None)."""
+        return self._rows.get(mark.key) if self._marks.get(mark.key) is mark else None
 
     def _note_before(self, key: str, replacing: bool = False) -> None:
         """The current step reaches this row: remember it as it was, unless its own changes will.
@@ -162,7 +165,7 @@ class RowTable(MutableMapping[str, Any]):
             if row is not None and row is not _GONE and key not in self._marks:
                 mark = _Mark(self, key)
                 mark.dirty = True  # not written yet
-                mark.root = self._rows[key] = _tracked(row, mark)
+                self._rows[key] = _tracked(row, mark)
                 self._marks[key] = mark
         self._set_in_step.clear()
         self.before = None

@@ -1,0 +1,74 @@
+"""Rows read from a view's table hold no reference cycle (sync/tracked.py)."""
+
+from __future__ import annotations
+
+import gc
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from sync.rows import RowTable
+from sync.tracked import canonical
+
+
+@pytest.fixture
+def collector_off() -> Iterator[None]:
+    was_on = gc.isenabled()
+    gc.disable()
+    gc.collect()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
+
+
+def _step(table: RowTable) -> None:
+    table.before = {}  # as the domain view journals one entry (fieldkit/domain/view.py)
+    table.step += 1
+
+
+def test_rows_read_changed_and_dropped_are_freed_without_the_collector(tmp_path: Path, collector_off: None) -> None:
+    table = RowTable(sqlite3.connect(tmp_path / "t.db"), "v", "rows", digested=True)
+    for i in range(50):
+        table[f"k{i}"] = {"n": i, "xs": [i, {"deep": i}]}
+    table.flush()
+    table.discard()
+    gc.collect()
+    table.prefetch(f"k{i}" for i in range(25))  # read in bulk, and one at a time
+    rows = [table[f"k{i}"] for i in range(50)]
+    for row in rows[::2]:
+        _step(table)
+        row["xs"][1]["deep"] = -1  # changed deep inside, journaled, written
+        table.end_step()
+    table.flush()
+    del rows, row
+    table.discard()
+    assert gc.collect() == 0  # every row and change mark went with its last reference
+
+
+def test_a_rows_first_change_in_each_step_notes_it_as_it_was(tmp_path: Path) -> None:
+    table = RowTable(sqlite3.connect(tmp_path / "t.db"), "v", "rows", digested=True)
+    table["a"] = {"n": 1, "xs": [1]}
+    table.flush()
+    table.discard()
+    _step(table)
+    row = table["a"]
+    row["n"] = 2
+    row["n"] = 3  # a second change in the step notes nothing more
+    assert table.before == {"a": canonical({"n": 1, "xs": [1]})}  # clean: as stored
+    table.end_step()
+    _step(table)
+    row["xs"].append(2)
+    assert table.before == {"a": canonical({"n": 3, "xs": [1]})}  # changed, not yet written: as it is
+    table.end_step()
+    _step(table)
+    table["a"] = {"n": 9}  # replaced whole: noted by the replacing
+    row["n"] = 4  # the replaced row is no longer the table's: its change is not noted
+    assert table.before == {"a": canonical({"n": 3, "xs": [1, 2]})}
+    table.end_step()
+    table.flush()
+    table.discard()
+    assert table["a"] == {"n": 9}
