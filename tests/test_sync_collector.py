@@ -1,16 +1,22 @@
-"""Rows read from a view's table hold no reference cycle (sync/tracked.py)."""
+"""Rows read from a view's table hold no reference cycle, and a long import pauses the
+cyclic garbage collector for each batch (sync/tracked.py, sync/collector.py)."""
 
 from __future__ import annotations
 
 import gc
+import random
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from sync.collector import collector_paused
+from sync.fixtures import author_keys, make_chains
 from sync.rows import RowTable
+from sync.store import Store
 from sync.tracked import canonical
+from tests.store_helpers import T0
 
 
 @pytest.fixture
@@ -72,3 +78,40 @@ def test_a_rows_first_change_in_each_step_notes_it_as_it_was(tmp_path: Path) -> 
     table.flush()
     table.discard()
     assert table["a"] == {"n": 9}
+
+
+def test_an_import_pauses_the_collector_for_each_batch_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    chains = make_chains(author_keys(3, 4), 60, random.Random(4))
+    raws = [e.encode(with_key=e.seq == 0) for c in chains.values() for e in c]
+    batches = [raws[at : at + 40] for at in range(0, len(raws), 40)]
+    during: list[bool] = []
+    real = Store._add_timed
+
+    def watched(self: Store, *args: object, **kwargs: object) -> object:
+        during.append(gc.isenabled())
+        return real(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Store, "_add_timed", watched)
+    assert gc.isenabled()
+    store = Store.memory()
+    try:
+        between = [gc.isenabled() for _results in store.add_batches(batches, T0)]
+    finally:
+        store.close()
+    assert during == [False] * len(batches) and between == [True] * len(batches) and gc.isenabled()
+    assert len(store) == len(raws)
+
+
+def test_the_pause_restores_the_collector_after_an_error_and_leaves_one_that_was_off_off() -> None:
+    assert gc.isenabled()
+    with pytest.raises(ValueError), collector_paused():
+        assert not gc.isenabled()
+        raise ValueError("a batch failed")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with collector_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
