@@ -55,3 +55,30 @@ def test_same_seed_same_world() -> None:
         return [n.digests() for n in world.nodes.values()]
 
     assert run(5) == run(5)
+
+
+def test_a_run_freezes_what_the_nodes_come_to_hold_each_simulated_minute_and_thaws_it_after() -> None:
+    """One heap holds every node's objects: the collector's full passes would walk all of them
+    (world.py, many_nodes_one_heap).  What exists at the start, and what the nodes hold as the
+    run goes on, is frozen; all of it is thawed when the run ends."""
+    import gc
+
+    world = three_nodes()
+    a = world.nodes["a"]
+    a.act(AssemblyFound("Eastside Tenants", "housing", 1))
+    before = gc.get_freeze_count()
+    frozen: list[tuple[int, int]] = []
+    tick = a.core.tick
+
+    def counted(now: int) -> None:
+        frozen.append((now, gc.get_freeze_count()))
+        tick(now)
+
+    a.core.tick = counted  # type: ignore[method-assign]
+    world.run_for(150)
+    assert gc.get_freeze_count() == before  # thawed
+    start = world.now - 150
+    counts = dict(frozen)
+    assert counts[start + 1] > before
+    # each minute, what was made meanwhile joins what is frozen
+    assert counts[start + 1] < counts[start + 62] < counts[start + 122], counts
