@@ -184,6 +184,7 @@ def update(state: State, added: Iterable[Entry], all_entries: Callable[[], Itera
     if rejudge and not _recall_held(state, rejudge, all_entries):
         return derive(all_entries(), horizon)
     for k in rejudge:  # refused entries sorting after the new ones: judged again after them
+        rules_deadlines.forget_late(state, k)  # a late act's refusal noted it on its objects
         del state.tail[k], state.entries[k]
         new[k] = state.held.pop(k)
     watched = rules_cuts.watch(state, first[0])  # an entry before a cut's decision may move it (rules_cuts)

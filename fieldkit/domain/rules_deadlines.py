@@ -118,6 +118,19 @@ def refuse_if_late(state: State, entry_id: str, author: str, at: int) -> None:
     raise Refuse(f"late: {late['by'][first]}")
 
 
+def forget_late(state: State, entry_id: str) -> None:
+    """Take back what :func:`refuse_if_late` noted of a refused act (its rows in its objects'
+    ``dated``), before the act is judged again (``derive.update`` judges the refused entries
+    after new ones again: noted twice otherwise, where a whole fold notes it once)."""
+    late = state.lates.get(entry_id)
+    if late is None:
+        return
+    for oid in late["by"]:
+        found = obj(state, oid)
+        if found is not None and "dated" in found[1]:
+            found[1]["dated"] = [row for row in found[1]["dated"] if row[0] != entry_id]
+
+
 def deadline_seal(state: State, e: Entry, ctx: Context) -> None:
     b: kinds.DeadlineSeal = e.body
     deadline = e.time - b.ago
