@@ -1,4 +1,7 @@
-"""The cyclic garbage collector paused while one batch of a long import is placed and folded.
+"""The cyclic garbage collector paused while a batch is placed and folded (sync/store.py).
+
+A batch: at least ``VERIFY_CHUNK`` entries (a bundle's or a long sync's, a carried
+node's); a frame from the air holds too few objects for the collector to matter.
 
 A batch's objects (decoded entries, their checks, the rows it reads) live until the batch
 is written: they survive the collector's young passes, are promoted, and every few

@@ -508,15 +508,20 @@ class Store(StoreReading, StoreVerdicts):
         try:
             while batch is not None:
                 ahead = next(batches, None)
-                with collector_paused():  # sync/collector.py: 22 of ~135 us an entry otherwise
-                    done = self._add_timed([(bytes(r), now) for r in batch], ahead, self._checks.submit)
-                yield done  # the caller's own work between batches runs with the collector on
+                yield self._add_timed([(bytes(r), now) for r in batch], ahead, self._checks.submit)
                 batch = ahead
         finally:
             self._started = {}
 
     def _add_timed(self, items: Sequence[tuple[bytes, int]], ahead: Sequence[bytes] | None = None,
                    submit: Submit | None = None) -> list[AddResult]:
+        if len(items) < VERIFY_CHUNK:  # a frame from the air: too few objects to matter
+            return self._place_timed(items, ahead, submit)
+        with collector_paused():  # a batch's objects cost the collector more than the fold (sync/collector.py)
+            return self._place_timed(items, ahead, submit)
+
+    def _place_timed(self, items: Sequence[tuple[bytes, int]], ahead: Sequence[bytes] | None,
+                     submit: Submit | None) -> list[AddResult]:
         """Place and hold a batch (``ahead``: the next batch, whose checks ``submit`` starts
         once this one is placed, when the keys it names are known).
 

@@ -16,6 +16,7 @@ from sync.fixtures import author_keys, make_chains
 from sync.rows import RowTable
 from sync.store import Store
 from sync.tracked import canonical
+from sync.verdicts import VERIFY_CHUNK
 from tests.store_helpers import T0
 
 
@@ -80,18 +81,19 @@ def test_a_rows_first_change_in_each_step_notes_it_as_it_was(tmp_path: Path) -> 
     assert table["a"] == {"n": 9}
 
 
-def test_an_import_pauses_the_collector_for_each_batch_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    chains = make_chains(author_keys(3, 4), 60, random.Random(4))
+def test_an_import_pauses_the_collector_for_each_batch_only_and_a_frame_never(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    chains = make_chains(author_keys(3, 4), VERIFY_CHUNK, random.Random(4))  # three batches exactly
     raws = [e.encode(with_key=e.seq == 0) for c in chains.values() for e in c]
-    batches = [raws[at : at + 40] for at in range(0, len(raws), 40)]
+    batches = [raws[at : at + VERIFY_CHUNK] for at in range(0, len(raws), VERIFY_CHUNK)]
     during: list[bool] = []
-    real = Store._add_timed
+    real = Store._place_timed
 
     def watched(self: Store, *args: object, **kwargs: object) -> object:
         during.append(gc.isenabled())
         return real(self, *args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(Store, "_add_timed", watched)
+    monkeypatch.setattr(Store, "_place_timed", watched)
     assert gc.isenabled()
     store = Store.memory()
     try:
@@ -100,6 +102,15 @@ def test_an_import_pauses_the_collector_for_each_batch_only(monkeypatch: pytest.
         store.close()
     assert during == [False] * len(batches) and between == [True] * len(batches) and gc.isenabled()
     assert len(store) == len(raws)
+    # add_many: a batch as large pauses it too; a frame's few entries never do
+    during.clear()
+    other = Store.memory()
+    try:
+        other.add_many(raws[:VERIFY_CHUNK], T0)
+        other.add_many(raws[VERIFY_CHUNK : VERIFY_CHUNK + 3], T0)
+    finally:
+        other.close()
+    assert during == [False, True] and gc.isenabled()
 
 
 def test_the_pause_restores_the_collector_after_an_error_and_leaves_one_that_was_off_off() -> None:
