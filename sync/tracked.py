@@ -31,10 +31,10 @@ class _Mark:
     journals a step (:attr:`RowTable.before`), the first change of the step records the
     row as it was just before, for the domain view's undo journal.
 
-    The mark does not hold its row: the row holds the mark, and a mark holding the row
-    back made every row read a reference cycle, freed only by the cyclic garbage
-    collector.  Measured with `bench store` at 100,000 entries, the collector's full
-    passes over those rows took 17 us of an import's ~150 us an entry.  The row is the
+    The mark does not hold its row: the row holds the mark.  A mark holding the row back
+    made every row read a reference cycle, which only the cyclic garbage collector frees;
+    with the collector paused for a batch (sync/collector.py), 10,000-20,000 such objects
+    of each 5,000-entry batch of `bench store`'s import waited for it.  The row is the
     table's (``RowTable.row_of``) for as long as the table notes its changes.
     """
 
