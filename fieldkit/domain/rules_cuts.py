@@ -30,7 +30,10 @@ and never finds it; an incremental fold that already holds the cut would keep it
 vouch arrives late.  What makes a cut is judged only from entries claiming a time up to its
 decision (``decided``): an update folding such an entry while the cut is in effect, when the
 entry may change what the cut rests on (``may_move``), runs the fold to its fixpoint again
-(view.DomainView, derive.update).
+(view.DomainView, derive.update).  So does a cut key's own cut-making act (a suspension, a
+removal or revocation, a ballot on one), whatever time it claims: of two members suspending
+each other, the incremental fold kept the suspension it folded first; ``derive``, from no
+cuts, may find the other.
 """
 
 from __future__ import annotations
@@ -46,6 +49,9 @@ from . import judge
 from .rules_common import Context, Refuse
 from .state import COUNTED, State, kid
 
+# Acts that make cuts: a suspension's co-signature, a removal or a revocation (and a ballot
+# on one: _on_a_cut)
+CUT_MAKING = frozenset({Kind.SUSPEND, Kind.PROPOSE_REMOVAL, Kind.PROPOSE_REVOKE})
 SUSPEND_FOR = 14 * 86400  # two weeks: time for a removal (seven days' notice) to pass
 
 # key id -> {"cuts": [{assembly, keep, until, by[, from, cosigners]}]}
@@ -128,7 +134,15 @@ def may_move(state: State, watched: Watch | None, folded: Iterable[Entry]) -> bo
     The fold's passes differ only in what the cuts void: an entry of a cut key (void here,
     counted in a pass without the cut), an entry refused or waiting (its author's membership
     may rest on a voided vouch), a key revocation (membership), or a change to the rows the
-    cuts are judged from.  Entries claiming later times cannot change a cut."""
+    cuts are judged from.  Entries claiming later times cannot change what a cut rests on,
+    but a cut key's own act that makes a cut (voided by its cut, whatever time it claims)
+    counts in a pass without that cut, and may cut a decider of it back by sequence: two
+    members suspending each other."""
+    for e in folded:
+        if kid(e.author) in state.cuts and (e.kind in CUT_MAKING or (e.kind == Kind.BALLOT and _on_a_cut(state, e))):
+            row = state.entries.get(e.id.hex())
+            if row is None or row["verdict"] != COUNTED:
+                return True
     if watched is None:
         return False
     until, before = watched
@@ -141,6 +155,13 @@ def may_move(state: State, watched: Watch | None, folded: Iterable[Entry]) -> bo
         if row is None or row["verdict"] != COUNTED:
             return True
     return grounds(state) != before
+
+
+def _on_a_cut(state: State, e: Entry) -> bool:
+    """Is this ballot on a removal or a revocation (any proposal its ref may name)?"""
+    proposals = state.proposals
+    return any((p := proposals.get(i)) is not None and p["kind"] in ("propose_removal", "propose_revoke")
+               for i in state.ids_for(e.body.proposal.hex()))
 
 
 def effective(state: State) -> Cuts:

@@ -42,8 +42,10 @@ Tables = dict[str, list[dict[str, Any]]]
 # held itself up, rules_cuts.may_move, where a rebuild finds none: folded again once; 4: an
 # assembly whose name says "suspended" no longer counts, suspends or proposes to remove keys
 # that are not members, judge.member_or_suspended; 5: a voter's replaced ballots kept are
-# bounded, rules_people.KEPT_EARLIER).
-RULES_VERSION = 5
+# bounded, rules_people.KEPT_EARLIER; 6: a cut key's own suspension arriving after the cut
+# runs the fold to its fixpoint again, rules_cuts.may_move: two members suspending each
+# other reached another fixpoint than a rebuild).
+RULES_VERSION = 6
 JOURNAL_DAYS = 30  # how far back in claimed time a late entry is folded in by rewinding, not by a rebuild
 JOURNAL_SPAN = JOURNAL_DAYS * 86400  # the same in seconds
 PRUNE_STEP = 4096  # journal records dropped per batch at most
