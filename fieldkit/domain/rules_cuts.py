@@ -51,7 +51,9 @@ from .state import COUNTED, State, kid
 
 # Acts that make cuts: a suspension's co-signature, a removal or a revocation (and a ballot
 # on one: _on_a_cut)
-CUT_MAKING = frozenset({Kind.SUSPEND, Kind.PROPOSE_REMOVAL, Kind.PROPOSE_REVOKE})
+CUT_MOTIONS = frozenset({Kind.PROPOSE_REMOVAL, Kind.PROPOSE_REVOKE})
+CUT_MAKING = CUT_MOTIONS | {Kind.SUSPEND}
+_CUT_MOTION_KINDS = frozenset(k.label for k in CUT_MOTIONS)  # as a proposal row names its kind
 SUSPEND_FOR = 14 * 86400  # two weeks: time for a removal (seven days' notice) to pass
 
 # key id -> {"cuts": [{assembly, keep, until, by[, from, cosigners]}]}
@@ -138,11 +140,13 @@ def may_move(state: State, watched: Watch | None, folded: Iterable[Entry]) -> bo
     but a cut key's own act that makes a cut (voided by its cut, whatever time it claims)
     counts in a pass without that cut, and may cut a decider of it back by sequence: two
     members suspending each other."""
-    for e in folded:
-        if kid(e.author) in state.cuts and (e.kind in CUT_MAKING or (e.kind == Kind.BALLOT and _on_a_cut(state, e))):
-            row = state.entries.get(e.id.hex())
-            if row is None or row["verdict"] != COUNTED:
-                return True
+    cuts = state.cuts
+    if cuts:  # most states hold none: answered from memory, no lookup per entry
+        for e in folded:
+            if kid(e.author) in cuts and (e.kind in CUT_MAKING or (e.kind == Kind.BALLOT and _on_a_cut(state, e))):
+                row = state.entries.get(e.id.hex())
+                if row is None or row["verdict"] != COUNTED:
+                    return True
     if watched is None:
         return False
     until, before = watched
@@ -160,7 +164,7 @@ def may_move(state: State, watched: Watch | None, folded: Iterable[Entry]) -> bo
 def _on_a_cut(state: State, e: Entry) -> bool:
     """Is this ballot on a removal or a revocation (any proposal its ref may name)?"""
     proposals = state.proposals
-    return any((p := proposals.get(i)) is not None and p["kind"] in ("propose_removal", "propose_revoke")
+    return any((p := proposals.get(i)) is not None and p["kind"] in _CUT_MOTION_KINDS
                for i in state.ids_for(e.body.proposal.hex()))
 
 
