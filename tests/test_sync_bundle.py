@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import random
+import zlib
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from fieldkit.cli import main
 from sync import bundle
@@ -60,8 +64,6 @@ def test_tampered_records_are_refused_with_reasons_and_the_rest_imports() -> Non
     length = int.from_bytes(data[pos5 : pos5 + 4], "big")
     body = bytearray(data[pos5 + 8 : pos5 + 8 + length])
     body[-70] ^= 0x01
-    import zlib
-
     data[pos5 + 4 : pos5 + 8] = zlib.crc32(bytes(body)).to_bytes(4, "big")
     data[pos5 + 8 : pos5 + 8 + length] = body
     dst = Store.memory()
@@ -181,3 +183,72 @@ def test_import_on_a_terminal_shows_a_progress_bar(tmp_path) -> None:
     assert done.returncode == 0, shown.decode(errors="replace")
     assert b"verifying" in shown and b"100%" in shown
     assert f"added {len(entries)}".encode() in done.stdout
+
+
+@settings(max_examples=int(os.environ.get("BUNDLE_FUZZ_EXAMPLES", "200")), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_fuzz_a_mangled_bundle_lets_nothing_forged_in_and_the_genuine_one_still_imports(data) -> None:
+    """Any bytes a hostile stick may carry -- a genuine bundle bit-flipped, cut, spliced, with
+    forged records whose checksums were fixed up, with lengths rewritten -- give a report or a
+    BundleError (a header that is not a bundle's), never another exception; nothing forged is
+    stored, and the genuine bundle imported afterwards adds every entry (nothing the hostile
+    one left aside blocks a chain)."""
+    src = _SRC
+    genuine = _GENUINE
+    raw = bytearray(genuine)
+    for _ in range(data.draw(st.integers(1, 6), label="edits")):
+        how = data.draw(st.sampled_from(["flip", "cut", "splice", "forge", "length", "junk"]), label="how")
+        if how == "flip" and raw:
+            pos = data.draw(st.integers(0, len(raw) - 1))
+            raw[pos] ^= 1 << data.draw(st.integers(0, 7))
+        elif how == "cut":
+            del raw[data.draw(st.integers(0, len(raw))) :]
+        elif how == "splice":
+            at, other = data.draw(st.integers(0, len(raw))), data.draw(st.integers(0, len(genuine)))
+            raw[at:] = genuine[other:]
+        elif how in ("forge", "length"):
+            records = _record_spans(bytes(raw))
+            if not records:
+                continue
+            pos, length = data.draw(st.sampled_from(records))
+            if how == "forge":  # change a byte of the entry and fix the checksum: only the signature catches it
+                body = bytearray(raw[pos + 8 : pos + 8 + length])
+                body[data.draw(st.integers(0, length - 1))] ^= 1 << data.draw(st.integers(0, 7))
+                raw[pos + 8 : pos + 8 + length] = body
+                raw[pos + 4 : pos + 8] = zlib.crc32(bytes(body)).to_bytes(4, "big")
+            else:
+                raw[pos : pos + 4] = data.draw(st.sampled_from([0, 1, length - 1, length + 1, 0xFFFF, 2**32 - 1]))\
+                    .to_bytes(4, "big")
+        else:
+            at = data.draw(st.integers(0, len(raw)))
+            raw[at:at] = data.draw(st.binary(min_size=1, max_size=64))
+    dst = Store.memory()
+    try:
+        report = bundle.import_bundle(dst, bytes(raw), 0)
+    except bundle.BundleError:
+        report = None
+        assert len(dst) == 0 and dst.pending_count == 0
+    held = {e.id for e in src.entries()}
+    assert {e.id for e in dst.entries()} <= held
+    assert {e.id for e in dst.pending_entries()} <= held
+    if report is not None:
+        assert report.added + report.duplicates + len(report.refused) >= report.records
+    bundle.import_bundle(dst, genuine, 0)
+    assert dst.store_digest() == src.store_digest() and dst.pending_count == 0
+
+
+def _record_spans(data: bytes) -> list[tuple[int, int]]:
+    """(offset, length) of the records a bundle's lengths walk through, trailer excluded."""
+    spans, pos = [], bundle.HEADER.size
+    while pos + bundle.RECORD.size <= len(data):
+        length = int.from_bytes(data[pos : pos + 4], "big")
+        if length == 0 or pos + bundle.RECORD.size + length > len(data):
+            break
+        spans.append((pos, length))
+        pos += bundle.RECORD.size + length
+    return spans
+
+
+_SRC = _store(_entries(seed=5, authors=3, total=24))
+_GENUINE = bundle.export_bundle(_SRC, 1_800_000_000)
