@@ -299,6 +299,9 @@ def _marks(state: State, w: World, now: int) -> str:
 # entry that sorts before it arrived (derive.update), was noted twice on its mandate
 @example([("ack", 0, 0)] * 6 + [("seal_alert", 0, 0), ("seal_mandate", 0, 0), ("late_report", 0, 0),
                                 ("seal_mandate", 0, 0), ("seal_mandate", 2, 176)], 0)
+# ... and: a report, and a seal of the report-due moment it makes, listing it, that arrived before
+# its author's vouch: the store's view, folding on with the report late, kept both refused
+@example([("report", 0, 1), ("seal_mandate", 2, 1), ("ack", 0, 0), ("seal_mandate", 0, 134)], 0)
 def test_late_marks_are_a_function_of_the_set(tmp_path_factory, program, seed) -> None:
     w = _deadline_world(program)
     reference = dv.derive(w.entries)

@@ -195,7 +195,7 @@ def update(state: State, added: Iterable[Entry], all_entries: Callable[[], Itera
         _fold_one(state, e, floors.get(e.id))
     if rules_cuts.effective(state) != state.cuts or rules_deadlines.changed(state):
         return derive(all_entries(), horizon)
-    if rules_cuts.may_move(state, watched, new.values()):
+    if rules_cuts.may_move(state, watched, new.values()) or rules_deadlines.may_move(state, new.values()):
         return derive(all_entries(), horizon)
     return state
 

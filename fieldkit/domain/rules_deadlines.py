@@ -205,6 +205,32 @@ def late_acts(rec: dict[str, Any]) -> dict[str, str]:
     return out
 
 
+def may_move(state: State, folded: Iterable[Entry]) -> bool:
+    """Whether seals just folded may change which acts ``derive`` finds late, though the fold
+    with the late acts in effect finds them again: a seal, counted or refused, on an object
+    holding a late act.
+
+    Which deadlines an object has rests on its counted acts (a report moves the next
+    report-due moment on), so a seal of a moment that only a late act makes, listing that
+    act, is refused while the act is late and counted when it is not: both are fixpoints.
+    A whole ``derive`` starts with no late acts; a view folding on with the set it has kept
+    the other one (found by a longer property run: a report, and a seal listing it that
+    arrived before its author's vouch).  So such a seal runs the fold to its fixpoint
+    again, paced like any refold: objects with a late act are few, and a member signing
+    seals on one to make the node refold gets no more than the pacing allows."""
+    lates = state.lates
+    if not lates:  # most states hold none: answered from memory, no lookup per entry
+        return False
+    for e in folded:
+        if e.kind is not Kind.DEADLINE_SEAL:
+            continue
+        for oid in state.ids_for(e.body.object.hex()):
+            found = obj(state, oid)
+            if found is not None and any(lates.get(act[0]) is not None for act in found[1].get("dated", [])):
+                return True
+    return False
+
+
 def _sealed_objects(state: State) -> Iterable[str]:
     for table in OBJECT_TABLES:  # read once, one record at a time (a refold in place asks at 1M entries)
         for oid, rec in every_item(state.tables[table]):

@@ -44,8 +44,9 @@ Tables = dict[str, list[dict[str, Any]]]
 # that are not members, judge.member_or_suspended; 5: a voter's replaced ballots kept are
 # bounded, rules_people.KEPT_EARLIER; 6: a cut key's own suspension arriving after the cut
 # runs the fold to its fixpoint again, rules_cuts.may_move: two members suspending each
-# other reached another fixpoint than a rebuild).
-RULES_VERSION = 6
+# other reached another fixpoint than a rebuild; 7: so does a seal on an object holding a
+# late act, rules_deadlines.may_move: a report and the seal listing it, both kept or both not).
+RULES_VERSION = 7
 JOURNAL_DAYS = 30  # how far back in claimed time a late entry is folded in by rewinding, not by a rebuild
 JOURNAL_SPAN = JOURNAL_DAYS * 86400  # the same in seconds
 PRUNE_STEP = 4096  # journal records dropped per batch at most
@@ -316,7 +317,8 @@ class DomainView:
         if rules_cuts.effective(state) != dict(state.cuts.items()) or rules_cuts.may_move(state, watched, ordered):
             if self._refold_or_owe(store, "cuts"):
                 return
-        elif rules_deadlines.changed(state) and self._refold_or_owe(store, "lates"):
+        elif (rules_deadlines.changed(state) or rules_deadlines.may_move(state, ordered)) \
+                and self._refold_or_owe(store, "lates"):
             return
         self._keep(records)
         self._prune(newest)
