@@ -31,7 +31,9 @@ had first received before the deadline).  Then, from the set of entries alone:
 
 Lateness reaches back to acts folded before the seal (claimed time orders the fold),
 so ``derive`` folds again with the late acts refused until the set is stable, as it
-does for sequence cuts; an incremental update that changes the set rebuilds.  Only
+does for sequence cuts; an incremental update that changes the set rebuilds, and so does
+one that folds a seal on an object holding a late act (:func:`may_move`: the set can have
+another fixpoint, which a rebuild, starting from no late acts, finds).  Only
 deadlines that honest nodes also seal are accepted (a deadline of the object's
 record), so one hostile member cannot pick a moment nobody else witnessed.  A seal
 lists at most 255 acts, the latest claimed first; a full seal judges only acts
