@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import re
 import threading
 import time
@@ -18,6 +19,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from codec import KeyPair, key_id
 from fieldkit.home import Home
@@ -168,7 +171,17 @@ def test_refusals_carry_the_domain_reason(node) -> None:
     assert status == 400
     status, answer = outsider.post("/api/prepare", {"action": "vote", "args": [], "public_key": "ab"})
     assert status == 422
-    assert entries(server) == before
+    alpha.ok("alert", "raise", assembly, "Bailiffs at 4 Canal St")
+    key = outsider.key.public_key.hex()
+    for eta in (2.5, True, [30], 10**40):  # int() would take the first two, the last is out of range
+        args = {"alert": alert_id(alpha), "eta_minutes": eta}
+        status, answer = outsider.post("/api/prepare", {"action": "ack", "args": args, "public_key": key})
+        assert status == 422 and "eta_minutes must be" in answer["error"], (eta, answer)
+    # Python's json reads Infinity (int() of it raised OverflowError: a 500 before); JSON has no such number
+    status, answer = outsider.post("/api/prepare", f'{{"action": "ack", "args": {{"alert": "{alert_id(alpha)}", '
+                                   f'"eta_minutes": Infinity}}, "public_key": "{key}"}}'.encode())
+    assert status == 400 and "not JSON" in answer["error"]
+    assert entries(server) == before + 1  # the alert raised here, nothing else
 
 
 def test_rate_limits_per_client(node) -> None:
@@ -320,3 +333,68 @@ def test_hostile_text_is_shown_as_text_and_cannot_forge_stream_events(node) -> N
     assert events == [b"event: alert\n"]
     data = json.loads(next(line for line in got if line.startswith(b"data:"))[5:])
     assert data["text"] == text
+
+
+# -- fuzz: whatever JSON a phone (or anyone on the Wi-Fi with a session) posts -----------------
+ACTION_ARGS = {"join": ("assembly", "name"), "vouch": ("assembly", "newcomer"), "vote": ("proposal", "option"),
+               "ack": ("alert", "status", "eta_minutes"), "alert": ("assembly", "expires_minutes", "text"),
+               "resolve": ("alert", "note"), "report": ("mandate", "text"), "witness": ("entry",)}
+ID_ARGS = {"assembly": 0, "alert": 1, "proposal": 2, "mandate": 2, "entry": 0, "newcomer": 0}
+TRICKY = st.sampled_from([float("inf"), float("-inf"), float("nan"), 1e300, -0.0, 2.5, 2**64, -2**64, True, False,
+                          "", "0", "-1", "1e3", " 12 ", "9" * 5000, "ff" * 32, "coming", "yes", "x" * 500])
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-2**70, 2**70) | st.floats() | st.text(max_size=40) | TRICKY,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=6)
+
+
+def _raw_post(server: BackgroundServer, phone: Phone, path: str, body: bytes) -> int:
+    req = urllib.request.Request(server.url + path, data=body, method="POST",
+                                 headers={"Content-Type": "application/json", "X-CSRF-Token": phone.csrf})
+    try:
+        with phone.opener.open(req, timeout=30) as r:
+            r.read()
+            return r.status
+    except urllib.error.HTTPError as e:
+        e.read()
+        return e.code
+
+
+@settings(max_examples=int(os.environ.get("WEB_FUZZ_EXAMPLES", "150")), deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(data=st.data())
+def test_fuzz_any_json_posted_gets_a_reason_never_a_server_error(node, data) -> None:
+    """Any JSON -- each action with its own arguments, real ids or junk in them, numbers of
+    any size, NaN and Infinity (Python's json reads them), nested values where text is
+    expected -- is answered with a refusal that says why (or a prepared entry), never a
+    500; nothing is written."""
+    alpha, assembly, server = node
+    ctx = getattr(server, "_fuzz", None)
+    if ctx is None:  # once for every example: the objects the actions name
+        phone = Phone(server.url)
+        phone.get("/")
+        alpha.ok("alert", "raise", assembly, "Bailiffs at 4 Canal St")
+        proposal = alpha.ok("propose", assembly, "Paint?", "--option", "yes", "--option", "no",
+                            "--closes", "+1h")["id"]
+        ctx = server._fuzz = (phone, [assembly, alert_id(alpha), proposal])  # type: ignore[attr-defined]
+    phone, ids = ctx
+    before = entries(server)
+    if data.draw(st.integers(0, 9), label="prepare or submit"):
+        action = data.draw(st.sampled_from(sorted(ACTION_ARGS)) | JSON_VALUES, label="action")
+        args: object = {}
+        for name in ACTION_ARGS.get(action, ()) if isinstance(action, str) else ():
+            if data.draw(st.integers(0, 9), label=f"has {name}"):
+                real = st.sampled_from([ids[ID_ARGS[name]], ids[ID_ARGS[name]][:12]]) if name in ID_ARGS else TRICKY
+                args[name] = data.draw(real | JSON_VALUES, label=name)  # type: ignore[index]
+        if not data.draw(st.integers(0, 9), label="args whole"):
+            args = data.draw(JSON_VALUES, label="args")
+        payload = {"action": action, "args": args,
+                   "public_key": data.draw(st.just(phone.key.public_key.hex()) | JSON_VALUES, label="key")}
+        path = "/api/prepare"
+    else:
+        payload = {"token": data.draw(JSON_VALUES, label="token"), "signature": data.draw(JSON_VALUES, label="sig")}
+        path = "/api/submit"
+    server.web.limiter.buckets.clear()
+    status = _raw_post(server, phone, path, json.dumps(payload).encode())
+    assert status in (200, 400, 403, 413, 422), (status, payload)
+    assert entries(server) == before

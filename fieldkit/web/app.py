@@ -202,7 +202,7 @@ def build_app(web: WebApp) -> Starlette:
         if body is None:
             return web.refuse(request, 413, f"request over {MAX_BODY} bytes")
         try:
-            data = json.loads(body)
+            data = json.loads(body, parse_constant=_not_json)
         except ValueError:
             return web.refuse(request, 400, "the request is not JSON")
         if not isinstance(data, dict):
@@ -284,6 +284,11 @@ def build_app(web: WebApp) -> Starlette:
     ]
     app = Starlette(routes=routes)
     return HostGuard(app, web)
+
+
+def _not_json(constant: str) -> object:
+    """NaN and Infinity: Python's json reads them, JSON has no such numbers (RFC 8259 section 6)."""
+    raise ValueError(f"{constant} is not a JSON number")
 
 
 async def read_limited(request: Request) -> bytes | None:
