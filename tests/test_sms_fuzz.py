@@ -74,8 +74,7 @@ SLOTS = {"option": st.sampled_from(["sí", "si", "SÍ", "no", "No"]), "status": 
 def _words(data: st.DataObject, refs: list[str]) -> list[str]:
     """A command as a member would send it, each part replaced by junk now and then."""
     keyword = data.draw(st.sampled_from(sorted(ALIASES)), label="keyword")
-    from fieldkit.sms.grammar import ALIASES as _A
-    shape = SHAPES[_A[keyword][0]]
+    shape = SHAPES[ALIASES[keyword][0]]
     out = [keyword]
     for slot in shape:
         if data.draw(st.integers(0, 4), label=f"junk {slot}") == 0:
