@@ -14,6 +14,7 @@ import os
 import re
 import threading
 import time
+import urllib.parse
 import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
@@ -398,3 +399,31 @@ def test_fuzz_any_json_posted_gets_a_reason_never_a_server_error(node, data) -> 
     status = _raw_post(server, phone, path, json.dumps(payload).encode())
     assert status in (200, 400, 403, 413, 422), (status, payload)
     assert entries(server) == before
+
+
+PAGES = ("/", "/assemblies/{}", "/proposals/{}", "/alerts", "/alerts/{}", "/mandates", "/councils", "/ledger",
+         "/minutes", "/join", "/vouch/{}", "/qr/{}.svg", "/api/whois/{}", "/operator", "/static/{}")
+
+
+@settings(max_examples=int(os.environ.get("WEB_FUZZ_EXAMPLES", "150")), deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(data=st.data())
+def test_fuzz_any_page_asked_for_gets_a_page_or_a_reason_never_a_server_error(node, data) -> None:
+    """Any path parameter (real ids, their prefixes, hex of any length, %-escapes, dots,
+    unicode), query string and Accept-Language: a page, a redirect or a refusal, never a 500."""
+    _alpha, assembly, server = node
+    phone = Phone(server.url)
+    param = data.draw(st.sampled_from([assembly, assembly[:12], assembly[:6], "ff" * 32, "0" * 200, "..", "%2e%2e",
+                                       "%00", "%ff", "a%2Fb", "..%2F..%2Fetc%2Fpasswd", "%C3%A9", "%E2%80%AE", ""])
+                      | st.text(st.characters(codec="ascii", exclude_characters="/?#"), max_size=80)
+                      .map(lambda t: urllib.parse.quote(t, safe="")), label="param")
+    path = data.draw(st.sampled_from(PAGES), label="page").format(param)
+    if data.draw(st.booleans(), label="query"):
+        path += "?" + urllib.parse.urlencode(data.draw(st.dictionaries(st.text(max_size=6), st.text(max_size=20),
+                                                                       max_size=3), label="query"))
+    language = data.draw(st.sampled_from(["es", "en;q=0.5, es;q=nan", "es;q=inf", "*;q=", ",,,;;;", "x" * 300])
+                         | st.text(st.characters(codec="latin-1", exclude_categories=("Cc",)), max_size=40),
+                         label="lang")  # (control characters: the client itself refuses to send them)
+    server.web.limiter.buckets.clear()
+    status, _, _ = phone.get(path, headers={"Accept-Language": language})
+    assert status < 500, (status, path, language)
