@@ -71,6 +71,14 @@ def test_parse_never_raises_anything_but_parse_error(text: str) -> None:
         pass
 
 
+def test_an_eta_of_any_length_is_a_parse_error_not_a_crash() -> None:
+    """A concatenated SMS can carry thousands of digits; int() refuses more than 4,300."""
+    for text in ("ACK ab12 ETA " + "9" * 5000, "ACK ab12 " + "9" * 5000, "OK ab12 SI EN " + "9" * 13):
+        with pytest.raises(ParseError, match="more than a day"):
+            parse(text)
+    assert parse("ACK ab12 ETA 000000000015").eta_minutes == 15  # type: ignore[union-attr]
+
+
 def test_replies_are_gsm7_and_short() -> None:
     for lang, table in TEMPLATES.items():
         for name in table:

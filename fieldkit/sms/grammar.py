@@ -218,6 +218,9 @@ def _ack(lang: str, rest: list[str]) -> Ack:
 
 
 def _eta(digits: str) -> int:
+    if len(digits) > 12:  # more than a day, however many digits: int() reads at most 4,300 (a longer
+        # run raised ValueError and the message went unanswered)
+        raise ParseError(f"an ETA of {digits[:8]}... minutes is more than a day", topic="ACK")
     minutes = int(digits)
     if minutes > MAX_ETA:
         raise ParseError(f"an ETA of {minutes} minutes is more than a day", topic="ACK")
