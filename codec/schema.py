@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from .errors import DecodeError, EncodeError
 from .keys import KEY_ID_SIZE, PUBLIC_KEY_SIZE
-from .wire import Reader, Writer
+from .wire import Reader, Writer, utf8
 
 # Entry references: the 48-bit prefix of the 32-byte entry id (see entry.py).  A look-alike of
 # one given entry costs about 2^48 signatures to grind.  Long-lived objects (assemblies,
@@ -114,7 +114,7 @@ class Text(FieldType):
     min_bytes: int = 0
 
     def encode(self, w: Writer, value: str, what: str, time: int) -> None:
-        if len(value.encode("utf-8")) < self.min_bytes:
+        if len(utf8(value, what)) < self.min_bytes:
             raise EncodeError(f"{what} must not be empty")
         w.text(value, self.max_bytes, what)
 

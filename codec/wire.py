@@ -25,11 +25,21 @@ def _bad_char(ch: str) -> bool:
 # The same set as _bad_char, as one regex scan: per-character Python calls were the
 # largest share of decoding a text body (bench ingest profile).
 _BAD_CHARS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# Lone surrogates are no characters (UTF-8 cannot hold them): a JSON "\\ud800" or a command
+# line's undecodable byte (surrogateescape) gives one, and encoding raised UnicodeEncodeError.
+_SURROGATES = re.compile("[\ud800-\udfff]")
 
 
 def varint_size(value: int) -> int:
     """Bytes of ``value`` as an unsigned LEB128 varint (protobuf's varint is the same)."""
     return max(1, -(-value.bit_length() // 7))
+
+
+def utf8(value: str, what: str) -> bytes:
+    """``value`` in UTF-8, or EncodeError if it holds a lone surrogate (no text can)."""
+    if _SURROGATES.search(value):
+        raise EncodeError(f"{what} is not valid text: it holds a lone surrogate, which UTF-8 cannot encode")
+    return value.encode("utf-8")
 
 
 class Writer:
@@ -70,7 +80,7 @@ class Writer:
     def text(self, value: str, max_bytes: int, what: str) -> None:
         if _BAD_CHARS.search(value):
             raise EncodeError(f"{what} contains control characters")
-        data = value.encode("utf-8")
+        data = utf8(value, what)
         if len(data) > max_bytes:
             raise EncodeError(f"{what} is {len(data)} bytes, at most {max_bytes} allowed")
         self.varint(len(data), max_bytes)

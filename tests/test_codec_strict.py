@@ -22,6 +22,7 @@ from codec import (
 from codec.entry import FLAG_FULL_KEY, Entry, entry_id
 from codec.keys import author_tag
 from codec.kinds import AlertRaise, Ballot, CouncilJoin, LedgerWitness, Minutes
+from codec.schema import encode_body
 from codec.wire import Writer, varint_size
 
 from .strategies import KEYS, entries
@@ -199,3 +200,13 @@ def test_varint_size_is_what_the_writer_writes(value: int) -> None:
     w = Writer()
     w.varint(value, 2**64)
     assert varint_size(value) == len(w.getvalue())
+
+
+def test_a_lone_surrogate_is_refused_as_not_text() -> None:
+    """A JSON "\\ud800" escape or a command line's undecodable byte (surrogateescape) gives a
+    str UTF-8 cannot hold: an EncodeError with a reason, not a UnicodeEncodeError."""
+    for text in ("\ud800", "alert \udcff at the door"):
+        with pytest.raises(EncodeError, match="not valid text"):
+            Writer().text(text, 200, "text")
+        with pytest.raises(EncodeError, match="not valid text"):
+            encode_body(Writer(), AlertRaise(b"\x01" * 6, EPOCH + 60, text), EPOCH)

@@ -182,6 +182,11 @@ def test_refusals_carry_the_domain_reason(node) -> None:
     status, answer = outsider.post("/api/prepare", f'{{"action": "ack", "args": {{"alert": "{alert_id(alpha)}", '
                                    f'"eta_minutes": Infinity}}, "public_key": "{key}"}}'.encode())
     assert status == 400 and "not JSON" in answer["error"]
+    # a lone surrogate (JSON's "\ud800" escape) is no text: refused with a reason (UnicodeEncodeError, a 500, before)
+    for args in ({"assembly": "\ud800", "name": "Ana"}, {"assembly": assembly, "name": "Ana \udcff"}):
+        status, answer = outsider.prepare("join", **args)
+        assert status == 422, (args, answer)
+    assert "not valid text" in answer["error"]
     assert entries(server) == before + 1  # the alert raised here, nothing else
 
 
@@ -342,7 +347,8 @@ ACTION_ARGS = {"join": ("assembly", "name"), "vouch": ("assembly", "newcomer"), 
                "resolve": ("alert", "note"), "report": ("mandate", "text"), "witness": ("entry",)}
 ID_ARGS = {"assembly": 0, "alert": 1, "proposal": 2, "mandate": 2, "entry": 0, "newcomer": 0}
 TRICKY = st.sampled_from([float("inf"), float("-inf"), float("nan"), 1e300, -0.0, 2.5, 2**64, -2**64, True, False,
-                          "", "0", "-1", "1e3", " 12 ", "9" * 5000, "ff" * 32, "coming", "yes", "x" * 500])
+                          "", "0", "-1", "1e3", " 12 ", "9" * 5000, "ff" * 32, "coming", "yes", "x" * 500,
+                          "\ud800", "ab\udcff", "\x00", "\u202e"])  # lone surrogates: JSON's "\ud800" escapes
 JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers(-2**70, 2**70) | st.floats() | st.text(max_size=40) | TRICKY,
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
@@ -386,7 +392,7 @@ def test_fuzz_any_json_posted_gets_a_reason_never_a_server_error(node, data) -> 
         for name in ACTION_ARGS.get(action, ()) if isinstance(action, str) else ():
             if data.draw(st.integers(0, 9), label=f"has {name}"):
                 real = st.sampled_from([ids[ID_ARGS[name]], ids[ID_ARGS[name]][:12]]) if name in ID_ARGS else TRICKY
-                args[name] = data.draw(real | JSON_VALUES, label=name)  # type: ignore[index]
+                args[name] = data.draw(real | TRICKY | JSON_VALUES, label=name)  # type: ignore[index]
         if not data.draw(st.integers(0, 9), label="args whole"):
             args = data.draw(JSON_VALUES, label="args")
         payload = {"action": action, "args": args,

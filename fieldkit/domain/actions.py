@@ -9,6 +9,7 @@ that refusal: the local refusal is exactly the one every replica would give.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from codec import REF_SIZE, AckStatus, Entry, FieldkitError, key_id, kinds
@@ -30,10 +31,15 @@ def ref(entry_id: str) -> bytes:
     return bytes.fromhex(entry_id)[:REF_SIZE]
 
 
+_HEX = re.compile("[0-9a-f]+")
+
+
 def find(state: State, table: str, prefix: str, what: str) -> str:
     """The full id in ``table`` starting with ``prefix`` (hex, as abbreviated by people)."""
     p = prefix.strip().lower()
-    hits = keys_with_prefix(state.tables[table], p) if p else []
+    # ids are hex: anything else names nothing (and a lone surrogate -- a JSON "\\ud800" -- is no
+    # text SQLite can bind: the range query raised UnicodeEncodeError, a phone got a 500)
+    hits = keys_with_prefix(state.tables[table], p) if p and _HEX.fullmatch(p) else []
     if not hits:
         raise UnknownId(f"no {what} with id {prefix!r}: see the list command for ids")
     if len(hits) > 1:
