@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import UTC, datetime
 
@@ -21,14 +22,17 @@ def parse_time(text: str, now: int) -> int:
     text = text.strip()
     m = _RELATIVE.match(text)
     if m:
-        return now + round(float(m.group(1)) * _UNITS[m.group(2)])
+        return now + _seconds(m, text)
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
         raise BadTime(f"cannot read time {text!r}: use ISO 8601 (2026-12-01T18:00) or +2h, +3d") from None
-    if moment.tzinfo is None:
-        moment = moment.astimezone()  # local time, as CLI.md says
-    return int(moment.timestamp())
+    try:
+        if moment.tzinfo is None:
+            moment = moment.astimezone()  # local time, as CLI.md says
+        return int(moment.timestamp())
+    except (ValueError, OverflowError):  # 0001-01-01 in local time falls before year 1
+        raise BadTime(f"{text!r} is outside the times fieldkit can hold") from None
 
 
 def parse_duration(text: str) -> int:
@@ -36,7 +40,16 @@ def parse_duration(text: str) -> int:
     m = _DURATION.match(text.strip())
     if not m:
         raise BadTime(f"cannot read duration {text!r}: use e.g. 30m, 12h, 7d, 2w")
-    return round(float(m.group(1)) * _UNITS[m.group(2)])
+    return _seconds(m, text)
+
+
+def _seconds(m: re.Match[str], text: str) -> int:
+    """The matched amount and unit in seconds; a number so long that it is no finite float
+    (hundreds of digits) is refused here -- round() raised OverflowError, a traceback."""
+    seconds = float(m.group(1)) * _UNITS[m.group(2)]
+    if not math.isfinite(seconds):
+        raise BadTime(f"{text[:24]!r} is further away than any time fieldkit can hold")
+    return round(seconds)
 
 
 def format_time(seconds: int) -> str:
