@@ -52,26 +52,26 @@ def list_(as_json: bool) -> None:
 @now_option
 def show(assembly_id: str, as_json: bool) -> None:
     """Members, candidates waiting for vouches, and roles of an assembly."""
-    with session() as s:
+    with session() as s:  # the names are read from the store as they are printed: it stays open until then
         row = queries.assembly_show(s.state, s.find("assemblies", assembly_id, "assembly"), s.now)
         state = s.state
 
-    def human() -> None:
-        click.echo(f"{row['name']} ({row['need']})  {row['id']}")
-        click.echo(f"members ({len(row['members'])}): {names(state, row['members'])}")
-        for c in row["candidates"]:
-            click.echo(f"waiting: {who(state, c['key'])} — {c['vouches']} of {c['needed']} vouches")
-        for role, holder in row["roles"].items():
-            click.echo(f"{role}: {who(state, holder)}")
-        for key in row["suspended"]:
-            click.echo(f"suspended: {who(state, key)}")
-        for cls, f in row["constitution"].items():
-            click.echo(f"{cls} decisions: at least {f['quorum_percent']} % of members voting, {f['threshold']} % "
-                       f"of ballots, open {f['period'] // 3600} h or more")
-        if row["recognizes"]:
-            click.echo(f"recognizes: {', '.join(a[:12] for a in row['recognizes'])}")
+        def human() -> None:
+            click.echo(f"{row['name']} ({row['need']})  {row['id']}")
+            click.echo(f"members ({len(row['members'])}): {names(state, row['members'])}")
+            for c in row["candidates"]:
+                click.echo(f"waiting: {who(state, c['key'])} — {c['vouches']} of {c['needed']} vouches")
+            for role, holder in row["roles"].items():
+                click.echo(f"{role}: {who(state, holder)}")
+            for key in row["suspended"]:
+                click.echo(f"suspended: {who(state, key)}")
+            for cls, f in row["constitution"].items():
+                click.echo(f"{cls} decisions: at least {f['quorum_percent']} % of members voting, {f['threshold']} % "
+                           f"of ballots, open {f['period'] // 3600} h or more")
+            if row["recognizes"]:
+                click.echo(f"recognizes: {', '.join(a[:12] for a in row['recognizes'])}")
 
-    emit(as_json, with_iso_times(row), human)
+        emit(as_json, with_iso_times(row), human)
 
 
 @click.group()

@@ -97,19 +97,20 @@ def renew(campaign_id: str, closes: str, quorum: int, threshold: str, as_json: b
 @now_option
 def list_(as_json: bool) -> None:
     """Every campaign and where it stands now."""
-    with session() as s:
+    with session() as s:  # the assemblies' names are read as they are printed: the store stays open until then
         rows = [campaigns.account(s.state, cid, s.now)
                 for cid, _ in queries.by_time(s.state.campaigns)]
         state = s.state
 
-    def human() -> None:
-        if not rows:
-            click.echo("no campaign yet: fieldkit campaign plan ASSEMBLY OBJECTIVE")
-        for r in rows:
-            where = r["phase"] or r["status"]
-            click.echo(f"{r['id'][:12]}  {where:<8} {assembly_name(state, r['assembly'])}  {clean(r['objective'])}")
+        def human() -> None:
+            if not rows:
+                click.echo("no campaign yet: fieldkit campaign plan ASSEMBLY OBJECTIVE")
+            for r in rows:
+                where = r["phase"] or r["status"]
+                click.echo(f"{r['id'][:12]}  {where:<8} {assembly_name(state, r['assembly'])}  "
+                           f"{clean(r['objective'])}")
 
-    emit(as_json, {"campaigns": iso(rows)}, human)
+        emit(as_json, {"campaigns": iso(rows)}, human)
 
 
 @campaign.command("show")

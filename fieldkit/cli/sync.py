@@ -36,6 +36,8 @@ def sync_group() -> None:
 @now_option
 def export_command(file: str, since: str | None, as_json: bool) -> None:
     """Write a bundle of signed entries."""
+    if not Path(file).name:  # "" or "." (click's dir_okay=False looks only at what exists): write_atomic's
+        raise BundleFileError(f"cannot write {file!r}: give the bundle a file name")  # ValueError, before
     ctx = node_context()
     now = ctx.now
     since_s = _since(since, now) if since else None
