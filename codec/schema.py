@@ -114,7 +114,7 @@ class Text(FieldType):
     min_bytes: int = 0
 
     def encode(self, w: Writer, value: str, what: str, time: int) -> None:
-        if len(utf8(value, what)) < self.min_bytes:
+        if len(value) < self.min_bytes and len(utf8(value, what)) < self.min_bytes:  # (a character is 1-4 bytes)
             raise EncodeError(f"{what} must not be empty")
         w.text(value, self.max_bytes, what)
 

@@ -28,6 +28,7 @@ _BAD_CHARS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 # Lone surrogates are no characters (UTF-8 cannot hold them): a JSON "\\ud800" or a command
 # line's undecodable byte (surrogateescape) gives one, and encoding raised UnicodeEncodeError.
 _SURROGATES = re.compile("[\ud800-\udfff]")
+_NOT_TEXT = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")  # either of the two
 
 
 def varint_size(value: int) -> int:
@@ -78,9 +79,11 @@ class Writer:
         self._parts.append(bytes(data))
 
     def text(self, value: str, max_bytes: int, what: str) -> None:
-        if _BAD_CHARS.search(value):
-            raise EncodeError(f"{what} contains control characters")
-        data = utf8(value, what)
+        if _NOT_TEXT.search(value):  # one scan for both (the common case finds nothing)
+            if _BAD_CHARS.search(value):
+                raise EncodeError(f"{what} contains control characters")
+            utf8(value, what)
+        data = value.encode("utf-8")
         if len(data) > max_bytes:
             raise EncodeError(f"{what} is {len(data)} bytes, at most {max_bytes} allowed")
         self.varint(len(data), max_bytes)
