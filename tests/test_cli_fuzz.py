@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import click
 import pytest
@@ -18,7 +19,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fieldkit.cli import main
+from fieldkit.domain.view import domain_state
+from fieldkit.home import Home
+from fieldkit.nodestore import open_node_store
+from tests.domain_world import T0, D
 from tests.test_cli_assembly import Node
+from tests.test_domain_properties import build, programs
 
 SKIPPED = {"node", "web", "demo", "drill", "bench", "emulate", "panic", "unlock", "key-file", "passphrase", "init",
            "store"}
@@ -119,3 +125,33 @@ def test_export_to_no_file_name_says_so(tmp_path) -> None:
     result = node.run("sync", "export", "")  # a ValueError from the atomic write's temporary name, before
     assert result.exit_code == 1 and "file name" in result.stderr, result.output
     assert node.run("sync", "export", ".").exit_code == 2  # click: a directory
+
+
+# -- every read command, in its human form, on a home holding a random assembly's history --------
+READS = [("status",), ("proposals",), ("verdicts",), ("log",), ("whoami",), ("alert", "list"),
+         ("assembly", "list"), ("mandate", "list"), ("council", "list"), ("campaign", "list"), ("ledger", "list"),
+         ("ledger", "review"), ("minutes", "list"), ("sms", "list")]
+SHOWS = {"assemblies": [("assembly", "show"), ("review",), ("ledger", "review", "--assembly")], "proposals": [("tally",)], "councils": [("council", "show")],
+         "alerts": [], "campaigns": [("campaign", "show")]}
+
+
+@settings(max_examples=int(os.environ.get("CLI_READ_EXAMPLES", "6")), deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(program=programs)
+def test_every_read_command_prints_its_human_form_of_any_history(tmp_path_factory, program) -> None:
+    """The human forms were printed, in tests, only for the histories each test made; here every
+    list and show command prints a random assembly's history (tests/test_domain_properties.py's
+    programs: votes, mandates, councils, alerts, suspensions, seals, late acts)."""
+    w = build(*program)
+    node = Node(tmp_path_factory.mktemp("reads"), "reader")
+    with open_node_store(Home(node.home)) as store:
+        store.add_many([e.encode(with_key=True) for e in w.entries], T0 + 40 * D)
+        state = domain_state(store)
+        ids = {table: [k for k, _ in zip(state.tables[table], range(3), strict=False)] for table in SHOWS}
+    now = datetime.fromtimestamp(T0 + 20 * D, UTC).isoformat()
+    runs = [list(c) for c in READS] + [[*c, i[:12]] for table, cs in SHOWS.items() for c in cs for i in ids[table]]
+    for args in runs:
+        result = node.run(*args, now=now)
+        shown = (result.output or "") + (result.stderr or "")
+        assert result.exception is None or isinstance(result.exception, SystemExit), (args, result.exception)
+        assert result.exit_code in (0, 1), (args, shown[-800:])
