@@ -24,10 +24,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from codec import KeyPair, key_id
+from fieldkit.domain.view import domain_state
 from fieldkit.home import Home
+from fieldkit.nodestore import open_node_store
 from fieldkit.web import security
 from fieldkit.web.i18n import choose_language
 from fieldkit.web.server import BackgroundServer
+from tests.domain_world import T0, D
+from tests.test_domain_properties import build, programs
 from tests.web_support import CliHome, Phone, free_port
 
 
@@ -433,3 +437,33 @@ def test_fuzz_any_page_asked_for_gets_a_page_or_a_reason_never_a_server_error(no
     server.web.limiter.buckets.clear()
     status, _, _ = phone.get(path, headers={"Accept-Language": language})
     assert status < 500, (status, path, language)
+
+
+@settings(max_examples=int(os.environ.get("WEB_HISTORY_EXAMPLES", "4")), deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(program=programs)
+def test_every_page_renders_any_history(tmp_path_factory, program) -> None:
+    """Every page, for every object of a random assembly's history (the domain properties'
+    programs): each one a page, in both languages."""
+    w = build(*program)
+    alpha = CliHome(tmp_path_factory.mktemp("pages") / "alpha", "alpha")
+    with open_node_store(Home(alpha.path)) as store:
+        store.add_many([e.encode(with_key=True) for e in w.entries], T0 + D)
+        state = domain_state(store)
+        ids = {t: list(state.tables[t])[:4] for t in ("assemblies", "proposals", "alerts")}
+        keys = {k: state.keys[k]["public_key"] for k in list(state.keys)[:3]}  # key id -> public key
+    server = BackgroundServer(Home(alpha.path), "127.0.0.1", free_port())
+    server.start()
+    try:
+        phone = Phone(server.url)
+        paths = ["/", "/alerts", "/mandates", "/councils", "/ledger", "/minutes", "/join"]
+        paths += [f"/assemblies/{i}" for i in ids["assemblies"]] + [f"/proposals/{i}" for i in ids["proposals"]]
+        paths += [f"/alerts/{i}" for i in ids["alerts"]] + [f"/vouch/{pk}" for pk in keys.values()] + \
+            [f"/api/whois/{k}" for k in keys]
+        for path in paths:
+            for lang in ("en", "es"):
+                server.web.limiter.buckets.clear()
+                status, body, _ = phone.get(path, headers={"Accept-Language": lang})
+                assert status == 200, (path, lang, status, body[-500:])
+    finally:
+        server.stop()
