@@ -6,6 +6,8 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from fieldkit.node.config import DEFAULT_TOML, ConfigError, NodeConfig, load_config, parse_config
 from fieldkit.node.linkspec import SmsSpec, parse_link_spec
@@ -65,3 +67,30 @@ def test_link_specs(text: str, spec: object) -> None:
 def test_bad_link_specs(text: str) -> None:
     with pytest.raises(LinkSpecError, match="link"):
         parse_link_spec(text)
+
+
+TOML_VALUES = st.recursive(
+    st.none().map(lambda _: "") | st.booleans() | st.integers(-2**63, 2**63 - 1) | st.floats() | st.text(max_size=20)
+    | st.sampled_from(["LONG_FAST", "EU_868", "+34600111222", "meshtastic:serial:/dev/ttyUSB0", "ab" * 32]),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=5)
+SETTINGS = ["links", "region", "preset", "sms_peers", "strict", "sync_interval", "sms", "panic"]
+SUB = {"sms": ["alert_reserve", "daily_parts", "pin_max_fails"],
+       "panic": ["keys", "gpio", "gpio_active", "gpio_hold_s"]}
+
+
+@given(st.data())
+def test_any_hand_edited_file_is_a_config_or_a_config_error(data) -> None:
+    """What an operator may type into node.toml -- any TOML value under any setting, tables
+    where lists go -- is read or refused with the setting named; never another exception
+    (a list as the preset raised TypeError: unhashable, a traceback at `node run`)."""
+    config: dict = {}
+    for name in data.draw(st.sets(st.sampled_from(SETTINGS)), label="settings"):
+        if name in SUB and data.draw(st.booleans(), label=f"{name} table"):
+            config[name] = {k: data.draw(TOML_VALUES, label=k) for k in data.draw(st.sets(st.sampled_from(SUB[name])))}
+        else:
+            config[name] = data.draw(TOML_VALUES, label=name)
+    try:
+        parse_config(config)
+    except ConfigError:
+        pass

@@ -120,10 +120,10 @@ def parse_config(data: dict[str, Any], where: str = CONFIG_FILE) -> NodeConfig:
     if not isinstance(peers, list) or not all(isinstance(x, str) and x.lstrip("+").isdigit() for x in peers):
         raise ConfigError(f"{where}: sms_peers must be a list of phone numbers such as \"+34600111222\"")
     preset = data.get("preset", "LONG_FAST")
-    if preset not in PRESETS:
+    if not isinstance(preset, str) or preset not in PRESETS:  # (a TOML list is unhashable: TypeError, before)
         raise ConfigError(f"{where}: unknown preset {preset!r}; one of {', '.join(PRESETS)}")
     region = data.get("region", "EU_868")
-    if region not in REGIONS:
+    if not isinstance(region, str) or region not in REGIONS:
         raise ConfigError(f"{where}: unknown region {region!r}; one of {', '.join(REGIONS)}")
     sms = LimitsConfig(**{k: _sms_value(k, v, where) for k, v in sms_data.items()})
     strict = data.get("strict", False)
