@@ -359,9 +359,10 @@ JSON_VALUES = st.recursive(
     max_leaves=6)
 
 
-def _raw_post(server: BackgroundServer, phone: Phone, path: str, body: bytes) -> int:
+def _raw_post(server: BackgroundServer, phone: Phone, path: str, body: bytes, csrf: str | None = None) -> int:
     req = urllib.request.Request(server.url + path, data=body, method="POST",
-                                 headers={"Content-Type": "application/json", "X-CSRF-Token": phone.csrf})
+                                 headers={"Content-Type": "application/json",
+                                          "X-CSRF-Token": phone.csrf if csrf is None else csrf})
     try:
         with phone.opener.open(req, timeout=30) as r:
             r.read()
@@ -406,7 +407,8 @@ def test_fuzz_any_json_posted_gets_a_reason_never_a_server_error(node, data) -> 
         payload = {"token": data.draw(JSON_VALUES, label="token"), "signature": data.draw(JSON_VALUES, label="sig")}
         path = "/api/submit"
     server.web.limiter.buckets.clear()
-    status = _raw_post(server, phone, path, json.dumps(payload).encode())
+    csrf = data.draw(st.sampled_from([phone.csrf] * 8 + ["", "x", "\xff", phone.csrf + "\xe9"]), label="csrf")
+    status = _raw_post(server, phone, path, json.dumps(payload).encode(), csrf)  # (a byte 0xff: a 500, before)
     assert status in (200, 400, 403, 413, 422), (status, payload)
     assert entries(server) == before
 
@@ -467,3 +469,33 @@ def test_every_page_renders_any_history(tmp_path_factory, program) -> None:
                 assert status == 200, (path, lang, status, body[-500:])
     finally:
         server.stop()
+
+
+@settings(max_examples=int(os.environ.get("WEB_FUZZ_EXAMPLES", "100")), deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(data=st.data())
+def test_fuzz_the_operator_forms_answer_any_body_never_a_server_error(node, data) -> None:
+    """The login and logout forms, posted any body: many fields (parse_qs's limit raised
+    ValueError, a 500), bytes that are not UTF-8, escapes of lone surrogates, the right CSRF
+    token or not; never a 500, and a wrong passphrase never logs in."""
+    _alpha, _assembly, server = node
+    phone = Phone(server.url)
+    phone.get("/operator")
+    names = st.sampled_from(["csrf", "passphrase", "x", ""]) | st.text(max_size=6)
+    values = st.sampled_from([phone.csrf, "%ud800", "%ff", "wrong", ""]) | st.text(max_size=9)
+    fields = data.draw(st.lists(st.tuples(names, values), max_size=12), label="fields")
+    body = "&".join(f"{urllib.parse.quote(k)}={v}" for k, v in fields).encode()
+    if data.draw(st.booleans(), label="raw"):
+        body = data.draw(st.binary(max_size=300), label="body")
+    server.web.limiter.buckets.clear()
+    req = urllib.request.Request(server.url + data.draw(st.sampled_from(["/operator/login", "/operator/logout"])),
+                                 data=body, method="POST",
+                                 headers={"Content-Type": "application/x-www-form-urlencoded"})
+    try:
+        with phone.opener.open(req, timeout=30) as r:
+            status = r.status
+            r.read()
+    except urllib.error.HTTPError as e:
+        status = e.code
+    assert status in (200, 303, 403, 413, 429), (status, body[:200])
+    assert phone.get("/operator")[1].count('name="passphrase"') == 1  # still asked for it: not logged in

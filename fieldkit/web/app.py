@@ -306,7 +306,11 @@ async def small_form(request: Request) -> dict[str, str]:
     body = await read_limited(request)
     if body is None:
         return {}
-    return {k: v[0] for k, v in urllib.parse.parse_qs(body.decode("utf-8", "replace"), max_num_fields=8).items()}
+    try:
+        fields = urllib.parse.parse_qs(body.decode("utf-8", "replace"), max_num_fields=8)
+    except ValueError:  # more fields than any of our forms has ("Max number of fields exceeded": a 500, before)
+        return {}
+    return {k: v[0] for k, v in fields.items()}
 
 
 class HostGuard:

@@ -71,7 +71,10 @@ class Sessions:
 
 
 def csrf_ok(session: WebSession | None, token: str | None) -> bool:
-    return session is not None and bool(token) and hmac.compare_digest(session.csrf, str(token))
+    # as bytes: compare_digest refuses str holding non-ASCII (TypeError: a form's "%ff" or a header's
+    # byte 0xff gave a 500)
+    return session is not None and bool(token) and \
+        hmac.compare_digest(session.csrf.encode(), str(token).encode("utf-8", "surrogatepass"))
 
 
 @dataclass
