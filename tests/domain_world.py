@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import random
+from pathlib import Path
 from typing import Any
 
 from codec import Entry, KeyPair, key_id, kinds, sign_entry
 from fieldkit.domain.derive import derive
-from fieldkit.domain.state import State
+from fieldkit.domain.state import TABLES, State
+from fieldkit.nodestore import view_providers
+from sync.store import Store
 
 T0 = 1_790_000_000  # 2026-09-21, well inside the wire format's range
 H, D = 3600, 86400
@@ -68,3 +72,20 @@ class World:
         for v in voters:
             self.vote(v, m, 0, t + 1)
         return m
+
+
+def fold_in_batches(folder: Path, entries: list[Entry], rnd: random.Random, most: int = 6) -> None:
+    """``entries`` into a store on disk in random batches of 1 to ``most``, closed and opened
+    between batches: the store's views fold each batch incrementally (rewinds, refolds)."""
+    raws = [e.encode(with_key=True) for e in entries]
+    i = 0
+    while i < len(raws):
+        n = rnd.randint(1, most)
+        with Store.open(folder, views=view_providers()) as store:
+            store.add_many(raws[i : i + n], 1_800_000_000)
+        i += n
+
+
+def assert_tables_equal(view: State, reference: State) -> None:
+    for name in TABLES:
+        assert dict(view.tables[name].items()) == dict(reference.tables[name].items()), name

@@ -131,8 +131,9 @@ def test_export_to_no_file_name_says_so(tmp_path) -> None:
 READS = [("status",), ("proposals",), ("verdicts",), ("log",), ("whoami",), ("alert", "list"),
          ("assembly", "list"), ("mandate", "list"), ("council", "list"), ("campaign", "list"), ("ledger", "list"),
          ("ledger", "review"), ("minutes", "list"), ("sms", "list")]
-SHOWS = {"assemblies": [("assembly", "show"), ("review",), ("ledger", "review", "--assembly")], "proposals": [("tally",)], "councils": [("council", "show")],
-         "alerts": [], "campaigns": [("campaign", "show")]}
+SHOWS = {"assemblies": [("assembly", "show"), ("review",), ("ledger", "review", "--assembly")],
+         "proposals": [("tally",)], "councils": [("council", "show")], "alerts": [],
+         "campaigns": [("campaign", "show")]}
 
 
 @settings(max_examples=int(os.environ.get("CLI_READ_EXAMPLES", "6")), deadline=None,

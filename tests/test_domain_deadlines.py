@@ -16,12 +16,12 @@ from hypothesis import strategies as st
 from codec import AckStatus, Entry, Kind, Role, kinds
 from fieldkit.domain import campaigns, judge, lunar, queries, rules_deadlines
 from fieldkit.domain import derive as dv
-from fieldkit.domain.state import TABLES, State
+from fieldkit.domain.state import State
 from fieldkit.domain.view import domain_state
 from fieldkit.nodestore import view_providers
 from sync.store import Store
 
-from .domain_world import T0, D, H, World
+from .domain_world import T0, D, H, World, assert_tables_equal, fold_in_batches
 
 
 def five() -> tuple[World, Entry]:
@@ -319,17 +319,10 @@ def test_late_marks_are_a_function_of_the_set(tmp_path_factory, program, seed) -
     assert state.digest() == reference.digest() and state.entries == reference.entries
     # the store's view (journal rewinds, refolds when the late set changes): the same rows and marks
     folder = tmp_path_factory.mktemp("store")
-    raws = [e.encode(with_key=True) for e in shuffled]
-    i = 0
-    while i < len(raws):
-        n = rnd.randint(1, 6)
-        with Store.open(folder, views=view_providers()) as store:
-            store.add_many(raws[i: i + n], 1_800_000_000)
-        i += n
+    fold_in_batches(folder, shuffled, rnd)
     with Store.open(folder, views=view_providers()) as store:
         view = domain_state(store)
-        for name in TABLES:
-            assert dict(view.tables[name].items()) == dict(reference.tables[name].items()), name
+        assert_tables_equal(view, reference)
         for now in (T0 + 5 * H, T0 + 3 * D):
             assert _marks(view, w, now) == _marks(reference, w, now)
 

@@ -21,12 +21,11 @@ from codec import BODY_TYPES, REF_SIZE, Kind, kinds
 from codec.schema import Fixed, ListOf, Optional, fields_of
 from fieldkit.domain import derive as dv
 from fieldkit.domain import queries
-from fieldkit.domain.state import TABLES
 from fieldkit.domain.view import domain_state
 from fieldkit.nodestore import view_providers
 from sync.store import Store
 
-from .domain_world import T0, D, H, World
+from .domain_world import T0, D, H, World, assert_tables_equal, fold_in_batches
 from .strategies import field_strategy
 
 
@@ -88,17 +87,10 @@ def test_hostile_bodies_get_verdicts_and_fold_alike_incrementally_and_whole(tmp_
     shuffled = list(w.entries)
     rnd.shuffle(shuffled)
     folder = tmp_path_factory.mktemp("store")
-    raws = [e.encode(with_key=True) for e in shuffled]
-    i = 0
-    while i < len(raws):
-        n = rnd.randint(1, 5)
-        with Store.open(folder, views=view_providers()) as store:
-            store.add_many(raws[i : i + n], 1_800_000_000)
-        i += n
+    fold_in_batches(folder, shuffled, rnd, most=5)
     with Store.open(folder, views=view_providers()) as store:
         view = domain_state(store)
-        for name in TABLES:
-            assert dict(view.tables[name].items()) == dict(reference.tables[name].items()), name
+        assert_tables_equal(view, reference)
         asm_id = w.entries[0].id.hex()
         for now in (T0 + 5 * H, T0 + 4 * D):  # what commands show answers, whatever was signed
             queries.alert_list(view, now)
